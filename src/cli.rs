@@ -1,0 +1,238 @@
+//! The command-line face: argument parsing and printing over the engine.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::engine::data::Scope;
+use crate::engine::data::generate::{self, GenConfig};
+use crate::engine::dataset::{self, DatasetConfig};
+use crate::engine::features::write;
+use crate::engine::label::{AnchorChoice, Window};
+use crate::engine::time::parse_anchor;
+use crate::engine::{Error, Result};
+
+/// The shipped sample, used whenever `--data` is omitted.
+pub const SAMPLE_GLOB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/sample_data/*.csv.gz");
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "churn-tui",
+    version,
+    about = "Predict which customers go dormant, and whom to target."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Build the feature table (SPEC §6) and print a data summary to stderr.
+    Features {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Output file: .csv or .parquet.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print the data summary (files, events, users, anchors per split, label shares).
+    Summary {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Generate a synthetic REES46-schema event log.
+    Gen(GenArgs),
+    /// Benchmark the feature table on a generated log (fixed seed).
+    Bench(BenchArgs),
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct DataArgs {
+    /// Input file or glob (.csv, .csv.gz, .parquet); repeatable. Default: the shipped sample.
+    #[arg(long = "data", value_name = "PATH")]
+    pub data: Vec<String>,
+    /// Keep only products whose resolved category_code starts with this prefix.
+    #[arg(long, value_name = "PREFIX")]
+    pub category: Option<String>,
+    /// Keep only these brands (exact, comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "A,B,C")]
+    pub brands: Option<Vec<String>>,
+    /// Lookback window W in days.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub lookback_days: u32,
+    /// Label horizon H in days.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub horizon_days: u32,
+    /// Anchors (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ), split by the default rule. Default: monthly.
+    #[arg(long, value_delimiter = ',', conflicts_with_all = ["train_anchors", "val_anchors", "test_anchors"])]
+    pub anchors: Option<Vec<String>>,
+    /// Explicit train anchors (needs --val-anchors and --test-anchors).
+    #[arg(long, value_delimiter = ',', requires_all = ["val_anchors", "test_anchors"])]
+    pub train_anchors: Option<Vec<String>>,
+    #[arg(long, value_delimiter = ',', requires_all = ["train_anchors", "test_anchors"])]
+    pub val_anchors: Option<Vec<String>>,
+    #[arg(long, value_delimiter = ',', requires_all = ["train_anchors", "val_anchors"])]
+    pub test_anchors: Option<Vec<String>>,
+}
+
+fn parse_anchors(list: &[String]) -> Result<Vec<i64>> {
+    list.iter()
+        .map(|s| {
+            parse_anchor(s).ok_or_else(|| {
+                Error::Config(format!(
+                    "bad anchor `{s}`: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ"
+                ))
+            })
+        })
+        .collect()
+}
+
+impl DataArgs {
+    pub fn to_config(&self) -> Result<DatasetConfig> {
+        let data = if self.data.is_empty() {
+            vec![SAMPLE_GLOB.to_string()]
+        } else {
+            self.data.clone()
+        };
+        let anchors = match (
+            &self.anchors,
+            &self.train_anchors,
+            &self.val_anchors,
+            &self.test_anchors,
+        ) {
+            (Some(a), _, _, _) => AnchorChoice::List(parse_anchors(a)?),
+            (None, Some(tr), Some(va), Some(te)) => AnchorChoice::Assigned {
+                train: parse_anchors(tr)?,
+                val: parse_anchors(va)?,
+                test: parse_anchors(te)?,
+            },
+            _ => AnchorChoice::Monthly,
+        };
+        let brands = self.brands.as_ref().map(|b| {
+            b.iter()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+        });
+        if brands.as_ref().is_some_and(|b| b.is_empty()) {
+            return Err(Error::Config("--brands needs at least one brand".into()));
+        }
+        Ok(DatasetConfig {
+            data,
+            scope: Scope {
+                category: self.category.clone().filter(|c| !c.is_empty()),
+                brands,
+            },
+            window: Window {
+                lookback_days: self.lookback_days,
+                horizon_days: self.horizon_days,
+            },
+            anchors,
+        })
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct GenArgs {
+    /// Number of users.
+    #[arg(long, default_value_t = 5_000)]
+    pub users: u32,
+    /// First day (YYYY-MM-DD).
+    #[arg(long, default_value = "2019-10-01")]
+    pub start: String,
+    /// Number of calendar months.
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=60))]
+    pub months: u32,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Output: .csv, .csv.gz or .parquet. With `{month}` in the name, one file per month
+    /// (e.g. `data/{month}.csv.gz` gives `data/2019-Oct.csv.gz`, …).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Users in the generated log (about 4M events at the default).
+    #[arg(long, default_value_t = 150_000)]
+    pub users: u32,
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Timed repetitions per format; the median is reported.
+    #[arg(long, default_value_t = 5)]
+    pub reps: usize,
+    /// Where the generated files go (kept between runs: regenerated only if missing).
+    #[arg(long, default_value = "target/bench-data")]
+    pub dir: PathBuf,
+    /// Formats to time.
+    #[arg(long, value_delimiter = ',', default_value = "parquet,csv")]
+    pub formats: Vec<String>,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        None => {
+            // The TUI is not built yet: the main job is the data summary of the sample.
+            let cfg = DataArgs::default_with_windows().to_config()?;
+            let ds = dataset::build(&cfg)?;
+            print!("{}", dataset::summary(&ds));
+            Ok(())
+        }
+        Some(Command::Summary { data }) => {
+            let ds = dataset::build(&data.to_config()?)?;
+            print!("{}", dataset::summary(&ds));
+            Ok(())
+        }
+        Some(Command::Features { data, out }) => {
+            let ds = dataset::build(&data.to_config()?)?;
+            write::write(&ds.table.df, &out)?;
+            eprint!("{}", dataset::summary(&ds));
+            eprintln!("wrote {} rows to {}", ds.table.df.height(), out.display());
+            Ok(())
+        }
+        Some(Command::Gen(g)) => {
+            let start = parse_anchor(&g.start).ok_or_else(|| {
+                Error::Config(format!("bad --start `{}`: expected YYYY-MM-DD", g.start))
+            })?;
+            let cfg = GenConfig {
+                users: g.users,
+                start,
+                months: g.months,
+                seed: g.seed,
+            };
+            let report = generate::generate_to(&cfg, &g.out)?;
+            eprintln!("{report}");
+            Ok(())
+        }
+        Some(Command::Bench(b)) => crate::engine::bench::run(&crate::engine::bench::BenchConfig {
+            users: b.users,
+            seed: b.seed,
+            reps: b.reps,
+            dir: b.dir,
+            formats: b.formats,
+        }),
+    }
+}
+
+impl DataArgs {
+    fn default_with_windows() -> DataArgs {
+        DataArgs {
+            lookback_days: 30,
+            horizon_days: 30,
+            ..Default::default()
+        }
+    }
+}

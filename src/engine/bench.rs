@@ -1,0 +1,96 @@
+//! `churn-tui bench`: the feature table on a generated log (fixed seed), timed over repetitions,
+//! with medians and the process's peak RSS.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crate::engine::data::generate::{GenConfig, generate, write_file};
+use crate::engine::dataset::{self, DatasetConfig};
+use crate::engine::time::parse_anchor;
+use crate::engine::{Error, Result};
+
+pub struct BenchConfig {
+    pub users: u32,
+    pub seed: u64,
+    pub reps: usize,
+    pub dir: PathBuf,
+    pub formats: Vec<String>,
+}
+
+/// Peak resident set size of this process so far, in MB (Linux `VmHWM`).
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+pub fn median(xs: &mut [f64]) -> f64 {
+    xs.sort_by(|a, b| a.total_cmp(b));
+    let n = xs.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    }
+}
+
+pub fn run(cfg: &BenchConfig) -> Result<()> {
+    std::fs::create_dir_all(&cfg.dir).map_err(|e| Error::io(&cfg.dir, e))?;
+    let gen_cfg = GenConfig {
+        users: cfg.users,
+        start: parse_anchor("2019-10-01").unwrap_or_default(),
+        months: 7,
+        seed: cfg.seed,
+    };
+    let stem = format!("gen-u{}-s{}", cfg.users, cfg.seed);
+    let mut events = None;
+    for fmt in &cfg.formats {
+        let ext = match fmt.as_str() {
+            "parquet" => "parquet",
+            "csv" => "csv",
+            "csv.gz" | "gz" => "csv.gz",
+            other => return Err(Error::Config(format!("unknown bench format `{other}`"))),
+        };
+        let path = cfg.dir.join(format!("{stem}.{ext}"));
+        if !path.exists() {
+            let t = Instant::now();
+            let ev = events.get_or_insert_with(|| generate(&gen_cfg));
+            write_file(ev, &path)?;
+            eprintln!(
+                "generated {} ({} events) in {:.2}s",
+                path.display(),
+                ev.len(),
+                t.elapsed().as_secs_f64()
+            );
+        }
+        let ds_cfg = DatasetConfig {
+            data: vec![path.to_string_lossy().to_string()],
+            ..Default::default()
+        };
+        let mut secs = Vec::with_capacity(cfg.reps);
+        let mut rows = 0;
+        let mut events_used = 0;
+        for _ in 0..cfg.reps.max(1) {
+            let t = Instant::now();
+            let ds = dataset::build(&ds_cfg)?;
+            secs.push(t.elapsed().as_secs_f64());
+            rows = ds.table.df.height();
+            events_used = ds.log.events;
+        }
+        let med = median(&mut secs);
+        println!(
+            "features from {ext:<8} {} events -> {} rows: median {:.3}s over {} reps (min {:.3}s, max {:.3}s); peak RSS so far {:.0} MB",
+            events_used,
+            rows,
+            med,
+            secs.len(),
+            secs.first().copied().unwrap_or(f64::NAN),
+            secs.last().copied().unwrap_or(f64::NAN),
+            peak_rss_mb().unwrap_or(f64::NAN)
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,228 @@
+//! The slow, exact path for bad input: when the fast polars scan fails or flags a row, re-read
+//! the file to name the first offending line (CSV) or row (Parquet) and column.
+
+use chrono::NaiveDateTime;
+use polars::prelude::*;
+
+use super::scan::{open_text, scan_raw, ts_expr};
+use super::schema::*;
+use super::source::{Format, InputFile};
+use crate::engine::error::{Location, PolarsContext};
+use crate::engine::{Error, Result};
+
+/// What is wrong with one value of a column, if anything (SPEC §1).
+pub fn check_value(column: &str, value: Option<&str>) -> Option<String> {
+    let required = matches!(
+        column,
+        EVENT_TIME | EVENT_TYPE | PRODUCT_ID | CATEGORY_ID | PRICE | USER_ID
+    );
+    let v = match value {
+        None | Some("") if required => return Some("missing value".into()),
+        None | Some("") => return None,
+        Some(v) => v,
+    };
+    match column {
+        EVENT_TIME => {
+            let text = v.strip_suffix(UTC_SUFFIX).unwrap_or(v);
+            let ok =
+                text.len() == TIME_LEN && NaiveDateTime::parse_from_str(text, TIME_FORMAT).is_ok();
+            (!ok).then(|| format!("unparsable time `{v}` (expected `YYYY-MM-DD HH:MM:SS UTC`)"))
+        }
+        EVENT_TYPE => (!EVENT_TYPES.contains(&v)).then(|| {
+            format!("unknown event_type `{v}` (expected view, cart, remove_from_cart or purchase)")
+        }),
+        PRODUCT_ID | CATEGORY_ID | USER_ID => v
+            .trim()
+            .parse::<i64>()
+            .is_err()
+            .then(|| format!("`{v}` is not an integer")),
+        PRICE => match v.trim().parse::<f64>() {
+            Err(_) => Some(format!("`{v}` is not a number")),
+            Ok(p) if p.is_nan() => Some(format!("`{v}` is not a number")),
+            Ok(p) if p < 0.0 => Some(format!("negative price {v}")),
+            Ok(_) => None,
+        },
+        _ => None,
+    }
+}
+
+fn loc(file: &InputFile, line: Option<u64>, row: Option<u64>, column: Option<&str>) -> Location {
+    Location {
+        file: Some(file.path.clone()),
+        column: column.map(str::to_string),
+        line,
+        row,
+    }
+}
+
+/// The first problem in a CSV file, by reading it record by record.
+pub fn diagnose_csv(file: &InputFile) -> Result<Option<Error>> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(open_text(file)?);
+    let headers = match rdr.byte_headers() {
+        Ok(h) => h.clone(),
+        Err(e) => {
+            return Ok(Some(Error::input(
+                loc(file, Some(1), None, None),
+                format!("cannot read: {e}"),
+            )));
+        }
+    };
+    let header_names: Vec<String> = headers
+        .iter()
+        .map(|h| String::from_utf8_lossy(h).trim().to_string())
+        .collect();
+    let idx: Vec<(usize, &str)> = COLUMNS
+        .iter()
+        .filter_map(|c| header_names.iter().position(|h| h == c).map(|i| (i, *c)))
+        .collect();
+    let mut record = csv::ByteRecord::new();
+    let mut last_line = 1;
+    loop {
+        match rdr.read_byte_record(&mut record) {
+            Ok(false) => return Ok(None),
+            Ok(true) => {}
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(last_line + 1);
+                let what = match e.kind() {
+                    csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+                        "the file ends early (truncated or corrupt compressed data)".to_string()
+                    }
+                    csv::ErrorKind::Io(io) => {
+                        format!("cannot read: {io} (corrupt or truncated file?)")
+                    }
+                    other => format!("cannot parse: {other:?}"),
+                };
+                return Ok(Some(Error::input(loc(file, Some(line), None, None), what)));
+            }
+        }
+        let line = record.position().map(|p| p.line()).unwrap_or(last_line + 1);
+        last_line = line;
+        if record.len() != headers.len() {
+            return Ok(Some(Error::input(
+                loc(file, Some(line), None, None),
+                format!("expected {} fields, found {}", headers.len(), record.len()),
+            )));
+        }
+        for (i, name) in &idx {
+            let bytes = record.get(*i).unwrap_or_default();
+            let value = match std::str::from_utf8(bytes) {
+                Ok(v) => v,
+                Err(_) => {
+                    return Ok(Some(Error::input(
+                        loc(file, Some(line), None, Some(name)),
+                        "invalid UTF-8 bytes",
+                    )));
+                }
+            };
+            if let Some(msg) = check_value(name, Some(value)) {
+                return Ok(Some(Error::input(
+                    loc(file, Some(line), None, Some(name)),
+                    msg,
+                )));
+            }
+        }
+        // Columns outside the schema still have to be text.
+        for (i, field) in record.iter().enumerate() {
+            if std::str::from_utf8(field).is_err() {
+                let name = header_names.get(i).map(|s| s.as_str());
+                return Ok(Some(Error::input(
+                    loc(file, Some(line), None, name),
+                    "invalid UTF-8 bytes",
+                )));
+            }
+        }
+    }
+}
+
+/// The first bad row of a Parquet file.
+pub fn diagnose_parquet(file: &InputFile) -> Result<Option<Error>> {
+    let (lf, time_dtype) = scan_raw(file)?;
+    let time_is_text = matches!(time_dtype, DataType::String);
+    let first = lf
+        .with_row_index("__row", None)
+        .with_column(ts_expr(&time_dtype).alias(TS))
+        .with_column(super::scan::bad_expr().alias(BAD))
+        .filter(col(BAD))
+        .limit(1)
+        .collect()
+        .ctx(|| format!("{}: cannot read", file.path.display()))?;
+    if first.height() == 0 {
+        return Ok(None);
+    }
+    let row = first
+        .column("__row")
+        .ok()
+        .and_then(|c| c.get(0).ok())
+        .and_then(|v| v.extract::<u64>());
+    let text = |name: &str| -> Option<String> {
+        let v = first.column(name).ok()?.get(0).ok()?;
+        if v.is_null() {
+            None
+        } else {
+            Some(match v.get_str() {
+                Some(s) => s.to_string(),
+                None => v.to_string(),
+            })
+        }
+    };
+    let ts_null = first
+        .column(TS)
+        .ok()
+        .and_then(|c| c.get(0).ok())
+        .is_none_or(|v| v.is_null());
+    for name in [
+        EVENT_TIME,
+        EVENT_TYPE,
+        PRODUCT_ID,
+        CATEGORY_ID,
+        PRICE,
+        USER_ID,
+    ] {
+        let value = text(name);
+        let msg = if name == EVENT_TIME {
+            if !ts_null {
+                None
+            } else if time_is_text {
+                check_value(name, value.as_deref())
+            } else {
+                Some("missing value".into())
+            }
+        } else {
+            check_value(name, value.as_deref())
+        };
+        if let Some(msg) = msg {
+            return Ok(Some(Error::input(loc(file, None, row, Some(name)), msg)));
+        }
+    }
+    Ok(Some(Error::input(
+        loc(file, None, row, None),
+        "invalid row",
+    )))
+}
+
+/// The first problem in a file, or None if this check finds nothing wrong.
+pub fn diagnose(file: &InputFile) -> Result<Option<Error>> {
+    match file.format {
+        Format::Csv | Format::CsvGz => diagnose_csv(file),
+        Format::Parquet => diagnose_parquet(file),
+    }
+}
+
+/// Turn a failed polars query over `files` into the clearest error we can find: the first file
+/// with a diagnosable problem, else the polars error with its context.
+pub fn explain_failure(files: &[InputFile], context: &str, err: PolarsError) -> Error {
+    for f in files {
+        match diagnose(f) {
+            Ok(Some(e)) => return e,
+            Ok(None) => {}
+            Err(e) => return e,
+        }
+    }
+    Error::Polars {
+        context: context.to_string(),
+        source: err,
+    }
+}

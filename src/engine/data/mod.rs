@@ -1,0 +1,14 @@
+//! Reading REES46-schema event logs: locating files, checking them, scoping and de-duplicating,
+//! and a synthetic generator for the same schema.
+
+pub mod diagnose;
+pub mod generate;
+pub mod log;
+pub mod scan;
+pub mod schema;
+pub mod scope;
+pub mod source;
+
+pub use log::{EventLog, LogSummary, load};
+pub use scope::Scope;
+pub use source::{Format, InputFile, resolve};

@@ -1,0 +1,213 @@
+//! Lazy scans of one input file, normalised to the canonical columns plus `ts` (µs, UTC) and a
+//! `__bad` flag for rows that break the schema. Nothing here materialises the file.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::sync::Arc;
+
+use flate2::read::MultiGzDecoder;
+use polars::prelude::*;
+
+use super::schema::*;
+use super::source::{Format, InputFile};
+use crate::engine::error::PolarsContext;
+use crate::engine::{Error, Result};
+
+/// Open a CSV or CSV.gz file as a byte stream.
+pub fn open_text(file: &InputFile) -> Result<Box<dyn Read>> {
+    let f = File::open(&file.path).map_err(|e| Error::io(&file.path, e))?;
+    Ok(match file.format {
+        Format::CsvGz => Box::new(MultiGzDecoder::new(BufReader::with_capacity(1 << 16, f))),
+        _ => Box::new(f),
+    })
+}
+
+fn path_str(file: &InputFile) -> Result<&str> {
+    file.path
+        .to_str()
+        .ok_or_else(|| Error::in_file(&file.path, "file name is not valid UTF-8"))
+}
+
+/// The header of a CSV file (line 1), checked for UTF-8.
+pub fn csv_header(file: &InputFile) -> Result<Vec<String>> {
+    let mut reader = BufReader::new(open_text(file)?);
+    let mut line = Vec::new();
+    reader.read_until(b'\n', &mut line).map_err(|e| {
+        Error::input(
+            crate::engine::error::Location {
+                file: Some(file.path.clone()),
+                line: Some(1),
+                ..Default::default()
+            },
+            format!("cannot read the header: {e}"),
+        )
+    })?;
+    if line.is_empty() {
+        return Err(Error::in_file(&file.path, "file is empty: no header line"));
+    }
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(line.as_slice());
+    let mut rec = csv::StringRecord::new();
+    match rdr.read_record(&mut rec) {
+        Ok(true) => Ok(rec.iter().map(|s| s.trim().to_string()).collect()),
+        Ok(false) => Err(Error::in_file(&file.path, "file is empty: no header line")),
+        Err(e) => Err(Error::input(
+            crate::engine::error::Location {
+                file: Some(file.path.clone()),
+                line: Some(1),
+                ..Default::default()
+            },
+            format!("unreadable header: {e}"),
+        )),
+    }
+}
+
+/// Fail with a clear message if a required column is missing.
+fn require_columns<'a>(
+    file: &InputFile,
+    have: impl Iterator<Item = &'a str> + Clone,
+) -> Result<()> {
+    for want in COLUMNS {
+        if !have.clone().any(|h| h == want) {
+            return Err(Error::input(
+                crate::engine::error::Location {
+                    file: Some(file.path.clone()),
+                    column: Some(want.to_string()),
+                    line: matches!(file.format, Format::Csv | Format::CsvGz).then_some(1),
+                    ..Default::default()
+                },
+                "missing column",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The typed columns polars parses directly; everything else stays text.
+fn csv_dtypes() -> Schema {
+    let mut s = Schema::default();
+    for (name, dt) in [
+        (EVENT_TIME, DataType::String),
+        (EVENT_TYPE, DataType::String),
+        (PRODUCT_ID, DataType::Int64),
+        (CATEGORY_ID, DataType::Int64),
+        (CATEGORY_CODE, DataType::String),
+        (BRAND, DataType::String),
+        (PRICE, DataType::Float64),
+        (USER_ID, DataType::Int64),
+        (USER_SESSION, DataType::String),
+    ] {
+        s.with_column(name.into(), dt);
+    }
+    s
+}
+
+/// A raw lazy scan of the file with the nine columns, typed as polars reads them.
+pub fn scan_raw(file: &InputFile) -> Result<(LazyFrame, DataType)> {
+    let path = path_str(file)?;
+    match file.format {
+        Format::Csv | Format::CsvGz => {
+            let header = csv_header(file)?;
+            require_columns(file, header.iter().map(|s| s.as_str()))?;
+            let lf = LazyCsvReader::new(PlRefPath::new(path))
+                .with_has_header(true)
+                .with_infer_schema_length(Some(0))
+                .with_dtype_overwrite(Some(Arc::new(csv_dtypes())))
+                .with_missing_is_null(true)
+                .finish()
+                .ctx(|| format!("{}: cannot scan", file.path.display()))?;
+            let lf = lf.select(COLUMNS.iter().map(|c| col(*c)).collect::<Vec<_>>());
+            Ok((lf, DataType::String))
+        }
+        Format::Parquet => {
+            let mut lf = LazyFrame::scan_parquet(PlRefPath::new(path), ScanArgsParquet::default())
+                .ctx(|| format!("{}: cannot scan", file.path.display()))?;
+            let schema = lf.collect_schema().map_err(|e| {
+                Error::in_file(&file.path, format!("not a readable Parquet file: {e}"))
+            })?;
+            let names: Vec<String> = schema.iter_names().map(|s| s.to_string()).collect();
+            require_columns(file, names.iter().map(|s| s.as_str()))?;
+            let time_dtype = schema.get(EVENT_TIME).cloned().unwrap_or(DataType::Null);
+            match &time_dtype {
+                DataType::Datetime(_, _) | DataType::String => {}
+                other => {
+                    return Err(Error::input(
+                        crate::engine::error::Location {
+                            file: Some(file.path.clone()),
+                            column: Some(EVENT_TIME.into()),
+                            ..Default::default()
+                        },
+                        format!("has type {other}; expected a timestamp or text"),
+                    ));
+                }
+            }
+            let lf = lf.select([
+                col(EVENT_TIME),
+                col(EVENT_TYPE).cast(DataType::String),
+                col(PRODUCT_ID).cast(DataType::Int64),
+                col(CATEGORY_ID).cast(DataType::Int64),
+                col(CATEGORY_CODE).cast(DataType::String),
+                col(BRAND).cast(DataType::String),
+                col(PRICE).cast(DataType::Float64),
+                col(USER_ID).cast(DataType::Int64),
+                col(USER_SESSION).cast(DataType::String),
+            ]);
+            Ok((lf, time_dtype))
+        }
+    }
+}
+
+/// Event time as µs since the epoch; null where the text is not `YYYY-MM-DD HH:MM:SS[ UTC]`.
+pub fn ts_expr(time_dtype: &DataType) -> Expr {
+    match time_dtype {
+        DataType::Datetime(_, _) => col(EVENT_TIME).dt().timestamp(TimeUnit::Microseconds),
+        _ => {
+            let text = col(EVENT_TIME).str().strip_suffix(lit(UTC_SUFFIX));
+            let opts = StrptimeOptions {
+                format: Some(TIME_FORMAT.into()),
+                strict: false,
+                exact: true,
+                cache: true,
+            };
+            when(text.clone().str().len_bytes().eq(lit(TIME_LEN as u32)))
+                .then(
+                    text.str()
+                        .to_datetime(Some(TimeUnit::Microseconds), None, opts, lit("raise"))
+                        .dt()
+                        .timestamp(TimeUnit::Microseconds),
+                )
+                .otherwise(lit(NULL).cast(DataType::Int64))
+        }
+    }
+}
+
+fn event_types() -> Series {
+    Series::new("event_types".into(), EVENT_TYPES)
+}
+
+/// True for a row that breaks SPEC §1: a null required value, an unknown event type, an
+/// unparsable time, a negative or NaN price.
+pub fn bad_expr() -> Expr {
+    col(TS)
+        .is_null()
+        .or(col(EVENT_TYPE)
+            .is_in(lit(event_types()).implode(false), false)
+            .not())
+        .or(col(EVENT_TYPE).is_null())
+        .or(col(PRODUCT_ID).is_null())
+        .or(col(CATEGORY_ID).is_null())
+        .or(col(USER_ID).is_null())
+        .or(col(PRICE).is_null())
+        .or(col(PRICE).is_nan())
+        .or(col(PRICE).lt(lit(0.0)))
+}
+
+/// The canonical lazy frame of a file: the nine columns with `event_time` replaced by `ts`,
+/// plus the `__bad` flag.
+pub fn scan_file(file: &InputFile) -> Result<LazyFrame> {
+    let (lf, time_dtype) = scan_raw(file)?;
+    let mut cols = vec![ts_expr(&time_dtype).alias(TS)];
+    cols.extend(COLUMNS[1..].iter().map(|c| col(*c)));
+    Ok(lf.select(cols).with_column(bad_expr().alias(BAD)))
+}

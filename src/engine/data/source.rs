@@ -1,0 +1,87 @@
+//! Input files: `--data` arguments (paths or globs) resolved to a sorted list of files.
+
+use std::path::{Path, PathBuf};
+
+use crate::engine::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    Csv,
+    CsvGz,
+    Parquet,
+}
+
+impl Format {
+    pub fn of(path: &Path) -> Option<Format> {
+        let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+        if name.ends_with(".csv.gz") {
+            Some(Format::CsvGz)
+        } else if name.ends_with(".csv") {
+            Some(Format::Csv)
+        } else if name.ends_with(".parquet") || name.ends_with(".pq") {
+            Some(Format::Parquet)
+        } else {
+            None
+        }
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct InputFile {
+    pub path: PathBuf,
+    pub format: Format,
+    pub size: u64,
+}
+
+fn is_glob(s: &str) -> bool {
+    s.contains(['*', '?', '['])
+}
+
+/// Resolve paths and globs into files; a glob that matches nothing, a missing file or an
+/// unknown extension is an error. The same file named twice is read once.
+pub fn resolve(inputs: &[String]) -> Result<Vec<InputFile>> {
+    if inputs.is_empty() {
+        return Err(Error::Config("no input files given".into()));
+    }
+    let mut paths: Vec<PathBuf> = Vec::new();
+    for input in inputs {
+        if is_glob(input) {
+            let pattern = glob::glob(input)
+                .map_err(|e| Error::Config(format!("bad glob pattern `{input}`: {e}")))?;
+            let mut matched: Vec<PathBuf> = pattern
+                .filter_map(|p| p.ok())
+                .filter(|p| p.is_file())
+                .collect();
+            if matched.is_empty() {
+                return Err(Error::Config(format!("no file matches `{input}`")));
+            }
+            matched.sort();
+            paths.extend(matched);
+        } else {
+            paths.push(PathBuf::from(input));
+        }
+    }
+    let mut files = Vec::with_capacity(paths.len());
+    for path in paths {
+        if files.iter().any(|f: &InputFile| f.path == path) {
+            continue;
+        }
+        let meta = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
+        if !meta.is_file() {
+            return Err(Error::in_file(&path, "not a file"));
+        }
+        let format = Format::of(&path).ok_or_else(|| {
+            Error::in_file(
+                &path,
+                "unknown file type: expected .csv, .csv.gz or .parquet",
+            )
+        })?;
+        files.push(InputFile {
+            path,
+            format,
+            size: meta.len(),
+        });
+    }
+    Ok(files)
+}

@@ -1,0 +1,125 @@
+//! From input files to the feature table: the first half of every run, shared by the CLI, the
+//! TUI and the benchmarks.
+
+use std::fmt::Write as _;
+
+use crate::engine::Result;
+use crate::engine::data::{self, EventLog, LogSummary, Scope};
+use crate::engine::features::{self, FeatureTable};
+use crate::engine::label::anchors::DataRange;
+use crate::engine::label::{AnchorChoice, Split, Window, splits};
+use crate::engine::time::fmt_anchor;
+
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct DatasetConfig {
+    /// Paths or globs.
+    pub data: Vec<String>,
+    pub scope: Scope,
+    pub window: Window,
+    pub anchors: AnchorChoice,
+}
+
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pub log: LogSummary,
+    pub table: FeatureTable,
+}
+
+/// Read the log and build the feature table.
+pub fn build(cfg: &DatasetConfig) -> Result<Dataset> {
+    let files = data::resolve(&cfg.data)?;
+    let log = data::load(&files, &cfg.scope)?;
+    build_from_log(&log, cfg)
+}
+
+/// The feature table of an already loaded log.
+pub fn build_from_log(log: &EventLog, cfg: &DatasetConfig) -> Result<Dataset> {
+    let range = DataRange::of(log.summary.first_ts, log.summary.last_ts);
+    let plan = splits::plan(&cfg.anchors, &range, &cfg.window)?;
+    let table = features::build(log, &plan)?;
+    Ok(Dataset {
+        log: log.summary.clone(),
+        table,
+    })
+}
+
+fn pct(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        "–".into()
+    } else {
+        format!("{:.1}%", 100.0 * part as f64 / whole as f64)
+    }
+}
+
+fn day(t: i64) -> String {
+    fmt_anchor(t)[..10].to_string()
+}
+
+/// A short human summary: files, events, users, time range, anchors per split, purged anchors,
+/// label shares per split.
+pub fn summary(ds: &Dataset) -> String {
+    let l = &ds.log;
+    let mut s = String::new();
+    let bytes: u64 = l.files.iter().map(|f| f.size).sum();
+    let _ = writeln!(
+        s,
+        "files:       {} ({:.1} MB)",
+        l.files.len(),
+        bytes as f64 / 1e6
+    );
+    for f in &l.files {
+        let _ = writeln!(s, "             {}", f.path.display());
+    }
+    let _ = writeln!(
+        s,
+        "events:      {} read, {} in scope ({}), {} exact duplicates dropped, {} used",
+        l.rows_read,
+        l.rows_in_scope,
+        l.scope.describe(),
+        l.duplicates,
+        l.events
+    );
+    let _ = writeln!(s, "users:       {}", l.users);
+    let _ = writeln!(s, "time range:  {}", l.time_range());
+    let w = &ds.table.plan.window;
+    let _ = writeln!(
+        s,
+        "window:      lookback {}d, horizon {}d",
+        w.lookback_days, w.horizon_days
+    );
+    for split in Split::ALL {
+        let anchors = ds.table.plan.of_split(split);
+        let c = ds.table.split_counts(split);
+        let _ = writeln!(
+            s,
+            "{:<6} {} anchor(s) [{}]: {} rows; m0 {}  m1 {}  m2 {} (dormant)",
+            format!("{split}:"),
+            anchors.len(),
+            anchors
+                .iter()
+                .map(|t| day(*t))
+                .collect::<Vec<_>>()
+                .join(", "),
+            c.rows,
+            pct(c.m0, c.rows),
+            pct(c.m1, c.rows),
+            pct(c.m2, c.rows)
+        );
+    }
+    if ds.table.plan.purged.is_empty() {
+        let _ = writeln!(s, "purged:      none");
+    } else {
+        let _ = writeln!(
+            s,
+            "purged:      {} (their labels would look into a later split)",
+            ds.table
+                .plan
+                .purged
+                .iter()
+                .map(|t| day(*t))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    s
+}

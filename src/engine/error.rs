@@ -1,0 +1,99 @@
+//! One error type for the engine. Input errors carry the file, column and line so a user can find
+//! the offending row without reading a backtrace.
+
+use std::fmt;
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Where in the input a problem was found.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Location {
+    pub file: Option<PathBuf>,
+    pub column: Option<String>,
+    /// CSV line, counting the header as line 1.
+    pub line: Option<u64>,
+    /// Parquet row (0-based), where there are no lines.
+    pub row: Option<u64>,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(file) = &self.file {
+            parts.push(file.display().to_string());
+        }
+        if let Some(line) = self.line {
+            parts.push(format!("line {line}"));
+        }
+        if let Some(row) = self.row {
+            parts.push(format!("row {row}"));
+        }
+        if let Some(col) = &self.column {
+            parts.push(format!("column `{col}`"));
+        }
+        write!(f, "{}", parts.join(", "))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad input data: a missing column, an unknown event type, an unparsable time, ...
+    #[error("{loc}: {msg}")]
+    Input { loc: Location, msg: String },
+    /// A user-supplied setting that cannot work (an ineligible anchor, an empty split, ...).
+    #[error("{0}")]
+    Config(String),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{context}: {source}")]
+    Polars {
+        context: String,
+        #[source]
+        source: polars::error::PolarsError,
+    },
+}
+
+impl Error {
+    pub fn input(loc: Location, msg: impl Into<String>) -> Self {
+        Error::Input {
+            loc,
+            msg: msg.into(),
+        }
+    }
+
+    pub fn in_file(file: impl Into<PathBuf>, msg: impl Into<String>) -> Self {
+        Error::Input {
+            loc: Location {
+                file: Some(file.into()),
+                ..Default::default()
+            },
+            msg: msg.into(),
+        }
+    }
+
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// Attach context to polars results.
+pub trait PolarsContext<T> {
+    fn ctx(self, context: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T> PolarsContext<T> for polars::error::PolarsResult<T> {
+    fn ctx(self, context: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|source| Error::Polars {
+            context: context(),
+            source,
+        })
+    }
+}

@@ -1,0 +1,98 @@
+//! Writing the feature table: CSV with shortest round-trip floats, or Parquet. Always whole or
+//! not at all (temp file in the target directory, then rename).
+
+use std::io::Write;
+use std::path::Path;
+
+use polars::prelude::*;
+
+use super::FEATURE_NAMES;
+use super::table::{ANCHOR, SPLIT};
+use crate::engine::atomic::write_atomic;
+use crate::engine::data::schema::USER_ID;
+use crate::engine::error::PolarsContext;
+use crate::engine::label::labels::{LABEL, Y};
+use crate::engine::time::fmt_anchor;
+use crate::engine::{Error, Result};
+
+pub fn write(df: &DataFrame, path: &Path) -> Result<()> {
+    let name = path.to_string_lossy().to_ascii_lowercase();
+    if name.ends_with(".csv") {
+        write_csv(df, path)
+    } else if name.ends_with(".parquet") {
+        write_parquet(df, path)
+    } else {
+        Err(Error::Config(format!(
+            "{}: unknown output type: expected .csv or .parquet",
+            path.display()
+        )))
+    }
+}
+
+pub fn write_csv(df: &DataFrame, path: &Path) -> Result<()> {
+    let c = |e: PolarsError| Error::Polars {
+        context: "writing the feature table".into(),
+        source: e,
+    };
+    let users = df.column(USER_ID).and_then(|c| c.i64()).map_err(c)?;
+    let anchors = df
+        .column(ANCHOR)
+        .map_err(c)?
+        .cast(&DataType::Int64)
+        .map_err(c)?;
+    let anchors = anchors.i64().map_err(c)?;
+    let splits = df.column(SPLIT).and_then(|c| c.str()).map_err(c)?;
+    let labels = df.column(LABEL).and_then(|c| c.str()).map_err(c)?;
+    let ys = df.column(Y).and_then(|c| c.i32()).map_err(c)?;
+    let feats = FEATURE_NAMES
+        .iter()
+        .map(|f| df.column(f).and_then(|c| c.f64()))
+        .collect::<PolarsResult<Vec<_>>>()
+        .map_err(c)?;
+    write_atomic(path, |w| {
+        let mut header = vec![USER_ID, ANCHOR, SPLIT, LABEL, Y];
+        header.extend(FEATURE_NAMES);
+        writeln!(w, "{}", header.join(","))?;
+        let mut line = String::with_capacity(256);
+        for i in 0..df.height() {
+            line.clear();
+            let opt = |v: Option<String>| v.unwrap_or_default();
+            line.push_str(&opt(users.get(i).map(|v| v.to_string())));
+            line.push(',');
+            line.push_str(&opt(anchors.get(i).map(fmt_anchor)));
+            line.push(',');
+            line.push_str(splits.get(i).unwrap_or(""));
+            line.push(',');
+            line.push_str(labels.get(i).unwrap_or(""));
+            line.push(',');
+            line.push_str(&opt(ys.get(i).map(|v| v.to_string())));
+            for f in &feats {
+                line.push(',');
+                // Rust's `{}` for f64 is the shortest string that reads back to the same value.
+                line.push_str(&opt(f.get(i).map(|v| format!("{v}"))));
+            }
+            line.push('\n');
+            w.write_all(line.as_bytes())?;
+        }
+        Ok(())
+    })
+}
+
+pub fn write_parquet(df: &DataFrame, path: &Path) -> Result<()> {
+    let mut df = df.clone();
+    write_atomic(path, |w| {
+        ParquetWriter::new(w)
+            .finish(&mut df)
+            .map(|_| ())
+            .map_err(std::io::Error::other)
+    })
+    .or_else(|e| match e {
+        Error::Io { path, source } => Err(Error::Io { path, source }),
+        other => Err(other),
+    })
+}
+
+#[allow(dead_code)]
+fn _ctx() -> impl PolarsContext<()> {
+    Ok::<(), PolarsError>(())
+}

@@ -1,0 +1,8 @@
+//! Anchors, population, labels and splits (SPEC §2).
+
+pub mod anchors;
+pub mod labels;
+pub mod splits;
+
+pub use anchors::{AnchorChoice, Window};
+pub use splits::{AnchorPlan, Split};

@@ -1,0 +1,12 @@
+//! The engine: data ingest, labels, features. Knows nothing of terminals.
+
+pub mod atomic;
+pub mod bench;
+pub mod data;
+pub mod dataset;
+pub mod error;
+pub mod features;
+pub mod label;
+pub mod time;
+
+pub use error::{Error, Result};
