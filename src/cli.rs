@@ -110,19 +110,21 @@ impl DataArgs {
             },
             _ => AnchorChoice::Monthly,
         };
-        let brands = self.brands.as_ref().map(|b| {
-            b.iter()
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect::<Vec<_>>()
-        });
-        if brands.as_ref().is_some_and(|b| b.is_empty()) {
-            return Err(Error::Config("--brands needs at least one brand".into()));
+        // Brands match exactly (SPEC §1): no trimming or case folding.
+        let brands = self.brands.clone();
+        if brands
+            .as_ref()
+            .is_some_and(|b| b.is_empty() || b.iter().any(|s| s.is_empty()))
+        {
+            return Err(Error::Config("--brands needs non-empty brand names".into()));
+        }
+        if self.category.as_deref() == Some("") {
+            return Err(Error::Config("--category needs a non-empty prefix".into()));
         }
         Ok(DatasetConfig {
             data,
             scope: Scope {
-                category: self.category.clone().filter(|c| !c.is_empty()),
+                category: self.category.clone(),
                 brands,
             },
             window: Window {
@@ -156,13 +158,13 @@ pub struct GenArgs {
 #[derive(Args, Debug)]
 pub struct BenchArgs {
     /// Users in the generated log (about 4M events at the default).
-    #[arg(long, default_value_t = 150_000)]
+    #[arg(long, default_value_t = 640_000)]
     pub users: u32,
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
     /// Timed repetitions per format; the median is reported.
-    #[arg(long, default_value_t = 5)]
-    pub reps: usize,
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub reps: u16,
     /// Where the generated files go (kept between runs: regenerated only if missing).
     #[arg(long, default_value = "target/bench-data")]
     pub dir: PathBuf,
@@ -220,7 +222,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Bench(b)) => crate::engine::bench::run(&crate::engine::bench::BenchConfig {
             users: b.users,
             seed: b.seed,
-            reps: b.reps,
+            reps: b.reps as usize,
             dir: b.dir,
             formats: b.formats,
         }),

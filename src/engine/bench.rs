@@ -77,6 +77,13 @@ pub fn run(cfg: &BenchConfig) -> Result<()> {
             let t = Instant::now();
             let ds = dataset::build(&ds_cfg)?;
             secs.push(t.elapsed().as_secs_f64());
+            let stages: Vec<String> = ds
+                .log
+                .timings
+                .iter()
+                .map(|(n, s)| format!("{n} {s:.2}s"))
+                .collect();
+            eprintln!("  {:.2}s: {}", secs[secs.len() - 1], stages.join(", "));
             rows = ds.table.df.height();
             events_used = ds.log.events;
         }

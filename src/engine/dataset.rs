@@ -36,9 +36,14 @@ pub fn build(cfg: &DatasetConfig) -> Result<Dataset> {
 pub fn build_from_log(log: &EventLog, cfg: &DatasetConfig) -> Result<Dataset> {
     let range = DataRange::of(log.summary.first_ts, log.summary.last_ts);
     let plan = splits::plan(&cfg.anchors, &range, &cfg.window)?;
+    let t = std::time::Instant::now();
     let table = features::build(log, &plan)?;
+    let mut log_summary = log.summary.clone();
+    log_summary
+        .timings
+        .push(("features", t.elapsed().as_secs_f64()));
     Ok(Dataset {
-        log: log.summary.clone(),
+        log: log_summary,
         table,
     })
 }

@@ -24,19 +24,20 @@ pub fn check_value(column: &str, value: Option<&str>) -> Option<String> {
     match column {
         EVENT_TIME => {
             let text = v.strip_suffix(UTC_SUFFIX).unwrap_or(v);
-            let ok =
-                text.len() == TIME_LEN && NaiveDateTime::parse_from_str(text, TIME_FORMAT).is_ok();
+            // Round-trip through the format, so only the exact fixed-width form passes (as in polars).
+            let ok = text.len() == TIME_LEN
+                && NaiveDateTime::parse_from_str(text, TIME_FORMAT)
+                    .is_ok_and(|dt| dt.format(TIME_FORMAT).to_string() == text);
             (!ok).then(|| format!("unparsable time `{v}` (expected `YYYY-MM-DD HH:MM:SS UTC`)"))
         }
         EVENT_TYPE => (!EVENT_TYPES.contains(&v)).then(|| {
             format!("unknown event_type `{v}` (expected view, cart, remove_from_cart or purchase)")
         }),
         PRODUCT_ID | CATEGORY_ID | USER_ID => v
-            .trim()
             .parse::<i64>()
             .is_err()
             .then(|| format!("`{v}` is not an integer")),
-        PRICE => match v.trim().parse::<f64>() {
+        PRICE => match v.parse::<f64>() {
             Err(_) => Some(format!("`{v}` is not a number")),
             Ok(p) if p.is_nan() => Some(format!("`{v}` is not a number")),
             Ok(p) if p < 0.0 => Some(format!("negative price {v}")),

@@ -29,6 +29,8 @@ pub struct LogSummary {
     pub first_ts: i64,
     pub last_ts: i64,
     pub scope: Scope,
+    /// Wall time of each loading stage, seconds.
+    pub timings: Vec<(&'static str, f64)>,
 }
 
 impl LogSummary {
@@ -41,11 +43,14 @@ impl LogSummary {
     }
 }
 
-/// Events sorted by `user_id`, `ts`, `brand`, `is_purchase`, `price`: columns `user_id` (i64),
-/// `ts` (i64 µs UTC), `is_purchase` (bool), `brand` (str, nullable), `price` (f64).
+/// Events sorted by user, time, brand (nulls last), then the other columns; exact duplicates
+/// dropped. Columns: `user_id` (i64), `__uidx` (u32, dense user index), `ts` (i64 µs UTC),
+/// `is_purchase` (bool), `__brand_rank` (u32, nullable: index into `brands`), `price` (f64).
 #[derive(Debug, Clone)]
 pub struct EventLog {
     pub df: DataFrame,
+    /// Distinct brands in byte order: `__brand_rank` indexes this.
+    pub brands: Vec<String>,
     pub summary: LogSummary,
 }
 
@@ -79,12 +84,24 @@ pub fn load(files: &[InputFile], scope: &Scope) -> Result<EventLog> {
     if files.is_empty() {
         return Err(Error::Config("no input files".into()));
     }
+    let mut timings = Vec::new();
+    let mut clock = std::time::Instant::now();
+    let mut lap = |name: &'static str, timings: &mut Vec<(&'static str, f64)>| {
+        timings.push((name, clock.elapsed().as_secs_f64()));
+        clock = std::time::Instant::now();
+    };
     let mut scans = Vec::with_capacity(files.len());
     for (i, f) in files.iter().enumerate() {
         scans.push(scan_file(f)?.with_column(lit(i as u32).alias(FILE_IDX)));
     }
     let all = concat(scans, UnionArgs::default()).ctx(|| "combining input files".into())?;
-    let rows_read = count_rows(files)?;
+    // Without a scope filter every row is read anyway: count them there, not in a second pass.
+    let counted = if scope.is_empty() {
+        None
+    } else {
+        Some(count_rows(files)?)
+    };
+    lap("count rows", &mut timings);
 
     let mut keep = lit(true);
     if let Some(brands) = &scope.brands {
@@ -97,6 +114,7 @@ pub fn load(files: &[InputFile], scope: &Scope) -> Result<EventLog> {
         })?;
         let s = Series::new("products".into(), products);
         keep = keep.and(col(PRODUCT_ID).is_in(lit(s).implode(false), false));
+        lap("resolve categories", &mut timings);
     }
     // Bad rows are kept whatever their scope, so a broken file is reported, not half-read.
     let scoped = all
@@ -104,6 +122,7 @@ pub fn load(files: &[InputFile], scope: &Scope) -> Result<EventLog> {
         .collect_with_engine(Engine::Streaming)
         .map(|r| r.unwrap_single())
         .map_err(|e| explain_failure(files, "reading the event log", e))?;
+    lap("scan and scope", &mut timings);
 
     let bad = scoped
         .column(BAD)
@@ -127,6 +146,7 @@ pub fn load(files: &[InputFile], scope: &Scope) -> Result<EventLog> {
         return Err(diagnose(file)?.unwrap_or_else(|| Error::in_file(&file.path, "invalid rows")));
     }
     let rows_in_scope = scoped.height() as u64;
+    let rows_read = counted.unwrap_or(rows_in_scope);
     if rows_read == 0 {
         return Err(Error::Config(
             "the input holds no events (only headers or empty files)".into(),
@@ -141,47 +161,29 @@ pub fn load(files: &[InputFile], scope: &Scope) -> Result<EventLog> {
     }
 
     // Exact duplicates count once (SPEC §1): compared on every parsed column.
-    let mut dedup_cols = vec![col(TS)];
-    dedup_cols.extend(COLUMNS[1..].iter().map(|c| col(*c)));
-    let df = scoped
-        .lazy()
-        .select(dedup_cols)
-        .unique(None, UniqueKeepStrategy::Any)
-        .select([
-            col(USER_ID),
-            col(TS),
-            col(EVENT_TYPE).eq(lit("purchase")).alias(IS_PURCHASE),
-            col(BRAND),
-            col(PRICE),
-        ])
-        .sort(
-            [USER_ID, TS, BRAND, IS_PURCHASE, PRICE],
-            SortMultipleOptions::default()
-                .with_nulls_last(true)
-                .with_maintain_order(false),
-        )
-        .collect()
-        .ctx(|| "de-duplicating the event log".into())?;
+    let (df, brands) = dedup_sorted(scoped.drop_many([BAD, FILE_IDX]))?;
+    lap("dedup and sort", &mut timings);
     let events = df.height() as u64;
     let stats = df
         .clone()
         .lazy()
         .select([
-            col(USER_ID)
-                .n_unique()
-                .cast(DataType::UInt64)
-                .alias("users"),
+            col(UIDX).max().cast(DataType::UInt64).alias("users"),
             col(TS).min().alias("first"),
             col(TS).max().alias("last"),
         ])
         .collect()
         .ctx(|| "summarising the event log".into())?;
     let get = |name: &str| stats.column(name).ok().and_then(|c| c.get(0).ok());
-    let users = get("users").and_then(|v| v.extract::<u64>()).unwrap_or(0);
+    // The dense user index counts from 0.
+    let users = get("users")
+        .and_then(|v| v.extract::<u64>())
+        .map_or(0, |m| m + 1);
     let first_ts = get("first").and_then(|v| v.extract::<i64>()).unwrap_or(0);
     let last_ts = get("last").and_then(|v| v.extract::<i64>()).unwrap_or(0);
     Ok(EventLog {
         df,
+        brands,
         summary: LogSummary {
             files: files.to_vec(),
             rows_read,
@@ -192,6 +194,164 @@ pub fn load(files: &[InputFile], scope: &Scope) -> Result<EventLog> {
             first_ts,
             last_ts,
             scope: scope.clone(),
+            timings,
         },
     })
+}
+
+fn event_code(t: &str) -> u8 {
+    EVENT_TYPES
+        .iter()
+        .position(|e| *e == t)
+        .unwrap_or(EVENT_TYPES.len()) as u8
+}
+
+/// Sort the checked, scoped rows by user, time, brand (nulls last), then every other column,
+/// drop exact duplicates (now adjacent), and keep the columns later stages read.
+///
+/// Written by hand because polars' `unique` over nine columns plus a five-key sort took 2.5 s on
+/// 3.8M rows here; an index sort on (user, time) with full-row tie-breaks takes a fraction of it.
+fn dedup_sorted(mut df: DataFrame) -> Result<(DataFrame, Vec<String>)> {
+    use std::cmp::Ordering;
+
+    use rayon::slice::ParallelSliceMut;
+
+    let c = |e: PolarsError| Error::Polars {
+        context: "de-duplicating the event log".into(),
+        source: e,
+    };
+    // Each column is freed once read, so the copy never holds the whole frame twice.
+    let mut take = |name: &str| df.drop_in_place(name).map_err(c);
+    let ints = |col: Column| -> Result<Vec<i64>> {
+        Ok(col
+            .i64()
+            .map_err(c)?
+            .iter()
+            .map(|v| v.unwrap_or(0))
+            .collect())
+    };
+    let user = ints(take(USER_ID)?)?;
+    let ts = ints(take(TS)?)?;
+    let product = ints(take(PRODUCT_ID)?)?;
+    let category = ints(take(CATEGORY_ID)?)?;
+    let price: Vec<f64> = take(PRICE)?
+        .f64()
+        .map_err(c)?
+        .iter()
+        .map(|v| v.unwrap_or(0.0))
+        .collect();
+    let kind: Vec<u8> = take(EVENT_TYPE)?
+        .str()
+        .map_err(c)?
+        .iter()
+        .map(|v| event_code(v.unwrap_or("")))
+        .collect();
+    // Brand ranks in byte order, nulls last: comparing ranks is comparing brands.
+    let brand_col = take(BRAND)?;
+    let brand_col = brand_col.str().map_err(c)?;
+    let mut brands: Vec<String> = brand_col
+        .iter()
+        .flatten()
+        .collect::<PlHashSet<&str>>()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    brands.sort_unstable();
+    let brand: Vec<u32> = {
+        let rank_of: PlHashMap<&str, u32> = brands
+            .iter()
+            .enumerate()
+            .map(|(r, b)| (b.as_str(), r as u32))
+            .collect();
+        // Consecutive rows often share a brand: skip the hash then.
+        let mut last: Option<(&str, u32)> = None;
+        brand_col
+            .iter()
+            .map(|b| match b {
+                None => u32::MAX,
+                Some(b) => match last {
+                    Some((l, r)) if l == b => r,
+                    _ => {
+                        let r = rank_of.get(b).copied().unwrap_or(u32::MAX);
+                        last = Some((b, r));
+                        r
+                    }
+                },
+            })
+            .collect()
+    };
+    // Only consulted on ties of everything else: read in place.
+    let code = take(CATEGORY_CODE)?
+        .str()
+        .map_err(c)?
+        .rechunk()
+        .into_owned();
+    let session = take(USER_SESSION)?.str().map_err(c)?.rechunk().into_owned();
+    let n = user.len();
+
+    let rest = |a: usize, b: usize| {
+        brand[a]
+            .cmp(&brand[b])
+            .then(kind[a].cmp(&kind[b]))
+            .then(price[a].total_cmp(&price[b]))
+            .then(product[a].cmp(&product[b]))
+            .then(category[a].cmp(&category[b]))
+            .then_with(|| code.get(a).cmp(&code.get(b)))
+            .then_with(|| session.get(a).cmp(&session.get(b)))
+    };
+    let mut keys: Vec<(i64, i64, u32)> = (0..n).map(|i| (user[i], ts[i], i as u32)).collect();
+    keys.par_sort_unstable_by(|a, b| {
+        (a.0, a.1)
+            .cmp(&(b.0, b.1))
+            .then_with(|| rest(a.2 as usize, b.2 as usize))
+    });
+    let mut order: Vec<usize> = Vec::with_capacity(keys.len());
+    for (i, k) in keys.iter().enumerate() {
+        let cur = k.2 as usize;
+        let dup = i > 0 && {
+            let prev = keys[i - 1];
+            prev.0 == k.0 && prev.1 == k.1 && rest(prev.2 as usize, cur) == Ordering::Equal
+        };
+        if !dup {
+            order.push(cur);
+        }
+    }
+    drop(keys);
+    let purchase = event_code("purchase");
+    let mut uidx = Vec::with_capacity(order.len());
+    let mut next = 0u32;
+    for (j, &i) in order.iter().enumerate() {
+        if j > 0 && user[order[j - 1]] != user[i] {
+            next += 1;
+        }
+        uidx.push(next);
+    }
+    let out = DataFrame::new_infer_height(vec![
+        Column::new(
+            USER_ID.into(),
+            order.iter().map(|&i| user[i]).collect::<Vec<_>>(),
+        ),
+        Column::new(UIDX.into(), uidx),
+        Column::new(TS.into(), order.iter().map(|&i| ts[i]).collect::<Vec<_>>()),
+        Column::new(
+            IS_PURCHASE.into(),
+            order
+                .iter()
+                .map(|&i| kind[i] == purchase)
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            BRAND_RANK.into(),
+            order
+                .iter()
+                .map(|&i| (brand[i] != u32::MAX).then_some(brand[i]))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            PRICE.into(),
+            order.iter().map(|&i| price[i]).collect::<Vec<_>>(),
+        ),
+    ])
+    .map_err(c)?;
+    Ok((out, brands))
 }

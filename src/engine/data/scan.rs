@@ -112,6 +112,8 @@ pub fn scan_raw(file: &InputFile) -> Result<(LazyFrame, DataType)> {
             require_columns(file, header.iter().map(|s| s.as_str()))?;
             let lf = LazyCsvReader::new(PlRefPath::new(path))
                 .with_has_header(true)
+                // Already resolved: a name with `[` or `*` is a file, not a pattern.
+                .with_glob(false)
                 .with_infer_schema_length(Some(0))
                 .with_dtype_overwrite(Some(Arc::new(csv_dtypes())))
                 .with_missing_is_null(true)
@@ -121,8 +123,14 @@ pub fn scan_raw(file: &InputFile) -> Result<(LazyFrame, DataType)> {
             Ok((lf, DataType::String))
         }
         Format::Parquet => {
-            let mut lf = LazyFrame::scan_parquet(PlRefPath::new(path), ScanArgsParquet::default())
-                .ctx(|| format!("{}: cannot scan", file.path.display()))?;
+            let mut lf = LazyFrame::scan_parquet(
+                PlRefPath::new(path),
+                ScanArgsParquet {
+                    glob: false,
+                    ..Default::default()
+                },
+            )
+            .ctx(|| format!("{}: cannot scan", file.path.display()))?;
             let schema = lf.collect_schema().map_err(|e| {
                 Error::in_file(&file.path, format!("not a readable Parquet file: {e}"))
             })?;

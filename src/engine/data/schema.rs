@@ -27,6 +27,10 @@ pub const EVENT_TYPES: [&str; 4] = ["view", "cart", "remove_from_cart", "purchas
 
 /// Internal: event time as microseconds since the epoch, UTC.
 pub const TS: &str = "ts";
+/// Internal: dense index of the user in the sorted log (0, 1, 2, …), a compact join key.
+pub const UIDX: &str = "__uidx";
+/// Internal: rank of the brand among the log's distinct brands in byte order; null for no brand.
+pub const BRAND_RANK: &str = "__brand_rank";
 /// Internal: true for `purchase` events.
 pub const IS_PURCHASE: &str = "is_purchase";
 /// Internal: a row that breaks the schema (checked before anything else is trusted).

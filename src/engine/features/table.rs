@@ -2,14 +2,18 @@
 //! features, sorted by anchor then user_id. Purged anchors are absent.
 
 use polars::prelude::*;
+use polars_plan::plans::AExprSorted;
 
-use super::{FEATURE_NAMES, TOP_BRAND_COUNT, aggregations, feature_exprs};
-use crate::engine::Result;
+use super::{FEATURE_NAMES, T, aggregations, brand_sequence, feature_exprs, row_columns};
 use crate::engine::data::EventLog;
-use crate::engine::data::schema::{TS, USER_ID};
+use crate::engine::data::schema::{TS, UIDX, USER_ID};
 use crate::engine::error::PolarsContext;
-use crate::engine::label::labels::{HOME_BRAND, LABEL, Y, brand_mode, future, label_expr};
+use crate::engine::label::labels::{
+    FUTURE_BRAND, HOME_BRAND, KEY, KEY_SHIFT, LABEL, N_FUTURE, Y, brand_mode, label_expr,
+};
 use crate::engine::label::{AnchorPlan, Split};
+use crate::engine::time::fmt_anchor;
+use crate::engine::{Error, Result};
 
 pub const ANCHOR: &str = "anchor";
 pub const SPLIT: &str = "split";
@@ -68,50 +72,97 @@ pub fn anchor_dtype() -> DataType {
     DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))
 }
 
-/// The rows of one anchor, lazily.
-fn anchor_rows(log: &LazyFrame, t: i64, split: Split, plan: &AnchorPlan) -> LazyFrame {
-    let w = &plan.window;
-    let past = log.clone().filter(
-        col(TS)
-            .gt_eq(lit(t - w.lookback_us()))
-            .and(col(TS).lt(lit(t))),
-    );
-    let aggs = past
-        .clone()
-        .group_by([col(USER_ID)])
-        .agg(aggregations(t, w));
-    let home =
-        brand_mode(past, HOME_BRAND).select([col(USER_ID), col(HOME_BRAND), col(TOP_BRAND_COUNT)]);
-    let fut = future(log.clone(), t, w.horizon_us());
-    let left = || JoinArgs::new(JoinType::Left);
-    let mut out = vec![
-        col(USER_ID),
-        lit(t).cast(anchor_dtype()).alias(ANCHOR),
-        lit(split.as_str()).alias(SPLIT),
-        col(LABEL),
-        col(LABEL).eq(lit("m2")).cast(DataType::Int32).alias(Y),
-    ];
-    out.extend(FEATURE_NAMES.iter().map(|f| col(*f)));
-    aggs.join(home, [col(USER_ID)], [col(USER_ID)], left())
-        .join(fut, [col(USER_ID)], [col(USER_ID)], left())
-        .with_column(label_expr().alias(LABEL))
-        .with_columns(feature_exprs(t, w))
-        .select(out)
+/// Every anchor's rows of the log in `[t + from, t + to)`, stacked in anchor order and tagged
+/// with the anchor index and time. Each part keeps the log's (user, time, brand) order.
+fn windows(log: &LazyFrame, plan: &AnchorPlan, from: i64, to: i64) -> Result<LazyFrame> {
+    let parts: Vec<LazyFrame> = plan
+        .anchors
+        .iter()
+        .enumerate()
+        .map(|(i, (t, _))| {
+            log.clone()
+                .filter(col(TS).gt_eq(lit(t + from)).and(col(TS).lt(lit(t + to))))
+                .with_columns([
+                    (lit(i as i64 * KEY_SHIFT) + col(UIDX).cast(DataType::Int64)).alias(KEY),
+                    lit(*t).alias(T),
+                ])
+        })
+        .collect();
+    let stacked = concat(
+        parts,
+        UnionArgs {
+            parallel: true,
+            rechunk: false,
+            ..Default::default()
+        },
+    )
+    .ctx(|| "stacking anchor windows".into())?;
+    // Keys ascend: anchors are stacked in order and users ascend within each. Telling polars
+    // lets every group_by on the key take its sorted fast path.
+    let sorted = AExprSorted {
+        descending: Some(false),
+        nulls_last: Some(true),
+    };
+    Ok(stacked.with_column(col(KEY).set_sorted_flag(sorted)))
 }
 
 /// Build the feature table for every planned anchor.
 pub fn build(log: &EventLog, plan: &AnchorPlan) -> Result<FeatureTable> {
+    let w = &plan.window;
     let lf = log.df.clone().lazy();
-    let parts: Vec<LazyFrame> = plan
-        .anchors
-        .iter()
-        .map(|(t, split)| anchor_rows(&lf, *t, *split, plan))
-        .collect();
-    let df = concat(parts, UnionArgs::default())
-        .ctx(|| "combining anchors".into())?
-        .sort([ANCHOR, USER_ID], SortMultipleOptions::default())
-        .collect()
-        .ctx(|| "computing features".into())?;
+    let key = || [col(KEY)];
+    let left = || JoinArgs::new(JoinType::Left);
+
+    let [first, second] = row_columns(w);
+    let past = windows(&lf, plan, -w.lookback_us(), 0)?
+        .with_columns(first)
+        .with_columns(second);
+    let aggs = past.clone().group_by(key()).agg(aggregations());
+    let sequence = brand_sequence(past.clone());
+    let home = brand_mode(past, HOME_BRAND);
+
+    let future = windows(&lf, plan, 0, w.horizon_us())?;
+    let active = future.clone().group_by(key()).agg([len().alias(N_FUTURE)]);
+    let future_brand = brand_mode(future, FUTURE_BRAND);
+
+    let anchors = DataFrame::new_infer_height(vec![
+        Column::new(
+            T.into(),
+            plan.anchors.iter().map(|(t, _)| *t).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            SPLIT.into(),
+            plan.anchors
+                .iter()
+                .map(|(_, s)| s.as_str())
+                .collect::<Vec<_>>(),
+        ),
+    ])
+    .ctx(|| "anchor table".into())?;
+
+    let mut out = vec![
+        col(USER_ID),
+        col(T).cast(anchor_dtype()).alias(ANCHOR),
+        col(SPLIT),
+        col(LABEL),
+        col(LABEL).eq(lit("m2")).cast(DataType::Int32).alias(Y),
+    ];
+    out.extend(FEATURE_NAMES.iter().map(|f| col(*f)));
+    let q = aggs
+        .join(anchors.lazy(), [col(T)], [col(T)], left())
+        .join(sequence, key(), key(), left())
+        .join(home, key(), key(), left())
+        .join(active, key(), key(), left())
+        .join(future_brand, key(), key(), left())
+        .with_column(label_expr().alias(LABEL))
+        .with_columns(feature_exprs(w))
+        .select(out)
+        .sort([ANCHOR, USER_ID], SortMultipleOptions::default());
+    if std::env::var("CHURN_PROFILE_FEATURES").is_ok() {
+        let (_, prof) = q.clone().profile().ctx(|| "profile".into())?;
+        eprintln!("{prof}");
+    }
+    let df = q.collect().ctx(|| "computing features".into())?;
 
     let counts = df
         .clone()
@@ -161,9 +212,25 @@ pub fn build(log: &EventLog, plan: &AnchorPlan) -> Result<FeatureTable> {
             }
         }
     }
-    Ok(FeatureTable {
+    let table = FeatureTable {
         df,
         plan: plan.clone(),
         per_anchor,
-    })
+    };
+    // A split without rows is as unusable as one without anchors (SPEC §2).
+    for split in Split::ALL {
+        let anchors = plan.of_split(split);
+        if !anchors.is_empty() && table.split_counts(split).rows == 0 {
+            return Err(Error::Config(format!(
+                "the {split} split is empty: nobody was active in the {}-day lookback before {}",
+                plan.window.lookback_days,
+                anchors
+                    .iter()
+                    .map(|t| fmt_anchor(*t))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    }
+    Ok(table)
 }

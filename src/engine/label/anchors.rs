@@ -59,13 +59,14 @@ impl DataRange {
     pub fn of(first_ts: i64, last_ts: i64) -> Self {
         DataRange {
             start: floor_day(first_ts),
-            end: floor_day(last_ts) + US_PER_DAY,
+            end: floor_day(last_ts).saturating_add(US_PER_DAY),
         }
     }
 
     /// `[t − W, t + H)` lies inside the data's range.
     pub fn is_eligible(&self, t: i64, w: &Window) -> bool {
-        self.start <= t - w.lookback_us() && t + w.horizon_us() <= self.end
+        self.start <= t.saturating_sub(w.lookback_us())
+            && t.saturating_add(w.horizon_us()) <= self.end
     }
 
     /// Every monthly anchor that is eligible, ascending.

@@ -1,48 +1,42 @@
-//! m0/m1/m2 labels at an anchor (SPEC §2), as polars expressions over the event log.
+//! m0/m1/m2 labels (SPEC §2) as polars expressions over windowed events keyed by
+//! (anchor, user).
 
 use polars::prelude::*;
 
-use crate::engine::data::schema::{BRAND, TS, USER_ID};
+use crate::engine::data::schema::BRAND_RANK;
 
 pub const LABEL: &str = "label";
 pub const Y: &str = "y";
+/// Rank of the home brand (see `BRAND_RANK`): equal ranks are equal brands.
 pub const HOME_BRAND: &str = "home_brand";
 pub const FUTURE_BRAND: &str = "future_brand";
 pub const N_FUTURE: &str = "n_future";
+/// (anchor index << 32) | user index: one integer key per (anchor, user).
+pub const KEY: &str = "__key";
+pub const KEY_SHIFT: i64 = 1 << 32;
 
-/// Per user: the most frequent non-null brand in `events` (ties: the lexicographically smallest)
-/// as `{name}`, its count as `{name}_count`.
+/// Per key: the most frequent non-null brand in `events` (ties: the lexicographically smallest,
+/// i.e. the smallest rank) as `{name}`, and its count as `{name}_count`.
 pub fn brand_mode(events: LazyFrame, name: &str) -> LazyFrame {
+    let base = KEY_SHIFT - 1;
     events
-        .filter(col(BRAND).is_not_null())
-        .group_by([col(USER_ID), col(BRAND)])
-        .agg([len().alias("cnt")])
-        .group_by([col(USER_ID)])
-        .agg([
-            col(BRAND)
-                .sort_by(
-                    [col("cnt"), col(BRAND)],
-                    SortMultipleOptions::default().with_order_descending_multi([true, false]),
-                )
-                .first()
-                .alias(name),
-            col("cnt").max().alias(format!("{name}_count")),
+        .filter(col(BRAND_RANK).is_not_null())
+        .group_by([col(KEY), col(BRAND_RANK)])
+        .agg([len().cast(DataType::Int64).alias("cnt")])
+        // One number that orders by count, then by smaller rank: its maximum is the mode.
+        .with_column(
+            (col("cnt") * lit(KEY_SHIFT) + (lit(base) - col(BRAND_RANK).cast(DataType::Int64)))
+                .alias("score"),
+        )
+        .group_by([col(KEY)])
+        .agg([col("score").max()])
+        .select([
+            col(KEY),
+            (lit(base) - col("score") % lit(KEY_SHIFT)).alias(name),
+            col("score")
+                .floor_div(lit(KEY_SHIFT))
+                .alias(format!("{name}_count")),
         ])
-}
-
-/// Events in `[t, t + H)`, per user: how many, and the future brand.
-pub fn future(log: LazyFrame, t: i64, horizon_us: i64) -> LazyFrame {
-    let window = log.filter(col(TS).gt_eq(lit(t)).and(col(TS).lt(lit(t + horizon_us))));
-    let counts = window
-        .clone()
-        .group_by([col(USER_ID)])
-        .agg([len().alias(N_FUTURE)]);
-    counts.join(
-        brand_mode(window, FUTURE_BRAND).select([col(USER_ID), col(FUTURE_BRAND)]),
-        [col(USER_ID)],
-        [col(USER_ID)],
-        JoinArgs::new(JoinType::Left),
-    )
 }
 
 /// m2 when the user has no event in the horizon; m1 when active and both brands are defined and

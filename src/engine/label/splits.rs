@@ -112,8 +112,9 @@ pub fn split_default(anchors: &[i64], w: &Window) -> Result<AnchorPlan> {
 pub fn split_assigned(train: &[i64], val: &[i64], test: &[i64], w: &Window) -> Result<AnchorPlan> {
     let h = w.horizon_us();
     let tried = |s: &[i64]| list(s);
-    let first_val = val.iter().min().copied();
+    // A label window must end by the first anchor of every later split.
     let first_test = test.iter().min().copied();
+    let first_val = val.iter().chain(test).min().copied();
     let mut plan = AnchorPlan {
         anchors: Vec::new(),
         purged: Vec::new(),
