@@ -9,7 +9,8 @@ use crate::engine::data::EventLog;
 use crate::engine::data::schema::{TS, UIDX, USER_ID};
 use crate::engine::error::PolarsContext;
 use crate::engine::label::labels::{
-    FUTURE_BRAND, HOME_BRAND, KEY, KEY_SHIFT, LABEL, N_FUTURE, Y, brand_mode, label_expr,
+    BRAND_SHIFT, FUTURE_BRAND, HOME_BRAND, KEY, KEY_SHIFT, LABEL, MAX_ANCHORS, N_FUTURE, Y,
+    brand_mode, label_expr,
 };
 use crate::engine::label::{AnchorPlan, Split};
 use crate::engine::time::fmt_anchor;
@@ -108,6 +109,15 @@ fn windows(log: &LazyFrame, plan: &AnchorPlan, from: i64, to: i64) -> Result<Laz
 
 /// Build the feature table for every planned anchor.
 pub fn build(log: &EventLog, plan: &AnchorPlan) -> Result<FeatureTable> {
+    if plan.anchors.len() >= MAX_ANCHORS || log.brands.len() as i64 >= BRAND_SHIFT {
+        return Err(Error::Config(format!(
+            "{} anchors and {} distinct brands: at most {} anchors and {} brands are supported",
+            plan.anchors.len(),
+            log.brands.len(),
+            MAX_ANCHORS - 1,
+            BRAND_SHIFT - 1
+        )));
+    }
     let w = &plan.window;
     let lf = log.df.clone().lazy();
     let key = || [col(KEY)];

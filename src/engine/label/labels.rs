@@ -14,6 +14,10 @@ pub const N_FUTURE: &str = "n_future";
 /// (anchor index << 32) | user index: one integer key per (anchor, user).
 pub const KEY: &str = "__key";
 pub const KEY_SHIFT: i64 = 1 << 32;
+/// Packing (key, brand rank) into an i64 needs key < 2^43 (so at most 2^11 anchors) and fewer
+/// than 2^20 distinct brands; `features::build` checks both.
+pub const BRAND_SHIFT: i64 = 1 << 20;
+pub const MAX_ANCHORS: usize = 1 << 11;
 
 /// Per key: the most frequent non-null brand in `events` (ties: the lexicographically smallest,
 /// i.e. the smallest rank) as `{name}`, and its count as `{name}_count`.
@@ -21,8 +25,16 @@ pub fn brand_mode(events: LazyFrame, name: &str) -> LazyFrame {
     let base = KEY_SHIFT - 1;
     events
         .filter(col(BRAND_RANK).is_not_null())
-        .group_by([col(KEY), col(BRAND_RANK)])
+        // (key, brand) packed into one integer: a single-key group_by is much cheaper.
+        .with_column(
+            (col(KEY) * lit(BRAND_SHIFT) + col(BRAND_RANK).cast(DataType::Int64)).alias("__kb"),
+        )
+        .group_by([col("__kb")])
         .agg([len().cast(DataType::Int64).alias("cnt")])
+        .with_columns([
+            col("__kb").floor_div(lit(BRAND_SHIFT)).alias(KEY),
+            (col("__kb") % lit(BRAND_SHIFT)).alias(BRAND_RANK),
+        ])
         // One number that orders by count, then by smaller rank: its maximum is the mode.
         .with_column(
             (col("cnt") * lit(KEY_SHIFT) + (lit(base) - col(BRAND_RANK).cast(DataType::Int64)))
