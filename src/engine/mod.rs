@@ -5,6 +5,7 @@ pub mod bench;
 pub mod data;
 pub mod dataset;
 pub mod error;
+pub mod eval;
 pub mod features;
 pub mod label;
 pub mod time;

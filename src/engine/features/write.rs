@@ -10,7 +10,6 @@ use super::FEATURE_NAMES;
 use super::table::{ANCHOR, SPLIT};
 use crate::engine::atomic::write_atomic;
 use crate::engine::data::schema::USER_ID;
-use crate::engine::error::PolarsContext;
 use crate::engine::label::labels::{LABEL, Y};
 use crate::engine::time::fmt_anchor;
 use crate::engine::{Error, Result};
@@ -86,13 +85,4 @@ pub fn write_parquet(df: &DataFrame, path: &Path) -> Result<()> {
             .map(|_| ())
             .map_err(std::io::Error::other)
     })
-    .or_else(|e| match e {
-        Error::Io { path, source } => Err(Error::Io { path, source }),
-        other => Err(other),
-    })
-}
-
-#[allow(dead_code)]
-fn _ctx() -> impl PolarsContext<()> {
-    Ok::<(), PolarsError>(())
 }

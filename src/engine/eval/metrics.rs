@@ -1,0 +1,310 @@
+//! Top-K metrics and average precision, computed exactly as SPEC §4 defines them.
+
+use std::cmp::Ordering;
+use std::fmt;
+
+use crate::engine::{Error, Result};
+
+/// A Top-K percentage held in basis points (5% = 500), so `k = ceil(K·N/100)` is computed in
+/// integers: in floating point, K = 7 with N = 100 gives 7.000000000000001 and a ceiling of 8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KPct {
+    pub bp: u32,
+}
+
+impl KPct {
+    pub const DEFAULTS: [KPct; 4] = [
+        KPct { bp: 500 },
+        KPct { bp: 1000 },
+        KPct { bp: 1500 },
+        KPct { bp: 3000 },
+    ];
+
+    pub fn from_bp(bp: u32) -> Result<KPct> {
+        if bp == 0 || bp > 10_000 {
+            return Err(Error::Config(format!(
+                "K must be in (0, 100]%, got {}%",
+                KPct { bp }
+            )));
+        }
+        Ok(KPct { bp })
+    }
+
+    /// Parse `5`, `7.25`, `12.5` (at most two decimals), without going through a float.
+    pub fn parse(s: &str) -> Result<KPct> {
+        let bad = || {
+            Error::Config(format!(
+                "bad K `{s}`: expected a percentage with at most two decimals, e.g. 5 or 7.25"
+            ))
+        };
+        let t = s.trim().trim_end_matches('%');
+        let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+        if int.is_empty() && frac.is_empty()
+            || frac.len() > 2
+            || !int.chars().all(|c| c.is_ascii_digit())
+            || !frac.chars().all(|c| c.is_ascii_digit())
+        {
+            return Err(bad());
+        }
+        let whole: u32 = if int.is_empty() {
+            0
+        } else {
+            int.parse().map_err(|_| bad())?
+        };
+        let frac_bp: u32 = match frac.len() {
+            0 => 0,
+            1 => frac.parse::<u32>().map_err(|_| bad())? * 10,
+            _ => frac.parse::<u32>().map_err(|_| bad())?,
+        };
+        KPct::from_bp(
+            whole
+                .checked_mul(100)
+                .and_then(|w| w.checked_add(frac_bp))
+                .ok_or_else(bad)?,
+        )
+    }
+
+    /// `ceil(K · n / 100)`, exactly.
+    pub fn k_of(&self, n: usize) -> usize {
+        let num = self.bp as u128 * n as u128;
+        num.div_ceil(10_000) as usize
+    }
+
+    pub fn as_f64(&self) -> f64 {
+        self.bp as f64 / 100.0
+    }
+}
+
+impl fmt::Display for KPct {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (w, r) = (self.bp / 100, self.bp % 100);
+        if r == 0 {
+            write!(f, "{w}")
+        } else if r % 10 == 0 {
+            write!(f, "{w}.{}", r / 10)
+        } else {
+            write!(f, "{w}.{r:02}")
+        }
+    }
+}
+
+/// Row order by score descending, ties by user_id then anchor ascending (SPEC §4). NaN scores
+/// rank last.
+pub fn rank(scores: &[f64], users: &[i64], anchors: &[i64]) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..scores.len()).collect();
+    idx.sort_by(|&a, &b| {
+        desc_nan_last(scores[a], scores[b])
+            .then(users[a].cmp(&users[b]))
+            .then(anchors[a].cmp(&anchors[b]))
+    });
+    idx
+}
+
+fn desc_nan_last(a: f64, b: f64) -> Ordering {
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        _ => b.total_cmp(&a),
+    }
+}
+
+/// Metrics at one K. Recall, lift and the ceiling are `None` when the split has no positives.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AtK {
+    pub k_pct: f64,
+    pub k: usize,
+    pub precision: Option<f64>,
+    pub recall: Option<f64>,
+    pub lift: Option<f64>,
+    pub lift_ceiling: Option<f64>,
+    /// The top-K confusion matrix: targeted positives/negatives, untargeted positives/negatives.
+    pub tp: usize,
+    pub fp: usize,
+    #[serde(rename = "fn")]
+    pub fn_: usize,
+    pub tn: usize,
+}
+
+/// Metrics at K for labels already in rank order.
+pub fn at_k(y_ranked: &[bool], k_pct: KPct) -> AtK {
+    let n = y_ranked.len();
+    let p = y_ranked.iter().filter(|&&y| y).count();
+    let k = k_pct.k_of(n);
+    let tp = y_ranked[..k].iter().filter(|&&y| y).count();
+    let precision = (k > 0).then(|| tp as f64 / k as f64);
+    let has_pos = p > 0;
+    AtK {
+        k_pct: k_pct.as_f64(),
+        k,
+        precision,
+        recall: has_pos.then(|| tp as f64 / p as f64),
+        lift: match (has_pos, precision) {
+            (true, Some(prec)) => Some(prec / (p as f64 / n as f64)),
+            _ => None,
+        },
+        lift_ceiling: (has_pos && k > 0).then(|| (n as f64 / p as f64).min(n as f64 / k as f64)),
+        tp,
+        fp: k - tp,
+        fn_: p - tp,
+        tn: n - k - (p - tp),
+    }
+}
+
+/// (threshold, cumulative true positives, cumulative rows) at each distinct score, best first.
+fn threshold_steps(scores: &[f64], y: &[bool]) -> Vec<(f64, usize, usize)> {
+    let mut idx: Vec<usize> = (0..scores.len()).collect();
+    idx.sort_by(|&a, &b| desc_nan_last(scores[a], scores[b]));
+    let mut steps: Vec<(f64, usize, usize)> = Vec::new();
+    let (mut tp, mut seen) = (0usize, 0usize);
+    for (j, &i) in idx.iter().enumerate() {
+        tp += y[i] as usize;
+        seen += 1;
+        // Ties are grouped: a step closes only where the next score differs.
+        let last_of_group = idx
+            .get(j + 1)
+            .is_none_or(|&nx| desc_nan_last(scores[nx], scores[i]) != Ordering::Equal);
+        if last_of_group {
+            steps.push((scores[i], tp, seen));
+        }
+    }
+    steps
+}
+
+/// Average precision, step-wise: `Σ (R_n − R_{n−1}) · P_n` over distinct thresholds, ties grouped
+/// (scikit-learn's `average_precision_score`). `None` without positives.
+pub fn average_precision(scores: &[f64], y: &[bool]) -> Option<f64> {
+    let p = y.iter().filter(|&&v| v).count();
+    if p == 0 {
+        return None;
+    }
+    let mut ap = 0.0;
+    let mut prev_recall = 0.0;
+    for (_, tp, seen) in threshold_steps(scores, y) {
+        let recall = tp as f64 / p as f64;
+        let precision = tp as f64 / seen as f64;
+        ap += (recall - prev_recall) * precision;
+        prev_recall = recall;
+    }
+    Some(ap)
+}
+
+/// (recall, precision) at every distinct threshold, from the highest score down. Empty without
+/// positives.
+pub fn pr_curve(scores: &[f64], y: &[bool]) -> Vec<(f64, f64)> {
+    let p = y.iter().filter(|&&v| v).count();
+    if p == 0 {
+        return Vec::new();
+    }
+    threshold_steps(scores, y)
+        .into_iter()
+        .map(|(_, tp, seen)| (tp as f64 / p as f64, tp as f64 / seen as f64))
+        .collect()
+}
+
+/// One tenth of the ranking.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Decile {
+    pub decile: usize,
+    pub n: usize,
+    pub positives: usize,
+    pub rate: f64,
+    /// Share of all positives caught down to this decile.
+    pub cum_gain: Option<f64>,
+    /// Positive rate in this decile over the overall rate.
+    pub lift: Option<f64>,
+}
+
+/// Decile gain/lift table of labels in rank order; decile d holds rows
+/// `[ceil((d−1)·N/10), ceil(d·N/10))`.
+pub fn deciles(y_ranked: &[bool]) -> Vec<Decile> {
+    let n = y_ranked.len();
+    let p = y_ranked.iter().filter(|&&y| y).count();
+    let mut out = Vec::with_capacity(10);
+    let mut cum = 0;
+    for d in 1..=10usize {
+        let lo = ((d - 1) * n).div_ceil(10);
+        let hi = (d * n).div_ceil(10);
+        let pos = y_ranked[lo..hi].iter().filter(|&&y| y).count();
+        cum += pos;
+        let size = hi - lo;
+        let rate = if size == 0 {
+            0.0
+        } else {
+            pos as f64 / size as f64
+        };
+        out.push(Decile {
+            decile: d,
+            n: size,
+            positives: pos,
+            rate,
+            cum_gain: (p > 0).then(|| cum as f64 / p as f64),
+            lift: (p > 0 && size > 0).then(|| rate / (p as f64 / n as f64)),
+        });
+    }
+    out
+}
+
+/// Every metric of one split for one model.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SplitEval {
+    pub n: usize,
+    pub prevalence: Option<f64>,
+    pub pr_auc: Option<f64>,
+    pub at_k: Vec<AtK>,
+}
+
+/// Evaluate scores against labels: rank deterministically, then every K.
+pub fn evaluate(
+    scores: &[f64],
+    y: &[bool],
+    users: &[i64],
+    anchors: &[i64],
+    ks: &[KPct],
+) -> SplitEval {
+    let order = rank(scores, users, anchors);
+    let y_ranked: Vec<bool> = order.iter().map(|&i| y[i]).collect();
+    let n = y.len();
+    let p = y.iter().filter(|&&v| v).count();
+    SplitEval {
+        n,
+        prevalence: (n > 0).then(|| p as f64 / n as f64),
+        pr_auc: average_precision(scores, y),
+        at_k: ks.iter().map(|k| at_k(&y_ranked, *k)).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn k_is_exact_in_integers() {
+        let k7 = KPct::parse("7").unwrap();
+        assert_eq!(
+            k7.k_of(100),
+            7,
+            "float would give ceil(7.000000000000001) = 8"
+        );
+        assert_eq!(KPct::parse("7.25").unwrap().bp, 725);
+        assert_eq!(KPct::parse("0.5").unwrap().k_of(1000), 5);
+        assert_eq!(KPct::parse("5").unwrap().k_of(101), 6);
+        assert_eq!(KPct::parse("100").unwrap().k_of(3), 3);
+        assert!(KPct::parse("7.255").is_err());
+        assert!(KPct::parse("0").is_err());
+        assert!(KPct::parse("101").is_err());
+        assert!(KPct::parse("abc").is_err());
+        assert_eq!(KPct::parse("12.5").unwrap().to_string(), "12.5");
+        assert_eq!(KPct::parse("7.25").unwrap().to_string(), "7.25");
+    }
+
+    #[test]
+    fn ties_rank_by_user_then_anchor() {
+        let order = rank(
+            &[0.5, 0.9, 0.5, 0.5, f64::NAN],
+            &[3, 1, 2, 2, 0],
+            &[0, 0, 20, 10, 0],
+        );
+        assert_eq!(order, vec![1, 3, 2, 0, 4]);
+    }
+}
