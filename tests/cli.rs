@@ -39,6 +39,17 @@ fn good_rows() -> Vec<Row> {
     rows
 }
 
+/// `churn-tui features --data DATA --out OUT`.
+fn features(data: &Path, out: &Path) -> assert_cmd::assert::Assert {
+    bin()
+        .arg("features")
+        .arg("--data")
+        .arg(data)
+        .arg("--out")
+        .arg(out)
+        .assert()
+}
+
 /// Run `features` on `data` writing to a fresh path; returns (stderr, out path).
 fn features_fails(data: &Path, extra: &[&str]) -> (String, PathBuf) {
     let out_dir = tempfile::tempdir().unwrap();
@@ -81,14 +92,7 @@ fn features_on_a_good_log_writes_the_table() {
     let dir = tempfile::tempdir().unwrap();
     let data = write(dir.path(), "good.csv", &csv_text(&good_rows()));
     let out = dir.path().join("f.csv");
-    let a = bin()
-        .arg("features")
-        .arg("--data")
-        .arg(&data)
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .success();
+    let a = features(&data, &out).success();
     let stderr = String::from_utf8_lossy(&a.get_output().stderr).to_string();
     assert!(stderr.contains("purged:      2020-02-01"), "{stderr}");
     assert!(
@@ -176,22 +180,8 @@ fn time_without_utc_suffix_is_utc() {
     let a = write(dir.path(), "plain.csv", &text);
     let b = write(dir.path(), "utc.csv", &csv_text(&good_rows()));
     let (oa, ob) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
-    bin()
-        .arg("features")
-        .arg("--data")
-        .arg(&a)
-        .arg("--out")
-        .arg(&oa)
-        .assert()
-        .success();
-    bin()
-        .arg("features")
-        .arg("--data")
-        .arg(&b)
-        .arg("--out")
-        .arg(&ob)
-        .assert()
-        .success();
+    features(&a, &oa).success();
+    features(&b, &ob).success();
     assert_eq!(std::fs::read(oa).unwrap(), std::fs::read(ob).unwrap());
 }
 
@@ -334,14 +324,7 @@ fn unwritable_out() {
     let dir = tempfile::tempdir().unwrap();
     let data = write(dir.path(), "good.csv", &csv_text(&good_rows()));
     let out = dir.path().join("no/such/dir/f.csv");
-    let a = bin()
-        .arg("features")
-        .arg("--data")
-        .arg(&data)
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .failure();
+    let a = features(&data, &out).failure();
     let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
     assert!(
         err.contains("no/such/dir/f.csv") && !err.contains("panicked"),

@@ -217,13 +217,6 @@ fn table_is_sorted_and_ordered_as_spec() {
     let mut want = vec!["user_id", "anchor", "split", "label", "y"];
     want.extend(churn_tui::engine::features::FEATURE_NAMES);
     assert_eq!(names, want);
-    let users: Vec<i64> = table
-        .df
-        .column("user_id")
-        .unwrap()
-        .i64()
-        .unwrap()
-        .into_no_null_iter()
-        .collect();
+    let users = user_ids(&table.df);
     assert_eq!(users, vec![1, 2, 3, 5]);
 }

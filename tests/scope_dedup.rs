@@ -7,17 +7,9 @@ mod common;
 use churn_tui::engine::data::Scope;
 use churn_tui::engine::label::Window;
 use common::*;
-use polars::prelude::*;
 
 fn users_in(log: &churn_tui::engine::data::EventLog) -> Vec<i64> {
-    let mut u: Vec<i64> = log
-        .df
-        .column("user_id")
-        .unwrap()
-        .i64()
-        .unwrap()
-        .into_no_null_iter()
-        .collect();
+    let mut u = user_ids(&log.df);
     u.sort();
     u.dedup();
     u
@@ -145,14 +137,6 @@ fn exact_duplicates_count_once() {
     assert_eq!(by[&1].f["n_events_30d"], 3.0);
     assert_eq!(by[&2].f["n_events_30d"], 1.0);
     // The log is sorted by user then time.
-    let users: Vec<i64> = log
-        .df
-        .column("user_id")
-        .unwrap()
-        .i64()
-        .unwrap()
-        .into_no_null_iter()
-        .collect();
+    let users = user_ids(&log.df);
     assert!(users.windows(2).all(|w| w[0] <= w[1]));
-    let _ = DataType::Int64;
 }

@@ -163,3 +163,13 @@ pub fn pop_std(xs: &[f64]) -> f64 {
 pub fn day_us() -> i64 {
     US_PER_DAY
 }
+
+/// The `user_id` column of a frame, in row order.
+pub fn user_ids(df: &polars::prelude::DataFrame) -> Vec<i64> {
+    df.column("user_id")
+        .unwrap()
+        .i64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect()
+}
