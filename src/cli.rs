@@ -42,6 +42,8 @@ pub enum Command {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// Train the model leaderboard (time-split, test scored once) and save a run directory.
+    Train(TrainArgs),
     /// Generate a synthetic REES46-schema event log.
     Gen(GenArgs),
     /// Benchmark the feature table on a generated log (fixed seed).
@@ -137,6 +139,29 @@ impl DataArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Where run directories go.
+    #[arg(long, default_value = "artifacts")]
+    pub out: PathBuf,
+    /// Models to train (default: all).
+    #[arg(long, value_delimiter = ',')]
+    pub models: Option<Vec<String>>,
+    /// Hyperparameter trials per model (grid search today; TPE is planned).
+    #[arg(long, default_value_t = 20)]
+    pub trials: u32,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Top-K percentages (up to two decimals).
+    #[arg(long = "k", value_delimiter = ',', default_value = "5,10,15,30")]
+    pub ks: Vec<String>,
+    /// Print eval.json to stdout instead of the leaderboard.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
 pub struct GenArgs {
     /// Number of users.
     #[arg(long, default_value_t = 5_000)]
@@ -205,6 +230,7 @@ pub fn run(cli: Cli) -> Result<()> {
             eprintln!("wrote {} rows to {}", ds.table.df.height(), out.display());
             Ok(())
         }
+        Some(Command::Train(t)) => train(t),
         Some(Command::Gen(g)) => {
             let start = parse_anchor(&g.start).ok_or_else(|| {
                 Error::Config(format!("bad --start `{}`: expected YYYY-MM-DD", g.start))
@@ -237,4 +263,61 @@ impl DataArgs {
             ..Default::default()
         }
     }
+}
+
+fn train(t: TrainArgs) -> Result<()> {
+    use crate::engine::eval::KPct;
+    use crate::engine::run::{self, Progress, TrainConfig};
+    use std::sync::atomic::AtomicBool;
+
+    let mut cfg = TrainConfig {
+        dataset: t.data.to_config()?,
+        seed: t.seed,
+        ks_bp: t
+            .ks
+            .iter()
+            .map(|k| KPct::parse(k).map(|k| k.bp))
+            .collect::<Result<Vec<_>>>()?,
+        ..Default::default()
+    };
+    if let Some(m) = t.models {
+        for name in &m {
+            crate::engine::models::make(name)?;
+        }
+        cfg.models = m;
+    }
+    let progress = |p: Progress| match p {
+        Progress::Stage(s) => eprintln!("· {s}"),
+        Progress::Model { .. } => {}
+        Progress::ModelDone { model, seconds } => eprintln!("· {model}: fit in {seconds:.2}s"),
+    };
+    let cancel = AtomicBool::new(false);
+    let report = run::train(&cfg, &progress, &cancel)?;
+    let mut run_id = format!(
+        "{}-s{}",
+        chrono::Utc::now().format("%Y%m%dT%H%M%SZ"),
+        cfg.seed
+    );
+    let mut n = 2;
+    while t.out.join(&run_id).exists() {
+        run_id = format!(
+            "{}-s{}-{n}",
+            chrono::Utc::now().format("%Y%m%dT%H%M%SZ"),
+            cfg.seed
+        );
+        n += 1;
+    }
+    let dir = crate::engine::artifacts::save(&report, &t.out, &run_id)?;
+    if t.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&crate::engine::artifacts::eval_json(&report))
+                .unwrap_or_default()
+        );
+    } else {
+        eprint!("{}", dataset::summary(&report.dataset));
+        println!("{}", crate::engine::artifacts::leaderboard(&report));
+    }
+    eprintln!("run saved to {}", dir.display());
+    Ok(())
 }

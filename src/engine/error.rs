@@ -44,6 +44,9 @@ pub enum Error {
     /// A user-supplied setting that cannot work (an ineligible anchor, an empty split, ...).
     #[error("{0}")]
     Config(String),
+    /// The run was cancelled (by the user, or the UI closing).
+    #[error("cancelled")]
+    Cancelled,
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,

@@ -1,5 +1,6 @@
 //! The engine: data ingest, labels, features. Knows nothing of terminals.
 
+pub mod artifacts;
 pub mod atomic;
 pub mod bench;
 pub mod data;
@@ -8,6 +9,8 @@ pub mod error;
 pub mod eval;
 pub mod features;
 pub mod label;
+pub mod models;
+pub mod run;
 pub mod time;
 
 pub use error::{Error, Result};

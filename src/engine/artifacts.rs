@@ -1,0 +1,234 @@
+//! The run directory: `artifacts/<run-id>/` with manifest, feature order and scaler, models,
+//! eval.json and scores.csv (SPEC §6), PR curves and a leaderboard. Written into a temp directory
+//! beside it and renamed, so a failed run leaves nothing.
+
+use std::fmt::Write as _;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use crate::engine::eval::{AtK, SplitEval};
+use crate::engine::features::FEATURE_NAMES;
+use crate::engine::run::RunReport;
+use crate::engine::time::fmt_anchor;
+use crate::engine::{Error, Result};
+
+/// A K as JSON: an integer when whole (5), else a decimal (7.25).
+fn k_json(k_pct: f64) -> Value {
+    if k_pct.fract() == 0.0 {
+        json!(k_pct as u64)
+    } else {
+        json!(k_pct)
+    }
+}
+
+fn at_k_json(a: &AtK) -> Value {
+    json!({
+        "k_pct": k_json(a.k_pct),
+        "k": a.k,
+        "precision": a.precision,
+        "recall": a.recall,
+        "lift": a.lift,
+        "lift_ceiling": a.lift_ceiling,
+    })
+}
+
+fn split_json(e: &SplitEval) -> Value {
+    json!({
+        "n": e.n,
+        "prevalence": e.prevalence,
+        "pr_auc": e.pr_auc,
+        "at_k": e.at_k.iter().map(at_k_json).collect::<Vec<_>>(),
+    })
+}
+
+/// `eval.json` exactly as SPEC §6 lays it out.
+pub fn eval_json(r: &RunReport) -> Value {
+    json!({
+        "models": r.models.iter().map(|m| json!({
+            "name": m.name,
+            "splits": {"val": split_json(&m.val), "test": split_json(&m.test)},
+        })).collect::<Vec<_>>()
+    })
+}
+
+/// `scores.csv`: every val and test row for every model, shortest round-trip floats.
+pub fn scores_csv(r: &RunReport) -> String {
+    let mut s = String::from("model,split,user_id,anchor,y,score\n");
+    for m in &r.models {
+        for (split, data, scores) in [
+            ("val", &r.val, &m.val_scores),
+            ("test", &r.test, &m.test_scores),
+        ] {
+            for (((user, anchor), y), score) in data
+                .users
+                .iter()
+                .zip(&data.anchors)
+                .zip(&data.y)
+                .zip(scores.iter())
+            {
+                let _ = writeln!(
+                    s,
+                    "{},{},{},{},{},{}",
+                    m.name,
+                    split,
+                    user,
+                    fmt_anchor(*anchor),
+                    *y as u8,
+                    score
+                );
+            }
+        }
+    }
+    s
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map_or("–".into(), |v| format!("{:.1}%", 100.0 * v))
+}
+
+fn num(v: Option<f64>) -> String {
+    v.map_or("–".into(), |v| format!("{v:.2}"))
+}
+
+/// The leaderboard as a Markdown table (also what `train` prints).
+pub fn leaderboard(r: &RunReport) -> String {
+    let mut s = String::new();
+    let ks: Vec<String> = r
+        .models
+        .first()
+        .map(|m| m.val.at_k.iter().map(|a| format!("{}%", a.k_pct)).collect())
+        .unwrap_or_default();
+    for split in ["val", "test"] {
+        let _ = writeln!(s, "\n### {split}\n");
+        let mut head = "| model | PR-AUC |".to_string();
+        for k in &ks {
+            let _ = write!(head, " Lift@{k} (ceil) | P@{k} | R@{k} |");
+        }
+        let _ = writeln!(s, "{head}");
+        let _ = writeln!(s, "|{}", "---|".repeat(2 + 3 * ks.len()));
+        for m in &r.models {
+            let e = if split == "val" { &m.val } else { &m.test };
+            let mark = if m.name == r.chosen { " *" } else { "" };
+            let mut row = format!("| {}{mark} | {} |", m.name, num(e.pr_auc));
+            for a in &e.at_k {
+                let _ = write!(
+                    row,
+                    " {} ({}) | {} | {} |",
+                    num(a.lift),
+                    num(a.lift_ceiling),
+                    pct(a.precision),
+                    pct(a.recall)
+                );
+            }
+            let _ = writeln!(s, "{row}");
+        }
+    }
+    let _ = writeln!(
+        s,
+        "\n\\* chosen on val by Lift@{} then PR-AUC. Test was scored once, after the choice.",
+        ks.first().cloned().unwrap_or_default()
+    );
+    s
+}
+
+fn content_hash(path: &Path) -> Result<String> {
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(format!("xxh3-128:{:032x}", h.digest128()))
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> Result<()> {
+    let p = dir.join(name);
+    std::fs::write(&p, text).map_err(|e| Error::io(&p, e))
+}
+
+fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default() + "\n"
+}
+
+/// Write the run under `root`; returns the run directory.
+pub fn save(r: &RunReport, root: &Path, run_id: &str) -> Result<PathBuf> {
+    std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
+    let final_dir = root.join(run_id);
+    if final_dir.exists() {
+        return Err(Error::Config(format!(
+            "{} already exists",
+            final_dir.display()
+        )));
+    }
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{run_id}-"))
+        .tempdir_in(root)
+        .map_err(|e| Error::io(root, e))?;
+    let dir = tmp.path();
+    let inputs = r
+        .dataset
+        .log
+        .files
+        .iter()
+        .map(|f| {
+            Ok(json!({"path": f.path, "format": f.format, "bytes": f.size, "hash": content_hash(&f.path)?}))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let manifest = json!({
+        "crate": {"name": env!("CARGO_PKG_NAME"), "version": env!("CARGO_PKG_VERSION")},
+        "run_id": run_id,
+        "config": r.config,
+        "inputs": inputs,
+        "seed": r.config.seed,
+        "chosen_model": r.chosen,
+        "anchors": r.dataset.table.plan.anchors.iter().map(|(t, s)| json!({"anchor": fmt_anchor(*t), "split": s})).collect::<Vec<_>>(),
+        "purged": r.dataset.table.plan.purged.iter().map(|t| fmt_anchor(*t)).collect::<Vec<_>>(),
+        "timings_seconds": r.timings.iter().map(|(k, v)| json!({"stage": k, "seconds": v})).collect::<Vec<_>>(),
+        "models": r.models.iter().map(|m| json!({"name": m.name, "params": m.params, "fit_seconds": m.fit_seconds})).collect::<Vec<_>>(),
+    });
+    write(dir, "manifest.json", &pretty(&manifest))?;
+    write(
+        dir,
+        "features.json",
+        &pretty(&json!({"order": FEATURE_NAMES, "scaler": r.scaler})),
+    )?;
+    write(dir, "eval.json", &pretty(&eval_json(r)))?;
+    write(dir, "scores.csv", &scores_csv(r))?;
+    let curves: serde_json::Map<String, Value> = r
+        .models
+        .iter()
+        .map(|m| {
+            (
+                m.name.clone(),
+                json!({"val": m.val_curve, "test": m.test_curve}),
+            )
+        })
+        .collect();
+    write(dir, "pr_curves.json", &pretty(&Value::Object(curves)))?;
+    write(
+        dir,
+        "leaderboard.md",
+        &format!("# Leaderboard — run {run_id}\n{}", leaderboard(r)),
+    )?;
+    let models_dir = dir.join("models");
+    std::fs::create_dir(&models_dir).map_err(|e| Error::io(&models_dir, e))?;
+    for m in &r.models {
+        write(
+            &models_dir,
+            &format!("{}.json", m.name),
+            &(serde_json::to_string(&m.saved).unwrap_or_default() + "\n"),
+        )?;
+    }
+    let kept = tmp.keep();
+    std::fs::rename(&kept, &final_dir).map_err(|e| {
+        let _ = std::fs::remove_dir_all(&kept);
+        Error::io(&final_dir, e)
+    })?;
+    Ok(final_dir)
+}

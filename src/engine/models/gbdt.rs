@@ -1,0 +1,86 @@
+//! `gbdt`: gradient-boosted trees from perpetual (pure Rust), its fitting budget chosen on val.
+//! Class weights are off so the output stays a calibrated churn probability.
+
+use perpetual::objective::Objective;
+use perpetual::{Matrix, PerpetualBooster};
+
+use super::{Data, FitCtx, Model, N_FEATURES, better, eval_on};
+use crate::engine::eval::SplitEval;
+use crate::engine::{Error, Result};
+
+pub const BUDGETS: [f32; 3] = [0.3, 0.6, 1.0];
+
+#[derive(Default)]
+pub struct Gbdt {
+    pub budget: f32,
+    pub booster: Option<PerpetualBooster>,
+}
+
+fn column_major(x: &Data) -> Vec<f64> {
+    x.cols.concat()
+}
+
+fn fit_budget(train: &Data, budget: f32, seed: u64) -> Result<PerpetualBooster> {
+    let flat = column_major(train);
+    let m = Matrix::new(&flat, train.n(), N_FEATURES);
+    let y: Vec<f64> = train.y.iter().map(|&b| if b { 1.0 } else { 0.0 }).collect();
+    let mut b = PerpetualBooster::default()
+        .set_objective(Objective::LogLoss)
+        .set_budget(budget)
+        .set_seed(seed)
+        // One thread: histogram sums then add up in one order, so a seed gives one model.
+        .set_num_threads(Some(1));
+    b.cfg.auto_class_weights = false;
+    b.fit(&m, &y, None, None)
+        .map_err(|e| Error::Config(format!("gbdt: {e}")))?;
+    Ok(b)
+}
+
+fn proba(b: &PerpetualBooster, x: &Data) -> Vec<f64> {
+    let flat = column_major(x);
+    let m = Matrix::new(&flat, x.n(), N_FEATURES);
+    b.predict_proba(&m, false, false)
+}
+
+impl Model for Gbdt {
+    fn name(&self) -> &'static str {
+        "gbdt"
+    }
+
+    fn fit(&mut self, train: &Data, val: &Data, ctx: &FitCtx) -> Result<()> {
+        let mut best: Option<(f32, PerpetualBooster, SplitEval)> = None;
+        for (i, &budget) in BUDGETS.iter().enumerate() {
+            ctx.check_cancel()?;
+            let b = fit_budget(train, budget, ctx.seed)?;
+            let e = eval_on(&proba(&b, val), val, ctx.ks);
+            if best.as_ref().is_none_or(|(_, _, be)| better(&e, be)) {
+                best = Some((budget, b, e));
+            }
+            (ctx.progress)(i + 1, BUDGETS.len());
+        }
+        let (budget, booster, _) = best.ok_or_else(|| Error::Config("gbdt: empty grid".into()))?;
+        self.budget = budget;
+        self.booster = Some(booster);
+        Ok(())
+    }
+
+    fn predict(&self, x: &Data) -> Vec<f64> {
+        match &self.booster {
+            Some(b) => proba(b, x),
+            None => vec![f64::NAN; x.n()],
+        }
+    }
+
+    fn params(&self) -> serde_json::Value {
+        serde_json::json!({"budget": self.budget, "objective": "LogLoss", "auto_class_weights": false})
+    }
+
+    fn save(&self) -> serde_json::Value {
+        match &self.booster {
+            Some(b) => {
+                serde_json::json!({"budget": self.budget, "booster": serde_json::to_value(b).unwrap_or(serde_json::Value::Null)})
+            }
+            None => serde_json::Value::Null,
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! `logreg`: L2-regularised logistic regression with balanced class weights, on scaled features.
+//!
+//! Fit by Newton's method (IRLS) on the 15 parameters. Hand-written because linfa-logistic 0.8
+//! ignores sample weights, and balanced weights are the point here; with 15 parameters a
+//! Newton step is a 15×15 Cholesky solve, exact and deterministic.
+
+// Matrix algebra on fixed 15×15 arrays reads clearer with indices.
+#![allow(clippy::needless_range_loop)]
+
+use super::scaler::Scaler;
+use super::{Data, FitCtx, Model, N_FEATURES, balanced_weights, better, eval_on};
+use crate::engine::{Error, Result};
+
+/// Inverse regularisation strengths tried on val (scikit-learn's `C`).
+pub const C_GRID: [f64; 5] = [0.001, 0.01, 0.1, 1.0, 10.0];
+const P: usize = N_FEATURES + 1;
+
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct LogReg {
+    pub c: f64,
+    /// Coefficients on scaled features, then the intercept.
+    pub coef: Vec<f64>,
+    pub scaler: Option<Scaler>,
+}
+
+fn sigmoid(z: f64) -> f64 {
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// Solve `a x = b` for symmetric positive definite `a` (Cholesky).
+fn solve_spd(a: &[[f64; P]; P], b: &[f64; P]) -> Option<[f64; P]> {
+    let mut l = [[0.0; P]; P];
+    for i in 0..P {
+        for j in 0..=i {
+            let s: f64 = (0..j).map(|k| l[i][k] * l[j][k]).sum();
+            if i == j {
+                let d = a[i][i] - s;
+                if d <= 0.0 || !d.is_finite() {
+                    return None;
+                }
+                l[i][i] = d.sqrt();
+            } else {
+                l[i][j] = (a[i][j] - s) / l[j][j];
+            }
+        }
+    }
+    let mut y = [0.0; P];
+    for i in 0..P {
+        y[i] = (b[i] - (0..i).map(|k| l[i][k] * y[k]).sum::<f64>()) / l[i][i];
+    }
+    let mut x = [0.0; P];
+    for i in (0..P).rev() {
+        x[i] = (y[i] - (i + 1..P).map(|k| l[k][i] * x[k]).sum::<f64>()) / l[i][i];
+    }
+    Some(x)
+}
+
+/// Minimise `Σ wᵢ·logloss(i) + ‖β‖² / (2C)` (intercept unpenalised), as scikit-learn does.
+pub fn fit_weighted(x: &Data, w: &[f64], c: f64) -> Result<Vec<f64>> {
+    let n = x.n();
+    let lambda = 1.0 / c;
+    let mut beta = [0.0; P];
+    for _ in 0..100 {
+        let mut grad = [0.0; P];
+        let mut hess = [[0.0; P]; P];
+        for i in 0..n {
+            let row = x.row(i);
+            let z = beta[N_FEATURES] + (0..N_FEATURES).map(|j| beta[j] * row[j]).sum::<f64>();
+            let p = sigmoid(z);
+            let r = w[i] * (p - if x.y[i] { 1.0 } else { 0.0 });
+            let h = w[i] * p * (1.0 - p);
+            let xi: [f64; P] = std::array::from_fn(|j| if j < N_FEATURES { row[j] } else { 1.0 });
+            for a in 0..P {
+                grad[a] += r * xi[a];
+                for b in 0..=a {
+                    hess[a][b] += h * xi[a] * xi[b];
+                }
+            }
+        }
+        for a in 0..P {
+            for b in 0..a {
+                hess[b][a] = hess[a][b];
+            }
+        }
+        for j in 0..N_FEATURES {
+            grad[j] += lambda * beta[j];
+            hess[j][j] += lambda;
+        }
+        // A tiny ridge on the intercept keeps the solve stable on separable data.
+        hess[N_FEATURES][N_FEATURES] += 1e-12;
+        let step = solve_spd(&hess, &grad)
+            .ok_or_else(|| Error::Config("logistic regression: singular Hessian".into()))?;
+        let mut max_step: f64 = 0.0;
+        for a in 0..P {
+            beta[a] -= step[a];
+            max_step = max_step.max(step[a].abs());
+        }
+        if max_step < 1e-10 {
+            break;
+        }
+    }
+    Ok(beta.to_vec())
+}
+
+impl LogReg {
+    fn score(&self, x: &Data) -> Vec<f64> {
+        (0..x.n())
+            .map(|i| {
+                let row = x.row(i);
+                sigmoid(
+                    self.coef[N_FEATURES]
+                        + (0..N_FEATURES).map(|j| self.coef[j] * row[j]).sum::<f64>(),
+                )
+            })
+            .collect()
+    }
+}
+
+impl Model for LogReg {
+    fn name(&self) -> &'static str {
+        "logreg"
+    }
+
+    fn fit(&mut self, train: &Data, val: &Data, ctx: &FitCtx) -> Result<()> {
+        let scaler = Scaler::fit(train);
+        let (xt, xv) = (scaler.transform(train), scaler.transform(val));
+        let w = balanced_weights(&train.y);
+        let mut best: Option<(LogReg, crate::engine::eval::SplitEval)> = None;
+        for (i, &c) in C_GRID.iter().enumerate() {
+            ctx.check_cancel()?;
+            let cand = LogReg {
+                c,
+                coef: fit_weighted(&xt, &w, c)?,
+                scaler: None,
+            };
+            let e = eval_on(&cand.score(&xv), val, ctx.ks);
+            if best.as_ref().is_none_or(|(_, be)| better(&e, be)) {
+                best = Some((cand, e));
+            }
+            (ctx.progress)(i + 1, C_GRID.len());
+        }
+        let (chosen, _) =
+            best.ok_or_else(|| Error::Config("logistic regression: empty grid".into()))?;
+        *self = LogReg {
+            scaler: Some(scaler),
+            ..chosen
+        };
+        Ok(())
+    }
+
+    fn predict(&self, x: &Data) -> Vec<f64> {
+        match &self.scaler {
+            Some(s) => self.score(&s.transform(x)),
+            None => vec![f64::NAN; x.n()],
+        }
+    }
+
+    fn params(&self) -> serde_json::Value {
+        serde_json::json!({"C": self.c, "class_weight": "balanced", "penalty": "l2"})
+    }
+
+    fn save(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+}

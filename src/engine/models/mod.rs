@@ -1,0 +1,156 @@
+//! Models: one trait, one file per family. Each model fits on `train`, may use `val` to choose
+//! its hyperparameters, and predicts the probability of `m2` (dormant). `test` never reaches a
+//! model's `fit`.
+
+pub mod gbdt;
+pub mod logreg;
+pub mod rule;
+pub mod scaler;
+pub mod tree;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use polars::prelude::*;
+
+use crate::engine::error::PolarsContext;
+use crate::engine::eval::{KPct, SplitEval, evaluate};
+use crate::engine::features::FEATURE_NAMES;
+use crate::engine::features::table::{ANCHOR, SPLIT};
+use crate::engine::label::Split;
+use crate::engine::label::labels::Y;
+use crate::engine::{Error, Result};
+
+pub const N_FEATURES: usize = FEATURE_NAMES.len();
+
+/// The rows of one split: features column-major (SPEC order), labels and row identity.
+#[derive(Debug, Clone, Default)]
+pub struct Data {
+    pub cols: Vec<Vec<f64>>,
+    pub y: Vec<bool>,
+    pub users: Vec<i64>,
+    pub anchors: Vec<i64>,
+}
+
+impl Data {
+    pub fn n(&self) -> usize {
+        self.y.len()
+    }
+
+    pub fn row(&self, i: usize) -> [f64; N_FEATURES] {
+        std::array::from_fn(|j| self.cols[j][i])
+    }
+
+    /// The rows of `split` in the feature table (sorted by anchor, then user).
+    pub fn from_table(df: &DataFrame, split: Split) -> Result<Data> {
+        let part = df
+            .clone()
+            .lazy()
+            .filter(col(SPLIT).eq(lit(split.as_str())))
+            .collect()
+            .ctx(|| format!("selecting the {split} rows"))?;
+        let f64s = |name: &str| -> Result<Vec<f64>> {
+            let c = part.column(name).ctx(|| name.to_string())?;
+            let c = c.cast(&DataType::Float64).ctx(|| name.to_string())?;
+            Ok(c.f64()
+                .ctx(|| name.to_string())?
+                .iter()
+                .map(|v| v.unwrap_or(f64::NAN))
+                .collect())
+        };
+        let i64s = |name: &str| -> Result<Vec<i64>> {
+            let c = part.column(name).ctx(|| name.to_string())?;
+            let c = c.cast(&DataType::Int64).ctx(|| name.to_string())?;
+            Ok(c.i64()
+                .ctx(|| name.to_string())?
+                .iter()
+                .map(|v| v.unwrap_or(0))
+                .collect())
+        };
+        let cols = FEATURE_NAMES
+            .iter()
+            .map(|f| f64s(f))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Data {
+            cols,
+            y: i64s(Y)?.into_iter().map(|v| v == 1).collect(),
+            users: i64s("user_id")?,
+            anchors: i64s(ANCHOR)?,
+        })
+    }
+}
+
+/// What a model sees while fitting: the seed, the K list for selection, a cancel flag and a
+/// progress sink.
+pub struct FitCtx<'a> {
+    pub seed: u64,
+    pub ks: &'a [KPct],
+    pub cancel: &'a AtomicBool,
+    pub progress: &'a (dyn Fn(usize, usize) + Sync),
+}
+
+impl FitCtx<'_> {
+    pub fn check_cancel(&self) -> Result<()> {
+        if self.cancel.load(Ordering::Relaxed) {
+            Err(Error::Cancelled)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+pub trait Model: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// Fit on `train`, choosing hyperparameters on `val`.
+    fn fit(&mut self, train: &Data, val: &Data, ctx: &FitCtx) -> Result<()>;
+    /// Probability of `m2` for each row.
+    fn predict(&self, x: &Data) -> Vec<f64>;
+    /// The chosen hyperparameters.
+    fn params(&self) -> serde_json::Value;
+    /// Everything needed to score new rows, as JSON.
+    fn save(&self) -> serde_json::Value;
+}
+
+/// Model families by name, in leaderboard order.
+pub const MODEL_NAMES: [&str; 4] = ["rule_recency", "logreg", "tree", "gbdt"];
+
+pub fn make(name: &str) -> Result<Box<dyn Model>> {
+    Ok(match name {
+        "rule_recency" => Box::new(rule::RuleRecency::default()),
+        "logreg" => Box::new(logreg::LogReg::default()),
+        "tree" => Box::new(tree::Tree::default()),
+        "gbdt" => Box::new(gbdt::Gbdt::default()),
+        other => {
+            return Err(Error::Config(format!(
+                "unknown model `{other}`; available: {}",
+                MODEL_NAMES.join(", ")
+            )));
+        }
+    })
+}
+
+/// The selection objective on val: Lift at the first K, then PR-AUC (SPEC §4).
+pub fn selection_key(e: &SplitEval) -> (f64, f64) {
+    let lift = e.at_k.first().and_then(|a| a.lift).unwrap_or(0.0);
+    (lift, e.pr_auc.unwrap_or(0.0))
+}
+
+/// Is `a` strictly better than `b` by the selection objective?
+pub fn better(a: &SplitEval, b: &SplitEval) -> bool {
+    selection_key(a).partial_cmp(&selection_key(b)) == Some(std::cmp::Ordering::Greater)
+}
+
+pub fn eval_on(scores: &[f64], d: &Data, ks: &[KPct]) -> SplitEval {
+    evaluate(scores, &d.y, &d.users, &d.anchors, ks)
+}
+
+/// Balanced class weights: n / (2 · n_class), so both classes weigh the same in total.
+pub fn balanced_weights(y: &[bool]) -> Vec<f64> {
+    let n = y.len() as f64;
+    let pos = y.iter().filter(|&&v| v).count() as f64;
+    let neg = n - pos;
+    let (wp, wn) = (
+        if pos > 0.0 { n / (2.0 * pos) } else { 1.0 },
+        if neg > 0.0 { n / (2.0 * neg) } else { 1.0 },
+    );
+    y.iter().map(|&v| if v { wp } else { wn }).collect()
+}

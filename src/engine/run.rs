@@ -1,0 +1,161 @@
+//! A whole training run: config → data → features → models → eval, with typed progress and a
+//! cancel flag. The CLI and the TUI both drive this one function.
+
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use crate::engine::Result;
+use crate::engine::dataset::{self, Dataset, DatasetConfig};
+use crate::engine::eval::{KPct, SplitEval, pr_curve};
+use crate::engine::label::Split;
+use crate::engine::models::scaler::Scaler;
+use crate::engine::models::{self, Data, FitCtx, MODEL_NAMES, better};
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct TrainConfig {
+    pub dataset: DatasetConfig,
+    pub models: Vec<String>,
+    pub seed: u64,
+    /// K list in basis points (5% = 500).
+    pub ks_bp: Vec<u32>,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            dataset: DatasetConfig::default(),
+            models: MODEL_NAMES.iter().map(|s| s.to_string()).collect(),
+            seed: 42,
+            ks_bp: KPct::DEFAULTS.iter().map(|k| k.bp).collect(),
+        }
+    }
+}
+
+impl TrainConfig {
+    pub fn ks(&self) -> crate::engine::Result<Vec<KPct>> {
+        self.ks_bp.iter().map(|&bp| KPct::from_bp(bp)).collect()
+    }
+}
+
+/// What a run reports while it works.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress {
+    /// A pipeline stage started.
+    Stage(&'static str),
+    /// A model is fitting: step `done` of `total` (grid points, epochs, trials).
+    Model {
+        model: String,
+        done: usize,
+        total: usize,
+    },
+    /// A model finished.
+    ModelDone { model: String, seconds: f64 },
+}
+
+/// One model's outcome: chosen hyperparameters, val and test metrics, and its scores.
+#[derive(Debug, Clone)]
+pub struct ModelResult {
+    pub name: String,
+    pub params: serde_json::Value,
+    pub saved: serde_json::Value,
+    pub val: SplitEval,
+    pub test: SplitEval,
+    pub val_scores: Vec<f64>,
+    pub test_scores: Vec<f64>,
+    pub val_curve: Vec<(f64, f64)>,
+    pub test_curve: Vec<(f64, f64)>,
+    pub fit_seconds: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub config: TrainConfig,
+    pub dataset: Dataset,
+    pub scaler: Scaler,
+    pub val: Data,
+    pub test: Data,
+    pub models: Vec<ModelResult>,
+    /// The model chosen on val (Lift at the first K, then PR-AUC).
+    pub chosen: String,
+    pub timings: Vec<(String, f64)>,
+}
+
+/// Train every configured model. `test` is scored once per model, after it was fit and chosen on
+/// train and val, and never feeds back into any choice.
+pub fn train(
+    cfg: &TrainConfig,
+    progress: &(dyn Fn(Progress) + Sync),
+    cancel: &AtomicBool,
+) -> Result<RunReport> {
+    let ks = cfg.ks()?;
+    let mut timings = Vec::new();
+    let t = Instant::now();
+    progress(Progress::Stage("features"));
+    let ds = dataset::build(&cfg.dataset)?;
+    timings.push(("features".to_string(), t.elapsed().as_secs_f64()));
+    let train = Data::from_table(&ds.table.df, Split::Train)?;
+    let val = Data::from_table(&ds.table.df, Split::Val)?;
+    let test = Data::from_table(&ds.table.df, Split::Test)?;
+    let scaler = Scaler::fit(&train);
+
+    let mut results: Vec<ModelResult> = Vec::new();
+    for name in &cfg.models {
+        let ctx_cancel = cancel;
+        let model_name = name.clone();
+        let step = |done: usize, total: usize| {
+            progress(Progress::Model {
+                model: model_name.clone(),
+                done,
+                total,
+            })
+        };
+        let ctx = FitCtx {
+            seed: cfg.seed,
+            ks: &ks,
+            cancel: ctx_cancel,
+            progress: &step,
+        };
+        ctx.check_cancel()?;
+        let t = Instant::now();
+        let mut model = models::make(name)?;
+        model.fit(&train, &val, &ctx)?;
+        let val_scores = model.predict(&val);
+        let test_scores = model.predict(&test);
+        let seconds = t.elapsed().as_secs_f64();
+        timings.push((format!("model {name}"), seconds));
+        progress(Progress::ModelDone {
+            model: name.clone(),
+            seconds,
+        });
+        results.push(ModelResult {
+            name: name.clone(),
+            params: model.params(),
+            saved: model.save(),
+            val: models::eval_on(&val_scores, &val, &ks),
+            test: models::eval_on(&test_scores, &test, &ks),
+            val_curve: pr_curve(&val_scores, &val.y),
+            test_curve: pr_curve(&test_scores, &test.y),
+            val_scores,
+            test_scores,
+            fit_seconds: seconds,
+        });
+    }
+    let chosen = results
+        .iter()
+        .fold(None::<&ModelResult>, |best, r| match best {
+            Some(b) if !better(&r.val, &b.val) => Some(b),
+            _ => Some(r),
+        })
+        .map(|r| r.name.clone())
+        .unwrap_or_default();
+    Ok(RunReport {
+        config: cfg.clone(),
+        dataset: ds,
+        scaler,
+        val,
+        test,
+        models: results,
+        chosen,
+        timings,
+    })
+}
