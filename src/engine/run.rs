@@ -87,16 +87,29 @@ pub fn train(
     progress: &(dyn Fn(Progress) + Sync),
     cancel: &AtomicBool,
 ) -> Result<RunReport> {
-    let ks = cfg.ks()?;
-    let mut timings = Vec::new();
     let t = Instant::now();
     progress(Progress::Stage("features"));
     let ds = dataset::build(&cfg.dataset)?;
-    timings.push(("features".to_string(), t.elapsed().as_secs_f64()));
+    let seconds = t.elapsed().as_secs_f64();
+    let mut report = train_dataset(cfg, ds, progress, cancel)?;
+    report.timings.insert(0, ("features".to_string(), seconds));
+    Ok(report)
+}
+
+/// Train on a feature table already built.
+pub fn train_dataset(
+    cfg: &TrainConfig,
+    ds: Dataset,
+    progress: &(dyn Fn(Progress) + Sync),
+    cancel: &AtomicBool,
+) -> Result<RunReport> {
+    let ks = cfg.ks()?;
+    let mut timings = Vec::new();
     let train = Data::from_table(&ds.table.df, Split::Train)?;
     let val = Data::from_table(&ds.table.df, Split::Val)?;
     let test = Data::from_table(&ds.table.df, Split::Test)?;
     let scaler = Scaler::fit(&train);
+    progress(Progress::Stage("models"));
 
     let mut results: Vec<ModelResult> = Vec::new();
     for name in &cfg.models {

@@ -14,7 +14,7 @@ use flate2::write::GzEncoder;
 use polars::prelude::*;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, Exp, LogNormal};
+use rand_distr::{Distribution, Exp, Gamma, LogNormal};
 
 use super::source::Format;
 use crate::engine::atomic::write_atomic;
@@ -218,11 +218,18 @@ pub fn generate(cfg: &GenConfig) -> Vec<Event> {
             .map(|d| d.sample(&mut rng))
             .unwrap_or(0.1)
             .min(3.0); // sessions/day
+        // Traits that also set how long a regular stays: buyers, brand-loyal and regular
+        // visitors last longer, so purchases, brand concentration and visit regularity carry
+        // signal beyond recency.
+        let buyer = rng.random::<f64>().powi(2);
+        let regular_shape = [1.0, 2.0, 5.0][rng.random_range(0..3)];
         let life_days = if one_shot {
             exp(&mut rng, 2.0)
         } else {
-            exp(&mut rng, 120.0)
+            let mean = 45.0 * (1.0 + 2.5 * buyer) * (0.4 + loyalty) * (0.7 + 0.15 * regular_shape);
+            exp(&mut rng, mean)
         };
+        let gap_dist = Gamma::new(regular_shape, 1.0 / regular_shape).ok();
         let death = arrival + life_days * US_PER_DAY as f64;
         // The rate fades over the last part of a life: the signal a model can learn.
         let fade = (0.25 + 0.5 * rng.random::<f64>()) * life_days * US_PER_DAY as f64;
@@ -230,7 +237,9 @@ pub fn generate(cfg: &GenConfig) -> Vec<Event> {
         if !one_shot {
             let mut t = arrival;
             loop {
-                t += exp(&mut rng, 1.0 / rate) * US_PER_DAY as f64;
+                // Gamma gaps with mean 1/rate: a larger shape is a more regular visitor.
+                let unit = gap_dist.map(|g| g.sample(&mut rng)).unwrap_or(1.0);
+                t += unit / rate * US_PER_DAY as f64;
                 if t >= death {
                     break;
                 }
@@ -329,7 +338,7 @@ pub fn generate(cfg: &GenConfig) -> Vec<Event> {
                             events.push(e);
                         }
                     }
-                    if rng.random_bool(0.4) {
+                    if rng.random_bool(0.15 + 0.6 * buyer) {
                         t += 20 * US_PER_SEC + (exp(&mut rng, 90.0) as i64) * US_PER_SEC;
                         events.push(make(t, "purchase", p, &mut rng));
                     }

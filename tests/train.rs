@@ -1,0 +1,193 @@
+//! The training engine: logistic regression against scikit-learn, byte-identical runs for one
+//! seed, and test-split discipline (test labels never change a model, a choice or a val metric).
+
+use std::sync::atomic::AtomicBool;
+
+use churn_tui::engine::artifacts::{eval_json, scores_csv};
+use churn_tui::engine::data::generate::{GenConfig, generate, write_file};
+use churn_tui::engine::dataset::{self, DatasetConfig};
+use churn_tui::engine::models::logreg::fit_weighted;
+use churn_tui::engine::models::{Data, balanced_weights};
+use churn_tui::engine::run::{Progress, RunReport, TrainConfig, train, train_dataset};
+use churn_tui::engine::time::parse_anchor;
+use polars::prelude::*;
+use serde_json::Value;
+
+#[test]
+fn logreg_matches_scikit_learn() {
+    let v: Value = serde_json::from_str(include_str!("fixtures/logreg/expected.json")).unwrap();
+    let rows: Vec<Vec<f64>> = v["X"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect()
+        })
+        .collect();
+    let y: Vec<bool> = v["y"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_i64() == Some(1))
+        .collect();
+    let data = Data {
+        cols: (0..14)
+            .map(|j| rows.iter().map(|r| r[j]).collect())
+            .collect(),
+        y: y.clone(),
+        users: (0..y.len() as i64).collect(),
+        anchors: vec![0; y.len()],
+    };
+    let w = balanced_weights(&y);
+    for fit in v["fits"].as_array().unwrap() {
+        let c = fit["C"].as_f64().unwrap();
+        let beta = fit_weighted(&data, &w, c).unwrap();
+        let want: Vec<f64> = fit["coef"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
+        for (j, (g, w)) in beta.iter().zip(&want).enumerate() {
+            assert!((g - w).abs() < 1e-5, "C={c} coef {j}: {g} vs {w}");
+        }
+        let b0 = fit["intercept"].as_f64().unwrap();
+        assert!(
+            (beta[14] - b0).abs() < 1e-5,
+            "C={c} intercept: {} vs {b0}",
+            beta[14]
+        );
+    }
+}
+
+fn small_log(dir: &std::path::Path) -> String {
+    let p = dir.join("log.parquet");
+    let cfg = GenConfig {
+        users: 6_000,
+        start: parse_anchor("2019-10-01").unwrap(),
+        months: 7,
+        seed: 21,
+    };
+    write_file(&generate(&cfg), &p).unwrap();
+    p.to_string_lossy().to_string()
+}
+
+fn config(data: String) -> TrainConfig {
+    TrainConfig {
+        dataset: DatasetConfig {
+            data: vec![data],
+            ..Default::default()
+        },
+        seed: 5,
+        ..Default::default()
+    }
+}
+
+fn quiet(_: Progress) {}
+
+#[test]
+fn same_seed_same_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(small_log(dir.path()));
+    let cancel = AtomicBool::new(false);
+    let a = train(&cfg, &quiet, &cancel).unwrap();
+    let b = train(&cfg, &quiet, &cancel).unwrap();
+    assert_eq!(a.models.len(), 4);
+    assert_eq!(eval_json(&a).to_string(), eval_json(&b).to_string());
+    assert_eq!(scores_csv(&a), scores_csv(&b));
+    // And through the files the run directory holds.
+    let da = churn_tui::engine::artifacts::save(&a, dir.path(), "a").unwrap();
+    let db = churn_tui::engine::artifacts::save(&b, dir.path(), "b").unwrap();
+    for f in ["eval.json", "scores.csv", "features.json", "pr_curves.json"] {
+        assert_eq!(
+            std::fs::read(da.join(f)).unwrap(),
+            std::fs::read(db.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    let scores = std::fs::read_to_string(da.join("scores.csv")).unwrap();
+    let header = scores.lines().next().unwrap();
+    assert_eq!(header, "model,split,user_id,anchor,y,score");
+    let val_rows = a.val.n() + a.test.n();
+    assert_eq!(
+        scores.lines().count(),
+        1 + 4 * val_rows,
+        "every val and test row for every model"
+    );
+}
+
+/// Flip every test label in the feature table.
+fn flip_test_labels(ds: &mut churn_tui::engine::dataset::Dataset) {
+    let df = ds
+        .table
+        .df
+        .clone()
+        .lazy()
+        .with_columns([when(col("split").eq(lit("test")))
+            .then(lit(1) - col("y"))
+            .otherwise(col("y"))
+            .cast(DataType::Int32)
+            .alias("y")])
+        .collect()
+        .unwrap();
+    ds.table.df = df;
+}
+
+/// Name, parameters, the fitted model (JSON values compare maps regardless of key order: the
+/// GBDT crate serialises hash maps), and val metrics with val scores.
+fn models_json(r: &RunReport) -> Vec<(String, Value, Value, String)> {
+    r.models
+        .iter()
+        .map(|m| {
+            (
+                m.name.clone(),
+                m.params.clone(),
+                m.saved.clone(),
+                format!("{:?} {:?}", m.val, m.val_scores),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn test_labels_never_feed_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(small_log(dir.path()));
+    let ds = dataset::build(&cfg.dataset).unwrap();
+    let mut flipped = ds.clone();
+    flip_test_labels(&mut flipped);
+    let cancel = AtomicBool::new(false);
+    let a = train_dataset(&cfg, ds, &quiet, &cancel).unwrap();
+    let b = train_dataset(&cfg, flipped, &quiet, &cancel).unwrap();
+    assert_eq!(a.chosen, b.chosen, "the choice is made on val");
+    for (ma, mb) in models_json(&a).iter().zip(models_json(&b).iter()) {
+        assert!(ma.1 == mb.1, "{}: parameters differ", ma.0);
+        assert!(ma.2 == mb.2, "{}: fitted model differs", ma.0);
+        assert!(ma.3 == mb.3, "{}: val metrics or scores differ", ma.0);
+    }
+    for (ma, mb) in a.models.iter().zip(&b.models) {
+        assert_eq!(
+            ma.test_scores, mb.test_scores,
+            "{}: test scored by the same model",
+            ma.name
+        );
+        assert_ne!(
+            ma.test.pr_auc, mb.test.pr_auc,
+            "{}: test metrics do see the labels",
+            ma.name
+        );
+    }
+}
+
+#[test]
+fn cancel_stops_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(small_log(dir.path()));
+    let cancel = AtomicBool::new(true);
+    let err = train(&cfg, &quiet, &cancel).unwrap_err();
+    assert!(matches!(err, churn_tui::engine::Error::Cancelled), "{err}");
+}
