@@ -44,6 +44,8 @@ pub enum Command {
     },
     /// Train the model leaderboard (time-split, test scored once) and save a run directory.
     Train(TrainArgs),
+    /// Score users at a new anchor with a saved run's chosen model (no labels needed).
+    Score(ScoreArgs),
     /// Generate a synthetic REES46-schema event log.
     Gen(GenArgs),
     /// Benchmark the feature table on a generated log (fixed seed).
@@ -162,6 +164,25 @@ pub struct TrainArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct ScoreArgs {
+    /// A run directory written by `train`.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Input file or glob; repeatable. Default: the run's own inputs.
+    #[arg(long = "data", value_name = "PATH")]
+    pub data: Vec<String>,
+    /// The anchor to score at (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ).
+    #[arg(long)]
+    pub anchor: String,
+    /// Another model of the run than the chosen one.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Output CSV: rank, user_id, anchor, score.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Args, Debug)]
 pub struct GenArgs {
     /// Number of users.
     #[arg(long, default_value_t = 5_000)]
@@ -231,6 +252,26 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Some(Command::Train(t)) => train(t),
+        Some(Command::Score(s)) => {
+            use crate::engine::score;
+            let anchor = parse_anchor(&s.anchor)
+                .ok_or_else(|| Error::Config(format!("bad --anchor `{}`", s.anchor)))?;
+            let scored = score::score(&score::ScoreRequest {
+                run_dir: s.run,
+                data: s.data,
+                anchor,
+                model: s.model,
+            })?;
+            score::write_csv(&scored, &s.out)?;
+            eprintln!(
+                "scored {} users at {} with {} -> {}",
+                scored.rows.len(),
+                crate::engine::time::fmt_anchor(anchor),
+                scored.model,
+                s.out.display()
+            );
+            Ok(())
+        }
         Some(Command::Gen(g)) => {
             let start = parse_anchor(&g.start).ok_or_else(|| {
                 Error::Config(format!("bad --start `{}`: expected YYYY-MM-DD", g.start))

@@ -191,3 +191,44 @@ fn cancel_stops_the_run() {
     let err = train(&cfg, &quiet, &cancel).unwrap_err();
     assert!(matches!(err, churn_tui::engine::Error::Cancelled), "{err}");
 }
+
+#[test]
+fn score_reproduces_the_runs_test_scores() {
+    use churn_tui::engine::score::{ScoreRequest, score};
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(small_log(dir.path()));
+    let cancel = AtomicBool::new(false);
+    let r = train(&cfg, &quiet, &cancel).unwrap();
+    let run = churn_tui::engine::artifacts::save(&r, dir.path(), "run").unwrap();
+    let test_anchor = r.test.anchors[0];
+    for model in ["logreg", "tree", "gbdt", "rule_recency"] {
+        let s = score(&ScoreRequest {
+            run_dir: run.clone(),
+            data: vec![],
+            anchor: test_anchor,
+            model: Some(model.into()),
+        })
+        .unwrap();
+        let m = r.models.iter().find(|m| m.name == model).unwrap();
+        assert_eq!(s.rows.len(), r.test.n(), "{model}");
+        let mut want: std::collections::HashMap<i64, f64> = std::collections::HashMap::new();
+        for (u, sc) in r.test.users.iter().zip(&m.test_scores) {
+            want.insert(*u, *sc);
+        }
+        for (rank, user, sc) in &s.rows {
+            assert_eq!(want[user], *sc, "{model}: user {user} at rank {rank}");
+        }
+        assert!(
+            s.rows.windows(2).all(|w| w[0].2 >= w[1].2),
+            "{model}: ranked best first"
+        );
+    }
+    let chosen = score(&ScoreRequest {
+        run_dir: run,
+        data: vec![],
+        anchor: test_anchor,
+        model: None,
+    })
+    .unwrap();
+    assert_eq!(chosen.model, r.chosen);
+}

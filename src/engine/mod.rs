@@ -11,6 +11,7 @@ pub mod features;
 pub mod label;
 pub mod models;
 pub mod run;
+pub mod score;
 pub mod time;
 
 pub use error::{Error, Result};

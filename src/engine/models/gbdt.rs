@@ -10,7 +10,7 @@ use crate::engine::{Error, Result};
 
 pub const BUDGETS: [f32; 3] = [0.3, 0.6, 1.0];
 
-#[derive(Default)]
+#[derive(Default, serde::Serialize, serde::Deserialize)]
 pub struct Gbdt {
     pub budget: f32,
     pub booster: Option<PerpetualBooster>,
@@ -76,11 +76,6 @@ impl Model for Gbdt {
     }
 
     fn save(&self) -> serde_json::Value {
-        match &self.booster {
-            Some(b) => {
-                serde_json::json!({"budget": self.budget, "booster": serde_json::to_value(b).unwrap_or(serde_json::Value::Null)})
-            }
-            None => serde_json::Value::Null,
-        }
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }
 }

@@ -128,6 +128,21 @@ pub fn make(name: &str) -> Result<Box<dyn Model>> {
     })
 }
 
+/// A model saved by `Model::save`, ready to predict.
+pub fn load(name: &str, saved: &serde_json::Value) -> Result<Box<dyn Model>> {
+    let bad =
+        |e: serde_json::Error| Error::Config(format!("saved model `{name}` is unreadable: {e}"));
+    Ok(match name {
+        "rule_recency" => {
+            Box::new(serde_json::from_value::<rule::RuleRecency>(saved.clone()).map_err(bad)?)
+        }
+        "logreg" => Box::new(serde_json::from_value::<logreg::LogReg>(saved.clone()).map_err(bad)?),
+        "tree" => Box::new(serde_json::from_value::<tree::Tree>(saved.clone()).map_err(bad)?),
+        "gbdt" => Box::new(serde_json::from_value::<gbdt::Gbdt>(saved.clone()).map_err(bad)?),
+        other => return Err(Error::Config(format!("unknown model `{other}` in the run"))),
+    })
+}
+
 /// The selection objective on val: Lift at the first K, then PR-AUC (SPEC §4).
 pub fn selection_key(e: &SplitEval) -> (f64, f64) {
     let lift = e.at_k.first().and_then(|a| a.lift).unwrap_or(0.0);

@@ -5,7 +5,7 @@ use crate::engine::Result;
 
 const DAYS_SINCE: usize = 4; // days_since_last_event in SPEC order
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct RuleRecency {
     lookback: f64,
 }

@@ -1,0 +1,106 @@
+//! Scoring a new anchor with a saved run's chosen model: what a weekly cron job calls. No labels
+//! are needed; the run's scope, window and feature order are reused.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::engine::atomic::write_atomic;
+use crate::engine::data;
+use crate::engine::eval::rank;
+use crate::engine::features;
+use crate::engine::label::anchors::DataRange;
+use crate::engine::label::{AnchorPlan, Split};
+use crate::engine::models::{self, Data};
+use crate::engine::run::TrainConfig;
+use crate::engine::time::fmt_anchor;
+use crate::engine::{Error, Result};
+
+pub struct ScoreRequest {
+    pub run_dir: PathBuf,
+    /// Input files; the run's own inputs when empty.
+    pub data: Vec<String>,
+    pub anchor: i64,
+    /// A model of the run other than the chosen one.
+    pub model: Option<String>,
+}
+
+pub struct Scored {
+    pub model: String,
+    pub anchor: i64,
+    /// (rank from 1, user_id, score), best first.
+    pub rows: Vec<(usize, i64, f64)>,
+}
+
+fn read_json(path: &Path) -> Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    serde_json::from_str(&text).map_err(|e| Error::in_file(path, format!("not valid JSON: {e}")))
+}
+
+pub fn score(req: &ScoreRequest) -> Result<Scored> {
+    let manifest = read_json(&req.run_dir.join("manifest.json"))?;
+    let cfg: TrainConfig = serde_json::from_value(manifest["config"].clone()).map_err(|e| {
+        Error::in_file(
+            req.run_dir.join("manifest.json"),
+            format!("no usable config: {e}"),
+        )
+    })?;
+    let name = match &req.model {
+        Some(m) => m.clone(),
+        None => manifest["chosen_model"]
+            .as_str()
+            .ok_or_else(|| Error::in_file(req.run_dir.join("manifest.json"), "no chosen_model"))?
+            .to_string(),
+    };
+    let saved = read_json(&req.run_dir.join("models").join(format!("{name}.json")))?;
+    let model = models::load(&name, &saved)?;
+
+    let inputs = if req.data.is_empty() {
+        cfg.dataset.data.clone()
+    } else {
+        req.data.clone()
+    };
+    let files = data::resolve(&inputs)?;
+    let log = data::load(&files, &cfg.dataset.scope)?;
+    let w = cfg.dataset.window;
+    let range = DataRange::of(log.summary.first_ts, log.summary.last_ts);
+    // Only the lookback has to lie in the data: the horizon is what we predict.
+    if req.anchor - w.lookback_us() < range.start || req.anchor > range.end {
+        return Err(Error::Config(format!(
+            "cannot score at {}: [t − {}d, t) must lie inside the data ({} – {})",
+            fmt_anchor(req.anchor),
+            w.lookback_days,
+            fmt_anchor(range.start),
+            fmt_anchor(range.end)
+        )));
+    }
+    let plan = AnchorPlan {
+        anchors: vec![(req.anchor, Split::Test)],
+        purged: vec![],
+        window: w,
+    };
+    let table = features::build(&log, &plan)?;
+    let x = Data::from_table(&table.df, Split::Test)?;
+    let scores = model.predict(&x);
+    let order = rank(&scores, &x.users, &x.anchors);
+    Ok(Scored {
+        model: name,
+        anchor: req.anchor,
+        rows: order
+            .iter()
+            .enumerate()
+            .map(|(r, &i)| (r + 1, x.users[i], scores[i]))
+            .collect(),
+    })
+}
+
+/// `rank,user_id,anchor,score`, best first, written whole or not at all.
+pub fn write_csv(s: &Scored, path: &Path) -> Result<()> {
+    let anchor = fmt_anchor(s.anchor);
+    write_atomic(path, |w| {
+        writeln!(w, "rank,user_id,anchor,score")?;
+        for (rank, user, score) in &s.rows {
+            writeln!(w, "{rank},{user},{anchor},{score}")?;
+        }
+        Ok(())
+    })
+}
