@@ -204,7 +204,7 @@ pub struct GenArgs {
 #[derive(Args, Debug)]
 pub struct BenchArgs {
     /// Users in the generated log (about 4M events at the default).
-    #[arg(long, default_value_t = 640_000)]
+    #[arg(long, default_value_t = 720_000)]
     pub users: u32,
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
@@ -217,6 +217,9 @@ pub struct BenchArgs {
     /// Formats to time.
     #[arg(long, value_delimiter = ',', default_value = "parquet,csv")]
     pub formats: Vec<String>,
+    /// Also time whole training runs on the Parquet file.
+    #[arg(long)]
+    pub train: bool,
 }
 
 pub fn main() -> ExitCode {
@@ -292,6 +295,7 @@ pub fn run(cli: Cli) -> Result<()> {
             reps: b.reps as usize,
             dir: b.dir,
             formats: b.formats,
+            train: b.train,
         }),
     }
 }
@@ -327,13 +331,40 @@ fn train(t: TrainArgs) -> Result<()> {
         }
         cfg.models = m;
     }
+    // One bar on stderr: the stage, then each model's grid steps. indicatif hides it when stderr
+    // is not a terminal (scripts and cron see only the finished lines).
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {elapsed:>4} {msg} {wide_bar} {pos}/{len}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
     let progress = |p: Progress| match p {
-        Progress::Stage(s) => eprintln!("· {s}"),
-        Progress::Model { .. } => {}
-        Progress::ModelDone { model, seconds } => eprintln!("· {model}: fit in {seconds:.2}s"),
+        Progress::Stage(s) => {
+            bar.set_message(s.to_string());
+            bar.set_length(0);
+            bar.set_position(0);
+        }
+        Progress::Model { model, done, total } => {
+            bar.set_message(model);
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        }
+        Progress::ModelDone { model, seconds } => {
+            let line = format!("· {model}: fit in {seconds:.2}s");
+            if bar.is_hidden() {
+                eprintln!("{line}");
+            } else {
+                bar.println(line);
+            }
+        }
     };
     let cancel = AtomicBool::new(false);
-    let report = run::train(&cfg, &progress, &cancel)?;
+    let report = run::train(&cfg, &progress, &cancel);
+    bar.finish_and_clear();
+    let report = report?;
     let mut run_id = format!(
         "{}-s{}",
         chrono::Utc::now().format("%Y%m%dT%H%M%SZ"),

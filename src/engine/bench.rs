@@ -15,6 +15,8 @@ pub struct BenchConfig {
     pub reps: usize,
     pub dir: PathBuf,
     pub formats: Vec<String>,
+    /// Also time whole training runs (features → models → eval → artifacts) on the Parquet file.
+    pub train: bool,
 }
 
 /// Peak resident set size of this process so far, in MB (Linux `VmHWM`).
@@ -88,6 +90,9 @@ pub fn run(cfg: &BenchConfig) -> Result<()> {
             events_used = ds.log.events;
         }
         let med = median(&mut secs);
+        if cfg.train && ext == "parquet" {
+            train_bench(cfg, &ds_cfg)?;
+        }
         println!(
             "features from {ext:<8} {} events -> {} rows: median {:.3}s over {} reps (min {:.3}s, max {:.3}s); peak RSS so far {:.0} MB",
             events_used,
@@ -99,5 +104,71 @@ pub fn run(cfg: &BenchConfig) -> Result<()> {
             peak_rss_mb().unwrap_or(f64::NAN)
         );
     }
+    Ok(())
+}
+
+fn train_bench(cfg: &BenchConfig, ds_cfg: &DatasetConfig) -> Result<()> {
+    use crate::engine::run::{TrainConfig, train};
+    use std::sync::atomic::AtomicBool;
+
+    let tcfg = TrainConfig {
+        dataset: ds_cfg.clone(),
+        seed: cfg.seed,
+        ..Default::default()
+    };
+    let out = cfg.dir.join("runs");
+    let cancel = AtomicBool::new(false);
+    let mut totals = Vec::new();
+    let mut per_model: Vec<(String, Vec<f64>)> = Vec::new();
+    let mut gbdt_pr_auc = None;
+    let mut rule_pr_auc = None;
+    let mut pr_aucs: Vec<(String, Option<f64>)> = Vec::new();
+    for rep in 0..cfg.reps.max(1) {
+        let t = Instant::now();
+        let r = train(&tcfg, &|_| {}, &cancel)?;
+        let dir = crate::engine::artifacts::save(
+            &r,
+            &out,
+            &format!("bench-{rep}-{}", std::process::id()),
+        )?;
+        totals.push(t.elapsed().as_secs_f64());
+        let _ = std::fs::remove_dir_all(dir);
+        for m in &r.models {
+            match per_model.iter_mut().find(|(n, _)| *n == m.name) {
+                Some((_, v)) => v.push(m.fit_seconds),
+                None => per_model.push((m.name.clone(), vec![m.fit_seconds])),
+            }
+            if m.name == "gbdt" {
+                gbdt_pr_auc = m.val.pr_auc;
+            }
+            if m.name == "rule_recency" {
+                rule_pr_auc = m.val.pr_auc;
+            }
+        }
+        pr_aucs = r
+            .models
+            .iter()
+            .map(|m| (m.name.clone(), m.val.pr_auc))
+            .collect();
+    }
+    println!(
+        "train end to end (features -> {} models -> eval -> artifacts): median {:.3}s over {} reps",
+        per_model.len(),
+        median(&mut totals),
+        totals.len()
+    );
+    for (name, v) in &mut per_model {
+        println!("  {name:<13} fit+predict median {:.3}s", median(v));
+    }
+    println!(
+        "  val PR-AUC: {} (gbdt {:?}, rule_recency {:?})",
+        pr_aucs
+            .iter()
+            .map(|(n, a)| format!("{n} {}", a.map_or("-".into(), |a| format!("{a:.4}"))))
+            .collect::<Vec<_>>()
+            .join(", "),
+        gbdt_pr_auc,
+        rule_pr_auc
+    );
     Ok(())
 }
