@@ -32,7 +32,11 @@ fn table(rows: &[Row]) -> DataFrame {
     rows.push(Row::new(99, t0() - DAY, "view", Some("apple"), 1.0));
     let dir = tempfile::tempdir().unwrap();
     let log = load_rows(dir.path(), &rows, &Scope::default());
-    table_at(&log, t0(), Window::default()).df
+    let df = table_at(&log, t0(), Window::default()).df;
+    // The SPEC columns: the BG/NBD history columns look at all events before t by design.
+    let mut cols = vec!["user_id", "anchor", "split", "label", "y"];
+    cols.extend(FEATURE_NAMES);
+    df.select(cols).unwrap()
 }
 
 fn features_only(df: &DataFrame) -> DataFrame {

@@ -41,6 +41,7 @@ fn logreg_matches_scikit_learn() {
         y: y.clone(),
         users: (0..y.len() as i64).collect(),
         anchors: vec![0; y.len()],
+        hist: vec![],
     };
     let w = balanced_weights(&y);
     for fit in v["fits"].as_array().unwrap() {
@@ -96,7 +97,8 @@ fn same_seed_same_bytes() {
     let cancel = AtomicBool::new(false);
     let a = train(&cfg, &quiet, &cancel).unwrap();
     let b = train(&cfg, &quiet, &cancel).unwrap();
-    assert_eq!(a.models.len(), 4);
+    let n_models = churn_tui::engine::models::MODEL_NAMES.len();
+    assert_eq!(a.models.len(), n_models);
     assert_eq!(eval_json(&a).to_string(), eval_json(&b).to_string());
     assert_eq!(scores_csv(&a), scores_csv(&b));
     // And through the files the run directory holds.
@@ -115,7 +117,7 @@ fn same_seed_same_bytes() {
     let val_rows = a.val.n() + a.test.n();
     assert_eq!(
         scores.lines().count(),
-        1 + 4 * val_rows,
+        1 + n_models * val_rows,
         "every val and test row for every model"
     );
 }
@@ -201,7 +203,7 @@ fn score_reproduces_the_runs_test_scores() {
     let r = train(&cfg, &quiet, &cancel).unwrap();
     let run = churn_tui::engine::artifacts::save(&r, dir.path(), "run").unwrap();
     let test_anchor = r.test.anchors[0];
-    for model in ["logreg", "tree", "gbdt", "rule_recency"] {
+    for model in churn_tui::engine::models::MODEL_NAMES {
         let s = score(&ScoreRequest {
             run_dir: run.clone(),
             data: vec![],

@@ -172,7 +172,9 @@ pub fn build(log: &EventLog, plan: &AnchorPlan) -> Result<FeatureTable> {
         let (_, prof) = q.clone().profile().ctx(|| "profile".into())?;
         eprintln!("{prof}");
     }
-    let df = q.collect().ctx(|| "computing features".into())?;
+    let mut df = q.collect().ctx(|| "computing features".into())?;
+    let hist = super::history::history_columns(log, &df)?;
+    df.hstack_mut(&hist).ctx(|| "visit history".into())?;
 
     let counts = df
         .clone()

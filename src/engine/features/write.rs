@@ -78,7 +78,13 @@ pub fn write_csv(df: &DataFrame, path: &Path) -> Result<()> {
 }
 
 pub fn write_parquet(df: &DataFrame, path: &Path) -> Result<()> {
-    let mut df = df.clone();
+    // Only the SPEC §6 columns; in-memory extras (`__…`) stay behind.
+    let mut cols = vec![USER_ID, ANCHOR, SPLIT, LABEL, Y];
+    cols.extend(FEATURE_NAMES);
+    let mut df = df.select(cols).map_err(|e| Error::Polars {
+        context: "writing the feature table".into(),
+        source: e,
+    })?;
     write_atomic(path, |w| {
         ParquetWriter::new(w)
             .finish(&mut df)

@@ -2,6 +2,7 @@
 //! its hyperparameters, and predicts the probability of `m2` (dormant). `test` never reaches a
 //! model's `fit`.
 
+pub mod bgnbd;
 pub mod gbdt;
 pub mod logreg;
 pub mod rule;
@@ -15,6 +16,7 @@ use polars::prelude::*;
 use crate::engine::error::PolarsContext;
 use crate::engine::eval::{KPct, SplitEval, evaluate};
 use crate::engine::features::FEATURE_NAMES;
+use crate::engine::features::history::{HIST_AGE, HIST_TX, HIST_X};
 use crate::engine::features::table::{ANCHOR, SPLIT};
 use crate::engine::label::Split;
 use crate::engine::label::labels::Y;
@@ -29,6 +31,8 @@ pub struct Data {
     pub y: Vec<bool>,
     pub users: Vec<i64>,
     pub anchors: Vec<i64>,
+    /// Visit history before the anchor (x, t_x, T) for BG/NBD; empty if the table lacks it.
+    pub hist: Vec<[f64; 3]>,
 }
 
 impl Data {
@@ -70,8 +74,15 @@ impl Data {
             .iter()
             .map(|f| f64s(f))
             .collect::<Result<Vec<_>>>()?;
+        let hist = if part.column(HIST_X).is_ok() {
+            let (x, tx, age) = (f64s(HIST_X)?, f64s(HIST_TX)?, f64s(HIST_AGE)?);
+            (0..x.len()).map(|i| [x[i], tx[i], age[i]]).collect()
+        } else {
+            Vec::new()
+        };
         Ok(Data {
             cols,
+            hist,
             y: i64s(Y)?.into_iter().map(|v| v == 1).collect(),
             users: i64s("user_id")?,
             anchors: i64s(ANCHOR)?,
@@ -111,11 +122,12 @@ pub trait Model: Send + Sync {
 }
 
 /// Model families by name, in leaderboard order.
-pub const MODEL_NAMES: [&str; 4] = ["rule_recency", "logreg", "tree", "gbdt"];
+pub const MODEL_NAMES: [&str; 5] = ["rule_recency", "bgnbd", "logreg", "tree", "gbdt"];
 
 pub fn make(name: &str) -> Result<Box<dyn Model>> {
     Ok(match name {
         "rule_recency" => Box::new(rule::RuleRecency::default()),
+        "bgnbd" => Box::new(bgnbd::BgNbd::default()),
         "logreg" => Box::new(logreg::LogReg::default()),
         "tree" => Box::new(tree::Tree::default()),
         "gbdt" => Box::new(gbdt::Gbdt::default()),
@@ -130,17 +142,22 @@ pub fn make(name: &str) -> Result<Box<dyn Model>> {
 
 /// A model saved by `Model::save`, ready to predict.
 pub fn load(name: &str, saved: &serde_json::Value) -> Result<Box<dyn Model>> {
-    let bad =
-        |e: serde_json::Error| Error::Config(format!("saved model `{name}` is unreadable: {e}"));
-    Ok(match name {
-        "rule_recency" => {
-            Box::new(serde_json::from_value::<rule::RuleRecency>(saved.clone()).map_err(bad)?)
-        }
-        "logreg" => Box::new(serde_json::from_value::<logreg::LogReg>(saved.clone()).map_err(bad)?),
-        "tree" => Box::new(serde_json::from_value::<tree::Tree>(saved.clone()).map_err(bad)?),
-        "gbdt" => Box::new(serde_json::from_value::<gbdt::Gbdt>(saved.clone()).map_err(bad)?),
-        other => return Err(Error::Config(format!("unknown model `{other}` in the run"))),
-    })
+    fn de<M: Model + serde::de::DeserializeOwned + 'static>(
+        name: &str,
+        saved: &serde_json::Value,
+    ) -> Result<Box<dyn Model>> {
+        let m: M = serde_json::from_value(saved.clone())
+            .map_err(|e| Error::Config(format!("saved model `{name}` is unreadable: {e}")))?;
+        Ok(Box::new(m))
+    }
+    match name {
+        "rule_recency" => de::<rule::RuleRecency>(name, saved),
+        "bgnbd" => de::<bgnbd::BgNbd>(name, saved),
+        "logreg" => de::<logreg::LogReg>(name, saved),
+        "tree" => de::<tree::Tree>(name, saved),
+        "gbdt" => de::<gbdt::Gbdt>(name, saved),
+        other => Err(Error::Config(format!("unknown model `{other}` in the run"))),
+    }
 }
 
 /// The selection objective on val: Lift at the first K, then PR-AUC (SPEC §4).

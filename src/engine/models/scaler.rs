@@ -60,6 +60,7 @@ impl Scaler {
             y: d.y.clone(),
             users: d.users.clone(),
             anchors: d.anchors.clone(),
+            hist: d.hist.clone(),
         }
     }
 }
