@@ -150,8 +150,8 @@ pub struct TrainArgs {
     /// Models to train (default: all).
     #[arg(long, value_delimiter = ',')]
     pub models: Option<Vec<String>>,
-    /// Hyperparameter trials per model (grid search today; TPE is planned).
-    #[arg(long, default_value_t = 20)]
+    /// Hyperparameter trials per model (TPE, seeded).
+    #[arg(long, default_value_t = crate::engine::run::DEFAULT_TRIALS as u32, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub trials: u32,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -318,6 +318,7 @@ fn train(t: TrainArgs) -> Result<()> {
     let mut cfg = TrainConfig {
         dataset: t.data.to_config()?,
         seed: t.seed,
+        trials: t.trials as usize,
         ks_bp: t
             .ks
             .iter()

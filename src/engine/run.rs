@@ -16,8 +16,17 @@ pub struct TrainConfig {
     pub dataset: DatasetConfig,
     pub models: Vec<String>,
     pub seed: u64,
+    /// Hyperparameter trials per model (TPE).
+    #[serde(default = "default_trials")]
+    pub trials: usize,
     /// K list in basis points (5% = 500).
     pub ks_bp: Vec<u32>,
+}
+
+pub const DEFAULT_TRIALS: usize = 8;
+
+fn default_trials() -> usize {
+    DEFAULT_TRIALS
 }
 
 impl Default for TrainConfig {
@@ -26,6 +35,7 @@ impl Default for TrainConfig {
             dataset: DatasetConfig::default(),
             models: MODEL_NAMES.iter().map(|s| s.to_string()).collect(),
             seed: 42,
+            trials: DEFAULT_TRIALS,
             ks_bp: KPct::DEFAULTS.iter().map(|k| k.bp).collect(),
         }
     }
@@ -124,6 +134,7 @@ pub fn train_dataset(
         };
         let ctx = FitCtx {
             seed: cfg.seed,
+            trials: cfg.trials,
             ks: &ks,
             cancel: ctx_cancel,
             progress: &step,

@@ -4,11 +4,12 @@
 use perpetual::objective::Objective;
 use perpetual::{Matrix, PerpetualBooster};
 
-use super::{Data, FitCtx, Model, N_FEATURES, better, eval_on};
-use crate::engine::eval::SplitEval;
+use super::tune::{Param, search};
+use super::{Data, FitCtx, Model, N_FEATURES, eval_on};
 use crate::engine::{Error, Result};
 
-pub const BUDGETS: [f32; 3] = [0.3, 0.6, 1.0];
+/// Range of perpetual's fitting budget searched on val (more budget, more and deeper trees).
+pub const BUDGET: (f64, f64) = (0.2, 1.2);
 
 #[derive(Default, serde::Serialize, serde::Deserialize)]
 pub struct Gbdt {
@@ -48,19 +49,19 @@ impl Model for Gbdt {
     }
 
     fn fit(&mut self, train: &Data, val: &Data, ctx: &FitCtx) -> Result<()> {
-        let mut best: Option<(f32, PerpetualBooster, SplitEval)> = None;
-        for (i, &budget) in BUDGETS.iter().enumerate() {
-            ctx.check_cancel()?;
+        let (chosen, _) = search(&[Param::Uniform(BUDGET.0, BUDGET.1)], ctx, 3, |v| {
+            let budget = v[0] as f32;
             let b = fit_budget(train, budget, ctx.seed)?;
             let e = eval_on(&proba(&b, val), val, ctx.ks);
-            if best.as_ref().is_none_or(|(_, _, be)| better(&e, be)) {
-                best = Some((budget, b, e));
-            }
-            (ctx.progress)(i + 1, BUDGETS.len());
-        }
-        let (budget, booster, _) = best.ok_or_else(|| Error::Config("gbdt: empty grid".into()))?;
-        self.budget = budget;
-        self.booster = Some(booster);
+            Ok((
+                Gbdt {
+                    budget,
+                    booster: Some(b),
+                },
+                e,
+            ))
+        })?;
+        *self = chosen;
         Ok(())
     }
 

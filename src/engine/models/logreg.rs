@@ -8,11 +8,12 @@
 #![allow(clippy::needless_range_loop)]
 
 use super::scaler::Scaler;
-use super::{Data, FitCtx, Model, N_FEATURES, balanced_weights, better, eval_on};
+use super::tune::{Param, search};
+use super::{Data, FitCtx, Model, N_FEATURES, balanced_weights, eval_on};
 use crate::engine::{Error, Result};
 
-/// Inverse regularisation strengths tried on val (scikit-learn's `C`).
-pub const C_GRID: [f64; 5] = [0.001, 0.01, 0.1, 1.0, 10.0];
+/// Range of the inverse regularisation strength searched on val (scikit-learn's `C`).
+pub const C_RANGE: (f64, f64) = (1e-3, 1e2);
 const P: usize = N_FEATURES + 1;
 
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
@@ -130,22 +131,15 @@ impl Model for LogReg {
         let scaler = Scaler::fit(train);
         let (xt, xv) = (scaler.transform(train), scaler.transform(val));
         let w = balanced_weights(&train.y);
-        let mut best: Option<(LogReg, crate::engine::eval::SplitEval)> = None;
-        for (i, &c) in C_GRID.iter().enumerate() {
-            ctx.check_cancel()?;
+        let (chosen, _) = search(&[Param::LogUniform(C_RANGE.0, C_RANGE.1)], ctx, 1, |v| {
             let cand = LogReg {
-                c,
-                coef: fit_weighted(&xt, &w, c)?,
+                c: v[0],
+                coef: fit_weighted(&xt, &w, v[0])?,
                 scaler: None,
             };
             let e = eval_on(&cand.score(&xv), val, ctx.ks);
-            if best.as_ref().is_none_or(|(_, be)| better(&e, be)) {
-                best = Some((cand, e));
-            }
-            (ctx.progress)(i + 1, C_GRID.len());
-        }
-        let (chosen, _) =
-            best.ok_or_else(|| Error::Config("logistic regression: empty grid".into()))?;
+            Ok((cand, e))
+        })?;
         *self = LogReg {
             scaler: Some(scaler),
             ..chosen

@@ -8,6 +8,7 @@ pub mod logreg;
 pub mod rule;
 pub mod scaler;
 pub mod tree;
+pub mod tune;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -94,6 +95,8 @@ impl Data {
 /// progress sink.
 pub struct FitCtx<'a> {
     pub seed: u64,
+    /// Hyperparameter trials per model.
+    pub trials: usize,
     pub ks: &'a [KPct],
     pub cancel: &'a AtomicBool,
     pub progress: &'a (dyn Fn(usize, usize) + Sync),

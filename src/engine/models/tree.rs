@@ -8,11 +8,13 @@ use linfa::prelude::*;
 use linfa_trees::{DecisionTree, SplitQuality, TreeNode};
 use ndarray::{Array1, Array2};
 
-use super::{Data, FitCtx, Model, N_FEATURES, balanced_weights, better, eval_on};
-use crate::engine::eval::SplitEval;
+use super::tune::{Param, search};
+use super::{Data, FitCtx, Model, N_FEATURES, balanced_weights, eval_on};
 use crate::engine::{Error, Result};
 
-pub const DEPTHS: [usize; 6] = [2, 3, 4, 5, 6, 8];
+/// Search ranges: depth, and the least total sample weight in a leaf.
+pub const DEPTH: (i64, i64) = (2, 10);
+pub const MIN_LEAF: (f64, f64) = (1.0, 500.0);
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Node {
@@ -97,17 +99,18 @@ impl Node {
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Tree {
     pub depth: usize,
+    pub min_weight_leaf: f64,
     pub root: Option<Node>,
 }
 
-fn fit_depth(train: &Data, w: &Array1<f32>, depth: usize) -> Result<Node> {
+fn fit_depth(train: &Data, w: &Array1<f32>, depth: usize, min_leaf: f64) -> Result<Node> {
     let records = Array2::from_shape_fn((train.n(), N_FEATURES), |(i, j)| train.cols[j][i]);
     let targets = Array1::from_iter(train.y.iter().map(|&b| b as usize));
     let ds = Dataset::new(records, targets).with_weights(w.clone());
     let fitted: DecisionTree<f64, usize> = DecisionTree::params()
         .split_quality(SplitQuality::Gini)
         .max_depth(Some(depth))
-        .min_weight_leaf(20.0)
+        .min_weight_leaf(min_leaf as f32)
         .fit(&ds)
         .map_err(|e| Error::Config(format!("decision tree: {e}")))?;
     let mut leaves = 0;
@@ -152,22 +155,21 @@ impl Model for Tree {
             .into_iter()
             .map(|v| v as f32)
             .collect();
-        let mut best: Option<(Tree, SplitEval)> = None;
-        for (i, &depth) in DEPTHS.iter().enumerate() {
-            ctx.check_cancel()?;
+        let space = [
+            Param::Int(DEPTH.0, DEPTH.1),
+            Param::LogUniform(MIN_LEAF.0, MIN_LEAF.1),
+        ];
+        let (chosen, _) = search(&space, ctx, 2, |v| {
+            let (depth, min_leaf) = (v[0] as usize, v[1]);
             let cand = Tree {
                 depth,
-                root: Some(fit_depth(train, &w, depth)?),
+                min_weight_leaf: min_leaf,
+                root: Some(fit_depth(train, &w, depth, min_leaf)?),
             };
             let e = eval_on(&cand.predict(val), val, ctx.ks);
-            if best.as_ref().is_none_or(|(_, be)| better(&e, be)) {
-                best = Some((cand, e));
-            }
-            (ctx.progress)(i + 1, DEPTHS.len());
-        }
-        *self = best
-            .map(|b| b.0)
-            .ok_or_else(|| Error::Config("tree: empty grid".into()))?;
+            Ok((cand, e))
+        })?;
+        *self = chosen;
         Ok(())
     }
 
@@ -179,7 +181,7 @@ impl Model for Tree {
     }
 
     fn params(&self) -> serde_json::Value {
-        serde_json::json!({"max_depth": self.depth, "criterion": "gini", "min_weight_leaf": 20, "class_weight": "balanced"})
+        serde_json::json!({"max_depth": self.depth, "criterion": "gini", "min_weight_leaf": self.min_weight_leaf, "class_weight": "balanced"})
     }
 
     fn save(&self) -> serde_json::Value {
