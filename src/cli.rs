@@ -353,6 +353,14 @@ fn train(t: TrainArgs) -> Result<()> {
             bar.set_length(total as u64);
             bar.set_position(done as u64);
         }
+        Progress::ModelFailed { model, error } => {
+            let line = format!("! {model} failed and is left out: {error}");
+            if bar.is_hidden() {
+                eprintln!("{line}");
+            } else {
+                bar.println(line);
+            }
+        }
         Progress::ModelDone { model, seconds } => {
             let line = format!("· {model}: fit in {seconds:.2}s");
             if bar.is_hidden() {

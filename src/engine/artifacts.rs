@@ -187,6 +187,7 @@ pub fn save(r: &RunReport, root: &Path, run_id: &str) -> Result<PathBuf> {
         "inputs": inputs,
         "seed": r.config.seed,
         "chosen_model": r.chosen,
+        "failed_models": r.failed.iter().map(|(m, e)| json!({"name": m, "error": e})).collect::<Vec<_>>(),
         "anchors": r.dataset.table.plan.anchors.iter().map(|(t, s)| json!({"anchor": fmt_anchor(*t), "split": s})).collect::<Vec<_>>(),
         "purged": r.dataset.table.plan.purged.iter().map(|t| fmt_anchor(*t)).collect::<Vec<_>>(),
         "timings_seconds": r.timings.iter().map(|(k, v)| json!({"stage": k, "seconds": v})).collect::<Vec<_>>(),

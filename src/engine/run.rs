@@ -4,12 +4,12 @@
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use crate::engine::Result;
 use crate::engine::dataset::{self, Dataset, DatasetConfig};
 use crate::engine::eval::{KPct, SplitEval, pr_curve};
 use crate::engine::label::Split;
 use crate::engine::models::scaler::Scaler;
 use crate::engine::models::{self, Data, FitCtx, MODEL_NAMES, better};
+use crate::engine::{Error, Result};
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct TrainConfig {
@@ -60,6 +60,8 @@ pub enum Progress {
     },
     /// A model finished.
     ModelDone { model: String, seconds: f64 },
+    /// A model could not be fit; the run goes on without it.
+    ModelFailed { model: String, error: String },
 }
 
 /// One model's outcome: chosen hyperparameters, val and test metrics, and its scores.
@@ -87,6 +89,8 @@ pub struct RunReport {
     pub models: Vec<ModelResult>,
     /// The model chosen on val (Lift at the first K, then PR-AUC).
     pub chosen: String,
+    /// Models that could not be fit, with the reason.
+    pub failed: Vec<(String, String)>,
     pub timings: Vec<(String, f64)>,
 }
 
@@ -122,6 +126,7 @@ pub fn train_dataset(
     progress(Progress::Stage("models"));
 
     let mut results: Vec<ModelResult> = Vec::new();
+    let mut failed: Vec<(String, String)> = Vec::new();
     for name in &cfg.models {
         let ctx_cancel = cancel;
         let model_name = name.clone();
@@ -142,7 +147,19 @@ pub fn train_dataset(
         ctx.check_cancel()?;
         let t = Instant::now();
         let mut model = models::make(name)?;
-        model.fit(&train, &val, &ctx)?;
+        match model.fit(&train, &val, &ctx) {
+            Ok(()) => {}
+            Err(Error::Cancelled) => return Err(Error::Cancelled),
+            // One family failing (a crate bug, degenerate data) must not sink the others.
+            Err(e) => {
+                progress(Progress::ModelFailed {
+                    model: name.clone(),
+                    error: e.to_string(),
+                });
+                failed.push((name.clone(), e.to_string()));
+                continue;
+            }
+        }
         let val_scores = model.predict(&val);
         let test_scores = model.predict(&test);
         let seconds = t.elapsed().as_secs_f64();
@@ -164,6 +181,16 @@ pub fn train_dataset(
             fit_seconds: seconds,
         });
     }
+    if results.is_empty() {
+        return Err(Error::Config(format!(
+            "no model could be fit: {}",
+            failed
+                .iter()
+                .map(|(m, e)| format!("{m}: {e}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        )));
+    }
     let chosen = results
         .iter()
         .fold(None::<&ModelResult>, |best, r| match best {
@@ -180,6 +207,7 @@ pub fn train_dataset(
         test,
         models: results,
         chosen,
+        failed,
         timings,
     })
 }

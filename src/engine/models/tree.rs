@@ -9,12 +9,13 @@ use linfa_trees::{DecisionTree, SplitQuality, TreeNode};
 use ndarray::{Array1, Array2};
 
 use super::tune::{Param, search};
-use super::{Data, FitCtx, Model, N_FEATURES, balanced_weights, eval_on};
+use super::{Data, FitCtx, Model, N_FEATURES, eval_on};
 use crate::engine::{Error, Result};
 
 /// Search ranges: depth, and the least total sample weight in a leaf.
 pub const DEPTH: (i64, i64) = (2, 10);
-pub const MIN_LEAF: (f64, f64) = (1.0, 500.0);
+/// The least total sample weight in a leaf (in majority-class rows).
+pub const MIN_LEAF: f64 = 20.0;
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Node {
@@ -103,15 +104,41 @@ pub struct Tree {
     pub root: Option<Node>,
 }
 
+/// Class weights that balance the classes to the nearest whole ratio: 1 for the majority, the
+/// rounded majority/minority ratio for the minority. linfa-trees moves sample weights between
+/// f32 class totals one row at a time; with fractional weights the totals drift on a few hundred
+/// thousand rows until its `n_samples > 0.0` assertion fails. Whole numbers add up exactly in
+/// f32 below 2^24, so the totals never drift.
+pub fn integer_balanced_weights(y: &[bool]) -> Array1<f32> {
+    let pos = y.iter().filter(|&&v| v).count().max(1);
+    let neg = (y.len() - pos.min(y.len())).max(1);
+    let (w_pos, w_neg) = if pos >= neg {
+        (1.0, (pos as f64 / neg as f64).round().max(1.0) as f32)
+    } else {
+        ((neg as f64 / pos as f64).round().max(1.0) as f32, 1.0)
+    };
+    y.iter().map(|&v| if v { w_pos } else { w_neg }).collect()
+}
+
 fn fit_depth(train: &Data, w: &Array1<f32>, depth: usize, min_leaf: f64) -> Result<Node> {
     let records = Array2::from_shape_fn((train.n(), N_FEATURES), |(i, j)| train.cols[j][i]);
     let targets = Array1::from_iter(train.y.iter().map(|&b| b as usize));
     let ds = Dataset::new(records, targets).with_weights(w.clone());
-    let fitted: DecisionTree<f64, usize> = DecisionTree::params()
-        .split_quality(SplitQuality::Gini)
-        .max_depth(Some(depth))
-        .min_weight_leaf(min_leaf as f32)
-        .fit(&ds)
+    // linfa-trees 0.8.1 can trip an internal assertion (`n_samples > 0.0`) on some data; a
+    // panic in a dependency must not take the run down, so it becomes this trial's error.
+    let fitted: DecisionTree<f64, usize> =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            DecisionTree::params()
+                .split_quality(SplitQuality::Gini)
+                .max_depth(Some(depth))
+                .min_weight_leaf(min_leaf as f32)
+                .fit(&ds)
+        }))
+        .map_err(|_| {
+            Error::Config(format!(
+                "decision tree (depth {depth}, min leaf {min_leaf:.1}) failed inside linfa-trees"
+            ))
+        })?
         .map_err(|e| Error::Config(format!("decision tree: {e}")))?;
     let mut leaves = 0;
     let mut root = Node::from_linfa(fitted.root_node(), &mut leaves);
@@ -151,20 +178,14 @@ impl Model for Tree {
     }
 
     fn fit(&mut self, train: &Data, val: &Data, ctx: &FitCtx) -> Result<()> {
-        let w: Array1<f32> = balanced_weights(&train.y)
-            .into_iter()
-            .map(|v| v as f32)
-            .collect();
-        let space = [
-            Param::Int(DEPTH.0, DEPTH.1),
-            Param::LogUniform(MIN_LEAF.0, MIN_LEAF.1),
-        ];
+        let w = integer_balanced_weights(&train.y);
+        let space = [Param::Int(DEPTH.0, DEPTH.1)];
         let (chosen, _) = search(&space, ctx, 2, |v| {
-            let (depth, min_leaf) = (v[0] as usize, v[1]);
+            let depth = v[0] as usize;
             let cand = Tree {
                 depth,
-                min_weight_leaf: min_leaf,
-                root: Some(fit_depth(train, &w, depth, min_leaf)?),
+                min_weight_leaf: MIN_LEAF,
+                root: Some(fit_depth(train, &w, depth, MIN_LEAF)?),
             };
             let e = eval_on(&cand.predict(val), val, ctx.ks);
             Ok((cand, e))
@@ -181,7 +202,7 @@ impl Model for Tree {
     }
 
     fn params(&self) -> serde_json::Value {
-        serde_json::json!({"max_depth": self.depth, "criterion": "gini", "min_weight_leaf": self.min_weight_leaf, "class_weight": "balanced"})
+        serde_json::json!({"max_depth": self.depth, "criterion": "gini", "min_weight_leaf": self.min_weight_leaf, "class_weight": "balanced (whole-number ratio)"})
     }
 
     fn save(&self) -> serde_json::Value {

@@ -69,7 +69,18 @@ pub fn search<M>(
             .map(|o| o.ask(&mut rng).map_err(tpe_err))
             .collect::<Result<Vec<f64>>>()?;
         let values: Vec<f64> = space.iter().zip(&raw).map(|(p, r)| p.value(*r)).collect();
-        let (cand, e) = fit_eval(&values)?;
+        let (cand, e) = match fit_eval(&values) {
+            Ok(ok) => ok,
+            Err(Error::Cancelled) => return Err(Error::Cancelled),
+            // A configuration that cannot be fit is a bad trial, not a failed run.
+            Err(_) => {
+                for (o, r) in opts.iter_mut().zip(&raw) {
+                    o.tell(*r, f64::MAX).map_err(tpe_err)?;
+                }
+                (ctx.progress)(t + 1, trials);
+                continue;
+            }
+        };
         let (lift, pr_auc) = selection_key(&e);
         // TPE minimises; lift first, PR-AUC as a tie-breaker.
         let loss = -(lift + 1e-3 * pr_auc);
