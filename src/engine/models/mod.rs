@@ -5,6 +5,7 @@
 pub mod bgnbd;
 pub mod gbdt;
 pub mod logreg;
+pub mod mlp;
 pub mod rule;
 pub mod scaler;
 pub mod tree;
@@ -125,7 +126,16 @@ pub trait Model: Send + Sync {
 }
 
 /// Model families by name, in leaderboard order.
-pub const MODEL_NAMES: [&str; 5] = ["rule_recency", "bgnbd", "logreg", "tree", "gbdt"];
+pub const MODEL_NAMES: [&str; 8] = [
+    "rule_recency",
+    "bgnbd",
+    "logreg",
+    "tree",
+    "gbdt",
+    "mlp_base",
+    "mlp_enhance",
+    "mlp_advanced",
+];
 
 pub fn make(name: &str) -> Result<Box<dyn Model>> {
     Ok(match name {
@@ -134,6 +144,9 @@ pub fn make(name: &str) -> Result<Box<dyn Model>> {
         "logreg" => Box::new(logreg::LogReg::default()),
         "tree" => Box::new(tree::Tree::default()),
         "gbdt" => Box::new(gbdt::Gbdt::default()),
+        "mlp_base" => Box::new(mlp::Mlp::new(mlp::Kind::Base)),
+        "mlp_enhance" => Box::new(mlp::Mlp::new(mlp::Kind::Enhance)),
+        "mlp_advanced" => Box::new(mlp::Mlp::new(mlp::Kind::Advanced)),
         other => {
             return Err(Error::Config(format!(
                 "unknown model `{other}`; available: {}",
@@ -159,6 +172,7 @@ pub fn load(name: &str, saved: &serde_json::Value) -> Result<Box<dyn Model>> {
         "logreg" => de::<logreg::LogReg>(name, saved),
         "tree" => de::<tree::Tree>(name, saved),
         "gbdt" => de::<gbdt::Gbdt>(name, saved),
+        "mlp_base" | "mlp_enhance" | "mlp_advanced" => de::<mlp::Mlp>(name, saved),
         other => Err(Error::Config(format!("unknown model `{other}` in the run"))),
     }
 }

@@ -1,20 +1,17 @@
-//! `tree`: a CART decision tree (linfa-trees, Gini, balanced sample weights), depth chosen on val.
+//! `tree`: a CART decision tree (Gini, balanced sample weights), depth chosen on val; leaves
+//! hold the train positive rate (what scikit-learn's `predict_proba` reports).
 //!
-//! linfa-trees predicts classes only; a ranking needs probabilities, so the fitted splits are
-//! copied into a small tree of our own whose leaves hold the train positive rate (what
-//! scikit-learn's `predict_proba` reports).
-
-use linfa::prelude::*;
-use linfa_trees::{DecisionTree, SplitQuality, TreeNode};
-use ndarray::{Array1, Array2};
+//! Hand-written: linfa-trees 0.8.1 predicts classes only, gave different trees from run to run
+//! on the same data and seed, tripped its own `n_samples > 0.0` assertion on 500k weighted rows
+//! (f32 class totals drifting), and took ~4 s a fit there.
 
 use super::tune::{Param, search};
-use super::{Data, FitCtx, Model, N_FEATURES, eval_on};
+use super::{Data, FitCtx, Model, N_FEATURES, balanced_weights, eval_on};
 use crate::engine::{Error, Result};
 
-/// Search ranges: depth, and the least total sample weight in a leaf.
+/// Depth range searched on val.
 pub const DEPTH: (i64, i64) = (2, 10);
-/// The least total sample weight in a leaf (in majority-class rows).
+/// The least total (balanced) sample weight on each side of a split.
 pub const MIN_LEAF: f64 = 20.0;
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -35,31 +32,6 @@ pub enum Node {
 }
 
 impl Node {
-    fn from_linfa(node: &TreeNode<f64, usize>, next_id: &mut usize) -> Node {
-        let kids = node.children();
-        match (node.is_leaf(), kids[0].as_ref(), kids[1].as_ref()) {
-            (false, Some(l), Some(r)) => {
-                let (feature, value, _) = node.split();
-                let left = Box::new(Node::from_linfa(l, next_id));
-                let right = Box::new(Node::from_linfa(r, next_id));
-                Node::Split {
-                    feature,
-                    value,
-                    left,
-                    right,
-                }
-            }
-            _ => {
-                *next_id += 1;
-                Node::Leaf {
-                    id: *next_id - 1,
-                    prob: 0.0,
-                    n: 0,
-                }
-            }
-        }
-    }
-
     fn leaf_id(&self, row: &[f64; N_FEATURES]) -> usize {
         match self {
             Node::Split {
@@ -104,52 +76,151 @@ pub struct Tree {
     pub root: Option<Node>,
 }
 
-/// Class weights that balance the classes to the nearest whole ratio: 1 for the majority, the
-/// rounded majority/minority ratio for the minority. linfa-trees moves sample weights between
-/// f32 class totals one row at a time; with fractional weights the totals drift on a few hundred
-/// thousand rows until its `n_samples > 0.0` assertion fails. Whole numbers add up exactly in
-/// f32 below 2^24, so the totals never drift.
-pub fn integer_balanced_weights(y: &[bool]) -> Array1<f32> {
-    let pos = y.iter().filter(|&&v| v).count().max(1);
-    let neg = (y.len() - pos.min(y.len())).max(1);
-    let (w_pos, w_neg) = if pos >= neg {
-        (1.0, (pos as f64 / neg as f64).round().max(1.0) as f32)
-    } else {
-        ((neg as f64 / pos as f64).round().max(1.0) as f32, 1.0)
+/// Fit a weighted CART (Gini) of at most `depth` levels, growing all nodes of a level in one
+/// pass per feature over rows presorted by that feature. Ties between equal splits go to the
+/// first found (features in order, thresholds ascending), so a fit is deterministic.
+fn fit_depth(train: &Data, w: &[f64], depth: usize, min_leaf: f64) -> Result<Node> {
+    let n = train.n();
+    if n == 0 {
+        return Err(Error::Config("decision tree: no training rows".into()));
+    }
+    let sorted: Vec<Vec<u32>> = (0..N_FEATURES)
+        .map(|j| {
+            let col = &train.cols[j];
+            let mut idx: Vec<u32> = (0..n as u32).collect();
+            idx.sort_by(|&a, &b| col[a as usize].total_cmp(&col[b as usize]).then(a.cmp(&b)));
+            idx
+        })
+        .collect();
+    // Arena of nodes: split (feature, threshold, left, right) or leaf.
+    #[derive(Clone)]
+    enum Slot {
+        Leaf,
+        Split(usize, f64, usize, usize),
+    }
+    let mut slots: Vec<Slot> = vec![Slot::Leaf];
+    let mut node_of: Vec<usize> = vec![0; n];
+    let mut active: Vec<usize> = vec![0];
+    let gini = |p: f64, q: f64| {
+        let t = p + q;
+        if t <= 0.0 {
+            0.0
+        } else {
+            1.0 - (p * p + q * q) / (t * t)
+        }
     };
-    y.iter().map(|&v| if v { w_pos } else { w_neg }).collect()
-}
-
-fn fit_depth(train: &Data, w: &Array1<f32>, depth: usize, min_leaf: f64) -> Result<Node> {
-    let records = Array2::from_shape_fn((train.n(), N_FEATURES), |(i, j)| train.cols[j][i]);
-    let targets = Array1::from_iter(train.y.iter().map(|&b| b as usize));
-    let ds = Dataset::new(records, targets).with_weights(w.clone());
-    // linfa-trees 0.8.1 can trip an internal assertion (`n_samples > 0.0`) on some data; a
-    // panic in a dependency must not take the run down, so it becomes this trial's error.
-    let fitted: DecisionTree<f64, usize> =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            DecisionTree::params()
-                .split_quality(SplitQuality::Gini)
-                .max_depth(Some(depth))
-                .min_weight_leaf(min_leaf as f32)
-                .fit(&ds)
-        }))
-        .map_err(|_| {
-            Error::Config(format!(
-                "decision tree (depth {depth}, min leaf {min_leaf:.1}) failed inside linfa-trees"
-            ))
-        })?
-        .map_err(|e| Error::Config(format!("decision tree: {e}")))?;
+    for _level in 0..depth {
+        if active.is_empty() {
+            break;
+        }
+        // Node -> its position among this level's active nodes.
+        let mut pos = vec![usize::MAX; slots.len()];
+        for (i, &a) in active.iter().enumerate() {
+            pos[a] = i;
+        }
+        let slot_of = |node: usize| Some(pos[node]).filter(|&p| p != usize::MAX);
+        let k = active.len();
+        let mut total = vec![(0.0f64, 0.0f64); k];
+        for r in 0..n {
+            if let Some(s) = slot_of(node_of[r]) {
+                if train.y[r] {
+                    total[s].0 += w[r];
+                } else {
+                    total[s].1 += w[r];
+                }
+            }
+        }
+        // Best split per active node: (score, feature, threshold).
+        let mut best: Vec<Option<(f64, usize, f64)>> = vec![None; k];
+        for (j, order) in sorted.iter().enumerate() {
+            let col = &train.cols[j];
+            let mut acc = vec![(0.0f64, 0.0f64); k];
+            let mut last: Vec<Option<f64>> = vec![None; k];
+            for &r in order {
+                let r = r as usize;
+                let Some(s) = slot_of(node_of[r]) else {
+                    continue;
+                };
+                let v = col[r];
+                if let Some(prev) = last[s]
+                    && v > prev
+                {
+                    let (lp, lq) = acc[s];
+                    let (rp, rq) = (total[s].0 - lp, total[s].1 - lq);
+                    let (wl, wr) = (lp + lq, rp + rq);
+                    if wl >= min_leaf && wr >= min_leaf {
+                        let score = (wl * gini(lp, lq) + wr * gini(rp, rq)) / (wl + wr);
+                        if best[s].is_none_or(|b| score < b.0) {
+                            best[s] = Some((score, j, (prev + v) / 2.0));
+                        }
+                    }
+                }
+                if train.y[r] {
+                    acc[s].0 += w[r];
+                } else {
+                    acc[s].1 += w[r];
+                }
+                last[s] = Some(v);
+            }
+        }
+        let mut next = Vec::new();
+        let mut children: Vec<Option<(usize, f64, usize, usize)>> = vec![None; k];
+        for s in 0..k {
+            let parent = gini(total[s].0, total[s].1);
+            if let Some((score, j, thr)) = best[s]
+                && parent - score > 1e-12
+            {
+                let (l, r) = (slots.len(), slots.len() + 1);
+                slots.push(Slot::Leaf);
+                slots.push(Slot::Leaf);
+                slots[active[s]] = Slot::Split(j, thr, l, r);
+                children[s] = Some((j, thr, l, r));
+                next.push(l);
+                next.push(r);
+            }
+        }
+        for (r, node) in node_of.iter_mut().enumerate() {
+            if let Some(s) = slot_of(*node)
+                && let Some((j, thr, l, rr)) = children[s]
+            {
+                *node = if train.cols[j][r] < thr { l } else { rr };
+            }
+        }
+        active = next;
+    }
+    // Arena to the recursive form, leaves numbered left to right.
+    fn build(slots: &[Slot], i: usize, next_id: &mut usize) -> Node {
+        match slots[i] {
+            Slot::Split(feature, value, l, r) => {
+                let left = Box::new(build(slots, l, next_id));
+                let right = Box::new(build(slots, r, next_id));
+                Node::Split {
+                    feature,
+                    value,
+                    left,
+                    right,
+                }
+            }
+            Slot::Leaf => {
+                *next_id += 1;
+                Node::Leaf {
+                    id: *next_id - 1,
+                    prob: 0.0,
+                    n: 0,
+                }
+            }
+        }
+    }
     let mut leaves = 0;
-    let mut root = Node::from_linfa(fitted.root_node(), &mut leaves);
+    let mut root = build(&slots, 0, &mut leaves);
     // Leaf probabilities: the unweighted train positive rate of the rows that land there.
     let mut counts = vec![(0usize, 0usize); leaves];
-    for i in 0..train.n() {
+    for i in 0..n {
         let c = &mut counts[root.leaf_id(&train.row(i))];
         c.0 += 1;
         c.1 += train.y[i] as usize;
     }
-    let prevalence = train.y.iter().filter(|&&v| v).count() as f64 / train.n().max(1) as f64;
+    let prevalence = train.y.iter().filter(|&&v| v).count() as f64 / n as f64;
     set_leaves(&mut root, &counts, prevalence);
     Ok(root)
 }
@@ -178,7 +249,7 @@ impl Model for Tree {
     }
 
     fn fit(&mut self, train: &Data, val: &Data, ctx: &FitCtx) -> Result<()> {
-        let w = integer_balanced_weights(&train.y);
+        let w = balanced_weights(&train.y);
         let space = [Param::Int(DEPTH.0, DEPTH.1)];
         let (chosen, _) = search(&space, ctx, 2, |v| {
             let depth = v[0] as usize;
@@ -202,10 +273,57 @@ impl Model for Tree {
     }
 
     fn params(&self) -> serde_json::Value {
-        serde_json::json!({"max_depth": self.depth, "criterion": "gini", "min_weight_leaf": self.min_weight_leaf, "class_weight": "balanced (whole-number ratio)"})
+        serde_json::json!({"max_depth": self.depth, "criterion": "gini", "min_weight_leaf": self.min_weight_leaf, "class_weight": "balanced"})
     }
 
     fn save(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(cols: Vec<Vec<f64>>, y: Vec<bool>) -> Data {
+        let n = y.len();
+        let mut all = cols;
+        all.resize(N_FEATURES, vec![0.0; n]);
+        Data {
+            cols: all,
+            y,
+            users: (0..n as i64).collect(),
+            anchors: vec![0; n],
+            hist: vec![],
+        }
+    }
+
+    #[test]
+    fn finds_the_separating_split_by_hand() {
+        // Feature 1 separates perfectly at 2.5; feature 0 is noise. With unit weights, the best
+        // Gini split is x1 < 2.5 (impurity 0), chosen over any split of x0.
+        let d = data(
+            vec![vec![5.0, 1.0, 4.0, 2.0], vec![1.0, 2.0, 3.0, 4.0]],
+            vec![false, false, true, true],
+        );
+        let root = fit_depth(&d, &[1.0; 4], 3, 1.0).unwrap();
+        match &root {
+            Node::Split {
+                feature,
+                value,
+                left,
+                right,
+            } => {
+                assert_eq!((*feature, *value), (1, 2.5));
+                assert!(matches!(**left, Node::Leaf { prob, n: 2, .. } if prob == 0.0));
+                assert!(matches!(**right, Node::Leaf { prob, n: 2, .. } if prob == 1.0));
+            }
+            Node::Leaf { .. } => panic!("expected a split"),
+        }
+        // A minimum leaf weight of 3 forbids any split of 4 rows.
+        assert!(matches!(
+            fit_depth(&d, &[1.0; 4], 3, 3.0).unwrap(),
+            Node::Leaf { n: 4, .. }
+        ));
     }
 }

@@ -1,0 +1,439 @@
+//! `mlp_base`, `mlp_enhance`, `mlp_advanced`: feed-forward networks on candle (CPU, autograd),
+//! AdamW, class-balanced logistic loss, the best epoch chosen by val Recall@first K (ties:
+//! PR-AUC).
+//!
+//! candle's CPU random generator cannot be seeded, so nothing here uses it: weights are drawn
+//! from our ChaCha RNG (Kaiming-uniform) and dropout masks too, which makes a seed reproducible.
+//! BatchNorm is written out (batch statistics in training, running statistics after).
+
+use std::collections::BTreeMap;
+
+use candle_core::{D, DType, Device, Tensor, Var};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::scaler::Scaler;
+use super::{Data, FitCtx, Model, N_FEATURES, balanced_weights, eval_on};
+use crate::engine::eval::SplitEval;
+use crate::engine::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Kind {
+    /// Two hidden layers (64, 32), ReLU, no regularisation.
+    Base,
+    /// Two hidden layers (128, 64), BatchNorm, ReLU, Dropout.
+    Enhance,
+    /// Width 256, two residual blocks with BatchNorm.
+    Advanced,
+}
+
+const EPOCHS: usize = 25;
+const BATCH: usize = 1024;
+const LR: f64 = 1e-3;
+const WEIGHT_DECAY: f64 = 1e-4;
+const DROPOUT: f64 = 0.2;
+const BN_EPS: f64 = 1e-5;
+const BN_MOMENTUM: f32 = 0.1;
+
+fn ce(e: candle_core::Error) -> Error {
+    Error::Config(format!("neural network: {e}"))
+}
+
+/// Parameters and BatchNorm running statistics, by name.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct Weights {
+    pub tensors: BTreeMap<String, (Vec<usize>, Vec<f32>)>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Mlp {
+    pub kind: Kind,
+    pub best_epoch: usize,
+    pub scaler: Option<Scaler>,
+    pub weights: Weights,
+}
+
+impl Mlp {
+    pub fn new(kind: Kind) -> Mlp {
+        Mlp {
+            kind,
+            best_epoch: 0,
+            scaler: None,
+            weights: Weights::default(),
+        }
+    }
+}
+
+/// The network's trainable variables and running statistics.
+struct Net {
+    kind: Kind,
+    vars: BTreeMap<String, Var>,
+    running: BTreeMap<String, Vec<f32>>,
+}
+
+fn linear_names(kind: Kind) -> Vec<(String, usize, usize)> {
+    match kind {
+        Kind::Base => vec![
+            ("l1".into(), N_FEATURES, 64),
+            ("l2".into(), 64, 32),
+            ("out".into(), 32, 1),
+        ],
+        Kind::Enhance => vec![
+            ("l1".into(), N_FEATURES, 128),
+            ("l2".into(), 128, 64),
+            ("out".into(), 64, 1),
+        ],
+        Kind::Advanced => vec![
+            ("in".into(), N_FEATURES, 256),
+            ("r1a".into(), 256, 256),
+            ("r1b".into(), 256, 256),
+            ("r2a".into(), 256, 256),
+            ("r2b".into(), 256, 256),
+            ("out".into(), 256, 1),
+        ],
+    }
+}
+
+fn bn_names(kind: Kind) -> Vec<(String, usize)> {
+    match kind {
+        Kind::Base => vec![],
+        Kind::Enhance => vec![("bn1".into(), 128), ("bn2".into(), 64)],
+        Kind::Advanced => vec![
+            ("bn_in".into(), 256),
+            ("bn1".into(), 256),
+            ("bn2".into(), 256),
+        ],
+    }
+}
+
+impl Net {
+    fn init(kind: Kind, rng: &mut ChaCha8Rng, dev: &Device) -> Result<Net> {
+        let mut vars = BTreeMap::new();
+        let mut running = BTreeMap::new();
+        for (name, fan_in, fan_out) in linear_names(kind) {
+            let bound = (6.0 / fan_in as f64).sqrt() as f32;
+            let w: Vec<f32> = (0..fan_in * fan_out)
+                .map(|_| (rng.random::<f32>() * 2.0 - 1.0) * bound)
+                .collect();
+            let t = Tensor::from_vec(w, (fan_in, fan_out), dev).map_err(ce)?;
+            vars.insert(format!("{name}.w"), Var::from_tensor(&t).map_err(ce)?);
+            let b = Tensor::zeros(fan_out, DType::F32, dev).map_err(ce)?;
+            vars.insert(format!("{name}.b"), Var::from_tensor(&b).map_err(ce)?);
+        }
+        for (name, width) in bn_names(kind) {
+            vars.insert(
+                format!("{name}.gamma"),
+                Var::from_tensor(&Tensor::ones(width, DType::F32, dev).map_err(ce)?).map_err(ce)?,
+            );
+            vars.insert(
+                format!("{name}.beta"),
+                Var::from_tensor(&Tensor::zeros(width, DType::F32, dev).map_err(ce)?)
+                    .map_err(ce)?,
+            );
+            running.insert(format!("{name}.mean"), vec![0.0; width]);
+            running.insert(format!("{name}.var"), vec![1.0; width]);
+        }
+        Ok(Net {
+            kind,
+            vars,
+            running,
+        })
+    }
+
+    fn var(&self, name: &str) -> Result<&Tensor> {
+        self.vars
+            .get(name)
+            .map(|v| v.as_tensor())
+            .ok_or_else(|| Error::Config(format!("neural network: no parameter {name}")))
+    }
+
+    fn linear(&self, x: &Tensor, name: &str) -> Result<Tensor> {
+        let (w, b) = (
+            self.var(&format!("{name}.w"))?,
+            self.var(&format!("{name}.b"))?,
+        );
+        x.matmul(w).and_then(|y| y.broadcast_add(b)).map_err(ce)
+    }
+
+    fn batch_norm(&mut self, x: &Tensor, name: &str, train: bool) -> Result<Tensor> {
+        let dev = x.device().clone();
+        let (mean, var) = if train {
+            let mean = x.mean_keepdim(0).map_err(ce)?;
+            let var = x
+                .broadcast_sub(&mean)
+                .and_then(|d| d.sqr())
+                .and_then(|d| d.mean_keepdim(0))
+                .map_err(ce)?;
+            // Running statistics are bookkeeping, outside the graph.
+            let (m, v) = (
+                mean.detach()
+                    .flatten_all()
+                    .and_then(|t| t.to_vec1::<f32>())
+                    .map_err(ce)?,
+                var.detach()
+                    .flatten_all()
+                    .and_then(|t| t.to_vec1::<f32>())
+                    .map_err(ce)?,
+            );
+            for (key, new) in [(format!("{name}.mean"), m), (format!("{name}.var"), v)] {
+                if let Some(r) = self.running.get_mut(&key) {
+                    for (a, b) in r.iter_mut().zip(new) {
+                        *a = (1.0 - BN_MOMENTUM) * *a + BN_MOMENTUM * b;
+                    }
+                }
+            }
+            (mean, var)
+        } else {
+            let get = |k: &str| -> Result<Tensor> {
+                let v = self.running.get(k).cloned().unwrap_or_default();
+                let n = v.len();
+                Tensor::from_vec(v, (1, n), &dev).map_err(ce)
+            };
+            (get(&format!("{name}.mean"))?, get(&format!("{name}.var"))?)
+        };
+        let xhat = x
+            .broadcast_sub(&mean)
+            .and_then(|d| d.broadcast_div(&var.affine(1.0, BN_EPS)?.sqrt()?))
+            .map_err(ce)?;
+        let (gamma, beta) = (
+            self.var(&format!("{name}.gamma"))?,
+            self.var(&format!("{name}.beta"))?,
+        );
+        xhat.broadcast_mul(gamma)
+            .and_then(|y| y.broadcast_add(beta))
+            .map_err(ce)
+    }
+
+    fn dropout(x: &Tensor, rng: &mut ChaCha8Rng, train: bool) -> Result<Tensor> {
+        if !train {
+            return Ok(x.clone());
+        }
+        let keep = 1.0 - DROPOUT;
+        let n = x.elem_count();
+        let mask: Vec<f32> = (0..n)
+            .map(|_| {
+                if rng.random::<f64>() < keep {
+                    (1.0 / keep) as f32
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let m = Tensor::from_vec(mask, x.shape(), x.device()).map_err(ce)?;
+        x.mul(&m).map_err(ce)
+    }
+
+    /// Logits, shape (n,).
+    fn forward(&mut self, x: &Tensor, rng: &mut ChaCha8Rng, train: bool) -> Result<Tensor> {
+        let relu = |t: Tensor| t.relu().map_err(ce);
+        let h = match self.kind {
+            Kind::Base => {
+                let h = relu(self.linear(x, "l1")?)?;
+                relu(self.linear(&h, "l2")?)?
+            }
+            Kind::Enhance => {
+                let h = self.linear(x, "l1")?;
+                let h = Net::dropout(&relu(self.batch_norm(&h, "bn1", train)?)?, rng, train)?;
+                let h = self.linear(&h, "l2")?;
+                Net::dropout(&relu(self.batch_norm(&h, "bn2", train)?)?, rng, train)?
+            }
+            Kind::Advanced => {
+                let h = self.linear(x, "in")?;
+                let mut h = relu(self.batch_norm(&h, "bn_in", train)?)?;
+                for (a, b, bn) in [("r1a", "r1b", "bn1"), ("r2a", "r2b", "bn2")] {
+                    let inner = relu(self.batch_norm(&self.linear(&h, a)?, bn, train)?)?;
+                    let inner = self.linear(&inner, b)?;
+                    h = relu((h + inner).map_err(ce)?)?;
+                }
+                h
+            }
+        };
+        self.linear(&h, "out")
+            .and_then(|t| t.squeeze(D::Minus1).map_err(ce))
+    }
+
+    fn snapshot(&self) -> Result<Weights> {
+        let mut tensors = BTreeMap::new();
+        for (k, v) in &self.vars {
+            let t = v.as_tensor();
+            tensors.insert(
+                k.clone(),
+                (
+                    t.dims().to_vec(),
+                    t.flatten_all()
+                        .and_then(|t| t.to_vec1::<f32>())
+                        .map_err(ce)?,
+                ),
+            );
+        }
+        for (k, v) in &self.running {
+            tensors.insert(k.clone(), (vec![v.len()], v.clone()));
+        }
+        Ok(Weights { tensors })
+    }
+
+    fn restore(kind: Kind, w: &Weights, dev: &Device) -> Result<Net> {
+        let mut net = Net {
+            kind,
+            vars: BTreeMap::new(),
+            running: BTreeMap::new(),
+        };
+        for (k, (dims, data)) in &w.tensors {
+            if k.ends_with(".mean") || k.ends_with(".var") {
+                net.running.insert(k.clone(), data.clone());
+            } else {
+                let t = Tensor::from_vec(data.clone(), dims.as_slice(), dev).map_err(ce)?;
+                net.vars
+                    .insert(k.clone(), Var::from_tensor(&t).map_err(ce)?);
+            }
+        }
+        Ok(net)
+    }
+}
+
+fn matrix(x: &Data, dev: &Device) -> Result<Tensor> {
+    let n = x.n();
+    let mut v = Vec::with_capacity(n * N_FEATURES);
+    for i in 0..n {
+        v.extend(x.row(i).iter().map(|&f| f as f32));
+    }
+    Tensor::from_vec(v, (n, N_FEATURES), dev).map_err(ce)
+}
+
+fn sigmoid(z: f32) -> f64 {
+    1.0 / (1.0 + (-(z as f64)).exp())
+}
+
+fn predict_net(net: &mut Net, x: &Tensor, rng: &mut ChaCha8Rng) -> Result<Vec<f64>> {
+    let logits = net.forward(x, rng, false)?;
+    Ok(logits
+        .to_vec1::<f32>()
+        .map_err(ce)?
+        .into_iter()
+        .map(sigmoid)
+        .collect())
+}
+
+/// Recall at the first K, then PR-AUC: the epoch objective.
+fn epoch_key(e: &SplitEval) -> (f64, f64) {
+    (
+        e.at_k.first().and_then(|a| a.recall).unwrap_or(0.0),
+        e.pr_auc.unwrap_or(0.0),
+    )
+}
+
+impl Model for Mlp {
+    fn name(&self) -> &'static str {
+        match self.kind {
+            Kind::Base => "mlp_base",
+            Kind::Enhance => "mlp_enhance",
+            Kind::Advanced => "mlp_advanced",
+        }
+    }
+
+    fn fit(&mut self, train: &Data, val: &Data, ctx: &FitCtx) -> Result<()> {
+        let dev = Device::Cpu;
+        let scaler = Scaler::fit(train);
+        let (xt, xv) = (scaler.transform(train), scaler.transform(val));
+        let (mt, mv) = (matrix(&xt, &dev)?, matrix(&xv, &dev)?);
+        let salt = match self.kind {
+            Kind::Base => 11,
+            Kind::Enhance => 12,
+            Kind::Advanced => 13,
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(ctx.seed ^ salt);
+        let mut net = Net::init(self.kind, &mut rng, &dev)?;
+        let mut opt = AdamW::new(
+            net.vars.values().cloned().collect(),
+            ParamsAdamW {
+                lr: LR,
+                weight_decay: if self.kind == Kind::Base {
+                    0.0
+                } else {
+                    WEIGHT_DECAY
+                },
+                ..Default::default()
+            },
+        )
+        .map_err(ce)?;
+        let w = balanced_weights(&train.y);
+        let n = train.n();
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        let mut best: Option<((f64, f64), usize, Weights)> = None;
+        for epoch in 1..=EPOCHS {
+            ctx.check_cancel()?;
+            // Fisher–Yates with our RNG.
+            for i in (1..n).rev() {
+                order.swap(i, rng.random_range(0..=i));
+            }
+            for chunk in order.chunks(BATCH) {
+                if chunk.len() < 2 {
+                    continue;
+                }
+                let idx = Tensor::from_vec(chunk.to_vec(), chunk.len(), &dev).map_err(ce)?;
+                let xb = mt.index_select(&idx, 0).map_err(ce)?;
+                let yb: Vec<f32> = chunk
+                    .iter()
+                    .map(|&i| train.y[i as usize] as u8 as f32)
+                    .collect();
+                let wb: Vec<f32> = chunk.iter().map(|&i| w[i as usize] as f32).collect();
+                let yb = Tensor::from_vec(yb, chunk.len(), &dev).map_err(ce)?;
+                let wb = Tensor::from_vec(wb, chunk.len(), &dev).map_err(ce)?;
+                let z = net.forward(&xb, &mut rng, true)?;
+                // Weighted logistic loss, stable form: max(z,0) − z·y + ln(1 + e^−|z|).
+                let loss = (z.relu().map_err(ce)? - (&z * &yb).map_err(ce)?)
+                    .and_then(|a| a + z.abs()?.neg()?.exp()?.affine(1.0, 1.0)?.log()?)
+                    .and_then(|l| l * &wb)
+                    .and_then(|l| l.mean_all())
+                    .map_err(ce)?;
+                opt.backward_step(&loss).map_err(ce)?;
+            }
+            let scores = predict_net(&mut net, &mv, &mut rng)?;
+            let e = eval_on(&scores, val, ctx.ks);
+            let key = epoch_key(&e);
+            if best
+                .as_ref()
+                .is_none_or(|(bk, _, _)| key.partial_cmp(bk) == Some(std::cmp::Ordering::Greater))
+            {
+                best = Some((key, epoch, net.snapshot()?));
+            }
+            (ctx.progress)(epoch, EPOCHS);
+        }
+        let (_, epoch, weights) =
+            best.ok_or_else(|| Error::Config("neural network: no epoch".into()))?;
+        self.best_epoch = epoch;
+        self.weights = weights;
+        self.scaler = Some(scaler);
+        Ok(())
+    }
+
+    fn predict(&self, x: &Data) -> Vec<f64> {
+        let dev = Device::Cpu;
+        let run = || -> Result<Vec<f64>> {
+            let scaler = self
+                .scaler
+                .as_ref()
+                .ok_or_else(|| Error::Config("unfitted".into()))?;
+            let mut net = Net::restore(self.kind, &self.weights, &dev)?;
+            let m = matrix(&scaler.transform(x), &dev)?;
+            // Dropout is off at prediction, so this generator is never drawn from.
+            let mut rng = ChaCha8Rng::seed_from_u64(0);
+            predict_net(&mut net, &m, &mut rng)
+        };
+        run().unwrap_or_else(|_| vec![f64::NAN; x.n()])
+    }
+
+    fn params(&self) -> serde_json::Value {
+        serde_json::json!({
+            "kind": self.kind, "epochs": EPOCHS, "best_epoch": self.best_epoch, "batch": BATCH,
+            "lr": LR, "weight_decay": if self.kind == Kind::Base { 0.0 } else { WEIGHT_DECAY },
+            "dropout": if self.kind == Kind::Enhance { DROPOUT } else { 0.0 },
+            "optimizer": "AdamW", "loss": "class-balanced logistic",
+        })
+    }
+
+    fn save(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+}
