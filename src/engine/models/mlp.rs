@@ -26,7 +26,15 @@ pub enum Kind {
     Enhance,
     /// Width 256, two residual blocks with BatchNorm.
     Advanced,
+    /// Wide & Deep: a linear part on the features and their crosses, plus a (64, 32) MLP,
+    /// trained jointly (their logits add up).
+    WideDeep,
 }
+
+/// Feature pairs crossed in the wide part (SPEC order indices): recency × trend, volume ×
+/// purchase ratio, active days × regularity, brand concentration × switches, days since
+/// purchase × purchases.
+pub const CROSSES: [(usize, usize); 5] = [(4, 13), (0, 3), (1, 12), (6, 7), (5, 2)];
 
 const EPOCHS: usize = 25;
 const BATCH: usize = 1024;
@@ -84,6 +92,12 @@ fn linear_names(kind: Kind) -> Vec<(String, usize, usize)> {
             ("l2".into(), 128, 64),
             ("out".into(), 64, 1),
         ],
+        Kind::WideDeep => vec![
+            ("l1".into(), N_FEATURES, 64),
+            ("l2".into(), 64, 32),
+            ("out".into(), 32, 1),
+            ("wide".into(), N_FEATURES + CROSSES.len(), 1),
+        ],
         Kind::Advanced => vec![
             ("in".into(), N_FEATURES, 256),
             ("r1a".into(), 256, 256),
@@ -97,7 +111,7 @@ fn linear_names(kind: Kind) -> Vec<(String, usize, usize)> {
 
 fn bn_names(kind: Kind) -> Vec<(String, usize)> {
     match kind {
-        Kind::Base => vec![],
+        Kind::Base | Kind::WideDeep => vec![],
         Kind::Enhance => vec![("bn1".into(), 128), ("bn2".into(), 64)],
         Kind::Advanced => vec![
             ("bn_in".into(), 256),
@@ -224,10 +238,29 @@ impl Net {
         x.mul(&m).map_err(ce)
     }
 
+    /// Wide & Deep logits: the MLP's plus the linear part's on features and crosses.
+    fn wide_deep(&self, x: &Tensor) -> Result<Tensor> {
+        let relu = |t: Tensor| t.relu().map_err(ce);
+        let h = relu(self.linear(x, "l1")?)?;
+        let deep = self.linear(&relu(self.linear(&h, "l2")?)?, "out")?;
+        let mut parts = vec![x.clone()];
+        for (i, j) in CROSSES {
+            parts.push(
+                x.narrow(1, i, 1)
+                    .and_then(|a| a * x.narrow(1, j, 1)?)
+                    .map_err(ce)?,
+            );
+        }
+        let wide_in = Tensor::cat(&parts, 1).map_err(ce)?;
+        let wide = self.linear(&wide_in, "wide")?;
+        (deep + wide).and_then(|t| t.squeeze(D::Minus1)).map_err(ce)
+    }
+
     /// Logits, shape (n,).
     fn forward(&mut self, x: &Tensor, rng: &mut ChaCha8Rng, train: bool) -> Result<Tensor> {
         let relu = |t: Tensor| t.relu().map_err(ce);
         let h = match self.kind {
+            Kind::WideDeep => return self.wide_deep(x),
             Kind::Base => {
                 let h = relu(self.linear(x, "l1")?)?;
                 relu(self.linear(&h, "l2")?)?
@@ -329,6 +362,7 @@ impl Model for Mlp {
             Kind::Base => "mlp_base",
             Kind::Enhance => "mlp_enhance",
             Kind::Advanced => "mlp_advanced",
+            Kind::WideDeep => "wide_deep",
         }
     }
 
@@ -341,6 +375,7 @@ impl Model for Mlp {
             Kind::Base => 11,
             Kind::Enhance => 12,
             Kind::Advanced => 13,
+            Kind::WideDeep => 14,
         };
         let mut rng = ChaCha8Rng::seed_from_u64(ctx.seed ^ salt);
         let mut net = Net::init(self.kind, &mut rng, &dev)?;

@@ -126,7 +126,7 @@ pub trait Model: Send + Sync {
 }
 
 /// Model families by name, in leaderboard order.
-pub const MODEL_NAMES: [&str; 8] = [
+pub const MODEL_NAMES: [&str; 9] = [
     "rule_recency",
     "bgnbd",
     "logreg",
@@ -135,6 +135,7 @@ pub const MODEL_NAMES: [&str; 8] = [
     "mlp_base",
     "mlp_enhance",
     "mlp_advanced",
+    "wide_deep",
 ];
 
 pub fn make(name: &str) -> Result<Box<dyn Model>> {
@@ -147,6 +148,7 @@ pub fn make(name: &str) -> Result<Box<dyn Model>> {
         "mlp_base" => Box::new(mlp::Mlp::new(mlp::Kind::Base)),
         "mlp_enhance" => Box::new(mlp::Mlp::new(mlp::Kind::Enhance)),
         "mlp_advanced" => Box::new(mlp::Mlp::new(mlp::Kind::Advanced)),
+        "wide_deep" => Box::new(mlp::Mlp::new(mlp::Kind::WideDeep)),
         other => {
             return Err(Error::Config(format!(
                 "unknown model `{other}`; available: {}",
@@ -172,7 +174,7 @@ pub fn load(name: &str, saved: &serde_json::Value) -> Result<Box<dyn Model>> {
         "logreg" => de::<logreg::LogReg>(name, saved),
         "tree" => de::<tree::Tree>(name, saved),
         "gbdt" => de::<gbdt::Gbdt>(name, saved),
-        "mlp_base" | "mlp_enhance" | "mlp_advanced" => de::<mlp::Mlp>(name, saved),
+        "mlp_base" | "mlp_enhance" | "mlp_advanced" | "wide_deep" => de::<mlp::Mlp>(name, saved),
         other => Err(Error::Config(format!("unknown model `{other}` in the run"))),
     }
 }
