@@ -37,6 +37,8 @@ pub enum Kind {
 pub const CROSSES: [(usize, usize); 5] = [(4, 13), (0, 3), (1, 12), (6, 7), (5, 2)];
 
 const EPOCHS: usize = 25;
+/// Stop after this many epochs without a better val objective.
+const PATIENCE: usize = 5;
 const BATCH: usize = 1024;
 const LR: f64 = 1e-3;
 const WEIGHT_DECAY: f64 = 1e-4;
@@ -434,6 +436,12 @@ impl Model for Mlp {
                 best = Some((key, epoch, net.snapshot()?));
             }
             (ctx.progress)(epoch, EPOCHS);
+            if best
+                .as_ref()
+                .is_some_and(|(_, at, _)| epoch - at >= PATIENCE)
+            {
+                break;
+            }
         }
         let (_, epoch, weights) =
             best.ok_or_else(|| Error::Config("neural network: no epoch".into()))?;
@@ -461,7 +469,7 @@ impl Model for Mlp {
 
     fn params(&self) -> serde_json::Value {
         serde_json::json!({
-            "kind": self.kind, "epochs": EPOCHS, "best_epoch": self.best_epoch, "batch": BATCH,
+            "kind": self.kind, "max_epochs": EPOCHS, "patience": PATIENCE, "best_epoch": self.best_epoch, "batch": BATCH,
             "lr": LR, "weight_decay": if self.kind == Kind::Base { 0.0 } else { WEIGHT_DECAY },
             "dropout": if self.kind == Kind::Enhance { DROPOUT } else { 0.0 },
             "optimizer": "AdamW", "loss": "class-balanced logistic",
