@@ -8,11 +8,22 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
+use polars::prelude::*;
+
+use crate::engine::error::PolarsContext;
 use crate::engine::eval::{AtK, SplitEval};
 use crate::engine::features::FEATURE_NAMES;
+use crate::engine::features::table::SPLIT;
+use crate::engine::features::write::write_parquet;
+use crate::engine::label::Split;
 use crate::engine::run::RunReport;
 use crate::engine::time::fmt_anchor;
 use crate::engine::{Error, Result};
+
+/// Data summary, label counts and feature statistics (`stats::RunStats`).
+pub const STATS_FILE: &str = "stats.json";
+/// The test split's rows of the feature table (SPEC §6 columns).
+pub const TEST_FEATURES_FILE: &str = "test_features.parquet";
 
 /// A K as JSON: an integer when whole (5), else a decimal (7.25).
 fn k_json(k_pct: f64) -> Value {
@@ -200,6 +211,22 @@ pub fn save(r: &RunReport, root: &Path, run_id: &str) -> Result<PathBuf> {
         &pretty(&json!({"order": FEATURE_NAMES, "scaler": r.scaler})),
     )?;
     write(dir, "eval.json", &pretty(&eval_json(r)))?;
+    write(
+        dir,
+        STATS_FILE,
+        &pretty(&serde_json::to_value(&r.stats).unwrap_or(Value::Null)),
+    )?;
+    // The test rows' features, for the Targets tab (percentiles, per-user detail and reasons).
+    let test_rows = r
+        .dataset
+        .table
+        .df
+        .clone()
+        .lazy()
+        .filter(col(SPLIT).eq(lit(Split::Test.as_str())))
+        .collect()
+        .ctx(|| "selecting the test rows".to_string())?;
+    write_parquet(&test_rows, &dir.join(TEST_FEATURES_FILE))?;
     write(dir, "scores.csv", &scores_csv(r))?;
     let curves: serde_json::Map<String, Value> = r
         .models

@@ -12,6 +12,8 @@ pub mod label;
 pub mod models;
 pub mod run;
 pub mod score;
+pub mod stats;
 pub mod time;
+pub mod workbench;
 
 pub use error::{Error, Result};

@@ -9,6 +9,7 @@ use crate::engine::eval::{KPct, SplitEval, pr_curve};
 use crate::engine::label::Split;
 use crate::engine::models::scaler::Scaler;
 use crate::engine::models::{self, Data, FitCtx, MODEL_NAMES, better};
+use crate::engine::stats::RunStats;
 use crate::engine::{Error, Result};
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -92,6 +93,8 @@ pub struct RunReport {
     /// Models that could not be fit, with the reason.
     pub failed: Vec<(String, String)>,
     pub timings: Vec<(String, f64)>,
+    /// Data summary, label counts and train-row feature statistics.
+    pub stats: RunStats,
 }
 
 /// Train every configured model. `test` is scored once per model, after it was fit and chosen on
@@ -123,6 +126,7 @@ pub fn train_dataset(
     let val = Data::from_table(&ds.table.df, Split::Val)?;
     let test = Data::from_table(&ds.table.df, Split::Test)?;
     let scaler = Scaler::fit(&train);
+    let stats = RunStats::of(&ds, &train);
     progress(Progress::Stage("models"));
 
     let mut results: Vec<ModelResult> = Vec::new();
@@ -209,5 +213,6 @@ pub fn train_dataset(
         chosen,
         failed,
         timings,
+        stats,
     })
 }

@@ -110,7 +110,7 @@ fn desc_nan_last(a: f64, b: f64) -> Ordering {
 }
 
 /// Metrics at one K. Recall, lift and the ceiling are `None` when the split has no positives.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AtK {
     pub k_pct: f64,
     pub k: usize,
@@ -119,10 +119,14 @@ pub struct AtK {
     pub lift: Option<f64>,
     pub lift_ceiling: Option<f64>,
     /// The top-K confusion matrix: targeted positives/negatives, untargeted positives/negatives.
+    /// (`eval.json` leaves them out; they follow from k, n and the precision.)
+    #[serde(default)]
     pub tp: usize,
+    #[serde(default)]
     pub fp: usize,
-    #[serde(rename = "fn")]
+    #[serde(rename = "fn", default)]
     pub fn_: usize,
+    #[serde(default)]
     pub tn: usize,
 }
 
@@ -246,7 +250,7 @@ pub fn deciles(y_ranked: &[bool]) -> Vec<Decile> {
 }
 
 /// Every metric of one split for one model.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SplitEval {
     pub n: usize,
     pub prevalence: Option<f64>,

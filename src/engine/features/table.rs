@@ -20,7 +20,7 @@ pub const ANCHOR: &str = "anchor";
 pub const SPLIT: &str = "split";
 
 /// Label counts at one anchor.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AnchorCounts {
     pub anchor: i64,
     pub split: Split,

@@ -40,6 +40,10 @@ const EPOCHS: usize = 25;
 /// Stop after this many epochs without a better val objective.
 const PATIENCE: usize = 5;
 const BATCH: usize = 1024;
+/// Rows drawn (without replacement) per epoch, so an epoch costs the same on any log size.
+const EPOCH_ROWS: usize = 32_768;
+/// Val rows the per-epoch early-stopping check scores (a fixed seeded sample).
+const CHECK_ROWS: usize = 20_000;
 const LR: f64 = 1e-3;
 const WEIGHT_DECAY: f64 = 1e-4;
 const DROPOUT: f64 = 0.2;
@@ -371,14 +375,15 @@ impl Model for Mlp {
     fn fit(&mut self, train: &Data, val: &Data, ctx: &FitCtx) -> Result<()> {
         let dev = Device::Cpu;
         let scaler = Scaler::fit(train);
-        let (xt, xv) = (scaler.transform(train), scaler.transform(val));
-        let (mt, mv) = (matrix(&xt, &dev)?, matrix(&xv, &dev)?);
         let salt = match self.kind {
             Kind::Base => 11,
             Kind::Enhance => 12,
             Kind::Advanced => 13,
             Kind::WideDeep => 14,
         };
+        let check = val.sample(CHECK_ROWS, ctx.seed ^ salt ^ 0x5a17);
+        let (xt, xv) = (scaler.transform(train), scaler.transform(&check));
+        let (mt, mv) = (matrix(&xt, &dev)?, matrix(&xv, &dev)?);
         let mut rng = ChaCha8Rng::seed_from_u64(ctx.seed ^ salt);
         let mut net = Net::init(self.kind, &mut rng, &dev)?;
         let mut opt = AdamW::new(
@@ -400,11 +405,12 @@ impl Model for Mlp {
         let mut best: Option<((f64, f64), usize, Weights)> = None;
         for epoch in 1..=EPOCHS {
             ctx.check_cancel()?;
-            // Fisher–Yates with our RNG.
-            for i in (1..n).rev() {
-                order.swap(i, rng.random_range(0..=i));
+            // A partial Fisher–Yates with our RNG: the first `m` places get a uniform sample.
+            let m = n.min(EPOCH_ROWS);
+            for i in 0..m {
+                order.swap(i, rng.random_range(i..n));
             }
-            for chunk in order.chunks(BATCH) {
+            for chunk in order[..m].chunks(BATCH) {
                 if chunk.len() < 2 {
                     continue;
                 }
@@ -427,7 +433,7 @@ impl Model for Mlp {
                 opt.backward_step(&loss).map_err(ce)?;
             }
             let scores = predict_net(&mut net, &mv, &mut rng)?;
-            let e = eval_on(&scores, val, ctx.ks);
+            let e = eval_on(&scores, &check, ctx.ks);
             let key = epoch_key(&e);
             if best
                 .as_ref()
@@ -469,7 +475,7 @@ impl Model for Mlp {
 
     fn params(&self) -> serde_json::Value {
         serde_json::json!({
-            "kind": self.kind, "max_epochs": EPOCHS, "patience": PATIENCE, "best_epoch": self.best_epoch, "batch": BATCH,
+            "kind": self.kind, "max_epochs": EPOCHS, "patience": PATIENCE, "best_epoch": self.best_epoch, "batch": BATCH, "epoch_rows": EPOCH_ROWS, "check_rows": CHECK_ROWS,
             "lr": LR, "weight_decay": if self.kind == Kind::Base { 0.0 } else { WEIGHT_DECAY },
             "dropout": if self.kind == Kind::Enhance { DROPOUT } else { 0.0 },
             "optimizer": "AdamW", "loss": "class-balanced logistic",

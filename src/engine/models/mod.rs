@@ -46,6 +46,32 @@ impl Data {
         std::array::from_fn(|j| self.cols[j][i])
     }
 
+    /// At most `max` rows drawn without replacement by a seeded generator, in their original
+    /// order; all rows when there are no more than `max`. Used to bound the cost of tuning
+    /// trials and early-stopping checks on large logs.
+    pub fn sample(&self, max: usize, seed: u64) -> Data {
+        use rand::SeedableRng;
+        let n = self.n();
+        if n <= max {
+            return self.clone();
+        }
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut idx = rand::seq::index::sample(&mut rng, n, max).into_vec();
+        idx.sort_unstable();
+        let pick = |v: &[f64]| idx.iter().map(|&i| v[i]).collect::<Vec<_>>();
+        Data {
+            cols: self.cols.iter().map(|c| pick(c)).collect(),
+            y: idx.iter().map(|&i| self.y[i]).collect(),
+            users: idx.iter().map(|&i| self.users[i]).collect(),
+            anchors: idx.iter().map(|&i| self.anchors[i]).collect(),
+            hist: if self.hist.is_empty() {
+                Vec::new()
+            } else {
+                idx.iter().map(|&i| self.hist[i]).collect()
+            },
+        }
+    }
+
     /// The rows of `split` in the feature table (sorted by anchor, then user).
     pub fn from_table(df: &DataFrame, split: Split) -> Result<Data> {
         let part = df

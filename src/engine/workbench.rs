@@ -1,0 +1,254 @@
+//! A saved run as the workbench shows it: every model's metrics, curves and test scores, the
+//! data and feature statistics, and the test rows' features. Loaded from the run directory, so
+//! a run trained in the TUI and one trained by `churn-tui train` look the same.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+use serde_json::Value;
+
+use crate::engine::artifacts::{STATS_FILE, TEST_FEATURES_FILE};
+use crate::engine::error::PolarsContext;
+use crate::engine::eval::{KPct, SplitEval, rank};
+use crate::engine::label::Split;
+use crate::engine::models::{self, Data, Model, N_FEATURES};
+use crate::engine::run::TrainConfig;
+use crate::engine::stats::{RunStats, median};
+use crate::engine::time::parse_anchor;
+use crate::engine::{Error, Result};
+
+/// One model of the run.
+#[derive(Debug, Clone)]
+pub struct ModelView {
+    pub name: String,
+    pub params: Value,
+    pub fit_seconds: f64,
+    pub val: SplitEval,
+    pub test: SplitEval,
+    pub val_curve: Vec<(f64, f64)>,
+    pub test_curve: Vec<(f64, f64)>,
+    /// Scores of the test rows, aligned with `Workbench::test`.
+    pub test_scores: Vec<f64>,
+    /// Test row indices, best first (SPEC §4 ranking).
+    pub ranking: Vec<usize>,
+    /// Positives caught within the top i rows of the ranking, for i = 0..=N.
+    pub caught: Vec<u32>,
+}
+
+impl ModelView {
+    /// Targeted count, positives caught, precision and lift when the top `k` rows are targeted.
+    pub fn at(&self, k: usize) -> (usize, u32, Option<f64>, Option<f64>) {
+        let n = self.ranking.len();
+        let k = k.min(n);
+        let tp = self.caught.get(k).copied().unwrap_or(0);
+        let p = self.caught.last().copied().unwrap_or(0);
+        let precision = (k > 0).then(|| tp as f64 / k as f64);
+        let lift = match precision {
+            Some(pr) if p > 0 => Some(pr / (p as f64 / n as f64)),
+            _ => None,
+        };
+        (k, tp, precision, lift)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Workbench {
+    pub dir: PathBuf,
+    pub run_id: String,
+    pub config: TrainConfig,
+    pub chosen: String,
+    pub ks: Vec<KPct>,
+    pub failed: Vec<(String, String)>,
+    pub stats: RunStats,
+    pub models: Vec<ModelView>,
+    /// The test rows (the population that targeting ranks), sorted by anchor then user.
+    pub test: Data,
+    /// Each feature's test values, sorted ascending (for percentiles).
+    sorted: Vec<Vec<f64>>,
+    /// Each feature's test median (the occlusion baseline of risk reasons).
+    pub medians: [f64; N_FEATURES],
+}
+
+fn read_json(path: &Path) -> Result<Value> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    serde_json::from_str(&text).map_err(|e| Error::in_file(path, format!("not valid JSON: {e}")))
+}
+
+fn field<T: serde::de::DeserializeOwned>(path: &Path, v: &Value, what: &str) -> Result<T> {
+    serde_json::from_value(v.clone())
+        .map_err(|e| Error::in_file(path, format!("{what} is not as expected: {e}")))
+}
+
+fn load_test_rows(dir: &Path) -> Result<Data> {
+    let path = dir.join(TEST_FEATURES_FILE);
+    let text = path.to_string_lossy();
+    let df = LazyFrame::scan_parquet(
+        PlRefPath::new(&*text),
+        ScanArgsParquet {
+            glob: false,
+            ..Default::default()
+        },
+    )
+    .and_then(|lf| lf.collect())
+    .ctx(|| format!("reading {}", path.display()))?;
+    Data::from_table(&df, Split::Test)
+}
+
+/// Test scores per model from `scores.csv`, aligned with the test rows.
+fn load_test_scores(dir: &Path, test: &Data) -> Result<HashMap<String, Vec<f64>>> {
+    let path = dir.join("scores.csv");
+    let at: HashMap<(i64, i64), usize> = test
+        .users
+        .iter()
+        .zip(&test.anchors)
+        .enumerate()
+        .map(|(i, (&u, &a))| ((u, a), i))
+        .collect();
+    let mut rdr =
+        csv::Reader::from_path(&path).map_err(|e| Error::in_file(&path, e.to_string()))?;
+    let mut out: HashMap<String, Vec<f64>> = HashMap::new();
+    for (line, rec) in rdr.records().enumerate() {
+        let bad = |msg: &str| Error::in_file(&path, format!("line {}: {msg}", line + 2));
+        let rec = rec.map_err(|e| bad(&e.to_string()))?;
+        if rec.get(1) != Some("test") {
+            continue;
+        }
+        let model = rec.get(0).ok_or_else(|| bad("no model"))?;
+        let user: i64 = rec
+            .get(2)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| bad("bad user_id"))?;
+        let anchor = rec
+            .get(3)
+            .and_then(parse_anchor)
+            .ok_or_else(|| bad("bad anchor"))?;
+        let score: f64 = rec
+            .get(5)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| bad("bad score"))?;
+        let i = *at
+            .get(&(user, anchor))
+            .ok_or_else(|| bad("a test row that is not in the test features"))?;
+        out.entry(model.to_string())
+            .or_insert_with(|| vec![f64::NAN; test.n()])[i] = score;
+    }
+    Ok(out)
+}
+
+impl Workbench {
+    pub fn load(dir: &Path) -> Result<Workbench> {
+        let mpath = dir.join("manifest.json");
+        let manifest = read_json(&mpath)?;
+        let config: TrainConfig = field(&mpath, &manifest["config"], "config")?;
+        let ks = config.ks()?;
+        let run_id = manifest["run_id"].as_str().unwrap_or_default().to_string();
+        let chosen = manifest["chosen_model"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let failed = manifest["failed_models"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|f| {
+                        (
+                            f["name"].as_str().unwrap_or_default().to_string(),
+                            f["error"].as_str().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let spath = dir.join(STATS_FILE);
+        let stats: RunStats = field(&spath, &read_json(&spath)?, "stats")?;
+        let epath = dir.join("eval.json");
+        let eval = read_json(&epath)?;
+        let cpath = dir.join("pr_curves.json");
+        let curves = read_json(&cpath)?;
+        let test = load_test_rows(dir)?;
+        let mut scores = load_test_scores(dir, &test)?;
+
+        let mut views = Vec::new();
+        for m in eval["models"].as_array().into_iter().flatten() {
+            let name = m["name"].as_str().unwrap_or_default().to_string();
+            let meta = manifest["models"]
+                .as_array()
+                .and_then(|a| a.iter().find(|x| x["name"] == name.as_str()));
+            let test_scores = scores.remove(&name).ok_or_else(|| {
+                Error::in_file(dir.join("scores.csv"), format!("no test scores for {name}"))
+            })?;
+            let ranking = rank(&test_scores, &test.users, &test.anchors);
+            let mut caught = Vec::with_capacity(ranking.len() + 1);
+            caught.push(0u32);
+            for &i in &ranking {
+                let last = caught.last().copied().unwrap_or(0);
+                caught.push(last + test.y[i] as u32);
+            }
+            views.push(ModelView {
+                params: meta.map(|x| x["params"].clone()).unwrap_or(Value::Null),
+                fit_seconds: meta.and_then(|x| x["fit_seconds"].as_f64()).unwrap_or(0.0),
+                val: field(&epath, &m["splits"]["val"], "val metrics")?,
+                test: field(&epath, &m["splits"]["test"], "test metrics")?,
+                val_curve: field(&cpath, &curves[&name]["val"], "val curve")?,
+                test_curve: field(&cpath, &curves[&name]["test"], "test curve")?,
+                test_scores,
+                ranking,
+                caught,
+                name,
+            });
+        }
+        if views.is_empty() {
+            return Err(Error::in_file(epath, "no models"));
+        }
+        let sorted: Vec<Vec<f64>> = test
+            .cols
+            .iter()
+            .map(|c| {
+                let mut s = c.clone();
+                s.sort_by(f64::total_cmp);
+                s
+            })
+            .collect();
+        let medians = std::array::from_fn(|j| median(&test.cols[j]));
+        Ok(Workbench {
+            dir: dir.to_path_buf(),
+            run_id,
+            config,
+            chosen,
+            ks,
+            failed,
+            stats,
+            models: views,
+            test,
+            sorted,
+            medians,
+        })
+    }
+
+    pub fn model(&self, name: &str) -> Option<&ModelView> {
+        self.models.iter().find(|m| m.name == name)
+    }
+
+    /// Shares of the test population strictly below and strictly above `v` on feature `j`.
+    pub fn shares(&self, j: usize, v: f64) -> (f64, f64) {
+        let s = &self.sorted[j];
+        if s.is_empty() {
+            return (0.0, 0.0);
+        }
+        let below = s.partition_point(|&x| x < v);
+        let above = s.len() - s.partition_point(|&x| x <= v);
+        (below as f64 / s.len() as f64, above as f64 / s.len() as f64)
+    }
+
+    /// The saved model of the run, for attributions.
+    pub fn load_model(&self, name: &str) -> Result<Box<dyn Model>> {
+        let p = self.dir.join("models").join(format!("{name}.json"));
+        models::load(name, &read_json(&p)?)
+    }
+
+    /// The anchor of the test rows (the last one when the test split has several).
+    pub fn test_anchor(&self) -> Option<i64> {
+        self.test.anchors.iter().max().copied()
+    }
+}
