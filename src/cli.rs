@@ -22,13 +22,19 @@ pub const SAMPLE_GLOB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/sample_data/
     version,
     about = "Predict which customers go dormant, and whom to target."
 )]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// With no subcommand: the workbench on the shipped sample (or --data …).
+    #[command(flatten)]
+    pub tui: TuiArgs,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// The terminal workbench (the default when no subcommand is given).
+    Tui(TuiArgs),
     /// Build the feature table (SPEC §6) and print a data summary to stderr.
     Features {
         #[command(flatten)]
@@ -140,8 +146,9 @@ impl DataArgs {
     }
 }
 
-#[derive(Args, Debug)]
-pub struct TrainArgs {
+/// What a training run needs: data, scope, models, trials, seed, K list, and where runs go.
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Where run directories go.
@@ -158,9 +165,55 @@ pub struct TrainArgs {
     /// Top-K percentages (up to two decimals).
     #[arg(long = "k", value_delimiter = ',', default_value = "5,10,15,30")]
     pub ks: Vec<String>,
+}
+
+impl RunArgs {
+    pub fn to_config(&self) -> Result<crate::engine::run::TrainConfig> {
+        use crate::engine::eval::KPct;
+        let mut cfg = crate::engine::run::TrainConfig {
+            dataset: self.data.to_config()?,
+            seed: self.seed,
+            trials: self.trials as usize,
+            ks_bp: self
+                .ks
+                .iter()
+                .map(|k| KPct::parse(k).map(|k| k.bp))
+                .collect::<Result<Vec<_>>>()?,
+            ..Default::default()
+        };
+        if let Some(m) = &self.models {
+            for name in m {
+                crate::engine::models::make(name)?;
+            }
+            cfg.models = m.clone();
+        }
+        Ok(cfg)
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
     /// Print eval.json to stdout instead of the leaderboard.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The workbench: opens a saved run, or the newest run trained with these settings, or trains.
+#[derive(Args, Debug)]
+pub struct TuiArgs {
+    #[command(flatten)]
+    pub run_args: RunArgs,
+    /// Open this saved run directory.
+    #[arg(long, value_name = "DIR")]
+    pub run: Option<PathBuf>,
+    /// Monochrome (also when NO_COLOR is set).
+    #[arg(long)]
+    pub no_color: bool,
+    /// Dots instead of braille in charts.
+    #[arg(long)]
+    pub ascii: bool,
 }
 
 #[derive(Args, Debug)]
@@ -235,13 +288,8 @@ pub fn main() -> ExitCode {
 
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        None => {
-            // The TUI is not built yet: the main job is the data summary of the sample.
-            let cfg = DataArgs::default_with_windows().to_config()?;
-            let ds = dataset::build(&cfg)?;
-            print!("{}", dataset::summary(&ds));
-            Ok(())
-        }
+        None => tui(cli.tui),
+        Some(Command::Tui(t)) => tui(t),
         Some(Command::Summary { data }) => {
             let ds = dataset::build(&data.to_config()?)?;
             print!("{}", dataset::summary(&ds));
@@ -300,38 +348,25 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
-impl DataArgs {
-    fn default_with_windows() -> DataArgs {
-        DataArgs {
-            lookback_days: 30,
-            horizon_days: 30,
-            ..Default::default()
-        }
-    }
+fn tui(t: TuiArgs) -> Result<()> {
+    use crate::tui::{TuiOptions, run, theme::Theme};
+    let no_color = t.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    run(TuiOptions {
+        train: t.run_args.to_config()?,
+        run: t.run,
+        out: t.run_args.out.clone(),
+        theme: Theme {
+            color: !no_color,
+            ascii: t.ascii,
+        },
+    })
 }
 
 fn train(t: TrainArgs) -> Result<()> {
-    use crate::engine::eval::KPct;
-    use crate::engine::run::{self, Progress, TrainConfig};
+    use crate::engine::run::{self, Progress};
     use std::sync::atomic::AtomicBool;
 
-    let mut cfg = TrainConfig {
-        dataset: t.data.to_config()?,
-        seed: t.seed,
-        trials: t.trials as usize,
-        ks_bp: t
-            .ks
-            .iter()
-            .map(|k| KPct::parse(k).map(|k| k.bp))
-            .collect::<Result<Vec<_>>>()?,
-        ..Default::default()
-    };
-    if let Some(m) = t.models {
-        for name in &m {
-            crate::engine::models::make(name)?;
-        }
-        cfg.models = m;
-    }
+    let cfg = t.run.to_config()?;
     // One bar on stderr: the stage, then each model's grid steps. indicatif hides it when stderr
     // is not a terminal (scripts and cron see only the finished lines).
     let bar = indicatif::ProgressBar::new_spinner();
@@ -374,21 +409,7 @@ fn train(t: TrainArgs) -> Result<()> {
     let report = run::train(&cfg, &progress, &cancel);
     bar.finish_and_clear();
     let report = report?;
-    let mut run_id = format!(
-        "{}-s{}",
-        chrono::Utc::now().format("%Y%m%dT%H%M%SZ"),
-        cfg.seed
-    );
-    let mut n = 2;
-    while t.out.join(&run_id).exists() {
-        run_id = format!(
-            "{}-s{}-{n}",
-            chrono::Utc::now().format("%Y%m%dT%H%M%SZ"),
-            cfg.seed
-        );
-        n += 1;
-    }
-    let dir = crate::engine::artifacts::save(&report, &t.out, &run_id)?;
+    let dir = crate::engine::artifacts::save_new(&report, &t.run.out)?;
     if t.json {
         println!(
             "{}",

@@ -167,6 +167,36 @@ fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default() + "\n"
 }
 
+/// Write the run under `root` with a fresh id (UTC time and seed); returns the run directory.
+pub fn save_new(r: &RunReport, root: &Path) -> Result<PathBuf> {
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    let mut run_id = format!("{stamp}-s{}", r.config.seed);
+    let mut n = 2;
+    while root.join(&run_id).exists() {
+        run_id = format!("{stamp}-s{}-{n}", r.config.seed);
+        n += 1;
+    }
+    save(r, root, &run_id)
+}
+
+/// The newest run under `root` trained with exactly `cfg`, if any.
+pub fn find_run(root: &Path, cfg: &crate::engine::run::TrainConfig) -> Option<PathBuf> {
+    let want = serde_json::to_value(cfg).ok()?;
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("manifest.json").is_file() && p.join(STATS_FILE).is_file())
+        .collect();
+    // Run ids start with the UTC time, so the name order is the time order.
+    dirs.sort();
+    dirs.into_iter().rev().find(|d| {
+        std::fs::read_to_string(d.join("manifest.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            .is_some_and(|m| m["config"] == want)
+    })
+}
+
 /// Write the run under `root`; returns the run directory.
 pub fn save(r: &RunReport, root: &Path, run_id: &str) -> Result<PathBuf> {
     std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;

@@ -10,6 +10,8 @@ use crate::engine::models::{Data, N_FEATURES};
 
 /// VIF at or above this is flagged as multicollinear.
 pub const VIF_FLAG: f64 = 5.0;
+/// Added to the diagonal when the correlation matrix is singular.
+const RIDGE: f64 = 1e-9;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ClassStats {
@@ -111,7 +113,21 @@ pub fn vif(corr: &[Vec<f64>]) -> Vec<Option<f64>> {
         .map(|&i| keep.iter().map(|&j| corr[i][j]).collect())
         .collect();
     let mut out = vec![None; n];
-    if let Some(inv) = invert(&sub) {
+    // An exactly collinear set (activity_trend = 2·activity_ratio_15d − 1 is one) makes the
+    // matrix singular; a tiny ridge keeps the others finite and gives the collinear ones a huge
+    // VIF, which is the truth to display precision.
+    let ridged = |eps: f64| -> Vec<Vec<f64>> {
+        sub.iter()
+            .enumerate()
+            .map(|(i, r)| {
+                r.iter()
+                    .enumerate()
+                    .map(|(j, &x)| if i == j { x + eps } else { x })
+                    .collect()
+            })
+            .collect()
+    };
+    if let Some(inv) = invert(&sub).or_else(|| invert(&ridged(RIDGE))) {
         for (a, &i) in keep.iter().enumerate() {
             // Rounding can leave a tiny negative or sub-1 value on a near-collinear set.
             out[i] = Some(inv[a][a].max(1.0));
@@ -280,6 +296,17 @@ mod tests {
         // b = [[10,3],[3,10]]⁻¹ [8,8] = [8/13, 8/13]; SSR = b·[8,8] = 128/13; SST = 10.
         // R² = 12.8/13 → VIF = 1/(1 − 128/130) = 130/2 = 65.
         assert!((v[0].unwrap() - 65.0).abs() < 1e-9, "{v:?}");
+    }
+
+    #[test]
+    fn exactly_collinear_columns_get_a_huge_vif_and_the_rest_stay_right() {
+        // c = 2a − 1 exactly; b independent-ish of both with r(a, b) = 0.5.
+        let r = 0.5;
+        let corr = vec![vec![1.0, r, 1.0], vec![r, 1.0, r], vec![1.0, r, 1.0]];
+        let v = vif(&corr);
+        assert!(v[0].unwrap() > 1e6 && v[2].unwrap() > 1e6, "{v:?}");
+        // b regressed on a (c adds nothing): R² = r² → VIF = 1/(1 − r²).
+        assert!((v[1].unwrap() - 1.0 / 0.75).abs() < 1e-3, "{v:?}");
     }
 
     #[test]

@@ -1,0 +1,196 @@
+//! Risk reasons: which features pushed a user's score up, said in words with the user's value
+//! and where it stands among the scored population.
+//!
+//! Attribution is by occlusion, which works for every model through `predict`: a feature's
+//! impact is the user's score minus the score with that feature set to the population median.
+//! Models that do not read the 14 features (BG/NBD reads visit history) fall back to the
+//! features on the dormant side of the population, ranked by how far out they lie.
+
+use crate::engine::models::{Data, Model, N_FEATURES};
+
+/// Reasons given per user.
+pub const MAX_REASONS: usize = 3;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reason {
+    pub feature: usize,
+    pub value: f64,
+    /// How much this feature raised the score (occlusion), or how far out it lies (fallback).
+    pub impact: f64,
+    /// Shares of the population strictly below and strictly above the user's value.
+    pub below: f64,
+    pub above: f64,
+}
+
+fn days(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+fn share(v: f64) -> String {
+    format!("{:.0}%", 100.0 * v)
+}
+
+/// A population share as a whole percent, rounded down so "higher than 100%" never appears.
+fn share_floor(v: f64) -> String {
+    format!("{:.0}%", (100.0 * v + 1e-9).floor())
+}
+
+/// What a feature value means, in words (SPEC §3 order).
+pub fn describe(feature: usize, v: f64) -> String {
+    match feature {
+        0 => format!("{v:.0} events in the last 30 days"),
+        1 => format!("active on {v:.0} of the last 30 days"),
+        2 => format!("{v:.0} purchases in the last 30 days"),
+        3 => format!("{} of events were purchases", share(v)),
+        4 => format!("last seen {} days ago", days(v)),
+        5 if v >= 30.0 => "no purchase in the last 30 days".to_string(),
+        5 => format!("last purchase {} days ago", days(v)),
+        6 => format!("{} of branded events on one brand", share(v)),
+        7 => format!("switched brands {v:.0} times"),
+        8 => format!("spent {v:.2} in the last 30 days"),
+        9 => format!("{} of recent activity in the last 15 days", share(v)),
+        10 => format!("price spread (std dev) {v:.2}"),
+        11 => format!("{v:.0} events in the last 7 days"),
+        12 => format!("visit regularity {v:.2}"),
+        13 => format!("activity trend {v:+.2}"),
+        _ => format!("feature {feature} = {v}"),
+    }
+}
+
+impl Reason {
+    /// "active on 2 of the last 30 days — lower than 80% of users"
+    pub fn text(&self) -> String {
+        let (word, s) = if self.above >= self.below {
+            ("lower", self.above)
+        } else {
+            ("higher", self.below)
+        };
+        format!(
+            "{} — {word} than {} of users",
+            describe(self.feature, self.value),
+            share_floor(s)
+        )
+    }
+}
+
+/// Occlusion attributions of `rows` of `x`: for each row, score minus the score with feature j
+/// set to `baseline[j]`. `None` when the model does not score these rows from their features.
+pub fn occlusion(
+    model: &dyn Model,
+    x: &Data,
+    rows: &[usize],
+    baseline: &[f64; N_FEATURES],
+) -> Option<Vec<[f64; N_FEATURES]>> {
+    let per = N_FEATURES + 1;
+    let m = rows.len() * per;
+    let mut d = Data {
+        cols: (0..N_FEATURES).map(|_| Vec::with_capacity(m)).collect(),
+        y: vec![false; m],
+        users: Vec::with_capacity(m),
+        anchors: Vec::with_capacity(m),
+        hist: Vec::new(),
+    };
+    for &i in rows {
+        let row = x.row(i);
+        for variant in 0..per {
+            for (j, c) in d.cols.iter_mut().enumerate() {
+                // Variant 0 is the row itself; variant j+1 has feature j occluded.
+                c.push(if variant == j + 1 {
+                    baseline[j]
+                } else {
+                    row[j]
+                });
+            }
+            d.users.push(x.users[i]);
+            d.anchors.push(x.anchors[i]);
+        }
+    }
+    let scores = model.predict(&d);
+    if scores.len() != m || scores.iter().any(|s| !s.is_finite()) {
+        return None;
+    }
+    Some(
+        scores
+            .chunks(per)
+            .map(|c| std::array::from_fn(|j| c[0] - c[j + 1]))
+            .collect(),
+    )
+}
+
+/// Attribution when the model gives none: a feature counts when the user's value lies on the
+/// side where dormant users' mean lies (`dormant_higher[j]`), by the share of the population on
+/// the other side.
+pub fn dormant_side(
+    row: &[f64; N_FEATURES],
+    dormant_higher: &[Option<bool>; N_FEATURES],
+    shares: impl Fn(usize, f64) -> (f64, f64),
+) -> [f64; N_FEATURES] {
+    std::array::from_fn(|j| {
+        let (below, above) = shares(j, row[j]);
+        match dormant_higher[j] {
+            Some(true) if below > 0.5 => below,
+            Some(false) if above > 0.5 => above,
+            _ => 0.0,
+        }
+    })
+}
+
+/// Up to `MAX_REASONS` features with a positive impact, largest first (ties: SPEC order).
+pub fn reasons_for(
+    attr: &[f64; N_FEATURES],
+    row: &[f64; N_FEATURES],
+    shares: impl Fn(usize, f64) -> (f64, f64),
+) -> Vec<Reason> {
+    let mut idx: Vec<usize> = (0..N_FEATURES).filter(|&j| attr[j] > 1e-12).collect();
+    idx.sort_by(|&a, &b| attr[b].total_cmp(&attr[a]).then(a.cmp(&b)));
+    idx.into_iter()
+        .take(MAX_REASONS)
+        .map(|j| {
+            let (below, above) = shares(j, row[j]);
+            Reason {
+                feature: j,
+                value: row[j],
+                impact: attr[j],
+                below,
+                above,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sentence_names_value_and_share() {
+        let r = Reason {
+            feature: 1,
+            value: 2.0,
+            impact: 0.1,
+            below: 0.05,
+            above: 0.8,
+        };
+        assert_eq!(
+            r.text(),
+            "active on 2 of the last 30 days — lower than 80% of users"
+        );
+    }
+
+    #[test]
+    fn only_positive_impacts_largest_first() {
+        let mut attr = [0.0; N_FEATURES];
+        attr[4] = 0.3;
+        attr[1] = 0.3;
+        attr[7] = -0.5;
+        attr[2] = 0.1;
+        attr[9] = 0.05;
+        let r = reasons_for(&attr, &[1.0; N_FEATURES], |_, _| (0.5, 0.5));
+        let f: Vec<usize> = r.iter().map(|x| x.feature).collect();
+        assert_eq!(f, vec![1, 4, 2]);
+    }
+}

@@ -1,0 +1,421 @@
+//! The one keymap table: it decides what a key does, and the `?` overlay, the Help tab and the
+//! key bar are all drawn from it, so help can never drift from the real bindings.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::app::Tab;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    ForceQuit,
+    Help,
+    NextTab,
+    PrevTab,
+    GoTab(Tab),
+    Up,
+    Down,
+    Left,
+    Right,
+    Top,
+    Bottom,
+    PageUp,
+    PageDown,
+    Enter,
+    Esc,
+    Search,
+    SearchNext,
+    SearchPrev,
+    KPlus1,
+    KMinus1,
+    KPlus5,
+    KMinus5,
+    KType,
+    Export,
+    Retrain,
+    SortFlip,
+    ToggleModel,
+    CurveMode,
+    SwitchSplit,
+    SwitchView,
+}
+
+/// Where a binding applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Global,
+    On(Tab),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Key {
+    pub code: KeyCode,
+    pub mods: KeyModifiers,
+}
+
+const fn k(c: char) -> Key {
+    Key {
+        code: KeyCode::Char(c),
+        mods: KeyModifiers::NONE,
+    }
+}
+
+const fn kc(code: KeyCode) -> Key {
+    Key {
+        code,
+        mods: KeyModifiers::NONE,
+    }
+}
+
+const fn ctrl(c: char) -> Key {
+    Key {
+        code: KeyCode::Char(c),
+        mods: KeyModifiers::CONTROL,
+    }
+}
+
+pub struct Binding {
+    pub keys: &'static [Key],
+    /// How the keys are written in help (e.g. "j/↓").
+    pub label: &'static str,
+    pub action: Action,
+    pub scope: Scope,
+    pub help: &'static str,
+    /// Shown in the bottom key bar.
+    pub bar: bool,
+}
+
+const fn b(
+    keys: &'static [Key],
+    label: &'static str,
+    action: Action,
+    scope: Scope,
+    help: &'static str,
+    bar: bool,
+) -> Binding {
+    Binding {
+        keys,
+        label,
+        action,
+        scope,
+        help,
+        bar,
+    }
+}
+
+use Action as A;
+use Scope::{Global as G, On};
+
+pub const KEYMAP: &[Binding] = &[
+    b(
+        &[k('q')],
+        "q",
+        A::Quit,
+        G,
+        "quit (cancels a running training)",
+        true,
+    ),
+    b(
+        &[ctrl('c')],
+        "Ctrl-c",
+        A::ForceQuit,
+        G,
+        "quit at once, always",
+        false,
+    ),
+    b(&[k('?')], "?", A::Help, G, "show or hide this help", true),
+    b(&[kc(KeyCode::Tab)], "Tab", A::NextTab, G, "next tab", false),
+    b(
+        &[kc(KeyCode::BackTab)],
+        "Shift-Tab",
+        A::PrevTab,
+        G,
+        "previous tab",
+        false,
+    ),
+    b(
+        &[k('1')],
+        "1",
+        A::GoTab(Tab::Labels),
+        G,
+        "Labels tab",
+        false,
+    ),
+    b(
+        &[k('2')],
+        "2",
+        A::GoTab(Tab::Features),
+        G,
+        "Features tab",
+        false,
+    ),
+    b(
+        &[k('3')],
+        "3",
+        A::GoTab(Tab::Leaderboard),
+        G,
+        "Leaderboard tab",
+        false,
+    ),
+    b(
+        &[k('4')],
+        "4",
+        A::GoTab(Tab::Curves),
+        G,
+        "Curves tab",
+        false,
+    ),
+    b(
+        &[k('5')],
+        "5",
+        A::GoTab(Tab::Targets),
+        G,
+        "Targets tab",
+        false,
+    ),
+    b(&[k('6')], "6", A::GoTab(Tab::Help), G, "Help tab", false),
+    b(
+        &[k('k'), kc(KeyCode::Up)],
+        "k/↑",
+        A::Up,
+        G,
+        "move up",
+        false,
+    ),
+    b(
+        &[k('j'), kc(KeyCode::Down)],
+        "j/↓",
+        A::Down,
+        G,
+        "move down",
+        false,
+    ),
+    b(
+        &[k('h'), kc(KeyCode::Left)],
+        "h/←",
+        A::Left,
+        G,
+        "move left (sort column, view)",
+        false,
+    ),
+    b(
+        &[k('l'), kc(KeyCode::Right)],
+        "l/→",
+        A::Right,
+        G,
+        "move right (sort column, view)",
+        false,
+    ),
+    b(
+        &[k('g'), kc(KeyCode::Home)],
+        "g",
+        A::Top,
+        G,
+        "go to the top",
+        false,
+    ),
+    b(
+        &[k('G'), kc(KeyCode::End)],
+        "G",
+        A::Bottom,
+        G,
+        "go to the bottom",
+        false,
+    ),
+    b(
+        &[kc(KeyCode::PageUp), ctrl('u')],
+        "PgUp",
+        A::PageUp,
+        G,
+        "page up",
+        false,
+    ),
+    b(
+        &[kc(KeyCode::PageDown), ctrl('d')],
+        "PgDn",
+        A::PageDown,
+        G,
+        "page down",
+        false,
+    ),
+    b(
+        &[kc(KeyCode::Esc)],
+        "Esc",
+        A::Esc,
+        G,
+        "close a popup or input",
+        false,
+    ),
+    b(
+        &[k('t')],
+        "t",
+        A::Retrain,
+        G,
+        "retrain with the current settings",
+        true,
+    ),
+    b(
+        &[kc(KeyCode::Enter)],
+        "Enter",
+        A::Enter,
+        On(Tab::Leaderboard),
+        "use the selected model for targeting",
+        true,
+    ),
+    b(
+        &[k('s')],
+        "s",
+        A::SortFlip,
+        On(Tab::Leaderboard),
+        "flip the sort order (h/l pick the column)",
+        true,
+    ),
+    b(
+        &[k('v')],
+        "v",
+        A::SwitchSplit,
+        On(Tab::Leaderboard),
+        "sort by val or by test",
+        true,
+    ),
+    b(
+        &[kc(KeyCode::Char(' '))],
+        "Space",
+        A::ToggleModel,
+        On(Tab::Curves),
+        "show or hide the selected model",
+        true,
+    ),
+    b(
+        &[k('c')],
+        "c",
+        A::CurveMode,
+        On(Tab::Curves),
+        "PR curve / cumulative gain / lift",
+        true,
+    ),
+    b(
+        &[k('v')],
+        "v",
+        A::SwitchSplit,
+        On(Tab::Curves),
+        "val or test curves",
+        true,
+    ),
+    b(
+        &[k('v')],
+        "v",
+        A::SwitchView,
+        On(Tab::Features),
+        "correlation heatmap / VIF and class means",
+        true,
+    ),
+    b(
+        &[k('+'), k('=')],
+        "+/-",
+        A::KPlus1,
+        On(Tab::Targets),
+        "K up by 1% (- down)",
+        true,
+    ),
+    b(
+        &[k('-')],
+        "-",
+        A::KMinus1,
+        On(Tab::Targets),
+        "K down by 1%",
+        false,
+    ),
+    b(
+        &[k(']')],
+        "]/[",
+        A::KPlus5,
+        On(Tab::Targets),
+        "K up by 5% ([ down)",
+        true,
+    ),
+    b(
+        &[k('[')],
+        "[",
+        A::KMinus5,
+        On(Tab::Targets),
+        "K down by 5%",
+        false,
+    ),
+    b(
+        &[k('K')],
+        "K",
+        A::KType,
+        On(Tab::Targets),
+        "type K in percent",
+        true,
+    ),
+    b(
+        &[kc(KeyCode::Enter)],
+        "Enter",
+        A::Enter,
+        On(Tab::Targets),
+        "open the selected user",
+        true,
+    ),
+    b(
+        &[k('/')],
+        "/",
+        A::Search,
+        On(Tab::Targets),
+        "search users by id",
+        true,
+    ),
+    b(
+        &[k('n')],
+        "n",
+        A::SearchNext,
+        On(Tab::Targets),
+        "next match",
+        false,
+    ),
+    b(
+        &[k('N')],
+        "N",
+        A::SearchPrev,
+        On(Tab::Targets),
+        "previous match",
+        false,
+    ),
+    b(
+        &[k('e')],
+        "e",
+        A::Export,
+        On(Tab::Targets),
+        "export the target list",
+        true,
+    ),
+];
+
+fn matches(key: &Key, ev: &KeyEvent) -> bool {
+    // Shifted characters arrive with SHIFT set on some terminals and not on others.
+    let mods = ev.modifiers - KeyModifiers::SHIFT;
+    let want = key.mods - KeyModifiers::SHIFT;
+    key.code == ev.code && mods == want
+}
+
+/// The action of a key on `tab` (tab bindings first, then global ones).
+pub fn action_for(tab: Tab, ev: &KeyEvent) -> Option<Action> {
+    let find = |scope: Scope| {
+        KEYMAP
+            .iter()
+            .filter(|b| b.scope == scope)
+            .find(|b| b.keys.iter().any(|k| matches(k, ev)))
+            .map(|b| b.action)
+    };
+    find(Scope::On(tab)).or_else(|| find(Scope::Global))
+}
+
+/// The bindings of the key bar for `tab`: the tab's own first, then the global ones.
+pub fn bar(tab: Tab) -> impl Iterator<Item = &'static Binding> {
+    let own = KEYMAP
+        .iter()
+        .filter(move |b| b.bar && b.scope == Scope::On(tab));
+    let global = KEYMAP.iter().filter(|b| b.bar && b.scope == Scope::Global);
+    own.chain(global)
+}

@@ -1,0 +1,228 @@
+//! The terminal face: one event channel (keys, resizes, ticks, engine messages), keys mapped to
+//! actions, `App::update` as the only state change, and a draw of `&App` per event. Training
+//! runs on its own thread with a cancel flag, so every tab stays usable while it trains.
+
+pub mod app;
+pub mod keymap;
+pub mod tabs;
+pub mod theme;
+pub mod trainer;
+pub mod ui;
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use ratatui::crossterm::event::{self, Event as CtEvent, KeyCode, KeyEventKind, KeyModifiers};
+
+use crate::engine::artifacts::find_run;
+use crate::engine::run::TrainConfig;
+use crate::engine::target::list::{target_rows, write_csv};
+use crate::engine::workbench::Workbench;
+use crate::engine::{Error, Result};
+
+use app::{App, Effect, EngineMsg};
+use theme::Theme;
+
+pub struct TuiOptions {
+    pub train: TrainConfig,
+    /// Open this saved run instead of finding or training one.
+    pub run: Option<PathBuf>,
+    /// Where runs are saved and looked for.
+    pub out: PathBuf,
+    pub theme: Theme,
+}
+
+/// Everything that can wake the loop.
+pub enum Event {
+    Key(event::KeyEvent),
+    Resize,
+    Engine(EngineMsg),
+}
+
+/// Appends to `<out>/churn-tui.log`: the TUI owns the screen, so nothing may print to it.
+struct Log(Option<std::fs::File>);
+
+impl Log {
+    fn open(out: &Path) -> Log {
+        let _ = std::fs::create_dir_all(out);
+        Log(std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(out.join("churn-tui.log"))
+            .ok())
+    }
+    fn line(&mut self, msg: &str) {
+        if let Some(f) = &mut self.0 {
+            let _ = writeln!(
+                f,
+                "{} {msg}",
+                chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
+            );
+        }
+    }
+}
+
+/// Restores the terminal however the loop ends (return, `?`, panic unwinding).
+struct Restore;
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        ratatui::restore();
+    }
+}
+
+fn input_thread(tx: mpsc::Sender<Event>) {
+    std::thread::spawn(move || {
+        loop {
+            match event::poll(Duration::from_millis(200)) {
+                Ok(true) => {
+                    let ev = match event::read() {
+                        Ok(CtEvent::Key(k)) if k.kind == KeyEventKind::Press => Event::Key(k),
+                        Ok(CtEvent::Resize(..)) => Event::Resize,
+                        Ok(_) => continue,
+                        Err(_) => return,
+                    };
+                    if tx.send(ev).is_err() {
+                        return;
+                    }
+                }
+                Ok(false) => {}
+                Err(_) => return,
+            }
+        }
+    });
+}
+
+/// A key while an input box is open: text goes into the box, not to the keymap.
+fn typing(app: &mut App, k: &event::KeyEvent) -> Option<keymap::Action> {
+    match k.code {
+        KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => {
+            Some(keymap::Action::ForceQuit)
+        }
+        KeyCode::Char(c) => {
+            app.type_char(c);
+            None
+        }
+        KeyCode::Backspace => {
+            app.backspace();
+            None
+        }
+        KeyCode::Enter => Some(keymap::Action::Enter),
+        KeyCode::Esc => Some(keymap::Action::Esc),
+        _ => None,
+    }
+}
+
+pub fn run(opts: TuiOptions) -> Result<()> {
+    let mut log = Log::open(&opts.out);
+    let mut app = App::new(opts.theme, opts.train.models.len());
+    // Load before taking over the screen, so an error prints normally.
+    let initial = match &opts.run {
+        Some(dir) => Some(Workbench::load(dir)?),
+        None => find_run(&opts.out, &opts.train).and_then(|d| match Workbench::load(&d) {
+            Ok(wb) => Some(wb),
+            Err(e) => {
+                log.line(&format!("cannot reopen {}: {e}", d.display()));
+                None
+            }
+        }),
+    };
+    let (tx, rx) = mpsc::channel::<Event>();
+    let mut trainer: Option<trainer::Trainer> = None;
+    match initial {
+        Some(wb) => {
+            log.line(&format!("opened run {}", wb.dir.display()));
+            app.set_workbench(wb);
+        }
+        None => {
+            log.line("no saved run for these settings: training");
+            trainer = Some(trainer::spawn(
+                opts.train.clone(),
+                opts.out.clone(),
+                tx.clone(),
+            ));
+            app.training_started();
+        }
+    }
+    let mut terminal = ratatui::try_init().map_err(|e| Error::io("terminal", e))?;
+    let _restore = Restore;
+    input_thread(tx.clone());
+    loop {
+        let size = terminal.size().map_err(|e| Error::io("terminal", e))?;
+        app.page = ui::target_page(size.height);
+        app.prepare();
+        terminal
+            .draw(|f| ui::render(&app, f))
+            .map_err(|e| Error::io("terminal", e))?;
+        let ev = match rx.recv_timeout(Duration::from_millis(500)) {
+            Ok(ev) => ev,
+            Err(mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
+        let effects = match ev {
+            Event::Key(k) => {
+                let action = if app.input.is_some() {
+                    typing(&mut app, &k)
+                } else {
+                    keymap::action_for(app.tab, &k)
+                };
+                action.map(|a| app.update(a)).unwrap_or_default()
+            }
+            Event::Resize => vec![],
+            Event::Engine(msg) => {
+                if let EngineMsg::Finished(r) = &msg {
+                    match r {
+                        Ok(d) => log.line(&format!("training finished: {}", d.display())),
+                        Err(e) => log.line(&format!("training failed: {e}")),
+                    }
+                    trainer = None;
+                }
+                if let Some(wb) = app.engine(msg) {
+                    app.set_workbench(wb);
+                }
+                vec![]
+            }
+        };
+        for e in effects {
+            match e {
+                Effect::Quit => {}
+                Effect::CancelTraining => {
+                    if let Some(t) = &trainer {
+                        // The thread stops at its next check; the process does not wait for it.
+                        t.cancel();
+                        log.line("training cancelled");
+                    }
+                }
+                Effect::StartTraining => {
+                    log.line("retraining");
+                    trainer = Some(trainer::spawn(
+                        opts.train.clone(),
+                        opts.out.clone(),
+                        tx.clone(),
+                    ));
+                    app.training_started();
+                }
+                Effect::Export(path) => {
+                    let res = match (&app.wb, app.target()) {
+                        (Some(wb), Some(m)) => target_rows(wb, &m.name, app.k, &app.tiers)
+                            .and_then(|rows| write_csv(&rows, &path).map(|_| rows.len())),
+                        _ => Err(Error::Config("no run loaded".into())),
+                    };
+                    match res {
+                        Ok(n) => {
+                            log.line(&format!("exported {n} rows to {}", path.display()));
+                            app.notify(format!("wrote {n} rows to {}", path.display()), false);
+                        }
+                        Err(e) => app.notify(format!("export failed: {e}"), true),
+                    }
+                }
+            }
+        }
+        if app.quit {
+            break;
+        }
+    }
+    Ok(())
+}

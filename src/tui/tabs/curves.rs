@@ -1,0 +1,241 @@
+//! Tab 4, Curves: PR curves of all models as braille line charts (dots with `--ascii`), models
+//! toggled on and off, the current K marked; `c` switches to cumulative gain and lift.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Paragraph};
+
+use crate::engine::workbench::ModelView;
+use crate::tui::app::{App, CurveMode};
+use crate::tui::ui::waiting;
+
+/// Points kept per curve: more than a terminal can show, few enough to draw fast.
+const MAX_POINTS: usize = 400;
+
+fn thin(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    if points.len() <= MAX_POINTS {
+        return points.to_vec();
+    }
+    let step = points.len() as f64 / MAX_POINTS as f64;
+    let mut out: Vec<(f64, f64)> = (0..MAX_POINTS)
+        .map(|i| points[(i as f64 * step) as usize])
+        .collect();
+    if let Some(&last) = points.last() {
+        out.push(last);
+    }
+    out
+}
+
+/// Cumulative gain (x = % targeted, y = % of dormant caught) or lift on the test ranking.
+fn gain_points(m: &ModelView, lift: bool) -> Vec<(f64, f64)> {
+    let n = m.ranking.len();
+    let p = m.caught.last().copied().unwrap_or(0) as f64;
+    if n == 0 || p == 0.0 {
+        return vec![];
+    }
+    (1..=200)
+        .map(|i| {
+            let k = (i * n).div_ceil(200).max(1);
+            let x = 100.0 * k as f64 / n as f64;
+            let recall = m.caught[k] as f64 / p;
+            if lift {
+                (x, recall / (k as f64 / n as f64))
+            } else {
+                (x, 100.0 * recall)
+            }
+        })
+        .collect()
+}
+
+pub fn render(app: &App, f: &mut Frame, area: Rect) {
+    let Some(wb) = &app.wb else {
+        return waiting(app, f, area, "PR, gain and lift curves");
+    };
+    let t = &app.theme;
+    let legend_w = 24u16.min(area.width / 3);
+    let [chart_area, legend_area] =
+        Layout::horizontal([Constraint::Min(20), Constraint::Length(legend_w)]).areas(area);
+    let marker = if t.ascii {
+        Marker::Dot
+    } else {
+        Marker::Braille
+    };
+    let k_pct = app.k.as_f64();
+
+    let mut series: Vec<(usize, Vec<(f64, f64)>)> = Vec::new();
+    for (i, m) in wb.models.iter().enumerate() {
+        if app.hidden.contains(&m.name) {
+            continue;
+        }
+        let pts = match app.curve_mode {
+            CurveMode::Pr => thin(if app.curve_test {
+                &m.test_curve
+            } else {
+                &m.val_curve
+            }),
+            CurveMode::Gain => gain_points(m, false),
+            CurveMode::Lift => gain_points(m, true),
+        };
+        series.push((i, pts));
+    }
+    // The current K: on PR curves the targeted model's (recall, precision) at K on test; on
+    // gain and lift charts a vertical line at K.
+    let mut k_mark: Vec<(f64, f64)> = Vec::new();
+    let (x_title, y_title, x_bounds, y_bounds, split) = match app.curve_mode {
+        CurveMode::Pr => {
+            if app.curve_test
+                && let Some(m) = app.target()
+            {
+                let (k, tp, prec, _) = m.at(app.k_rows());
+                let p = m.caught.last().copied().unwrap_or(0);
+                if let (Some(prec), true) = (prec, p > 0 && k > 0) {
+                    k_mark.push((tp as f64 / p as f64, prec));
+                }
+            }
+            let lo = series
+                .iter()
+                .flat_map(|(_, s)| s.iter().map(|p| p.1))
+                .fold(1.0f64, f64::min);
+            let lo = (lo * 10.0).floor() / 10.0;
+            (
+                "recall",
+                "precision",
+                [0.0, 1.0],
+                [lo.clamp(0.0, 0.9), 1.0],
+                if app.curve_test { "test" } else { "val" },
+            )
+        }
+        CurveMode::Gain => {
+            k_mark = (0..=20).map(|i| (k_pct, 5.0 * i as f64)).collect();
+            (
+                "% targeted",
+                "% dormant caught",
+                [0.0, 100.0],
+                [0.0, 100.0],
+                "test",
+            )
+        }
+        CurveMode::Lift => {
+            let hi = series
+                .iter()
+                .flat_map(|(_, s)| s.iter().map(|p| p.1))
+                .fold(1.0f64, f64::max);
+            let hi = (hi * 10.0).ceil() / 10.0;
+            k_mark = (0..=20)
+                .map(|i| (k_pct, 1.0 + (hi - 1.0) * i as f64 / 20.0))
+                .collect();
+            (
+                "% targeted",
+                "lift",
+                [0.0, 100.0],
+                [0.9, hi.max(1.1)],
+                "test",
+            )
+        }
+    };
+    let mut datasets: Vec<Dataset> = series
+        .iter()
+        .map(|(i, pts)| {
+            Dataset::default()
+                .marker(marker)
+                .graph_type(GraphType::Line)
+                .style(t.series(*i))
+                .data(pts)
+        })
+        .collect();
+    if !k_mark.is_empty() {
+        datasets.push(
+            Dataset::default()
+                .marker(if app.curve_mode == CurveMode::Pr {
+                    Marker::Block
+                } else {
+                    marker
+                })
+                .graph_type(GraphType::Scatter)
+                .style(t.warn())
+                .data(&k_mark),
+        );
+    }
+    let lab = |v: f64, pct: bool| {
+        Span::styled(
+            if pct {
+                format!("{v:.0}")
+            } else {
+                format!("{v:.2}")
+            },
+            t.dim(),
+        )
+    };
+    let pct_axis = app.curve_mode != CurveMode::Pr;
+    let y_pct = app.curve_mode == CurveMode::Gain;
+    let mode = match app.curve_mode {
+        CurveMode::Pr => "PR curves",
+        CurveMode::Gain => "cumulative gain",
+        CurveMode::Lift => "lift",
+    };
+    let chart = Chart::new(datasets)
+        .block(Block::bordered().title(format!(
+            " {mode} on {split} · K = {} (c: chart, v: split) ",
+            app.k
+        )))
+        .x_axis(
+            Axis::default()
+                .title(Span::styled(x_title, t.dim()))
+                .bounds(x_bounds)
+                .labels([
+                    lab(x_bounds[0], pct_axis),
+                    lab((x_bounds[0] + x_bounds[1]) / 2.0, pct_axis),
+                    lab(x_bounds[1], pct_axis),
+                ]),
+        )
+        .y_axis(
+            Axis::default()
+                .title(Span::styled(y_title, t.dim()))
+                .bounds(y_bounds)
+                .labels([
+                    lab(y_bounds[0], y_pct),
+                    lab((y_bounds[0] + y_bounds[1]) / 2.0, y_pct),
+                    lab(y_bounds[1], y_pct),
+                ]),
+        );
+    f.render_widget(chart, chart_area);
+
+    let mut lines = Vec::new();
+    for (i, m) in wb.models.iter().enumerate() {
+        let on = !app.hidden.contains(&m.name);
+        let mark = if t.ascii { "•" } else { "⣿" };
+        let mut line = Line::from(vec![
+            Span::raw(if on { "[x] " } else { "[ ] " }),
+            Span::styled(mark, if on { t.series(i) } else { t.dim() }),
+            Span::styled(format!(" {}", m.name), if on { t.text() } else { t.dim() }),
+        ]);
+        if i == app.curve_sel {
+            line = line.style(t.selected());
+        }
+        lines.push(line);
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("Space toggles", t.dim()));
+    if !k_mark.is_empty() {
+        lines.push(Line::from(vec![
+            Span::styled(
+                if app.curve_mode == CurveMode::Pr {
+                    "█"
+                } else {
+                    "┊"
+                },
+                t.warn(),
+            ),
+            Span::styled(" current K", t.dim()),
+        ]));
+    }
+    f.render_widget(
+        Paragraph::new(lines)
+            .style(Style::new())
+            .block(Block::bordered().title(" models ")),
+        legend_area,
+    );
+}

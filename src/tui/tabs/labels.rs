@@ -1,0 +1,193 @@
+//! Tab 1, Labels: what was read, and m0/m1/m2 and the dormant rate per split and per anchor.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+
+use crate::engine::features::table::AnchorCounts;
+use crate::engine::label::Split;
+use crate::engine::time::fmt_anchor;
+use crate::tui::app::App;
+use crate::tui::ui::waiting;
+
+fn day(t: i64) -> String {
+    fmt_anchor(t)[..10].to_string()
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A horizontal bar of `frac` of `width` cells, in eighths.
+pub fn bar(frac: f64, width: usize) -> String {
+    const PARTS: [char; 8] = ['▏', '▎', '▍', '▌', '▋', '▊', '▉', '█'];
+    let eighths = (frac.clamp(0.0, 1.0) * width as f64 * 8.0).round() as usize;
+    let mut s = "█".repeat(eighths / 8);
+    if !eighths.is_multiple_of(8) {
+        s.push(PARTS[eighths % 8 - 1]);
+    }
+    s
+}
+
+fn sum(rows: &[&AnchorCounts]) -> (u64, u64, u64, u64) {
+    rows.iter().fold((0, 0, 0, 0), |a, c| {
+        (a.0 + c.rows, a.1 + c.m0, a.2 + c.m1, a.3 + c.m2)
+    })
+}
+
+pub fn render(app: &App, f: &mut Frame, area: Rect) {
+    let Some(wb) = &app.wb else {
+        return waiting(app, f, area, "The data summary and label distribution");
+    };
+    let t = &app.theme;
+    let d = &wb.stats.data;
+    let wide = area.width >= 120;
+    let [left, right] = if wide {
+        Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(area)
+    } else {
+        Layout::vertical([Constraint::Length(11), Constraint::Min(4)]).areas(area)
+    };
+
+    let bytes: u64 = d.files.iter().map(|f| f.bytes).sum();
+    let per_split = |s: Split| {
+        let a: Vec<String> = d
+            .anchors
+            .iter()
+            .filter(|(_, sp)| *sp == s)
+            .map(|(a, _)| day(*a))
+            .collect();
+        format!("{} {}", a.len(), a.join(" "))
+    };
+    let kv = |k: &str, v: String| {
+        Line::from(vec![
+            Span::styled(format!("{k:<10}"), t.dim()),
+            Span::raw(v),
+        ])
+    };
+    let mut info = vec![
+        kv(
+            "files",
+            format!("{} ({:.1} MB)", d.files.len(), bytes as f64 / 1e6),
+        ),
+        kv(
+            "events",
+            format!(
+                "{} in scope ({} read, {} duplicates)",
+                thousands(d.events),
+                thousands(d.rows_read),
+                thousands(d.duplicates)
+            ),
+        ),
+        kv("users", thousands(d.users)),
+        kv("time", format!("{} – {}", day(d.first_ts), day(d.last_ts))),
+        kv(
+            "window",
+            format!(
+                "lookback {}d, horizon {}d · scope {}",
+                d.lookback_days, d.horizon_days, d.scope
+            ),
+        ),
+        kv("train", per_split(Split::Train)),
+        kv("val", per_split(Split::Val)),
+        kv("test", per_split(Split::Test)),
+        kv(
+            "purged",
+            if d.purged.is_empty() {
+                "none".into()
+            } else {
+                d.purged
+                    .iter()
+                    .map(|a| day(*a))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            },
+        ),
+    ];
+    if wide {
+        info.push(Line::raw(""));
+        info.push(Line::styled("input files", t.title()));
+        for file in &d.files {
+            info.push(Line::styled(
+                format!("  {} ({:.1} MB)", file.path, file.bytes as f64 / 1e6),
+                t.dim(),
+            ));
+        }
+    }
+    f.render_widget(
+        Paragraph::new(info)
+            .wrap(Wrap { trim: false })
+            .scroll((if wide { app.scroll } else { 0 }, 0))
+            .block(Block::bordered().title(" data ")),
+        left,
+    );
+
+    // Bars: per split (m0/m1/m2 shares) then dormant rate per anchor.
+    // Borders 2, row label 37, value 7.
+    let bw = (right.width as usize).saturating_sub(46).clamp(8, 60);
+    let mut lines = vec![Line::styled(
+        format!(
+            "{:<6} {:>8} {:>6} {:>6} {:>6}  dormant (m2) rate",
+            "split", "rows", "m0", "m1", "m2"
+        ),
+        t.dim(),
+    )];
+    for s in [Split::Train, Split::Val, Split::Test] {
+        let rows: Vec<&AnchorCounts> = wb.stats.labels.iter().filter(|c| c.split == s).collect();
+        let (n, m0, m1, m2) = sum(&rows);
+        let pct = |x: u64| {
+            if n == 0 {
+                "–".to_string()
+            } else {
+                format!("{:.1}%", 100.0 * x as f64 / n as f64)
+            }
+        };
+        let rate = if n == 0 { 0.0 } else { m2 as f64 / n as f64 };
+        lines.push(Line::from(vec![
+            Span::raw(format!(
+                "{:<6} {:>8} {:>6} {:>6} {:>6}  ",
+                s.as_str(),
+                thousands(n),
+                pct(m0),
+                pct(m1),
+                pct(m2)
+            )),
+            Span::styled(bar(rate, bw), t.bad()),
+            Span::raw(format!(" {:.1}%", 100.0 * rate)),
+        ]));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        format!(
+            "{:<11} {:<5} {:>8}  dormant rate per anchor",
+            "anchor", "split", "users"
+        ),
+        t.dim(),
+    ));
+    for c in &wb.stats.labels {
+        lines.push(Line::from(vec![
+            Span::raw(format!(
+                "{:<11} {:<5} {:>8}  ",
+                day(c.anchor),
+                c.split.as_str(),
+                thousands(c.rows)
+            )),
+            Span::styled(bar(c.dormant_rate(), bw), t.bad()),
+            Span::raw(format!(" {:.1}%", 100.0 * c.dormant_rate())),
+        ]));
+    }
+    f.render_widget(
+        Paragraph::new(lines)
+            .scroll((if wide { 0 } else { app.scroll }, 0))
+            .block(Block::bordered().title(" labels: m0 normal · m1 brand switch · m2 dormant ")),
+        right,
+    );
+}

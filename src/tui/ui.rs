@@ -1,0 +1,230 @@
+//! Drawing: the tab bar and training gauge, the current tab, the key bar, popups. Reads `&App`.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Gauge, Paragraph, Wrap};
+
+use super::app::{App, InputKind, Popup, Tab};
+use super::keymap::{self, KEYMAP, Scope};
+use super::tabs;
+
+/// Below this the screen says so instead of drawing a broken layout.
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 16;
+
+/// Rows of the target list that fit a terminal of this height (the loop tells the app).
+pub fn target_page(height: u16) -> usize {
+    // tabs 1 + gauge/status 1 + header 3 + table header 1 + borders 2 + key bar 1
+    height.saturating_sub(9).max(1) as usize
+}
+
+pub fn render(app: &App, f: &mut Frame) {
+    let area = f.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let msg = format!(
+            "terminal too small: {}x{}\nchurn-tui needs at least {MIN_WIDTH}x{MIN_HEIGHT}\n(80x24 or larger is best)\n\nq quits",
+            area.width, area.height
+        );
+        f.render_widget(
+            Paragraph::new(msg)
+                .style(app.theme.warn())
+                .wrap(Wrap { trim: true }),
+            area,
+        );
+        return;
+    }
+    let [top, status, body, bar] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    tab_bar(app, f, top);
+    status_line(app, f, status);
+    match app.tab {
+        Tab::Labels => tabs::labels::render(app, f, body),
+        Tab::Features => tabs::features::render(app, f, body),
+        Tab::Leaderboard => tabs::leaderboard::render(app, f, body),
+        Tab::Curves => tabs::curves::render(app, f, body),
+        Tab::Targets => tabs::targets::render(app, f, body),
+        Tab::Help => tabs::help::render(app, f, body),
+    }
+    key_bar(app, f, bar);
+    match &app.popup {
+        Some(Popup::Help) => help_popup(app, f, area),
+        Some(Popup::User(row)) => tabs::targets::user_popup(app, f, area, *row),
+        None => {}
+    }
+    if app.input.is_some() {
+        input_box(app, f, area);
+    }
+}
+
+fn tab_bar(app: &App, f: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let mut spans = vec![Span::styled(" churn-tui ", t.title())];
+    for tab in Tab::ALL {
+        let label = format!(" {} {} ", tab.index() + 1, tab.title());
+        let style = if tab == app.tab {
+            t.tab_active()
+        } else {
+            t.text()
+        };
+        spans.push(Span::styled(label, style));
+    }
+    f.render_widget(Line::from(spans), area);
+}
+
+fn status_line(app: &App, f: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    if let Some(tr) = &app.training {
+        let what = match &tr.model {
+            Some(m) if tr.step.1 > 0 => format!(
+                "training: {m} {}/{} · model {}/{}",
+                tr.step.0,
+                tr.step.1,
+                tr.models_done + 1,
+                tr.models_total
+            ),
+            Some(m) => format!(
+                "training: {m} · model {}/{}",
+                tr.models_done + 1,
+                tr.models_total
+            ),
+            None => format!("training: {}", tr.stage),
+        };
+        let g = Gauge::default()
+            .gauge_style(t.good())
+            .ratio(tr.ratio())
+            .label(format!("{what} · {:.0}% · q quits", 100.0 * tr.ratio()));
+        f.render_widget(g, area);
+        return;
+    }
+    let line = if let Some(n) = &app.notice {
+        Line::styled(
+            format!(" {}", n.text),
+            if n.error { t.bad() } else { t.good() },
+        )
+    } else if let Some(wb) = &app.wb {
+        Line::styled(
+            format!(
+                " run {} · chosen: {} · targeting: {}",
+                wb.run_id,
+                wb.chosen,
+                app.target().map_or("–", |m| m.name.as_str())
+            ),
+            t.dim(),
+        )
+    } else {
+        Line::styled(" no run loaded: press t to train", t.dim())
+    };
+    f.render_widget(line, area);
+}
+
+fn key_bar(app: &App, f: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let mut spans = Vec::new();
+    let mut width = 0usize;
+    for b in keymap::bar(app.tab) {
+        let text = format!(" {} ", b.help.split(['(', ',']).next().unwrap_or("").trim());
+        let w = b.label.chars().count() + text.chars().count() + 1;
+        if width + w > area.width as usize {
+            break;
+        }
+        width += w;
+        spans.push(Span::styled(b.label, t.key()));
+        spans.push(Span::styled(text, t.dim()));
+    }
+    f.render_widget(Line::from(spans), area);
+}
+
+/// A centred rectangle of at most `w`×`h` inside `area`.
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+/// The keymap as help lines: `first`'s bindings (if any), the global ones, then every other
+/// tab's.
+pub fn keymap_lines(app: &App, first: Option<Tab>) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let mut out = Vec::new();
+    let section = |title: String, scope: Scope, out: &mut Vec<Line<'static>>| {
+        out.push(Line::styled(title, t.title()));
+        for b in KEYMAP.iter().filter(|b| b.scope == scope) {
+            out.push(Line::from(vec![
+                Span::styled(format!("  {:<10}", b.label), t.key()),
+                Span::raw(b.help),
+            ]));
+        }
+    };
+    let has = |tab: Tab| KEYMAP.iter().any(|b| b.scope == Scope::On(tab));
+    if let Some(tab) = first.filter(|t| has(*t)) {
+        section(format!("{} tab", tab.title()), Scope::On(tab), &mut out);
+    }
+    section("Everywhere".into(), Scope::Global, &mut out);
+    for tab in Tab::ALL {
+        if has(tab) && Some(tab) != first {
+            section(format!("{} tab", tab.title()), Scope::On(tab), &mut out);
+        }
+    }
+    out
+}
+
+fn help_popup(app: &App, f: &mut Frame, area: Rect) {
+    let lines = keymap_lines(app, Some(app.tab));
+    let r = centered(area, 72, area.height.saturating_sub(2));
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines).scroll((app.popup_scroll, 0)).block(
+            Block::bordered()
+                .title(" keys — j/k scroll · Esc or ? closes ")
+                .border_style(app.theme.title()),
+        ),
+        r,
+    );
+}
+
+fn input_box(app: &App, f: &mut Frame, area: Rect) {
+    let Some(input) = &app.input else { return };
+    let title = match input.kind {
+        InputKind::Search => " search user id — Enter finds, Esc cancels ",
+        InputKind::K => " K in percent (e.g. 7.5) — Enter sets, Esc cancels ",
+        InputKind::ExportPath => " export the target list (CSV) to — Enter writes, Esc cancels ",
+    };
+    let r = centered(area, 70, 3);
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::raw(input.text.clone()),
+            Span::styled("█", Style::new()),
+        ]))
+        .block(Block::bordered().title(title).border_style(app.theme.key())),
+        r,
+    );
+}
+
+/// A placeholder for tabs that need a run while none is loaded.
+pub fn waiting(app: &App, f: &mut Frame, area: Rect, what: &str) {
+    let msg = if app.training.is_some() {
+        format!("{what} appears here when training finishes (see the gauge above).")
+    } else {
+        format!("No run loaded. Press t to train, or start with --run DIR. ({what})")
+    };
+    f.render_widget(
+        Paragraph::new(msg)
+            .style(app.theme.dim())
+            .wrap(Wrap { trim: true })
+            .block(Block::bordered()),
+        area,
+    );
+}
