@@ -37,6 +37,40 @@ pub struct ModelView {
 }
 
 impl ModelView {
+    /// A model's view from its test scores (aligned with `test`); ranks them per SPEC §4.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        name: String,
+        params: Value,
+        fit_seconds: f64,
+        val: SplitEval,
+        test_eval: SplitEval,
+        val_curve: Vec<(f64, f64)>,
+        test_curve: Vec<(f64, f64)>,
+        test_scores: Vec<f64>,
+        test: &Data,
+    ) -> ModelView {
+        let ranking = rank(&test_scores, &test.users, &test.anchors);
+        let mut caught = Vec::with_capacity(ranking.len() + 1);
+        caught.push(0u32);
+        for &i in &ranking {
+            let last = caught.last().copied().unwrap_or(0);
+            caught.push(last + test.y[i] as u32);
+        }
+        ModelView {
+            name,
+            params,
+            fit_seconds,
+            val,
+            test: test_eval,
+            val_curve,
+            test_curve,
+            test_scores,
+            ranking,
+            caught,
+        }
+    }
+
     /// Targeted count, positives caught, precision and lift when the top `k` rows are targeted.
     pub fn at(&self, k: usize) -> (usize, u32, Option<f64>, Option<f64>) {
         let n = self.ranking.len();
@@ -141,7 +175,6 @@ impl Workbench {
         let mpath = dir.join("manifest.json");
         let manifest = read_json(&mpath)?;
         let config: TrainConfig = field(&mpath, &manifest["config"], "config")?;
-        let ks = config.ks()?;
         let run_id = manifest["run_id"].as_str().unwrap_or_default().to_string();
         let chosen = manifest["chosen_model"]
             .as_str()
@@ -178,29 +211,46 @@ impl Workbench {
             let test_scores = scores.remove(&name).ok_or_else(|| {
                 Error::in_file(dir.join("scores.csv"), format!("no test scores for {name}"))
             })?;
-            let ranking = rank(&test_scores, &test.users, &test.anchors);
-            let mut caught = Vec::with_capacity(ranking.len() + 1);
-            caught.push(0u32);
-            for &i in &ranking {
-                let last = caught.last().copied().unwrap_or(0);
-                caught.push(last + test.y[i] as u32);
-            }
-            views.push(ModelView {
-                params: meta.map(|x| x["params"].clone()).unwrap_or(Value::Null),
-                fit_seconds: meta.and_then(|x| x["fit_seconds"].as_f64()).unwrap_or(0.0),
-                val: field(&epath, &m["splits"]["val"], "val metrics")?,
-                test: field(&epath, &m["splits"]["test"], "test metrics")?,
-                val_curve: field(&cpath, &curves[&name]["val"], "val curve")?,
-                test_curve: field(&cpath, &curves[&name]["test"], "test curve")?,
+            views.push(ModelView::new(
+                name.clone(),
+                meta.map(|x| x["params"].clone()).unwrap_or(Value::Null),
+                meta.and_then(|x| x["fit_seconds"].as_f64()).unwrap_or(0.0),
+                field(&epath, &m["splits"]["val"], "val metrics")?,
+                field(&epath, &m["splits"]["test"], "test metrics")?,
+                field(&cpath, &curves[&name]["val"], "val curve")?,
+                field(&cpath, &curves[&name]["test"], "test curve")?,
                 test_scores,
-                ranking,
-                caught,
-                name,
-            });
+                &test,
+            ));
         }
         if views.is_empty() {
             return Err(Error::in_file(epath, "no models"));
         }
+        Workbench::from_parts(
+            dir.to_path_buf(),
+            run_id,
+            config,
+            chosen,
+            failed,
+            stats,
+            views,
+            test,
+        )
+    }
+
+    /// A workbench from its parts (benchmarks and tests build one without a run directory).
+    #[allow(clippy::too_many_arguments)]
+    pub fn from_parts(
+        dir: PathBuf,
+        run_id: String,
+        config: TrainConfig,
+        chosen: String,
+        failed: Vec<(String, String)>,
+        stats: RunStats,
+        models: Vec<ModelView>,
+        test: Data,
+    ) -> Result<Workbench> {
+        let ks = config.ks()?;
         let sorted: Vec<Vec<f64>> = test
             .cols
             .iter()
@@ -212,14 +262,14 @@ impl Workbench {
             .collect();
         let medians = std::array::from_fn(|j| median(&test.cols[j]));
         Ok(Workbench {
-            dir: dir.to_path_buf(),
+            dir,
             run_id,
             config,
             chosen,
             ks,
             failed,
             stats,
-            models: views,
+            models,
             test,
             sorted,
             medians,

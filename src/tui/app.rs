@@ -462,13 +462,13 @@ impl App {
             .position(|&i| wb.test.users[i].to_string() == text)
         {
             Some(p) => format!(
-                "user {text} is ranked {} of {}: outside the top {} (k = {})",
+                "user {text} is ranked {} of {}: outside the top {}% (k = {})",
                 p + 1,
                 m.ranking.len(),
                 self.k,
                 self.k_rows()
             ),
-            None => format!("no user in the top {} matches \"{text}\"", self.k),
+            None => format!("no user in the top {}% matches \"{text}\"", self.k),
         }
     }
 

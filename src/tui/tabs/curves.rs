@@ -146,6 +146,21 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                 .data(pts)
         })
         .collect();
+    // What random targeting would do: the diagonal of the gain chart, lift 1.
+    let baseline: Vec<(f64, f64)> = match app.curve_mode {
+        CurveMode::Pr => vec![],
+        CurveMode::Gain => vec![(0.0, 0.0), (100.0, 100.0)],
+        CurveMode::Lift => vec![(0.0, 1.0), (100.0, 1.0)],
+    };
+    if !baseline.is_empty() {
+        datasets.push(
+            Dataset::default()
+                .marker(marker)
+                .graph_type(GraphType::Line)
+                .style(t.dim())
+                .data(&baseline),
+        );
+    }
     if !k_mark.is_empty() {
         datasets.push(
             Dataset::default()
@@ -178,7 +193,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     };
     let chart = Chart::new(datasets)
         .block(Block::bordered().title(format!(
-            " {mode} on {split} · K = {} (c: chart, v: split) ",
+            " {mode} on {split} · K = {}% (c: chart, v: split) ",
             app.k
         )))
         .x_axis(
@@ -219,6 +234,9 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled("Space toggles", t.dim()));
+    if app.curve_mode != CurveMode::Pr {
+        lines.push(Line::styled("dim line: random", t.dim()));
+    }
     if !k_mark.is_empty() {
         lines.push(Line::from(vec![
             Span::styled(

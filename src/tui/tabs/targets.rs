@@ -49,7 +49,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         .collect();
     let header = vec![
         Line::from(vec![
-            Span::styled(format!("Top {}", app.k), t.key()),
+            Span::styled(format!("Top {}%", app.k), t.key()),
             Span::raw(format!(
                 " of {n} users at {anchor} · k = {k} · model {}",
                 m.name

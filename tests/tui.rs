@@ -1,0 +1,485 @@
+//! The workbench, driven as a person would: actions in, screen out. Screens are rendered with
+//! ratatui's TestBackend from a fixed fixture run (`tests/fixtures/run`, trained once on a
+//! generated 3,000-user log with five models), so no training thread runs here except in the
+//! two tests that are about the training thread.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use churn_tui::engine::eval::KPct;
+use churn_tui::engine::run::{Progress, TrainConfig};
+use churn_tui::engine::workbench::Workbench;
+use churn_tui::tui::app::{App, Effect, EngineMsg, Popup, Tab};
+use churn_tui::tui::keymap::{Action, KEYMAP, action_for};
+use churn_tui::tui::theme::Theme;
+use churn_tui::tui::{Event, trainer, ui};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+fn fixture_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run")
+}
+
+fn fixture_app() -> App {
+    let wb = Workbench::load(&fixture_dir()).expect("fixture run loads");
+    let mut app = App::new(Theme::default(), wb.models.len());
+    app.set_workbench(wb);
+    app
+}
+
+fn screen(app: &mut App, w: u16, h: u16) -> String {
+    let mut term = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
+    app.page = ui::target_page(h);
+    app.prepare();
+    term.draw(|f| ui::render(app, f)).expect("draw");
+    let buf = term.backend().buffer();
+    let mut out = String::new();
+    for y in 0..h {
+        let line: String = (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {
+    let ev = KeyEvent::new(code, KeyModifiers::NONE);
+    match action_for(app.tab, &ev) {
+        Some(a) => app.update(a),
+        None => vec![],
+    }
+}
+
+fn keys(app: &mut App, s: &str) {
+    for c in s.chars() {
+        if app.input.is_some() {
+            app.type_char(c);
+        } else {
+            press(app, KeyCode::Char(c));
+        }
+    }
+}
+
+/// The fixture's test rows for one model, read straight from scores.csv: (user, y, score).
+fn test_scores(model: &str) -> Vec<(i64, bool, f64)> {
+    let text = std::fs::read_to_string(fixture_dir().join("scores.csv")).expect("scores.csv");
+    text.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0] == model && f[1] == "test").then(|| {
+                (
+                    f[2].parse().expect("user"),
+                    f[4] == "1",
+                    f[5].parse().expect("score"),
+                )
+            })
+        })
+        .collect()
+}
+
+/// SPEC §4 ranking, written independently: score descending, then user id ascending.
+fn ranked(model: &str) -> Vec<(i64, bool, f64)> {
+    let mut r = test_scores(model);
+    r.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
+    r
+}
+
+fn chosen() -> String {
+    let m: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture_dir().join("manifest.json")).expect("manifest"),
+    )
+    .expect("json");
+    m["chosen_model"].as_str().expect("chosen").to_string()
+}
+
+#[test]
+fn every_tab_at_80x24_and_160x48() {
+    for (tab, name) in [
+        (Tab::Labels, "labels"),
+        (Tab::Features, "features"),
+        (Tab::Leaderboard, "leaderboard"),
+        (Tab::Curves, "curves"),
+        (Tab::Targets, "targets"),
+        (Tab::Help, "help"),
+    ] {
+        for (w, h) in [(80, 24), (160, 48)] {
+            let mut app = fixture_app();
+            app.update(Action::GoTab(tab));
+            let s = screen(&mut app, w, h);
+            insta::assert_snapshot!(format!("{name}_{w}x{h}"), s);
+        }
+    }
+}
+
+#[test]
+fn popups_and_other_views_snapshot() {
+    let mut app = fixture_app();
+    app.update(Action::GoTab(Tab::Features));
+    keys(&mut app, "v");
+    insta::assert_snapshot!("features_vif_80x24", screen(&mut app, 80, 24));
+
+    let mut app = fixture_app();
+    app.update(Action::GoTab(Tab::Curves));
+    keys(&mut app, "c");
+    insta::assert_snapshot!("curves_gain_80x24", screen(&mut app, 80, 24));
+
+    let mut app = fixture_app();
+    app.update(Action::GoTab(Tab::Targets));
+    press(&mut app, KeyCode::Enter);
+    insta::assert_snapshot!("targets_user_80x24", screen(&mut app, 80, 24));
+
+    let mut app = fixture_app();
+    keys(&mut app, "?");
+    insta::assert_snapshot!("help_popup_80x24", screen(&mut app, 80, 24));
+
+    let mut app = fixture_app();
+    insta::assert_snapshot!("too_small_50x12", screen(&mut app, 50, 12));
+}
+
+#[test]
+fn tabs_switch_by_digit_tab_and_backtab() {
+    let mut app = fixture_app();
+    assert!(screen(&mut app, 80, 24).contains("dormant (m2) rate"));
+    keys(&mut app, "4");
+    assert_eq!(app.tab, Tab::Curves);
+    assert!(screen(&mut app, 80, 24).contains("PR curves on val"));
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.tab, Tab::Targets);
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.tab, Tab::Labels, "Tab wraps from Help to Labels");
+    press(&mut app, KeyCode::BackTab);
+    assert_eq!(app.tab, Tab::Help);
+    keys(&mut app, "3");
+    assert!(screen(&mut app, 80, 24).contains("leaderboard on val"));
+}
+
+#[test]
+fn k_moves_by_keyboard_and_the_header_follows() {
+    let mut app = fixture_app();
+    keys(&mut app, "5");
+    let model = chosen();
+    let r = ranked(&model);
+    let n = r.len();
+    let header = |k_pct_bp: usize| {
+        // k = ceil(K·N/100) with K in basis points, in integers.
+        let k = (k_pct_bp * n).div_ceil(10_000);
+        let caught = r[..k].iter().filter(|x| x.1).count();
+        (k, caught)
+    };
+    let s = screen(&mut app, 80, 24);
+    let (k, caught) = header(500);
+    assert!(s.contains(&format!("Top 5% of {n} users")), "{s}");
+    assert!(s.contains(&format!("k = {k}")), "{s}");
+    assert!(s.contains(&format!("dormant caught {caught} ")), "{s}");
+
+    keys(&mut app, "+");
+    let (k, caught) = header(600);
+    let s = screen(&mut app, 80, 24);
+    assert!(
+        s.contains("Top 6%") && s.contains(&format!("k = {k}")),
+        "{s}"
+    );
+    assert!(s.contains(&format!("dormant caught {caught} ")), "{s}");
+    keys(&mut app, "]");
+    assert_eq!(app.k, KPct { bp: 1000 }, "] goes to the next multiple of 5");
+    keys(&mut app, "[[");
+    assert_eq!(app.k, KPct { bp: 100 });
+    keys(&mut app, "[-");
+    assert_eq!(app.k, KPct { bp: 100 }, "arrows stop at 1%");
+    keys(&mut app, "K7.25");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.k, KPct { bp: 725 });
+    let (k, _) = header(725);
+    let s = screen(&mut app, 80, 24);
+    assert!(
+        s.contains("Top 7.25%") && s.contains(&format!("k = {k}")),
+        "{s}"
+    );
+    keys(&mut app, "Kabc");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.k, KPct { bp: 725 }, "a bad K changes nothing");
+    assert!(app.notice.as_ref().is_some_and(|n| n.error));
+
+    // The list shows exactly the top k rows, in SPEC order: the last row's rank is k.
+    keys(&mut app, "G");
+    assert_eq!(app.sel, k - 1);
+    let s = screen(&mut app, 80, 24);
+    let (user, _, _) = r[k - 1];
+    assert!(
+        s.lines().any(|l| l.contains(&format!("{k:>6} {user:>10}"))),
+        "{s}"
+    );
+}
+
+#[test]
+fn leaderboard_sorts_by_any_column_and_enter_picks_the_target_model() {
+    let eval: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture_dir().join("eval.json")).expect("eval"),
+    )
+    .expect("json");
+    let mut by_auc: Vec<(String, f64)> = eval["models"]
+        .as_array()
+        .expect("models")
+        .iter()
+        .map(|m| {
+            (
+                m["name"].as_str().expect("name").to_string(),
+                m["splits"]["val"]["pr_auc"].as_f64().expect("auc"),
+            )
+        })
+        .collect();
+    by_auc.sort_by(|a, b| b.1.total_cmp(&a.1));
+
+    let mut app = fixture_app();
+    keys(&mut app, "3");
+    let s = screen(&mut app, 80, 24);
+    let pos = |s: &str, name: &str| {
+        s.lines()
+            .position(|l| l.contains(&format!("{name} ")) && l.contains('.'))
+            .expect("row")
+    };
+    let rows: Vec<usize> = by_auc.iter().map(|(m, _)| pos(&s, m)).collect();
+    assert!(
+        rows.windows(2).all(|w| w[0] < w[1]),
+        "PR-AUC descending:\n{s}"
+    );
+    keys(&mut app, "s");
+    let s = screen(&mut app, 80, 24);
+    let rows: Vec<usize> = by_auc.iter().map(|(m, _)| pos(&s, m)).collect();
+    assert!(rows.windows(2).all(|w| w[0] > w[1]), "flipped:\n{s}");
+    keys(&mut app, "h");
+    let s = screen(&mut app, 80, 24);
+    assert!(
+        s.contains("model▲"),
+        "h moves the sort to the model column:\n{s}"
+    );
+
+    // Enter on the last row (lowest PR-AUC when descending) makes it the targeting model.
+    keys(&mut app, "lsG");
+    press(&mut app, KeyCode::Enter);
+    let last = &by_auc.last().expect("models").0;
+    assert_eq!(app.target().map(|m| m.name.clone()), Some(last.clone()));
+    keys(&mut app, "5");
+    assert!(screen(&mut app, 80, 24).contains(&format!("model {last}")));
+}
+
+#[test]
+fn search_finds_a_user_and_n_moves_between_matches() {
+    let mut app = fixture_app();
+    keys(&mut app, "5");
+    let r = ranked(&chosen());
+    let third = r[2].0.to_string();
+    keys(&mut app, "/");
+    keys(&mut app, &third);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.sel, 2, "the exact id at rank 3");
+    // A prefix shared by several top-k users: n walks forward, N back, with wrap-around.
+    let k = app.k_rows();
+    let first = r[0].0.to_string();
+    let hits_of = |p: &str| -> Vec<usize> {
+        r[..k]
+            .iter()
+            .enumerate()
+            .filter(|(_, x)| x.0.to_string().contains(p))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    // The longest prefix of the top user's id that several top-k users share.
+    let prefix = (1..first.len())
+        .rev()
+        .map(|n| &first[..n])
+        .find(|p| hits_of(p).len() >= 3)
+        .expect("a shared prefix");
+    let hits = hits_of(prefix);
+    keys(&mut app, "g/");
+    keys(&mut app, prefix);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.sel, hits[0]);
+    keys(&mut app, "n");
+    assert_eq!(app.sel, hits[1]);
+    keys(&mut app, "N");
+    assert_eq!(app.sel, hits[0]);
+    keys(&mut app, "N");
+    assert_eq!(
+        app.sel,
+        *hits.last().expect("hits"),
+        "N wraps to the last match"
+    );
+    // A user outside the top K is reported with its rank.
+    let outside = r[k + 1].0.to_string();
+    keys(&mut app, "/");
+    keys(&mut app, &outside);
+    press(&mut app, KeyCode::Enter);
+    let note = app.notice.clone().expect("notice").text;
+    assert!(note.contains(&format!("ranked {}", k + 2)), "{note}");
+    // While typing, q is text, not quit.
+    keys(&mut app, "/q");
+    assert!(!app.quit);
+    press(&mut app, KeyCode::Esc);
+    assert!(app.input.is_none());
+}
+
+#[test]
+fn help_shows_every_binding_from_the_keymap() {
+    let mut app = fixture_app();
+    keys(&mut app, "6");
+    let s = screen(&mut app, 160, 48);
+    for b in KEYMAP.iter().take(20) {
+        assert!(s.contains(b.help), "help tab lacks {:?}:\n{s}", b.help);
+    }
+    keys(&mut app, "5?");
+    assert_eq!(app.popup, Some(Popup::Help));
+    let s = screen(&mut app, 80, 24);
+    assert!(s.contains("Targets tab"), "{s}");
+    assert!(
+        s.contains("type K in percent"),
+        "the current tab's keys come first:\n{s}"
+    );
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.popup, None);
+}
+
+#[test]
+fn user_detail_lists_features_percentiles_and_reasons() {
+    let mut app = fixture_app();
+    keys(&mut app, "5j");
+    press(&mut app, KeyCode::Enter);
+    let s = screen(&mut app, 80, 24);
+    let r = ranked(&chosen());
+    assert!(
+        s.contains(&format!("user {} · rank 2 of {}", r[1].0, r.len())),
+        "{s}"
+    );
+    for f in churn_tui::engine::features::FEATURE_NAMES {
+        assert!(s.contains(f), "{f} missing:\n{s}");
+    }
+    assert!(s.contains("risk reasons"));
+}
+
+#[test]
+fn q_quits_and_cancels_training() {
+    let mut app = fixture_app();
+    let fx = press(&mut app, KeyCode::Char('q'));
+    assert!(app.quit);
+    assert!(fx.contains(&Effect::Quit) && fx.contains(&Effect::CancelTraining));
+    let mut app = fixture_app();
+    let fx = app.update(
+        action_for(
+            Tab::Labels,
+            &KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL),
+        )
+        .expect("ctrl-c bound"),
+    );
+    assert!(app.quit && fx.contains(&Effect::Quit));
+}
+
+fn sample_config(models: &[&str]) -> TrainConfig {
+    TrainConfig {
+        dataset: churn_tui::engine::dataset::DatasetConfig {
+            data: vec![churn_tui::cli::SAMPLE_GLOB.to_string()],
+            ..Default::default()
+        },
+        models: models.iter().map(|s| s.to_string()).collect(),
+        trials: 2,
+        ..Default::default()
+    }
+}
+
+fn next_engine(rx: &mpsc::Receiver<Event>) -> EngineMsg {
+    loop {
+        // A generous guard so a hung thread fails the test instead of hanging CI.
+        match rx.recv_timeout(Duration::from_secs(300)) {
+            Ok(Event::Engine(m)) => return m,
+            Ok(_) => continue,
+            Err(e) => panic!("no message from the training thread: {e}"),
+        }
+    }
+}
+
+#[test]
+fn training_progress_reaches_the_ui_and_the_run_opens() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let (tx, rx) = mpsc::channel();
+    let mut app = App::new(Theme::default(), 2);
+    let t = trainer::spawn(
+        sample_config(&["rule_recency", "logreg"]),
+        out.path().to_path_buf(),
+        tx,
+    );
+    app.training_started();
+    let first = next_engine(&rx);
+    assert!(
+        matches!(first, EngineMsg::Progress(Progress::Stage("features"))),
+        "{first:?}"
+    );
+    app.engine(first);
+    assert!(screen(&mut app, 80, 24).contains("training: features"));
+    let mut saw_model = false;
+    loop {
+        match next_engine(&rx) {
+            EngineMsg::Finished(r) => {
+                let wb = app
+                    .engine(EngineMsg::Finished(r))
+                    .expect("the new run opens");
+                app.set_workbench(wb);
+                break;
+            }
+            m => {
+                saw_model |= matches!(m, EngineMsg::Progress(Progress::ModelDone { .. }));
+                app.engine(m);
+            }
+        }
+    }
+    t.handle.join().expect("thread ends");
+    assert!(saw_model);
+    assert!(app.training.is_none());
+    let s = screen(&mut app, 80, 24);
+    assert!(s.contains("run saved to"), "{s}");
+    keys(&mut app, "3");
+    assert!(screen(&mut app, 80, 24).contains("logreg"));
+}
+
+#[test]
+fn quitting_mid_training_cancels_promptly() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let (tx, rx) = mpsc::channel();
+    let mut app = App::new(Theme::default(), 9);
+    let t = trainer::spawn(
+        sample_config(&churn_tui::engine::models::MODEL_NAMES),
+        out.path().to_path_buf(),
+        tx,
+    );
+    app.training_started();
+    // Wait until models are fitting, then quit.
+    loop {
+        let m = next_engine(&rx);
+        let fitting = matches!(m, EngineMsg::Progress(Progress::Model { .. }));
+        app.engine(m);
+        if fitting {
+            break;
+        }
+    }
+    let fx = app.update(Action::Quit);
+    assert!(fx.contains(&Effect::CancelTraining));
+    t.cancel();
+    loop {
+        match next_engine(&rx) {
+            EngineMsg::Finished(r) => {
+                let e = r.expect_err("a cancelled run does not finish");
+                assert!(e.to_lowercase().contains("cancel"), "{e}");
+                break;
+            }
+            EngineMsg::Progress(_) => {}
+        }
+    }
+    t.handle.join().expect("thread ends");
+    assert_eq!(
+        std::fs::read_dir(out.path()).expect("out").count(),
+        0,
+        "a cancelled run leaves no run directory"
+    );
+}
