@@ -1,0 +1,132 @@
+//! Frame time of the Targets tab at 160x48 with 100,000 ranked users (fixed seed): the work a
+//! real frame does (reasons for rows coming into view, then drawing), with the selection moving
+//! one row per frame. `cargo bench --bench render`; prints the median and the 95th percentile.
+
+use std::time::Instant;
+
+use churn_tui::engine::eval::{SplitEval, evaluate};
+use churn_tui::engine::features::table::AnchorCounts;
+use churn_tui::engine::label::Split;
+use churn_tui::engine::models::{Data, N_FEATURES};
+use churn_tui::engine::run::TrainConfig;
+use churn_tui::engine::stats::{DataInfo, FeatureStats, RunStats};
+use churn_tui::engine::workbench::{ModelView, Workbench};
+use churn_tui::tui::app::{App, Tab};
+use churn_tui::tui::keymap::Action;
+use churn_tui::tui::theme::Theme;
+use churn_tui::tui::ui;
+use rand::{RngExt, SeedableRng};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+const USERS: usize = 100_000;
+const FRAMES: usize = 300;
+
+fn workbench() -> Workbench {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let anchor = 1_585_699_200_000_000; // 2020-04-01T00:00:00Z in µs
+    let mut test = Data {
+        cols: (0..N_FEATURES).map(|_| Vec::with_capacity(USERS)).collect(),
+        y: Vec::with_capacity(USERS),
+        users: (0..USERS as i64).map(|u| 500_000_000 + u).collect(),
+        anchors: vec![anchor; USERS],
+        hist: Vec::new(),
+    };
+    let mut scores = Vec::with_capacity(USERS);
+    for _ in 0..USERS {
+        let s: f64 = rng.random();
+        scores.push(s);
+        test.y.push(rng.random::<f64>() < 0.6 + 0.3 * s);
+        for c in test.cols.iter_mut() {
+            c.push(rng.random::<f64>() * 30.0);
+        }
+    }
+    let cfg = TrainConfig::default();
+    let ks = cfg.ks().unwrap_or_default();
+    let eval: SplitEval = evaluate(&scores, &test.y, &test.users, &test.anchors, &ks);
+    let stats = RunStats {
+        data: DataInfo {
+            files: vec![],
+            rows_read: 0,
+            duplicates: 0,
+            events: 0,
+            users: USERS as u64,
+            first_ts: anchor,
+            last_ts: anchor,
+            scope: "none".into(),
+            lookback_days: 30,
+            horizon_days: 30,
+            anchors: vec![(anchor, Split::Test)],
+            purged: vec![],
+        },
+        labels: vec![AnchorCounts {
+            anchor,
+            split: Split::Test,
+            rows: USERS as u64,
+            m0: 0,
+            m1: 0,
+            m2: test.y.iter().filter(|y| **y).count() as u64,
+        }],
+        features: FeatureStats::of(&test),
+    };
+    let view = ModelView::new(
+        "synthetic".into(),
+        serde_json::Value::Null,
+        0.0,
+        eval.clone(),
+        eval,
+        vec![],
+        vec![],
+        scores,
+        &test,
+    );
+    Workbench::from_parts(
+        std::env::temp_dir(),
+        "bench".into(),
+        cfg,
+        "synthetic".into(),
+        vec![],
+        stats,
+        vec![view],
+        test,
+    )
+    .unwrap_or_else(|e| panic!("synthetic workbench: {e}"))
+}
+
+fn main() {
+    let mut app = App::new(Theme::default(), 1);
+    app.set_workbench(workbench());
+    app.update(Action::GoTab(Tab::Targets));
+    // K = 30%: 30,000 rows in the list.
+    for _ in 0..5 {
+        app.update(Action::KPlus5);
+    }
+    let mut term = match Terminal::new(TestBackend::new(160, 48)) {
+        Ok(t) => t,
+        Err(e) => panic!("terminal: {e}"),
+    };
+    let mut times = Vec::with_capacity(FRAMES);
+    for i in 0..FRAMES {
+        let t = Instant::now();
+        app.update(if i % 50 == 49 {
+            Action::PageDown
+        } else {
+            Action::Down
+        });
+        app.page = ui::target_page(48);
+        app.prepare();
+        if let Err(e) = term.draw(|f| ui::render(&app, f)) {
+            panic!("draw: {e}");
+        }
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "targets tab 160x48, {USERS} ranked users, K = {}% (k = {}): median {:.3} ms, p95 {:.3} ms, max {:.3} ms over {FRAMES} frames",
+        app.k,
+        app.k_rows(),
+        times[FRAMES / 2],
+        times[FRAMES * 95 / 100],
+        times[FRAMES - 1]
+    );
+}
