@@ -383,3 +383,50 @@ fn parquet_bad_row_names_column_and_row() {
         "{err}"
     );
 }
+
+#[test]
+fn workbench_on_a_missing_or_broken_run_fails_before_taking_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-run");
+    let out = bin()
+        .args(["--run", missing.to_str().unwrap()])
+        .assert()
+        .failure();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("no-such-run") && err.contains("manifest.json"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+
+    // A run directory whose eval.json is truncated names that file.
+    let broken = dir.path().join("broken");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run"),
+        &broken,
+    );
+    std::fs::write(broken.join("eval.json"), "{\"models\": [").unwrap();
+    let out = bin()
+        .args(["tui", "--run", broken.to_str().unwrap()])
+        .assert()
+        .failure();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("eval.json") && err.contains("not valid JSON"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}
