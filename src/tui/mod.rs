@@ -148,6 +148,22 @@ pub fn run(opts: TuiOptions) -> Result<()> {
     }
     let mut terminal = ratatui::try_init().map_err(|e| Error::io("terminal", e))?;
     let _restore = Restore;
+    // ratatui's hook restores the terminal on any panic; a panic on the training thread is
+    // caught there and reported, so it must not tear the screen down: log it instead.
+    let restore_hook = std::panic::take_hook();
+    let log_path = opts.out.join("churn-tui.log");
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().name() == Some(trainer::THREAD_NAME) {
+            let mut log = Log(std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&log_path)
+                .ok());
+            log.line(&format!("panic on the training thread: {info}"));
+        } else {
+            restore_hook(info);
+        }
+    }));
     input_thread(tx.clone());
     loop {
         let size = terminal.size().map_err(|e| Error::io("terminal", e))?;

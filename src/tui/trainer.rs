@@ -13,6 +13,9 @@ use crate::engine::run::{self, TrainConfig};
 use super::Event;
 use super::app::EngineMsg;
 
+/// The training thread's name; the TUI's panic hook recognises it.
+pub const THREAD_NAME: &str = "churn-train";
+
 pub struct Trainer {
     cancel: Arc<AtomicBool>,
     pub handle: JoinHandle<()>,
@@ -28,14 +31,30 @@ impl Trainer {
 pub fn spawn(cfg: TrainConfig, out: PathBuf, tx: Sender<Event>) -> Trainer {
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
-    let handle = std::thread::spawn(move || {
+    let body = move || {
         let progress = |p| {
             let _ = tx.send(Event::Engine(EngineMsg::Progress(p)));
         };
-        let result = run::train(&cfg, &progress, &flag)
-            .and_then(|report| save_new(&report, &out))
-            .map_err(|e| e.to_string());
+        // A panic inside a model crate must end this run, not the workbench: it becomes an
+        // error message (the TUI's panic hook leaves the screen alone on this thread).
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run::train(&cfg, &progress, &flag)
+                .and_then(|report| save_new(&report, &out))
+                .map_err(|e| e.to_string())
+        }))
+        .unwrap_or_else(|p| {
+            let what = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(format!("training crashed: {what}"))
+        });
         let _ = tx.send(Event::Engine(EngineMsg::Finished(result)));
-    });
+    };
+    let handle = std::thread::Builder::new()
+        .name(THREAD_NAME.into())
+        .spawn(body)
+        .unwrap_or_else(|_| std::thread::spawn(|| {}));
     Trainer { cancel, handle }
 }
