@@ -8,8 +8,12 @@ use clap::{Args, Parser, Subcommand};
 use crate::engine::data::Scope;
 use crate::engine::data::generate::{self, GenConfig};
 use crate::engine::dataset::{self, DatasetConfig};
+use crate::engine::eval::KPct;
 use crate::engine::features::write;
 use crate::engine::label::{AnchorChoice, Window};
+use crate::engine::target::TierRule;
+use crate::engine::target::list::{ListSpec, target_rows};
+use crate::engine::target::phrases::Phrases;
 use crate::engine::time::parse_anchor;
 use crate::engine::{Error, Result};
 
@@ -52,6 +56,10 @@ pub enum Command {
     Train(TrainArgs),
     /// Score users at a new anchor with a saved run's chosen model (no labels needed).
     Score(ScoreArgs),
+    /// Export the Top-K target list (hand edits applied) as CSV, JSON, Parquet or XLSX.
+    Export(ExportArgs),
+    /// Write the campaign report (Markdown) for the Top-K target list.
+    Report(ReportArgs),
     /// Generate a synthetic REES46-schema event log.
     Gen(GenArgs),
     /// Benchmark the feature table on a generated log (fixed seed).
@@ -214,6 +222,8 @@ pub struct TuiArgs {
     /// Dots instead of braille in charts.
     #[arg(long)]
     pub ascii: bool,
+    #[command(flatten)]
+    pub target: TargetArgs,
 }
 
 #[derive(Args, Debug)]
@@ -231,6 +241,64 @@ pub struct ScoreArgs {
     #[arg(long)]
     pub model: Option<String>,
     /// Output CSV: rank, user_id, anchor, score.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// Targeting settings shared by the workbench, `export` and `report`.
+#[derive(Args, Debug, Clone)]
+pub struct TargetArgs {
+    /// Targeting config (TOML): `[[tiers]]` with `name`, `top_pct`, `offer`. Default: SPEC §5 tiers.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Language of the risk reasons.
+    #[arg(long, default_value = "en", value_parser = ["en", "ko"])]
+    pub lang: String,
+}
+
+impl TargetArgs {
+    fn load(&self) -> Result<(TierRule, Phrases)> {
+        Ok((
+            TierRule::load(self.config.as_deref())?,
+            Phrases::load(&self.lang)?,
+        ))
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    /// A run directory written by `train` (or the workbench); its hand edits apply.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Top K percent (up to two decimals).
+    #[arg(long, default_value = "5")]
+    pub k: String,
+    /// Another model of the run than the chosen one.
+    #[arg(long)]
+    pub model: Option<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub list: ListArgs,
+    /// csv, json, parquet or xlsx (default: from the --out extension).
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Export every tier (down to the widest tier's share) instead of the top K.
+    #[arg(long, conflicts_with = "k")]
+    pub tiers: bool,
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub list: ListArgs,
+    /// Markdown output.
     #[arg(long)]
     pub out: PathBuf,
 }
@@ -303,6 +371,58 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Some(Command::Train(t)) => train(t),
+        Some(Command::Export(e)) => {
+            use crate::engine::target::export::{ExportFormat, export};
+            let (tiers, phrases) = e.list.target.load()?;
+            let format = match &e.format {
+                Some(f) => ExportFormat::parse(f)?,
+                None => ExportFormat::of_path(&e.out)?,
+            };
+            let k = if e.tiers {
+                tiers.reach()
+            } else {
+                KPct::parse(&e.list.k)?
+            };
+            let (wb, edits, model) = open_list(&e.list)?;
+            let rows = target_rows(
+                &wb,
+                &ListSpec {
+                    model: &model,
+                    k,
+                    tiers: &tiers,
+                    edits: &edits,
+                    phrases: &phrases,
+                },
+            )?;
+            export(&rows, &tiers, format, &e.out)?;
+            eprintln!(
+                "wrote {} rows (top {k}% by {model}, {} excluded, {} added by hand) to {}",
+                rows.len(),
+                edits.excluded.len(),
+                rows.iter().filter(|r| r.edited).count(),
+                e.out.display()
+            );
+            Ok(())
+        }
+        Some(Command::Report(r)) => {
+            use crate::engine::target::report::{report, write_report};
+            let (tiers, phrases) = r.list.target.load()?;
+            let k = KPct::parse(&r.list.k)?;
+            let (wb, edits, model) = open_list(&r.list)?;
+            let text = report(
+                &wb,
+                &ListSpec {
+                    model: &model,
+                    k,
+                    tiers: &tiers,
+                    edits: &edits,
+                    phrases: &phrases,
+                },
+            )?;
+            write_report(&text, &r.out)?;
+            eprintln!("wrote the report to {}", r.out.display());
+            Ok(())
+        }
         Some(Command::Score(s)) => {
             use crate::engine::score;
             let anchor = parse_anchor(&s.anchor)
@@ -348,10 +468,37 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// The run, its hand edits and the model a list is ranked by.
+fn open_list(
+    a: &ListArgs,
+) -> Result<(
+    crate::engine::workbench::Workbench,
+    crate::engine::target::edits::Edits,
+    String,
+)> {
+    let wb = crate::engine::workbench::Workbench::load(&a.run)?;
+    let edits = crate::engine::target::edits::Edits::load(&a.run)?;
+    let model = a.model.clone().unwrap_or_else(|| wb.chosen.clone());
+    if wb.model(&model).is_none() {
+        return Err(Error::Config(format!(
+            "the run has no model `{model}` (it has {})",
+            wb.models
+                .iter()
+                .map(|m| m.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    Ok((wb, edits, model))
+}
+
 fn tui(t: TuiArgs) -> Result<()> {
     use crate::tui::{TuiOptions, run, theme::Theme};
     let no_color = t.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let (tiers, phrases) = t.target.load()?;
     run(TuiOptions {
+        tiers,
+        phrases,
         train: t.run_args.to_config()?,
         run: t.run,
         out: t.run_args.out.clone(),

@@ -9,8 +9,13 @@ use crate::engine::eval::KPct;
 use crate::engine::models::Model;
 use crate::engine::run::Progress;
 use crate::engine::target::TierRule;
+use crate::engine::target::edits::Edits;
+use crate::engine::target::export::{ExportFormat, export};
 use crate::engine::target::list::reasons_batch;
+use crate::engine::target::list::{ListSpec, target_rows};
+use crate::engine::target::phrases::{Phrases, english};
 use crate::engine::target::reasons::Reason;
+use crate::engine::target::report::{report, write_report};
 use crate::engine::workbench::{ModelView, Workbench};
 
 use super::keymap::Action;
@@ -62,6 +67,7 @@ pub enum InputKind {
     Search,
     K,
     ExportPath,
+    AddUser,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,7 +96,6 @@ pub enum EngineMsg {
 pub enum Effect {
     StartTraining,
     CancelTraining,
-    Export(PathBuf),
     Quit,
 }
 
@@ -158,6 +163,14 @@ pub struct App {
     /// Rows the target list shows (set from the terminal size before each frame).
     pub page: usize,
     pub search: Option<String>,
+    /// Hand edits of the loaded run (saved in its directory on every change).
+    pub edits: Edits,
+    /// Ranking positions (≥ k) of users added by hand, ascending; refreshed by `prepare`.
+    pub added_pos: Vec<usize>,
+    /// Ranking position of each user id, for the targeting model.
+    pos_of: HashMap<i64, usize>,
+    pos_model: String,
+    pub phrases: Phrases,
     /// Scroll of the open popup.
     pub popup_scroll: u16,
     reasons: HashMap<usize, Vec<Reason>>,
@@ -203,6 +216,11 @@ impl App {
             offset: 0,
             page: 10,
             search: None,
+            edits: Edits::default(),
+            added_pos: Vec::new(),
+            pos_of: HashMap::new(),
+            pos_model: String::new(),
+            phrases: english().clone(),
             popup_scroll: 0,
             reasons: HashMap::new(),
             model: None,
@@ -213,6 +231,14 @@ impl App {
     /// Show a loaded run (keeps the current K and tab).
     pub fn set_workbench(&mut self, wb: Workbench) {
         self.k = wb.ks.first().copied().unwrap_or(self.k);
+        self.edits = match Edits::load(&wb.dir) {
+            Ok(e) => e,
+            Err(e) => {
+                self.notify(format!("hand edits not loaded: {e}"), true);
+                Edits::default()
+            }
+        };
+        self.pos_model.clear();
         self.target_model = Some(wb.chosen.clone());
         self.wb = Some(wb);
         self.reasons.clear();
@@ -244,6 +270,169 @@ impl App {
         self.target()
             .map(|m| self.k.k_of(m.ranking.len()))
             .unwrap_or(0)
+    }
+
+    /// Rows of the Targets list: the top k, then users added by hand from below it.
+    pub fn list_len(&self) -> usize {
+        self.k_rows() + self.added_pos.len()
+    }
+
+    /// The ranking position shown at list position `i`, and whether it was added by hand.
+    pub fn list_row(&self, i: usize) -> Option<(usize, bool)> {
+        let k = self.k_rows();
+        if i < k {
+            Some((i, false))
+        } else {
+            self.added_pos.get(i - k).map(|&p| (p, true))
+        }
+    }
+
+    /// Refresh the user → rank map and the added rows (after a model, K or edit change).
+    fn refresh_list(&mut self) {
+        let Some(m) = self.target() else { return };
+        if self.pos_model != m.name {
+            let name = m.name.clone();
+            let Some(wb) = &self.wb else { return };
+            let map: HashMap<i64, usize> = m
+                .ranking
+                .iter()
+                .enumerate()
+                .map(|(p, &r)| (wb.test.users[r], p))
+                .collect();
+            self.pos_of = map;
+            self.pos_model = name;
+        }
+        let k = self.k_rows();
+        let mut added: Vec<usize> = self
+            .edits
+            .added
+            .iter()
+            .filter_map(|u| self.pos_of.get(u).copied())
+            .filter(|&p| p >= k)
+            .collect();
+        added.sort_unstable();
+        added.dedup();
+        self.added_pos = added;
+    }
+
+    /// Excluded users ranked inside the top k (the exclusions that shorten the list).
+    pub fn excluded_in_top_k(&self) -> usize {
+        let k = self.k_rows();
+        self.edits
+            .excluded
+            .iter()
+            .filter(|u| self.pos_of.get(u).is_some_and(|&p| p < k))
+            .count()
+    }
+
+    /// The user id at list position `i`.
+    pub fn list_user(&self, i: usize) -> Option<i64> {
+        let (p, _) = self.list_row(i)?;
+        let (wb, m) = (self.wb.as_ref()?, self.target()?);
+        m.ranking.get(p).map(|&r| wb.test.users[r])
+    }
+
+    fn save_edits(&mut self, what: String) {
+        let Some(wb) = &self.wb else { return };
+        match self.edits.save(&wb.dir) {
+            Ok(()) => self.notify(format!("{what} — saved"), false),
+            Err(e) => self.notify(format!("{what}, but NOT saved: {e}"), true),
+        }
+    }
+
+    fn toggle_exclude(&mut self) {
+        let Some(u) = self.list_user(self.sel) else {
+            return;
+        };
+        let now = self.edits.toggle_exclude(u);
+        self.refresh_list();
+        self.clamp_targets();
+        self.save_edits(if now {
+            format!("user {u} excluded")
+        } else {
+            format!("user {u} back on the list")
+        });
+    }
+
+    fn add_user(&mut self, text: &str) {
+        let Ok(u) = text.trim().parse::<i64>() else {
+            self.notify(format!("`{}` is not a user id", text.trim()), true);
+            return;
+        };
+        self.refresh_list();
+        let Some(&p) = self.pos_of.get(&u) else {
+            self.notify(format!("user {u} was not scored at the test anchor"), true);
+            return;
+        };
+        if p < self.k_rows() && !self.edits.excluded.contains(&u) {
+            self.notify(
+                format!("user {u} is already on the list (rank {})", p + 1),
+                false,
+            );
+            return;
+        }
+        self.edits.add(u);
+        self.refresh_list();
+        self.save_edits(format!("user {u} (rank {}) added", p + 1));
+        if let Some(i) = (0..self.list_len()).find(|&i| self.list_user(i) == Some(u)) {
+            self.sel = i;
+            self.clamp_targets();
+        }
+    }
+
+    /// The current target list as an export would write it.
+    pub fn target_list(
+        &self,
+    ) -> crate::engine::Result<Vec<crate::engine::target::list::TargetRow>> {
+        let (Some(wb), Some(m)) = (&self.wb, self.target()) else {
+            return Err(crate::engine::Error::Config("no run loaded".into()));
+        };
+        target_rows(
+            wb,
+            &ListSpec {
+                model: &m.name,
+                k: self.k,
+                tiers: &self.tiers,
+                edits: &self.edits,
+                phrases: &self.phrases,
+            },
+        )
+    }
+
+    /// Export the list to `path` (format from the extension).
+    pub fn export_to(&mut self, path: &std::path::Path) {
+        let res = ExportFormat::of_path(path).and_then(|f| {
+            let rows = self.target_list()?;
+            export(&rows, &self.tiers, f, path).map(|_| rows.len())
+        });
+        match res {
+            Ok(n) => self.notify(format!("wrote {n} rows to {}", path.display()), false),
+            Err(e) => self.notify(format!("export failed: {e}"), true),
+        }
+    }
+
+    /// Write the campaign report into the run directory.
+    pub fn write_report(&mut self) {
+        let (Some(wb), Some(m)) = (&self.wb, self.target()) else {
+            self.notify("no run loaded", true);
+            return;
+        };
+        let path = wb.dir.join(format!("report-top{}.md", self.k));
+        let res = report(
+            wb,
+            &ListSpec {
+                model: &m.name,
+                k: self.k,
+                tiers: &self.tiers,
+                edits: &self.edits,
+                phrases: &self.phrases,
+            },
+        )
+        .and_then(|text| write_report(&text, &path));
+        match res {
+            Ok(()) => self.notify(format!("report written to {}", path.display()), false),
+            Err(e) => self.notify(format!("report failed: {e}"), true),
+        }
     }
 
     pub fn columns(&self) -> Vec<Column> {
@@ -356,7 +545,8 @@ impl App {
     }
 
     fn clamp_targets(&mut self) {
-        let k = self.k_rows();
+        self.refresh_list();
+        let k = self.list_len();
         if k == 0 {
             self.sel = 0;
             self.offset = 0;
@@ -383,7 +573,8 @@ impl App {
                 self.curve_sel = step(self.curve_sel, delta, n);
             }
             Tab::Targets => {
-                let k = self.k_rows();
+                self.refresh_list();
+                let k = self.list_len();
                 self.sel = step(self.sel, delta, k);
                 self.clamp_targets();
             }
@@ -520,10 +711,14 @@ impl App {
                 let p = input.text.trim();
                 if p.is_empty() {
                     self.notify("no path given: nothing exported", true);
-                    vec![]
                 } else {
-                    vec![Effect::Export(PathBuf::from(p))]
+                    self.export_to(&PathBuf::from(p));
                 }
+                vec![]
+            }
+            InputKind::AddUser => {
+                self.add_user(&input.text);
+                vec![]
             }
         }
     }
@@ -640,8 +835,8 @@ impl App {
                 }
                 Tab::Targets => {
                     if let Some(m) = self.target()
-                        && let Some(&row) = m.ranking.get(self.sel)
-                        && self.sel < self.k_rows()
+                        && let Some((p, _)) = self.list_row(self.sel)
+                        && let Some(&row) = m.ranking.get(p)
                     {
                         self.popup = Some(Popup::User(row));
                     }
@@ -685,6 +880,16 @@ impl App {
                 }
             }
             Action::SortFlip => self.sort_desc = !self.sort_desc,
+            Action::Exclude => self.toggle_exclude(),
+            Action::AddUser => {
+                if self.wb.is_some() {
+                    self.input = Some(Input {
+                        kind: InputKind::AddUser,
+                        text: String::new(),
+                    });
+                }
+            }
+            Action::Report => self.write_report(),
             Action::SwitchSplit => match self.tab {
                 Tab::Leaderboard => self.sort_test = !self.sort_test,
                 Tab::Curves => self.curve_test = !self.curve_test,
@@ -715,9 +920,11 @@ impl App {
         self.clamp_targets();
         let Some(m) = self.target() else { return };
         let name = m.name.clone();
-        let k = self.k_rows();
-        let mut rows: Vec<usize> =
-            m.ranking[self.offset.min(k)..(self.offset + self.page).min(k)].to_vec();
+        let end = (self.offset + self.page).min(self.list_len());
+        let mut rows: Vec<usize> = (self.offset.min(end)..end)
+            .filter_map(|i| self.list_row(i))
+            .filter_map(|(p, _)| m.ranking.get(p).copied())
+            .collect();
         if let Some(Popup::User(r)) = self.popup {
             rows.push(r);
         }

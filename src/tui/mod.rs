@@ -18,7 +18,6 @@ use ratatui::crossterm::event::{self, Event as CtEvent, KeyCode, KeyEventKind, K
 
 use crate::engine::artifacts::find_run;
 use crate::engine::run::TrainConfig;
-use crate::engine::target::list::{target_rows, write_csv};
 use crate::engine::workbench::Workbench;
 use crate::engine::{Error, Result};
 
@@ -32,6 +31,8 @@ pub struct TuiOptions {
     /// Where runs are saved and looked for.
     pub out: PathBuf,
     pub theme: Theme,
+    pub tiers: crate::engine::target::TierRule,
+    pub phrases: crate::engine::target::phrases::Phrases,
 }
 
 /// Everything that can wake the loop.
@@ -118,6 +119,8 @@ fn typing(app: &mut App, k: &event::KeyEvent) -> Option<keymap::Action> {
 pub fn run(opts: TuiOptions) -> Result<()> {
     let mut log = Log::open(&opts.out);
     let mut app = App::new(opts.theme, opts.train.models.len());
+    app.tiers = opts.tiers.clone();
+    app.phrases = opts.phrases.clone();
     // Load before taking over the screen, so an error prints normally.
     let initial = match &opts.run {
         Some(dir) => Some(Workbench::load(dir)?),
@@ -219,20 +222,6 @@ pub fn run(opts: TuiOptions) -> Result<()> {
                         tx.clone(),
                     ));
                     app.training_started();
-                }
-                Effect::Export(path) => {
-                    let res = match (&app.wb, app.target()) {
-                        (Some(wb), Some(m)) => target_rows(wb, &m.name, app.k, &app.tiers)
-                            .and_then(|rows| write_csv(&rows, &path).map(|_| rows.len())),
-                        _ => Err(Error::Config("no run loaded".into())),
-                    };
-                    match res {
-                        Ok(n) => {
-                            log.line(&format!("exported {n} rows to {}", path.display()));
-                            app.notify(format!("wrote {n} rows to {}", path.display()), false);
-                        }
-                        Err(e) => app.notify(format!("export failed: {e}"), true),
-                    }
                 }
             }
         }

@@ -199,7 +199,10 @@ fn input_box(app: &App, f: &mut Frame, area: Rect) {
     let title = match input.kind {
         InputKind::Search => " search user id — Enter finds, Esc cancels ",
         InputKind::K => " K in percent (e.g. 7.5) — Enter sets, Esc cancels ",
-        InputKind::ExportPath => " export the target list (CSV) to — Enter writes, Esc cancels ",
+        InputKind::ExportPath => {
+            " export to (.csv .json .parquet .xlsx) — Enter writes, Esc cancels "
+        }
+        InputKind::AddUser => " add a user by id — Enter adds, Esc cancels ",
     };
     let r = centered(area, 70, 3);
     f.render_widget(Clear, r);

@@ -1,6 +1,7 @@
 //! `gbdt`: gradient-boosted trees from perpetual (pure Rust), its fitting budget chosen on val.
 //! Class weights are off so the output stays a calibrated churn probability.
 
+use perpetual::booster::config::ContributionsMethod;
 use perpetual::objective::Objective;
 use perpetual::{Matrix, PerpetualBooster};
 
@@ -88,6 +89,23 @@ impl Model for Gbdt {
             Some(b) => proba(b, x),
             None => vec![f64::NAN; x.n()],
         }
+    }
+
+    /// Exact tree-SHAP values of the log-odds (perpetual's Shapley contributions).
+    fn contributions(&self, x: &Data) -> Option<Vec<[f64; N_FEATURES]>> {
+        let b = self.booster.as_ref()?;
+        let flat = column_major(x);
+        let m = Matrix::new(&flat, x.n(), N_FEATURES);
+        let c = b.predict_contributions(&m, ContributionsMethod::Shapley, false);
+        // One row of N_FEATURES values plus the bias per input row.
+        if c.len() != x.n() * (N_FEATURES + 1) {
+            return None;
+        }
+        Some(
+            c.chunks(N_FEATURES + 1)
+                .map(|r| std::array::from_fn(|j| r[j]))
+                .collect(),
+        )
     }
 
     fn params(&self) -> serde_json::Value {

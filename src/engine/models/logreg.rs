@@ -154,6 +154,19 @@ impl Model for LogReg {
         }
     }
 
+    /// Coefficient × standardised value: each feature's exact share of the log-odds.
+    fn contributions(&self, x: &Data) -> Option<Vec<[f64; N_FEATURES]>> {
+        let xt = self.scaler.as_ref()?.transform(x);
+        Some(
+            (0..xt.n())
+                .map(|i| {
+                    let row = xt.row(i);
+                    std::array::from_fn(|j| self.coef[j] * row[j])
+                })
+                .collect(),
+        )
+    }
+
     fn params(&self) -> serde_json::Value {
         serde_json::json!({"C": self.c, "class_weight": "balanced", "penalty": "l2"})
     }

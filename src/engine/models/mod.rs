@@ -46,18 +46,8 @@ impl Data {
         std::array::from_fn(|j| self.cols[j][i])
     }
 
-    /// At most `max` rows drawn without replacement by a seeded generator, in their original
-    /// order; all rows when there are no more than `max`. Used to bound the cost of tuning
-    /// trials and early-stopping checks on large logs.
-    pub fn sample(&self, max: usize, seed: u64) -> Data {
-        use rand::SeedableRng;
-        let n = self.n();
-        if n <= max {
-            return self.clone();
-        }
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        let mut idx = rand::seq::index::sample(&mut rng, n, max).into_vec();
-        idx.sort_unstable();
+    /// The given rows, in the given order.
+    pub fn select(&self, idx: &[usize]) -> Data {
         let pick = |v: &[f64]| idx.iter().map(|&i| v[i]).collect::<Vec<_>>();
         Data {
             cols: self.cols.iter().map(|c| pick(c)).collect(),
@@ -70,6 +60,21 @@ impl Data {
                 idx.iter().map(|&i| self.hist[i]).collect()
             },
         }
+    }
+
+    /// At most `max` rows drawn without replacement by a seeded generator, in their original
+    /// order; all rows when there are no more than `max`. Used to bound the cost of tuning
+    /// trials and early-stopping checks on large logs.
+    pub fn sample(&self, max: usize, seed: u64) -> Data {
+        use rand::SeedableRng;
+        let n = self.n();
+        if n <= max {
+            return self.clone();
+        }
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut idx = rand::seq::index::sample(&mut rng, n, max).into_vec();
+        idx.sort_unstable();
+        self.select(&idx)
     }
 
     /// The rows of `split` in the feature table (sorted by anchor, then user).
@@ -149,6 +154,11 @@ pub trait Model: Send + Sync {
     fn params(&self) -> serde_json::Value;
     /// Everything needed to score new rows, as JSON.
     fn save(&self) -> serde_json::Value;
+    /// The model's own per-feature attribution of each row's log-odds (positive raises the
+    /// risk), where it has one; the risk reasons fall back to occlusion otherwise.
+    fn contributions(&self, _x: &Data) -> Option<Vec<[f64; N_FEATURES]>> {
+        None
+    }
 }
 
 /// Model families by name, in leaderboard order.

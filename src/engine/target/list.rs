@@ -1,16 +1,13 @@
-//! The target list of a run: the top-k of a model's test ranking with tiers, offers and risk
-//! reasons, and its export. The TUI and `churn-tui export` share this.
+//! The target list of a run: the top-k of a model's test ranking with hand edits applied, tiers,
+//! offers and risk reasons. The TUI, `export` and `report` share it.
 
-use std::io::Write;
-use std::path::Path;
-
-use crate::engine::Result;
-use crate::engine::atomic::write_atomic;
 use crate::engine::eval::KPct;
 use crate::engine::models::{Model, N_FEATURES};
-use crate::engine::time::fmt_anchor;
 use crate::engine::workbench::Workbench;
+use crate::engine::{Error, Result};
 
+use super::edits::Edits;
+use super::phrases::Phrases;
 use super::reasons::{self, Reason, reasons_for};
 use super::tiers::TierRule;
 
@@ -21,7 +18,13 @@ pub fn reasons_batch(
     model: Option<&dyn Model>,
     rows: &[usize],
 ) -> Vec<Vec<Reason>> {
-    let attrs = model.and_then(|m| reasons::occlusion(m, &wb.test, rows, &wb.medians));
+    // The model's own attributions where it has them (logreg, gbdt), else occlusion.
+    let attrs = model.and_then(|m| {
+        let sub = wb.test.select(rows);
+        m.contributions(&sub)
+            .filter(|c| c.len() == rows.len())
+            .or_else(|| reasons::occlusion(m, &wb.test, rows, &wb.medians))
+    });
     let f = &wb.stats.features;
     let dormant_higher: [Option<bool>; N_FEATURES] = std::array::from_fn(|j| {
         let (d, a) = (f.dormant.get(j)?.mean, f.active.get(j)?.mean);
@@ -49,81 +52,106 @@ pub fn reasons_batch(
         .collect()
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TargetRow {
     pub rank: usize,
     pub user_id: i64,
+    /// The anchor in µs since the epoch (written as `YYYY-MM-DDTHH:MM:SSZ`).
     pub anchor: i64,
     pub score: f64,
     pub tier: String,
     pub offer: String,
     pub reasons: Vec<String>,
+    /// Added by hand (excluded rows are left out of the list).
     pub edited: bool,
 }
 
-/// Rows scored per occlusion batch (each costs 15 predictions).
+/// What a target list is made of.
+pub struct ListSpec<'a> {
+    pub model: &'a str,
+    pub k: KPct,
+    pub tiers: &'a TierRule,
+    pub edits: &'a Edits,
+    pub phrases: &'a Phrases,
+}
+
+/// Rows scored per attribution batch.
 const BATCH: usize = 4096;
 
-/// The top K% of `model`'s test ranking, with tiers, offers and reasons.
-pub fn target_rows(
-    wb: &Workbench,
-    model: &str,
-    k: KPct,
-    tiers: &TierRule,
-) -> Result<Vec<TargetRow>> {
+/// The top K% of `model`'s test ranking minus the excluded users, then the added users in rank
+/// order, with tiers, offers and reasons. An added user below every tier gets the last tier's
+/// offer: marketing put them on the list to receive one.
+pub fn target_rows(wb: &Workbench, spec: &ListSpec) -> Result<Vec<TargetRow>> {
     let m = wb
-        .model(model)
-        .ok_or_else(|| crate::engine::Error::Config(format!("the run has no model {model}")))?;
+        .model(spec.model)
+        .ok_or_else(|| Error::Config(format!("the run has no model {}", spec.model)))?;
     let n = m.ranking.len();
-    let top = &m.ranking[..k.k_of(n)];
-    let loaded = wb.load_model(model).ok();
-    let mut out = Vec::with_capacity(top.len());
-    for (c, chunk) in top.chunks(BATCH).enumerate() {
-        let rs = reasons_batch(wb, loaded.as_deref(), chunk);
-        for (i, (&row, r)) in chunk.iter().zip(rs).enumerate() {
-            let rank = c * BATCH + i + 1;
-            let tier = tiers.tier_of(rank, n);
+    let k = spec.k.k_of(n);
+    let mut picked: Vec<(usize, bool)> = m.ranking[..k]
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !spec.edits.excluded.contains(&wb.test.users[**r]))
+        .map(|(p, _)| (p, false))
+        .collect();
+    let mut added: Vec<usize> = Vec::new();
+    for &u in &spec.edits.added {
+        let p = m
+            .ranking
+            .iter()
+            .position(|&r| wb.test.users[r] == u)
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "user {u} is not among the {n} users scored at the test anchor"
+                ))
+            })?;
+        if p >= k {
+            added.push(p);
+        }
+    }
+    added.sort_unstable();
+    added.dedup();
+    picked.extend(added.into_iter().map(|p| (p, true)));
+
+    let loaded = wb.load_model(spec.model).ok();
+    let mut out = Vec::with_capacity(picked.len());
+    for chunk in picked.chunks(BATCH) {
+        let rows: Vec<usize> = chunk.iter().map(|(p, _)| m.ranking[*p]).collect();
+        let rs = reasons_batch(wb, loaded.as_deref(), &rows);
+        for ((&(p, edited), &row), r) in chunk.iter().zip(&rows).zip(rs.iter()) {
+            let tier = spec.tiers.tier_of(p + 1, n).or(if edited {
+                spec.tiers.tiers.last()
+            } else {
+                None
+            });
             out.push(TargetRow {
-                rank,
+                rank: p + 1,
                 user_id: wb.test.users[row],
                 anchor: wb.test.anchors[row],
                 score: m.test_scores[row],
                 tier: tier.map_or(String::new(), |t| t.name.clone()),
                 offer: tier.map_or(String::new(), |t| t.offer.clone()),
-                reasons: r.iter().map(|x| x.text()).collect(),
-                edited: false,
+                reasons: r.iter().map(|x| x.text_in(spec.phrases)).collect(),
+                edited,
             });
         }
     }
     Ok(out)
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
-/// CSV with SPEC §5 columns (reasons joined by " | "), written whole or not at all.
-pub fn write_csv(rows: &[TargetRow], path: &Path) -> Result<()> {
-    write_atomic(path, |w| {
-        writeln!(w, "rank,user_id,anchor,score,tier,offer,reasons,edited")?;
-        for r in rows {
-            writeln!(
-                w,
-                "{},{},{},{},{},{},{},{}",
-                r.rank,
-                r.user_id,
-                fmt_anchor(r.anchor),
-                r.score,
-                csv_field(&r.tier),
-                csv_field(&r.offer),
-                csv_field(&r.reasons.join(" | ")),
-                r.edited
-            )?;
-        }
-        Ok(())
-    })
+/// The reason features (SPEC order indices, strongest first) of each listed row.
+pub fn attributions_of(wb: &Workbench, model: &str, rows: &[TargetRow]) -> Vec<Vec<usize>> {
+    let Some(m) = wb.model(model) else {
+        return vec![];
+    };
+    let at: std::collections::HashMap<i64, usize> =
+        m.ranking.iter().map(|&r| (wb.test.users[r], r)).collect();
+    let idx: Vec<usize> = rows
+        .iter()
+        .filter_map(|r| at.get(&r.user_id).copied())
+        .collect();
+    let loaded = wb.load_model(model).ok();
+    idx.chunks(BATCH)
+        .flat_map(|c| reasons_batch(wb, loaded.as_deref(), c))
+        .map(|rs| rs.iter().map(|r| r.feature).collect())
+        .collect()
 }

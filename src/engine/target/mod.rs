@@ -1,7 +1,11 @@
 //! Targeting: tiers by rank and risk reasons for ranked users.
 
+pub mod edits;
+pub mod export;
 pub mod list;
+pub mod phrases;
 pub mod reasons;
+pub mod report;
 pub mod tiers;
 
 pub use reasons::{Reason, reasons_for};

@@ -6,6 +6,7 @@
 //! Models that do not read the 14 features (BG/NBD reads visit history) fall back to the
 //! features on the dormant side of the population, ranked by how far out they lie.
 
+use super::phrases::{Phrases, english};
 use crate::engine::models::{Data, Model, N_FEATURES};
 
 /// Reasons given per user.
@@ -22,58 +23,19 @@ pub struct Reason {
     pub above: f64,
 }
 
-fn days(v: f64) -> String {
-    if v.fract() == 0.0 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.1}")
-    }
-}
-
-fn share(v: f64) -> String {
-    format!("{:.0}%", 100.0 * v)
-}
-
-/// A population share as a whole percent, rounded down so "higher than 100%" never appears.
-fn share_floor(v: f64) -> String {
-    format!("{:.0}%", (100.0 * v + 1e-9).floor())
-}
-
-/// What a feature value means, in words (SPEC §3 order).
+/// What a feature value means, in English.
 pub fn describe(feature: usize, v: f64) -> String {
-    match feature {
-        0 => format!("{v:.0} events in the last 30 days"),
-        1 => format!("active on {v:.0} of the last 30 days"),
-        2 => format!("{v:.0} purchases in the last 30 days"),
-        3 => format!("{} of events were purchases", share(v)),
-        4 => format!("last seen {} days ago", days(v)),
-        5 if v >= 30.0 => "no purchase in the last 30 days".to_string(),
-        5 => format!("last purchase {} days ago", days(v)),
-        6 => format!("{} of branded events on one brand", share(v)),
-        7 => format!("switched brands {v:.0} times"),
-        8 => format!("spent {v:.2} in the last 30 days"),
-        9 => format!("{} of recent activity in the last 15 days", share(v)),
-        10 => format!("price spread (std dev) {v:.2}"),
-        11 => format!("{v:.0} events in the last 7 days"),
-        12 => format!("visit regularity {v:.2}"),
-        13 => format!("activity trend {v:+.2}"),
-        _ => format!("feature {feature} = {v}"),
-    }
+    english().describe(feature, v)
 }
 
 impl Reason {
     /// "active on 2 of the last 30 days — lower than 80% of users"
     pub fn text(&self) -> String {
-        let (word, s) = if self.above >= self.below {
-            ("lower", self.above)
-        } else {
-            ("higher", self.below)
-        };
-        format!(
-            "{} — {word} than {} of users",
-            describe(self.feature, self.value),
-            share_floor(s)
-        )
+        self.text_in(english())
+    }
+
+    pub fn text_in(&self, p: &Phrases) -> String {
+        p.sentence(self.feature, self.value, self.below, self.above)
     }
 }
 

@@ -1,7 +1,10 @@
 //! Tiers by rank (SPEC §5): the top 5% Emergency, the top 15% Warning, the top 30% Potential,
 //! the rest no action. A tier's size is `ceil(K·N/100)` rows, computed in integers like Top-K.
 
+use std::path::Path;
+
 use crate::engine::eval::KPct;
+use crate::engine::{Error, Result};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Tier {
@@ -34,7 +37,71 @@ impl Default for TierRule {
     }
 }
 
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TierSpec {
+    name: String,
+    /// Cumulative top share in percent (up to two decimals).
+    top_pct: f64,
+    offer: String,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    tiers: Vec<TierSpec>,
+}
+
 impl TierRule {
+    /// Tiers from a TOML config (`[[tiers]]` with `name`, `top_pct`, `offer`), best first.
+    pub fn from_toml(text: &str, source: &str) -> Result<TierRule> {
+        let bad = |m: String| Error::Config(format!("{source}: {m}"));
+        let c: ConfigFile = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
+        if c.tiers.is_empty() {
+            return Err(bad("no [[tiers]]".into()));
+        }
+        let mut prev = 0;
+        let mut tiers = Vec::new();
+        for (i, t) in c.tiers.into_iter().enumerate() {
+            let k = KPct::parse(&t.top_pct.to_string())
+                .map_err(|e| bad(format!("tier {} ({}): top_pct: {e}", i + 1, t.name)))?;
+            if k.bp <= prev {
+                return Err(bad(format!(
+                    "tier {} ({}): top_pct must grow from tier to tier",
+                    i + 1,
+                    t.name
+                )));
+            }
+            if t.name.trim().is_empty() {
+                return Err(bad(format!("tier {}: empty name", i + 1)));
+            }
+            prev = k.bp;
+            tiers.push(Tier {
+                name: t.name,
+                top_bp: k.bp,
+                offer: t.offer,
+            });
+        }
+        Ok(TierRule { tiers })
+    }
+
+    /// The tiers of a config file, or the defaults when `path` is `None`.
+    pub fn load(path: Option<&Path>) -> Result<TierRule> {
+        match path {
+            None => Ok(TierRule::default()),
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
+                TierRule::from_toml(&text, &p.display().to_string())
+            }
+        }
+    }
+
+    /// The widest tier's share: `--tiers` exports down to it.
+    pub fn reach(&self) -> KPct {
+        KPct {
+            bp: self.tiers.last().map_or(10_000, |t| t.top_bp),
+        }
+    }
     /// The tier of 1-based `rank` among `n` ranked rows.
     pub fn tier_of(&self, rank: usize, n: usize) -> Option<&Tier> {
         self.tiers
@@ -77,5 +144,24 @@ mod tests {
         );
         assert_eq!(r.tier_of(32, 101), None);
         assert_eq!(r.sizes(101), vec![6, 10, 15]);
+    }
+
+    #[test]
+    fn tiers_from_toml_and_bad_configs_named() {
+        let t = "[[tiers]]\nname = \"Hot\"\ntop_pct = 2.5\noffer = \"40% off\"\n\n[[tiers]]\nname = \"Warm\"\ntop_pct = 10\noffer = \"10% off\"\n";
+        let r = TierRule::from_toml(t, "c.toml").unwrap();
+        assert_eq!(r.tiers[0].top_bp, 250);
+        assert_eq!(r.reach().bp, 1000);
+        // ceil(2.5·200/100) = 5; ceil(10·200/100) = 20.
+        assert_eq!(r.sizes(200), vec![5, 15]);
+        let shrinking = t.replace("top_pct = 10", "top_pct = 2");
+        let e = TierRule::from_toml(&shrinking, "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("c.toml") && e.contains("Warm"), "{e}");
+        let e = TierRule::from_toml("[[tiers]]\nname=\"x\"\n", "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("c.toml"), "{e}");
     }
 }

@@ -7,7 +7,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use crate::engine::features::FEATURE_NAMES;
-use crate::engine::target::reasons;
 use crate::engine::time::fmt_anchor;
 use crate::tui::app::App;
 use crate::tui::ui::{centered, waiting};
@@ -64,24 +63,45 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         Line::from(
             std::iter::once(Span::styled("tiers: ", t.dim()))
                 .chain(tiers)
+                .chain((!app.edits.is_empty()).then(|| {
+                    let excl = app.excluded_in_top_k();
+                    Span::styled(
+                        format!(
+                            "· edited −{excl} +{} = {}",
+                            app.added_pos.len(),
+                            k - excl + app.added_pos.len()
+                        ),
+                        t.warn(),
+                    )
+                }))
                 .collect::<Vec<_>>(),
         ),
     ];
     f.render_widget(Paragraph::new(header), head);
 
     let rows_fit = list.height.saturating_sub(3) as usize;
-    let reason_w = (list.width as usize).saturating_sub(2 + 7 + 11 + 8 + 11 + 4);
+    let reason_w = (list.width as usize).saturating_sub(2 + 1 + 7 + 11 + 8 + 11 + 4);
     let mut lines = vec![Line::styled(
         format!(
-            "{:>6} {:>10} {:>7} {:<10} {}",
+            " {:>6} {:>10} {:>7} {:<10} {}",
             "rank", "user_id", "score", "tier", "first risk reason"
         ),
         t.dim(),
     )];
-    let end = (app.offset + rows_fit).min(k);
-    for pos in app.offset.min(end)..end {
+    let total = app.list_len();
+    let end = (app.offset + rows_fit).min(total);
+    for i in app.offset.min(end)..end {
+        let Some((pos, added)) = app.list_row(i) else {
+            continue;
+        };
         let row = m.ranking[pos];
-        let tier = app.tiers.tier_of(pos + 1, n);
+        let user = wb.test.users[row];
+        let excluded = app.edits.excluded.contains(&user);
+        // An added user below every tier gets the last tier's offer (as exports do).
+        let tier =
+            app.tiers
+                .tier_of(pos + 1, n)
+                .or(if added { app.tiers.tiers.last() } else { None });
         let tier_i = tier
             .and_then(|x| app.tiers.tiers.iter().position(|y| y.name == x.name))
             .unwrap_or(9);
@@ -89,11 +109,11 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             .reasons_of(row)
             .and_then(|r| r.first())
             .map_or("…".to_string(), |r| {
-                let full = r.text();
+                let full = r.text_in(&app.phrases);
                 if full.chars().count() <= reason_w {
                     full
                 } else {
-                    reasons::describe(r.feature, r.value)
+                    app.phrases.describe(r.feature, r.value)
                 }
             });
         let reason: String = if reason.chars().count() > reason_w {
@@ -105,20 +125,36 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         } else {
             reason
         };
+        let mark = if excluded {
+            "✗"
+        } else if added {
+            "+"
+        } else {
+            " "
+        };
+        let tier_text = if excluded {
+            "excluded".to_string()
+        } else {
+            tier.map_or("–".to_string(), |x| x.name.clone())
+        };
         let mut line = Line::from(vec![
+            Span::styled(mark, t.key()),
             Span::raw(format!(
                 "{:>6} {:>10} {:>7.4} ",
                 pos + 1,
-                wb.test.users[row],
+                user,
                 m.test_scores[row]
             )),
             Span::styled(
-                format!("{:<10}", tier.map_or("–", |x| x.name.as_str())),
-                t.tier(tier_i),
+                format!("{tier_text:<10}"),
+                if excluded { t.dim() } else { t.tier(tier_i) },
             ),
-            Span::raw(format!(" {reason}")),
+            Span::styled(
+                format!(" {reason}"),
+                if excluded { t.dim() } else { t.text() },
+            ),
         ]);
-        if pos == app.sel {
+        if i == app.sel {
             line = line.style(t.selected());
         }
         lines.push(line);
@@ -129,8 +165,8 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         .map_or(String::new(), |s| format!(" · search \"{s}\" (n/N)"));
     f.render_widget(
         Paragraph::new(lines).block(Block::bordered().title(format!(
-            " targets {}–{} of {k}{search} · Enter: details · +/- ]/[ K: change K ",
-            if k == 0 { 0 } else { app.offset + 1 },
+            " targets {}–{} of {total}{search} · Enter details · x exclude · a add · e export ",
+            if total == 0 { 0 } else { app.offset + 1 },
             end
         ))),
         list,
@@ -184,7 +220,11 @@ pub fn user_popup(app: &App, f: &mut Frame, area: Rect, row: usize) {
         )),
         Some(rs) => {
             for (i, r) in rs.iter().enumerate() {
-                lines.push(Line::raw(format!("  {}. {}", i + 1, r.text())));
+                lines.push(Line::raw(format!(
+                    "  {}. {}",
+                    i + 1,
+                    r.text_in(&app.phrases)
+                )));
             }
         }
         None => lines.push(Line::styled("  computing…", t.dim())),

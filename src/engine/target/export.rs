@@ -1,0 +1,237 @@
+//! Exports of the target list (SPEC §5 columns: rank, user_id, anchor, score, tier, offer,
+//! reasons, edited) as CSV, JSON, Parquet or XLSX, each written whole or not at all.
+
+use std::io::Write;
+use std::path::Path;
+
+use polars::prelude::*;
+use rust_xlsxwriter::{Color, Format, FormatBorder, Workbook, XlsxError};
+
+use super::list::TargetRow;
+use super::tiers::TierRule;
+use crate::engine::atomic::write_atomic;
+use crate::engine::features::table::anchor_dtype;
+use crate::engine::time::fmt_anchor;
+use crate::engine::{Error, Result};
+
+pub const COLUMNS: [&str; 8] = [
+    "rank", "user_id", "anchor", "score", "tier", "offer", "reasons", "edited",
+];
+/// Reasons share one cell in CSV, Parquet and XLSX, joined by this.
+pub const REASON_SEP: &str = " | ";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Csv,
+    Json,
+    Parquet,
+    Xlsx,
+}
+
+impl ExportFormat {
+    pub fn parse(s: &str) -> Result<ExportFormat> {
+        match s.to_ascii_lowercase().as_str() {
+            "csv" => Ok(ExportFormat::Csv),
+            "json" => Ok(ExportFormat::Json),
+            "parquet" => Ok(ExportFormat::Parquet),
+            "xlsx" => Ok(ExportFormat::Xlsx),
+            other => Err(Error::Config(format!(
+                "unknown export format `{other}`: expected csv, json, parquet or xlsx"
+            ))),
+        }
+    }
+
+    /// The format a file name asks for.
+    pub fn of_path(p: &Path) -> Result<ExportFormat> {
+        let ext = p
+            .extension()
+            .map(|e| e.to_string_lossy().to_string())
+            .unwrap_or_default();
+        ExportFormat::parse(&ext).map_err(|_| {
+            Error::Config(format!(
+                "{}: cannot tell the format: use .csv, .json, .parquet or .xlsx",
+                p.display()
+            ))
+        })
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn write_csv(rows: &[TargetRow], path: &Path) -> Result<()> {
+    write_atomic(path, |w| {
+        writeln!(w, "{}", COLUMNS.join(","))?;
+        for r in rows {
+            writeln!(
+                w,
+                "{},{},{},{},{},{},{},{}",
+                r.rank,
+                r.user_id,
+                fmt_anchor(r.anchor),
+                r.score,
+                csv_field(&r.tier),
+                csv_field(&r.offer),
+                csv_field(&r.reasons.join(REASON_SEP)),
+                r.edited
+            )?;
+        }
+        Ok(())
+    })
+}
+
+fn write_json(rows: &[TargetRow], path: &Path) -> Result<()> {
+    let v: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "rank": r.rank, "user_id": r.user_id, "anchor": fmt_anchor(r.anchor),
+                "score": r.score, "tier": r.tier, "offer": r.offer, "reasons": r.reasons,
+                "edited": r.edited,
+            })
+        })
+        .collect();
+    let text = serde_json::to_string_pretty(&v).map_err(|e| Error::Config(e.to_string()))?;
+    write_atomic(path, |w| {
+        w.write_all(text.as_bytes())?;
+        w.write_all(b"\n")
+    })
+}
+
+fn frame(rows: &[TargetRow]) -> Result<DataFrame> {
+    let c = |e: PolarsError| Error::Polars {
+        context: "building the export".into(),
+        source: e,
+    };
+    let anchor = Series::new(
+        "anchor".into(),
+        rows.iter().map(|r| r.anchor).collect::<Vec<i64>>(),
+    )
+    .cast(&anchor_dtype())
+    .map_err(c)?;
+    DataFrame::new(
+        rows.len(),
+        vec![
+            Column::new(
+                "rank".into(),
+                rows.iter().map(|r| r.rank as i64).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "user_id".into(),
+                rows.iter().map(|r| r.user_id).collect::<Vec<_>>(),
+            ),
+            anchor.into(),
+            Column::new(
+                "score".into(),
+                rows.iter().map(|r| r.score).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "tier".into(),
+                rows.iter().map(|r| r.tier.as_str()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "offer".into(),
+                rows.iter().map(|r| r.offer.as_str()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "reasons".into(),
+                rows.iter()
+                    .map(|r| r.reasons.join(REASON_SEP))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "edited".into(),
+                rows.iter().map(|r| r.edited).collect::<Vec<_>>(),
+            ),
+        ],
+    )
+    .map_err(c)
+}
+
+fn write_parquet(rows: &[TargetRow], path: &Path) -> Result<()> {
+    let mut df = frame(rows)?;
+    write_atomic(path, |w| {
+        ParquetWriter::new(w)
+            .finish(&mut df)
+            .map(|_| ())
+            .map_err(std::io::Error::other)
+    })
+}
+
+/// Row fills per tier, most urgent first (light, so black text stays readable in print).
+const TIER_FILLS: [u32; 4] = [0xF8CBAD, 0xFFE699, 0xDDEBF7, 0xE2EFDA];
+
+fn xlsx_bytes(rows: &[TargetRow], tiers: &TierRule) -> std::result::Result<Vec<u8>, XlsxError> {
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("targets")?;
+    let head = Format::new()
+        .set_bold()
+        .set_font_color(Color::White)
+        .set_background_color(Color::RGB(0x1F4E78))
+        .set_border_bottom(FormatBorder::Thin);
+    for (c, name) in COLUMNS.iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, *name, &head)?;
+    }
+    ws.set_freeze_panes(1, 0)?;
+    for (c, w) in [6.0, 12.0, 21.0, 9.0, 11.0, 28.0, 90.0, 7.0]
+        .iter()
+        .enumerate()
+    {
+        ws.set_column_width(c as u16, *w)?;
+    }
+    let plain = Format::new();
+    let fills: Vec<Format> = TIER_FILLS
+        .iter()
+        .map(|&rgb| Format::new().set_background_color(Color::RGB(rgb)))
+        .collect();
+    for (i, r) in rows.iter().enumerate() {
+        let row = (i + 1) as u32;
+        let f = tiers
+            .tiers
+            .iter()
+            .position(|t| t.name == r.tier)
+            .and_then(|t| fills.get(t))
+            .unwrap_or(&plain);
+        let score = f.clone().set_num_format("0.0000");
+        ws.write_number_with_format(row, 0, r.rank as f64, f)?;
+        ws.write_number_with_format(row, 1, r.user_id as f64, &f.clone().set_num_format("0"))?;
+        ws.write_string_with_format(row, 2, fmt_anchor(r.anchor), f)?;
+        ws.write_number_with_format(row, 3, r.score, &score)?;
+        ws.write_string_with_format(row, 4, &r.tier, f)?;
+        ws.write_string_with_format(row, 5, &r.offer, f)?;
+        ws.write_string_with_format(row, 6, r.reasons.join(REASON_SEP), f)?;
+        ws.write_boolean_with_format(row, 7, r.edited, f)?;
+    }
+    wb.save_to_buffer()
+}
+
+fn write_xlsx(rows: &[TargetRow], tiers: &TierRule, path: &Path) -> Result<()> {
+    let bytes = xlsx_bytes(rows, tiers).map_err(|e| {
+        Error::Config(format!(
+            "{}: cannot build the workbook: {e}",
+            path.display()
+        ))
+    })?;
+    write_atomic(path, |w| w.write_all(&bytes))
+}
+
+/// Write `rows` to `path` in `format`.
+pub fn export(
+    rows: &[TargetRow],
+    tiers: &TierRule,
+    format: ExportFormat,
+    path: &Path,
+) -> Result<()> {
+    match format {
+        ExportFormat::Csv => write_csv(rows, path),
+        ExportFormat::Json => write_json(rows, path),
+        ExportFormat::Parquet => write_parquet(rows, path),
+        ExportFormat::Xlsx => write_xlsx(rows, tiers, path),
+    }
+}

@@ -1,0 +1,179 @@
+//! The sentences risk reasons are written in, from `assets/reasons.toml` (English and Korean),
+//! so they can be reworded or translated without touching code.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use crate::engine::features::FEATURE_NAMES;
+use crate::engine::models::N_FEATURES;
+use crate::engine::{Error, Result};
+
+/// The shipped table.
+pub const REASONS_TOML: &str = include_str!("../../../assets/reasons.toml");
+pub const LANGUAGES: [&str; 2] = ["en", "ko"];
+
+#[derive(serde::Deserialize)]
+struct Lang {
+    sep: String,
+    higher: String,
+    lower: String,
+    features: HashMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Phrases {
+    pub lang: String,
+    sep: String,
+    higher: String,
+    lower: String,
+    features: [String; N_FEATURES],
+    no_purchase: String,
+}
+
+fn days(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+/// Fill a template's value placeholders.
+fn fill(t: &str, v: f64) -> String {
+    t.replace("{n}", &format!("{v:.0}"))
+        .replace("{pct}", &format!("{:.0}%", 100.0 * v))
+        .replace("{d}", &days(v))
+        .replace("{sx2}", &format!("{v:+.2}"))
+        .replace("{x2}", &format!("{v:.2}"))
+}
+
+/// A population share as a whole percent, rounded down so "higher than 100%" never appears.
+fn share_floor(v: f64) -> String {
+    format!("{:.0}%", (100.0 * v + 1e-9).floor())
+}
+
+impl Phrases {
+    /// One language of a reasons table; `source` names the table in errors.
+    pub fn from_toml(text: &str, lang: &str, source: &str) -> Result<Phrases> {
+        let mut all: HashMap<String, Lang> = toml::from_str(text)
+            .map_err(|e| Error::Config(format!("{source}: not a valid reasons table: {e}")))?;
+        let l = all.remove(lang).ok_or_else(|| {
+            Error::Config(format!(
+                "{source}: no language `{lang}` (have: {})",
+                all.keys().cloned().collect::<Vec<_>>().join(", ")
+            ))
+        })?;
+        let get = |k: &str| {
+            l.features
+                .get(k)
+                .cloned()
+                .ok_or_else(|| Error::Config(format!("{source}: [{lang}.features] lacks `{k}`")))
+        };
+        let mut features: [String; N_FEATURES] = Default::default();
+        for (j, name) in FEATURE_NAMES.iter().enumerate() {
+            features[j] = get(name)?;
+        }
+        Ok(Phrases {
+            lang: lang.to_string(),
+            no_purchase: get("days_since_last_purchase_none")?,
+            sep: l.sep,
+            higher: l.higher,
+            lower: l.lower,
+            features,
+        })
+    }
+
+    /// A shipped language (`en`, `ko`).
+    pub fn load(lang: &str) -> Result<Phrases> {
+        Phrases::from_toml(REASONS_TOML, lang, "assets/reasons.toml")
+    }
+
+    /// What a feature value means, in words.
+    pub fn describe(&self, feature: usize, v: f64) -> String {
+        // days_since_last_purchase is the window length when there was no purchase (SPEC §3).
+        if feature == 5 && v >= 30.0 {
+            return self.no_purchase.clone();
+        }
+        self.features
+            .get(feature)
+            .map_or_else(|| format!("feature {feature} = {v}"), |t| fill(t, v))
+    }
+
+    /// "<phrase> — higher/lower than <share> of users".
+    pub fn sentence(&self, feature: usize, v: f64, below: f64, above: f64) -> String {
+        let (t, s) = if above >= below {
+            (&self.lower, above)
+        } else {
+            (&self.higher, below)
+        };
+        format!(
+            "{}{}{}",
+            self.describe(feature, v),
+            self.sep,
+            t.replace("{share}", &share_floor(s))
+        )
+    }
+}
+
+/// English, the default.
+pub fn english() -> &'static Phrases {
+    static EN: OnceLock<Phrases> = OnceLock::new();
+    EN.get_or_init(|| {
+        // The shipped table is parsed in a unit test, so this cannot fail in a release.
+        Phrases::load("en").unwrap_or_else(|_| Phrases {
+            lang: "en".into(),
+            sep: " — ".into(),
+            higher: "higher than {share} of users".into(),
+            lower: "lower than {share} of users".into(),
+            features: std::array::from_fn(|j| format!("{} {{x2}}", FEATURE_NAMES[j])),
+            no_purchase: "no purchase in the window".into(),
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_languages_parse_and_cover_every_feature() {
+        for l in LANGUAGES {
+            let p = Phrases::load(l).unwrap();
+            for j in 0..N_FEATURES {
+                assert!(!p.describe(j, 1.0).contains('{'), "{l} {j}");
+            }
+        }
+        assert!(Phrases::load("fr").is_err());
+    }
+
+    #[test]
+    fn sentences_in_english_and_korean() {
+        let en = Phrases::load("en").unwrap();
+        assert_eq!(
+            en.sentence(1, 2.0, 0.05, 0.8),
+            "active on 2 of the last 30 days — lower than 80% of users"
+        );
+        assert_eq!(
+            en.sentence(4, 28.56, 0.9999, 0.0),
+            "last seen 28.6 days ago — higher than 99% of users"
+        );
+        assert_eq!(en.describe(5, 30.0), "no purchase in the last 30 days");
+        let ko = Phrases::load("ko").unwrap();
+        assert_eq!(
+            ko.sentence(1, 2.0, 0.05, 0.8),
+            "최근 30일 중 2일 활동 — 사용자의 80%보다 낮음"
+        );
+    }
+
+    #[test]
+    fn a_table_missing_a_feature_is_named() {
+        let t = "[en]\nsep=\" \"\nhigher=\"h\"\nlower=\"l\"\n[en.features]\nn_events_30d=\"x\"\n";
+        let e = Phrases::from_toml(t, "en", "my.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("my.toml") && e.contains("active_days_30d"),
+            "{e}"
+        );
+    }
+}
