@@ -1,0 +1,641 @@
+//! Targeting (SPEC §5): reasons from the model's own attributions, percentiles, hand edits
+//! that persist, exports that read back equal to the ranked list, and whole-or-nothing writes.
+//! Expected lists are rebuilt here from the run's `scores.csv`, independently of the engine.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use churn_tui::engine::eval::KPct;
+use churn_tui::engine::features::FEATURE_NAMES;
+use churn_tui::engine::models::{Data, N_FEATURES};
+use churn_tui::engine::run::TrainConfig;
+use churn_tui::engine::stats::{DataInfo, FeatureStats, RunStats};
+use churn_tui::engine::target::TierRule;
+use churn_tui::engine::target::edits::Edits;
+use churn_tui::engine::target::export::{ExportFormat, export};
+use churn_tui::engine::target::list::{ListSpec, TargetRow, target_rows};
+use churn_tui::engine::target::phrases::Phrases;
+use churn_tui::engine::target::reasons::reasons_for;
+use churn_tui::engine::workbench::{ModelView, Workbench};
+use churn_tui::tui::app::{App, Tab};
+use churn_tui::tui::keymap::Action;
+use churn_tui::tui::theme::Theme;
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run")
+}
+
+/// A private copy of the fixture run (edits and exports write into it).
+fn run_copy() -> (tempfile::TempDir, PathBuf) {
+    let d = tempfile::tempdir().unwrap();
+    let to = d.path().join("run");
+    copy_dir(&fixture(), &to);
+    (d, to)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// (user, score) of a model's test rows, ranked per SPEC §4 (score desc, then user asc).
+fn ranked(run: &Path, model: &str) -> Vec<(i64, f64)> {
+    let text = std::fs::read_to_string(run.join("scores.csv")).unwrap();
+    let mut r: Vec<(i64, f64)> = text
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0] == model && f[1] == "test")
+                .then(|| (f[2].parse().unwrap(), f[5].parse().unwrap()))
+        })
+        .collect();
+    r.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    r
+}
+
+/// The expected list: top k minus exclusions, then additions from below k in rank order.
+fn expected(run: &Path, model: &str, k_bp: usize, edits: &Edits) -> Vec<(usize, i64, bool)> {
+    let r = ranked(run, model);
+    let k = (k_bp * r.len()).div_ceil(10_000);
+    let mut out: Vec<(usize, i64, bool)> = r[..k]
+        .iter()
+        .enumerate()
+        .filter(|(_, (u, _))| !edits.excluded.contains(u))
+        .map(|(i, (u, _))| (i + 1, *u, false))
+        .collect();
+    let mut added: Vec<(usize, i64, bool)> = r
+        .iter()
+        .enumerate()
+        .skip(k)
+        .filter(|(_, (u, _))| edits.added.contains(u))
+        .map(|(i, (u, _))| (i + 1, *u, true))
+        .collect();
+    added.sort();
+    out.extend(added);
+    out
+}
+
+fn spec<'a>(
+    model: &'a str,
+    k: KPct,
+    tiers: &'a TierRule,
+    edits: &'a Edits,
+    phrases: &'a Phrases,
+) -> ListSpec<'a> {
+    ListSpec {
+        model,
+        k,
+        tiers,
+        edits,
+        phrases,
+    }
+}
+
+// ---------------------------------------------------------------- reasons
+
+/// A row at the test population's medians with one feature pushed to `v`.
+fn one_extreme(wb: &Workbench, feature: usize, v: f64) -> Data {
+    let mut cols: Vec<Vec<f64>> = wb.medians.iter().map(|&m| vec![m]).collect();
+    cols[feature][0] = v;
+    Data {
+        cols,
+        y: vec![true],
+        users: vec![1],
+        anchors: vec![wb.test.anchors[0]],
+        hist: vec![],
+    }
+}
+
+#[test]
+fn one_extreme_feature_is_the_top_reason_for_logreg_and_gbdt() {
+    let wb = Workbench::load(&fixture()).unwrap();
+    let max = |j: usize| wb.test.cols[j].iter().copied().fold(f64::MIN, f64::max);
+    // Long silence: days_since_last_event at the population's maximum, everything else at the
+    // median. (activity_ratio_15d and activity_trend are exactly collinear, so a linear model
+    // may split their weight either way; they make no fair single-feature test.)
+    for (feature, value) in [(4usize, max(4))] {
+        for model in ["logreg", "gbdt"] {
+            let m = wb.load_model(model).unwrap();
+            let x = one_extreme(&wb, feature, value);
+            let attr = m.contributions(&x).expect("model attributions");
+            let rs = reasons_for(&attr[0], &x.row(0), |j, v| wb.shares(j, v));
+            assert_eq!(
+                rs.first().map(|r| r.feature),
+                Some(feature),
+                "{model}: {} = {value} should lead, got {:?}",
+                FEATURE_NAMES[feature],
+                rs
+            );
+        }
+    }
+}
+
+#[test]
+fn logreg_attributions_sum_to_the_log_odds() {
+    // coef × z over the features plus the intercept is the model's logit: an independent check
+    // through predict().
+    let wb = Workbench::load(&fixture()).unwrap();
+    let m = wb.load_model("logreg").unwrap();
+    let rows: Vec<usize> = (0..20).collect();
+    let x = wb.test.select(&rows);
+    let attr = m.contributions(&x).unwrap();
+    let p = m.predict(&x);
+    let intercept: Vec<f64> = attr
+        .iter()
+        .zip(&p)
+        .map(|(a, p)| (p / (1.0 - p)).ln() - a.iter().sum::<f64>())
+        .collect();
+    for b in &intercept {
+        assert!((b - intercept[0]).abs() < 1e-9, "{intercept:?}");
+    }
+}
+
+fn tiny_workbench(values: &[f64]) -> Workbench {
+    let n = values.len();
+    let test = Data {
+        cols: (0..N_FEATURES).map(|_| values.to_vec()).collect(),
+        y: vec![false; n],
+        users: (0..n as i64).collect(),
+        anchors: vec![0; n],
+        hist: vec![],
+    };
+    let cfg = TrainConfig::default();
+    let ks = cfg.ks().unwrap();
+    let eval =
+        churn_tui::engine::eval::evaluate(&vec![0.5; n], &test.y, &test.users, &test.anchors, &ks);
+    let stats = RunStats {
+        data: DataInfo {
+            files: vec![],
+            rows_read: 0,
+            duplicates: 0,
+            events: 0,
+            users: n as u64,
+            first_ts: 0,
+            last_ts: 0,
+            scope: String::new(),
+            lookback_days: 30,
+            horizon_days: 30,
+            anchors: vec![],
+            purged: vec![],
+        },
+        labels: vec![],
+        features: FeatureStats::of(&test),
+    };
+    let view = ModelView::new(
+        "m".into(),
+        serde_json::Value::Null,
+        0.0,
+        eval.clone(),
+        eval,
+        vec![],
+        vec![],
+        vec![0.5; n],
+        &test,
+    );
+    Workbench::from_parts(
+        std::env::temp_dir(),
+        "t".into(),
+        cfg,
+        "m".into(),
+        vec![],
+        stats,
+        vec![view],
+        test,
+    )
+    .unwrap()
+}
+
+#[test]
+fn percentiles_on_a_hand_built_population() {
+    // Ten users: 1,2,2,3,3,3,4,5,8,20.
+    let wb = tiny_workbench(&[3.0, 1.0, 2.0, 20.0, 3.0, 5.0, 2.0, 3.0, 8.0, 4.0]);
+    // Value 3: 3 below (1,2,2), 4 above (4,5,8,20).
+    assert_eq!(wb.shares(0, 3.0), (0.3, 0.4));
+    // Value 20: 9 below, none above; value 1: none below, 9 above.
+    assert_eq!(wb.shares(0, 20.0), (0.9, 0.0));
+    assert_eq!(wb.shares(0, 1.0), (0.0, 0.9));
+    // Between values: 2.5 has 3 below and 7 above.
+    assert_eq!(wb.shares(0, 2.5), (0.3, 0.7));
+    let en = Phrases::load("en").unwrap();
+    let (b, a) = wb.shares(1, 1.0);
+    assert_eq!(
+        en.sentence(1, 1.0, b, a),
+        "active on 1 of the last 30 days — lower than 90% of users"
+    );
+    let (b, a) = wb.shares(0, 20.0);
+    assert_eq!(
+        en.sentence(0, 20.0, b, a),
+        "20 events in the last 30 days — higher than 90% of users"
+    );
+}
+
+// ---------------------------------------------------------------- lists and exports
+
+#[test]
+fn target_list_with_edits_matches_an_independent_ranking() {
+    let (_d, run) = run_copy();
+    let wb = Workbench::load(&run).unwrap();
+    let model = wb.chosen.clone();
+    let r = ranked(&run, &model);
+    let mut edits = Edits::default();
+    edits.toggle_exclude(r[0].0);
+    edits.toggle_exclude(r[3].0);
+    edits.add(r[200].0);
+    edits.add(r[100].0);
+    let (tiers, en) = (TierRule::default(), Phrases::load("en").unwrap());
+    let rows = target_rows(&wb, &spec(&model, KPct { bp: 1000 }, &tiers, &edits, &en)).unwrap();
+    let want = expected(&run, &model, 1000, &edits);
+    let got: Vec<(usize, i64, bool)> = rows.iter().map(|r| (r.rank, r.user_id, r.edited)).collect();
+    assert_eq!(got, want);
+    let k = (1000 * r.len()).div_ceil(10_000);
+    assert_eq!(rows.len(), k - 2 + 2, "k − exclusions + additions");
+    // Tiers by rank: the 5% cut is ceil(5·N/100); an added user below every tier gets the last.
+    let cut5 = (500 * r.len()).div_ceil(10_000);
+    for row in &rows {
+        let want_tier = if row.rank <= cut5 {
+            "Emergency"
+        } else if row.rank <= (1500 * r.len()).div_ceil(10_000) {
+            "Warning"
+        } else {
+            "Potential"
+        };
+        assert_eq!(row.tier, want_tier, "{row:?}");
+        assert!(row.reasons.len() <= 3);
+    }
+    // Adding a user who was not scored is refused, naming them.
+    let mut bad = Edits::default();
+    bad.add(42);
+    let e = target_rows(&wb, &spec(&model, KPct { bp: 500 }, &tiers, &bad, &en))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("42"), "{e}");
+}
+
+fn list_for_export(run: &Path) -> (Vec<TargetRow>, Vec<(usize, i64, bool)>, TierRule) {
+    let wb = Workbench::load(run).unwrap();
+    let model = wb.chosen.clone();
+    let r = ranked(run, &model);
+    let mut edits = Edits::default();
+    edits.toggle_exclude(r[1].0);
+    edits.toggle_exclude(r[2].0);
+    edits.add(r[300].0);
+    let tiers = TierRule::default();
+    let en = Phrases::load("en").unwrap();
+    let rows = target_rows(&wb, &spec(&model, KPct { bp: 1000 }, &tiers, &edits, &en)).unwrap();
+    (rows, expected(run, &model, 1000, &edits), tiers)
+}
+
+#[test]
+fn exports_read_back_equal_to_the_list() {
+    let (d, run) = run_copy();
+    let (rows, want, tiers) = list_for_export(&run);
+    assert_eq!(
+        rows.iter()
+            .map(|r| (r.rank, r.user_id, r.edited))
+            .collect::<Vec<_>>(),
+        want
+    );
+
+    // CSV, with the csv crate.
+    let p = d.path().join("t.csv");
+    export(&rows, &tiers, ExportFormat::Csv, &p).unwrap();
+    let mut rd = csv::Reader::from_path(&p).unwrap();
+    assert_eq!(
+        rd.headers().unwrap().iter().collect::<Vec<_>>(),
+        [
+            "rank", "user_id", "anchor", "score", "tier", "offer", "reasons", "edited"
+        ]
+    );
+    let back: Vec<(usize, i64, bool, f64, String)> = rd
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (
+                r[0].parse().unwrap(),
+                r[1].parse().unwrap(),
+                r[7].parse().unwrap(),
+                r[3].parse().unwrap(),
+                r[6].to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(back.len(), rows.len());
+    for (b, r) in back.iter().zip(&rows) {
+        assert_eq!((b.0, b.1, b.2), (r.rank, r.user_id, r.edited));
+        assert_eq!(b.3, r.score, "shortest round-trip floats");
+        assert_eq!(b.4, r.reasons.join(" | "));
+    }
+
+    // JSON.
+    let p = d.path().join("t.json");
+    export(&rows, &tiers, ExportFormat::Json, &p).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    let arr = v.as_array().unwrap();
+    assert_eq!(arr.len(), rows.len());
+    for (j, r) in arr.iter().zip(&rows) {
+        assert_eq!(j["user_id"].as_i64(), Some(r.user_id));
+        assert_eq!(j["rank"].as_u64(), Some(r.rank as u64));
+        assert_eq!(j["edited"].as_bool(), Some(r.edited));
+        assert_eq!(
+            j["reasons"].as_array().map(|a| a.len()),
+            Some(r.reasons.len())
+        );
+        assert_eq!(j["anchor"].as_str(), Some("2020-04-01T00:00:00Z"));
+    }
+
+    // Parquet, with polars.
+    use polars::prelude::*;
+    let p = d.path().join("t.parquet");
+    export(&rows, &tiers, ExportFormat::Parquet, &p).unwrap();
+    let df = ParquetReader::new(std::fs::File::open(&p).unwrap())
+        .finish()
+        .unwrap();
+    assert_eq!(df.height(), rows.len());
+    let users: Vec<i64> = df
+        .column("user_id")
+        .unwrap()
+        .i64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect();
+    assert_eq!(users, rows.iter().map(|r| r.user_id).collect::<Vec<_>>());
+    let edited: Vec<bool> = df
+        .column("edited")
+        .unwrap()
+        .bool()
+        .unwrap()
+        .iter()
+        .map(|v| v.unwrap())
+        .collect();
+    assert_eq!(edited, rows.iter().map(|r| r.edited).collect::<Vec<_>>());
+    let tier: Vec<String> = df
+        .column("tier")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(|s| s.unwrap().to_string())
+        .collect();
+    assert_eq!(
+        tier,
+        rows.iter().map(|r| r.tier.clone()).collect::<Vec<_>>()
+    );
+
+    // XLSX, with calamine.
+    use calamine::{Data as Cell, Reader, Xlsx, open_workbook};
+    let p = d.path().join("t.xlsx");
+    export(&rows, &tiers, ExportFormat::Xlsx, &p).unwrap();
+    let mut x: Xlsx<_> = open_workbook(&p).unwrap();
+    let range = x.worksheet_range("targets").unwrap();
+    let all: Vec<Vec<Cell>> = range.rows().map(|r| r.to_vec()).collect();
+    assert_eq!(all.len(), rows.len() + 1, "header + rows");
+    assert_eq!(all[0][1], Cell::String("user_id".into()));
+    for (c, r) in all[1..].iter().zip(&rows) {
+        assert_eq!(c[0], Cell::Float(r.rank as f64));
+        assert_eq!(c[1], Cell::Float(r.user_id as f64));
+        assert_eq!(c[4], Cell::String(r.tier.clone()));
+        assert_eq!(c[7], Cell::Bool(r.edited));
+    }
+}
+
+#[test]
+fn an_interrupted_write_leaves_the_old_file_and_no_temp() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("targets.csv");
+    std::fs::write(&p, "old contents\n").unwrap();
+    // Every export goes through write_atomic; fail it halfway through the rows.
+    let r = churn_tui::engine::atomic::write_atomic(&p, |w| {
+        use std::io::Write;
+        writeln!(w, "rank,user_id")?;
+        writeln!(w, "1,2")?;
+        Err(std::io::Error::other("disk full (simulated)"))
+    });
+    assert!(r.is_err());
+    assert_eq!(std::fs::read_to_string(&p).unwrap(), "old contents\n");
+    let names: Vec<String> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(names, vec!["targets.csv".to_string()], "no temp file left");
+    // An export to a directory that does not exist fails and writes nothing.
+    let (rows, _, tiers) = list_for_export(&run_copy().1);
+    let bad = d.path().join("no/such/dir/t.xlsx");
+    assert!(export(&rows, &tiers, ExportFormat::Xlsx, &bad).is_err());
+    assert!(!bad.exists());
+}
+
+// ---------------------------------------------------------------- edits that persist
+
+fn app_on(run: &Path) -> App {
+    let mut app = App::new(Theme::default(), 5);
+    app.set_workbench(Workbench::load(run).unwrap());
+    app.update(Action::GoTab(Tab::Targets));
+    app.page = 20;
+    app.prepare();
+    app
+}
+
+#[test]
+fn edits_are_saved_as_made_and_survive_a_kill() {
+    let (_d, run) = run_copy();
+    let model = Workbench::load(&run).unwrap().chosen;
+    let r = ranked(&run, &model);
+    let mut app = app_on(&run);
+    // Exclude ranks 2 and 4, add the user at rank 150 (below the 5% cut).
+    app.update(Action::Down);
+    app.update(Action::Exclude);
+    assert!(app.notice.as_ref().unwrap().text.ends_with("— saved"));
+    app.update(Action::Down);
+    app.update(Action::Down);
+    app.update(Action::Exclude);
+    app.update(Action::AddUser);
+    for c in r[149].0.to_string().chars() {
+        app.type_char(c);
+    }
+    app.update(Action::Enter);
+    // Each edit is on disk the moment it is shown as saved: read the file now, while the app
+    // still lives, then drop the app without any shutdown (what a kill leaves behind).
+    let on_disk = Edits::load(&run).unwrap();
+    assert_eq!(on_disk.excluded, BTreeSet::from([r[1].0, r[3].0]));
+    assert_eq!(on_disk.added, vec![r[149].0]);
+    drop(app);
+
+    let mut again = app_on(&run);
+    assert_eq!(again.edits, on_disk, "reloaded intact");
+    let k = (500 * r.len()).div_ceil(10_000);
+    assert_eq!(
+        again.list_len(),
+        k + 1,
+        "top k rows shown (2 marked) plus the added one"
+    );
+    let rows = again.target_list().unwrap();
+    assert_eq!(rows.len(), k - 2 + 1);
+    assert_eq!(
+        rows.iter()
+            .map(|x| (x.rank, x.user_id, x.edited))
+            .collect::<Vec<_>>(),
+        expected(&run, &model, 500, &on_disk)
+    );
+    // Including a user again is an edit too.
+    again.update(Action::Top);
+    again.update(Action::Down);
+    again.update(Action::Exclude);
+    assert_eq!(
+        Edits::load(&run).unwrap().excluded,
+        BTreeSet::from([r[3].0])
+    );
+}
+
+#[test]
+fn a_stray_temp_file_from_a_killed_save_does_not_hide_the_saved_edits() {
+    let (_d, run) = run_copy();
+    let mut e = Edits::default();
+    e.toggle_exclude(7);
+    e.save(&run).unwrap();
+    // A save killed before its rename leaves a partial temp file beside edits.json.
+    std::fs::write(run.join(".churn-tui-x.tmp"), "{\"excluded\": [8").unwrap();
+    assert_eq!(Edits::load(&run).unwrap(), e);
+}
+
+// ---------------------------------------------------------------- the real binary
+
+fn bin() -> Command {
+    let mut c = Command::cargo_bin("churn-tui").unwrap();
+    c.env("RUST_BACKTRACE", "0");
+    c
+}
+
+#[test]
+fn export_and_report_commands() {
+    let (d, run) = run_copy();
+    let model = Workbench::load(&run).unwrap().chosen;
+    let r = ranked(&run, &model);
+    let mut edits = Edits::default();
+    edits.toggle_exclude(r[0].0);
+    edits.add(r[400].0);
+    edits.save(&run).unwrap();
+
+    let out = d.path().join("list.xlsx");
+    bin()
+        .args([
+            "export",
+            "--run",
+            run.to_str().unwrap(),
+            "--k",
+            "10",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    use calamine::{Reader, Xlsx, open_workbook};
+    let mut x: Xlsx<_> = open_workbook(&out).unwrap();
+    let rows = x.worksheet_range("targets").unwrap().height() - 1;
+    let k = (1000 * r.len()).div_ceil(10_000);
+    assert_eq!(rows, k - 1 + 1);
+
+    // --tiers: down to the widest tier (30%), with offers.
+    let out = d.path().join("tiers.csv");
+    bin()
+        .args([
+            "export",
+            "--run",
+            run.to_str().unwrap(),
+            "--tiers",
+            "--format",
+            "csv",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&out).unwrap();
+    let k30 = (3000 * r.len()).div_ceil(10_000);
+    assert_eq!(text.lines().count(), 1 + k30 - 1 + 1);
+    assert!(text.contains("30% coupon") && text.contains("free shipping"));
+
+    // Korean reasons.
+    let out = d.path().join("ko.json");
+    bin()
+        .args([
+            "export",
+            "--run",
+            run.to_str().unwrap(),
+            "--lang",
+            "ko",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    assert!(std::fs::read_to_string(&out).unwrap().contains("사용자의"));
+
+    // The report.
+    let out = d.path().join("report.md");
+    bin()
+        .args([
+            "report",
+            "--run",
+            run.to_str().unwrap(),
+            "--k",
+            "5",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let rep = std::fs::read_to_string(&out).unwrap();
+    for section in [
+        "## Data",
+        "## Model",
+        "## Target list",
+        "## Why these users",
+        "Three representative users",
+    ] {
+        assert!(rep.contains(section), "{section} missing:\n{rep}");
+    }
+    let k5 = (500 * r.len()).div_ceil(10_000);
+    assert!(
+        rep.contains(&format!("k = {k5} of {} users", r.len())),
+        "{rep}"
+    );
+    assert!(rep.contains("1 excluded, 1 added"), "{rep}");
+
+    // A bad tier config names the file; an unknown format is refused; nothing is written.
+    let cfg = d.path().join("tiers.toml");
+    std::fs::write(
+        &cfg,
+        "[[tiers]]\nname = \"A\"\ntop_pct = 200\noffer = \"x\"\n",
+    )
+    .unwrap();
+    let out = d.path().join("never.csv");
+    let a = bin()
+        .args(["export", "--run", run.to_str().unwrap(), "--config"])
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .failure();
+    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    assert!(
+        err.contains("tiers.toml") && err.contains("top_pct"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    let a = bin()
+        .args(["export", "--run", run.to_str().unwrap(), "--out"])
+        .arg(d.path().join("x.txt"))
+        .assert()
+        .failure();
+    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    assert!(err.contains("x.txt") && err.contains(".xlsx"), "{err}");
+}
