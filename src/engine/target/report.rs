@@ -118,14 +118,14 @@ pub fn report(wb: &Workbench, spec: &ListSpec) -> Result<String> {
     if spec.model == wb.chosen {
         let _ = writeln!(
             s,
-            "`{}` — chosen among {} models on the val anchor by Lift@{first_k}% (then PR-AUC), before the test anchor was scored.",
+            "`{}` — chosen among {} models on the val anchor by Lift@{first_k}% (then PR-AUC), before the test anchor was scored.\n",
             spec.model,
             wb.models.len()
         );
     } else {
         let _ = writeln!(
             s,
-            "`{}` — picked by hand; the rule (Lift@{first_k}% on val, then PR-AUC) chose `{}`{}.",
+            "`{}` — picked by hand; the rule (Lift@{first_k}% on val, then PR-AUC) chose `{}`{}.\n",
             spec.model,
             wb.chosen,
             chosen.map_or(String::new(), |c| format!(
@@ -228,6 +228,9 @@ pub fn report(wb: &Workbench, spec: &ListSpec) -> Result<String> {
         user_block(&mut s, "top", a);
         user_block(&mut s, "middle", b);
         user_block(&mut s, "last", c);
+    }
+    if !s.ends_with('\n') {
+        s.push('\n');
     }
     Ok(s)
 }
