@@ -222,3 +222,31 @@ fn table_is_sorted_and_ordered_as_spec() {
     let users = user_ids(&table.df);
     assert_eq!(users, vec![1, 2, 3, 5]);
 }
+
+#[test]
+fn visit_history_for_bgnbd_by_hand() {
+    use churn_tui::engine::features::history::{HIST_AGE, HIST_TX, HIST_X};
+    let dir = tempfile::tempdir().unwrap();
+    let log = load_rows(dir.path(), &fixture(), &Scope::default());
+    let table = table_at(&log, secs(T), Window::default());
+    let df = &table.df;
+    let users = df.column("user_id").unwrap().i64().unwrap().clone();
+    let get = |name: &str, user: i64| -> f64 {
+        let i = users.iter().position(|u| u == Some(user)).unwrap();
+        df.column(name).unwrap().f64().unwrap().get(i).unwrap()
+    };
+    // The whole history before t counts, not just the window. (x repeat visit days, t_x days
+    // from the first to the last visit day, T days from the first visit day to t.)
+    // User 1: visit days Dec 1 (t − 30d − 1s), 2, 12, 17, 25, 31 → x 5, t_x 30, T 31.
+    // User 2: Dec 22 only → 0, 0, 10.  User 3: Dec 16, 29, 30 → 2, 14, 16.
+    // User 5: Dec 27, 28 → 1, 1, 5.
+    for (user, want) in [
+        (1, [5.0, 30.0, 31.0]),
+        (2, [0.0, 0.0, 10.0]),
+        (3, [2.0, 14.0, 16.0]),
+        (5, [1.0, 1.0, 5.0]),
+    ] {
+        let got = [get(HIST_X, user), get(HIST_TX, user), get(HIST_AGE, user)];
+        assert_eq!(got, want, "user {user}");
+    }
+}

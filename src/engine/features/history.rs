@@ -5,14 +5,12 @@
 //! These travel with the in-memory feature table as `__`-prefixed columns; the feature table
 //! file (SPEC §6) does not carry them.
 
-use std::collections::HashMap;
-
 use polars::prelude::*;
 
 use super::table::ANCHOR;
 use crate::engine::Result;
 use crate::engine::data::EventLog;
-use crate::engine::data::schema::{TS, USER_ID};
+use crate::engine::data::schema::{TS, UIDX, USER_ID};
 use crate::engine::error::PolarsContext;
 use crate::engine::time::US_PER_DAY;
 
@@ -21,29 +19,45 @@ pub const HIST_TX: &str = "__hist_t_x";
 pub const HIST_AGE: &str = "__hist_age";
 
 /// (x, t_x, T) for every row of `df` (which holds `user_id` and `anchor`).
+///
+/// One pass over the log, which is sorted by user then time and carries a dense user index
+/// (assigned in user_id order): per user, the slice of its distinct visit days.
 pub fn history_columns(log: &EventLog, df: &DataFrame) -> Result<[Column; 3]> {
-    let users = log
+    let col_i64 = |name: &str| -> Result<Vec<i64>> {
+        let c = log
+            .df
+            .column(name)
+            .and_then(|c| c.i64())
+            .ctx(|| name.into())?;
+        Ok(match c.rechunk().cont_slice() {
+            Ok(s) => s.to_vec(),
+            Err(_) => c.iter().map(|v| v.unwrap_or(0)).collect(),
+        })
+    };
+    let users = col_i64(USER_ID)?;
+    let ts = col_i64(TS)?;
+    let uidx_col = log
         .df
-        .column(USER_ID)
-        .and_then(|c| c.i64())
-        .ctx(|| "user_id".into())?;
-    let ts = log
-        .df
-        .column(TS)
-        .and_then(|c| c.i64())
-        .ctx(|| "ts".into())?;
-    // Distinct visit days per user with the first event time on each, ascending (the log is
-    // sorted by user, then time).
-    let mut days: Vec<(i64, i64)> = Vec::new();
-    let mut ranges: HashMap<i64, (usize, usize)> = HashMap::new();
-    let mut prev: Option<(i64, i64)> = None;
-    for (u, t) in users.iter().zip(ts.iter()) {
-        let (Some(u), Some(t)) = (u, t) else { continue };
+        .column(UIDX)
+        .and_then(|c| c.u32())
+        .ctx(|| UIDX.into())?;
+    let uidx: Vec<u32> = uidx_col.iter().map(|v| v.unwrap_or(0)).collect();
+    let n_users = uidx.last().map_or(0, |&u| u as usize + 1);
+    // Distinct visit days with the first event time on each; `ranges[u]` slices a user's days.
+    let mut days: Vec<(i64, i64)> = Vec::with_capacity(ts.len() / 2);
+    let mut ranges: Vec<(usize, usize)> = vec![(0, 0); n_users];
+    let mut user_ids: Vec<i64> = vec![0; n_users];
+    let mut prev: Option<(u32, i64)> = None;
+    for i in 0..ts.len() {
+        let (u, t) = (uidx[i], ts[i]);
         let day = t.div_euclid(US_PER_DAY);
         if prev != Some((u, day)) {
+            if prev.map(|p| p.0) != Some(u) {
+                ranges[u as usize].0 = days.len();
+                user_ids[u as usize] = users[i];
+            }
             days.push((day, t));
-            let e = ranges.entry(u).or_insert((days.len() - 1, days.len() - 1));
-            e.1 = days.len();
+            ranges[u as usize].1 = days.len();
             prev = Some((u, day));
         }
     }
@@ -65,7 +79,10 @@ pub fn history_columns(log: &EventLog, df: &DataFrame) -> Result<[Column; 3]> {
     );
     for (u, t) in row_users.iter().zip(anchors.iter()) {
         let hist = match (u, t) {
-            (Some(u), Some(t)) => ranges.get(&u).map(|&(a, b)| (&days[a..b], t)),
+            (Some(u), Some(t)) => user_ids
+                .binary_search(&u)
+                .ok()
+                .map(|i| (&days[ranges[i].0..ranges[i].1], t)),
             _ => None,
         };
         let (vx, vtx, vage) = match hist {

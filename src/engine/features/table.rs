@@ -172,9 +172,18 @@ pub fn build(log: &EventLog, plan: &AnchorPlan) -> Result<FeatureTable> {
         let (_, prof) = q.clone().profile().ctx(|| "profile".into())?;
         eprintln!("{prof}");
     }
+    let profile = std::env::var("CHURN_PROFILE_FEATURES").is_ok();
+    let clock = std::time::Instant::now();
     let mut df = q.collect().ctx(|| "computing features".into())?;
+    let after_query = clock.elapsed().as_secs_f64();
     let hist = super::history::history_columns(log, &df)?;
     df.hstack_mut(&hist).ctx(|| "visit history".into())?;
+    if profile {
+        eprintln!(
+            "feature query {after_query:.3}s, visit history {:.3}s",
+            clock.elapsed().as_secs_f64() - after_query
+        );
+    }
 
     let counts = df
         .clone()
