@@ -496,6 +496,31 @@ fn edits_are_saved_as_made_and_survive_a_kill() {
 }
 
 #[test]
+fn the_export_popup_writes_the_chosen_format() {
+    let (_d, run) = run_copy();
+    let mut app = app_on(&run);
+    app.update(Action::Export);
+    let default = app.input.as_ref().unwrap().text.clone();
+    assert!(default.ends_with("targets-top5.csv"), "{default}");
+    // Tab cycles the extension: csv → json → parquet → xlsx.
+    for _ in 0..3 {
+        app.cycle_export_format();
+    }
+    let path = app.input.as_ref().unwrap().text.clone();
+    assert!(path.ends_with("targets-top5.xlsx"), "{path}");
+    app.update(Action::Enter);
+    let note = app.notice.clone().unwrap();
+    assert!(
+        !note.error && note.text.contains("targets-top5.xlsx"),
+        "{note:?}"
+    );
+    use calamine::{Reader, Xlsx, open_workbook};
+    let mut x: Xlsx<_> = open_workbook(&path).unwrap();
+    let k = app.k_rows();
+    assert_eq!(x.worksheet_range("targets").unwrap().height(), k + 1);
+}
+
+#[test]
 fn a_stray_temp_file_from_a_killed_save_does_not_hide_the_saved_edits() {
     let (_d, run) = run_copy();
     let mut e = Edits::default();

@@ -730,6 +730,21 @@ impl App {
         }
     }
 
+    /// In the export box, Tab swaps the file extension: .csv → .json → .parquet → .xlsx.
+    pub fn cycle_export_format(&mut self) {
+        const EXTS: [&str; 4] = ["csv", "json", "parquet", "xlsx"];
+        if let Some(i) = &mut self.input
+            && i.kind == InputKind::ExportPath
+        {
+            let p = std::path::Path::new(&i.text);
+            let cur = p
+                .extension()
+                .and_then(|e| EXTS.iter().position(|x| e.eq_ignore_ascii_case(x)));
+            let next = EXTS[cur.map_or(0, |c| (c + 1) % EXTS.len())];
+            i.text = p.with_extension(next).display().to_string();
+        }
+    }
+
     pub fn backspace(&mut self) {
         if let Some(i) = &mut self.input {
             i.text.pop();

@@ -110,6 +110,10 @@ fn typing(app: &mut App, k: &event::KeyEvent) -> Option<keymap::Action> {
             app.backspace();
             None
         }
+        KeyCode::Tab => {
+            app.cycle_export_format();
+            None
+        }
         KeyCode::Enter => Some(keymap::Action::Enter),
         KeyCode::Esc => Some(keymap::Action::Esc),
         _ => None,

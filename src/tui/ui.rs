@@ -200,7 +200,7 @@ fn input_box(app: &App, f: &mut Frame, area: Rect) {
         InputKind::Search => " search user id — Enter finds, Esc cancels ",
         InputKind::K => " K in percent (e.g. 7.5) — Enter sets, Esc cancels ",
         InputKind::ExportPath => {
-            " export to (.csv .json .parquet .xlsx) — Enter writes, Esc cancels "
+            " export to — Tab: csv/json/parquet/xlsx · Enter writes · Esc cancels "
         }
         InputKind::AddUser => " add a user by id — Enter adds, Esc cancels ",
     };
