@@ -441,6 +441,16 @@ fn training_progress_reaches_the_ui_and_the_run_opens() {
     assert!(s.contains("run saved to"), "{s}");
     keys(&mut app, "3");
     assert!(screen(&mut app, 80, 24).contains("logreg"));
+
+    // The run's test_scores.parquet and its scores.csv give the workbench the same scores.
+    let dir = app.wb.as_ref().expect("run").dir.clone();
+    let fast = Workbench::load(&dir).expect("load");
+    std::fs::remove_file(dir.join("test_scores.parquet")).expect("the run has test_scores");
+    let slow = Workbench::load(&dir).expect("load from scores.csv");
+    for (a, b) in fast.models.iter().zip(&slow.models) {
+        assert_eq!(a.name, b.name);
+        assert_eq!(a.test_scores, b.test_scores, "{}", a.name);
+    }
 }
 
 #[test]

@@ -24,6 +24,9 @@ use crate::engine::{Error, Result};
 pub const STATS_FILE: &str = "stats.json";
 /// The test split's rows of the feature table (SPEC §6 columns).
 pub const TEST_FEATURES_FILE: &str = "test_features.parquet";
+/// Every model's test scores in the test rows' order (user_id, anchor µs, one column per model):
+/// what the workbench reads instead of parsing all of `scores.csv`.
+pub const TEST_SCORES_FILE: &str = "test_scores.parquet";
 
 /// A K as JSON: an integer when whole (5), else a decimal (7.25).
 fn k_json(k_pct: f64) -> Value {
@@ -257,6 +260,23 @@ pub fn save(r: &RunReport, root: &Path, run_id: &str) -> Result<PathBuf> {
         .collect()
         .ctx(|| "selecting the test rows".to_string())?;
     write_parquet(&test_rows, &dir.join(TEST_FEATURES_FILE))?;
+    let mut cols = vec![
+        Column::new("user_id".into(), r.test.users.clone()),
+        Column::new("anchor_us".into(), r.test.anchors.clone()),
+    ];
+    cols.extend(
+        r.models
+            .iter()
+            .map(|m| Column::new(m.name.as_str().into(), m.test_scores.clone())),
+    );
+    let mut scores = DataFrame::new_infer_height(cols).ctx(|| "test scores".to_string())?;
+    let p = dir.join(TEST_SCORES_FILE);
+    crate::engine::atomic::write_atomic(&p, |w| {
+        ParquetWriter::new(w)
+            .finish(&mut scores)
+            .map(|_| ())
+            .map_err(std::io::Error::other)
+    })?;
     write(dir, "scores.csv", &scores_csv(r))?;
     let curves: serde_json::Map<String, Value> = r
         .models
@@ -268,7 +288,12 @@ pub fn save(r: &RunReport, root: &Path, run_id: &str) -> Result<PathBuf> {
             )
         })
         .collect();
-    write(dir, "pr_curves.json", &pretty(&Value::Object(curves)))?;
+    // Compact: a curve has a point per distinct score (≈ 100 MB pretty-printed on 4M events).
+    write(
+        dir,
+        "pr_curves.json",
+        &(serde_json::to_string(&Value::Object(curves)).unwrap_or_default() + "\n"),
+    )?;
     write(
         dir,
         "leaderboard.md",

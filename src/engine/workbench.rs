@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 use serde_json::Value;
 
-use crate::engine::artifacts::{STATS_FILE, TEST_FEATURES_FILE};
+use crate::engine::artifacts::{STATS_FILE, TEST_FEATURES_FILE, TEST_SCORES_FILE};
 use crate::engine::error::PolarsContext;
 use crate::engine::eval::{KPct, SplitEval, rank};
 use crate::engine::label::Split;
@@ -129,6 +129,50 @@ fn load_test_rows(dir: &Path) -> Result<Data> {
     Data::from_table(&df, Split::Test)
 }
 
+/// Test scores per model from `test_scores.parquet` when the run has it and its rows are the
+/// test rows; `None` otherwise (older runs), and `scores.csv` is read instead.
+fn load_score_columns(dir: &Path, test: &Data) -> Result<Option<HashMap<String, Vec<f64>>>> {
+    let path = dir.join(TEST_SCORES_FILE);
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+    let df = ParquetReader::new(file)
+        .finish()
+        .ctx(|| format!("reading {}", path.display()))?;
+    let ints = |name: &str| -> Option<Vec<i64>> {
+        Some(
+            df.column(name)
+                .ok()?
+                .i64()
+                .ok()?
+                .iter()
+                .map(|v| v.unwrap_or(0))
+                .collect(),
+        )
+    };
+    if ints("user_id").as_ref() != Some(&test.users)
+        || ints("anchor_us").as_ref() != Some(&test.anchors)
+    {
+        return Ok(None);
+    }
+    let mut out = HashMap::new();
+    for c in df.columns() {
+        let name = c.name().as_str();
+        if name == "user_id" || name == "anchor_us" {
+            continue;
+        }
+        let v = c
+            .f64()
+            .ctx(|| format!("{}: {name}", path.display()))?
+            .iter()
+            .map(|v| v.unwrap_or(f64::NAN))
+            .collect();
+        out.insert(name.to_string(), v);
+    }
+    Ok(Some(out))
+}
+
 /// Test scores per model from `scores.csv`, aligned with the test rows.
 fn load_test_scores(dir: &Path, test: &Data) -> Result<HashMap<String, Vec<f64>>> {
     let path = dir.join("scores.csv");
@@ -200,7 +244,10 @@ impl Workbench {
         let cpath = dir.join("pr_curves.json");
         let curves = read_json(&cpath)?;
         let test = load_test_rows(dir)?;
-        let mut scores = load_test_scores(dir, &test)?;
+        let mut scores = match load_score_columns(dir, &test)? {
+            Some(s) => s,
+            None => load_test_scores(dir, &test)?,
+        };
 
         let mut views = Vec::new();
         for m in eval["models"].as_array().into_iter().flatten() {

@@ -64,6 +64,9 @@ pub struct TargetRow {
     pub reasons: Vec<String>,
     /// Added by hand (excluded rows are left out of the list).
     pub edited: bool,
+    /// The features behind `reasons` (SPEC order indices), for summaries; not exported.
+    #[serde(skip)]
+    pub reason_features: Vec<usize>,
 }
 
 /// What a target list is made of.
@@ -131,27 +134,10 @@ pub fn target_rows(wb: &Workbench, spec: &ListSpec) -> Result<Vec<TargetRow>> {
                 tier: tier.map_or(String::new(), |t| t.name.clone()),
                 offer: tier.map_or(String::new(), |t| t.offer.clone()),
                 reasons: r.iter().map(|x| x.text_in(spec.phrases)).collect(),
+                reason_features: r.iter().map(|x| x.feature).collect(),
                 edited,
             });
         }
     }
     Ok(out)
-}
-
-/// The reason features (SPEC order indices, strongest first) of each listed row.
-pub fn attributions_of(wb: &Workbench, model: &str, rows: &[TargetRow]) -> Vec<Vec<usize>> {
-    let Some(m) = wb.model(model) else {
-        return vec![];
-    };
-    let at: std::collections::HashMap<i64, usize> =
-        m.ranking.iter().map(|&r| (wb.test.users[r], r)).collect();
-    let idx: Vec<usize> = rows
-        .iter()
-        .filter_map(|r| at.get(&r.user_id).copied())
-        .collect();
-    let loaded = wb.load_model(model).ok();
-    idx.chunks(BATCH)
-        .flat_map(|c| reasons_batch(wb, loaded.as_deref(), c))
-        .map(|rs| rs.iter().map(|r| r.feature).collect())
-        .collect()
 }

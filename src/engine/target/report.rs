@@ -194,8 +194,7 @@ pub fn report(wb: &Workbench, spec: &ListSpec) -> Result<String> {
     let _ = writeln!(s, "## Why these users\n");
     let mut counts = [0usize; 14];
     let mut first = [0usize; 14];
-    let attrs = crate::engine::target::list::attributions_of(wb, spec.model, &rows);
-    for feats in &attrs {
+    for feats in rows.iter().map(|r| &r.reason_features) {
         for (i, &f) in feats.iter().enumerate() {
             counts[f] += 1;
             if i == 0 {
