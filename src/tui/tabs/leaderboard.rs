@@ -65,88 +65,6 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         .collect();
 
     let [table, foot] = Layout::vertical([Constraint::Min(3), Constraint::Length(4)]).areas(area);
-    let mut lines = Vec::new();
-    let arrow = if app.sort_desc { "▼" } else { "▲" };
-    let mut head = vec![Span::styled(
-        format!(
-            "  {:<w$}",
-            if app.sort_col == 0 {
-                format!("model{arrow}")
-            } else {
-                "model".into()
-            },
-            w = NAME_W
-        ),
-        if app.sort_col == 0 { t.key() } else { t.dim() },
-    )];
-    for (i, c) in &shown {
-        let mut h = header(app, *c);
-        if *i + 1 == app.sort_col {
-            h.push_str(arrow);
-        }
-        head.push(Span::styled(
-            format!(" {h:>w$}", w = COL_W),
-            if *i + 1 == app.sort_col {
-                t.key()
-            } else {
-                t.dim()
-            },
-        ));
-    }
-    lines.push(Line::from(head));
-    // Ceilings under the Lift headers: the best lift any model could reach on this split.
-    let e0 = wb
-        .models
-        .first()
-        .map(|m| if app.sort_test { &m.test } else { &m.val });
-    let mut ceil = vec![Span::styled(
-        format!("  {:<w$}", "ceiling", w = NAME_W),
-        t.dim(),
-    )];
-    for (_, c) in &shown {
-        let v = match (c, e0) {
-            (Column::Lift(i), Some(e)) => e
-                .at_k
-                .get(*i)
-                .and_then(|a| a.lift_ceiling)
-                .map_or("–".into(), |v| format!("≤{v:.3}")),
-            _ => String::new(),
-        };
-        ceil.push(Span::styled(format!(" {v:>w$}", w = COL_W), t.dim()));
-    }
-    lines.push(Line::from(ceil));
-    let target = app.target().map(|m| m.name.clone());
-    for (pos, &mi) in app.board_order().iter().enumerate() {
-        let m = &wb.models[mi];
-        let e = if app.sort_test { &m.test } else { &m.val };
-        let mut marks = String::new();
-        marks.push(if target.as_deref() == Some(m.name.as_str()) {
-            '▶'
-        } else {
-            ' '
-        });
-        marks.push(if m.name == wb.chosen { '*' } else { ' ' });
-        let mut spans = vec![Span::styled(
-            format!("{marks}{:<w$}", m.name, w = NAME_W),
-            if m.name == wb.chosen {
-                t.chosen()
-            } else {
-                t.text()
-            },
-        )];
-        for (_, c) in &shown {
-            spans.push(Span::raw(format!(
-                " {:>w$}",
-                cell(e, *c, m.fit_seconds),
-                w = COL_W
-            )));
-        }
-        let mut line = Line::from(spans);
-        if pos == app.board_sel {
-            line = line.style(t.selected());
-        }
-        lines.push(line);
-    }
     let more = if first > 0 || first + fit < cols.len() {
         format!(
             " · columns {}–{} of {} (h/l)",
@@ -157,12 +75,34 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     } else {
         String::new()
     };
-    f.render_widget(
-        Paragraph::new(lines).block(
-            Block::bordered().title(format!(" leaderboard on {split} (v: val/test){more} ")),
-        ),
-        table,
-    );
+    // Val and test one above the other when both fit (rows in the same order); else the split
+    // that sorts, with `v` to switch.
+    let need = wb.models.len() as u16 + 4;
+    if table.height >= 2 * need {
+        let [top, bottom] =
+            Layout::vertical([Constraint::Length(need), Constraint::Min(need)]).areas(table);
+        for (area, test) in [(top, false), (bottom, true)] {
+            let sorts = test == app.sort_test;
+            let name = if test { "test (scored once)" } else { "val" };
+            let how = if sorts {
+                " · sorted here (v: sort by the other)"
+            } else {
+                ""
+            };
+            f.render_widget(
+                Paragraph::new(split_lines(app, wb, &shown, test))
+                    .block(Block::bordered().title(format!(" {name}{how}{more} "))),
+                area,
+            );
+        }
+    } else {
+        f.render_widget(
+            Paragraph::new(split_lines(app, wb, &shown, app.sort_test)).block(
+                Block::bordered().title(format!(" leaderboard on {split} (v: val/test){more} ")),
+            ),
+            table,
+        );
+    }
     let notes = vec![
         Line::styled(
             "* chosen on val (Lift@first K, then PR-AUC); test scored once, after the choice",
@@ -189,4 +129,103 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         ),
     ];
     f.render_widget(Paragraph::new(notes), foot);
+}
+
+/// Header, ceilings and one row per model (in the board's order) for one split.
+fn split_lines(
+    app: &App,
+    wb: &crate::engine::workbench::Workbench,
+    shown: &[(usize, Column)],
+    test: bool,
+) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    // The arrow marks the sort column only in the split that sorts.
+    let sorts = test == app.sort_test;
+    let mut lines = Vec::new();
+    let arrow = match (sorts, app.sort_desc) {
+        (false, _) => "",
+        (true, true) => "▼",
+        (true, false) => "▲",
+    };
+    let mut head = vec![Span::styled(
+        format!(
+            "  {:<w$}",
+            if app.sort_col == 0 {
+                format!("model{arrow}")
+            } else {
+                "model".into()
+            },
+            w = NAME_W
+        ),
+        if app.sort_col == 0 { t.key() } else { t.dim() },
+    )];
+    for (i, c) in shown {
+        let mut h = header(app, *c);
+        if *i + 1 == app.sort_col {
+            h.push_str(arrow);
+        }
+        head.push(Span::styled(
+            format!(" {h:>w$}", w = COL_W),
+            if *i + 1 == app.sort_col {
+                t.key()
+            } else {
+                t.dim()
+            },
+        ));
+    }
+    lines.push(Line::from(head));
+    // Ceilings under the Lift headers: the best lift any model could reach on this split.
+    let e0 = wb
+        .models
+        .first()
+        .map(|m| if test { &m.test } else { &m.val });
+    let mut ceil = vec![Span::styled(
+        format!("  {:<w$}", "ceiling", w = NAME_W),
+        t.dim(),
+    )];
+    for (_, c) in shown {
+        let v = match (c, e0) {
+            (Column::Lift(i), Some(e)) => e
+                .at_k
+                .get(*i)
+                .and_then(|a| a.lift_ceiling)
+                .map_or("–".into(), |v| format!("≤{v:.3}")),
+            _ => String::new(),
+        };
+        ceil.push(Span::styled(format!(" {v:>w$}", w = COL_W), t.dim()));
+    }
+    lines.push(Line::from(ceil));
+    let target = app.target().map(|m| m.name.clone());
+    for (pos, &mi) in app.board_order().iter().enumerate() {
+        let m = &wb.models[mi];
+        let e = if test { &m.test } else { &m.val };
+        let mut marks = String::new();
+        marks.push(if target.as_deref() == Some(m.name.as_str()) {
+            '▶'
+        } else {
+            ' '
+        });
+        marks.push(if m.name == wb.chosen { '*' } else { ' ' });
+        let mut spans = vec![Span::styled(
+            format!("{marks}{:<w$}", m.name, w = NAME_W),
+            if m.name == wb.chosen {
+                t.chosen()
+            } else {
+                t.text()
+            },
+        )];
+        for (_, c) in shown {
+            spans.push(Span::raw(format!(
+                " {:>w$}",
+                cell(e, *c, m.fit_seconds),
+                w = COL_W
+            )));
+        }
+        let mut line = Line::from(spans);
+        if pos == app.board_sel {
+            line = line.style(t.selected());
+        }
+        lines.push(line);
+    }
+    lines
 }
