@@ -86,13 +86,22 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let mut k_mark: Vec<(f64, f64)> = Vec::new();
     let (x_title, y_title, x_bounds, y_bounds, split) = match app.curve_mode {
         CurveMode::Pr => {
-            if app.curve_test
-                && let Some(m) = app.target()
-            {
-                let (k, tp, prec, _) = m.at(app.k_rows());
-                let p = m.caught.last().copied().unwrap_or(0);
-                if let (Some(prec), true) = (prec, p > 0 && k > 0) {
-                    k_mark.push((tp as f64 / p as f64, prec));
+            if let Some(m) = app.target() {
+                if app.curve_test {
+                    let (k, tp, prec, _) = m.at(app.k_rows());
+                    let p = m.caught.last().copied().unwrap_or(0);
+                    if let (Some(prec), true) = (prec, p > 0 && k > 0) {
+                        k_mark.push((tp as f64 / p as f64, prec));
+                    }
+                } else if let Some(a) = wb
+                    .ks
+                    .iter()
+                    .position(|k| *k == app.k)
+                    .and_then(|i| m.val.at_k.get(i))
+                    && let (Some(r), Some(p)) = (a.recall, a.precision)
+                {
+                    // On val only the run's K list was evaluated.
+                    k_mark.push((r, p));
                 }
             }
             let lo = series
