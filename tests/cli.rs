@@ -418,6 +418,19 @@ fn workbench_on_a_missing_or_broken_run_fails_before_taking_the_terminal() {
     assert!(!err.contains("panicked"), "{err}");
 }
 
+#[test]
+fn workbench_on_missing_data_fails_before_taking_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .args(["--data", "/no/such/events-*.csv.gz", "--out"])
+        .arg(dir.path())
+        .assert()
+        .failure();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("/no/such/events-*.csv.gz"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {

@@ -144,6 +144,8 @@ pub fn run(opts: TuiOptions) -> Result<()> {
             app.set_workbench(wb);
         }
         None => {
+            // Missing files and empty globs are reported before the screen is taken.
+            crate::engine::data::resolve(&opts.train.dataset.data)?;
             log.line("no saved run for these settings: training");
             trainer = Some(trainer::spawn(
                 opts.train.clone(),
