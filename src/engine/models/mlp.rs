@@ -344,14 +344,28 @@ fn sigmoid(z: f32) -> f64 {
     1.0 / (1.0 + (-(z as f64)).exp())
 }
 
+/// Rows per forward pass at prediction: every layer's output is a fresh tensor, so one pass
+/// over 120k rows of width 256 held gigabytes at once.
+const PREDICT_CHUNK: usize = 8192;
+
 fn predict_net(net: &mut Net, x: &Tensor, rng: &mut ChaCha8Rng) -> Result<Vec<f64>> {
-    let logits = net.forward(x, rng, false)?;
-    Ok(logits
-        .to_vec1::<f32>()
-        .map_err(ce)?
-        .into_iter()
-        .map(sigmoid)
-        .collect())
+    let n = x.dim(0).map_err(ce)?;
+    let mut out = Vec::with_capacity(n);
+    let mut start = 0;
+    while start < n {
+        let len = PREDICT_CHUNK.min(n - start);
+        let part = x.narrow(0, start, len).map_err(ce)?;
+        let logits = net.forward(&part, rng, false)?;
+        out.extend(
+            logits
+                .to_vec1::<f32>()
+                .map_err(ce)?
+                .into_iter()
+                .map(sigmoid),
+        );
+        start += len;
+    }
+    Ok(out)
 }
 
 /// Recall at the first K, then PR-AUC: the epoch objective.
