@@ -300,11 +300,20 @@ fn dedup_sorted(mut df: DataFrame) -> Result<(DataFrame, Vec<String>)> {
             .then_with(|| session.get(a).cmp(&session.get(b)))
     };
     let mut keys: Vec<(i64, i64, u32)> = (0..n).map(|i| (user[i], ts[i], i as u32)).collect();
-    keys.par_sort_unstable_by(|a, b| {
-        (a.0, a.1)
-            .cmp(&(b.0, b.1))
-            .then_with(|| rest(a.2 as usize, b.2 as usize))
-    });
+    // Sort on (user, time) alone, then order each run of equal (user, time) by the rest of the
+    // row: such runs are short and rare, so the full-row comparison stays out of the hot sort.
+    keys.par_sort_unstable_by_key(|k| (k.0, k.1));
+    let mut i = 0;
+    while i < n {
+        let mut j = i + 1;
+        while j < n && keys[j].0 == keys[i].0 && keys[j].1 == keys[i].1 {
+            j += 1;
+        }
+        if j - i > 1 {
+            keys[i..j].sort_unstable_by(|a, b| rest(a.2 as usize, b.2 as usize));
+        }
+        i = j;
+    }
     let mut order: Vec<usize> = Vec::with_capacity(keys.len());
     for (i, k) in keys.iter().enumerate() {
         let cur = k.2 as usize;
