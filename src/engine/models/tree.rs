@@ -32,7 +32,8 @@ pub enum Node {
 }
 
 impl Node {
-    fn leaf_id(&self, row: &[f64; N_FEATURES]) -> usize {
+    /// The leaf a row falls into.
+    fn find(&self, row: &[f64; N_FEATURES]) -> &Node {
         match self {
             Node::Split {
                 feature,
@@ -41,30 +42,26 @@ impl Node {
                 right,
             } => {
                 if row[*feature] < *value {
-                    left.leaf_id(row)
+                    left.find(row)
                 } else {
-                    right.leaf_id(row)
+                    right.find(row)
                 }
             }
+            leaf => leaf,
+        }
+    }
+
+    fn leaf_id(&self, row: &[f64; N_FEATURES]) -> usize {
+        match self.find(row) {
             Node::Leaf { id, .. } => *id,
+            Node::Split { .. } => 0,
         }
     }
 
     fn leaf(&self, row: &[f64; N_FEATURES]) -> f64 {
-        match self {
-            Node::Split {
-                feature,
-                value,
-                left,
-                right,
-            } => {
-                if row[*feature] < *value {
-                    left.leaf(row)
-                } else {
-                    right.leaf(row)
-                }
-            }
+        match self.find(row) {
             Node::Leaf { prob, .. } => *prob,
+            Node::Split { .. } => f64::NAN,
         }
     }
 }
