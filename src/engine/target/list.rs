@@ -121,11 +121,7 @@ pub fn target_rows(wb: &Workbench, spec: &ListSpec) -> Result<Vec<TargetRow>> {
         let rows: Vec<usize> = chunk.iter().map(|(p, _)| m.ranking[*p]).collect();
         let rs = reasons_batch(wb, loaded.as_deref(), &rows);
         for ((&(p, edited), &row), r) in chunk.iter().zip(&rows).zip(rs.iter()) {
-            let tier = spec.tiers.tier_of(p + 1, n).or(if edited {
-                spec.tiers.tiers.last()
-            } else {
-                None
-            });
+            let tier = spec.tiers.tier_for(p + 1, n, edited);
             out.push(TargetRow {
                 rank: p + 1,
                 user_id: wb.test.users[row],

@@ -109,6 +109,13 @@ impl TierRule {
             .find(|t| rank <= KPct { bp: t.top_bp }.k_of(n))
     }
 
+    /// The tier of a listed row: by rank, except that a user added by hand from below every
+    /// tier gets the last tier (marketing put them on the list to receive an offer).
+    pub fn tier_for(&self, rank: usize, n: usize, added: bool) -> Option<&Tier> {
+        self.tier_of(rank, n)
+            .or(if added { self.tiers.last() } else { None })
+    }
+
     /// Rows in each tier (not cumulative) for a ranking of `n`.
     pub fn sizes(&self, n: usize) -> Vec<usize> {
         let mut prev = 0;

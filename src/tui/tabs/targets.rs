@@ -97,11 +97,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         let row = m.ranking[pos];
         let user = wb.test.users[row];
         let excluded = app.edits.excluded.contains(&user);
-        // An added user below every tier gets the last tier's offer (as exports do).
-        let tier =
-            app.tiers
-                .tier_of(pos + 1, n)
-                .or(if added { app.tiers.tiers.last() } else { None });
+        let tier = app.tiers.tier_for(pos + 1, n, added);
         let tier_i = tier
             .and_then(|x| app.tiers.tiers.iter().position(|y| y.name == x.name))
             .unwrap_or(9);
