@@ -373,55 +373,32 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Train(t)) => train(t),
         Some(Command::Export(e)) => {
             use crate::engine::target::export::{ExportFormat, export};
-            let (tiers, phrases) = e.list.target.load()?;
             let format = match &e.format {
                 Some(f) => ExportFormat::parse(f)?,
                 None => ExportFormat::of_path(&e.out)?,
             };
-            let k = if e.tiers {
-                tiers.reach()
-            } else {
-                KPct::parse(&e.list.k)?
-            };
-            let (wb, edits, model) = open_list(&e.list)?;
-            let rows = target_rows(
-                &wb,
-                &ListSpec {
-                    model: &model,
-                    k,
-                    tiers: &tiers,
-                    edits: &edits,
-                    phrases: &phrases,
-                },
-            )?;
-            export(&rows, &tiers, format, &e.out)?;
-            eprintln!(
-                "wrote {} rows (top {k}% by {model}, {} excluded, {} added by hand) to {}",
-                rows.len(),
-                edits.excluded.len(),
-                rows.iter().filter(|r| r.edited).count(),
-                e.out.display()
-            );
-            Ok(())
+            with_list(&e.list, e.tiers, |wb, spec| {
+                let rows = target_rows(wb, spec)?;
+                export(&rows, spec.tiers, format, &e.out)?;
+                eprintln!(
+                    "wrote {} rows (top {}% by {}, {} excluded, {} added by hand) to {}",
+                    rows.len(),
+                    spec.k,
+                    spec.model,
+                    spec.edits.excluded.len(),
+                    rows.iter().filter(|r| r.edited).count(),
+                    e.out.display()
+                );
+                Ok(())
+            })
         }
         Some(Command::Report(r)) => {
             use crate::engine::target::report::{report, write_report};
-            let (tiers, phrases) = r.list.target.load()?;
-            let k = KPct::parse(&r.list.k)?;
-            let (wb, edits, model) = open_list(&r.list)?;
-            let text = report(
-                &wb,
-                &ListSpec {
-                    model: &model,
-                    k,
-                    tiers: &tiers,
-                    edits: &edits,
-                    phrases: &phrases,
-                },
-            )?;
-            write_report(&text, &r.out)?;
-            eprintln!("wrote the report to {}", r.out.display());
-            Ok(())
+            with_list(&r.list, false, |wb, spec| {
+                write_report(&report(wb, spec)?, &r.out)?;
+                eprintln!("wrote the report to {}", r.out.display());
+                Ok(())
+            })
         }
         Some(Command::Score(s)) => {
             use crate::engine::score;
@@ -468,14 +445,19 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// The run, its hand edits and the model a list is ranked by.
-fn open_list(
+/// Open the run of `a` with its hand edits, tiers and language, and hand `f` the target list's
+/// spec: the chosen (or named) model at K, or down to the widest tier with `all_tiers`.
+fn with_list<T>(
     a: &ListArgs,
-) -> Result<(
-    crate::engine::workbench::Workbench,
-    crate::engine::target::edits::Edits,
-    String,
-)> {
+    all_tiers: bool,
+    f: impl FnOnce(&crate::engine::workbench::Workbench, &ListSpec) -> Result<T>,
+) -> Result<T> {
+    let (tiers, phrases) = a.target.load()?;
+    let k = if all_tiers {
+        tiers.reach()
+    } else {
+        KPct::parse(&a.k)?
+    };
     let wb = crate::engine::workbench::Workbench::load(&a.run)?;
     let edits = crate::engine::target::edits::Edits::load(&a.run)?;
     let model = a.model.clone().unwrap_or_else(|| wb.chosen.clone());
@@ -489,7 +471,16 @@ fn open_list(
                 .join(", ")
         )));
     }
-    Ok((wb, edits, model))
+    f(
+        &wb,
+        &ListSpec {
+            model: &model,
+            k,
+            tiers: &tiers,
+            edits: &edits,
+            phrases: &phrases,
+        },
+    )
 }
 
 fn tui(t: TuiArgs) -> Result<()> {

@@ -384,19 +384,25 @@ impl App {
     pub fn target_list(
         &self,
     ) -> crate::engine::Result<Vec<crate::engine::target::list::TargetRow>> {
-        let (Some(wb), Some(m)) = (&self.wb, self.target()) else {
-            return Err(crate::engine::Error::Config("no run loaded".into()));
-        };
-        target_rows(
+        let (wb, spec) = self
+            .list_spec()
+            .ok_or_else(|| crate::engine::Error::Config("no run loaded".into()))?;
+        target_rows(wb, &spec)
+    }
+
+    /// What the current target list is made of: the targeting model, K, tiers, edits, language.
+    fn list_spec(&self) -> Option<(&Workbench, ListSpec<'_>)> {
+        let (wb, m) = (self.wb.as_ref()?, self.target()?);
+        Some((
             wb,
-            &ListSpec {
+            ListSpec {
                 model: &m.name,
                 k: self.k,
                 tiers: &self.tiers,
                 edits: &self.edits,
                 phrases: &self.phrases,
             },
-        )
+        ))
     }
 
     /// Export the list to `path` (format from the extension).
@@ -413,22 +419,12 @@ impl App {
 
     /// Write the campaign report into the run directory.
     pub fn write_report(&mut self) {
-        let (Some(wb), Some(m)) = (&self.wb, self.target()) else {
+        let Some((wb, spec)) = self.list_spec() else {
             self.notify("no run loaded", true);
             return;
         };
         let path = wb.dir.join(format!("report-top{}.md", self.k));
-        let res = report(
-            wb,
-            &ListSpec {
-                model: &m.name,
-                k: self.k,
-                tiers: &self.tiers,
-                edits: &self.edits,
-                phrases: &self.phrases,
-            },
-        )
-        .and_then(|text| write_report(&text, &path));
+        let res = report(wb, &spec).and_then(|text| write_report(&text, &path));
         match res {
             Ok(()) => self.notify(format!("report written to {}", path.display()), false),
             Err(e) => self.notify(format!("report failed: {e}"), true),
