@@ -46,12 +46,18 @@ pub enum Event {
 struct Log(Option<std::fs::File>);
 
 impl Log {
+    fn path(out: &Path) -> PathBuf {
+        out.join("churn-tui.log")
+    }
     fn open(out: &Path) -> Log {
         let _ = std::fs::create_dir_all(out);
+        Log::append(&Log::path(out))
+    }
+    fn append(path: &Path) -> Log {
         Log(std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(out.join("churn-tui.log"))
+            .open(path)
             .ok())
     }
     fn line(&mut self, msg: &str) {
@@ -160,15 +166,10 @@ pub fn run(opts: TuiOptions) -> Result<()> {
     // ratatui's hook restores the terminal on any panic; a panic on the training thread is
     // caught there and reported, so it must not tear the screen down: log it instead.
     let restore_hook = std::panic::take_hook();
-    let log_path = opts.out.join("churn-tui.log");
+    let log_path = Log::path(&opts.out);
     std::panic::set_hook(Box::new(move |info| {
         if std::thread::current().name() == Some(trainer::THREAD_NAME) {
-            let mut log = Log(std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&log_path)
-                .ok());
-            log.line(&format!("panic on the training thread: {info}"));
+            Log::append(&log_path).line(&format!("panic on the training thread: {info}"));
         } else {
             restore_hook(info);
         }
