@@ -430,16 +430,3 @@ fn workbench_on_missing_data_fails_before_taking_the_terminal() {
     assert!(err.contains("/no/such/events-*.csv.gz"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let p = e.path();
-        if p.is_dir() {
-            copy_dir(&p, &to.join(e.file_name()));
-        } else {
-            std::fs::copy(&p, to.join(e.file_name())).unwrap();
-        }
-    }
-}

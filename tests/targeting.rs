@@ -2,6 +2,8 @@
 //! that persist, exports that read back equal to the ranked list, and whole-or-nothing writes.
 //! Expected lists are rebuilt here from the run's `scores.csv`, independently of the engine.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -21,6 +23,7 @@ use churn_tui::engine::workbench::{ModelView, Workbench};
 use churn_tui::tui::app::{App, Tab};
 use churn_tui::tui::keymap::Action;
 use churn_tui::tui::theme::Theme;
+use common::copy_dir;
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run")
@@ -32,18 +35,6 @@ fn run_copy() -> (tempfile::TempDir, PathBuf) {
     let to = d.path().join("run");
     copy_dir(&fixture(), &to);
     (d, to)
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
 }
 
 /// (user, score) of a model's test rows, ranked per SPEC §4 (score desc, then user asc).

@@ -173,3 +173,16 @@ pub fn user_ids(df: &polars::prelude::DataFrame) -> Vec<i64> {
         .into_no_null_iter()
         .collect()
 }
+
+/// Copy a directory tree (a fixture run that a test will write into).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
