@@ -46,18 +46,13 @@ fn workbench() -> Workbench {
     let eval: SplitEval = evaluate(&scores, &test.y, &test.users, &test.anchors, &ks);
     let stats = RunStats {
         data: DataInfo {
-            files: vec![],
-            rows_read: 0,
-            duplicates: 0,
-            events: 0,
             users: USERS as u64,
             first_ts: anchor,
             last_ts: anchor,
-            scope: "none".into(),
             lookback_days: 30,
             horizon_days: 30,
             anchors: vec![(anchor, Split::Test)],
-            purged: vec![],
+            ..Default::default()
         },
         labels: vec![AnchorCounts {
             anchor,

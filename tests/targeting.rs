@@ -165,18 +165,10 @@ fn tiny_workbench(values: &[f64]) -> Workbench {
         churn_tui::engine::eval::evaluate(&vec![0.5; n], &test.y, &test.users, &test.anchors, &ks);
     let stats = RunStats {
         data: DataInfo {
-            files: vec![],
-            rows_read: 0,
-            duplicates: 0,
-            events: 0,
             users: n as u64,
-            first_ts: 0,
-            last_ts: 0,
-            scope: String::new(),
             lookback_days: 30,
             horizon_days: 30,
-            anchors: vec![],
-            purged: vec![],
+            ..Default::default()
         },
         labels: vec![],
         features: FeatureStats::of(&test),

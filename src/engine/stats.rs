@@ -197,7 +197,7 @@ pub struct FileInfo {
 }
 
 /// The data summary of a run: what was read, the window and the anchors.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DataInfo {
     pub files: Vec<FileInfo>,
     pub rows_read: u64,
