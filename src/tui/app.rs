@@ -88,7 +88,7 @@ pub enum Popup {
 pub enum EngineMsg {
     Progress(Progress),
     /// The run finished and was saved in this directory, or failed with this message.
-    Finished(Result<PathBuf, String>),
+    Finished(Result<Box<Workbench>, String>),
 }
 
 /// What the loop must do after an update.
@@ -510,18 +510,10 @@ impl App {
                 }
                 None
             }
-            EngineMsg::Finished(Ok(dir)) => {
+            EngineMsg::Finished(Ok(wb)) => {
                 self.training = None;
-                match Workbench::load(&dir) {
-                    Ok(wb) => {
-                        self.notify(format!("run saved to {}", dir.display()), false);
-                        Some(wb)
-                    }
-                    Err(e) => {
-                        self.notify(format!("cannot open the new run: {e}"), true);
-                        None
-                    }
-                }
+                self.notify(format!("run saved to {}", wb.dir.display()), false);
+                Some(*wb)
             }
             EngineMsg::Finished(Err(e)) => {
                 self.training = None;

@@ -200,7 +200,7 @@ pub fn run(opts: TuiOptions) -> Result<()> {
             Event::Engine(msg) => {
                 if let EngineMsg::Finished(r) = &msg {
                     match r {
-                        Ok(d) => log.line(&format!("training finished: {}", d.display())),
+                        Ok(wb) => log.line(&format!("training finished: {}", wb.dir.display())),
                         Err(e) => log.line(&format!("training failed: {e}")),
                     }
                     trainer = None;

@@ -9,6 +9,7 @@ use std::thread::JoinHandle;
 
 use crate::engine::artifacts::save_new;
 use crate::engine::run::{self, TrainConfig};
+use crate::engine::workbench::Workbench;
 
 use super::Event;
 use super::app::EngineMsg;
@@ -36,11 +37,18 @@ pub fn spawn(cfg: TrainConfig, out: PathBuf, tx: Sender<Event>) -> Trainer {
             let _ = tx.send(Event::Engine(EngineMsg::Progress(p)));
         };
         // A panic inside a model crate must end this run, not the workbench: it becomes an
-        // error message (the TUI's panic hook leaves the screen alone on this thread).
+        // error message (the TUI's panic hook leaves the screen alone on this thread). The new
+        // run is also loaded here, so the UI thread never blocks on reading it.
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            run::train(&cfg, &progress, &flag)
+            let dir = run::train(&cfg, &progress, &flag)
                 .and_then(|report| save_new(&report, &out))
-                .map_err(|e| e.to_string())
+                .map_err(|e| e.to_string())?;
+            Workbench::load(&dir).map(Box::new).map_err(|e| {
+                format!(
+                    "run saved to {} but it cannot be opened: {e}",
+                    dir.display()
+                )
+            })
         }))
         .unwrap_or_else(|p| {
             let what = p
