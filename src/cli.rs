@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::engine::artifacts::guard_output;
 use crate::engine::data::Scope;
 use crate::engine::data::generate::{self, GenConfig};
 use crate::engine::dataset::{self, DatasetConfig};
@@ -17,8 +18,24 @@ use crate::engine::target::phrases::Phrases;
 use crate::engine::time::parse_anchor;
 use crate::engine::{Error, Result};
 
-/// The shipped sample, used whenever `--data` is omitted.
-pub const SAMPLE_GLOB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/sample_data/*.csv.gz");
+/// Inputs as the run records them: absolute, so a run names the same files from any directory.
+/// A glob keeps its pattern; the current directory is escaped, as it is no pattern.
+pub fn absolute_inputs(inputs: &[String]) -> Result<Vec<String>> {
+    let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
+    Ok(inputs
+        .iter()
+        .map(|s| {
+            let p = std::path::Path::new(s);
+            if p.is_absolute() {
+                s.clone()
+            } else if !p.exists() && s.contains(['*', '?', '[']) {
+                format!("{}/{s}", glob::Pattern::escape(&cwd.to_string_lossy()))
+            } else {
+                cwd.join(p).to_string_lossy().to_string()
+            }
+        })
+        .collect())
+}
 
 #[derive(Parser, Debug)]
 #[command(
@@ -110,9 +127,9 @@ fn parse_anchors(list: &[String]) -> Result<Vec<i64>> {
 impl DataArgs {
     pub fn to_config(&self) -> Result<DatasetConfig> {
         let data = if self.data.is_empty() {
-            vec![SAMPLE_GLOB.to_string()]
+            vec![crate::engine::data::sample::sample_glob()?]
         } else {
-            self.data.clone()
+            absolute_inputs(&self.data)?
         };
         let anchors = match (
             &self.anchors,
@@ -190,10 +207,21 @@ impl RunArgs {
             ..Default::default()
         };
         if let Some(m) = &self.models {
-            for name in m {
+            for (i, name) in m.iter().enumerate() {
                 crate::engine::models::make(name)?;
+                if m[..i].contains(name) {
+                    return Err(Error::Config(format!("--models names `{name}` twice")));
+                }
             }
             cfg.models = m.clone();
+        }
+        for (i, k) in cfg.ks_bp.iter().enumerate() {
+            if cfg.ks_bp[..i].contains(k) {
+                return Err(Error::Config(format!(
+                    "--k names {}% twice",
+                    KPct::from_bp(*k)?
+                )));
+            }
         }
         Ok(cfg)
     }
@@ -364,7 +392,13 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Some(Command::Features { data, out }) => {
-            let ds = dataset::build(&data.to_config()?)?;
+            let cfg = data.to_config()?;
+            let inputs: Vec<PathBuf> = crate::engine::data::resolve(&cfg.data)?
+                .into_iter()
+                .map(|f| f.path)
+                .collect();
+            guard_output(&out, &inputs)?;
+            let ds = dataset::build(&cfg)?;
             write::write(&ds.table.df, &out)?;
             eprint!("{}", dataset::summary(&ds));
             eprintln!("wrote {} rows to {}", ds.table.df.height(), out.display());
@@ -377,6 +411,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 Some(f) => ExportFormat::parse(f)?,
                 None => ExportFormat::of_path(&e.out)?,
             };
+            guard_output(&e.out, &[])?;
             with_list(&e.list, e.tiers, |wb, spec| {
                 let rows = target_rows(wb, spec)?;
                 export(&rows, spec.tiers, format, &e.out)?;
@@ -394,6 +429,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Some(Command::Report(r)) => {
             use crate::engine::target::report::{report, write_report};
+            guard_output(&r.out, &[])?;
             with_list(&r.list, false, |wb, spec| {
                 write_report(&report(wb, spec)?, &r.out)?;
                 eprintln!("wrote the report to {}", r.out.display());
@@ -404,6 +440,7 @@ pub fn run(cli: Cli) -> Result<()> {
             use crate::engine::score;
             let anchor = parse_anchor(&s.anchor)
                 .ok_or_else(|| Error::Config(format!("bad --anchor `{}`", s.anchor)))?;
+            guard_output(&s.out, &[])?;
             let scored = score::score(&score::ScoreRequest {
                 run_dir: s.run,
                 data: s.data,
@@ -430,6 +467,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 months: g.months,
                 seed: g.seed,
             };
+            guard_output(&g.out, &[])?;
             let report = generate::generate_to(&cfg, &g.out)?;
             eprintln!("{report}");
             Ok(())
@@ -459,7 +497,7 @@ fn with_list<T>(
         KPct::parse(&a.k)?
     };
     let wb = crate::engine::workbench::Workbench::load(&a.run)?;
-    let edits = crate::engine::target::edits::Edits::load(&a.run)?;
+    let edits = crate::engine::target::edits::Edits::load_for(&wb)?;
     let model = a.model.clone().unwrap_or_else(|| wb.chosen.clone());
     if wb.model(&model).is_none() {
         return Err(Error::Config(format!(
@@ -534,6 +572,8 @@ fn train(t: TrainArgs) -> Result<()> {
                 bar.println(line);
             }
         }
+        // The bar's own clock shows the time; a script's log needs no line a second.
+        Progress::Working { model, .. } => bar.set_message(model),
         Progress::ModelDone { model, seconds } => {
             let line = format!("· {model}: fit in {seconds:.2}s");
             if bar.is_hidden() {
@@ -547,7 +587,7 @@ fn train(t: TrainArgs) -> Result<()> {
     let report = run::train(&cfg, &progress, &cancel);
     bar.finish_and_clear();
     let report = report?;
-    let dir = crate::engine::artifacts::save_new(&report, &t.run.out)?;
+    let (dir, _) = crate::engine::artifacts::save_new(&report, &t.run.out)?;
     if t.json {
         println!(
             "{}",

@@ -115,7 +115,7 @@ fn one_extreme_feature_is_the_top_reason_for_logreg_and_gbdt() {
     // may split their weight either way; they make no fair single-feature test.)
     for (feature, value) in [(4usize, max(4))] {
         for model in ["logreg", "gbdt"] {
-            let m = wb.load_model(model).unwrap();
+            let m = wb.fitted(model).unwrap();
             let x = one_extreme(&wb, feature, value);
             let attr = m.contributions(&x).expect("model attributions");
             let rs = reasons_for(&attr[0], &x.row(0), |j, v| wb.shares(j, v));
@@ -135,7 +135,7 @@ fn logreg_attributions_sum_to_the_log_odds() {
     // coef × z over the features plus the intercept is the model's logit: an independent check
     // through predict().
     let wb = Workbench::load(&fixture()).unwrap();
-    let m = wb.load_model("logreg").unwrap();
+    let m = wb.fitted("logreg").unwrap();
     let rows: Vec<usize> = (0..20).collect();
     let x = wb.test.select(&rows);
     let attr = m.contributions(&x).unwrap();

@@ -380,7 +380,7 @@ fn q_quits_and_cancels_training() {
 fn sample_config(models: &[&str]) -> TrainConfig {
     TrainConfig {
         dataset: churn_tui::engine::dataset::DatasetConfig {
-            data: vec![churn_tui::cli::SAMPLE_GLOB.to_string()],
+            data: vec![churn_tui::engine::data::sample::sample_glob().unwrap()],
             ..Default::default()
         },
         models: models.iter().map(|s| s.to_string()).collect(),

@@ -18,6 +18,7 @@ use crate::engine::features::write::write_parquet;
 use crate::engine::label::Split;
 use crate::engine::run::RunReport;
 use crate::engine::time::fmt_anchor;
+use crate::engine::workbench::Workbench;
 use crate::engine::{Error, Result};
 
 /// Data summary, label counts and feature statistics (`stats::RunStats`).
@@ -147,7 +148,8 @@ pub fn leaderboard(r: &RunReport) -> String {
     s
 }
 
-fn content_hash(path: &Path) -> Result<String> {
+/// A file's content hash as the manifest records it.
+pub fn content_hash(path: &Path) -> Result<String> {
     let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut h = xxhash_rust::xxh3::Xxh3::new();
     let mut buf = vec![0u8; 1 << 20];
@@ -170,74 +172,238 @@ fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default() + "\n"
 }
 
-/// Write the run under `root` with a fresh id (UTC time and seed); returns the run directory.
-pub fn save_new(r: &RunReport, root: &Path) -> Result<PathBuf> {
-    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
-    let mut run_id = format!("{stamp}-s{}", r.config.seed);
-    let mut n = 2;
-    while root.join(&run_id).exists() {
-        run_id = format!("{stamp}-s{}-{n}", r.config.seed);
-        n += 1;
-    }
-    save(r, root, &run_id)
+/// The run's own record of itself; `manifest.json` is what marks a directory as a run.
+pub const MANIFEST: &str = "manifest.json";
+/// Every file of the run format (besides `models/`): no export or report may replace one.
+pub const RUN_FILES: [&str; 10] = [
+    MANIFEST,
+    "features.json",
+    "eval.json",
+    STATS_FILE,
+    TEST_FEATURES_FILE,
+    TEST_SCORES_FILE,
+    "scores.csv",
+    "pr_curves.json",
+    "leaderboard.md",
+    crate::engine::target::edits::EDITS_FILE,
+];
+/// A run is written into `<root>/.churn-run-XXXXXX.tmp/` and renamed when whole.
+pub const RUN_TMP_PREFIX: &str = ".churn-run-";
+/// Held locked inside a run's temp directory while it is written (see `atomic::is_stale`).
+pub const WRITING_LOCK: &str = ".writing";
+
+fn is_run_dir(dir: &Path) -> bool {
+    dir.join(MANIFEST).is_file()
 }
 
-/// The newest run under `root` trained with exactly `cfg`, if any.
+/// Refuse an output path that would replace one of a run's own files (its manifest, models,
+/// scores or edits), or one of `inputs`. Other names inside a run directory are fine: the
+/// workbench writes its exports and reports there.
+pub fn guard_output(path: &Path, inputs: &[PathBuf]) -> Result<()> {
+    let target = crate::engine::atomic::resolve_target(path)?;
+    let Some(name) = target.file_name().map(|n| n.to_string_lossy().to_string()) else {
+        return Err(Error::Config(format!(
+            "{}: not a file name",
+            path.display()
+        )));
+    };
+    let parent = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    // A directory that does not exist fails at the write, with the OS's own words.
+    let Ok(dir) = std::fs::canonicalize(&parent) else {
+        return Ok(());
+    };
+    let in_models =
+        dir.file_name().is_some_and(|n| n == "models") && dir.parent().is_some_and(is_run_dir);
+    if in_models || (is_run_dir(&dir) && RUN_FILES.contains(&name.as_str())) {
+        return Err(Error::Config(format!(
+            "{}: is a file of the run in {}; refusing to replace it (choose another name)",
+            path.display(),
+            if in_models {
+                dir.parent().unwrap_or(&dir).display()
+            } else {
+                dir.display()
+            }
+        )));
+    }
+    let full = dir.join(&name);
+    for input in inputs {
+        if std::fs::canonicalize(input).is_ok_and(|i| i == full) {
+            return Err(Error::Config(format!(
+                "{}: is one of the input files; refusing to replace it",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Move `from` to `to` unless `to` exists, atomically (no window in which two writers both
+/// see the name free). `AlreadyExists` when it is taken.
+fn rename_noreplace(from: &Path, to: &Path) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let f = std::ffi::CString::new(from.as_os_str().as_bytes())?;
+        let t = std::ffi::CString::new(to.as_os_str().as_bytes())?;
+        // SAFETY: both are valid NUL-terminated paths that outlive the call.
+        let rc = unsafe {
+            libc::renameat2(
+                libc::AT_FDCWD,
+                f.as_ptr(),
+                libc::AT_FDCWD,
+                t.as_ptr(),
+                libc::RENAME_NOREPLACE,
+            )
+        };
+        if rc == 0 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EEXIST) | Some(libc::ENOTEMPTY) => {
+                return Err(std::io::Error::new(std::io::ErrorKind::AlreadyExists, e));
+            }
+            // A file system without the flag: fall through to check-then-rename, where a
+            // rename onto a finished (non-empty) run still fails rather than replacing it.
+            Some(libc::EINVAL) | Some(libc::ENOSYS) => {}
+            _ => return Err(e),
+        }
+    }
+    if to.exists() {
+        return Err(std::io::ErrorKind::AlreadyExists.into());
+    }
+    std::fs::rename(from, to).map_err(|e| match e.kind() {
+        std::io::ErrorKind::DirectoryNotEmpty => std::io::ErrorKind::AlreadyExists.into(),
+        _ => e,
+    })
+}
+
+/// Remove run temp directories that killed writers left under `root`: those whose writing lock
+/// no live process holds. A directory without its lock yet is given a minute to get one.
+pub fn clean_stale_runs(root: &Path) {
+    crate::engine::atomic::clean_stale_temps(root);
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        if !name.to_string_lossy().starts_with(RUN_TMP_PREFIX)
+            || !e.file_type().is_ok_and(|t| t.is_dir())
+        {
+            continue;
+        }
+        let dir = e.path();
+        let lock = dir.join(WRITING_LOCK);
+        let stale = if lock.exists() {
+            crate::engine::atomic::is_stale(&lock)
+        } else {
+            e.metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age.as_secs() > 60)
+        };
+        if stale {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+}
+
+/// The newest finished run under `root` trained with exactly `cfg`, if any. Temp directories
+/// (hidden names) are never candidates.
 pub fn find_run(root: &Path, cfg: &crate::engine::run::TrainConfig) -> Option<PathBuf> {
     let want = serde_json::to_value(cfg).ok()?;
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
         .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("manifest.json").is_file() && p.join(STATS_FILE).is_file())
+        .filter_map(|e| e.ok())
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .map(|e| e.path())
+        .filter(|p| p.join(MANIFEST).is_file() && p.join(STATS_FILE).is_file())
         .collect();
     // Run ids start with the UTC time, so the name order is the time order.
     dirs.sort();
     dirs.into_iter().rev().find(|d| {
-        std::fs::read_to_string(d.join("manifest.json"))
+        std::fs::read_to_string(d.join(MANIFEST))
             .ok()
             .and_then(|t| serde_json::from_str::<Value>(&t).ok())
             .is_some_and(|m| m["config"] == want)
     })
 }
 
-/// Write the run under `root`; returns the run directory.
+/// Write the run under `root` with a fresh id (UTC time and seed, then `-2`, `-3`, … when
+/// another run took the name, even one saved by another process in the same second). The run
+/// is opened as the workbench would open it before it gets its name, so a run that cannot be
+/// opened is never saved; the opened workbench is returned.
+pub fn save_new(r: &RunReport, root: &Path) -> Result<(PathBuf, Workbench)> {
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    let base = format!("{stamp}-s{}", r.config.seed);
+    let ids = std::iter::once(base.clone()).chain((2..).map(move |n| format!("{base}-{n}")));
+    save_as(r, root, ids)
+}
+
+/// Write the run under `root` as `run_id` (an error if it is taken); returns the run directory.
 pub fn save(r: &RunReport, root: &Path, run_id: &str) -> Result<PathBuf> {
+    save_as(r, root, std::iter::once(run_id.to_string())).map(|(dir, _)| dir)
+}
+
+fn save_as(
+    r: &RunReport,
+    root: &Path,
+    ids: impl Iterator<Item = String>,
+) -> Result<(PathBuf, Workbench)> {
     std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
-    let final_dir = root.join(run_id);
-    if final_dir.exists() {
-        return Err(Error::Config(format!(
-            "{} already exists",
-            final_dir.display()
-        )));
+    clean_stale_runs(root);
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(RUN_TMP_PREFIX).suffix(".tmp");
+    // The umask decides who may read a run, as for any directory the user makes.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o777));
     }
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{run_id}-"))
-        .tempdir_in(root)
-        .map_err(|e| Error::io(root, e))?;
-    let dir = tmp.path();
-    let inputs = r
-        .dataset
-        .log
-        .files
-        .iter()
-        .map(|f| {
-            Ok(json!({"path": f.path, "format": f.format, "bytes": f.size, "hash": content_hash(&f.path)?}))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let manifest = json!({
-        "crate": {"name": env!("CARGO_PKG_NAME"), "version": env!("CARGO_PKG_VERSION")},
-        "run_id": run_id,
-        "config": r.config,
-        "inputs": inputs,
-        "seed": r.config.seed,
-        "chosen_model": r.chosen,
-        "failed_models": r.failed.iter().map(|(m, e)| json!({"name": m, "error": e})).collect::<Vec<_>>(),
-        "anchors": r.dataset.table.plan.anchors.iter().map(|(t, s)| json!({"anchor": fmt_anchor(*t), "split": s})).collect::<Vec<_>>(),
-        "purged": r.dataset.table.plan.purged.iter().map(|t| fmt_anchor(*t)).collect::<Vec<_>>(),
-        "timings_seconds": r.timings.iter().map(|(k, v)| json!({"stage": k, "seconds": v})).collect::<Vec<_>>(),
-        "models": r.models.iter().map(|m| json!({"name": m.name, "params": m.params, "fit_seconds": m.fit_seconds})).collect::<Vec<_>>(),
-    });
-    write(dir, "manifest.json", &pretty(&manifest))?;
+    let tmp = builder.tempdir_in(root).map_err(|e| Error::io(root, e))?;
+    let dir = tmp.path().to_path_buf();
+    let lock_path = dir.join(WRITING_LOCK);
+    let lock = std::fs::File::create(&lock_path).map_err(|e| Error::io(&lock_path, e))?;
+    let _ = lock.try_lock();
+    write_body(r, &dir)?;
+    let mut wb: Option<Workbench> = None;
+    let mut last = String::new();
+    for run_id in ids.take(1000) {
+        write_named(r, &dir, &run_id)?;
+        if wb.is_none() {
+            // Open it exactly as a reader will: NaN in a file, a split nothing can be ranked
+            // on, a model that does not load — all fail here, before the run has a name.
+            wb = Some(Workbench::open_dir(&dir).map_err(|e| {
+                Error::Config(format!("the run would not open, so it was not saved: {e}"))
+            })?);
+        }
+        let final_dir = root.join(&run_id);
+        match rename_noreplace(&dir, &final_dir) {
+            Ok(()) => {
+                let _ = tmp.keep();
+                let _ = std::fs::remove_file(final_dir.join(WRITING_LOCK));
+                drop(lock);
+                let mut wb = wb.ok_or_else(|| Error::Config("run not opened".into()))?;
+                wb.dir = final_dir.clone();
+                wb.run_id = run_id;
+                return Ok((final_dir, wb));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = run_id,
+            Err(e) => return Err(Error::io(&final_dir, e)),
+        }
+    }
+    Err(Error::Config(format!(
+        "{}: run id {last} is taken (and every other tried)",
+        root.display()
+    )))
+}
+
+/// The files of a run that do not name it.
+fn write_body(r: &RunReport, dir: &Path) -> Result<()> {
     write(
         dir,
         "features.json",
@@ -294,11 +460,6 @@ pub fn save(r: &RunReport, root: &Path, run_id: &str) -> Result<PathBuf> {
         "pr_curves.json",
         &(serde_json::to_string(&Value::Object(curves)).unwrap_or_default() + "\n"),
     )?;
-    write(
-        dir,
-        "leaderboard.md",
-        &format!("# Leaderboard — run {run_id}\n{}", leaderboard(r)),
-    )?;
     let models_dir = dir.join("models");
     std::fs::create_dir(&models_dir).map_err(|e| Error::io(&models_dir, e))?;
     for m in &r.models {
@@ -308,10 +469,38 @@ pub fn save(r: &RunReport, root: &Path, run_id: &str) -> Result<PathBuf> {
             &(serde_json::to_string(&m.saved).unwrap_or_default() + "\n"),
         )?;
     }
-    let kept = tmp.keep();
-    std::fs::rename(&kept, &final_dir).map_err(|e| {
-        let _ = std::fs::remove_dir_all(&kept);
-        Error::io(&final_dir, e)
-    })?;
-    Ok(final_dir)
+    Ok(())
+}
+
+/// The files that carry the run id: the manifest (last, as it marks the directory a run) and
+/// the leaderboard. Rewritten when the name has to change.
+fn write_named(r: &RunReport, dir: &Path, run_id: &str) -> Result<()> {
+    let inputs = r
+        .dataset
+        .log
+        .files
+        .iter()
+        .map(|f| {
+            Ok(json!({"path": f.path, "format": f.format, "bytes": f.size, "hash": content_hash(&f.path)?}))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    write(
+        dir,
+        "leaderboard.md",
+        &format!("# Leaderboard — run {run_id}\n{}", leaderboard(r)),
+    )?;
+    let manifest = json!({
+        "crate": {"name": env!("CARGO_PKG_NAME"), "version": env!("CARGO_PKG_VERSION")},
+        "run_id": run_id,
+        "config": r.config,
+        "inputs": inputs,
+        "seed": r.config.seed,
+        "chosen_model": r.chosen,
+        "failed_models": r.failed.iter().map(|(m, e)| json!({"name": m, "error": e})).collect::<Vec<_>>(),
+        "anchors": r.dataset.table.plan.anchors.iter().map(|(t, s)| json!({"anchor": fmt_anchor(*t), "split": s})).collect::<Vec<_>>(),
+        "purged": r.dataset.table.plan.purged.iter().map(|t| fmt_anchor(*t)).collect::<Vec<_>>(),
+        "timings_seconds": r.timings.iter().map(|(k, v)| json!({"stage": k, "seconds": v})).collect::<Vec<_>>(),
+        "models": r.models.iter().map(|m| json!({"name": m.name, "params": m.params, "fit_seconds": m.fit_seconds})).collect::<Vec<_>>(),
+    });
+    write(dir, MANIFEST, &pretty(&manifest))
 }

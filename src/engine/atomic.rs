@@ -1,39 +1,163 @@
 //! Whole-or-nothing file writes: a temp file beside the target, renamed over it on success.
+//!
+//! Every file the engine writes goes through here, so the rules live in one place:
+//! - an existing target that is not a regular file (a device, FIFO, socket or directory) is
+//!   refused, never replaced by a rename; so is a read-only file;
+//! - new files get the mode the user's umask gives (0666 & !umask), a replaced file keeps its
+//!   own mode;
+//! - the temp file is locked while it is written, so a later writer can tell a temp file left by
+//!   a killed process (unlocked: removed) from one another process is writing (locked: kept).
 
-use std::fs::File;
+use std::fs::{File, TryLockError};
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::engine::{Error, Result};
+
+/// Temp files of `write_atomic` are named `.churn-tui-XXXXXX.tmp`.
+pub const TMP_PREFIX: &str = ".churn-tui-";
+pub const TMP_SUFFIX: &str = ".tmp";
+
+fn refuse(path: &Path, why: &str) -> Error {
+    Error::Config(format!("{}: {why}", path.display()))
+}
+
+/// Where a write to `path` lands: the file a symlink points to, else `path` itself. Refuses an
+/// existing target that is not a regular file, or is read-only.
+pub fn resolve_target(path: &Path) -> Result<PathBuf> {
+    if path.as_os_str().is_empty() {
+        return Err(Error::Config("an output path is empty".into()));
+    }
+    let target = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => match std::fs::canonicalize(path) {
+            Ok(t) => t,
+            // A dangling link: write a new file where it points? Too surprising; say so.
+            Err(_) => return Err(refuse(path, "is a symbolic link to nothing")),
+        },
+        Ok(_) => path.to_path_buf(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(path.to_path_buf()),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let meta = std::fs::metadata(&target).map_err(|e| Error::io(path, e))?;
+    if meta.is_dir() {
+        return Err(refuse(path, "is a directory: give a file name"));
+    }
+    if !meta.is_file() {
+        return Err(refuse(
+            path,
+            "is not a regular file (a device, FIFO or socket): refusing to replace it",
+        ));
+    }
+    if meta.permissions().readonly() {
+        return Err(refuse(path, "is read-only: refusing to replace it"));
+    }
+    Ok(target)
+}
+
+fn dir_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Is the file at `path` unlocked, so that no live process holds it? (A killed process's
+/// locks are gone with it.)
+pub fn is_stale(path: &Path) -> bool {
+    match File::open(path) {
+        Ok(f) => match f.try_lock() {
+            Ok(()) => true,
+            Err(TryLockError::WouldBlock) => false,
+            // A file system without locks: never guess that another process is dead.
+            Err(TryLockError::Error(_)) => false,
+        },
+        Err(_) => false,
+    }
+}
+
+/// Remove temp files that killed writers left in `dir` (best effort: what cannot be read or
+/// removed is left alone).
+pub fn clean_stale_temps(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with(TMP_PREFIX) && name.ends_with(TMP_SUFFIX)) {
+            continue;
+        }
+        let p = e.path();
+        if e.file_type().is_ok_and(|t| t.is_file()) && is_stale(&p) {
+            let _ = std::fs::remove_file(&p);
+        }
+    }
+}
+
+/// The mode a new file gets here: the umask's (tempfile applies it to 0666).
+#[cfg(unix)]
+fn new_file_mode(target: &Path) -> std::fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    // A replaced file keeps its mode; a new one gets what the umask allows.
+    match std::fs::metadata(target) {
+        Ok(m) => std::fs::Permissions::from_mode(m.permissions().mode() & 0o7777),
+        Err(_) => std::fs::Permissions::from_mode(0o666),
+    }
+}
 
 /// Write `path` through `fill`; on any error the target is untouched and the temp file removed.
 pub fn write_atomic(
     path: &Path,
     fill: impl FnOnce(&mut BufWriter<&mut File>) -> std::io::Result<()>,
 ) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".churn-tui-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(|e| Error::io(path, e))?;
+    let target = resolve_target(path)?;
+    let dir = dir_of(&target);
+    clean_stale_temps(&dir);
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(TMP_PREFIX).suffix(TMP_SUFFIX);
+    #[cfg(unix)]
+    let mode = new_file_mode(&target);
+    #[cfg(unix)]
+    builder.permissions(mode.clone());
+    let mut tmp = builder.tempfile_in(&dir).map_err(|e| Error::io(path, e))?;
+    // Held until the rename: marks the temp file as live for `clean_stale_temps`.
+    let _ = tmp.as_file().try_lock();
     {
         let mut w = BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
         fill(&mut w).map_err(|e| Error::io(path, e))?;
         w.flush().map_err(|e| Error::io(path, e))?;
     }
-    // tempfile creates 0600; an output file should be readable like any other the user writes.
+    // A replaced file's mode may be wider than the umask allows at creation: set it exactly.
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = tmp
-            .as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644));
+    if target.exists() {
+        let _ = tmp.as_file().set_permissions(mode);
     }
     tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    // Between the checks above and here another process could put a FIFO at `target`; rename
+    // would replace it. Re-check right before, which narrows that to a race with an attacker
+    // who already owns the directory.
+    resolve_target(&target)?;
+    tmp.persist(&target).map_err(|e| Error::io(path, e.error))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_live_temp_file_is_kept_and_a_dead_ones_removed() {
+        let d = tempfile::tempdir().unwrap();
+        let live = d.path().join(format!("{TMP_PREFIX}live{TMP_SUFFIX}"));
+        let dead = d.path().join(format!("{TMP_PREFIX}dead{TMP_SUFFIX}"));
+        let other = d.path().join("keep.tmp");
+        let held = File::create(&live).unwrap();
+        held.lock().unwrap();
+        File::create(&dead).unwrap();
+        File::create(&other).unwrap();
+        clean_stale_temps(d.path());
+        assert!(live.exists(), "a locked temp file belongs to a live writer");
+        assert!(!dead.exists(), "an unlocked temp file is a leftover");
+        assert!(other.exists(), "only our own temp names are touched");
+    }
 }

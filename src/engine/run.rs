@@ -63,6 +63,33 @@ pub enum Progress {
     ModelDone { model: String, seconds: f64 },
     /// A model could not be fit; the run goes on without it.
     ModelFailed { model: String, error: String },
+    /// A model is still working, `seconds` after it started (sent every second).
+    Working { model: String, seconds: u64 },
+}
+
+/// Run `work`, sending `Progress::Working` every second until it returns.
+fn with_heartbeat<T>(
+    model: &str,
+    progress: &(dyn Fn(Progress) + Sync),
+    work: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    let (stop, ticks) = std::sync::mpsc::channel::<()>();
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            let start = Instant::now();
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                ticks.recv_timeout(std::time::Duration::from_secs(1))
+            {
+                progress(Progress::Working {
+                    model: model.to_string(),
+                    seconds: start.elapsed().as_secs(),
+                });
+            }
+        });
+        let out = work();
+        drop(stop);
+        out
+    })
 }
 
 /// One model's outcome: chosen hyperparameters, val and test metrics, and its scores.
@@ -97,6 +124,28 @@ pub struct RunReport {
     pub stats: RunStats,
 }
 
+/// A split that models learn from or are chosen on needs dormant and active users both.
+fn two_classes(split: Split, d: &Data) -> Result<()> {
+    let pos = d.y.iter().filter(|&&y| y).count();
+    let what = if pos == 0 {
+        "no dormant user"
+    } else if pos == d.n() {
+        "only dormant users"
+    } else {
+        return Ok(());
+    };
+    Err(Error::Config(format!(
+        "the {split} split has {what} ({} rows): models cannot {} on one class; use a longer \
+         log, other anchors or a wider scope",
+        d.n(),
+        if split == Split::Train {
+            "learn"
+        } else {
+            "be compared"
+        }
+    )))
+}
+
 /// Train every configured model. `test` is scored once per model, after it was fit and chosen on
 /// train and val, and never feeds back into any choice.
 pub fn train(
@@ -125,6 +174,9 @@ pub fn train_dataset(
     let train = Data::from_table(&ds.table.df, Split::Train)?;
     let val = Data::from_table(&ds.table.df, Split::Val)?;
     let test = Data::from_table(&ds.table.df, Split::Test)?;
+    for (split, d) in [(Split::Train, &train), (Split::Val, &val)] {
+        two_classes(split, d)?;
+    }
     let scaler = Scaler::fit(&train);
     let stats = RunStats::of(&ds, &train);
     progress(Progress::Stage("models"));
@@ -151,8 +203,14 @@ pub fn train_dataset(
         ctx.check_cancel()?;
         let t = Instant::now();
         let mut model = models::make(name)?;
-        match model.fit(&train, &val, &ctx) {
-            Ok(()) => {}
+        // A fit step or a prediction can run for many seconds with nothing to count (a
+        // booster's single fit call): a heartbeat says every second that the model is working.
+        let fitted = with_heartbeat(name, progress, || {
+            model.fit(&train, &val, &ctx)?;
+            Ok((model.predict(&val), model.predict(&test)))
+        });
+        let (val_scores, test_scores) = match fitted {
+            Ok(s) => s,
             Err(Error::Cancelled) => return Err(Error::Cancelled),
             // One family failing (a crate bug, degenerate data) must not sink the others.
             Err(e) => {
@@ -163,9 +221,21 @@ pub fn train_dataset(
                 failed.push((name.clone(), e.to_string()));
                 continue;
             }
+        };
+        // A score that is no probability (NaN from a degenerate fit) must not reach the run.
+        if let Some(s) = val_scores
+            .iter()
+            .chain(&test_scores)
+            .find(|s| !(0.0..=1.0).contains(*s))
+        {
+            let error = format!("it scored {s}, which is not a probability");
+            progress(Progress::ModelFailed {
+                model: name.clone(),
+                error: error.clone(),
+            });
+            failed.push((name.clone(), error));
+            continue;
         }
-        let val_scores = model.predict(&val);
-        let test_scores = model.predict(&test);
         let seconds = t.elapsed().as_secs_f64();
         timings.push((format!("model {name}"), seconds));
         progress(Progress::ModelDone {

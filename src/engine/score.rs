@@ -29,6 +29,8 @@ pub struct Scored {
     pub anchor: i64,
     /// (rank from 1, user_id, score), best first.
     pub rows: Vec<(usize, i64, f64)>,
+    /// The files scored (an output must not replace one).
+    pub inputs: Vec<PathBuf>,
 }
 
 fn read_json(path: &Path) -> Result<serde_json::Value> {
@@ -51,15 +53,22 @@ pub fn score(req: &ScoreRequest) -> Result<Scored> {
             .ok_or_else(|| Error::in_file(req.run_dir.join("manifest.json"), "no chosen_model"))?
             .to_string(),
     };
-    let saved = read_json(&req.run_dir.join("models").join(format!("{name}.json")))?;
-    let model = models::load(&name, &saved)?;
+    let mpath = req.run_dir.join("models").join(format!("{name}.json"));
+    let model = models::load(&name, &read_json(&mpath)?)
+        .and_then(|m| m.check().map(|()| m))
+        .map_err(|e| Error::in_file(&mpath, e.to_string()))?;
 
-    let inputs = if req.data.is_empty() {
-        cfg.dataset.data.clone()
+    let files = if req.data.is_empty() {
+        let files = data::resolve(&cfg.dataset.data).map_err(|e| {
+            Error::Config(format!(
+                "the run's own inputs cannot be read ({e}); pass --data to score other files"
+            ))
+        })?;
+        same_inputs(&req.run_dir.join("manifest.json"), &manifest, &files)?;
+        files
     } else {
-        req.data.clone()
+        data::resolve(&req.data)?
     };
-    let files = data::resolve(&inputs)?;
     let log = data::load(&files, &cfg.dataset.scope)?;
     let w = cfg.dataset.window;
     let range = DataRange::of(log.summary.first_ts, log.summary.last_ts);
@@ -83,6 +92,7 @@ pub fn score(req: &ScoreRequest) -> Result<Scored> {
     let scores = model.predict(&x);
     let order = rank(&scores, &x.users, &x.anchors);
     Ok(Scored {
+        inputs: files.iter().map(|f| f.path.clone()).collect(),
         model: name,
         anchor: req.anchor,
         rows: order
@@ -93,8 +103,57 @@ pub fn score(req: &ScoreRequest) -> Result<Scored> {
     })
 }
 
+/// Scoring with the run's own inputs must read the very files it was trained on: the same
+/// paths with the same content hashes, or a clear error (never a quietly different log).
+fn same_inputs(
+    mpath: &Path,
+    manifest: &serde_json::Value,
+    files: &[data::InputFile],
+) -> Result<()> {
+    let recorded: Vec<(PathBuf, String)> = manifest["inputs"]
+        .as_array()
+        .ok_or_else(|| Error::in_file(mpath, "no inputs recorded"))?
+        .iter()
+        .map(|i| {
+            Some((
+                PathBuf::from(i["path"].as_str()?),
+                i["hash"].as_str()?.to_string(),
+            ))
+        })
+        .collect::<Option<_>>()
+        .ok_or_else(|| Error::in_file(mpath, "an input without path or hash"))?;
+    let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let hint = "pass --data to score other files on purpose";
+    if recorded.len() != files.len() {
+        return Err(Error::Config(format!(
+            "the run was trained on {} input file(s), its inputs now resolve to {}; {hint}",
+            recorded.len(),
+            files.len()
+        )));
+    }
+    for f in files {
+        let (_, hash) = recorded
+            .iter()
+            .find(|(p, _)| abs(p) == abs(&f.path))
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "{} was not among the files the run was trained on; {hint}",
+                    f.path.display()
+                ))
+            })?;
+        if crate::engine::artifacts::content_hash(&f.path)? != *hash {
+            return Err(Error::Config(format!(
+                "{} changed since the run was trained (its content hash differs); {hint}",
+                f.path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// `rank,user_id,anchor,score`, best first, written whole or not at all.
 pub fn write_csv(s: &Scored, path: &Path) -> Result<()> {
+    crate::engine::artifacts::guard_output(path, &s.inputs)?;
     let anchor = fmt_anchor(s.anchor);
     write_atomic(path, |w| {
         writeln!(w, "rank,user_id,anchor,score")?;

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 use serde_json::Value;
 
-use crate::engine::artifacts::{STATS_FILE, TEST_FEATURES_FILE, TEST_SCORES_FILE};
+use crate::engine::artifacts::{
+    MANIFEST, STATS_FILE, TEST_FEATURES_FILE, TEST_SCORES_FILE, WRITING_LOCK,
+};
 use crate::engine::error::PolarsContext;
 use crate::engine::eval::{KPct, SplitEval, rank};
 use crate::engine::label::Split;
@@ -34,6 +36,19 @@ pub struct ModelView {
     pub ranking: Vec<usize>,
     /// Positives caught within the top i rows of the ranking, for i = 0..=N.
     pub caught: Vec<u32>,
+    /// The saved model, loaded and checked with the run (for attributions); `None` for a
+    /// view built in memory without a run directory.
+    pub fitted: Option<Fitted>,
+}
+
+/// A loaded model, shared by the views that clone a workbench.
+#[derive(Clone)]
+pub struct Fitted(pub std::sync::Arc<dyn Model>);
+
+impl std::fmt::Debug for Fitted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Fitted({})", self.0.name())
+    }
 }
 
 impl ModelView {
@@ -68,6 +83,7 @@ impl ModelView {
             test_scores,
             ranking,
             caught,
+            fitted: None,
         }
     }
 
@@ -126,7 +142,7 @@ fn load_test_rows(dir: &Path) -> Result<Data> {
     )
     .and_then(|lf| lf.collect())
     .ctx(|| format!("reading {}", path.display()))?;
-    Data::from_table(&df, Split::Test)
+    Data::from_table(&df, Split::Test).map_err(|e| Error::in_file(&path, e.to_string()))
 }
 
 /// Test scores per model from `test_scores.parquet` when the run has it and its rows are the
@@ -140,21 +156,20 @@ fn load_score_columns(dir: &Path, test: &Data) -> Result<Option<HashMap<String, 
     let df = ParquetReader::new(file)
         .finish()
         .ctx(|| format!("reading {}", path.display()))?;
-    let ints = |name: &str| -> Option<Vec<i64>> {
-        Some(
-            df.column(name)
-                .ok()?
-                .i64()
-                .ok()?
-                .iter()
-                .map(|v| v.unwrap_or(0))
-                .collect(),
-        )
+    let ints = |name: &str| -> Option<Vec<Option<i64>>> {
+        Some(df.column(name).ok()?.i64().ok()?.iter().collect())
     };
-    if ints("user_id").as_ref() != Some(&test.users)
-        || ints("anchor_us").as_ref() != Some(&test.anchors)
-    {
-        return Ok(None);
+    let same = |got: Option<Vec<Option<i64>>>, want: &[i64]| {
+        got.is_some_and(|g| {
+            g.len() == want.len() && g.iter().zip(want).all(|(a, b)| *a == Some(*b))
+        })
+    };
+    // The file is the run's own: rows that are not the test rows mean it was damaged.
+    if !same(ints("user_id"), &test.users) || !same(ints("anchor_us"), &test.anchors) {
+        return Err(Error::in_file(
+            &path,
+            format!("its user_id and anchor_us rows are not the test rows of {TEST_FEATURES_FILE}"),
+        ));
     }
     let mut out = HashMap::new();
     for c in df.columns() {
@@ -215,14 +230,36 @@ fn load_test_scores(dir: &Path, test: &Data) -> Result<HashMap<String, Vec<f64>>
 }
 
 impl Workbench {
+    /// Open a finished run directory. A run's temp directory (still being written, or left by
+    /// a killed process) is refused: only finished runs are ever opened.
     pub fn load(dir: &Path) -> Result<Workbench> {
-        let mpath = dir.join("manifest.json");
+        let name = std::fs::canonicalize(dir)
+            .ok()
+            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().to_string()))
+            .unwrap_or_default();
+        if name.starts_with('.') || dir.join(WRITING_LOCK).exists() {
+            return Err(Error::Config(format!(
+                "{}: is an unfinished run (still being written, or left by a killed \
+                 process); only finished runs can be opened",
+                dir.display()
+            )));
+        }
+        Workbench::open_dir(dir)
+    }
+
+    /// Open and check every file of a run directory, finished or not (`artifacts` checks a
+    /// run this way before it gets its name).
+    pub fn open_dir(dir: &Path) -> Result<Workbench> {
+        let mpath = dir.join(MANIFEST);
         let manifest = read_json(&mpath)?;
         let config: TrainConfig = field(&mpath, &manifest["config"], "config")?;
-        let run_id = manifest["run_id"].as_str().unwrap_or_default().to_string();
+        let run_id = manifest["run_id"]
+            .as_str()
+            .ok_or_else(|| Error::in_file(&mpath, "no run_id"))?
+            .to_string();
         let chosen = manifest["chosen_model"]
             .as_str()
-            .unwrap_or_default()
+            .ok_or_else(|| Error::in_file(&mpath, "no chosen_model"))?
             .to_string();
         let failed = manifest["failed_models"]
             .as_array()
@@ -244,21 +281,37 @@ impl Workbench {
         let cpath = dir.join("pr_curves.json");
         let curves = read_json(&cpath)?;
         let test = load_test_rows(dir)?;
-        let mut scores = match load_score_columns(dir, &test)? {
-            Some(s) => s,
-            None => load_test_scores(dir, &test)?,
+        let (mut scores, spath) = match load_score_columns(dir, &test)? {
+            Some(s) => (s, dir.join(TEST_SCORES_FILE)),
+            None => (load_test_scores(dir, &test)?, dir.join("scores.csv")),
         };
 
         let mut views = Vec::new();
         for m in eval["models"].as_array().into_iter().flatten() {
-            let name = m["name"].as_str().unwrap_or_default().to_string();
+            let name = m["name"]
+                .as_str()
+                .ok_or_else(|| Error::in_file(&epath, "a model without a name"))?
+                .to_string();
             let meta = manifest["models"]
                 .as_array()
                 .and_then(|a| a.iter().find(|x| x["name"] == name.as_str()));
             let test_scores = scores.remove(&name).ok_or_else(|| {
-                Error::in_file(dir.join("scores.csv"), format!("no test scores for {name}"))
+                Error::in_file(&spath, format!("no test scores for model `{name}`"))
             })?;
-            views.push(ModelView::new(
+            if let Some(i) = test_scores.iter().position(|v| !(0.0..=1.0).contains(v)) {
+                return Err(Error::in_file(
+                    &spath,
+                    format!(
+                        "model `{name}`: score {} of user {} is not a probability",
+                        test_scores[i], test.users[i]
+                    ),
+                ));
+            }
+            let mpath = dir.join("models").join(format!("{name}.json"));
+            let fitted = models::load(&name, &read_json(&mpath)?)
+                .and_then(|m| m.check().map(|()| m))
+                .map_err(|e| Error::in_file(&mpath, e.to_string()))?;
+            let mut view = ModelView::new(
                 name.clone(),
                 meta.map(|x| x["params"].clone()).unwrap_or(Value::Null),
                 meta.and_then(|x| x["fit_seconds"].as_f64()).unwrap_or(0.0),
@@ -268,10 +321,18 @@ impl Workbench {
                 field(&cpath, &curves[&name]["test"], "test curve")?,
                 test_scores,
                 &test,
-            ));
+            );
+            view.fitted = Some(Fitted(std::sync::Arc::from(fitted)));
+            views.push(view);
         }
         if views.is_empty() {
             return Err(Error::in_file(epath, "no models"));
+        }
+        if !views.iter().any(|v| v.name == chosen) {
+            return Err(Error::in_file(
+                &mpath,
+                format!("the chosen model `{chosen}` is not among the run's models"),
+            ));
         }
         Workbench::from_parts(
             dir.to_path_buf(),
@@ -338,10 +399,9 @@ impl Workbench {
         (below as f64 / s.len() as f64, above as f64 / s.len() as f64)
     }
 
-    /// The saved model of the run, for attributions.
-    pub fn load_model(&self, name: &str) -> Result<Box<dyn Model>> {
-        let p = self.dir.join("models").join(format!("{name}.json"));
-        models::load(name, &read_json(&p)?)
+    /// The saved model of the run, for attributions (loaded and checked with the run).
+    pub fn fitted(&self, name: &str) -> Option<&dyn Model> {
+        self.model(name)?.fitted.as_ref().map(|f| &*f.0)
     }
 
     /// The anchor of the test rows (the last one when the test split has several).

@@ -6,7 +6,6 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 
 use crate::engine::eval::KPct;
-use crate::engine::models::Model;
 use crate::engine::run::Progress;
 use crate::engine::target::TierRule;
 use crate::engine::target::edits::Edits;
@@ -106,6 +105,8 @@ pub struct Training {
     pub step: (usize, usize),
     pub models_done: usize,
     pub models_total: usize,
+    /// Seconds the running model has worked (its heartbeat), shown while steps are slow.
+    pub working: Option<u64>,
 }
 
 impl Training {
@@ -165,6 +166,9 @@ pub struct App {
     pub search: Option<String>,
     /// Hand edits of the loaded run (saved in its directory on every change).
     pub edits: Edits,
+    /// Why the run's saved edits could not be loaded: editing is off then, so the file on
+    /// disk is never overwritten by an empty list.
+    pub edits_error: Option<String>,
     /// Ranking positions (≥ k) of users added by hand, ascending; refreshed by `prepare`.
     pub added_pos: Vec<usize>,
     /// Ranking position of each user id, for the targeting model.
@@ -174,7 +178,6 @@ pub struct App {
     /// Scroll of the open popup.
     pub popup_scroll: u16,
     reasons: HashMap<usize, Vec<Reason>>,
-    model: Option<(String, Option<Box<dyn Model>>)>,
     models_planned: usize,
 }
 
@@ -217,13 +220,13 @@ impl App {
             page: 10,
             search: None,
             edits: Edits::default(),
+            edits_error: None,
             added_pos: Vec::new(),
             pos_of: HashMap::new(),
             pos_model: String::new(),
             phrases: english().clone(),
             popup_scroll: 0,
             reasons: HashMap::new(),
-            model: None,
             models_planned,
         }
     }
@@ -231,18 +234,17 @@ impl App {
     /// Show a loaded run (keeps the current K and tab).
     pub fn set_workbench(&mut self, wb: Workbench) {
         self.k = wb.ks.first().copied().unwrap_or(self.k);
-        self.edits = match Edits::load(&wb.dir) {
-            Ok(e) => e,
+        (self.edits, self.edits_error) = match Edits::load_for(&wb) {
+            Ok(e) => (e, None),
             Err(e) => {
                 self.notify(format!("hand edits not loaded: {e}"), true);
-                Edits::default()
+                (Edits::default(), Some(e.to_string()))
             }
         };
         self.pos_model.clear();
         self.target_model = Some(wb.chosen.clone());
         self.wb = Some(wb);
         self.reasons.clear();
-        self.model = None;
         self.sel = 0;
         self.offset = 0;
         self.board_sel = 0;
@@ -340,7 +342,24 @@ impl App {
         }
     }
 
+    /// Refuse to edit over a saved edits file that did not load.
+    fn edits_locked(&mut self) -> bool {
+        if let Some(e) = &self.edits_error {
+            self.notify(
+                format!(
+                    "editing is off: the saved edits did not load ({e}); fix or remove the file"
+                ),
+                true,
+            );
+            return true;
+        }
+        false
+    }
+
     fn toggle_exclude(&mut self) {
+        if self.edits_locked() {
+            return;
+        }
         let Some(u) = self.list_user(self.sel) else {
             return;
         };
@@ -355,6 +374,9 @@ impl App {
     }
 
     fn add_user(&mut self, text: &str) {
+        if self.edits_locked() {
+            return;
+        }
         let Ok(u) = text.trim().parse::<i64>() else {
             self.notify(format!("`{}` is not a user id", text.trim()), true);
             return;
@@ -502,9 +524,15 @@ impl App {
                     Progress::ModelDone { .. } => {
                         t.models_done += 1;
                         t.step = (0, 0);
+                        t.working = None;
+                    }
+                    Progress::Working { model, seconds } => {
+                        t.model = Some(model);
+                        t.working = Some(seconds);
                     }
                     Progress::ModelFailed { model, error } => {
                         t.models_done += 1;
+                        t.working = None;
                         self.notify(format!("{model} failed: {error}"), true);
                     }
                 }
@@ -831,7 +859,6 @@ impl App {
                         self.notify(format!("targeting now uses {name}"), false);
                         self.target_model = Some(name);
                         self.reasons.clear();
-                        self.model = None;
                         self.sel = 0;
                         self.offset = 0;
                     }
@@ -936,11 +963,7 @@ impl App {
             return;
         }
         let Some(wb) = &self.wb else { return };
-        if self.model.as_ref().is_none_or(|(n, _)| *n != name) {
-            self.model = Some((name.clone(), wb.load_model(&name).ok()));
-        }
-        let model = self.model.as_ref().and_then(|(_, m)| m.as_deref());
-        for (r, rs) in rows.iter().zip(reasons_batch(wb, model, &rows)) {
+        for (r, rs) in rows.iter().zip(reasons_batch(wb, wb.fitted(&name), &rows)) {
             self.reasons.insert(*r, rs);
         }
     }

@@ -54,6 +54,10 @@ impl Log {
         Log::append(&Log::path(out))
     }
     fn append(path: &Path) -> Log {
+        // Only ever a regular file: opening a FIFO someone left there would block the TUI.
+        if std::fs::symlink_metadata(path).is_ok_and(|m| !m.is_file()) {
+            return Log(None);
+        }
         Log(std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -128,6 +132,8 @@ fn typing(app: &mut App, k: &event::KeyEvent) -> Option<keymap::Action> {
 
 pub fn run(opts: TuiOptions) -> Result<()> {
     let mut log = Log::open(&opts.out);
+    // Temp runs of killed processes go; those another live process is writing stay.
+    crate::engine::artifacts::clean_stale_runs(&opts.out);
     let mut app = App::new(opts.theme, opts.train.models.len());
     app.tiers = opts.tiers.clone();
     app.phrases = opts.phrases.clone();

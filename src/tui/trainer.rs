@@ -9,7 +9,6 @@ use std::thread::JoinHandle;
 
 use crate::engine::artifacts::save_new;
 use crate::engine::run::{self, TrainConfig};
-use crate::engine::workbench::Workbench;
 
 use super::Event;
 use super::app::EngineMsg;
@@ -40,15 +39,11 @@ pub fn spawn(cfg: TrainConfig, out: PathBuf, tx: Sender<Event>) -> Trainer {
         // error message (the TUI's panic hook leaves the screen alone on this thread). The new
         // run is also loaded here, so the UI thread never blocks on reading it.
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let dir = run::train(&cfg, &progress, &flag)
+            // Saving opens the run as the workbench does, before it gets its name.
+            run::train(&cfg, &progress, &flag)
                 .and_then(|report| save_new(&report, &out))
-                .map_err(|e| e.to_string())?;
-            Workbench::load(&dir).map(Box::new).map_err(|e| {
-                format!(
-                    "run saved to {} but it cannot be opened: {e}",
-                    dir.display()
-                )
-            })
+                .map(|(_, wb)| Box::new(wb))
+                .map_err(|e| e.to_string())
         }))
         .unwrap_or_else(|p| {
             let what = p

@@ -82,6 +82,17 @@ fn status_line(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.theme;
     if let Some(tr) = &app.training {
         let what = match &tr.model {
+            Some(m) if tr.working.is_some_and(|s| s > 0) => format!(
+                "training: {m} {}{}s · model {}/{}",
+                if tr.step.1 > 0 {
+                    format!("{}/{} · ", tr.step.0, tr.step.1)
+                } else {
+                    String::new()
+                },
+                tr.working.unwrap_or(0),
+                tr.models_done + 1,
+                tr.models_total
+            ),
             Some(m) if tr.step.1 > 0 => format!(
                 "training: {m} {}/{} · model {}/{}",
                 tr.step.0,

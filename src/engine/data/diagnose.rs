@@ -33,14 +33,27 @@ pub fn check_value(column: &str, value: Option<&str>) -> Option<String> {
         EVENT_TYPE => (!EVENT_TYPES.contains(&v)).then(|| {
             format!("unknown event_type `{v}` (expected view, cart, remove_from_cart or purchase)")
         }),
-        PRODUCT_ID | CATEGORY_ID | USER_ID => v
-            .parse::<i64>()
-            .is_err()
-            .then(|| format!("`{v}` is not an integer")),
+        PRODUCT_ID | CATEGORY_ID | USER_ID => match v.parse::<i64>() {
+            Ok(_) => None,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow
+                ) =>
+            {
+                Some(format!(
+                    "`{v}` is out of range: ids must fit a signed 64-bit integer"
+                ))
+            }
+            Err(_) => Some(format!("`{v}` is not an integer")),
+        },
         PRICE => match v.parse::<f64>() {
             Err(_) => Some(format!("`{v}` is not a number")),
             Ok(p) if p.is_nan() => Some(format!("`{v}` is not a number")),
             Ok(p) if p < 0.0 => Some(format!("negative price {v}")),
+            Ok(p) if !(p <= MAX_PRICE) => Some(format!(
+                "price `{v}` is out of range: prices must be finite and at most {MAX_PRICE:e}"
+            )),
             Ok(_) => None,
         },
         _ => None,
@@ -58,9 +71,12 @@ fn loc(file: &InputFile, line: Option<u64>, row: Option<u64>, column: Option<&st
 
 /// The first problem in a CSV file, by reading it record by record.
 pub fn diagnose_csv(file: &InputFile) -> Result<Option<Error>> {
+    // Records end at `\n` alone: with CRLF as the terminator the csv crate dates a record
+    // from its `\r`, one line too early. A trailing `\r` is taken off the last field below.
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
+        .terminator(csv::Terminator::Any(b'\n'))
         .from_reader(open_text(file)?);
     let headers = match rdr.byte_headers() {
         Ok(h) => h.clone(),
@@ -73,7 +89,13 @@ pub fn diagnose_csv(file: &InputFile) -> Result<Option<Error>> {
     };
     let header_names: Vec<String> = headers
         .iter()
-        .map(|h| String::from_utf8_lossy(h).trim().to_string())
+        .map(|h| h.strip_suffix(b"\r").unwrap_or(h))
+        .map(|h| {
+            String::from_utf8_lossy(h)
+                .trim_start_matches('\u{feff}')
+                .trim()
+                .to_string()
+        })
         .collect();
     let idx: Vec<(usize, &str)> = COLUMNS
         .iter()
@@ -108,7 +130,10 @@ pub fn diagnose_csv(file: &InputFile) -> Result<Option<Error>> {
             )));
         }
         for (i, name) in &idx {
-            let bytes = record.get(*i).unwrap_or_default();
+            let mut bytes = record.get(*i).unwrap_or_default();
+            if *i + 1 == record.len() {
+                bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+            }
             let value = match std::str::from_utf8(bytes) {
                 Ok(v) => v,
                 Err(_) => {

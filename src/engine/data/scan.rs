@@ -28,10 +28,24 @@ fn path_str(file: &InputFile) -> Result<&str> {
         .ok_or_else(|| Error::in_file(&file.path, "file name is not valid UTF-8"))
 }
 
-/// The header of a CSV file (line 1), checked for UTF-8.
+/// Longest header line read: a "header" longer than this is not one (a binary file, say).
+const MAX_HEADER: u64 = 1 << 20;
+
+/// The header of a CSV file (line 1), checked for UTF-8; names trimmed, a UTF-8 byte order
+/// mark dropped.
 pub fn csv_header(file: &InputFile) -> Result<Vec<String>> {
-    let mut reader = BufReader::new(open_text(file)?);
+    let mut reader = BufReader::new(open_text(file)?).take(MAX_HEADER);
     let mut line = Vec::new();
+    let at_line1 = |msg: String| {
+        Error::input(
+            crate::engine::error::Location {
+                file: Some(file.path.clone()),
+                line: Some(1),
+                ..Default::default()
+            },
+            msg,
+        )
+    };
     reader.read_until(b'\n', &mut line).map_err(|e| {
         Error::input(
             crate::engine::error::Location {
@@ -45,12 +59,37 @@ pub fn csv_header(file: &InputFile) -> Result<Vec<String>> {
     if line.is_empty() {
         return Err(Error::in_file(&file.path, "file is empty: no header line"));
     }
+    let body = line.strip_suffix(b"\n").unwrap_or(&line);
+    let body = body.strip_suffix(b"\r").unwrap_or(body);
+    if body.contains(&b'\r') {
+        return Err(at_line1(
+            "lines end in a lone carriage return (CR, old Mac style): convert them to LF or CRLF"
+                .into(),
+        ));
+    }
+    if !line.ends_with(b"\n") && line.len() as u64 >= MAX_HEADER {
+        return Err(at_line1(format!(
+            "no end of the header line in the first {} MB: is this a CSV file?",
+            MAX_HEADER >> 20
+        )));
+    }
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .from_reader(line.as_slice());
     let mut rec = csv::StringRecord::new();
     match rdr.read_record(&mut rec) {
-        Ok(true) => Ok(rec.iter().map(|s| s.trim().to_string()).collect()),
+        Ok(true) => Ok(rec
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let s = if i == 0 {
+                    s.trim_start_matches('\u{feff}')
+                } else {
+                    s
+                };
+                s.trim().to_string()
+            })
+            .collect()),
         Ok(false) => Err(Error::in_file(&file.path, "file is empty: no header line")),
         Err(e) => Err(Error::input(
             crate::engine::error::Location {
@@ -103,6 +142,68 @@ fn csv_dtypes() -> Schema {
     s
 }
 
+/// Can polars (as built here) read a Parquet column of this Arrow type? It panics on the
+/// ones it cannot, even in a column nobody reads, so every column is checked first.
+fn readable(dt: &ArrowDataType) -> bool {
+    use ArrowDataType as A;
+    match dt {
+        A::Null
+        | A::Boolean
+        | A::Int8
+        | A::Int16
+        | A::Int32
+        | A::Int64
+        | A::UInt8
+        | A::UInt16
+        | A::UInt32
+        | A::UInt64
+        | A::Float32
+        | A::Float64
+        | A::Date32
+        | A::Date64
+        | A::Utf8
+        | A::LargeUtf8
+        | A::Utf8View
+        | A::Binary
+        | A::LargeBinary
+        | A::BinaryView
+        | A::FixedSizeBinary(_)
+        | A::Decimal(..)
+        | A::Decimal32(..)
+        | A::Decimal64(..)
+        | A::Decimal256(..) => true,
+        A::Timestamp(_, tz) => TimeZone::opt_try_new(tz.clone()).is_ok(),
+        A::List(f) | A::LargeList(f) => readable(&f.dtype),
+        A::Dictionary(_, v, _) => matches!(v.as_ref(), A::Utf8 | A::LargeUtf8 | A::Utf8View),
+        _ => false,
+    }
+}
+
+/// Refuse a Parquet file with a column type that cannot be read, naming the column.
+fn check_parquet_types(file: &InputFile) -> Result<()> {
+    let f = File::open(&file.path).map_err(|e| Error::io(&file.path, e))?;
+    let schema = ParquetReader::new(f)
+        .schema()
+        .map_err(|e| Error::in_file(&file.path, format!("not a readable Parquet file: {e}")))?;
+    for field in schema.iter_values() {
+        if !readable(&field.dtype) {
+            return Err(Error::input(
+                crate::engine::error::Location {
+                    file: Some(file.path.clone()),
+                    column: Some(field.name.to_string()),
+                    ..Default::default()
+                },
+                format!(
+                    "has the Parquet type {:?}, which churn-tui cannot read: cast it to a \
+                     number, text or timestamp, or drop the column",
+                    field.dtype
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A raw lazy scan of the file with the nine columns, typed as polars reads them.
 pub fn scan_raw(file: &InputFile) -> Result<(LazyFrame, DataType)> {
     let path = path_str(file)?;
@@ -110,12 +211,35 @@ pub fn scan_raw(file: &InputFile) -> Result<(LazyFrame, DataType)> {
         Format::Csv | Format::CsvGz => {
             let header = csv_header(file)?;
             require_columns(file, header.iter().map(|s| s.as_str()))?;
+            // The schema by position, under the trimmed names: polars would otherwise take
+            // ` price` (a stray space) for another column than `price`.
+            let dtypes = csv_dtypes();
+            let mut schema = Schema::default();
+            for (i, name) in header.iter().enumerate() {
+                if schema.contains(name) && COLUMNS.contains(&name.as_str()) {
+                    return Err(Error::input(
+                        crate::engine::error::Location {
+                            file: Some(file.path.clone()),
+                            column: Some(name.clone()),
+                            line: Some(1),
+                            ..Default::default()
+                        },
+                        "the header names this column twice",
+                    ));
+                }
+                let key = if name.is_empty() || schema.contains(name) {
+                    format!("__extra_{i}")
+                } else {
+                    name.clone()
+                };
+                let dt = dtypes.get(name).cloned().unwrap_or(DataType::String);
+                schema.with_column(key.into(), dt);
+            }
             let lf = LazyCsvReader::new(PlRefPath::new(path))
                 .with_has_header(true)
                 // Already resolved: a name with `[` or `*` is a file, not a pattern.
                 .with_glob(false)
-                .with_infer_schema_length(Some(0))
-                .with_dtype_overwrite(Some(Arc::new(csv_dtypes())))
+                .with_schema(Some(Arc::new(schema)))
                 .with_missing_is_null(true)
                 .finish()
                 .ctx(|| format!("{}: cannot scan", file.path.display()))?;
@@ -123,6 +247,7 @@ pub fn scan_raw(file: &InputFile) -> Result<(LazyFrame, DataType)> {
             Ok((lf, DataType::String))
         }
         Format::Parquet => {
+            check_parquet_types(file)?;
             let mut lf = LazyFrame::scan_parquet(
                 PlRefPath::new(path),
                 ScanArgsParquet {
@@ -195,7 +320,7 @@ fn event_types() -> Series {
 }
 
 /// True for a row that breaks SPEC §1: a null required value, an unknown event type, an
-/// unparsable time, a negative or NaN price.
+/// unparsable time, a price that is negative, not finite or above `MAX_PRICE`.
 pub fn bad_expr() -> Expr {
     col(TS)
         .is_null()
@@ -207,8 +332,11 @@ pub fn bad_expr() -> Expr {
         .or(col(CATEGORY_ID).is_null())
         .or(col(USER_ID).is_null())
         .or(col(PRICE).is_null())
-        .or(col(PRICE).is_nan())
-        .or(col(PRICE).lt(lit(0.0)))
+        // Catches NaN and ±inf too: both are false here.
+        .or(col(PRICE)
+            .gt_eq(lit(0.0))
+            .and(col(PRICE).lt_eq(lit(MAX_PRICE)))
+            .not())
 }
 
 /// The canonical lazy frame of a file: the nine columns with `event_time` replaced by `ts`,
@@ -216,6 +344,16 @@ pub fn bad_expr() -> Expr {
 pub fn scan_file(file: &InputFile) -> Result<LazyFrame> {
     let (lf, time_dtype) = scan_raw(file)?;
     let mut cols = vec![ts_expr(&time_dtype).alias(TS)];
-    cols.extend(COLUMNS[1..].iter().map(|c| col(*c)));
+    // An empty text field is no value, quoted (`""`, as Python's QUOTE_ALL writes) or not.
+    cols.extend(COLUMNS[1..].iter().map(|c| {
+        if NULLABLE.contains(c) {
+            when(col(*c).eq(lit("")))
+                .then(lit(NULL).cast(DataType::String))
+                .otherwise(col(*c))
+                .alias(*c)
+        } else {
+            col(*c)
+        }
+    }));
     Ok(lf.select(cols).with_column(bad_expr().alias(BAD)))
 }

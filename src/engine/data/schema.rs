@@ -23,6 +23,13 @@ pub const COLUMNS: [&str; 9] = [
     USER_SESSION,
 ];
 
+/// The largest valid price. Far above any real one, and small enough that no sum of squares
+/// over a user's events can overflow (price_volatility's standard deviation stays finite).
+pub const MAX_PRICE: f64 = 1e12;
+
+/// Columns where an empty field (quoted or not) means "no value".
+pub const NULLABLE: [&str; 3] = [CATEGORY_CODE, BRAND, USER_SESSION];
+
 pub const EVENT_TYPES: [&str; 4] = ["view", "cart", "remove_from_cart", "purchase"];
 
 /// Internal: event time as microseconds since the epoch, UTC.

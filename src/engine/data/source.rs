@@ -46,7 +46,8 @@ pub fn resolve(inputs: &[String]) -> Result<Vec<InputFile>> {
     }
     let mut paths: Vec<PathBuf> = Vec::new();
     for input in inputs {
-        if is_glob(input) {
+        // A file whose name has `[` or `*` is that file, not a pattern.
+        if is_glob(input) && !Path::new(input).is_file() {
             let pattern = glob::glob(input)
                 .map_err(|e| Error::Config(format!("bad glob pattern `{input}`: {e}")))?;
             let mut matched: Vec<PathBuf> = pattern

@@ -185,6 +185,18 @@ impl Model for BgNbd {
     fn save(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }
+
+    fn check(&self) -> Result<()> {
+        let Params { r, alpha, a, b } = self.params;
+        if [r, alpha, a, b].iter().all(|v| v.is_finite() && *v > 0.0) {
+            Ok(())
+        } else {
+            Err(super::damaged(
+                self.name(),
+                "r, alpha, a and b must be positive numbers",
+            ))
+        }
+    }
 }
 
 #[cfg(test)]

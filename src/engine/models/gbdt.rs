@@ -115,4 +115,42 @@ impl Model for Gbdt {
     fn save(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }
+
+    /// perpetual indexes the input by each node's feature and follows child numbers without
+    /// checks: both are checked here, with the leaf values.
+    fn check(&self) -> Result<()> {
+        let bad = |what: String| super::damaged(self.name(), what);
+        let b = self
+            .booster
+            .as_ref()
+            .ok_or_else(|| bad("no booster".into()))?;
+        if !b.base_score.is_finite() {
+            return Err(bad("the base score is not finite".into()));
+        }
+        for (t, tree) in b.trees.iter().enumerate() {
+            if !tree.nodes.contains_key(&0) {
+                return Err(bad(format!("tree {t} has no root")));
+            }
+            for node in tree.nodes.values() {
+                if !node.weight_value.is_finite() {
+                    return Err(bad(format!("tree {t}: a node value is not finite")));
+                }
+                if node.is_leaf {
+                    continue;
+                }
+                if node.split_feature >= N_FEATURES {
+                    return Err(bad(format!(
+                        "tree {t}: a split on feature {}; there are {N_FEATURES}",
+                        node.split_feature
+                    )));
+                }
+                for child in [node.left_child, node.right_child, node.missing_node] {
+                    if !tree.nodes.contains_key(&child) {
+                        return Err(bad(format!("tree {t}: node {child} is missing")));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
 }

@@ -174,4 +174,24 @@ impl Model for LogReg {
     fn save(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }
+
+    fn check(&self) -> Result<()> {
+        let name = self.name();
+        if self.coef.len() != P {
+            return Err(super::damaged(
+                name,
+                format!(
+                    "{} coefficients, expected {P} (14 features and the intercept)",
+                    self.coef.len()
+                ),
+            ));
+        }
+        if !super::finite(&self.coef) {
+            return Err(super::damaged(name, "a coefficient is not finite"));
+        }
+        self.scaler
+            .as_ref()
+            .ok_or_else(|| super::damaged(name, "no scaler"))?
+            .check(name)
+    }
 }

@@ -499,4 +499,47 @@ impl Model for Mlp {
     fn save(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }
+
+    /// Every tensor the network needs, with its shape, finite values, and nothing else.
+    fn check(&self) -> Result<()> {
+        let name = self.name();
+        let mut want: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (l, fan_in, fan_out) in linear_names(self.kind) {
+            want.insert(format!("{l}.w"), vec![fan_in, fan_out]);
+            want.insert(format!("{l}.b"), vec![fan_out]);
+        }
+        for (l, width) in bn_names(self.kind) {
+            for part in ["gamma", "beta", "mean", "var"] {
+                want.insert(format!("{l}.{part}"), vec![width]);
+            }
+        }
+        let have = &self.weights.tensors;
+        if let Some(k) = want.keys().find(|k| !have.contains_key(*k)) {
+            return Err(super::damaged(name, format!("tensor {k} is missing")));
+        }
+        for (k, (dims, data)) in have {
+            let Some(shape) = want.get(k) else {
+                return Err(super::damaged(name, format!("unexpected tensor {k}")));
+            };
+            if dims != shape || data.len() != shape.iter().product::<usize>() {
+                return Err(super::damaged(
+                    name,
+                    format!(
+                        "tensor {k} has shape {dims:?} and {} values, expected {shape:?}",
+                        data.len()
+                    ),
+                ));
+            }
+            if data.iter().any(|v| !v.is_finite()) {
+                return Err(super::damaged(
+                    name,
+                    format!("tensor {k} has a non-finite value"),
+                ));
+            }
+        }
+        self.scaler
+            .as_ref()
+            .ok_or_else(|| super::damaged(name, "no scaler"))?
+            .check(name)
+    }
 }

@@ -107,6 +107,24 @@ impl Data {
             .iter()
             .map(|f| f64s(f))
             .collect::<Result<Vec<_>>>()?;
+        let users = i64s("user_id")?;
+        let anchors = i64s(ANCHOR)?;
+        // No model may see a NaN: it would spread silently into scores, stats and the run.
+        for (j, c) in cols.iter().enumerate() {
+            if let Some(i) = c.iter().position(|v| !v.is_finite()) {
+                return Err(Error::Config(format!(
+                    "feature `{}` is {} for user {} at {} ({split} split)",
+                    FEATURE_NAMES[j],
+                    if c[i].is_nan() {
+                        "missing or NaN"
+                    } else {
+                        "infinite"
+                    },
+                    users[i],
+                    crate::engine::time::fmt_anchor(anchors[i])
+                )));
+            }
+        }
         let hist = if part.column(HIST_X).is_ok() {
             let (x, tx, age) = (f64s(HIST_X)?, f64s(HIST_TX)?, f64s(HIST_AGE)?);
             (0..x.len()).map(|i| [x[i], tx[i], age[i]]).collect()
@@ -117,8 +135,8 @@ impl Data {
             cols,
             hist,
             y: i64s(Y)?.into_iter().map(|v| v == 1).collect(),
-            users: i64s("user_id")?,
-            anchors: i64s(ANCHOR)?,
+            users,
+            anchors,
         })
     }
 }
@@ -154,6 +172,9 @@ pub trait Model: Send + Sync {
     fn params(&self) -> serde_json::Value;
     /// Everything needed to score new rows, as JSON.
     fn save(&self) -> serde_json::Value;
+    /// Is a loaded model whole: the shapes the 14 features need, finite values? A model file
+    /// damaged or edited by hand must fail here, with the reason, not panic or score NaN later.
+    fn check(&self) -> Result<()>;
     /// The model's own per-feature attribution of each row's log-odds (positive raises the
     /// risk), where it has one; the risk reasons fall back to occlusion otherwise.
     fn contributions(&self, _x: &Data) -> Option<Vec<[f64; N_FEATURES]>> {
@@ -213,6 +234,16 @@ pub fn load(name: &str, saved: &serde_json::Value) -> Result<Box<dyn Model>> {
         "mlp_base" | "mlp_enhance" | "mlp_advanced" | "wide_deep" => de::<mlp::Mlp>(name, saved),
         other => Err(Error::Config(format!("unknown model `{other}` in the run"))),
     }
+}
+
+/// The error of a saved model that is not whole.
+pub fn damaged(name: &str, what: impl std::fmt::Display) -> Error {
+    Error::Config(format!("saved model `{name}` is damaged: {what}"))
+}
+
+/// All finite?
+pub fn finite(v: &[f64]) -> bool {
+    v.iter().all(|x| x.is_finite())
 }
 
 /// The selection objective on val: Lift at the first K, then PR-AUC (SPEC §4).

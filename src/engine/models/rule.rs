@@ -39,4 +39,15 @@ impl Model for RuleRecency {
     fn save(&self) -> serde_json::Value {
         serde_json::json!({"lookback": self.lookback})
     }
+
+    fn check(&self) -> Result<()> {
+        if self.lookback.is_finite() && self.lookback > 0.0 {
+            Ok(())
+        } else {
+            Err(super::damaged(
+                self.name(),
+                "lookback is not a positive number",
+            ))
+        }
+    }
 }

@@ -48,6 +48,30 @@ impl Scaler {
         }
     }
 
+    /// Does the saved scaler fit the 14 features (order, lengths, finite values)?
+    pub fn check(&self, model: &str) -> crate::engine::Result<()> {
+        let names = self.features.iter().map(String::as_str);
+        if !names.eq(FEATURE_NAMES.iter().copied()) {
+            return Err(super::damaged(
+                model,
+                "the scaler's features are not the 14 features in order",
+            ));
+        }
+        if [self.log1p.len(), self.mean.len(), self.std.len()] != [N_FEATURES; 3] {
+            return Err(super::damaged(
+                model,
+                "the scaler does not have 14 values per field",
+            ));
+        }
+        if !super::finite(&self.mean) || self.std.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
+            return Err(super::damaged(
+                model,
+                "the scaler has a non-finite mean or a non-positive std",
+            ));
+        }
+        Ok(())
+    }
+
     pub fn value(&self, j: usize, v: f64) -> f64 {
         (pre(v, self.log1p[j]) - self.mean[j]) / self.std[j]
     }

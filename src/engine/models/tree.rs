@@ -276,6 +276,42 @@ impl Model for Tree {
     fn save(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }
+
+    fn check(&self) -> Result<()> {
+        fn walk(n: &Node) -> std::result::Result<(), String> {
+            match n {
+                Node::Split {
+                    feature,
+                    value,
+                    left,
+                    right,
+                } => {
+                    if *feature >= N_FEATURES {
+                        return Err(format!(
+                            "a split on feature {feature}; there are {N_FEATURES}"
+                        ));
+                    }
+                    if value.is_nan() {
+                        return Err("a split threshold is not a number".into());
+                    }
+                    walk(left)?;
+                    walk(right)
+                }
+                Node::Leaf { prob, .. } => {
+                    if (0.0..=1.0).contains(prob) {
+                        Ok(())
+                    } else {
+                        Err(format!("a leaf probability {prob} outside [0, 1]"))
+                    }
+                }
+            }
+        }
+        let root = self
+            .root
+            .as_ref()
+            .ok_or_else(|| super::damaged(self.name(), "no tree"))?;
+        walk(root).map_err(|e| super::damaged(self.name(), e))
+    }
 }
 
 #[cfg(test)]

@@ -35,6 +35,28 @@ impl Edits {
         }
     }
 
+    /// The run's saved edits, each id checked against the users scored at the test anchor: a
+    /// hand-edited file naming someone else is refused, naming the file.
+    pub fn load_for(wb: &crate::engine::workbench::Workbench) -> Result<Edits> {
+        let e = Edits::load(&wb.dir)?;
+        let scored: std::collections::HashSet<i64> = wb.test.users.iter().copied().collect();
+        if let Some(u) = e
+            .excluded
+            .iter()
+            .chain(&e.added)
+            .find(|u| !scored.contains(u))
+        {
+            return Err(Error::in_file(
+                Edits::path(&wb.dir),
+                format!(
+                    "user {u} is not among the {} users scored at the test anchor",
+                    scored.len()
+                ),
+            ));
+        }
+        Ok(e)
+    }
+
     /// Write the edits (temp file + fsync + rename).
     pub fn save(&self, run_dir: &Path) -> Result<()> {
         let text =

@@ -228,6 +228,7 @@ pub fn export(
     format: ExportFormat,
     path: &Path,
 ) -> Result<()> {
+    crate::engine::artifacts::guard_output(path, &[])?;
     match format {
         ExportFormat::Csv => write_csv(rows, path),
         ExportFormat::Json => write_json(rows, path),

@@ -115,11 +115,10 @@ pub fn target_rows(wb: &Workbench, spec: &ListSpec) -> Result<Vec<TargetRow>> {
     added.dedup();
     picked.extend(added.into_iter().map(|p| (p, true)));
 
-    let loaded = wb.load_model(spec.model).ok();
     let mut out = Vec::with_capacity(picked.len());
     for chunk in picked.chunks(BATCH) {
         let rows: Vec<usize> = chunk.iter().map(|(p, _)| m.ranking[*p]).collect();
-        let rs = reasons_batch(wb, loaded.as_deref(), &rows);
+        let rs = reasons_batch(wb, wb.fitted(spec.model), &rows);
         for ((&(p, edited), &row), r) in chunk.iter().zip(&rows).zip(rs.iter()) {
             let tier = spec.tiers.tier_for(p + 1, n, edited);
             out.push(TargetRow {

@@ -236,5 +236,6 @@ pub fn report(wb: &Workbench, spec: &ListSpec) -> Result<String> {
 
 /// Write the report, whole or not at all.
 pub fn write_report(text: &str, path: &Path) -> Result<()> {
+    crate::engine::artifacts::guard_output(path, &[])?;
     write_atomic(path, |w| w.write_all(text.as_bytes()))
 }
