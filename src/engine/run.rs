@@ -68,7 +68,7 @@ pub enum Progress {
 }
 
 /// Run `work`, sending `Progress::Working` every second until it returns.
-fn with_heartbeat<T>(
+pub fn heartbeat<T>(
     model: &str,
     progress: &(dyn Fn(Progress) + Sync),
     work: impl FnOnce() -> Result<T>,
@@ -205,7 +205,7 @@ pub fn train_dataset(
         let mut model = models::make(name)?;
         // A fit step or a prediction can run for many seconds with nothing to count (a
         // booster's single fit call): a heartbeat says every second that the model is working.
-        let fitted = with_heartbeat(name, progress, || {
+        let fitted = heartbeat(name, progress, || {
             model.fit(&train, &val, &ctx)?;
             Ok((model.predict(&val), model.predict(&test)))
         });

@@ -51,7 +51,7 @@ pub fn check_value(column: &str, value: Option<&str>) -> Option<String> {
             Err(_) => Some(format!("`{v}` is not a number")),
             Ok(p) if p.is_nan() => Some(format!("`{v}` is not a number")),
             Ok(p) if p < 0.0 => Some(format!("negative price {v}")),
-            Ok(p) if !(p <= MAX_PRICE) => Some(format!(
+            Ok(p) if p.is_infinite() || p > MAX_PRICE => Some(format!(
                 "price `{v}` is out of range: prices must be finite and at most {MAX_PRICE:e}"
             )),
             Ok(_) => None,
@@ -219,6 +219,14 @@ pub fn diagnose_parquet(file: &InputFile) -> Result<Option<Error>> {
         } else {
             check_value(name, value.as_deref())
         };
+        // Null after the cast to the schema's type, but not in the file: the value does not
+        // fit (an unsigned id above 2^63, say), which is not "missing".
+        let msg = match (msg, value.is_none(), row) {
+            (Some(m), true, Some(r)) => Some(raw_value(file, name, r)?.map_or(m, |(v, dt)| {
+                format!("`{v}` ({dt} in the file) is out of range for this column")
+            })),
+            (m, _, _) => m,
+        };
         if let Some(msg) = msg {
             return Ok(Some(Error::input(loc(file, None, row, Some(name)), msg)));
         }
@@ -227,6 +235,33 @@ pub fn diagnose_parquet(file: &InputFile) -> Result<Option<Error>> {
         loc(file, None, row, None),
         "invalid row",
     )))
+}
+
+/// A Parquet value as stored (before any cast), with its type; None when it is null there too.
+fn raw_value(file: &InputFile, column: &str, row: u64) -> Result<Option<(String, DataType)>> {
+    let path = file.path.to_string_lossy();
+    let df = LazyFrame::scan_parquet(
+        PlRefPath::new(&*path),
+        ScanArgsParquet {
+            glob: false,
+            ..Default::default()
+        },
+    )
+    .and_then(|lf| {
+        lf.with_row_index("__row", None)
+            .filter(col("__row").eq(lit(row).cast(DataType::UInt32)))
+            .select([col(column)])
+            .collect()
+    })
+    .ctx(|| format!("{}: cannot read", file.path.display()))?;
+    let Ok(c) = df.column(column) else {
+        return Ok(None);
+    };
+    let dt = c.dtype().clone();
+    Ok(c.get(0)
+        .ok()
+        .filter(|v| !v.is_null())
+        .map(|v| (v.to_string(), dt)))
 }
 
 /// The first problem in a file, or None if this check finds nothing wrong.

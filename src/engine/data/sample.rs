@@ -44,11 +44,18 @@ fn cache_root() -> PathBuf {
 
 /// The directory holding the sample: the source tree's, else the unpacked built-in copy.
 pub fn sample_dir() -> Result<PathBuf> {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data");
-    if holds_sample(&source) {
-        return Ok(source);
+    sample_dir_in(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data"),
+        &cache_root(),
+    )
+}
+
+/// `source` when it holds the sample, else the built-in copy unpacked under `cache`.
+fn sample_dir_in(source: &Path, cache: &Path) -> Result<PathBuf> {
+    if holds_sample(source) {
+        return Ok(source.to_path_buf());
     }
-    let dir = cache_root()
+    let dir = cache
         .join("churn-tui")
         .join(format!("sample-{}", env!("CARGO_PKG_VERSION")));
     if !holds_sample(&dir) {
@@ -81,12 +88,17 @@ mod tests {
 
     #[test]
     fn the_built_in_copy_unpacks_where_the_source_tree_is_absent() {
-        let d = tempfile::tempdir().unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        let gone = cache.path().join("no-source-tree");
+        let dir = sample_dir_in(&gone, cache.path()).unwrap();
+        assert!(dir.starts_with(cache.path()), "{}", dir.display());
         for (name, bytes) in FILES {
-            std::fs::write(d.path().join(name), bytes).unwrap();
+            assert_eq!(std::fs::read(dir.join(name)).unwrap(), bytes, "{name}");
         }
-        assert!(holds_sample(d.path()));
-        std::fs::write(d.path().join(FILES[3].0), b"damaged").unwrap();
-        assert!(!holds_sample(d.path()), "a damaged copy is not the sample");
+        // A damaged copy is not the sample: it is written again.
+        std::fs::write(dir.join(FILES[3].0), b"damaged").unwrap();
+        assert!(!holds_sample(&dir));
+        assert_eq!(sample_dir_in(&gone, cache.path()).unwrap(), dir);
+        assert!(holds_sample(&dir));
     }
 }

@@ -85,7 +85,8 @@ fn windows(log: &LazyFrame, plan: &AnchorPlan, from: i64, to: i64) -> Result<Laz
                 .filter(col(TS).gt_eq(lit(t + from)).and(col(TS).lt(lit(t + to))))
                 .with_columns([
                     (lit(i as i64 * KEY_SHIFT) + col(UIDX).cast(DataType::Int64)).alias(KEY),
-                    lit(*t).alias(T),
+                    // A literal 0 (an anchor at the epoch) would be an Int32 column otherwise.
+                    lit(*t).cast(DataType::Int64).alias(T),
                 ])
         })
         .collect();
