@@ -334,7 +334,7 @@ pub struct ReportArgs {
 #[derive(Args, Debug)]
 pub struct GenArgs {
     /// Number of users.
-    #[arg(long, default_value_t = 5_000)]
+    #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub users: u32,
     /// First day (YYYY-MM-DD).
     #[arg(long, default_value = "2019-10-01")]

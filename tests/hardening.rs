@@ -846,3 +846,128 @@ fn slow_steps_send_a_heartbeat() {
     .unwrap();
     assert_eq!(got, 2);
 }
+
+/// What a killed process does to itself in `killed_child`, chosen by the parent.
+const KILL_MODE: &str = "CHURN_TEST_KILL_MODE";
+const KILL_DIR: &str = "CHURN_TEST_KILL_DIR";
+
+fn kill_self() -> ! {
+    // SAFETY: signalling our own pid; SIGKILL ends the process at once, like `kill -9`.
+    unsafe {
+        libc::kill(libc::getpid(), libc::SIGKILL);
+    }
+    unreachable!("SIGKILL returned")
+}
+
+// The child process of `a_killed_writer_leaves_nothing_the_next_start_keeps`: it dies by
+// SIGKILL half-way through writing an export or saving a run.
+#[test]
+#[ignore = "run by a_killed_writer_leaves_nothing_the_next_start_keeps as its child process"]
+fn killed_child() {
+    let dir = PathBuf::from(std::env::var(KILL_DIR).unwrap());
+    match std::env::var(KILL_MODE).unwrap().as_str() {
+        "file" => {
+            let _ = churn_tui::engine::atomic::write_atomic(&dir.join("out.csv"), |w| {
+                use std::io::Write;
+                w.write_all(b"rank,user_id\n1,")?;
+                w.flush()?;
+                kill_self()
+            });
+        }
+        _ => {
+            use churn_tui::engine::artifacts::RUN_TMP_PREFIX;
+            let cfg = churn_tui::engine::run::TrainConfig {
+                dataset: churn_tui::engine::dataset::DatasetConfig {
+                    data: vec![format!("{}/*.csv.gz", sample_dir().display())],
+                    ..Default::default()
+                },
+                models: vec!["rule_recency".into()],
+                trials: 1,
+                ..Default::default()
+            };
+            let report = churn_tui::engine::run::train(
+                &cfg,
+                &|_| {},
+                &std::sync::atomic::AtomicBool::new(false),
+            )
+            .unwrap();
+            let root = dir.clone();
+            // Dies the moment the run's temp directory appears, mid-save.
+            std::thread::spawn(move || {
+                loop {
+                    let seen = std::fs::read_dir(&root)
+                        .into_iter()
+                        .flatten()
+                        .flatten()
+                        .any(|e| e.file_name().to_string_lossy().starts_with(RUN_TMP_PREFIX));
+                    if seen {
+                        kill_self();
+                    }
+                    std::thread::sleep(std::time::Duration::from_micros(200));
+                }
+            });
+            let _ = churn_tui::engine::artifacts::save_new(&report, &dir);
+            // Saved before the watcher saw it: still die, the parent reports it.
+            kill_self();
+        }
+    }
+}
+
+// 16, with real kills: what a killed writer leaves is removed by the next start, and nothing
+// it left is ever listed as a run.
+#[test]
+fn a_killed_writer_leaves_nothing_the_next_start_keeps() {
+    let hidden = |d: &Path| -> Vec<String> {
+        std::fs::read_dir(d)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .filter(|n| n.starts_with('.'))
+            .collect()
+    };
+    let child = |mode: &str, dir: &Path| {
+        let status = StdCommand::new(std::env::current_exe().unwrap())
+            .args(["--ignored", "--exact", "killed_child", "--nocapture"])
+            .env(KILL_MODE, mode)
+            .env(KILL_DIR, dir)
+            .output()
+            .unwrap()
+            .status;
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.signal(), Some(libc::SIGKILL), "{mode}: {status:?}");
+    };
+
+    let d = tempfile::tempdir().unwrap();
+    child("file", d.path());
+    assert_eq!(
+        hidden(d.path()).len(),
+        1,
+        "the killed export left its temp file"
+    );
+    assert!(!d.path().join("out.csv").exists(), "no half-written export");
+    export(&fixture(), &d.path().join("next.csv"))
+        .assert()
+        .success();
+    assert!(hidden(d.path()).is_empty(), "{:?}", hidden(d.path()));
+
+    let root = tempfile::tempdir().unwrap();
+    child("run", root.path());
+    let left = hidden(root.path());
+    assert_eq!(left.len(), 1, "the killed save left its temp run: {left:?}");
+    let visible: Vec<_> = std::fs::read_dir(root.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(
+        visible.is_empty(),
+        "no run named before it was whole: {visible:?}"
+    );
+    let run = train(
+        root.path(),
+        &format!("{}/*.csv.gz", sample_dir().display()),
+        root.path(),
+    );
+    assert!(hidden(root.path()).is_empty(), "{:?}", hidden(root.path()));
+    churn_tui::engine::workbench::Workbench::load(&run).unwrap();
+}

@@ -63,7 +63,8 @@ pub enum Progress {
     ModelDone { model: String, seconds: f64 },
     /// A model could not be fit; the run goes on without it.
     ModelFailed { model: String, error: String },
-    /// A model is still working, `seconds` after it started (sent every second).
+    /// A model (or the `features` stage) is still working, `seconds` after it started (sent
+    /// every second).
     Working { model: String, seconds: u64 },
 }
 
@@ -155,7 +156,7 @@ pub fn train(
 ) -> Result<RunReport> {
     let t = Instant::now();
     progress(Progress::Stage("features"));
-    let ds = dataset::build(&cfg.dataset)?;
+    let ds = heartbeat("features", progress, || dataset::build(&cfg.dataset))?;
     let seconds = t.elapsed().as_secs_f64();
     let mut report = train_dataset(cfg, ds, progress, cancel)?;
     report.timings.insert(0, ("features".to_string(), seconds));

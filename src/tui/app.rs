@@ -515,6 +515,7 @@ impl App {
                     Progress::Stage(s) => {
                         t.stage = s.to_string();
                         t.model = None;
+                        t.working = None;
                     }
                     Progress::Model { model, done, total } => {
                         t.stage = "models".into();
@@ -527,7 +528,10 @@ impl App {
                         t.working = None;
                     }
                     Progress::Working { model, seconds } => {
-                        t.model = Some(model);
+                        // A stage's heartbeat (features) is no model.
+                        if !(t.model.is_none() && model == t.stage) {
+                            t.model = Some(model);
+                        }
                         t.working = Some(seconds);
                     }
                     Progress::ModelFailed { model, error } => {

@@ -105,7 +105,10 @@ fn status_line(app: &App, f: &mut Frame, area: Rect) {
                 tr.models_done + 1,
                 tr.models_total
             ),
-            None => format!("training: {}", tr.stage),
+            None => match tr.working {
+                Some(s) if s > 0 => format!("training: {} {s}s", tr.stage),
+                _ => format!("training: {}", tr.stage),
+            },
         };
         let g = Gauge::default()
             .gauge_style(t.good())

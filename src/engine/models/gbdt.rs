@@ -12,6 +12,10 @@ use crate::engine::{Error, Result};
 /// Range of perpetual's fitting budget searched on val (more budget, more and deeper trees).
 pub const BUDGET: (f64, f64) = (0.2, 0.8);
 
+/// perpetual's memory budget per fit, GB. Unset, it sizes its histogram arena from the machine's
+/// free memory (10,000 nodes, about 1 GB, even on a few thousand rows); this caps the arena.
+const MEMORY_GB: f32 = 0.35;
+
 /// Tuning trials fit on at most this many train rows.
 const TUNE_ROWS: usize = 100_000;
 
@@ -34,7 +38,8 @@ fn fit_budget(train: &Data, budget: f32, seed: u64) -> Result<PerpetualBooster> 
         .set_budget(budget)
         .set_seed(seed)
         // Both cores; tests/train.rs checks that a seed still gives byte-identical scores.
-        .set_num_threads(Some(2));
+        .set_num_threads(Some(2))
+        .set_memory_limit(Some(MEMORY_GB));
     b.cfg.auto_class_weights = false;
     b.fit(&m, &y, None, None)
         .map_err(|e| Error::Config(format!("gbdt: {e}")))?;
