@@ -110,6 +110,16 @@ pub struct DataArgs {
     pub val_anchors: Option<Vec<String>>,
     #[arg(long, value_delimiter = ',', requires_all = ["train_anchors", "val_anchors"])]
     pub test_anchors: Option<Vec<String>>,
+    /// Memory budget (e.g. 4GB, 512MB): a log whose events may not fit is computed out of
+    /// core, user bucket by bucket. Default: half of the memory available.
+    #[arg(long, value_name = "SIZE")]
+    pub memory: Option<String>,
+    /// Compute out of core whatever the size (spilling user buckets to disk).
+    #[arg(long)]
+    pub out_of_core: bool,
+    /// Where the out-of-core path spills (default: the system temp directory).
+    #[arg(long, value_name = "DIR")]
+    pub spill_dir: Option<PathBuf>,
 }
 
 fn parse_anchors(list: &[String]) -> Result<Vec<i64>> {
@@ -167,6 +177,20 @@ impl DataArgs {
                 horizon_days: self.horizon_days,
             },
             anchors,
+            exec: crate::engine::spill::Exec {
+                mode: if self.out_of_core {
+                    crate::engine::spill::Mode::OutOfCore
+                } else {
+                    crate::engine::spill::Mode::Auto
+                },
+                memory: self
+                    .memory
+                    .as_deref()
+                    .map(crate::engine::spill::parse_size)
+                    .transpose()?,
+                spill_dir: self.spill_dir.clone(),
+                buckets: None,
+            },
         })
     }
 }
@@ -387,7 +411,7 @@ pub fn run(cli: Cli) -> Result<()> {
         None => tui(cli.tui),
         Some(Command::Tui(t)) => tui(t),
         Some(Command::Summary { data }) => {
-            let ds = dataset::build(&data.to_config()?)?;
+            let ds = build_dataset(&data.to_config()?)?;
             print!("{}", dataset::summary(&ds));
             Ok(())
         }
@@ -398,7 +422,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 .map(|f| f.path)
                 .collect();
             guard_output(&out, &inputs)?;
-            let ds = dataset::build(&cfg)?;
+            let ds = build_dataset(&cfg)?;
             write::write(&ds.table.df, &out)?;
             eprint!("{}", dataset::summary(&ds));
             eprintln!("wrote {} rows to {}", ds.table.df.height(), out.display());
@@ -538,13 +562,9 @@ fn tui(t: TuiArgs) -> Result<()> {
     })
 }
 
-fn train(t: TrainArgs) -> Result<()> {
-    use crate::engine::run::{self, Progress};
-    use std::sync::atomic::AtomicBool;
-
-    let cfg = t.run.to_config()?;
-    // One bar on stderr: the stage, then each model's grid steps. indicatif hides it when stderr
-    // is not a terminal (scripts and cron see only the finished lines).
+/// One bar on stderr: the stage, then each step. indicatif hides it when stderr is not a
+/// terminal (scripts and cron see only the finished lines).
+fn progress_bar() -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_style(
         indicatif::ProgressStyle::with_template(
@@ -553,6 +573,41 @@ fn train(t: TrainArgs) -> Result<()> {
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
     );
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+/// A pass of the out-of-core feature stage on the bar: events scanned (with the rate), or
+/// bucket units done.
+fn show_pass(bar: &indicatif::ProgressBar, pass: &str, done: u64, total: u64) {
+    if total == 0 {
+        let secs = bar.elapsed().as_secs_f64().max(1e-3);
+        bar.set_message(format!(
+            "features · {pass}: {:.1}M ({:.1}M/s)",
+            done as f64 / 1e6,
+            done as f64 / 1e6 / secs
+        ));
+        bar.set_length(0);
+    } else {
+        bar.set_message(format!("features · {pass}"));
+        bar.set_length(total);
+        bar.set_position(done);
+    }
+}
+
+/// The dataset of `cfg`, with the out-of-core passes shown on a bar.
+fn build_dataset(cfg: &DatasetConfig) -> Result<dataset::Dataset> {
+    let bar = progress_bar();
+    let ds = dataset::build_with(cfg, &|pass, done, total| show_pass(&bar, pass, done, total));
+    bar.finish_and_clear();
+    ds
+}
+
+fn train(t: TrainArgs) -> Result<()> {
+    use crate::engine::run::{self, Progress};
+    use std::sync::atomic::AtomicBool;
+
+    let cfg = t.run.to_config()?;
+    let bar = progress_bar();
     let progress = |p: Progress| match p {
         Progress::Stage(s) => {
             bar.set_message(s.to_string());
@@ -574,6 +629,7 @@ fn train(t: TrainArgs) -> Result<()> {
         }
         // The bar's own clock shows the time; a script's log needs no line a second.
         Progress::Working { model, .. } => bar.set_message(model),
+        Progress::Pass { pass, done, total } => show_pass(&bar, pass, done, total),
         Progress::ModelDone { model, seconds } => {
             let line = format!("· {model}: fit in {seconds:.2}s");
             if bar.is_hidden() {

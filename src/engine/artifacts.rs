@@ -189,8 +189,7 @@ pub const RUN_FILES: [&str; 10] = [
 ];
 /// A run is written into `<root>/.churn-run-XXXXXX.tmp/` and renamed when whole.
 pub const RUN_TMP_PREFIX: &str = ".churn-run-";
-/// Held locked inside a run's temp directory while it is written (see `atomic::is_stale`).
-pub const WRITING_LOCK: &str = ".writing";
+pub use crate::engine::atomic::WRITING_LOCK;
 
 fn is_run_dir(dir: &Path) -> bool {
     dir.join(MANIFEST).is_file()
@@ -281,35 +280,9 @@ fn rename_noreplace(from: &Path, to: &Path) -> std::io::Result<()> {
     })
 }
 
-/// Remove run temp directories that killed writers left under `root`: those whose writing lock
-/// no live process holds. A directory without its lock yet is given a minute to get one.
+/// Remove run temp directories (and temp files) that killed writers left under `root`.
 pub fn clean_stale_runs(root: &Path) {
-    crate::engine::atomic::clean_stale_temps(root);
-    let Ok(entries) = std::fs::read_dir(root) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let name = e.file_name();
-        if !name.to_string_lossy().starts_with(RUN_TMP_PREFIX)
-            || !e.file_type().is_ok_and(|t| t.is_dir())
-        {
-            continue;
-        }
-        let dir = e.path();
-        let lock = dir.join(WRITING_LOCK);
-        let stale = if lock.exists() {
-            crate::engine::atomic::is_stale(&lock)
-        } else {
-            e.metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| t.elapsed().ok())
-                .is_some_and(|age| age.as_secs() > 60)
-        };
-        if stale {
-            let _ = std::fs::remove_dir_all(&dir);
-        }
-    }
+    crate::engine::atomic::clean_stale_dirs(root, RUN_TMP_PREFIX);
 }
 
 /// The newest finished run under `root` trained with exactly `cfg`, if any. Temp directories
@@ -354,21 +327,8 @@ fn save_as(
     root: &Path,
     ids: impl Iterator<Item = String>,
 ) -> Result<(PathBuf, Workbench)> {
-    std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
-    clean_stale_runs(root);
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(RUN_TMP_PREFIX).suffix(".tmp");
-    // The umask decides who may read a run, as for any directory the user makes.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o777));
-    }
-    let tmp = builder.tempdir_in(root).map_err(|e| Error::io(root, e))?;
-    let dir = tmp.path().to_path_buf();
-    let lock_path = dir.join(WRITING_LOCK);
-    let lock = std::fs::File::create(&lock_path).map_err(|e| Error::io(&lock_path, e))?;
-    let _ = lock.try_lock();
+    let work = crate::engine::atomic::WorkDir::new(root, RUN_TMP_PREFIX)?;
+    let dir = work.path().to_path_buf();
     write_body(r, &dir)?;
     let mut wb: Option<Workbench> = None;
     let mut last = String::new();
@@ -384,9 +344,8 @@ fn save_as(
         let final_dir = root.join(&run_id);
         match rename_noreplace(&dir, &final_dir) {
             Ok(()) => {
-                let _ = tmp.keep();
                 let _ = std::fs::remove_file(final_dir.join(WRITING_LOCK));
-                drop(lock);
+                work.disarm();
                 let mut wb = wb.ok_or_else(|| Error::Config("run not opened".into()))?;
                 wb.dir = final_dir.clone();
                 wb.run_id = run_id;

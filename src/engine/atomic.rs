@@ -141,6 +141,77 @@ pub fn write_atomic(
     Ok(())
 }
 
+/// Held locked inside a work directory while its owner lives (see `is_stale`).
+pub const WRITING_LOCK: &str = ".writing";
+
+/// A hidden temp directory (`<root>/<prefix>XXXXXX.tmp/`) that its owner holds locked: removed
+/// when dropped, and by `clean_stale_dirs` once its owner was killed.
+pub struct WorkDir {
+    dir: tempfile::TempDir,
+    lock: File,
+}
+
+impl WorkDir {
+    pub fn new(root: &Path, prefix: &str) -> Result<WorkDir> {
+        std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
+        clean_stale_dirs(root, prefix);
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(prefix).suffix(TMP_SUFFIX);
+        // The umask decides who may read it, as for any directory the user makes.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o777));
+        }
+        let dir = builder.tempdir_in(root).map_err(|e| Error::io(root, e))?;
+        let lock_path = dir.path().join(WRITING_LOCK);
+        let lock = File::create(&lock_path).map_err(|e| Error::io(&lock_path, e))?;
+        let _ = lock.try_lock();
+        Ok(WorkDir { dir, lock })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Stop removing the directory on drop (it was renamed into place); the lock is released.
+    pub fn disarm(self) {
+        let _ = self.dir.keep();
+        drop(self.lock);
+    }
+}
+
+/// Remove the work directories under `root` named with `prefix` whose lock no live process
+/// holds (their owner was killed), and `write_atomic`'s leftover temp files. A directory
+/// without its lock yet is given a minute to get one.
+pub fn clean_stale_dirs(root: &Path, prefix: &str) {
+    clean_stale_temps(root);
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if !e.file_name().to_string_lossy().starts_with(prefix)
+            || !e.file_type().is_ok_and(|t| t.is_dir())
+        {
+            continue;
+        }
+        let dir = e.path();
+        let lock = dir.join(WRITING_LOCK);
+        let stale = if lock.exists() {
+            is_stale(&lock)
+        } else {
+            e.metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age.as_secs() > 60)
+        };
+        if stale {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

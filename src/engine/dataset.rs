@@ -8,6 +8,7 @@ use crate::engine::data::{self, EventLog, LogSummary, Scope};
 use crate::engine::features::{self, FeatureTable};
 use crate::engine::label::anchors::DataRange;
 use crate::engine::label::{AnchorChoice, Split, Window, splits};
+use crate::engine::spill;
 use crate::engine::time::fmt_anchor;
 
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
@@ -17,6 +18,9 @@ pub struct DatasetConfig {
     pub scope: Scope,
     pub window: Window,
     pub anchors: AnchorChoice,
+    /// How to compute it (in memory or out of core): never what it holds, so not recorded.
+    #[serde(skip)]
+    pub exec: crate::engine::spill::Exec,
 }
 
 #[derive(Debug, Clone)]
@@ -27,7 +31,20 @@ pub struct Dataset {
 
 /// Read the log and build the feature table.
 pub fn build(cfg: &DatasetConfig) -> Result<Dataset> {
+    build_with(cfg, &|_, _, _| {})
+}
+
+/// Read the log and build the feature table, in memory or out of core as `cfg.exec` and the
+/// input's size decide, reporting each pass of the out-of-core path.
+pub fn build_with(cfg: &DatasetConfig, progress: spill::PassProgress) -> Result<Dataset> {
     let files = data::resolve(&cfg.data)?;
+    if spill::out_of_core(&files, &cfg.exec) {
+        let plan_of = |first: i64, last: i64| {
+            splits::plan(&cfg.anchors, &DataRange::of(first, last), &cfg.window)
+        };
+        let (log, table) = spill::build(&files, &cfg.scope, plan_of, &cfg.exec, progress)?;
+        return Ok(Dataset { log, table });
+    }
     let log = data::load(&files, &cfg.scope)?;
     build_from_log(&log, cfg)
 }

@@ -12,6 +12,7 @@ pub mod label;
 pub mod models;
 pub mod run;
 pub mod score;
+pub mod spill;
 pub mod stats;
 pub mod target;
 pub mod time;

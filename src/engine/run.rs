@@ -63,6 +63,13 @@ pub enum Progress {
     ModelDone { model: String, seconds: f64 },
     /// A model could not be fit; the run goes on without it.
     ModelFailed { model: String, error: String },
+    /// A pass of the out-of-core feature stage: events scanned (`total` 0: not known ahead),
+    /// or bucket units done of `total`.
+    Pass {
+        pass: &'static str,
+        done: u64,
+        total: u64,
+    },
     /// A model (or the `features` stage) is still working, `seconds` after it started (sent
     /// every second).
     Working { model: String, seconds: u64 },
@@ -156,7 +163,11 @@ pub fn train(
 ) -> Result<RunReport> {
     let t = Instant::now();
     progress(Progress::Stage("features"));
-    let ds = heartbeat("features", progress, || dataset::build(&cfg.dataset))?;
+    let pass =
+        |pass: &'static str, done: u64, total: u64| progress(Progress::Pass { pass, done, total });
+    let ds = heartbeat("features", progress, || {
+        dataset::build_with(&cfg.dataset, &pass)
+    })?;
     let seconds = t.elapsed().as_secs_f64();
     let mut report = train_dataset(cfg, ds, progress, cancel)?;
     report.timings.insert(0, ("features".to_string(), seconds));

@@ -514,6 +514,7 @@ impl App {
                 match p {
                     Progress::Stage(s) => {
                         t.stage = s.to_string();
+                        t.step = (0, 0);
                         t.model = None;
                         t.working = None;
                     }
@@ -527,9 +528,13 @@ impl App {
                         t.step = (0, 0);
                         t.working = None;
                     }
+                    Progress::Pass { pass, done, total } => {
+                        t.stage = format!("features · {pass}");
+                        t.step = (done as usize, total as usize);
+                    }
                     Progress::Working { model, seconds } => {
                         // A stage's heartbeat (features) is no model.
-                        if !(t.model.is_none() && model == t.stage) {
+                        if !(t.model.is_none() && t.stage.starts_with(model.as_str())) {
                             t.model = Some(model);
                         }
                         t.working = Some(seconds);

@@ -105,10 +105,17 @@ fn status_line(app: &App, f: &mut Frame, area: Rect) {
                 tr.models_done + 1,
                 tr.models_total
             ),
-            None => match tr.working {
-                Some(s) if s > 0 => format!("training: {} {s}s", tr.stage),
-                _ => format!("training: {}", tr.stage),
-            },
+            None => {
+                let count = match tr.step {
+                    (0, _) => String::new(),
+                    (d, 0) => format!(" {d}"),
+                    (d, t) => format!(" {d}/{t}"),
+                };
+                match tr.working {
+                    Some(s) if s > 0 => format!("training: {}{count} {s}s", tr.stage),
+                    _ => format!("training: {}{count}", tr.stage),
+                }
+            }
         };
         let g = Gauge::default()
             .gauge_style(t.good())

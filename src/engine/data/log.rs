@@ -79,30 +79,21 @@ fn brand_filter(brands: &[String]) -> Expr {
         .fill_null(lit(false))
 }
 
-/// Read, check, scope and de-duplicate the log.
-pub fn load(files: &[InputFile], scope: &Scope) -> Result<EventLog> {
+/// Every input file as one lazy frame (canonical columns, `__bad`, `__file`).
+pub fn scan_all(files: &[InputFile]) -> Result<LazyFrame> {
     if files.is_empty() {
         return Err(Error::Config("no input files".into()));
     }
-    let mut timings = Vec::new();
-    let mut clock = std::time::Instant::now();
-    let mut lap = |name: &'static str, timings: &mut Vec<(&'static str, f64)>| {
-        timings.push((name, clock.elapsed().as_secs_f64()));
-        clock = std::time::Instant::now();
-    };
     let mut scans = Vec::with_capacity(files.len());
     for (i, f) in files.iter().enumerate() {
         scans.push(scan_file(f)?.with_column(lit(i as u32).alias(FILE_IDX)));
     }
-    let all = concat(scans, UnionArgs::default()).ctx(|| "combining input files".into())?;
-    // Without a scope filter every row is read anyway: count them there, not in a second pass.
-    let counted = if scope.is_empty() {
-        None
-    } else {
-        Some(count_rows(files)?)
-    };
-    lap("count rows", &mut timings);
+    concat(scans, UnionArgs::default()).ctx(|| "combining input files".into())
+}
 
+/// The scope filter as an expression over `all` (resolving categories takes one streaming
+/// pass over it when a category prefix is given).
+pub fn scope_expr(all: &LazyFrame, files: &[InputFile], scope: &Scope) -> Result<Expr> {
     let mut keep = lit(true);
     if let Some(brands) = &scope.brands {
         keep = keep.and(brand_filter(brands));
@@ -114,6 +105,39 @@ pub fn load(files: &[InputFile], scope: &Scope) -> Result<EventLog> {
         })?;
         let s = Series::new("products".into(), products);
         keep = keep.and(col(PRODUCT_ID).is_in(lit(s).implode(false), false));
+    }
+    Ok(keep)
+}
+
+/// The first bad row of the inputs, as the clearest error we can give (`file_idx` is the
+/// index of a file known to hold one).
+pub fn bad_input(files: &[InputFile], file_idx: usize) -> Error {
+    let file = &files[file_idx.min(files.len() - 1)];
+    match diagnose(file) {
+        Ok(Some(e)) | Err(e) => e,
+        Ok(None) => Error::in_file(&file.path, "invalid rows"),
+    }
+}
+
+/// Read, check, scope and de-duplicate the log.
+pub fn load(files: &[InputFile], scope: &Scope) -> Result<EventLog> {
+    let mut timings = Vec::new();
+    let mut clock = std::time::Instant::now();
+    let mut lap = |name: &'static str, timings: &mut Vec<(&'static str, f64)>| {
+        timings.push((name, clock.elapsed().as_secs_f64()));
+        clock = std::time::Instant::now();
+    };
+    let all = scan_all(files)?;
+    // Without a scope filter every row is read anyway: count them there, not in a second pass.
+    let counted = if scope.is_empty() {
+        None
+    } else {
+        Some(count_rows(files)?)
+    };
+    lap("count rows", &mut timings);
+
+    let keep = scope_expr(&all, files, scope)?;
+    if scope.category.is_some() {
         lap("resolve categories", &mut timings);
     }
     // Bad rows are kept whatever their scope, so a broken file is reported, not half-read.
@@ -142,8 +166,7 @@ pub fn load(files: &[InputFile], scope: &Scope) -> Result<EventLog> {
             .and_then(|c| c.get(0).ok())
             .and_then(|v| v.extract::<usize>())
             .unwrap_or(0);
-        let file = &files[fi.min(files.len() - 1)];
-        return Err(diagnose(file)?.unwrap_or_else(|| Error::in_file(&file.path, "invalid rows")));
+        return Err(bad_input(files, fi));
     }
     let rows_in_scope = scoped.height() as u64;
     let rows_read = counted.unwrap_or(rows_in_scope);
@@ -161,8 +184,22 @@ pub fn load(files: &[InputFile], scope: &Scope) -> Result<EventLog> {
     }
 
     // Exact duplicates count once (SPEC §1): compared on every parsed column.
-    let (df, brands) = dedup_sorted(scoped.drop_many([BAD, FILE_IDX]))?;
+    let mut log = event_log(scoped.drop_many([BAD, FILE_IDX]), files, scope, rows_read)?;
     lap("dedup and sort", &mut timings);
+    log.summary.timings = timings;
+    Ok(log)
+}
+
+/// The event log of checked, scoped rows (the nine parsed columns, `ts` for the time):
+/// de-duplicated, sorted, summarised. A bucket of the out-of-core path is one such log.
+pub fn event_log(
+    scoped: DataFrame,
+    files: &[InputFile],
+    scope: &Scope,
+    rows_read: u64,
+) -> Result<EventLog> {
+    let rows_in_scope = scoped.height() as u64;
+    let (df, brands) = dedup_sorted(scoped)?;
     let events = df.height() as u64;
     let stats = df
         .clone()
@@ -194,7 +231,7 @@ pub fn load(files: &[InputFile], scope: &Scope) -> Result<EventLog> {
             first_ts,
             last_ts,
             scope: scope.clone(),
-            timings,
+            timings: Vec::new(),
         },
     })
 }

@@ -110,6 +110,13 @@ fn windows(log: &LazyFrame, plan: &AnchorPlan, from: i64, to: i64) -> Result<Laz
 
 /// Build the feature table for every planned anchor.
 pub fn build(log: &EventLog, plan: &AnchorPlan) -> Result<FeatureTable> {
+    finish(rows(log, plan)?, plan)
+}
+
+/// The feature table's rows for the users of `log` (with the visit-history columns), sorted
+/// by anchor then user; `finish` makes the table of them. The out-of-core path calls this per
+/// bucket of users and finishes the merged rows once.
+pub fn rows(log: &EventLog, plan: &AnchorPlan) -> Result<DataFrame> {
     if plan.anchors.len() >= MAX_ANCHORS || log.brands.len() as i64 >= BRAND_SHIFT {
         return Err(Error::Config(format!(
             "{} anchors and {} distinct brands: at most {} anchors and {} brands are supported",
@@ -185,7 +192,11 @@ pub fn build(log: &EventLog, plan: &AnchorPlan) -> Result<FeatureTable> {
             clock.elapsed().as_secs_f64() - after_query
         );
     }
+    Ok(df)
+}
 
+/// The table of all rows: label counts per anchor, and no split left empty.
+pub fn finish(df: DataFrame, plan: &AnchorPlan) -> Result<FeatureTable> {
     let counts = df
         .clone()
         .lazy()

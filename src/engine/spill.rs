@@ -1,0 +1,527 @@
+//! The out-of-core path: the feature table of a log larger than memory, in a memory budget.
+//!
+//! One streaming pass reads every file, checks every row, applies the scope and spills each
+//! user's events into one of B bucket files (a fixed hash of `user_id` mod B), in a locked
+//! temp directory. The data's time range comes out of that pass, so every bucket is labelled
+//! at the same anchors. Buckets, packed into units that fit the budget, then go through the
+//! very in-memory pipeline (exact de-duplication, labels, features, visit history); the rows
+//! are merged and sorted by (anchor, user_id). Exact duplicates share a user, so they meet in
+//! one bucket, and every feature is per user: the table is the in-memory path's, row for row.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use polars::prelude::*;
+
+use crate::engine::atomic::WorkDir;
+use crate::engine::data::log::{bad_input, event_log, scan_all, scope_expr};
+use crate::engine::data::schema::*;
+use crate::engine::data::source::Format;
+use crate::engine::data::{EventLog, InputFile, LogSummary, Scope};
+use crate::engine::error::PolarsContext;
+use crate::engine::features::table::{ANCHOR, FeatureTable, finish, rows};
+use crate::engine::label::AnchorPlan;
+use crate::engine::{Error, Result};
+
+/// Memory one event costs in the in-memory pipeline (measured: a 12.2M-event log peaked at
+/// 3.0 GB in `features`, about 245 bytes an event).
+pub const BYTES_PER_EVENT: u64 = 250;
+/// The share of the budget one unit of buckets may take; the rest holds the rows made so far,
+/// the spill buffers and polars' own.
+const UNIT_SHARE: f64 = 0.5;
+/// At most this many bucket files are open at once (file descriptors).
+const MAX_BUCKETS: usize = 256;
+/// Rows held per bucket before they are written (bounded in total by B × this).
+const FLUSH_ROWS: usize = 8192;
+/// Temp directories of the spill are `<dir>/.churn-spill-XXXXXX.tmp/`.
+pub const SPILL_PREFIX: &str = ".churn-spill-";
+
+/// How the feature table is computed: in memory, out of core, or as the budget decides.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Mode {
+    #[default]
+    Auto,
+    InMemory,
+    OutOfCore,
+}
+
+/// Execution settings: they change how the table is computed, never what it holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Exec {
+    pub mode: Mode,
+    /// Memory budget in bytes; `None`: half of the memory available now.
+    pub memory: Option<u64>,
+    /// Where spills go; `None`: the system temp directory.
+    pub spill_dir: Option<PathBuf>,
+    /// Force this many buckets (tests); `None`: as the budget needs.
+    pub buckets: Option<usize>,
+}
+
+impl Exec {
+    pub fn budget(&self) -> u64 {
+        self.memory.unwrap_or_else(|| available_memory() / 2)
+    }
+}
+
+/// `4GB`, `512MB`, `1.5G`, `800M`, `65536` (bytes). Binary units: 1 GB = 2^30 bytes.
+pub fn parse_size(s: &str) -> Result<u64> {
+    let t = s.trim().to_ascii_uppercase();
+    let bad = || {
+        Error::Config(format!(
+            "bad size `{s}`: expected a number with MB or GB, e.g. 512MB or 4GB"
+        ))
+    };
+    let (num, unit) = match t.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => (&t[..i], t[i..].trim()),
+        None => (t.as_str(), ""),
+    };
+    let mult: u64 = match unit {
+        "" | "B" => 1,
+        "K" | "KB" | "KIB" => 1 << 10,
+        "M" | "MB" | "MIB" => 1 << 20,
+        "G" | "GB" | "GIB" => 1 << 30,
+        "T" | "TB" | "TIB" => 1 << 40,
+        _ => return Err(bad()),
+    };
+    let v: f64 = num.trim().parse().map_err(|_| bad())?;
+    if !v.is_finite() || v <= 0.0 {
+        return Err(bad());
+    }
+    let bytes = v * mult as f64;
+    if bytes < (64u64 << 20) as f64 {
+        return Err(Error::Config(format!(
+            "--memory {s} is too small: at least 64MB"
+        )));
+    }
+    Ok(bytes as u64)
+}
+
+/// `MemAvailable` from /proc/meminfo; 4 GB where it cannot be read.
+pub fn available_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("MemAvailable:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(4 << 30, |kb| kb << 10)
+}
+
+/// At most this many events in `files` (bytes on disk over the fewest bytes an event takes in
+/// each format): an upper bound, so the budget errs towards spilling.
+pub fn events_upper_bound(files: &[InputFile]) -> u64 {
+    files
+        .iter()
+        .map(|f| {
+            let per = match f.format {
+                Format::Csv => 60,
+                Format::CsvGz => 10,
+                Format::Parquet => 5,
+            };
+            f.size / per
+        })
+        .sum()
+}
+
+/// Should these files go out of core under `exec`?
+pub fn out_of_core(files: &[InputFile], exec: &Exec) -> bool {
+    match exec.mode {
+        Mode::InMemory => false,
+        Mode::OutOfCore => true,
+        Mode::Auto => {
+            events_upper_bound(files).saturating_mul(BYTES_PER_EVENT)
+                > (exec.budget() as f64 * UNIT_SHARE) as u64
+        }
+    }
+}
+
+/// What a pass reports: its name, work done and the total (0 when not known ahead).
+pub type PassProgress<'a> = &'a (dyn Fn(&'static str, u64, u64) + Sync);
+
+/// A bucket of the user hash: splitmix64's finaliser, so ids in any pattern spread evenly.
+fn bucket_of(user: i64, n: usize) -> usize {
+    let mut z = user as u64;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    (z % n as u64) as usize
+}
+
+/// The spill columns: the nine parsed columns (`ts` for the time), all that exact
+/// de-duplication compares.
+const SPILLED: [&str; 9] = [
+    USER_ID,
+    TS,
+    EVENT_TYPE,
+    PRODUCT_ID,
+    CATEGORY_ID,
+    CATEGORY_CODE,
+    BRAND,
+    PRICE,
+    USER_SESSION,
+];
+const KEEP: &str = "__keep";
+
+struct Bucket {
+    writer: Option<polars::io::parquet::write::BatchedWriter<File>>,
+    pending: Vec<DataFrame>,
+    pending_rows: usize,
+    events: u64,
+}
+
+struct PassState {
+    dir: PathBuf,
+    buckets: Vec<Bucket>,
+    rows_read: u64,
+    rows_in_scope: u64,
+    first_ts: i64,
+    last_ts: i64,
+    bad_file: Option<usize>,
+    failed: Option<Error>,
+}
+
+impl PassState {
+    fn path(&self, b: usize) -> PathBuf {
+        self.dir.join(format!("bucket-{b:04}.parquet"))
+    }
+
+    fn flush(&mut self, b: usize) -> Result<()> {
+        let path = self.path(b);
+        let bucket = &mut self.buckets[b];
+        if bucket.pending.is_empty() {
+            return Ok(());
+        }
+        let mut parts = std::mem::take(&mut bucket.pending);
+        bucket.pending_rows = 0;
+        let mut df = parts.remove(0);
+        for p in &parts {
+            df.vstack_mut(p).ctx(|| "spilling events".into())?;
+        }
+        df.rechunk_mut();
+        if bucket.writer.is_none() {
+            let f = File::create(&path).map_err(|e| Error::io(&path, e))?;
+            bucket.writer = Some(
+                ParquetWriter::new(f)
+                    .with_compression(ParquetCompression::Lz4Raw)
+                    .batched(df.schema())
+                    .ctx(|| format!("spilling to {}", path.display()))?,
+            );
+        }
+        if let Some(w) = &mut bucket.writer {
+            w.write_batch(&df)
+                .ctx(|| format!("spilling to {}", path.display()))?;
+        }
+        Ok(())
+    }
+
+    /// Take one streamed batch: check it, scope it, spread its rows over the buckets. Returns
+    /// whether to stop (a bad row was found).
+    fn take(&mut self, df: DataFrame) -> Result<bool> {
+        self.rows_read += df.height() as u64;
+        let bad = df.column(BAD).and_then(|c| c.bool()).ctx(|| BAD.into())?;
+        if let Some(i) = bad.iter().position(|v| v == Some(true)) {
+            let file = df
+                .column(FILE_IDX)
+                .ctx(|| FILE_IDX.into())?
+                .get(i)
+                .ok()
+                .and_then(|v| v.extract::<usize>())
+                .unwrap_or(0);
+            self.bad_file = Some(self.bad_file.map_or(file, |f| f.min(file)));
+            return Ok(true);
+        }
+        let keep = df.column(KEEP).and_then(|c| c.bool()).ctx(|| KEEP.into())?;
+        let kept = df
+            .filter(keep)
+            .and_then(|d| d.select(SPILLED))
+            .ctx(|| "scoping events".into())?;
+        if kept.height() == 0 {
+            return Ok(false);
+        }
+        self.rows_in_scope += kept.height() as u64;
+        let users = kept
+            .column(USER_ID)
+            .and_then(|c| c.i64())
+            .ctx(|| USER_ID.into())?;
+        let ts = kept.column(TS).and_then(|c| c.i64()).ctx(|| TS.into())?;
+        if let (Some(lo), Some(hi)) = (ts.min(), ts.max()) {
+            self.first_ts = self.first_ts.min(lo);
+            self.last_ts = self.last_ts.max(hi);
+        }
+        let n = self.buckets.len();
+        let mut idx: Vec<Vec<IdxSize>> = vec![Vec::new(); n];
+        for (i, u) in users.iter().enumerate() {
+            idx[bucket_of(u.unwrap_or(0), n)].push(i as IdxSize);
+        }
+        for (b, rows) in idx.into_iter().enumerate() {
+            if rows.is_empty() {
+                continue;
+            }
+            let ca = IdxCa::from_vec("".into(), rows);
+            let part = kept.take(&ca).ctx(|| "spilling events".into())?;
+            let bucket = &mut self.buckets[b];
+            bucket.events += part.height() as u64;
+            bucket.pending_rows += part.height();
+            bucket.pending.push(part);
+            if bucket.pending_rows >= FLUSH_ROWS {
+                self.flush(b)?;
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// The scoped log spilled into bucket files, and what the pass counted.
+struct Spilled {
+    /// (bucket file, events in it) for the buckets that got any.
+    files: Vec<(PathBuf, u64)>,
+    rows_read: u64,
+    rows_in_scope: u64,
+    first_ts: i64,
+    last_ts: i64,
+}
+
+fn spill(
+    files: &[InputFile],
+    scope: &Scope,
+    n_buckets: usize,
+    dir: &Path,
+    progress: PassProgress,
+) -> Result<Spilled> {
+    let all = scan_all(files)?;
+    let keep = scope_expr(&all, files, scope)?;
+    let mut cols: Vec<Expr> = SPILLED.iter().map(|c| col(*c)).collect();
+    cols.extend([col(BAD), col(FILE_IDX), keep.alias(KEEP)]);
+    let state = Arc::new(Mutex::new(PassState {
+        dir: dir.to_path_buf(),
+        buckets: (0..n_buckets)
+            .map(|_| Bucket {
+                writer: None,
+                pending: Vec::new(),
+                pending_rows: 0,
+                events: 0,
+            })
+            .collect(),
+        rows_read: 0,
+        rows_in_scope: 0,
+        first_ts: i64::MAX,
+        last_ts: i64::MIN,
+        bad_file: None,
+        failed: None,
+    }));
+    let sink = state.clone();
+    // The callback runs on polars' threads: progress goes through this counter to ours.
+    let (tx, rx) = std::sync::mpsc::channel::<u64>();
+    let tx = Mutex::new(tx);
+    let cb = PlanCallback::new(move |df: DataFrame| -> PolarsResult<bool> {
+        let Ok(mut st) = sink.lock() else {
+            return Ok(true);
+        };
+        if st.failed.is_some() {
+            return Ok(true);
+        }
+        match st.take(df) {
+            Ok(stop) => {
+                if let Ok(tx) = tx.lock() {
+                    let _ = tx.send(st.rows_read);
+                }
+                Ok(stop)
+            }
+            Err(e) => {
+                st.failed = Some(e);
+                Ok(true)
+            }
+        }
+    });
+    let query = all
+        .select(cols)
+        .sink_batches(cb, false, None)
+        .ctx(|| "spilling".into())?;
+    let result = std::thread::scope(|s| {
+        let run = s.spawn(move || query.collect_with_engine(Engine::Streaming));
+        while !run.is_finished() {
+            if let Ok(n) = rx.recv_timeout(std::time::Duration::from_millis(500)) {
+                progress("scanning events", n, 0);
+            }
+        }
+        run.join()
+    });
+    let result = result.map_err(|_| Error::Config("the spill pass crashed".into()))?;
+    let mut st = state
+        .lock()
+        .map_err(|_| Error::Config("the spill pass crashed".into()))?;
+    if let Some(f) = st.bad_file {
+        return Err(bad_input(files, f));
+    }
+    if let Some(e) = st.failed.take() {
+        return Err(e);
+    }
+    if let Err(e) = result {
+        return Err(crate::engine::data::diagnose::explain_failure(
+            files,
+            "reading the event log",
+            e,
+        ));
+    }
+    let mut out = Vec::new();
+    for b in 0..st.buckets.len() {
+        st.flush(b)?;
+        let path = st.path(b);
+        if let Some(w) = &st.buckets[b].writer {
+            w.finish()
+                .ctx(|| format!("spilling to {}", path.display()))?;
+            out.push((path, st.buckets[b].events));
+        }
+        st.buckets[b].writer = None;
+    }
+    Ok(Spilled {
+        files: out,
+        rows_read: st.rows_read,
+        rows_in_scope: st.rows_in_scope,
+        first_ts: st.first_ts,
+        last_ts: st.last_ts,
+    })
+}
+
+fn read_bucket(path: &Path) -> Result<DataFrame> {
+    let f = File::open(path).map_err(|e| Error::io(path, e))?;
+    ParquetReader::new(f)
+        .finish()
+        .ctx(|| format!("reading back {}", path.display()))
+}
+
+/// The log and the feature table computed out of core: the same as `data::load` and
+/// `features::build` give in memory, in `exec`'s budget.
+pub fn build(
+    files: &[InputFile],
+    scope: &Scope,
+    plan_of: impl FnOnce(i64, i64) -> Result<AnchorPlan>,
+    exec: &Exec,
+    progress: PassProgress,
+) -> Result<(LogSummary, FeatureTable)> {
+    let budget = exec.budget();
+    let capacity = ((budget as f64 * UNIT_SHARE) as u64 / BYTES_PER_EVENT).max(1);
+    let n_buckets = exec.buckets.unwrap_or_else(|| {
+        // Four buckets per unit the upper bound needs, so units can be packed evenly.
+        let units = events_upper_bound(files).div_ceil(capacity).max(1);
+        (units as usize).saturating_mul(4).clamp(1, MAX_BUCKETS)
+    });
+    let root = exec.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
+    let work = WorkDir::new(&root, SPILL_PREFIX)?;
+    let mut timings = Vec::new();
+    let clock = std::time::Instant::now();
+    let spilled = spill(files, scope, n_buckets.max(1), work.path(), progress)?;
+    timings.push(("spill", clock.elapsed().as_secs_f64()));
+    if spilled.rows_read == 0 {
+        return Err(Error::Config(
+            "the input holds no events (only headers or empty files)".into(),
+        ));
+    }
+    if spilled.rows_in_scope == 0 {
+        return Err(Error::Config(format!(
+            "no events left after the scope filters ({}); {} events were read",
+            scope.describe(),
+            spilled.rows_read
+        )));
+    }
+    let plan = plan_of(spilled.first_ts, spilled.last_ts)?;
+
+    // Consecutive buckets packed into units of at most `capacity` events (a bucket larger
+    // than that is a unit of its own).
+    let mut units: Vec<Vec<&PathBuf>> = Vec::new();
+    let mut load = u64::MAX;
+    for (path, events) in &spilled.files {
+        if load.saturating_add(*events) > capacity {
+            units.push(Vec::new());
+            load = 0;
+        }
+        load += events;
+        if let Some(u) = units.last_mut() {
+            u.push(path);
+        }
+    }
+    let clock = std::time::Instant::now();
+    let (mut events, mut users) = (0u64, 0u64);
+    let mut parts: Vec<DataFrame> = Vec::new();
+    let total = units.len() as u64;
+    for (i, unit) in units.iter().enumerate() {
+        progress("features by bucket", i as u64, total);
+        let mut df: Option<DataFrame> = None;
+        for path in unit {
+            let part = read_bucket(path)?;
+            match &mut df {
+                None => df = Some(part),
+                Some(d) => {
+                    d.vstack_mut(&part).ctx(|| "reading back buckets".into())?;
+                }
+            }
+            // Read back: the bucket file is no longer needed.
+            let _ = std::fs::remove_file(path);
+        }
+        let Some(mut df) = df else { continue };
+        df.rechunk_mut();
+        let log: EventLog = event_log(df, files, scope, 0)?;
+        events += log.summary.events;
+        users += log.summary.users;
+        parts.push(rows(&log, &plan)?);
+    }
+    progress("features by bucket", total, total);
+    let mut df = match parts.len() {
+        0 => return Err(Error::Config("no events in any bucket".into())),
+        _ => {
+            let mut first = parts.remove(0);
+            for p in &parts {
+                first.vstack_mut(p).ctx(|| "merging buckets".into())?;
+            }
+            first
+        }
+    };
+    drop(parts);
+    df = df
+        .sort([ANCHOR, USER_ID], SortMultipleOptions::default())
+        .ctx(|| "merging buckets".into())?;
+    timings.push(("features", clock.elapsed().as_secs_f64()));
+    let table = finish(df, &plan)?;
+    let summary = LogSummary {
+        files: files.to_vec(),
+        rows_read: spilled.rows_read,
+        rows_in_scope: spilled.rows_in_scope,
+        duplicates: spilled.rows_in_scope - events,
+        events,
+        users,
+        first_ts: spilled.first_ts,
+        last_ts: spilled.last_ts,
+        scope: scope.clone(),
+        timings,
+    };
+    drop(work);
+    Ok((summary, table))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_in_binary_units_and_refuse_nonsense() {
+        assert_eq!(parse_size("4GB").unwrap(), 4 << 30);
+        assert_eq!(parse_size("512mb").unwrap(), 512 << 20);
+        assert_eq!(parse_size("1.5G").unwrap(), 3 << 29);
+        for bad in ["", "GB", "-1GB", "nanGB", "4XB", "1KB"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn buckets_spread_patterned_ids() {
+        // Ids that are all multiples of the bucket count still fill every bucket.
+        let n = 16;
+        let mut seen = vec![0u32; n];
+        for k in 0..1600i64 {
+            seen[bucket_of(k * n as i64, n)] += 1;
+        }
+        assert!(seen.iter().all(|&c| c > 50), "{seen:?}");
+    }
+}

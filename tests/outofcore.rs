@@ -1,0 +1,245 @@
+//! The out-of-core path (issue 10) computes the very table the in-memory path does: the same
+//! rows, the same values to the last bit, the same visit history and the same counts, whatever
+//! the number of buckets.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use churn_tui::engine::data::Scope;
+use churn_tui::engine::dataset::{self, Dataset, DatasetConfig};
+use churn_tui::engine::features::write::write_csv;
+use churn_tui::engine::label::{AnchorChoice, Window};
+use churn_tui::engine::spill::{Exec, Mode};
+use common::*;
+use proptest::prelude::*;
+
+fn sample_glob() -> String {
+    format!(
+        "{}/sample_data/*.csv.gz",
+        glob::Pattern::escape(env!("CARGO_MANIFEST_DIR"))
+    )
+}
+
+fn build(
+    cfg: &DatasetConfig,
+    mode: Mode,
+    buckets: Option<usize>,
+    spill: &Path,
+) -> Result<Dataset, String> {
+    let mut cfg = cfg.clone();
+    cfg.exec = Exec {
+        mode,
+        buckets,
+        spill_dir: Some(spill.to_path_buf()),
+        ..Default::default()
+    };
+    dataset::build(&cfg).map_err(|e| e.to_string())
+}
+
+/// The in-memory and out-of-core datasets of `cfg` agree: table bytes as written, every column
+/// (visit history included), label counts and the log summary.
+fn assert_same(cfg: &DatasetConfig, buckets: &[usize]) {
+    let d = tempfile::tempdir().unwrap();
+    let mem = match build(cfg, Mode::InMemory, None, d.path()) {
+        Ok(m) => m,
+        // A log the in-memory path refuses (an empty split, say) is refused alike.
+        Err(e) => {
+            for &b in buckets {
+                let o = build(cfg, Mode::OutOfCore, Some(b), d.path()).err();
+                assert_eq!(o.as_deref(), Some(e.as_str()), "{b} buckets");
+            }
+            return;
+        }
+    };
+    let a = d.path().join("mem.csv");
+    write_csv(&mem.table.df, &a).unwrap();
+    for &b in buckets {
+        let ooc = build(cfg, Mode::OutOfCore, Some(b), d.path()).unwrap();
+        assert!(
+            mem.table.df.equals_missing(&ooc.table.df),
+            "{b} buckets: tables differ\n{}\n{}",
+            mem.table.df.head(Some(5)),
+            ooc.table.df.head(Some(5))
+        );
+        let o = d.path().join(format!("ooc{b}.csv"));
+        write_csv(&ooc.table.df, &o).unwrap();
+        assert_eq!(
+            std::fs::read(&a).unwrap(),
+            std::fs::read(&o).unwrap(),
+            "{b} buckets"
+        );
+        assert_eq!(mem.table.per_anchor, ooc.table.per_anchor, "{b} buckets");
+        let (m, x) = (&mem.log, &ooc.log);
+        assert_eq!(
+            (
+                m.rows_read,
+                m.rows_in_scope,
+                m.duplicates,
+                m.events,
+                m.users
+            ),
+            (
+                x.rows_read,
+                x.rows_in_scope,
+                x.duplicates,
+                x.events,
+                x.users
+            ),
+            "{b} buckets: summary"
+        );
+        assert_eq!((m.first_ts, m.last_ts), (x.first_ts, x.last_ts));
+    }
+    let left: Vec<_> = std::fs::read_dir(d.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(left.is_empty(), "spill directories removed: {left:?}");
+}
+
+fn cfg(data: Vec<String>) -> DatasetConfig {
+    DatasetConfig {
+        data,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn the_sample_out_of_core_is_the_sample_in_memory() {
+    assert_same(&cfg(vec![sample_glob()]), &[1, 7, 64]);
+}
+
+#[test]
+fn every_format_and_a_glob_of_months() {
+    let d = tempfile::tempdir().unwrap();
+    let exe = assert_cmd::cargo::cargo_bin("churn-tui");
+    let make = |out: &str| {
+        let ok = std::process::Command::new(&exe)
+            .args(["gen", "--users", "1500", "--seed", "11", "--out"])
+            .arg(d.path().join(out))
+            .output()
+            .unwrap()
+            .status
+            .success();
+        assert!(ok, "gen {out}");
+    };
+    make("log.csv");
+    make("log.csv.gz");
+    make("log.parquet");
+    std::fs::create_dir(d.path().join("m")).unwrap();
+    make("m/{month}.parquet");
+    for data in [
+        "log.csv".to_string(),
+        "log.csv.gz".into(),
+        "log.parquet".into(),
+        "m/*.parquet".into(),
+    ] {
+        let p = d.path().join(&data).to_string_lossy().to_string();
+        assert_same(&cfg(vec![p]), &[5]);
+    }
+    // With the seed study's scope, and explicit anchors.
+    let mut scoped = cfg(vec![
+        d.path().join("log.parquet").to_string_lossy().to_string(),
+    ]);
+    scoped.scope = Scope {
+        category: Some("electronics".into()),
+        brands: Some(vec!["samsung".into(), "apple".into(), "xiaomi".into()]),
+    };
+    assert_same(&scoped, &[3]);
+    let mut assigned = cfg(vec![d.path().join("log.csv").to_string_lossy().to_string()]);
+    let t = |s: &str| churn_tui::engine::time::parse_anchor(s).unwrap();
+    assigned.anchors = AnchorChoice::Assigned {
+        train: vec![t("2019-11-01"), t("2019-11-15")],
+        val: vec![t("2020-01-10")],
+        test: vec![t("2020-03-20")],
+    };
+    assert_same(&assigned, &[4]);
+}
+
+#[test]
+fn duplicates_split_across_files_meet_in_one_bucket() {
+    let d = tempfile::tempdir().unwrap();
+    let rows = random_log(&[(1, 3), (2, 40), (3, 7), (9, 12)], 2020);
+    let (a, b) = rows.split_at(rows.len() / 2);
+    // Each half again in the other file: every row is an exact duplicate across files.
+    let mut first = a.to_vec();
+    first.extend_from_slice(&b[..b.len() / 3]);
+    let mut second = b.to_vec();
+    second.extend_from_slice(a);
+    write(d.path(), "a.csv", &csv_text(&first));
+    write(d.path(), "b.csv", &csv_text(&second));
+    let c = cfg(vec![format!("{}/*.csv", d.path().display())]);
+    assert_same(&c, &[1, 2, 9]);
+}
+
+/// A log over 31 days for the given (user, events) pairs, every pattern the features read:
+/// same-second brand ties, missing brands, purchases, prices with decimals, repeated rows.
+fn random_log(users: &[(i64, usize)], seed: u64) -> Vec<Row> {
+    let mut s = seed;
+    let mut next = move |n: u64| {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (s >> 33) % n
+    };
+    let start = secs("2020-01-01");
+    let brands = [None, Some("apple"), Some("samsung"), Some("xiaomi")];
+    let kinds = ["view", "cart", "remove_from_cart", "purchase"];
+    let mut rows = vec![
+        // The range: day 0 to day 31.
+        Row::new(999, start, "view", None, 1.0),
+        Row::new(999, start + 31 * DAY - 1, "view", None, 1.0),
+    ];
+    for &(u, n) in users {
+        for _ in 0..n {
+            let t = start + next(31 * DAY as u64) as i64;
+            let row = Row::new(
+                u,
+                t,
+                kinds[next(4) as usize],
+                brands[next(4) as usize],
+                next(10_000) as f64 / 100.0,
+            );
+            if next(5) == 0 {
+                rows.push(row.clone());
+                let mut tie = row.clone();
+                tie.brand = brands[next(4) as usize].map(str::to_string);
+                rows.push(tie);
+            }
+            rows.push(row);
+        }
+    }
+    rows
+}
+
+fn small_cfg(path: PathBuf) -> DatasetConfig {
+    let t = |s: &str| churn_tui::engine::time::parse_anchor(s).unwrap();
+    DatasetConfig {
+        data: vec![path.to_string_lossy().to_string()],
+        window: Window {
+            lookback_days: 7,
+            horizon_days: 5,
+        },
+        anchors: AnchorChoice::Assigned {
+            train: vec![t("2020-01-09"), t("2020-01-13")],
+            val: vec![t("2020-01-19")],
+            test: vec![t("2020-01-25")],
+        },
+        ..Default::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #[test]
+    fn any_small_log_and_any_bucket_count(
+        users in proptest::collection::vec((1i64..60, 1usize..25), 1..12),
+        seed in any::<u64>(),
+        buckets in 1usize..12,
+    ) {
+        let d = tempfile::tempdir().unwrap();
+        let p = write(d.path(), "log.csv", &csv_text(&random_log(&users, seed)));
+        assert_same(&small_cfg(p), &[buckets]);
+    }
+}
