@@ -10,7 +10,6 @@ use crate::engine::data::Scope;
 use crate::engine::data::generate::{self, GenConfig};
 use crate::engine::dataset::{self, DatasetConfig};
 use crate::engine::eval::KPct;
-use crate::engine::features::write;
 use crate::engine::label::{AnchorChoice, Window};
 use crate::engine::target::TierRule;
 use crate::engine::target::list::{ListSpec, target_rows};
@@ -422,10 +421,15 @@ pub fn run(cli: Cli) -> Result<()> {
                 .map(|f| f.path)
                 .collect();
             guard_output(&out, &inputs)?;
-            let ds = build_dataset(&cfg)?;
-            write::write(&ds.table.df, &out)?;
+            let bar = progress_bar();
+            let ds = dataset::write_features(&cfg, &out, &|pass, done, total| {
+                show_pass(&bar, pass, done, total)
+            });
+            bar.finish_and_clear();
+            let ds = ds?;
             eprint!("{}", dataset::summary(&ds));
-            eprintln!("wrote {} rows to {}", ds.table.df.height(), out.display());
+            let rows: u64 = ds.table.per_anchor.iter().map(|a| a.rows).sum();
+            eprintln!("wrote {rows} rows to {}", out.display());
             Ok(())
         }
         Some(Command::Train(t)) => train(t),

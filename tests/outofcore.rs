@@ -12,6 +12,7 @@ use churn_tui::engine::features::write::write_csv;
 use churn_tui::engine::label::{AnchorChoice, Window};
 use churn_tui::engine::spill::{Exec, Mode};
 use common::*;
+use polars::prelude::SerReader;
 use proptest::prelude::*;
 
 fn sample_glob() -> String {
@@ -27,14 +28,25 @@ fn build(
     buckets: Option<usize>,
     spill: &Path,
 ) -> Result<Dataset, String> {
+    dataset::build(&with_exec(cfg, mode, buckets, spill)).map_err(|e| e.to_string())
+}
+
+/// `cfg` run as `mode`; out of core, with a budget so small (2 MB: about 4,000 events a unit)
+/// that the buckets are packed into many units.
+fn with_exec(
+    cfg: &DatasetConfig,
+    mode: Mode,
+    buckets: Option<usize>,
+    spill: &Path,
+) -> DatasetConfig {
     let mut cfg = cfg.clone();
     cfg.exec = Exec {
         mode,
         buckets,
+        memory: Some(2 << 20),
         spill_dir: Some(spill.to_path_buf()),
-        ..Default::default()
     };
-    dataset::build(&cfg).map_err(|e| e.to_string())
+    cfg
 }
 
 /// The in-memory and out-of-core datasets of `cfg` agree: table bytes as written, every column
@@ -108,6 +120,41 @@ fn cfg(data: Vec<String>) -> DatasetConfig {
 #[test]
 fn the_sample_out_of_core_is_the_sample_in_memory() {
     assert_same(&cfg(vec![sample_glob()]), &[1, 7, 64]);
+}
+
+#[test]
+fn the_streamed_table_file_is_the_in_memory_file() {
+    let d = tempfile::tempdir().unwrap();
+    let c = cfg(vec![sample_glob()]);
+    let none = &|_: &'static str, _: u64, _: u64| {};
+    for ext in ["csv", "parquet"] {
+        let a = d.path().join(format!("mem.{ext}"));
+        let b = d.path().join(format!("ooc.{ext}"));
+        dataset::write_features(&with_exec(&c, Mode::InMemory, None, d.path()), &a, none).unwrap();
+        let ds = dataset::write_features(
+            &with_exec(&c, Mode::OutOfCore, Some(40), d.path()),
+            &b,
+            none,
+        )
+        .unwrap();
+        assert_eq!(ds.table.df.height(), 0, "streamed, not held");
+        if ext == "csv" {
+            assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+        } else {
+            let read = |p: &Path| {
+                polars::prelude::ParquetReader::new(std::fs::File::open(p).unwrap())
+                    .finish()
+                    .unwrap()
+            };
+            assert!(read(&a).equals_missing(&read(&b)));
+        }
+    }
+    let left: Vec<_> = std::fs::read_dir(d.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(left.is_empty(), "spill directories removed: {left:?}");
 }
 
 #[test]

@@ -49,6 +49,36 @@ pub fn build_with(cfg: &DatasetConfig, progress: spill::PassProgress) -> Result<
     build_from_log(&log, cfg)
 }
 
+/// Build the feature table of `cfg` and write it to `out` (`.csv` or `.parquet`). Out of core
+/// the rows are streamed to the file and never held: the returned table then has no rows,
+/// only the plan and the label counts (what `summary` prints).
+pub fn write_features(
+    cfg: &DatasetConfig,
+    out: &std::path::Path,
+    progress: spill::PassProgress,
+) -> Result<Dataset> {
+    let files = data::resolve(&cfg.data)?;
+    if spill::out_of_core(&files, &cfg.exec) {
+        let plan_of = |first: i64, last: i64| {
+            splits::plan(&cfg.anchors, &DataRange::of(first, last), &cfg.window)
+        };
+        let (log, plan, per_anchor) =
+            spill::write_features(&files, &cfg.scope, plan_of, &cfg.exec, out, progress)?;
+        return Ok(Dataset {
+            log,
+            table: FeatureTable {
+                df: polars::prelude::DataFrame::empty(),
+                plan,
+                per_anchor,
+            },
+        });
+    }
+    let log = data::load(&files, &cfg.scope)?;
+    let ds = build_from_log(&log, cfg)?;
+    features::write::write(&ds.table.df, out)?;
+    Ok(ds)
+}
+
 /// The feature table of an already loaded log.
 pub fn build_from_log(log: &EventLog, cfg: &DatasetConfig) -> Result<Dataset> {
     let range = DataRange::of(log.summary.first_ts, log.summary.last_ts);

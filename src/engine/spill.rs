@@ -1,12 +1,14 @@
 //! The out-of-core path: the feature table of a log larger than memory, in a memory budget.
 //!
-//! One streaming pass reads every file, checks every row, applies the scope and spills each
-//! user's events into one of B bucket files (a fixed hash of `user_id` mod B), in a locked
-//! temp directory. The data's time range comes out of that pass, so every bucket is labelled
-//! at the same anchors. Buckets, packed into units that fit the budget, then go through the
-//! very in-memory pipeline (exact de-duplication, labels, features, visit history); the rows
-//! are merged and sorted by (anchor, user_id). Exact duplicates share a user, so they meet in
-//! one bucket, and every feature is per user: the table is the in-memory path's, row for row.
+//! A first streaming pass over `user_id` cuts the ids into B ranges holding about as many
+//! users each. A second reads every file, checks every row, applies the scope and spills each
+//! user's events into the bucket file of its range, in a locked temp directory; the data's time
+//! range comes out of it, so every bucket is labelled at the same anchors. Consecutive buckets,
+//! packed into units that fit the budget, then go through the very in-memory pipeline (exact
+//! de-duplication, labels, features, visit history). Units hold ascending user ranges, so the
+//! table is each anchor's rows of unit 1, unit 2, …: `write_features` streams it to the output
+//! that way without holding it. Exact duplicates share a user, so they meet in one bucket, and
+//! every feature is per user: the table is the in-memory path's, row for row.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -15,12 +17,16 @@ use std::sync::{Arc, Mutex};
 use polars::prelude::*;
 
 use crate::engine::atomic::WorkDir;
+use crate::engine::atomic::write_atomic;
 use crate::engine::data::log::{bad_input, event_log, scan_all, scope_expr};
 use crate::engine::data::schema::*;
 use crate::engine::data::source::Format;
 use crate::engine::data::{EventLog, InputFile, LogSummary, Scope};
 use crate::engine::error::PolarsContext;
-use crate::engine::features::table::{ANCHOR, FeatureTable, finish, rows};
+use crate::engine::features::table::{
+    ANCHOR, AnchorCounts, FeatureTable, add_counts, check_splits, count_labels, finish, rows,
+};
+use crate::engine::features::write::{csv_header, csv_rows, spec_columns};
 use crate::engine::label::AnchorPlan;
 use crate::engine::{Error, Result};
 
@@ -140,13 +146,50 @@ pub fn out_of_core(files: &[InputFile], exec: &Exec) -> bool {
 /// What a pass reports: its name, work done and the total (0 when not known ahead).
 pub type PassProgress<'a> = &'a (dyn Fn(&'static str, u64, u64) + Sync);
 
-/// A bucket of the user hash: splitmix64's finaliser, so ids in any pattern spread evenly.
-fn bucket_of(user: i64, n: usize) -> usize {
-    let mut z = user as u64;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^= z >> 31;
-    (z % n as u64) as usize
+/// User buckets: ranges of ids, ascending. `bounds[i]` is the first id of bucket i + 1.
+struct Buckets {
+    bounds: Vec<i64>,
+}
+
+impl Buckets {
+    fn of(&self, user: i64) -> usize {
+        self.bounds.partition_point(|&b| b <= user)
+    }
+
+    fn len(&self) -> usize {
+        self.bounds.len() + 1
+    }
+
+    /// At most `n` ranges with about as many of `users` (sorted, distinct) each.
+    fn even(users: &[i64], n: usize) -> Buckets {
+        let n = n.clamp(1, users.len().max(1));
+        let mut bounds: Vec<i64> = (1..n).map(|i| users[i * users.len() / n]).collect();
+        bounds.dedup();
+        Buckets { bounds }
+    }
+}
+
+/// Every distinct user id of the input (one streaming pass over that column).
+fn user_ids(all: &LazyFrame, files: &[InputFile]) -> Result<Vec<i64>> {
+    let df = all
+        .clone()
+        .select([col(USER_ID)])
+        .filter(col(USER_ID).is_not_null())
+        .group_by([col(USER_ID)])
+        .agg([len().alias("__n")])
+        .collect_with_engine(Engine::Streaming)
+        .map(|r| r.unwrap_single())
+        .map_err(|e| {
+            crate::engine::data::diagnose::explain_failure(files, "reading user ids", e)
+        })?;
+    let mut users: Vec<i64> = df
+        .column(USER_ID)
+        .and_then(|c| c.i64())
+        .ctx(|| USER_ID.into())?
+        .into_no_null_iter()
+        .collect();
+    users.sort_unstable();
+    Ok(users)
 }
 
 /// The spill columns: the nine parsed columns (`ts` for the time), all that exact
@@ -173,6 +216,7 @@ struct Bucket {
 
 struct PassState {
     dir: PathBuf,
+    ranges: Buckets,
     buckets: Vec<Bucket>,
     rows_read: u64,
     rows_in_scope: u64,
@@ -250,10 +294,9 @@ impl PassState {
             self.first_ts = self.first_ts.min(lo);
             self.last_ts = self.last_ts.max(hi);
         }
-        let n = self.buckets.len();
-        let mut idx: Vec<Vec<IdxSize>> = vec![Vec::new(); n];
+        let mut idx: Vec<Vec<IdxSize>> = vec![Vec::new(); self.buckets.len()];
         for (i, u) in users.iter().enumerate() {
-            idx[bucket_of(u.unwrap_or(0), n)].push(i as IdxSize);
+            idx[self.ranges.of(u.unwrap_or(0))].push(i as IdxSize);
         }
         for (b, rows) in idx.into_iter().enumerate() {
             if rows.is_empty() {
@@ -275,7 +318,7 @@ impl PassState {
 
 /// The scoped log spilled into bucket files, and what the pass counted.
 struct Spilled {
-    /// (bucket file, events in it) for the buckets that got any.
+    /// (bucket file, events in it) for the buckets that got any, in user order.
     files: Vec<(PathBuf, u64)>,
     rows_read: u64,
     rows_in_scope: u64,
@@ -292,10 +335,14 @@ fn spill(
 ) -> Result<Spilled> {
     let all = scan_all(files)?;
     let keep = scope_expr(&all, files, scope)?;
+    progress("reading user ids", 0, 0);
+    let ranges = Buckets::even(&user_ids(&all, files)?, n_buckets);
+    let n_buckets = ranges.len();
     let mut cols: Vec<Expr> = SPILLED.iter().map(|c| col(*c)).collect();
     cols.extend([col(BAD), col(FILE_IDX), keep.alias(KEEP)]);
     let state = Arc::new(Mutex::new(PassState {
         dir: dir.to_path_buf(),
+        ranges,
         buckets: (0..n_buckets)
             .map(|_| Bucket {
                 writer: None,
@@ -385,6 +432,25 @@ fn spill(
     })
 }
 
+/// With `CHURN_PROFILE_FEATURES` set: a phase's time and the peak RSS so far, on stderr.
+fn profile(phase: &str, since: std::time::Instant) {
+    if std::env::var_os("CHURN_PROFILE_FEATURES").is_none() {
+        return;
+    }
+    let hwm = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .map(|v| v.trim().to_string())
+        })
+        .unwrap_or_default();
+    eprintln!(
+        "out-of-core {phase}: {:.2}s, peak RSS so far {hwm}",
+        since.elapsed().as_secs_f64()
+    );
+}
+
 fn read_bucket(path: &Path) -> Result<DataFrame> {
     let f = File::open(path).map_err(|e| Error::io(path, e))?;
     ParquetReader::new(f)
@@ -392,15 +458,17 @@ fn read_bucket(path: &Path) -> Result<DataFrame> {
         .ctx(|| format!("reading back {}", path.display()))
 }
 
-/// The log and the feature table computed out of core: the same as `data::load` and
-/// `features::build` give in memory, in `exec`'s budget.
-pub fn build(
+/// Spill `files` and hand `f` each unit's table rows (sorted by anchor, then user; units in
+/// ascending user order), with the plan. Returns the log's summary and the plan.
+fn for_each_unit(
     files: &[InputFile],
     scope: &Scope,
     plan_of: impl FnOnce(i64, i64) -> Result<AnchorPlan>,
     exec: &Exec,
+    work: &WorkDir,
     progress: PassProgress,
-) -> Result<(LogSummary, FeatureTable)> {
+    mut f: impl FnMut(&AnchorPlan, DataFrame) -> Result<()>,
+) -> Result<(LogSummary, AnchorPlan)> {
     let budget = exec.budget();
     let capacity = ((budget as f64 * UNIT_SHARE) as u64 / BYTES_PER_EVENT).max(1);
     let n_buckets = exec.buckets.unwrap_or_else(|| {
@@ -408,12 +476,11 @@ pub fn build(
         let units = events_upper_bound(files).div_ceil(capacity).max(1);
         (units as usize).saturating_mul(4).clamp(1, MAX_BUCKETS)
     });
-    let root = exec.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
-    let work = WorkDir::new(&root, SPILL_PREFIX)?;
     let mut timings = Vec::new();
     let clock = std::time::Instant::now();
     let spilled = spill(files, scope, n_buckets.max(1), work.path(), progress)?;
     timings.push(("spill", clock.elapsed().as_secs_f64()));
+    profile(&format!("spill into {n_buckets} buckets"), clock);
     if spilled.rows_read == 0 {
         return Err(Error::Config(
             "the input holds no events (only headers or empty files)".into(),
@@ -444,7 +511,6 @@ pub fn build(
     }
     let clock = std::time::Instant::now();
     let (mut events, mut users) = (0u64, 0u64);
-    let mut parts: Vec<DataFrame> = Vec::new();
     let total = units.len() as u64;
     for (i, unit) in units.iter().enumerate() {
         progress("features by bucket", i as u64, total);
@@ -465,9 +531,52 @@ pub fn build(
         let log: EventLog = event_log(df, files, scope, 0)?;
         events += log.summary.events;
         users += log.summary.users;
-        parts.push(rows(&log, &plan)?);
+        let part = rows(&log, &plan)?;
+        drop(log);
+        f(&plan, part)?;
+        profile(
+            &format!("unit {}/{total} ({} buckets)", i + 1, unit.len()),
+            clock,
+        );
     }
     progress("features by bucket", total, total);
+    timings.push(("features", clock.elapsed().as_secs_f64()));
+    let summary = LogSummary {
+        files: files.to_vec(),
+        rows_read: spilled.rows_read,
+        rows_in_scope: spilled.rows_in_scope,
+        duplicates: spilled.rows_in_scope - events,
+        events,
+        users,
+        first_ts: spilled.first_ts,
+        last_ts: spilled.last_ts,
+        scope: scope.clone(),
+        timings,
+    };
+    Ok((summary, plan))
+}
+
+fn spill_root(exec: &Exec) -> PathBuf {
+    exec.spill_dir.clone().unwrap_or_else(std::env::temp_dir)
+}
+
+/// The log and the feature table computed out of core: the same as `data::load` and
+/// `features::build` give in memory, in `exec`'s budget (the table itself is held: see
+/// `write_features` for a table larger than memory).
+pub fn build(
+    files: &[InputFile],
+    scope: &Scope,
+    plan_of: impl FnOnce(i64, i64) -> Result<AnchorPlan>,
+    exec: &Exec,
+    progress: PassProgress,
+) -> Result<(LogSummary, FeatureTable)> {
+    let work = WorkDir::new(&spill_root(exec), SPILL_PREFIX)?;
+    let mut parts: Vec<DataFrame> = Vec::new();
+    let (summary, plan) = for_each_unit(files, scope, plan_of, exec, &work, progress, |_, df| {
+        parts.push(df);
+        Ok(())
+    })?;
+    let clock = std::time::Instant::now();
     let mut df = match parts.len() {
         0 => return Err(Error::Config("no events in any bucket".into())),
         _ => {
@@ -482,22 +591,113 @@ pub fn build(
     df = df
         .sort([ANCHOR, USER_ID], SortMultipleOptions::default())
         .ctx(|| "merging buckets".into())?;
-    timings.push(("features", clock.elapsed().as_secs_f64()));
+    profile("merge", clock);
     let table = finish(df, &plan)?;
-    let summary = LogSummary {
-        files: files.to_vec(),
-        rows_read: spilled.rows_read,
-        rows_in_scope: spilled.rows_in_scope,
-        duplicates: spilled.rows_in_scope - events,
-        events,
-        users,
-        first_ts: spilled.first_ts,
-        last_ts: spilled.last_ts,
-        scope: scope.clone(),
-        timings,
-    };
     drop(work);
     Ok((summary, table))
+}
+
+/// Compute the feature table out of core and write it to `out` (`.csv` or `.parquet`) as it
+/// is made, without ever holding it: each unit's rows are spilled, then written anchor by
+/// anchor, unit by unit. Returns the summary, the plan and the label counts.
+pub fn write_features(
+    files: &[InputFile],
+    scope: &Scope,
+    plan_of: impl FnOnce(i64, i64) -> Result<AnchorPlan>,
+    exec: &Exec,
+    out: &Path,
+    progress: PassProgress,
+) -> Result<(LogSummary, AnchorPlan, Vec<AnchorCounts>)> {
+    let csv = match out.to_string_lossy().to_ascii_lowercase() {
+        n if n.ends_with(".csv") => true,
+        n if n.ends_with(".parquet") => false,
+        _ => {
+            return Err(Error::Config(format!(
+                "{}: unknown output type: expected .csv or .parquet",
+                out.display()
+            )));
+        }
+    };
+    let work = WorkDir::new(&spill_root(exec), SPILL_PREFIX)?;
+    let mut unit_files: Vec<PathBuf> = Vec::new();
+    let mut counts: Vec<AnchorCounts> = Vec::new();
+    let (summary, plan) =
+        for_each_unit(files, scope, plan_of, exec, &work, progress, |plan, df| {
+            let c = count_labels(&df, plan)?;
+            if counts.is_empty() {
+                counts = c;
+            } else {
+                add_counts(&mut counts, &c);
+            }
+            let mut df = spec_columns(&df)?;
+            let path = work
+                .path()
+                .join(format!("unit-{:04}.parquet", unit_files.len()));
+            let f = File::create(&path).map_err(|e| Error::io(&path, e))?;
+            ParquetWriter::new(f)
+                .with_compression(ParquetCompression::Lz4Raw)
+                .finish(&mut df)
+                .ctx(|| format!("spilling to {}", path.display()))?;
+            unit_files.push(path);
+            Ok(())
+        })?;
+    check_splits(&plan, &counts)?;
+    let clock = std::time::Instant::now();
+    // One anchor of one unit at a time: what is held is that slice.
+    let slice = |unit: &Path, t: i64| -> Result<DataFrame> {
+        LazyFrame::scan_parquet(
+            PlRefPath::new(&*unit.to_string_lossy()),
+            ScanArgsParquet {
+                glob: false,
+                ..Default::default()
+            },
+        )
+        .and_then(|lf| {
+            lf.filter(col(ANCHOR).cast(DataType::Int64).eq(lit(t)))
+                .collect()
+        })
+        .ctx(|| format!("reading back {}", unit.display()))
+    };
+    let io = |e: Error| std::io::Error::other(e.to_string());
+    let n = (plan.anchors.len() * unit_files.len()) as u64;
+    let first = unit_files
+        .first()
+        .ok_or_else(|| Error::Config("no events in any bucket".into()))?;
+    let schema = LazyFrame::scan_parquet(
+        PlRefPath::new(&*first.to_string_lossy()),
+        ScanArgsParquet {
+            glob: false,
+            ..Default::default()
+        },
+    )
+    .and_then(|mut lf| lf.collect_schema())
+    .ctx(|| format!("reading back {}", first.display()))?;
+    let mut done = 0u64;
+    let mut each = |put: &mut dyn FnMut(&DataFrame) -> std::io::Result<()>| {
+        for (t, _) in &plan.anchors {
+            for unit in &unit_files {
+                put(&slice(unit, *t).map_err(io)?)?;
+                done += 1;
+                progress("writing the table", done, n);
+            }
+        }
+        Ok(())
+    };
+    write_atomic(out, |w| {
+        if csv {
+            csv_header(w)?;
+            return each(&mut |df| csv_rows(df, w));
+        }
+        let mut writer = ParquetWriter::new(&mut *w)
+            .batched(&schema)
+            .map_err(std::io::Error::other)?;
+        each(&mut |df| writer.write_batch(df).map_err(std::io::Error::other))?;
+        writer.finish().map_err(std::io::Error::other)?;
+        Ok(())
+    })?;
+    profile("write", clock);
+    drop(work);
+    Ok((summary, plan, counts))
 }
 
 #[cfg(test)]
@@ -515,13 +715,21 @@ mod tests {
     }
 
     #[test]
-    fn buckets_spread_patterned_ids() {
-        // Ids that are all multiples of the bucket count still fill every bucket.
-        let n = 16;
-        let mut seen = vec![0u32; n];
-        for k in 0..1600i64 {
-            seen[bucket_of(k * n as i64, n)] += 1;
+    fn buckets_are_ascending_ranges_of_about_as_many_users() {
+        let users: Vec<i64> = (0..1000).map(|k| k * k).collect();
+        let b = Buckets::even(&users, 8);
+        assert_eq!(b.len(), 8);
+        let mut per = vec![0; b.len()];
+        let mut last = 0;
+        for &u in &users {
+            let i = b.of(u);
+            assert!(i >= last, "ascending");
+            last = i;
+            per[i] += 1;
         }
-        assert!(seen.iter().all(|&c| c > 50), "{seen:?}");
+        assert!(per.iter().all(|&c| c == 125), "{per:?}");
+        // Fewer users than buckets: one bucket each, none empty.
+        assert_eq!(Buckets::even(&[5, 9], 8).len(), 2);
+        assert_eq!(Buckets::even(&[], 8).len(), 1);
     }
 }

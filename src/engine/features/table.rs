@@ -197,6 +197,27 @@ pub fn rows(log: &EventLog, plan: &AnchorPlan) -> Result<DataFrame> {
 
 /// The table of all rows: label counts per anchor, and no split left empty.
 pub fn finish(df: DataFrame, plan: &AnchorPlan) -> Result<FeatureTable> {
+    let per_anchor = count_labels(&df, plan)?;
+    check_splits(plan, &per_anchor)?;
+    Ok(FeatureTable {
+        df,
+        plan: plan.clone(),
+        per_anchor,
+    })
+}
+
+/// Add the counts of `b` into `a` (the same plan's anchors).
+pub fn add_counts(a: &mut [AnchorCounts], b: &[AnchorCounts]) {
+    for (x, y) in a.iter_mut().zip(b) {
+        x.rows += y.rows;
+        x.m0 += y.m0;
+        x.m1 += y.m1;
+        x.m2 += y.m2;
+    }
+}
+
+/// Label counts per planned anchor of some of the table's rows.
+pub fn count_labels(df: &DataFrame, plan: &AnchorPlan) -> Result<Vec<AnchorCounts>> {
     let counts = df
         .clone()
         .lazy()
@@ -245,15 +266,19 @@ pub fn finish(df: DataFrame, plan: &AnchorPlan) -> Result<FeatureTable> {
             }
         }
     }
-    let table = FeatureTable {
-        df,
-        plan: plan.clone(),
-        per_anchor,
-    };
-    // A split without rows is as unusable as one without anchors (SPEC §2).
+    Ok(per_anchor)
+}
+
+/// A split without rows is as unusable as one without anchors (SPEC §2).
+pub fn check_splits(plan: &AnchorPlan, per_anchor: &[AnchorCounts]) -> Result<()> {
     for split in Split::ALL {
         let anchors = plan.of_split(split);
-        if !anchors.is_empty() && table.split_counts(split).rows == 0 {
+        let rows: u64 = per_anchor
+            .iter()
+            .filter(|a| a.split == split)
+            .map(|a| a.rows)
+            .sum();
+        if !anchors.is_empty() && rows == 0 {
             return Err(Error::Config(format!(
                 "the {split} split is empty: nobody was active in the {}-day lookback before {}",
                 plan.window.lookback_days,
@@ -265,5 +290,5 @@ pub fn finish(df: DataFrame, plan: &AnchorPlan) -> Result<FeatureTable> {
             )));
         }
     }
-    Ok(table)
+    Ok(())
 }

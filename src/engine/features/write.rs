@@ -29,29 +29,55 @@ pub fn write(df: &DataFrame, path: &Path) -> Result<()> {
 }
 
 pub fn write_csv(df: &DataFrame, path: &Path) -> Result<()> {
+    write_atomic(path, |w| {
+        csv_header(w)?;
+        csv_rows(df, w)
+    })
+}
+
+/// The CSV header line of the feature table.
+pub fn csv_header(w: &mut dyn Write) -> std::io::Result<()> {
+    let mut header = vec![USER_ID, ANCHOR, SPLIT, LABEL, Y];
+    header.extend(FEATURE_NAMES);
+    writeln!(w, "{}", header.join(","))
+}
+
+/// The rows of `df` as CSV lines (no header): a table written in parts is the same bytes.
+pub fn csv_rows(df: &DataFrame, w: &mut dyn Write) -> std::io::Result<()> {
+    let io = |e: Error| std::io::Error::other(e.to_string());
     let c = |e: PolarsError| Error::Polars {
         context: "writing the feature table".into(),
         source: e,
     };
-    let users = df.column(USER_ID).and_then(|c| c.i64()).map_err(c)?;
+    let users = df
+        .column(USER_ID)
+        .and_then(|c| c.i64())
+        .map_err(c)
+        .map_err(io)?;
     let anchors = df
         .column(ANCHOR)
-        .map_err(c)?
-        .cast(&DataType::Int64)
-        .map_err(c)?;
-    let anchors = anchors.i64().map_err(c)?;
-    let splits = df.column(SPLIT).and_then(|c| c.str()).map_err(c)?;
-    let labels = df.column(LABEL).and_then(|c| c.str()).map_err(c)?;
-    let ys = df.column(Y).and_then(|c| c.i32()).map_err(c)?;
+        .and_then(|a| a.cast(&DataType::Int64))
+        .map_err(c)
+        .map_err(io)?;
+    let anchors = anchors.i64().map_err(c).map_err(io)?;
+    let splits = df
+        .column(SPLIT)
+        .and_then(|c| c.str())
+        .map_err(c)
+        .map_err(io)?;
+    let labels = df
+        .column(LABEL)
+        .and_then(|c| c.str())
+        .map_err(c)
+        .map_err(io)?;
+    let ys = df.column(Y).and_then(|c| c.i32()).map_err(c).map_err(io)?;
     let feats = FEATURE_NAMES
         .iter()
         .map(|f| df.column(f).and_then(|c| c.f64()))
         .collect::<PolarsResult<Vec<_>>>()
-        .map_err(c)?;
-    write_atomic(path, |w| {
-        let mut header = vec![USER_ID, ANCHOR, SPLIT, LABEL, Y];
-        header.extend(FEATURE_NAMES);
-        writeln!(w, "{}", header.join(","))?;
+        .map_err(c)
+        .map_err(io)?;
+    {
         let mut line = String::with_capacity(256);
         for i in 0..df.height() {
             line.clear();
@@ -74,17 +100,21 @@ pub fn write_csv(df: &DataFrame, path: &Path) -> Result<()> {
             w.write_all(line.as_bytes())?;
         }
         Ok(())
+    }
+}
+
+/// The SPEC §6 columns of the table; in-memory extras (`__…`) stay behind.
+pub fn spec_columns(df: &DataFrame) -> Result<DataFrame> {
+    let mut cols = vec![USER_ID, ANCHOR, SPLIT, LABEL, Y];
+    cols.extend(FEATURE_NAMES);
+    df.select(cols).map_err(|e| Error::Polars {
+        context: "writing the feature table".into(),
+        source: e,
     })
 }
 
 pub fn write_parquet(df: &DataFrame, path: &Path) -> Result<()> {
-    // Only the SPEC §6 columns; in-memory extras (`__…`) stay behind.
-    let mut cols = vec![USER_ID, ANCHOR, SPLIT, LABEL, Y];
-    cols.extend(FEATURE_NAMES);
-    let mut df = df.select(cols).map_err(|e| Error::Polars {
-        context: "writing the feature table".into(),
-        source: e,
-    })?;
+    let mut df = spec_columns(df)?;
     write_atomic(path, |w| {
         ParquetWriter::new(w)
             .finish(&mut df)
