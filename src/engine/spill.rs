@@ -38,8 +38,9 @@ pub const BYTES_PER_EVENT: u64 = 250;
 const UNIT_SHARE: f64 = 0.5;
 /// At most this many bucket files are open at once (file descriptors).
 const MAX_BUCKETS: usize = 256;
-/// Rows held per bucket before they are written (bounded in total by B × this).
-const FLUSH_ROWS: usize = 8192;
+/// Rows held per bucket before they are written: an eighth of the budget over all buckets
+/// (at about 150 bytes a spilled row), within these bounds. Few large row groups write fastest.
+const FLUSH_ROWS: (usize, usize) = (4096, 65_536);
 /// Temp directories of the spill are `<dir>/.churn-spill-XXXXXX.tmp/`.
 pub const SPILL_PREFIX: &str = ".churn-spill-";
 
@@ -215,6 +216,10 @@ struct Bucket {
 }
 
 struct PassState {
+    flush_rows: usize,
+    /// Seconds spent in `take` and, of that, in `flush` (for CHURN_PROFILE_FEATURES).
+    in_take: f64,
+    in_flush: f64,
     dir: PathBuf,
     ranges: Buckets,
     buckets: Vec<Bucket>,
@@ -232,6 +237,13 @@ impl PassState {
     }
 
     fn flush(&mut self, b: usize) -> Result<()> {
+        let clock = std::time::Instant::now();
+        let r = self.flush_inner(b);
+        self.in_flush += clock.elapsed().as_secs_f64();
+        r
+    }
+
+    fn flush_inner(&mut self, b: usize) -> Result<()> {
         let path = self.path(b);
         let bucket = &mut self.buckets[b];
         if bucket.pending.is_empty() {
@@ -247,8 +259,10 @@ impl PassState {
         if bucket.writer.is_none() {
             let f = File::create(&path).map_err(|e| Error::io(&path, e))?;
             bucket.writer = Some(
+                // Read back once, soon: no statistics, no compression (CPU is the cost here).
                 ParquetWriter::new(f)
-                    .with_compression(ParquetCompression::Lz4Raw)
+                    .with_compression(ParquetCompression::Uncompressed)
+                    .with_statistics(StatisticsOptions::empty())
                     .batched(df.schema())
                     .ctx(|| format!("spilling to {}", path.display()))?,
             );
@@ -294,21 +308,38 @@ impl PassState {
             self.first_ts = self.first_ts.min(lo);
             self.last_ts = self.last_ts.max(hi);
         }
-        let mut idx: Vec<Vec<IdxSize>> = vec![Vec::new(); self.buckets.len()];
-        for (i, u) in users.iter().enumerate() {
-            idx[self.ranges.of(u.unwrap_or(0))].push(i as IdxSize);
+        // One take puts the rows in bucket order (stable); each bucket is then a slice.
+        let b_of: Vec<u32> = users
+            .iter()
+            .map(|u| self.ranges.of(u.unwrap_or(0)) as u32)
+            .collect();
+        let mut start = vec![0usize; self.buckets.len() + 1];
+        for &b in &b_of {
+            start[b as usize + 1] += 1;
         }
-        for (b, rows) in idx.into_iter().enumerate() {
-            if rows.is_empty() {
+        for i in 1..start.len() {
+            start[i] += start[i - 1];
+        }
+        let mut next = start.clone();
+        let mut perm = vec![0 as IdxSize; b_of.len()];
+        for (i, &b) in b_of.iter().enumerate() {
+            perm[next[b as usize]] = i as IdxSize;
+            next[b as usize] += 1;
+        }
+        let ordered = kept
+            .take(&IdxCa::from_vec("".into(), perm))
+            .ctx(|| "spilling events".into())?;
+        for b in 0..self.buckets.len() {
+            let len = start[b + 1] - start[b];
+            if len == 0 {
                 continue;
             }
-            let ca = IdxCa::from_vec("".into(), rows);
-            let part = kept.take(&ca).ctx(|| "spilling events".into())?;
+            let part = ordered.slice(start[b] as i64, len);
             let bucket = &mut self.buckets[b];
-            bucket.events += part.height() as u64;
-            bucket.pending_rows += part.height();
+            bucket.events += len as u64;
+            bucket.pending_rows += len;
             bucket.pending.push(part);
-            if bucket.pending_rows >= FLUSH_ROWS {
+            if bucket.pending_rows >= self.flush_rows {
                 self.flush(b)?;
             }
         }
@@ -330,17 +361,24 @@ fn spill(
     files: &[InputFile],
     scope: &Scope,
     n_buckets: usize,
+    budget: u64,
     dir: &Path,
     progress: PassProgress,
 ) -> Result<Spilled> {
     let all = scan_all(files)?;
     let keep = scope_expr(&all, files, scope)?;
     progress("reading user ids", 0, 0);
+    let clock = std::time::Instant::now();
     let ranges = Buckets::even(&user_ids(&all, files)?, n_buckets);
+    profile("user ids", clock);
     let n_buckets = ranges.len();
     let mut cols: Vec<Expr> = SPILLED.iter().map(|c| col(*c)).collect();
     cols.extend([col(BAD), col(FILE_IDX), keep.alias(KEEP)]);
+    let flush_rows = ((budget / 8) as usize / (n_buckets * 150)).clamp(FLUSH_ROWS.0, FLUSH_ROWS.1);
     let state = Arc::new(Mutex::new(PassState {
+        flush_rows,
+        in_take: 0.0,
+        in_flush: 0.0,
         dir: dir.to_path_buf(),
         ranges,
         buckets: (0..n_buckets)
@@ -369,7 +407,10 @@ fn spill(
         if st.failed.is_some() {
             return Ok(true);
         }
-        match st.take(df) {
+        let clock = std::time::Instant::now();
+        let taken = st.take(df);
+        st.in_take += clock.elapsed().as_secs_f64();
+        match taken {
             Ok(stop) => {
                 if let Ok(tx) = tx.lock() {
                     let _ = tx.send(st.rows_read);
@@ -399,6 +440,12 @@ fn spill(
     let mut st = state
         .lock()
         .map_err(|_| Error::Config("the spill pass crashed".into()))?;
+    if std::env::var_os("CHURN_PROFILE_FEATURES").is_some() {
+        eprintln!(
+            "out-of-core spill callback {:.2}s, of which writing {:.2}s",
+            st.in_take, st.in_flush
+        );
+    }
     if let Some(f) = st.bad_file {
         return Err(bad_input(files, f));
     }
@@ -478,7 +525,14 @@ fn for_each_unit(
     });
     let mut timings = Vec::new();
     let clock = std::time::Instant::now();
-    let spilled = spill(files, scope, n_buckets.max(1), work.path(), progress)?;
+    let spilled = spill(
+        files,
+        scope,
+        n_buckets.max(1),
+        budget,
+        work.path(),
+        progress,
+    )?;
     timings.push(("spill", clock.elapsed().as_secs_f64()));
     profile(&format!("spill into {n_buckets} buckets"), clock);
     if spilled.rows_read == 0 {
@@ -676,7 +730,10 @@ pub fn write_features(
     let mut each = |put: &mut dyn FnMut(&DataFrame) -> std::io::Result<()>| {
         for (t, _) in &plan.anchors {
             for unit in &unit_files {
-                put(&slice(unit, *t).map_err(io)?)?;
+                let mut df = slice(unit, *t).map_err(io)?;
+                // The batched writer needs the columns' chunks aligned.
+                df.rechunk_mut();
+                put(&df)?;
                 done += 1;
                 progress("writing the table", done, n);
             }
