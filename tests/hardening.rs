@@ -41,6 +41,17 @@ fn fails(c: &mut Command) -> String {
     err
 }
 
+/// `churn-tui features --data DATA --out OUT`.
+fn features(data: impl AsRef<std::ffi::OsStr>, out: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut c = bin();
+    c.arg("features")
+        .arg("--data")
+        .arg(data)
+        .arg("--out")
+        .arg(out);
+    c
+}
+
 fn export(run: &Path, out: &Path) -> Command {
     let mut c = bin();
     c.arg("export").arg("--run").arg(run).arg("--out").arg(out);
@@ -262,14 +273,7 @@ fn quoted_empty_fields_are_null() {
     let (plain, quoted) = plain_and_quoted(d.path());
     let (a, b) = (d.path().join("a.csv"), d.path().join("b.csv"));
     for (data, out) in [(&plain, &a), (&quoted, &b)] {
-        bin()
-            .arg("features")
-            .arg("--data")
-            .arg(data)
-            .arg("--out")
-            .arg(out)
-            .assert()
-            .success();
+        features(data, out).assert().success();
     }
     assert_eq!(
         std::fs::read_to_string(&a).unwrap(),
@@ -305,14 +309,7 @@ fn non_finite_and_huge_prices_are_bad_input() {
         lines[5] = fields.join(",");
         text = lines.join("\n") + "\n";
         let data = write(d.path(), "p.csv", &text);
-        let err = fails(
-            bin()
-                .arg("features")
-                .arg("--data")
-                .arg(&data)
-                .arg("--out")
-                .arg(d.path().join("o.csv")),
-        );
+        let err = fails(&mut features(&data, d.path().join("o.csv")));
         assert!(
             err.contains("p.csv") && err.contains("line 6") && err.contains("column `price`"),
             "{bad}: {err}"
@@ -326,14 +323,7 @@ fn non_finite_and_huge_prices_are_bad_input() {
         df.replace("price", Column::new("price".into(), prices.clone()))
             .unwrap();
     });
-    let err = fails(
-        bin()
-            .arg("features")
-            .arg("--data")
-            .arg(&p)
-            .arg("--out")
-            .arg(d.path().join("o.csv")),
-    );
+    let err = fails(&mut features(&p, d.path().join("o.csv")));
     assert!(
         err.contains("row 7") && err.contains("column `price`"),
         "{err}"
@@ -546,14 +536,7 @@ fn parquet_decimals_small_ints_and_unsigned_ids() {
     });
     let (a, b) = (d.path().join("a.csv"), d.path().join("b.csv"));
     for (data, out) in [(&plain, &a), (&wide, &b)] {
-        bin()
-            .arg("features")
-            .arg("--data")
-            .arg(data)
-            .arg("--out")
-            .arg(out)
-            .assert()
-            .success();
+        features(data, out).assert().success();
     }
     assert_eq!(
         std::fs::read_to_string(&a).unwrap(),
@@ -565,14 +548,7 @@ fn parquet_decimals_small_ints_and_unsigned_ids() {
         df.replace("user_id", Column::new("user_id".into(), ids))
             .unwrap();
     });
-    let err = fails(
-        bin()
-            .arg("features")
-            .arg("--data")
-            .arg(&huge)
-            .arg("--out")
-            .arg(&a),
-    );
+    let err = fails(&mut features(&huge, &a));
     assert!(
         err.contains("row 3") && err.contains("user_id") && err.contains("out of range"),
         "{err}"
@@ -590,14 +566,7 @@ fn line_ends_headers_and_the_epoch() {
         .replacen(",view,", ",vieww,", 1);
     assert!(lines[10].contains(",vieww,"));
     let crlf = write(d.path(), "crlf.csv", &(lines.join("\r\n") + "\r\n"));
-    let err = fails(
-        bin()
-            .arg("features")
-            .arg("--data")
-            .arg(&crlf)
-            .arg("--out")
-            .arg(d.path().join("o.csv")),
-    );
+    let err = fails(&mut features(&crlf, d.path().join("o.csv")));
     assert!(
         err.contains("line 11,") && err.contains("event_type"),
         "{err}"
@@ -611,26 +580,12 @@ fn line_ends_headers_and_the_epoch() {
     let plain = write(d.path(), "plain.csv", &text);
     let (a, b) = (d.path().join("a.csv"), d.path().join("b.csv"));
     for (data, out) in [(&plain, &a), (&padded, &b)] {
-        bin()
-            .arg("features")
-            .arg("--data")
-            .arg(data)
-            .arg("--out")
-            .arg(out)
-            .assert()
-            .success();
+        features(data, out).assert().success();
     }
     assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
 
     let cr = write(d.path(), "cr.csv", &text.replace('\n', "\r"));
-    let err = fails(
-        bin()
-            .arg("features")
-            .arg("--data")
-            .arg(&cr)
-            .arg("--out")
-            .arg(d.path().join("o.csv")),
-    );
+    let err = fails(&mut features(&cr, d.path().join("o.csv")));
     assert!(
         err.contains("cr.csv") && err.contains("line 1") && err.contains("carriage return"),
         "{err}"
@@ -647,14 +602,7 @@ fn line_ends_headers_and_the_epoch() {
         u += 1;
     }
     let epoch = write(d.path(), "epoch.csv", &csv_text(&rows));
-    bin()
-        .arg("features")
-        .arg("--data")
-        .arg(&epoch)
-        .arg("--out")
-        .arg(d.path().join("e.csv"))
-        .assert()
-        .success();
+    features(&epoch, d.path().join("e.csv")).assert().success();
     let out = std::fs::read_to_string(d.path().join("e.csv")).unwrap();
     assert!(out.contains(",1970-01-01T00:00:00Z,"), "{out}");
 }
@@ -724,6 +672,12 @@ fn stale_temp_runs_are_cleaned_and_never_opened() {
     held.lock().unwrap();
     let tmp_file = root.path().join(".churn-tui-abc.tmp");
     std::fs::write(&tmp_file, "half").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&tmp_file)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(10))
+        .unwrap();
     // Whatever is half-written is never opened, even with every file in place.
     let err = churn_tui::engine::workbench::Workbench::load(&dead)
         .unwrap_err()
@@ -892,14 +846,21 @@ fn killed_child() {
             )
             .unwrap();
             let root = dir.clone();
-            // Dies the moment the run's temp directory appears, mid-save.
+            // Dies the moment the run's temp directory holds its writing lock, mid-save. (A
+            // kill between its mkdir and its lock leaves a directory that the next start
+            // removes only after a minute, as it may belong to a live writer.)
             std::thread::spawn(move || {
                 loop {
                     let seen = std::fs::read_dir(&root)
                         .into_iter()
                         .flatten()
                         .flatten()
-                        .any(|e| e.file_name().to_string_lossy().starts_with(RUN_TMP_PREFIX));
+                        .any(|e| {
+                            e.file_name().to_string_lossy().starts_with(RUN_TMP_PREFIX)
+                                && e.path()
+                                    .join(churn_tui::engine::artifacts::WRITING_LOCK)
+                                    .exists()
+                        });
                     if seen {
                         kill_self();
                     }
@@ -945,6 +906,17 @@ fn a_killed_writer_leaves_nothing_the_next_start_keeps() {
         "the killed export left its temp file"
     );
     assert!(!d.path().join("out.csv").exists(), "no half-written export");
+    // Unlocked temp files are removed once older than a moment (a live writer locks its file
+    // right after making it): age this one instead of waiting.
+    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(10);
+    for e in std::fs::read_dir(d.path()).unwrap().flatten() {
+        std::fs::File::options()
+            .write(true)
+            .open(e.path())
+            .unwrap()
+            .set_modified(past)
+            .unwrap();
+    }
     export(&fixture(), &d.path().join("next.csv"))
         .assert()
         .success();

@@ -75,6 +75,17 @@ pub fn is_stale(path: &Path) -> bool {
     }
 }
 
+/// An unlocked temp file this much older than now is a leftover. (A writer locks its temp file
+/// right after creating it; the age covers that moment.)
+const TEMP_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+fn older_than(meta: &std::fs::Metadata, age: std::time::Duration) -> bool {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|a| a >= age)
+}
+
 /// Remove temp files that killed writers left in `dir` (best effort: what cannot be read or
 /// removed is left alone).
 pub fn clean_stale_temps(dir: &Path) {
@@ -88,7 +99,10 @@ pub fn clean_stale_temps(dir: &Path) {
             continue;
         }
         let p = e.path();
-        if e.file_type().is_ok_and(|t| t.is_file()) && is_stale(&p) {
+        let old = e
+            .metadata()
+            .is_ok_and(|m| m.is_file() && older_than(&m, TEMP_GRACE));
+        if old && is_stale(&p) {
             let _ = std::fs::remove_file(&p);
         }
     }
@@ -164,9 +178,13 @@ impl WorkDir {
             builder.permissions(std::fs::Permissions::from_mode(0o777));
         }
         let dir = builder.tempdir_in(root).map_err(|e| Error::io(root, e))?;
+        // Locked before it gets its name, so a cleaner never sees `.writing` unlocked while
+        // its owner lives.
+        let new = dir.path().join(format!("{WRITING_LOCK}.new"));
         let lock_path = dir.path().join(WRITING_LOCK);
-        let lock = File::create(&lock_path).map_err(|e| Error::io(&lock_path, e))?;
+        let lock = File::create(&new).map_err(|e| Error::io(&new, e))?;
         let _ = lock.try_lock();
+        std::fs::rename(&new, &lock_path).map_err(|e| Error::io(&lock_path, e))?;
         Ok(WorkDir { dir, lock })
     }
 
@@ -201,10 +219,7 @@ pub fn clean_stale_dirs(root: &Path, prefix: &str) {
             is_stale(&lock)
         } else {
             e.metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| t.elapsed().ok())
-                .is_some_and(|age| age.as_secs() > 60)
+                .is_ok_and(|m| older_than(&m, std::time::Duration::from_secs(60)))
         };
         if stale {
             let _ = std::fs::remove_dir_all(&dir);
@@ -224,11 +239,19 @@ mod tests {
         let other = d.path().join("keep.tmp");
         let held = File::create(&live).unwrap();
         held.lock().unwrap();
-        File::create(&dead).unwrap();
-        File::create(&other).unwrap();
+        let past = std::time::SystemTime::now() - std::time::Duration::from_secs(10);
+        held.set_modified(past).unwrap();
+        File::create(&dead).unwrap().set_modified(past).unwrap();
+        File::create(&other).unwrap().set_modified(past).unwrap();
+        let young = d.path().join(format!("{TMP_PREFIX}young{TMP_SUFFIX}"));
+        File::create(&young).unwrap();
         clean_stale_temps(d.path());
         assert!(live.exists(), "a locked temp file belongs to a live writer");
         assert!(!dead.exists(), "an unlocked temp file is a leftover");
         assert!(other.exists(), "only our own temp names are touched");
+        assert!(
+            young.exists(),
+            "a temp file just made may not be locked yet"
+        );
     }
 }
