@@ -41,7 +41,10 @@ pub fn spawn(cfg: TrainConfig, out: PathBuf, tx: Sender<Event>) -> Trainer {
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             // Saving opens the run as the workbench does, before it gets its name.
             run::train(&cfg, &progress, &flag)
-                .and_then(|report| save_new(&report, &out))
+                .and_then(|report| {
+                    progress(run::Progress::Stage("saving the run"));
+                    save_new(&report, &out)
+                })
                 .map(|(_, wb)| Box::new(wb))
                 .map_err(|e| e.to_string())
         }))
