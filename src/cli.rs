@@ -371,6 +371,10 @@ pub struct GenArgs {
     /// (e.g. `data/{month}.csv.gz` gives `data/2019-Oct.csv.gz`, …).
     #[arg(long)]
     pub out: PathBuf,
+    /// Users generated and sorted in memory at a time (memory grows with it; the bytes do not
+    /// change). For tests.
+    #[arg(long, hide = true, default_value_t = generate::CHUNK_USERS, value_parser = clap::value_parser!(u32).range(1..))]
+    pub chunk_users: u32,
 }
 
 #[derive(Args, Debug)]
@@ -496,7 +500,22 @@ pub fn run(cli: Cli) -> Result<()> {
                 seed: g.seed,
             };
             guard_output(&g.out, &[])?;
-            let report = generate::generate_to(&cfg, &g.out)?;
+            let bar = progress_bar();
+            let report = generate::generate_to_with(&cfg, &g.out, g.chunk_users, &mut |p| {
+                let (what, done, total) = match p {
+                    generate::GenProgress::Users { done, total } => {
+                        ("gen · users", done as u64, total as u64)
+                    }
+                    generate::GenProgress::Written { done, total } => {
+                        ("gen · events written", done as u64, total as u64)
+                    }
+                };
+                bar.set_message(what);
+                bar.set_length(total);
+                bar.set_position(done);
+            });
+            bar.finish_and_clear();
+            let report = report?;
             eprintln!("{report}");
             Ok(())
         }

@@ -54,7 +54,7 @@ pub fn resolve_target(path: &Path) -> Result<PathBuf> {
     Ok(target)
 }
 
-fn dir_of(path: &Path) -> PathBuf {
+pub fn dir_of(path: &Path) -> PathBuf {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),

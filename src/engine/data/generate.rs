@@ -42,6 +42,8 @@ pub struct Event {
     pub price: f64,
     pub user_id: i64,
     pub session: Option<u128>,
+    /// Index in the generator's catalog (what a spilled event is rebuilt from).
+    pub product: u32,
 }
 
 struct Category {
@@ -188,46 +190,73 @@ fn pick_weighted(rng: &mut ChaCha8Rng, weights: impl Iterator<Item = f64> + Clon
     last
 }
 
-/// Generate all events, sorted by time (then user), as the real monthly files are.
-pub fn generate(cfg: &GenConfig) -> Vec<Event> {
-    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-    let catalog = build_catalog(&mut rng);
-    let mut end = cfg.start;
-    for _ in 0..cfg.months {
-        end = next_month_start(end).unwrap_or(end + 31 * US_PER_DAY);
-    }
-    let rekey_at = parse_anchor("2019-12-01").unwrap_or(i64::MAX);
-    let span = (end - cfg.start) as f64;
-    let exp1 = Exp::new(1.0).ok();
-    let exp = |rng: &mut ChaCha8Rng, mean: f64| exp1.map(|e| e.sample(rng) * mean).unwrap_or(mean);
-    let rate_dist = LogNormal::new((0.07f64).ln(), 1.0).ok();
-    let mut events = Vec::new();
+/// Draws users one at a time from one seeded stream: user `u`'s events depend only on the seed
+/// and the users before it, so a log can be made in slices of users with the same bytes.
+struct Generator {
+    cfg: GenConfig,
+    rng: ChaCha8Rng,
+    catalog: Catalog,
+    end: i64,
+    rekey_at: i64,
+}
 
-    for u in 0..cfg.users {
+fn exp_mean(exp1: Option<Exp<f64>>, rng: &mut ChaCha8Rng, mean: f64) -> f64 {
+    exp1.map(|e| e.sample(rng) * mean).unwrap_or(mean)
+}
+
+impl Generator {
+    fn new(cfg: &GenConfig) -> Generator {
+        let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+        let catalog = build_catalog(&mut rng);
+        let mut end = cfg.start;
+        for _ in 0..cfg.months {
+            end = next_month_start(end).unwrap_or(end + 31 * US_PER_DAY);
+        }
+        Generator {
+            cfg: cfg.clone(),
+            rng,
+            catalog,
+            end,
+            rekey_at: parse_anchor("2019-12-01").unwrap_or(i64::MAX),
+        }
+    }
+
+    /// Append user `u`'s events (some may fall outside the log's months; the caller drops them).
+    fn user(&mut self, u: u32, events: &mut Vec<Event>) {
+        let Generator {
+            cfg,
+            rng,
+            catalog,
+            end,
+            rekey_at,
+        } = self;
+        let (end, rekey_at) = (*end, *rekey_at);
+        let span = (end - cfg.start) as f64;
+        let exp1 = Exp::new(1.0).ok();
+        let exp = |rng: &mut ChaCha8Rng, mean: f64| exp_mean(exp1, rng, mean);
+        let rate_dist = LogNormal::new((0.07f64).ln(), 1.0).ok();
+
         let user_id = 500_000_000 + u as i64 * 13 + rng.random_range(0..13);
         // Home category and brand, and how loyal the user is to them.
-        let cat = pick_weighted(&mut rng, CATEGORIES.iter().map(|c| c.weight));
-        let brand = pick_weighted(&mut rng, CATEGORIES[cat].brands.iter().map(|b| b.1));
+        let cat = pick_weighted(rng, CATEGORIES.iter().map(|c| c.weight));
+        let brand = pick_weighted(rng, CATEGORIES[cat].brands.iter().map(|b| b.1));
         let loyalty = 0.45 + 0.5 * rng.random::<f64>();
         // Arrival: some users are already active when the log starts.
         let arrival = cfg.start as f64 - 20.0 * US_PER_DAY as f64
             + rng.random::<f64>() * (span + 20.0 * US_PER_DAY as f64);
         // Most visitors come once; the rest stay a while with a heavy-tailed visit rate.
         let one_shot = rng.random_bool(0.87);
-        let rate = rate_dist
-            .map(|d| d.sample(&mut rng))
-            .unwrap_or(0.1)
-            .min(3.0); // sessions/day
+        let rate = rate_dist.map(|d| d.sample(rng)).unwrap_or(0.1).min(3.0); // sessions/day
         // Traits that also set how long a regular stays: buyers, brand-loyal and regular
         // visitors last longer, so purchases, brand concentration and visit regularity carry
         // signal beyond recency.
         let buyer = rng.random::<f64>().powi(2);
         let regular_shape = [1.0, 2.0, 5.0][rng.random_range(0..3)];
         let life_days = if one_shot {
-            exp(&mut rng, 2.0)
+            exp(rng, 2.0)
         } else {
             let mean = 45.0 * (1.0 + 2.5 * buyer) * (0.4 + loyalty) * (0.7 + 0.15 * regular_shape);
-            exp(&mut rng, mean)
+            exp(rng, mean)
         };
         let gap_dist = Gamma::new(regular_shape, 1.0 / regular_shape).ok();
         let death = arrival + life_days * US_PER_DAY as f64;
@@ -238,7 +267,7 @@ pub fn generate(cfg: &GenConfig) -> Vec<Event> {
             let mut t = arrival;
             loop {
                 // Gamma gaps with mean 1/rate: a larger shape is a more regular visitor.
-                let unit = gap_dist.map(|g| g.sample(&mut rng)).unwrap_or(1.0);
+                let unit = gap_dist.map(|g| g.sample(rng)).unwrap_or(1.0);
                 t += unit / rate * US_PER_DAY as f64;
                 if t >= death {
                     break;
@@ -254,11 +283,11 @@ pub fn generate(cfg: &GenConfig) -> Vec<Event> {
                 }
             }
         } else if rng.random_bool(0.3) {
-            sessions.push(arrival + exp(&mut rng, 1.5) * US_PER_DAY as f64);
+            sessions.push(arrival + exp(rng, 1.5) * US_PER_DAY as f64);
         }
         // Noise: some dormant users come back once.
         if rng.random_bool(0.12) {
-            sessions.push(death + exp(&mut rng, 45.0) * US_PER_DAY as f64);
+            sessions.push(death + exp(rng, 45.0) * US_PER_DAY as f64);
         }
 
         for s in sessions {
@@ -271,7 +300,7 @@ pub fn generate(cfg: &GenConfig) -> Vec<Event> {
             } else {
                 Some(rng.random::<u128>())
             };
-            let n_events = 1 + (exp(&mut rng, 2.2) as usize).min(40);
+            let n_events = 1 + (exp(rng, 2.2) as usize).min(40);
             let mut in_cart: Vec<usize> = Vec::new();
             for _ in 0..n_events {
                 // Loyal picks stay in the home category and brand; others wander.
@@ -280,13 +309,13 @@ pub fn generate(cfg: &GenConfig) -> Vec<Event> {
                 } else if rng.random_bool(0.6) {
                     (
                         cat,
-                        pick_weighted(&mut rng, CATEGORIES[cat].brands.iter().map(|b| b.1)),
+                        pick_weighted(rng, CATEGORIES[cat].brands.iter().map(|b| b.1)),
                     )
                 } else {
-                    let c = pick_weighted(&mut rng, CATEGORIES.iter().map(|c| c.weight));
+                    let c = pick_weighted(rng, CATEGORIES.iter().map(|c| c.weight));
                     (
                         c,
-                        pick_weighted(&mut rng, CATEGORIES[c].brands.iter().map(|b| b.1)),
+                        pick_weighted(rng, CATEGORIES[c].brands.iter().map(|b| b.1)),
                     )
                 };
                 let list = &catalog.by_brand[c][b];
@@ -301,28 +330,25 @@ pub fn generate(cfg: &GenConfig) -> Vec<Event> {
                 };
                 let make = |ts: i64, et: &'static str, p: usize, rng: &mut ChaCha8Rng| -> Event {
                     let prod = &catalog.products[p];
-                    let after = ts >= rekey_at;
-                    let (cid_before, cid_after) = catalog.category_ids[prod.category];
                     let code = if prod.uncoded || rng.random_bool(0.03) {
                         None
-                    } else if after && prod.rekeyed {
-                        Some(CATEGORIES[prod.category].rekeyed_code)
                     } else {
-                        Some(CATEGORIES[prod.category].code)
+                        Some(catalog.code_at(p, ts, rekey_at))
                     };
                     Event {
                         ts,
                         event_type: et,
                         product_id: prod.id,
-                        category_id: if after { cid_after } else { cid_before },
+                        category_id: catalog.category_id_at(p, ts, rekey_at),
                         category_code: code,
                         brand: prod.brand,
                         price: prod.price,
                         user_id,
                         session,
+                        product: p as u32,
                     }
                 };
-                events.push(make(t, event_type, p, &mut rng));
+                events.push(make(t, event_type, p, rng));
                 if event_type == "cart" {
                     in_cart.push(p);
                     // The real dump repeats some cart rows, identical to the second.
@@ -339,17 +365,50 @@ pub fn generate(cfg: &GenConfig) -> Vec<Event> {
                         }
                     }
                     if rng.random_bool(0.15 + 0.6 * buyer) {
-                        t += 20 * US_PER_SEC + (exp(&mut rng, 90.0) as i64) * US_PER_SEC;
-                        events.push(make(t, "purchase", p, &mut rng));
+                        t += 20 * US_PER_SEC + (exp(rng, 90.0) as i64) * US_PER_SEC;
+                        events.push(make(t, "purchase", p, rng));
                     }
                 }
-                t += US_PER_SEC + (exp(&mut rng, 50.0) as i64) * US_PER_SEC;
+                t += US_PER_SEC + (exp(rng, 50.0) as i64) * US_PER_SEC;
             }
         }
     }
-    events.retain(|e| e.ts >= cfg.start && e.ts < end);
-    events.sort_by_key(|e| (e.ts, e.user_id));
-    events
+
+    /// Users `from..to`, their events in the log's months, sorted by (time, user) with each
+    /// user's own order kept for ties (the sort is stable).
+    fn users(&mut self, from: u32, to: u32) -> Vec<Event> {
+        let mut events = Vec::new();
+        for u in from..to {
+            self.user(u, &mut events);
+        }
+        let (start, end) = (self.cfg.start, self.end);
+        events.retain(|e| e.ts >= start && e.ts < end);
+        events.sort_by_key(|e| (e.ts, e.user_id));
+        events
+    }
+}
+
+impl Catalog {
+    /// The code product `p` shows at `ts` (when its row has one).
+    fn code_at(&self, p: usize, ts: i64, rekey_at: i64) -> &'static str {
+        let prod = &self.products[p];
+        if ts >= rekey_at && prod.rekeyed {
+            CATEGORIES[prod.category].rekeyed_code
+        } else {
+            CATEGORIES[prod.category].code
+        }
+    }
+
+    fn category_id_at(&self, p: usize, ts: i64, rekey_at: i64) -> i64 {
+        let (before, after) = self.category_ids[self.products[p].category];
+        if ts >= rekey_at { after } else { before }
+    }
+}
+
+/// Generate all events, sorted by time (then user), as the real monthly files are. Holds every
+/// event: `generate_to` makes logs of any size in bounded memory.
+pub fn generate(cfg: &GenConfig) -> Vec<Event> {
+    Generator::new(cfg).users(0, cfg.users)
 }
 
 fn fmt_time(ts: i64) -> String {
@@ -373,26 +432,24 @@ fn fmt_session(s: u128) -> String {
 
 /// The events as REES46 CSV text (header included).
 pub fn write_csv(events: &[Event], w: &mut dyn Write) -> std::io::Result<()> {
+    let mut it = events.iter().cloned().map(Ok);
+    write_csv_stream(&mut it, events.len(), w)
+}
+
+fn write_csv_row(e: &Event, w: &mut dyn Write) -> std::io::Result<()> {
     writeln!(
         w,
-        "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session"
-    )?;
-    for e in events {
-        writeln!(
-            w,
-            "{},{},{},{},{},{},{:.2},{},{}",
-            fmt_time(e.ts),
-            e.event_type,
-            e.product_id,
-            e.category_id,
-            e.category_code.unwrap_or(""),
-            e.brand.unwrap_or(""),
-            e.price,
-            e.user_id,
-            e.session.map(fmt_session).unwrap_or_default()
-        )?;
-    }
-    Ok(())
+        "{},{},{},{},{},{},{:.2},{},{}",
+        fmt_time(e.ts),
+        e.event_type,
+        e.product_id,
+        e.category_id,
+        e.category_code.unwrap_or(""),
+        e.brand.unwrap_or(""),
+        e.price,
+        e.user_id,
+        e.session.map(fmt_session).unwrap_or_default()
+    )
 }
 
 /// The events as a DataFrame in the REES46 schema, `event_time` a UTC timestamp.
@@ -443,35 +500,113 @@ pub fn to_frame(events: &[Event]) -> PolarsResult<DataFrame> {
     ])
 }
 
-/// Write events to one file; the format follows the extension.
-pub fn write_file(events: &[Event], path: &Path) -> Result<()> {
-    let format = Format::of(path).ok_or_else(|| {
+fn format_of(path: &Path) -> Result<Format> {
+    Format::of(path).ok_or_else(|| {
         Error::Config(format!(
             "{}: unknown output type: expected .csv, .csv.gz or .parquet",
             path.display()
         ))
-    })?;
-    match format {
-        Format::Csv => write_atomic(path, |w| write_csv(events, w)),
-        Format::CsvGz => write_atomic(path, |w| {
-            // gzip header without a timestamp, so the same seed gives the same bytes.
-            let mut gz = GzEncoder::new(w, Compression::new(6));
-            write_csv(events, &mut gz)?;
-            gz.finish().map(|_| ())
-        }),
-        Format::Parquet => {
-            let mut df = to_frame(events).map_err(|e| Error::Polars {
-                context: "building the generated frame".into(),
-                source: e,
-            })?;
-            write_atomic(path, |w| {
-                ParquetWriter::new(w)
-                    .finish(&mut df)
-                    .map(|_| ())
-                    .map_err(std::io::Error::other)
-            })
+    })
+}
+
+/// Write events to one file; the format follows the extension.
+pub fn write_file(events: &[Event], path: &Path) -> Result<()> {
+    let n = events.len();
+    let mut it = events.iter().cloned().map(Ok);
+    write_stream(&mut it, n, path)
+}
+
+/// Rows per Parquet row group, as polars' `ParquetWriter::finish` splits a one-chunk frame of
+/// `n` rows (groups of `n / (n / 2^18)` rows, the last one taking the rest), so a log written
+/// group by group has the bytes of one written whole.
+fn row_groups(n: usize) -> Vec<usize> {
+    const TARGET: usize = 512 * 512;
+    let parts = n / TARGET;
+    if parts <= 1 {
+        return vec![n];
+    }
+    let size = n / parts;
+    let mut out = vec![size; parts - 1];
+    out.push(n - size * (parts - 1));
+    out
+}
+
+type EventStream<'a> = dyn Iterator<Item = std::io::Result<Event>> + 'a;
+
+/// Write the next `n` events of `events` to `path` (atomically; the format follows the
+/// extension), holding at most one Parquet row group.
+fn write_stream(events: &mut EventStream<'_>, n: usize, path: &Path) -> Result<()> {
+    let format = format_of(path)?;
+    let mut take = move |w: &mut dyn Write| -> std::io::Result<()> {
+        match format {
+            Format::Csv => write_csv_stream(events, n, w),
+            Format::CsvGz => {
+                // gzip header without a timestamp, so the same seed gives the same bytes.
+                let mut gz = GzEncoder::new(w, Compression::new(6));
+                write_csv_stream(events, n, &mut gz)?;
+                gz.finish().map(|_| ())
+            }
+            Format::Parquet => write_parquet_stream(events, n, w),
+        }
+    };
+    write_atomic(path, |w| take(w))
+}
+
+fn write_csv_stream(
+    events: &mut EventStream<'_>,
+    n: usize,
+    w: &mut dyn Write,
+) -> std::io::Result<()> {
+    writeln!(
+        w,
+        "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session"
+    )?;
+    for _ in 0..n {
+        let e = next_event(events)?;
+        write_csv_row(&e, w)?;
+    }
+    Ok(())
+}
+
+fn next_event(events: &mut EventStream<'_>) -> std::io::Result<Event> {
+    events
+        .next()
+        .unwrap_or_else(|| Err(std::io::Error::other("the generated log ended early")))
+}
+
+fn write_parquet_stream(
+    events: &mut EventStream<'_>,
+    n: usize,
+    w: &mut dyn Write,
+) -> std::io::Result<()> {
+    if n == 0 {
+        let mut df = to_frame(&[]).map_err(std::io::Error::other)?;
+        return ParquetWriter::new(w)
+            .finish(&mut df)
+            .map(|_| ())
+            .map_err(std::io::Error::other);
+    }
+    let mut writer = None;
+    for size in row_groups(n) {
+        let group = (0..size)
+            .map(|_| next_event(events))
+            .collect::<std::io::Result<Vec<_>>>()?;
+        let df = to_frame(&group).map_err(std::io::Error::other)?;
+        if writer.is_none() {
+            writer = Some(
+                ParquetWriter::new(&mut *w)
+                    .batched(df.schema())
+                    .map_err(std::io::Error::other)?,
+            );
+        }
+        if let Some(b) = writer.as_mut() {
+            b.write_batch(&df).map_err(std::io::Error::other)?;
         }
     }
+    if let Some(b) = writer {
+        b.finish().map_err(std::io::Error::other)?;
+    }
+    Ok(())
 }
 
 /// What `gen` wrote.
@@ -495,31 +630,286 @@ impl fmt::Display for GenReport {
     }
 }
 
+/// Users generated and sorted in memory at a time: about 5.5 events each, ~130 bytes per
+/// event, so well under 1 GB.
+pub const CHUNK_USERS: u32 = 1_000_000;
+
+/// How far `gen` is: users generated so far, then events written.
+#[derive(Debug, Clone, Copy)]
+pub enum GenProgress {
+    Users { done: u32, total: u32 },
+    Written { done: usize, total: usize },
+}
+
 /// Generate and write: one file, or one per month when the name holds `{month}`.
 pub fn generate_to(cfg: &GenConfig, out: &Path) -> Result<GenReport> {
-    let events = generate(cfg);
+    generate_to_with(cfg, out, CHUNK_USERS, &mut |_| {})
+}
+
+/// `generate_to` in bounded memory: `chunk_users` users at a time are generated, sorted and
+/// spilled to a run file beside the output; the runs are merged by (time, user) into the
+/// output files. Users of different runs never tie, and each run keeps a user's own order, so
+/// the bytes are those of `generate` + `write_file` for any chunk size.
+pub fn generate_to_with(
+    cfg: &GenConfig,
+    out: &Path,
+    chunk_users: u32,
+    progress: &mut dyn FnMut(GenProgress),
+) -> Result<GenReport> {
     let name = out.to_string_lossy().to_string();
+    let monthly = name.contains("{month}");
+    // Refuse a bad name before any work.
+    format_of(&PathBuf::from(name.replace("{month}", "m")))?;
+    let chunk_users = chunk_users.max(1);
+    let mut g = Generator::new(cfg);
+    // Events per month (keyed by the month's start), for file names and Parquet row groups.
+    let mut months: std::collections::BTreeMap<i64, usize> = Default::default();
+    let count_months = |events: &[Event], months: &mut std::collections::BTreeMap<i64, usize>| {
+        let mut i = 0;
+        while i < events.len() {
+            let first = crate::engine::time::month_start(events[i].ts).unwrap_or(events[i].ts);
+            let next = next_month_start(events[i].ts).unwrap_or(i64::MAX);
+            let j = i + events[i..].partition_point(|e| e.ts < next);
+            *months.entry(first).or_default() += j - i;
+            i = j;
+        }
+    };
+    let work_root = crate::engine::atomic::dir_of(out);
+    let mut work = None;
+    let mut runs: Vec<PathBuf> = Vec::new();
+    let mut held: Vec<Event> = Vec::new();
+    let mut from = 0u32;
+    while from < cfg.users || (from == 0 && cfg.users == 0) {
+        let to = from.saturating_add(chunk_users).min(cfg.users);
+        let events = g.users(from, to);
+        count_months(&events, &mut months);
+        if from == 0 && to == cfg.users {
+            held = events;
+        } else {
+            if work.is_none() {
+                work = Some(crate::engine::atomic::WorkDir::new(
+                    &work_root,
+                    GEN_TMP_PREFIX,
+                )?);
+            }
+            let dir = work
+                .as_ref()
+                .map(|w| w.path().to_path_buf())
+                .unwrap_or_default();
+            let path = dir.join(format!("run-{:05}.bin", runs.len()));
+            write_run(&events, &g.catalog, &path).map_err(|e| Error::io(&path, e))?;
+            runs.push(path);
+        }
+        progress(GenProgress::Users {
+            done: to,
+            total: cfg.users,
+        });
+        if to >= cfg.users {
+            break;
+        }
+        from = to;
+    }
+    let total: usize = months.values().sum();
+    let mut stream: Box<EventStream<'_>> = if runs.is_empty() {
+        Box::new(held.into_iter().map(Ok))
+    } else {
+        Box::new(Merge::open(&runs, &g.catalog, g.rekey_at)?)
+    };
     let mut files = Vec::new();
-    if name.contains("{month}") {
-        let mut start = 0;
-        while start < events.len() {
-            let month = DateTime::<Utc>::from_timestamp_micros(events[start].ts)
+    let mut written = 0usize;
+    if monthly {
+        for (&start, &n) in &months {
+            let month = DateTime::<Utc>::from_timestamp_micros(start)
                 .map(|d| d.format("%Y-%b").to_string())
                 .unwrap_or_default();
-            let next = next_month_start(events[start].ts).unwrap_or(i64::MAX);
-            let end = start + events[start..].partition_point(|e| e.ts < next);
             let path = PathBuf::from(name.replace("{month}", &month));
-            write_file(&events[start..end], &path)?;
-            files.push((path, end - start));
-            start = end;
+            write_stream(&mut *stream, n, &path)?;
+            written += n;
+            progress(GenProgress::Written {
+                done: written,
+                total,
+            });
+            files.push((path, n));
         }
     } else {
-        write_file(&events, out)?;
-        files.push((out.to_path_buf(), events.len()));
+        write_stream(&mut *stream, total, out)?;
+        progress(GenProgress::Written { done: total, total });
+        files.push((out.to_path_buf(), total));
     }
+    drop(work);
     Ok(GenReport {
         files,
-        events: events.len(),
+        events: total,
         users: cfg.users,
     })
+}
+
+/// Work directories of `gen`'s sorted runs are named `.churn-gen-XXXXXX.tmp`.
+pub const GEN_TMP_PREFIX: &str = ".churn-gen-";
+
+/// A sorted run: per event its time, type, catalog product, code (0 none, 1 the category's
+/// code, 2 the re-keyed one), user and session.
+fn write_run(events: &[Event], catalog: &Catalog, path: &Path) -> std::io::Result<()> {
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    for e in events {
+        w.write_all(&e.ts.to_le_bytes())?;
+        let et = EVENT_TYPES
+            .iter()
+            .position(|t| *t == e.event_type)
+            .unwrap_or(0) as u8;
+        w.write_all(&[et])?;
+        w.write_all(&e.product.to_le_bytes())?;
+        let code = match e.category_code {
+            None => 0u8,
+            Some(c) if c == CATEGORIES[catalog.products[e.product as usize].category].code => 1,
+            Some(_) => 2,
+        };
+        w.write_all(&[code])?;
+        w.write_all(&e.user_id.to_le_bytes())?;
+        match e.session {
+            None => w.write_all(&[0])?,
+            Some(s) => {
+                w.write_all(&[1])?;
+                w.write_all(&s.to_le_bytes())?;
+            }
+        }
+    }
+    w.flush()
+}
+
+const EVENT_TYPES: [&str; 4] = ["view", "cart", "remove_from_cart", "purchase"];
+
+/// One run being merged: its reader and its next event.
+struct Run {
+    r: std::io::BufReader<std::fs::File>,
+    path: PathBuf,
+}
+
+/// The k-way merge of sorted runs by (time, user).
+struct Merge<'a> {
+    runs: Vec<Run>,
+    heap: std::collections::BinaryHeap<std::cmp::Reverse<(i64, i64, usize)>>,
+    heads: Vec<Option<Event>>,
+    catalog: &'a Catalog,
+    rekey_at: i64,
+}
+
+impl<'a> Merge<'a> {
+    fn open(paths: &[PathBuf], catalog: &'a Catalog, rekey_at: i64) -> Result<Merge<'a>> {
+        let mut m = Merge {
+            runs: Vec::new(),
+            heap: Default::default(),
+            heads: Vec::new(),
+            catalog,
+            rekey_at,
+        };
+        for (i, p) in paths.iter().enumerate() {
+            let f = std::fs::File::open(p).map_err(|e| Error::io(p, e))?;
+            m.runs.push(Run {
+                r: std::io::BufReader::with_capacity(1 << 18, f),
+                path: p.clone(),
+            });
+            m.heads.push(None);
+            m.advance(i).map_err(|e| Error::io(p, e))?;
+        }
+        Ok(m)
+    }
+
+    /// Read run `i`'s next event into its head and the heap.
+    fn advance(&mut self, i: usize) -> std::io::Result<()> {
+        let e = read_event(&mut self.runs[i].r, self.catalog, self.rekey_at)?;
+        if let Some(e) = &e {
+            self.heap.push(std::cmp::Reverse((e.ts, e.user_id, i)));
+        }
+        self.heads[i] = e;
+        Ok(())
+    }
+}
+
+impl Iterator for Merge<'_> {
+    type Item = std::io::Result<Event>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let std::cmp::Reverse((_, _, i)) = self.heap.pop()?;
+        let e = self.heads[i].take()?;
+        if let Err(err) = self.advance(i) {
+            let path = self.runs[i].path.display().to_string();
+            return Some(Err(std::io::Error::other(format!("{path}: {err}"))));
+        }
+        Some(Ok(e))
+    }
+}
+
+fn read_event(
+    r: &mut impl std::io::Read,
+    catalog: &Catalog,
+    rekey_at: i64,
+) -> std::io::Result<Option<Event>> {
+    let mut head = [0u8; 8];
+    // A clean end of the run is a zero-byte read at a record's start.
+    let mut got = 0;
+    while got < 8 {
+        let n = r.read(&mut head[got..])?;
+        if n == 0 {
+            if got == 0 {
+                return Ok(None);
+            }
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        got += n;
+    }
+    let ts = i64::from_le_bytes(head);
+    let mut rest = [0u8; 1 + 4 + 1 + 8 + 1];
+    r.read_exact(&mut rest)?;
+    let et = EVENT_TYPES
+        .get(rest[0] as usize)
+        .copied()
+        .ok_or_else(|| std::io::Error::other("a corrupt run file"))?;
+    let p = u32::from_le_bytes([rest[1], rest[2], rest[3], rest[4]]) as usize;
+    let prod = catalog
+        .products
+        .get(p)
+        .ok_or_else(|| std::io::Error::other("a corrupt run file"))?;
+    let code = match rest[5] {
+        0 => None,
+        1 => Some(CATEGORIES[prod.category].code),
+        _ => Some(CATEGORIES[prod.category].rekeyed_code),
+    };
+    let mut user = [0u8; 8];
+    user.copy_from_slice(&rest[6..14]);
+    let session = if rest[14] == 1 {
+        let mut s = [0u8; 16];
+        r.read_exact(&mut s)?;
+        Some(u128::from_le_bytes(s))
+    } else {
+        None
+    };
+    Ok(Some(Event {
+        ts,
+        event_type: et,
+        product_id: prod.id,
+        category_id: catalog.category_id_at(p, ts, rekey_at),
+        category_code: code,
+        brand: prod.brand,
+        price: prod.price,
+        user_id: i64::from_le_bytes(user),
+        session,
+        product: p as u32,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_groups_split_as_polars_does() {
+        // n / 2^18 parts of n / parts rows, the last taking the rest; under two parts, one.
+        assert_eq!(row_groups(0), vec![0]);
+        assert_eq!(row_groups(262_143), vec![262_143]);
+        assert_eq!(row_groups(524_287), vec![524_287]);
+        assert_eq!(row_groups(524_288), vec![262_144, 262_144]);
+        assert_eq!(row_groups(786_433), vec![262_144, 262_144, 262_145]);
+        assert_eq!(row_groups(1_000_000), vec![333_333, 333_333, 333_334]);
+    }
 }
