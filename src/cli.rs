@@ -189,6 +189,7 @@ impl DataArgs {
                     .transpose()?,
                 spill_dir: self.spill_dir.clone(),
                 buckets: None,
+                user_sample: None,
             },
         })
     }
@@ -400,7 +401,11 @@ pub struct BenchArgs {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    crate::engine::atomic::remove_live_on_signal();
+    let result = run(cli);
+    // A worker thread may still be writing (the TUI closed mid-training): its temp files go.
+    crate::engine::atomic::remove_live();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

@@ -43,6 +43,8 @@ fn with_exec(
     cfg.exec = Exec {
         mode,
         buckets,
+        // Bucket ranges from all user ids, 1 in 2 or 1 in 3 (as a large input samples them).
+        user_sample: buckets.map(|b| 1 + b as u64 % 3),
         memory: Some(2 << 20),
         spill_dir: Some(spill.to_path_buf()),
     };
@@ -288,5 +290,132 @@ proptest! {
         let d = tempfile::tempdir().unwrap();
         let p = write(d.path(), "log.csv", &csv_text(&random_log(&users, seed)));
         assert_same(&small_cfg(p), &[buckets]);
+    }
+}
+
+/// The out-of-core `features` run killed (SIGKILL, as kill -9) or interrupted (SIGINT, as
+/// Ctrl-C) in each pass: user ids, the spill, the units, the write. Killed, it leaves a dead
+/// work directory that the next run removes and never reads; interrupted, it removes its own
+/// at once. Either way no output appears, and the next run writes the table a clean run does.
+#[test]
+fn killed_or_interrupted_in_each_pass() {
+    use churn_tui::engine::data::generate::{GenConfig, generate, write_file};
+    use std::process::Command;
+    let d = tempfile::tempdir().unwrap();
+    let log = d.path().join("log.parquet");
+    let events = generate(&GenConfig {
+        users: 15_000,
+        start: churn_tui::engine::time::parse_anchor("2019-10-01").unwrap(),
+        months: 4,
+        seed: 3,
+    });
+    write_file(&events, &log).unwrap();
+    let spill = d.path().join("spill");
+    let outdir = d.path().join("out");
+    std::fs::create_dir_all(&spill).unwrap();
+    std::fs::create_dir_all(&outdir).unwrap();
+    let out = outdir.join("features.csv");
+    let exe = assert_cmd::cargo::cargo_bin("churn-tui");
+    let features = |target: &Path| {
+        let mut c = Command::new(&exe);
+        c.arg("features")
+            .arg("--data")
+            .arg(&log)
+            .args(["--out-of-core", "--memory", "64MB", "--spill-dir"])
+            .arg(&spill)
+            .arg("--out")
+            .arg(target)
+            .stderr(std::process::Stdio::null());
+        c
+    };
+    let reference = outdir.join("reference.csv");
+    assert!(features(&reference).status().unwrap().success());
+    let want = std::fs::read(&reference).unwrap();
+    std::fs::remove_file(&reference).unwrap();
+    let names = |dir: &Path| -> Vec<PathBuf> {
+        let mut v = Vec::new();
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            v.push(e.path());
+            if e.path().is_dir() {
+                v.extend(
+                    std::fs::read_dir(e.path())
+                        .into_iter()
+                        .flatten()
+                        .flatten()
+                        .map(|e| e.path()),
+                );
+            }
+        }
+        v
+    };
+    let seen = |what: &str| -> bool {
+        let has = |dir: &Path, f: &dyn Fn(&str) -> bool| {
+            names(dir)
+                .iter()
+                .any(|p| f(&p.file_name().unwrap().to_string_lossy()))
+        };
+        match what {
+            "user ids" => has(&spill, &|n| n.starts_with(".churn-spill-")),
+            "spill" => has(&spill, &|n| n.starts_with("bucket-")),
+            "units" => has(&spill, &|n| n.starts_with("unit-")),
+            _ => has(&outdir, &|n| n.starts_with(".churn-tui-")),
+        }
+    };
+    for pass in ["user ids", "spill", "units", "write"] {
+        for signal in ["KILL", "INT"] {
+            let mut child = features(&out).spawn().unwrap();
+            let clock = std::time::Instant::now();
+            while !seen(pass) {
+                assert!(
+                    child.try_wait().unwrap().is_none(),
+                    "{pass}: finished before the pass was seen"
+                );
+                assert!(clock.elapsed().as_secs() < 120, "{pass}: never seen");
+                std::thread::sleep(std::time::Duration::from_micros(300));
+            }
+            let pid = child.id().to_string();
+            assert!(
+                Command::new("kill")
+                    .args(["-s", signal, &pid])
+                    .status()
+                    .unwrap()
+                    .success()
+            );
+            let status = child.wait().unwrap();
+            assert!(!out.exists(), "{pass}/{signal}: an output appeared");
+            if signal == "INT" {
+                assert_eq!(status.code(), Some(130), "{pass}: {status:?}");
+                assert!(
+                    names(&spill).is_empty() && names(&outdir).is_empty(),
+                    "{pass}: Ctrl-C left {:?} {:?}",
+                    names(&spill),
+                    names(&outdir)
+                );
+            } else {
+                // Age what the killed run left past the grace a live writer gets.
+                let past = std::time::SystemTime::now() - std::time::Duration::from_secs(120);
+                for p in names(&spill).into_iter().chain(names(&outdir)) {
+                    if let Ok(f) = std::fs::File::options().write(true).open(&p) {
+                        let _ = f.set_modified(past);
+                    }
+                }
+            }
+            // The next run: succeeds, writes the clean table, leaves nothing behind.
+            assert!(
+                features(&out).status().unwrap().success(),
+                "{pass}/{signal}: next run"
+            );
+            assert!(
+                std::fs::read(&out).unwrap() == want,
+                "{pass}/{signal}: another table"
+            );
+            std::fs::remove_file(&out).unwrap();
+            assert!(
+                names(&spill).is_empty() && names(&outdir).is_empty(),
+                "{pass}/{signal}: left {:?} {:?}",
+                names(&spill),
+                names(&outdir)
+            );
+        }
     }
 }

@@ -14,6 +14,59 @@ use std::path::{Path, PathBuf};
 
 use crate::engine::{Error, Result};
 
+/// Temp files and work directories alive in this process, removed by `remove_live` when it is
+/// interrupted (Ctrl-C, SIGTERM, a closed terminal) or exits with a worker still writing.
+static LIVE: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+fn track(path: &Path) {
+    if let Ok(mut l) = LIVE.lock() {
+        l.push(path.to_path_buf());
+    }
+}
+
+fn untrack(path: &Path) {
+    if let Ok(mut l) = LIVE.lock()
+        && let Some(i) = l.iter().rposition(|p| p == path)
+    {
+        l.swap_remove(i);
+    }
+}
+
+/// Remove every temp file and work directory this process still has (best effort). Called on
+/// an interrupting signal and at exit; what it removes is never read again.
+pub fn remove_live() {
+    let live = match LIVE.lock() {
+        Ok(mut l) => std::mem::take(&mut *l),
+        Err(_) => return,
+    };
+    for p in live {
+        if p.is_dir() {
+            let _ = std::fs::remove_dir_all(&p);
+        } else {
+            let _ = std::fs::remove_file(&p);
+        }
+    }
+}
+
+/// On SIGINT, SIGTERM or SIGHUP: remove what `remove_live` removes, then exit with 128 + the
+/// signal, as the default action would have. (A killed process, kill -9, cannot do this: the
+/// next run cleans its leftovers, see `clean_stale_dirs`.)
+pub fn remove_live_on_signal() {
+    #[cfg(unix)]
+    {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+            return;
+        };
+        std::thread::spawn(move || {
+            if let Some(sig) = signals.forever().next() {
+                remove_live();
+                std::process::exit(128 + sig);
+            }
+        });
+    }
+}
+
 /// Temp files of `write_atomic` are named `.churn-tui-XXXXXX.tmp`.
 pub const TMP_PREFIX: &str = ".churn-tui-";
 pub const TMP_SUFFIX: &str = ".tmp";
@@ -136,6 +189,7 @@ pub fn write_atomic(
     let mut tmp = builder.tempfile_in(&dir).map_err(|e| Error::io(path, e))?;
     // Held until the rename: marks the temp file as live for `clean_stale_temps`.
     let _ = tmp.as_file().try_lock();
+    let tracked = Tracked::new(tmp.path());
     {
         let mut w = BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
         fill(&mut w).map_err(|e| Error::io(path, e))?;
@@ -152,7 +206,24 @@ pub fn write_atomic(
     // who already owns the directory.
     resolve_target(&target)?;
     tmp.persist(&target).map_err(|e| Error::io(path, e.error))?;
+    drop(tracked);
     Ok(())
+}
+
+/// A path in `LIVE` while this lives.
+struct Tracked(PathBuf);
+
+impl Tracked {
+    fn new(path: &Path) -> Tracked {
+        track(path);
+        Tracked(path.to_path_buf())
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        untrack(&self.0);
+    }
 }
 
 /// Held locked inside a work directory while its owner lives (see `is_stale`).
@@ -163,6 +234,7 @@ pub const WRITING_LOCK: &str = ".writing";
 pub struct WorkDir {
     dir: tempfile::TempDir,
     lock: File,
+    _tracked: Tracked,
 }
 
 impl WorkDir {
@@ -185,7 +257,12 @@ impl WorkDir {
         let lock = File::create(&new).map_err(|e| Error::io(&new, e))?;
         let _ = lock.try_lock();
         std::fs::rename(&new, &lock_path).map_err(|e| Error::io(&lock_path, e))?;
-        Ok(WorkDir { dir, lock })
+        let _tracked = Tracked::new(dir.path());
+        Ok(WorkDir {
+            dir,
+            lock,
+            _tracked,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -194,8 +271,14 @@ impl WorkDir {
 
     /// Stop removing the directory on drop (it was renamed into place); the lock is released.
     pub fn disarm(self) {
-        let _ = self.dir.keep();
-        drop(self.lock);
+        let WorkDir {
+            dir,
+            lock,
+            _tracked,
+        } = self;
+        drop(_tracked);
+        let _ = dir.keep();
+        drop(lock);
     }
 }
 

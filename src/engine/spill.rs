@@ -63,6 +63,9 @@ pub struct Exec {
     pub spill_dir: Option<PathBuf>,
     /// Force this many buckets (tests); `None`: as the budget needs.
     pub buckets: Option<usize>,
+    /// Sample 1 in this many user ids for the bucket ranges (tests); `None`: as the input's
+    /// size needs.
+    pub user_sample: Option<u64>,
 }
 
 impl Exec {
@@ -170,14 +173,26 @@ impl Buckets {
     }
 }
 
-/// Every distinct user id of the input (one streaming pass over that column).
-fn user_ids(all: &LazyFrame, files: &[InputFile]) -> Result<Vec<i64>> {
-    let df = all
+/// Distinct user ids sampled for the bucket ranges: about this many at most. (Ranges only need
+/// quantiles; holding every id of a 400M-event log would take gigabytes.)
+const SAMPLED_USERS: u64 = 4_000_000;
+
+/// Distinct user ids of the input, sorted (one streaming pass over that column): all of them,
+/// or for a large input a pseudo-random 1 in `every` (by a multiplicative hash of the id, so ids
+/// with a stride are sampled evenly). Any ranges give the same table; the sample only keeps the
+/// buckets about equal.
+fn user_ids(all: &LazyFrame, files: &[InputFile], every: u64) -> Result<Vec<i64>> {
+    let mut ids = all
         .clone()
         .select([col(USER_ID)])
-        .filter(col(USER_ID).is_not_null())
-        .group_by([col(USER_ID)])
-        .agg([len().alias("__n")])
+        .filter(col(USER_ID).is_not_null());
+    if every > 1 {
+        const P: i64 = 2_147_483_647;
+        let h = (col(USER_ID) % lit(P)) * lit(48_271i64) % lit(P);
+        ids = ids.filter((h % lit(every as i64)).eq(lit(0i64)));
+    }
+    let df = ids
+        .unique(None, UniqueKeepStrategy::Any)
         .collect_with_engine(Engine::Streaming)
         .map(|r| r.unwrap_single())
         .map_err(|e| {
@@ -361,6 +376,7 @@ fn spill(
     files: &[InputFile],
     scope: &Scope,
     n_buckets: usize,
+    user_sample: Option<u64>,
     budget: u64,
     dir: &Path,
     progress: PassProgress,
@@ -369,7 +385,11 @@ fn spill(
     let keep = scope_expr(&all, files, scope)?;
     progress("reading user ids", 0, 0);
     let clock = std::time::Instant::now();
-    let ranges = Buckets::even(&user_ids(&all, files)?, n_buckets);
+    // Users are at most the events; sample when even that bound is far above what ranges need.
+    let every = user_sample
+        .unwrap_or(events_upper_bound(files) / SAMPLED_USERS)
+        .max(1);
+    let ranges = Buckets::even(&user_ids(&all, files, every)?, n_buckets);
     profile("user ids", clock);
     let n_buckets = ranges.len();
     let mut cols: Vec<Expr> = SPILLED.iter().map(|c| col(*c)).collect();
@@ -529,6 +549,7 @@ fn for_each_unit(
         files,
         scope,
         n_buckets.max(1),
+        exec.user_sample,
         budget,
         work.path(),
         progress,
