@@ -63,6 +63,7 @@ fn workbench() -> Workbench {
             m2: test.y.iter().filter(|y| **y).count() as u64,
         }],
         features: FeatureStats::of(&test),
+        sample: None,
     };
     let view = ModelView::new(
         "synthetic".into(),

@@ -109,6 +109,13 @@ pub struct DataArgs {
     pub val_anchors: Option<Vec<String>>,
     #[arg(long, value_delimiter = ',', requires_all = ["train_anchors", "val_anchors"])]
     pub test_anchors: Option<Vec<String>>,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+}
+
+/// How a log is read: in memory or out of core, in what budget.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ExecArgs {
     /// Memory budget (e.g. 4GB, 512MB): a log whose events may not fit is computed out of
     /// core, user bucket by bucket. Default: half of the memory available.
     #[arg(long, value_name = "SIZE")]
@@ -119,6 +126,26 @@ pub struct DataArgs {
     /// Where the out-of-core path spills (default: the system temp directory).
     #[arg(long, value_name = "DIR")]
     pub spill_dir: Option<PathBuf>,
+}
+
+impl ExecArgs {
+    pub fn to_exec(&self) -> Result<crate::engine::spill::Exec> {
+        Ok(crate::engine::spill::Exec {
+            mode: if self.out_of_core {
+                crate::engine::spill::Mode::OutOfCore
+            } else {
+                crate::engine::spill::Mode::Auto
+            },
+            memory: self
+                .memory
+                .as_deref()
+                .map(crate::engine::spill::parse_size)
+                .transpose()?,
+            spill_dir: self.spill_dir.clone(),
+            buckets: None,
+            user_sample: None,
+        })
+    }
 }
 
 fn parse_anchors(list: &[String]) -> Result<Vec<i64>> {
@@ -176,21 +203,7 @@ impl DataArgs {
                 horizon_days: self.horizon_days,
             },
             anchors,
-            exec: crate::engine::spill::Exec {
-                mode: if self.out_of_core {
-                    crate::engine::spill::Mode::OutOfCore
-                } else {
-                    crate::engine::spill::Mode::Auto
-                },
-                memory: self
-                    .memory
-                    .as_deref()
-                    .map(crate::engine::spill::parse_size)
-                    .transpose()?,
-                spill_dir: self.spill_dir.clone(),
-                buckets: None,
-                user_sample: None,
-            },
+            exec: self.exec.to_exec()?,
         })
     }
 }
@@ -214,6 +227,13 @@ pub struct RunArgs {
     /// Top-K percentages (up to two decimals).
     #[arg(long = "k", value_delimiter = ',', default_value = "5,10,15,30")]
     pub ks: Vec<String>,
+    /// Learn from at most this many train rows: a seeded sample of a larger train split
+    /// (0: all rows). Test rows are all scored.
+    #[arg(long, default_value_t = crate::engine::features::sample::DEFAULT_TRAIN_ROWS)]
+    pub sample_train: usize,
+    /// Fit, tune and choose on at most this many val rows (0: all rows).
+    #[arg(long, default_value_t = crate::engine::features::sample::DEFAULT_VAL_ROWS)]
+    pub sample_val: usize,
 }
 
 impl RunArgs {
@@ -223,6 +243,8 @@ impl RunArgs {
             dataset: self.data.to_config()?,
             seed: self.seed,
             trials: self.trials as usize,
+            sample_train: self.sample_train,
+            sample_val: self.sample_val,
             ks_bp: self
                 .ks
                 .iter()
@@ -295,6 +317,8 @@ pub struct ScoreArgs {
     /// Output CSV: rank, user_id, anchor, score.
     #[arg(long)]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub exec: ExecArgs,
 }
 
 /// Targeting settings shared by the workbench, `export` and `report`.
@@ -483,6 +507,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 data: s.data,
                 anchor,
                 model: s.model,
+                exec: s.exec.to_exec()?,
             })?;
             score::write_csv(&scored, &s.out)?;
             eprintln!(

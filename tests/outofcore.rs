@@ -419,3 +419,61 @@ fn killed_or_interrupted_in_each_pass() {
         }
     }
 }
+
+/// A training run's sample (train and val capped, every test row) is the same rows whether the
+/// table is sampled whole in memory or unit by unit out of core; label counts stay those of the
+/// whole table, and the sample says how much it holds.
+#[test]
+fn the_training_sample_is_the_same_in_and_out_of_core() {
+    use churn_tui::engine::dataset::{RowCaps, build_for_training};
+    use churn_tui::engine::label::Split;
+    let d = tempfile::tempdir().unwrap();
+    let c = cfg(vec![sample_glob()]);
+    let none = &|_: &'static str, _: u64, _: u64| {};
+    let full = build(&c, Mode::InMemory, None, d.path()).unwrap();
+    let (train, val) = (
+        full.table.split_counts(Split::Train).rows,
+        full.table.split_counts(Split::Val).rows,
+    );
+    let test = full.table.split_counts(Split::Test).rows;
+    assert!(train > 400 && val > 100, "train {train}, val {val}");
+    let caps = RowCaps {
+        train: 300,
+        val: 100,
+        seed: 7,
+    };
+    let mem =
+        build_for_training(&with_exec(&c, Mode::InMemory, None, d.path()), caps, none).unwrap();
+    let s = mem.table.sample.expect("sampled");
+    assert_eq!((s.train, s.val), ((300, train), (100, val)));
+    assert_eq!(mem.table.df.height() as u64, 300 + 100 + test);
+    assert_eq!(
+        mem.table.per_anchor, full.table.per_anchor,
+        "counts of all rows"
+    );
+    for b in [3, 17] {
+        let ooc = build_for_training(
+            &with_exec(&c, Mode::OutOfCore, Some(b), d.path()),
+            caps,
+            none,
+        )
+        .unwrap();
+        assert!(mem.table.df.equals_missing(&ooc.table.df), "{b} buckets");
+        assert_eq!(mem.table.per_anchor, ooc.table.per_anchor);
+        assert_eq!(mem.table.sample, ooc.table.sample);
+    }
+    // Caps above the splits' sizes: nothing sampled, the whole table.
+    let all = RowCaps {
+        train: 1_000_000,
+        val: 0,
+        seed: 7,
+    };
+    let whole = build_for_training(
+        &with_exec(&c, Mode::OutOfCore, Some(5), d.path()),
+        all,
+        none,
+    )
+    .unwrap();
+    assert!(whole.table.sample.is_none());
+    assert!(whole.table.df.equals_missing(&full.table.df));
+}

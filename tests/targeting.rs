@@ -172,6 +172,7 @@ fn tiny_workbench(values: &[f64]) -> Workbench {
         },
         labels: vec![],
         features: FeatureStats::of(&test),
+        sample: None,
     };
     let view = ModelView::new(
         "m".into(),

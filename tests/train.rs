@@ -203,12 +203,26 @@ fn score_reproduces_the_runs_test_scores() {
     let r = train(&cfg, &quiet, &cancel).unwrap();
     let run = churn_tui::engine::artifacts::save(&r, dir.path(), "run").unwrap();
     let test_anchor = r.test.anchors[0];
-    for model in churn_tui::engine::models::MODEL_NAMES {
+    // Out of core (many buckets, a tiny budget) every model scores as in memory, to the bit.
+    let ooc = churn_tui::engine::spill::Exec {
+        mode: churn_tui::engine::spill::Mode::OutOfCore,
+        memory: Some(2 << 20),
+        spill_dir: Some(dir.path().to_path_buf()),
+        buckets: Some(9),
+        user_sample: None,
+    };
+    for (i, model) in churn_tui::engine::models::MODEL_NAMES.iter().enumerate() {
+        let model = *model;
         let s = score(&ScoreRequest {
             run_dir: run.clone(),
             data: vec![],
             anchor: test_anchor,
             model: Some(model.into()),
+            exec: if i % 2 == 0 {
+                ooc.clone()
+            } else {
+                Default::default()
+            },
         })
         .unwrap();
         let m = r.models.iter().find(|m| m.name == model).unwrap();
@@ -230,6 +244,7 @@ fn score_reproduces_the_runs_test_scores() {
         data: vec![],
         anchor: test_anchor,
         model: None,
+        exec: ooc,
     })
     .unwrap();
     assert_eq!(chosen.model, r.chosen);

@@ -28,6 +28,16 @@ pub const TEST_FEATURES_FILE: &str = "test_features.parquet";
 /// Every model's test scores in the test rows' order (user_id, anchor µs, one column per model):
 /// what the workbench reads instead of parsing all of `scores.csv`.
 pub const TEST_SCORES_FILE: &str = "test_scores.parquet";
+/// A big run's val scores, laid out as `test_scores.parquet`: written instead of `scores.csv`
+/// when that would pass `SCORES_CSV_MAX_ROWS` rows (nine models × millions of rows would make a
+/// CSV of gigabytes).
+pub const VAL_SCORES_FILE: &str = "val_scores.parquet";
+pub const SCORES_CSV_MAX_ROWS: usize = 2_000_000;
+
+/// Does this run's `scores.csv` stay small enough to write?
+pub fn scores_fit_csv(r: &RunReport) -> bool {
+    (r.val.n() + r.test.n()).saturating_mul(r.models.len()) <= SCORES_CSV_MAX_ROWS
+}
 
 /// A K as JSON: an integer when whole (5), else a decimal (7.25).
 fn k_json(k_pct: f64) -> Value {
@@ -175,8 +185,9 @@ fn pretty(v: &Value) -> String {
 /// The run's own record of itself; `manifest.json` is what marks a directory as a run.
 pub const MANIFEST: &str = "manifest.json";
 /// Every file of the run format (besides `models/`): no export or report may replace one.
-pub const RUN_FILES: [&str; 10] = [
+pub const RUN_FILES: [&str; 11] = [
     MANIFEST,
+    VAL_SCORES_FILE,
     "features.json",
     "eval.json",
     STATS_FILE,
@@ -385,24 +396,39 @@ fn write_body(r: &RunReport, dir: &Path) -> Result<()> {
         .collect()
         .ctx(|| "selecting the test rows".to_string())?;
     write_parquet(&test_rows, &dir.join(TEST_FEATURES_FILE))?;
-    let mut cols = vec![
-        Column::new("user_id".into(), r.test.users.clone()),
-        Column::new("anchor_us".into(), r.test.anchors.clone()),
-    ];
-    cols.extend(
-        r.models
-            .iter()
-            .map(|m| Column::new(m.name.as_str().into(), m.test_scores.clone())),
-    );
-    let mut scores = DataFrame::new_infer_height(cols).ctx(|| "test scores".to_string())?;
-    let p = dir.join(TEST_SCORES_FILE);
-    crate::engine::atomic::write_atomic(&p, |w| {
-        ParquetWriter::new(w)
-            .finish(&mut scores)
-            .map(|_| ())
-            .map_err(std::io::Error::other)
-    })?;
-    write(dir, "scores.csv", &scores_csv(r))?;
+    let score_columns =
+        |data: &crate::engine::models::Data,
+         pick: fn(&crate::engine::run::ModelResult) -> &Vec<f64>| {
+            let mut cols = vec![
+                Column::new("user_id".into(), data.users.clone()),
+                Column::new("anchor_us".into(), data.anchors.clone()),
+            ];
+            cols.extend(
+                r.models
+                    .iter()
+                    .map(|m| Column::new(m.name.as_str().into(), pick(m).clone())),
+            );
+            DataFrame::new_infer_height(cols).ctx(|| "scores".to_string())
+        };
+    let mut files = vec![(
+        TEST_SCORES_FILE,
+        score_columns(&r.test, |m| &m.test_scores)?,
+    )];
+    if !scores_fit_csv(r) {
+        files.push((VAL_SCORES_FILE, score_columns(&r.val, |m| &m.val_scores)?));
+    }
+    for (name, mut scores) in files {
+        let p = dir.join(name);
+        crate::engine::atomic::write_atomic(&p, |w| {
+            ParquetWriter::new(w)
+                .finish(&mut scores)
+                .map(|_| ())
+                .map_err(std::io::Error::other)
+        })?;
+    }
+    if scores_fit_csv(r) {
+        write(dir, "scores.csv", &scores_csv(r))?;
+    }
     let curves: serde_json::Map<String, Value> = r
         .models
         .iter()

@@ -49,6 +49,77 @@ pub fn build_with(cfg: &DatasetConfig, progress: spill::PassProgress) -> Result<
     build_from_log(&log, cfg)
 }
 
+/// At most `train` and `val` rows of those splits (0: all), chosen by a hash seeded with `seed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowCaps {
+    pub train: usize,
+    pub val: usize,
+    pub seed: u64,
+}
+
+impl RowCaps {
+    fn sampler(&self) -> features::sample::Sampler {
+        features::sample::Sampler::new(self.train, self.val, self.seed)
+    }
+
+    fn needed(&self, table: &FeatureTable) -> bool {
+        let over =
+            |cap: usize, split: Split| cap > 0 && table.split_counts(split).rows > cap as u64;
+        over(self.train, Split::Train) || over(self.val, Split::Val)
+    }
+}
+
+/// The dataset a model run learns from: the table with train and val sampled down to `caps`
+/// when larger (every test row kept, label counts of all rows). Out of core the sample is
+/// drawn unit by unit, so the whole table is never held; in memory it is drawn from the table.
+/// Either way the same rows.
+pub fn build_for_training(
+    cfg: &DatasetConfig,
+    caps: RowCaps,
+    progress: spill::PassProgress,
+) -> Result<Dataset> {
+    let files = data::resolve(&cfg.data)?;
+    let mut ds = if spill::out_of_core(&files, &cfg.exec) {
+        let plan_of = |first: i64, last: i64| {
+            splits::plan(&cfg.anchors, &DataRange::of(first, last), &cfg.window)
+        };
+        let (log, table) = spill::build_sampled(
+            &files,
+            &cfg.scope,
+            plan_of,
+            &cfg.exec,
+            Some(caps.sampler()),
+            progress,
+        )?;
+        Dataset { log, table }
+    } else {
+        let log = data::load(&files, &cfg.scope)?;
+        let mut ds = build_from_log(&log, cfg)?;
+        drop(log);
+        if caps.needed(&ds.table) {
+            let mut s = caps.sampler();
+            s.push(std::mem::take(&mut ds.table.df))?;
+            ds.table.df = s.finish()?;
+        }
+        ds
+    };
+    if caps.needed(&ds.table) {
+        let held = |split: Split| -> Result<u64> {
+            let c = features::table::count_labels(&ds.table.df, &ds.table.plan)?;
+            Ok(c.iter().filter(|a| a.split == split).map(|a| a.rows).sum())
+        };
+        ds.table.sample = Some(features::table::RowSample {
+            seed: caps.seed,
+            train: (
+                held(Split::Train)?,
+                ds.table.split_counts(Split::Train).rows,
+            ),
+            val: (held(Split::Val)?, ds.table.split_counts(Split::Val).rows),
+        });
+    }
+    Ok(ds)
+}
+
 /// Build the feature table of `cfg` and write it to `out` (`.csv` or `.parquet`). Out of core
 /// the rows are streamed to the file and never held: the returned table then has no rows,
 /// only the plan and the label counts (what `summary` prints).
@@ -70,6 +141,7 @@ pub fn write_features(
                 df: polars::prelude::DataFrame::empty(),
                 plan,
                 per_anchor,
+                sample: None,
             },
         });
     }
@@ -173,5 +245,16 @@ pub fn summary(ds: &Dataset) -> String {
                 .join(", ")
         );
     }
+    if let Some(line) = ds.table.sample.as_ref().map(sample_line) {
+        let _ = writeln!(s, "sampled:     {line}");
+    }
     s
+}
+
+/// What a run learnt from when the table was sampled.
+pub fn sample_line(r: &features::table::RowSample) -> String {
+    format!(
+        "train {} of {} rows, val {} of {} (smallest hashes of user and anchor, seed {}); every test row",
+        r.train.0, r.train.1, r.val.0, r.val.1, r.seed
+    )
 }

@@ -5,6 +5,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use crate::engine::dataset::{self, Dataset, DatasetConfig};
+use crate::engine::eval::metrics::{CURVE_POINTS, thin_curve};
 use crate::engine::eval::{KPct, SplitEval, pr_curve};
 use crate::engine::label::Split;
 use crate::engine::models::scaler::Scaler;
@@ -22,6 +23,21 @@ pub struct TrainConfig {
     pub trials: usize,
     /// K list in basis points (5% = 500).
     pub ks_bp: Vec<u32>,
+    /// At most this many train rows are learnt from (a seeded sample, see
+    /// `features::sample`); 0: all.
+    #[serde(default = "default_train_rows")]
+    pub sample_train: usize,
+    /// At most this many val rows fit, tune and choose the models; 0: all.
+    #[serde(default = "default_val_rows")]
+    pub sample_val: usize,
+}
+
+fn default_train_rows() -> usize {
+    crate::engine::features::sample::DEFAULT_TRAIN_ROWS
+}
+
+fn default_val_rows() -> usize {
+    crate::engine::features::sample::DEFAULT_VAL_ROWS
 }
 
 pub const DEFAULT_TRIALS: usize = 8;
@@ -38,6 +54,8 @@ impl Default for TrainConfig {
             seed: 42,
             trials: DEFAULT_TRIALS,
             ks_bp: KPct::DEFAULTS.iter().map(|k| k.bp).collect(),
+            sample_train: default_train_rows(),
+            sample_val: default_val_rows(),
         }
     }
 }
@@ -165,8 +183,13 @@ pub fn train(
     progress(Progress::Stage("features"));
     let pass =
         |pass: &'static str, done: u64, total: u64| progress(Progress::Pass { pass, done, total });
+    let caps = dataset::RowCaps {
+        train: cfg.sample_train,
+        val: cfg.sample_val,
+        seed: cfg.seed,
+    };
     let ds = heartbeat("features", progress, || {
-        dataset::build_with(&cfg.dataset, &pass)
+        dataset::build_for_training(&cfg.dataset, caps, &pass)
     })?;
     let seconds = t.elapsed().as_secs_f64();
     let mut report = train_dataset(cfg, ds, progress, cancel)?;
@@ -260,8 +283,8 @@ pub fn train_dataset(
             saved: model.save(),
             val: models::eval_on(&val_scores, &val, &ks),
             test: models::eval_on(&test_scores, &test, &ks),
-            val_curve: pr_curve(&val_scores, &val.y),
-            test_curve: pr_curve(&test_scores, &test.y),
+            val_curve: thin_curve(pr_curve(&val_scores, &val.y), CURVE_POINTS),
+            test_curve: thin_curve(pr_curve(&test_scores, &test.y), CURVE_POINTS),
             val_scores,
             test_scores,
             fit_seconds: seconds,

@@ -22,6 +22,8 @@ pub struct ScoreRequest {
     pub anchor: i64,
     /// A model of the run other than the chosen one.
     pub model: Option<String>,
+    /// In memory or out of core (a log larger than memory is scored bucket by bucket).
+    pub exec: crate::engine::spill::Exec,
 }
 
 pub struct Scored {
@@ -69,25 +71,33 @@ pub fn score(req: &ScoreRequest) -> Result<Scored> {
     } else {
         data::resolve(&req.data)?
     };
-    let log = data::load(&files, &cfg.dataset.scope)?;
     let w = cfg.dataset.window;
-    let range = DataRange::of(log.summary.first_ts, log.summary.last_ts);
-    // Only the lookback has to lie in the data: the horizon is what we predict.
-    if req.anchor - w.lookback_us() < range.start || req.anchor > range.end {
-        return Err(Error::Config(format!(
-            "cannot score at {}: [t − {}d, t) must lie inside the data ({} – {})",
-            fmt_anchor(req.anchor),
-            w.lookback_days,
-            fmt_anchor(range.start),
-            fmt_anchor(range.end)
-        )));
-    }
-    let plan = AnchorPlan {
-        anchors: vec![(req.anchor, Split::Test)],
-        purged: vec![],
-        window: w,
+    let plan_of = |first: i64, last: i64| -> Result<AnchorPlan> {
+        let range = DataRange::of(first, last);
+        // Only the lookback has to lie in the data: the horizon is what we predict.
+        if req.anchor - w.lookback_us() < range.start || req.anchor > range.end {
+            return Err(Error::Config(format!(
+                "cannot score at {}: [t − {}d, t) must lie inside the data ({} – {})",
+                fmt_anchor(req.anchor),
+                w.lookback_days,
+                fmt_anchor(range.start),
+                fmt_anchor(range.end)
+            )));
+        }
+        Ok(AnchorPlan {
+            anchors: vec![(req.anchor, Split::Test)],
+            purged: vec![],
+            window: w,
+        })
     };
-    let table = features::build(&log, &plan)?;
+    let table = if crate::engine::spill::out_of_core(&files, &req.exec) {
+        let none = &|_: &'static str, _: u64, _: u64| {};
+        crate::engine::spill::build(&files, &cfg.dataset.scope, plan_of, &req.exec, none)?.1
+    } else {
+        let log = data::load(&files, &cfg.dataset.scope)?;
+        let plan = plan_of(log.summary.first_ts, log.summary.last_ts)?;
+        features::build(&log, &plan)?
+    };
     let x = Data::from_table(&table.df, Split::Test)?;
     let scores = model.predict(&x);
     let order = rank(&scores, &x.users, &x.anchors);

@@ -24,7 +24,7 @@ use crate::engine::data::source::Format;
 use crate::engine::data::{EventLog, InputFile, LogSummary, Scope};
 use crate::engine::error::PolarsContext;
 use crate::engine::features::table::{
-    ANCHOR, AnchorCounts, FeatureTable, add_counts, check_splits, count_labels, finish, rows,
+    ANCHOR, AnchorCounts, FeatureTable, add_counts, check_splits, count_labels, rows,
 };
 use crate::engine::features::write::{csv_header, csv_rows, spec_columns};
 use crate::engine::label::AnchorPlan;
@@ -645,31 +645,70 @@ pub fn build(
     exec: &Exec,
     progress: PassProgress,
 ) -> Result<(LogSummary, FeatureTable)> {
+    build_sampled(files, scope, plan_of, exec, None, progress)
+}
+
+/// `build`, keeping of each unit's rows only what `sampler` keeps (label counts are of all
+/// rows): what is held is the sample, never the whole table.
+pub fn build_sampled(
+    files: &[InputFile],
+    scope: &Scope,
+    plan_of: impl FnOnce(i64, i64) -> Result<AnchorPlan>,
+    exec: &Exec,
+    mut sampler: Option<crate::engine::features::sample::Sampler>,
+    progress: PassProgress,
+) -> Result<(LogSummary, FeatureTable)> {
     let work = WorkDir::new(&spill_root(exec), SPILL_PREFIX)?;
     let mut parts: Vec<DataFrame> = Vec::new();
-    let (summary, plan) = for_each_unit(files, scope, plan_of, exec, &work, progress, |_, df| {
-        parts.push(df);
-        Ok(())
-    })?;
+    let mut counts: Vec<AnchorCounts> = Vec::new();
+    let (summary, plan) =
+        for_each_unit(files, scope, plan_of, exec, &work, progress, |plan, df| {
+            let c = count_labels(&df, plan)?;
+            if counts.is_empty() {
+                counts = c;
+            } else {
+                add_counts(&mut counts, &c);
+            }
+            match &mut sampler {
+                Some(s) => s.push(df),
+                None => {
+                    parts.push(df);
+                    Ok(())
+                }
+            }
+        })?;
     let clock = std::time::Instant::now();
-    let mut df = match parts.len() {
-        0 => return Err(Error::Config("no events in any bucket".into())),
-        _ => {
+    let df = match sampler {
+        Some(s) => s.finish()?,
+        None => {
+            if parts.is_empty() {
+                return Err(Error::Config("no events in any bucket".into()));
+            }
             let mut first = parts.remove(0);
             for p in &parts {
                 first.vstack_mut(p).ctx(|| "merging buckets".into())?;
             }
+            drop(parts);
             first
+                .sort([ANCHOR, USER_ID], SortMultipleOptions::default())
+                .ctx(|| "merging buckets".into())?
         }
     };
-    drop(parts);
-    df = df
-        .sort([ANCHOR, USER_ID], SortMultipleOptions::default())
-        .ctx(|| "merging buckets".into())?;
     profile("merge", clock);
-    let table = finish(df, &plan)?;
+    if counts.is_empty() {
+        return Err(Error::Config("no events in any bucket".into()));
+    }
+    check_splits(&plan, &counts)?;
     drop(work);
-    Ok((summary, table))
+    Ok((
+        summary,
+        FeatureTable {
+            df,
+            plan,
+            per_anchor: counts,
+            sample: None,
+        },
+    ))
 }
 
 /// Compute the feature table out of core and write it to `out` (`.csv` or `.parquet`) as it

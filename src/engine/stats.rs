@@ -221,6 +221,9 @@ pub struct RunStats {
     pub labels: Vec<AnchorCounts>,
     /// Correlation, VIF and class statistics of the train rows.
     pub features: FeatureStats,
+    /// Set when train and val were sampled (a large table).
+    #[serde(default)]
+    pub sample: Option<crate::engine::features::table::RowSample>,
 }
 
 impl RunStats {
@@ -251,6 +254,7 @@ impl RunStats {
             },
             labels: ds.table.per_anchor.clone(),
             features: FeatureStats::of(train),
+            sample: ds.table.sample,
         }
     }
 }

@@ -206,6 +206,29 @@ pub fn pr_curve(scores: &[f64], y: &[bool]) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// Points a stored PR curve keeps at most: far more than a terminal chart can show, and a
+/// curve of a million test rows would otherwise be a million points per model.
+pub const CURVE_POINTS: usize = 4096;
+
+/// `curve` with at most about `max` points: the first point in each 1/`max` step of recall,
+/// and the last. A shorter curve is returned as it is.
+pub fn thin_curve(curve: Vec<(f64, f64)>, max: usize) -> Vec<(f64, f64)> {
+    if curve.len() <= max || max == 0 {
+        return curve;
+    }
+    let last = curve.len() - 1;
+    let mut out = Vec::with_capacity(max + 2);
+    let mut bin = None;
+    for (i, &(r, p)) in curve.iter().enumerate() {
+        let b = (r * max as f64).floor() as i64;
+        if i == last || bin != Some(b) {
+            out.push((r, p));
+            bin = Some(b);
+        }
+    }
+    out
+}
+
 /// One tenth of the ranking.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Decile {
@@ -280,6 +303,25 @@ pub fn evaluate(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_long_curve_is_thinned_to_a_point_per_recall_step() {
+        // 10,000 points, recall i/10,000: 100 steps keep the first point of each step and the
+        // last point.
+        let curve: Vec<(f64, f64)> = (1..=10_000)
+            .map(|i| (i as f64 / 10_000.0, 1.0 / (1.0 + i as f64)))
+            .collect();
+        let thin = thin_curve(curve.clone(), 100);
+        assert_eq!(thin.len(), 101, "steps 0.00–0.99 and recall 1.0");
+        assert_eq!(thin.first(), curve.first());
+        assert_eq!(thin.last(), curve.last());
+        assert!(
+            thin.windows(2).all(|w| w[1].0 - w[0].0 > 0.0098),
+            "one point per step"
+        );
+        let short = curve[..50].to_vec();
+        assert_eq!(thin_curve(short.clone(), 100), short, "short curves stay");
+    }
+
     use super::*;
 
     #[test]

@@ -44,7 +44,19 @@ impl AnchorCounts {
 pub struct FeatureTable {
     pub df: DataFrame,
     pub plan: AnchorPlan,
+    /// Label counts of every row, sampled or not.
     pub per_anchor: Vec<AnchorCounts>,
+    /// Set when `df` holds a sample of the train and val rows (see `features::sample`).
+    pub sample: Option<RowSample>,
+}
+
+/// Rows of a table too large to learn from whole: how many of train and val are held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RowSample {
+    pub seed: u64,
+    /// (rows held, rows in the split)
+    pub train: (u64, u64),
+    pub val: (u64, u64),
 }
 
 impl FeatureTable {
@@ -203,6 +215,7 @@ pub fn finish(df: DataFrame, plan: &AnchorPlan) -> Result<FeatureTable> {
         df,
         plan: plan.clone(),
         per_anchor,
+        sample: None,
     })
 }
 
