@@ -13,6 +13,7 @@ pub mod models;
 pub mod run;
 pub mod score;
 pub mod spill;
+pub mod spill_rows;
 pub mod stats;
 pub mod target;
 pub mod time;

@@ -28,6 +28,7 @@ use crate::engine::features::table::{
 };
 use crate::engine::features::write::{csv_header, csv_rows, spec_columns};
 use crate::engine::label::AnchorPlan;
+use crate::engine::spill_rows::{Layout, append};
 use crate::engine::{Error, Result};
 
 /// Memory one event costs in the in-memory pipeline (measured: a 12.2M-event log peaked at
@@ -38,9 +39,9 @@ pub const BYTES_PER_EVENT: u64 = 250;
 const UNIT_SHARE: f64 = 0.5;
 /// At most this many bucket files are open at once (file descriptors).
 const MAX_BUCKETS: usize = 256;
-/// Rows held per bucket before they are written: an eighth of the budget over all buckets
-/// (at about 150 bytes a spilled row), within these bounds. Few large row groups write fastest.
-const FLUSH_ROWS: (usize, usize) = (4096, 65_536);
+/// Bytes of encoded rows held per bucket before they are written: an eighth of the budget over
+/// all buckets, within these bounds.
+const FLUSH_BYTES: (usize, usize) = (64 << 10, 8 << 20);
 /// Temp directories of the spill are `<dir>/.churn-spill-XXXXXX.tmp/`.
 pub const SPILL_PREFIX: &str = ".churn-spill-";
 
@@ -224,19 +225,21 @@ const SPILLED: [&str; 9] = [
 const KEEP: &str = "__keep";
 
 struct Bucket {
-    writer: Option<polars::io::parquet::write::BatchedWriter<File>>,
-    pending: Vec<DataFrame>,
-    pending_rows: usize,
+    file: Option<File>,
+    /// Encoded rows not yet written (see `spill_rows`).
+    buf: Vec<u8>,
     events: u64,
 }
 
 struct PassState {
-    flush_rows: usize,
+    /// A bucket's buffer is written once it holds this many bytes.
+    flush_bytes: usize,
     /// Seconds spent in `take` and, of that, in `flush` (for CHURN_PROFILE_FEATURES).
     in_take: f64,
     in_flush: f64,
     dir: PathBuf,
     ranges: Buckets,
+    layout: Option<Layout>,
     buckets: Vec<Bucket>,
     rows_read: u64,
     rows_in_scope: u64,
@@ -248,45 +251,16 @@ struct PassState {
 
 impl PassState {
     fn path(&self, b: usize) -> PathBuf {
-        self.dir.join(format!("bucket-{b:04}.parquet"))
+        self.dir.join(format!("bucket-{b:04}.rows"))
     }
 
     fn flush(&mut self, b: usize) -> Result<()> {
         let clock = std::time::Instant::now();
-        let r = self.flush_inner(b);
-        self.in_flush += clock.elapsed().as_secs_f64();
-        r
-    }
-
-    fn flush_inner(&mut self, b: usize) -> Result<()> {
         let path = self.path(b);
         let bucket = &mut self.buckets[b];
-        if bucket.pending.is_empty() {
-            return Ok(());
-        }
-        let mut parts = std::mem::take(&mut bucket.pending);
-        bucket.pending_rows = 0;
-        let mut df = parts.remove(0);
-        for p in &parts {
-            df.vstack_mut(p).ctx(|| "spilling events".into())?;
-        }
-        df.rechunk_mut();
-        if bucket.writer.is_none() {
-            let f = File::create(&path).map_err(|e| Error::io(&path, e))?;
-            bucket.writer = Some(
-                // Read back once, soon: no statistics, no compression (CPU is the cost here).
-                ParquetWriter::new(f)
-                    .with_compression(ParquetCompression::Uncompressed)
-                    .with_statistics(StatisticsOptions::empty())
-                    .batched(df.schema())
-                    .ctx(|| format!("spilling to {}", path.display()))?,
-            );
-        }
-        if let Some(w) = &mut bucket.writer {
-            w.write_batch(&df)
-                .ctx(|| format!("spilling to {}", path.display()))?;
-        }
-        Ok(())
+        let r = append(&path, &mut bucket.file, &mut bucket.buf);
+        self.in_flush += clock.elapsed().as_secs_f64();
+        r
     }
 
     /// Take one streamed batch: check it, scope it, spread its rows over the buckets. Returns
@@ -323,38 +297,26 @@ impl PassState {
             self.first_ts = self.first_ts.min(lo);
             self.last_ts = self.last_ts.max(hi);
         }
-        // One take puts the rows in bucket order (stable); each bucket is then a slice.
         let b_of: Vec<u32> = users
             .iter()
             .map(|u| self.ranges.of(u.unwrap_or(0)) as u32)
             .collect();
-        let mut start = vec![0usize; self.buckets.len() + 1];
+        let layout = self.layout.get_or_insert_with(|| Layout::of(&kept));
+        let mut bufs: Vec<Vec<u8>> = self
+            .buckets
+            .iter_mut()
+            .map(|b| std::mem::take(&mut b.buf))
+            .collect();
+        let encoded = layout.encode(&kept, &b_of, &mut bufs);
+        for (bucket, buf) in self.buckets.iter_mut().zip(bufs) {
+            bucket.buf = buf;
+        }
+        encoded?;
         for &b in &b_of {
-            start[b as usize + 1] += 1;
+            self.buckets[b as usize].events += 1;
         }
-        for i in 1..start.len() {
-            start[i] += start[i - 1];
-        }
-        let mut next = start.clone();
-        let mut perm = vec![0 as IdxSize; b_of.len()];
-        for (i, &b) in b_of.iter().enumerate() {
-            perm[next[b as usize]] = i as IdxSize;
-            next[b as usize] += 1;
-        }
-        let ordered = kept
-            .take(&IdxCa::from_vec("".into(), perm))
-            .ctx(|| "spilling events".into())?;
         for b in 0..self.buckets.len() {
-            let len = start[b + 1] - start[b];
-            if len == 0 {
-                continue;
-            }
-            let part = ordered.slice(start[b] as i64, len);
-            let bucket = &mut self.buckets[b];
-            bucket.events += len as u64;
-            bucket.pending_rows += len;
-            bucket.pending.push(part);
-            if bucket.pending_rows >= self.flush_rows {
+            if self.buckets[b].buf.len() >= self.flush_bytes {
                 self.flush(b)?;
             }
         }
@@ -364,6 +326,8 @@ impl PassState {
 
 /// The scoped log spilled into bucket files, and what the pass counted.
 struct Spilled {
+    /// How the bucket files encode their rows (`None`: no row was spilled).
+    layout: Option<Layout>,
     /// (bucket file, events in it) for the buckets that got any, in user order.
     files: Vec<(PathBuf, u64)>,
     rows_read: u64,
@@ -394,18 +358,18 @@ fn spill(
     let n_buckets = ranges.len();
     let mut cols: Vec<Expr> = SPILLED.iter().map(|c| col(*c)).collect();
     cols.extend([col(BAD), col(FILE_IDX), keep.alias(KEEP)]);
-    let flush_rows = ((budget / 8) as usize / (n_buckets * 150)).clamp(FLUSH_ROWS.0, FLUSH_ROWS.1);
+    let flush_bytes = ((budget / 8) as usize / n_buckets).clamp(FLUSH_BYTES.0, FLUSH_BYTES.1);
     let state = Arc::new(Mutex::new(PassState {
-        flush_rows,
+        flush_bytes,
         in_take: 0.0,
         in_flush: 0.0,
         dir: dir.to_path_buf(),
         ranges,
+        layout: None,
         buckets: (0..n_buckets)
             .map(|_| Bucket {
-                writer: None,
-                pending: Vec::new(),
-                pending_rows: 0,
+                file: None,
+                buf: Vec::new(),
                 events: 0,
             })
             .collect(),
@@ -483,14 +447,13 @@ fn spill(
     for b in 0..st.buckets.len() {
         st.flush(b)?;
         let path = st.path(b);
-        if let Some(w) = &st.buckets[b].writer {
-            w.finish()
-                .ctx(|| format!("spilling to {}", path.display()))?;
+        // Closed here: the file is whole once its last buffer is written.
+        if st.buckets[b].file.take().is_some() {
             out.push((path, st.buckets[b].events));
         }
-        st.buckets[b].writer = None;
     }
     Ok(Spilled {
+        layout: st.layout.take(),
         files: out,
         rows_read: st.rows_read,
         rows_in_scope: st.rows_in_scope,
@@ -516,13 +479,6 @@ fn profile(phase: &str, since: std::time::Instant) {
         "out-of-core {phase}: {:.2}s, peak RSS so far {hwm}",
         since.elapsed().as_secs_f64()
     );
-}
-
-fn read_bucket(path: &Path) -> Result<DataFrame> {
-    let f = File::open(path).map_err(|e| Error::io(path, e))?;
-    ParquetReader::new(f)
-        .finish()
-        .ctx(|| format!("reading back {}", path.display()))
 }
 
 /// Spill `files` and hand `f` each unit's table rows (sorted by anchor, then user; units in
@@ -591,7 +547,10 @@ fn for_each_unit(
         progress("features by bucket", i as u64, total);
         let mut df: Option<DataFrame> = None;
         for path in unit {
-            let part = read_bucket(path)?;
+            let Some(layout) = &spilled.layout else {
+                break;
+            };
+            let part = layout.decode(path)?;
             match &mut df {
                 None => df = Some(part),
                 Some(d) => {
