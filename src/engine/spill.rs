@@ -545,20 +545,28 @@ fn for_each_unit(
     let total = units.len() as u64;
     for (i, unit) in units.iter().enumerate() {
         progress("features by bucket", i as u64, total);
-        let mut df: Option<DataFrame> = None;
+        let Some(layout) = &spilled.layout else {
+            break;
+        };
+        // The unit's buckets are decoded side by side, then stacked in user order.
+        let parts: Vec<DataFrame> = {
+            use rayon::prelude::*;
+            unit.par_iter()
+                .map(|path| layout.decode(path))
+                .collect::<Result<Vec<_>>>()?
+        };
         for path in unit {
-            let Some(layout) = &spilled.layout else {
-                break;
-            };
-            let part = layout.decode(path)?;
+            // Read back: the bucket file is no longer needed.
+            let _ = std::fs::remove_file(path);
+        }
+        let mut df: Option<DataFrame> = None;
+        for part in parts {
             match &mut df {
                 None => df = Some(part),
                 Some(d) => {
                     d.vstack_mut(&part).ctx(|| "reading back buckets".into())?;
                 }
             }
-            // Read back: the bucket file is no longer needed.
-            let _ = std::fs::remove_file(path);
         }
         let Some(mut df) = df else { continue };
         df.rechunk_mut();

@@ -109,68 +109,86 @@ impl Layout {
     pub fn decode(&self, path: &Path) -> Result<DataFrame> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let corrupt = || Error::in_file(path, "a spill file ends inside a row");
-        let mut ints: Vec<Vec<Option<i64>>> = Vec::new();
-        let mut floats: Vec<Vec<Option<f64>>> = Vec::new();
-        let mut texts: Vec<Vec<Option<&str>>> = Vec::new();
-        let slot: Vec<usize> = {
-            let (mut i, mut f, mut t) = (0, 0, 0);
-            self.cols
-                .iter()
-                .map(|(_, k, _)| match k {
-                    Kind::Int => {
-                        ints.push(Vec::new());
-                        i += 1;
-                        i - 1
-                    }
-                    Kind::Float => {
-                        floats.push(Vec::new());
-                        f += 1;
-                        f - 1
+        // Per column: values, and where they are null (most columns never are).
+        let mut nums: Vec<Vec<u64>> = vec![Vec::new(); self.cols.len()];
+        let mut texts: Vec<Vec<(u32, u32)>> = vec![Vec::new(); self.cols.len()];
+        let mut nulls: Vec<Vec<usize>> = vec![Vec::new(); self.cols.len()];
+        let mut pos = 0usize;
+        let mut row = 0usize;
+        let get = |pos: usize, n: usize| bytes.get(pos..pos + n).ok_or_else(corrupt);
+        while pos < bytes.len() {
+            for (j, (_, kind, _)) in self.cols.iter().enumerate() {
+                let present = get(pos, 1)?[0] == 1;
+                pos += 1;
+                if !present {
+                    nulls[j].push(row);
+                }
+                match kind {
+                    Kind::Int | Kind::Float => {
+                        let v = if present {
+                            pos += 8;
+                            u64::from_le_bytes(to8(get(pos - 8, 8)?))
+                        } else {
+                            0
+                        };
+                        nums[j].push(v);
                     }
                     Kind::Text => {
-                        texts.push(Vec::new());
-                        t += 1;
-                        t - 1
+                        let (start, n) = if present {
+                            let n = u32::from_le_bytes(to4(get(pos, 4)?));
+                            pos += 4;
+                            get(pos, n as usize)?;
+                            pos += n as usize;
+                            ((pos - n as usize) as u32, n)
+                        } else {
+                            (0, 0)
+                        };
+                        texts[j].push((start, n));
                     }
-                })
-                .collect()
-        };
-        let take = |pos: &mut usize, n: usize| -> Result<&[u8]> {
-            let s = bytes.get(*pos..*pos + n).ok_or_else(corrupt)?;
-            *pos += n;
-            Ok(s)
-        };
-        let mut pos = 0;
-        while pos < bytes.len() {
-            for ((_, kind, _), &j) in self.cols.iter().zip(&slot) {
-                let present = take(&mut pos, 1)?[0] == 1;
-                match kind {
-                    Kind::Int => ints[j].push(if present {
-                        Some(i64::from_le_bytes(to8(take(&mut pos, 8)?)))
-                    } else {
-                        None
-                    }),
-                    Kind::Float => floats[j].push(if present {
-                        Some(f64::from_le_bytes(to8(take(&mut pos, 8)?)))
-                    } else {
-                        None
-                    }),
-                    Kind::Text => texts[j].push(if present {
-                        let n = u32::from_le_bytes(to4(take(&mut pos, 4)?)) as usize;
-                        let s = take(&mut pos, n)?;
-                        Some(std::str::from_utf8(s).map_err(|_| corrupt())?)
-                    } else {
-                        None
-                    }),
                 }
             }
+            row += 1;
         }
         let mut cols = Vec::with_capacity(self.cols.len());
-        for ((name, kind, dtype), &j) in self.cols.iter().zip(&slot) {
+        for (j, (name, kind, dtype)) in self.cols.iter().enumerate() {
+            let valid = |i: usize| nulls[j].binary_search(&i).is_err();
             let s = match kind {
-                Kind::Int => Series::new(name.clone(), std::mem::take(&mut ints[j])),
-                Kind::Float => Series::new(name.clone(), std::mem::take(&mut floats[j])),
-                Kind::Text => Series::new(name.clone(), std::mem::take(&mut texts[j])),
+                Kind::Int => {
+                    let v: Vec<i64> = nums[j].iter().map(|&x| x as i64).collect();
+                    if nulls[j].is_empty() {
+                        Int64Chunked::from_vec(name.clone(), v).into_series()
+                    } else {
+                        Int64Chunked::from_iter_options(
+                            name.clone(),
+                            v.into_iter().enumerate().map(|(i, x)| valid(i).then_some(x)),
+                        )
+                        .into_series()
+                    }
+                }
+                Kind::Float => {
+                    let v: Vec<f64> = nums[j].iter().map(|&x| f64::from_bits(x)).collect();
+                    if nulls[j].is_empty() {
+                        Float64Chunked::from_vec(name.clone(), v).into_series()
+                    } else {
+                        Float64Chunked::from_iter_options(
+                            name.clone(),
+                            v.into_iter().enumerate().map(|(i, x)| valid(i).then_some(x)),
+                        )
+                        .into_series()
+                    }
+                }
+                Kind::Text => {
+                    let mut strs = Vec::with_capacity(texts[j].len());
+                    for (i, &(start, n)) in texts[j].iter().enumerate() {
+                        strs.push(if valid(i) {
+                            let b = &bytes[start as usize..(start + n) as usize];
+                            Some(std::str::from_utf8(b).map_err(|_| corrupt())?)
+                        } else {
+                            None
+                        });
+                    }
+                    StringChunked::from_iter_options(name.clone(), strs.into_iter()).into_series()
+                }
             };
             let s = if s.dtype() == dtype {
                 s
