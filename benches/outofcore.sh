@@ -20,6 +20,7 @@ REPS=${REPS:-3}
 MEM=${MEM:-4GB}
 TRAIN=${TRAIN:-19800000}
 SEED=${SEED:-9}
+SCOPES=${SCOPES:-"unscoped seed"}
 SEED_SCOPE=(--category electronics.clocks --brands samsung,apple,xiaomi)
 
 [ -x "$BIN" ] || { echo "build first: cargo build --release ($BIN missing)" >&2; exit 1; }
@@ -61,7 +62,7 @@ for users in $SIZES; do
         touch "$logdir/.done"
     fi
     events=$(awk '/^generated/ {print $2}' "$logdir/gen.txt")
-    for scope in unscoped seed; do
+    for scope in $SCOPES; do
         args=(features --data "$logdir/*.parquet" --memory "$MEM" --spill-dir "$DIR/spill"
             --out "$DIR/features.csv")
         [ "$scope" = seed ] && args+=("${SEED_SCOPE[@]}")

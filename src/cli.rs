@@ -423,7 +423,20 @@ pub struct BenchArgs {
     pub train: bool,
 }
 
+/// glibc gives each thread that allocates its own heap arena (up to 8 per core), and polars'
+/// threads leave them fragmented: measured on a 35.5M-event log out of core with `--memory
+/// 4GB`, peak RSS 4.25 GB with the default and 2.77 GB with two arenas, the same time. Two
+/// arenas keep memory near what is in use, so a budget means something.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; it runs before any thread is spawned.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
 pub fn main() -> ExitCode {
+    limit_malloc_arenas();
     let cli = Cli::parse();
     crate::engine::atomic::remove_live_on_signal();
     let result = run(cli);

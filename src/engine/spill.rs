@@ -462,6 +462,16 @@ fn spill(
     })
 }
 
+/// Hand memory freed by a finished phase back to the system (glibc keeps it otherwise, and the
+/// next phase's peak would stack on it).
+fn release_freed() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages of the allocator's heaps to the system.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// With `CHURN_PROFILE_FEATURES` set: a phase's time and the peak RSS so far, on stderr.
 fn profile(phase: &str, since: std::time::Instant) {
     if std::env::var_os("CHURN_PROFILE_FEATURES").is_none() {
@@ -511,6 +521,7 @@ fn for_each_unit(
         progress,
     )?;
     timings.push(("spill", clock.elapsed().as_secs_f64()));
+    release_freed();
     profile(&format!("spill into {n_buckets} buckets"), clock);
     if spilled.rows_read == 0 {
         return Err(Error::Config(
@@ -570,12 +581,23 @@ fn for_each_unit(
         }
         let Some(mut df) = df else { continue };
         df.rechunk_mut();
+        let step = std::time::Instant::now();
+        let lap = |what: &str| {
+            if std::env::var_os("CHURN_PROFILE_FEATURES").is_some() {
+                eprintln!("  {what}: {:.2}s", step.elapsed().as_secs_f64());
+            }
+        };
+        lap("read back");
         let log: EventLog = event_log(df, files, scope, 0)?;
+        lap("event log");
         events += log.summary.events;
         users += log.summary.users;
         let part = rows(&log, &plan)?;
         drop(log);
+        lap("rows");
         f(&plan, part)?;
+        lap("taken");
+        release_freed();
         profile(
             &format!("unit {}/{total} ({} buckets)", i + 1, unit.len()),
             clock,
