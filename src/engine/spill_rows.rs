@@ -160,7 +160,9 @@ impl Layout {
                     } else {
                         Int64Chunked::from_iter_options(
                             name.clone(),
-                            v.into_iter().enumerate().map(|(i, x)| valid(i).then_some(x)),
+                            v.into_iter()
+                                .enumerate()
+                                .map(|(i, x)| valid(i).then_some(x)),
                         )
                         .into_series()
                     }
@@ -172,7 +174,9 @@ impl Layout {
                     } else {
                         Float64Chunked::from_iter_options(
                             name.clone(),
-                            v.into_iter().enumerate().map(|(i, x)| valid(i).then_some(x)),
+                            v.into_iter()
+                                .enumerate()
+                                .map(|(i, x)| valid(i).then_some(x)),
                         )
                         .into_series()
                     }
