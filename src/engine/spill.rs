@@ -24,7 +24,7 @@ use crate::engine::data::source::Format;
 use crate::engine::data::{EventLog, InputFile, LogSummary, Scope};
 use crate::engine::error::PolarsContext;
 use crate::engine::features::table::{
-    ANCHOR, AnchorCounts, FeatureTable, add_counts, check_splits, count_labels, rows,
+    ANCHOR, AnchorCounts, FeatureTable, accumulate_counts, check_splits, rows,
 };
 use crate::engine::features::write::{csv_header, csv_rows, spec_columns};
 use crate::engine::label::AnchorPlan;
@@ -652,12 +652,7 @@ pub fn build_sampled(
     let mut counts: Vec<AnchorCounts> = Vec::new();
     let (summary, plan) =
         for_each_unit(files, scope, plan_of, exec, &work, progress, |plan, df| {
-            let c = count_labels(&df, plan)?;
-            if counts.is_empty() {
-                counts = c;
-            } else {
-                add_counts(&mut counts, &c);
-            }
+            accumulate_counts(&mut counts, &df, plan)?;
             match &mut sampler {
                 Some(s) => s.push(df),
                 None => {
@@ -726,12 +721,7 @@ pub fn write_features(
     let mut counts: Vec<AnchorCounts> = Vec::new();
     let (summary, plan) =
         for_each_unit(files, scope, plan_of, exec, &work, progress, |plan, df| {
-            let c = count_labels(&df, plan)?;
-            if counts.is_empty() {
-                counts = c;
-            } else {
-                add_counts(&mut counts, &c);
-            }
+            accumulate_counts(&mut counts, &df, plan)?;
             let mut df = spec_columns(&df)?;
             let path = work
                 .path()

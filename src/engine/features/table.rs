@@ -229,6 +229,21 @@ pub fn add_counts(a: &mut [AnchorCounts], b: &[AnchorCounts]) {
     }
 }
 
+/// Add the label counts of `df`'s rows into `into` (set them when it is empty).
+pub fn accumulate_counts(
+    into: &mut Vec<AnchorCounts>,
+    df: &DataFrame,
+    plan: &AnchorPlan,
+) -> Result<()> {
+    let c = count_labels(df, plan)?;
+    if into.is_empty() {
+        *into = c;
+    } else {
+        add_counts(into, &c);
+    }
+    Ok(())
+}
+
 /// Label counts per planned anchor of some of the table's rows.
 pub fn count_labels(df: &DataFrame, plan: &AnchorPlan) -> Result<Vec<AnchorCounts>> {
     let counts = df
