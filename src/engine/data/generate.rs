@@ -335,18 +335,7 @@ impl Generator {
                     } else {
                         Some(catalog.code_at(p, ts, rekey_at))
                     };
-                    Event {
-                        ts,
-                        event_type: et,
-                        product_id: prod.id,
-                        category_id: catalog.category_id_at(p, ts, rekey_at),
-                        category_code: code,
-                        brand: prod.brand,
-                        price: prod.price,
-                        user_id,
-                        session,
-                        product: p as u32,
-                    }
+                    catalog.event(p, ts, et, code, user_id, session, rekey_at)
                 };
                 events.push(make(t, event_type, p, rng));
                 if event_type == "cart" {
@@ -396,6 +385,33 @@ impl Catalog {
             CATEGORIES[prod.category].rekeyed_code
         } else {
             CATEGORIES[prod.category].code
+        }
+    }
+
+    /// Product `p`'s row at `ts`: what the generator makes and what a spilled run is read back as.
+    #[allow(clippy::too_many_arguments)]
+    fn event(
+        &self,
+        p: usize,
+        ts: i64,
+        event_type: &'static str,
+        category_code: Option<&'static str>,
+        user_id: i64,
+        session: Option<u128>,
+        rekey_at: i64,
+    ) -> Event {
+        let prod = &self.products[p];
+        Event {
+            ts,
+            event_type,
+            product_id: prod.id,
+            category_id: self.category_id_at(p, ts, rekey_at),
+            category_code,
+            brand: prod.brand,
+            price: prod.price,
+            user_id,
+            session,
+            product: p as u32,
         }
     }
 
@@ -884,18 +900,15 @@ fn read_event(
     } else {
         None
     };
-    Ok(Some(Event {
+    Ok(Some(catalog.event(
+        p,
         ts,
-        event_type: et,
-        product_id: prod.id,
-        category_id: catalog.category_id_at(p, ts, rekey_at),
-        category_code: code,
-        brand: prod.brand,
-        price: prod.price,
-        user_id: i64::from_le_bytes(user),
+        et,
+        code,
+        i64::from_le_bytes(user),
         session,
-        product: p as u32,
-    }))
+        rekey_at,
+    )))
 }
 
 #[cfg(test)]
