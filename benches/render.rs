@@ -65,6 +65,7 @@ fn workbench() -> Workbench {
         features: FeatureStats::of(&test),
         sample: None,
     };
+    let test = std::sync::Arc::new(test);
     let view = ModelView::new(
         "synthetic".into(),
         serde_json::Value::Null,

@@ -63,6 +63,9 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Print the feature query as SQL for another engine (SPEC §8): from an `events` table with
+    /// the REES46 schema, the same feature table as `features` writes.
+    Sql(SqlArgs),
     /// Print the data summary (files, events, users, anchors per split, label shares).
     Summary {
         #[command(flatten)]
@@ -87,6 +90,15 @@ pub struct DataArgs {
     /// Input file or glob (.csv, .csv.gz, .parquet); repeatable. Default: the shipped sample.
     #[arg(long = "data", value_name = "PATH")]
     pub data: Vec<String>,
+    #[command(flatten)]
+    pub table: TableArgs,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+}
+
+/// What the feature table is of: scope, windows and anchors (the log aside).
+#[derive(Args, Debug, Clone, Default)]
+pub struct TableArgs {
     /// Keep only products whose resolved category_code starts with this prefix.
     #[arg(long, value_name = "PREFIX")]
     pub category: Option<String>,
@@ -109,8 +121,71 @@ pub struct DataArgs {
     pub val_anchors: Option<Vec<String>>,
     #[arg(long, value_delimiter = ',', requires_all = ["train_anchors", "val_anchors"])]
     pub test_anchors: Option<Vec<String>>,
+}
+
+impl TableArgs {
+    pub fn scope(&self) -> Result<Scope> {
+        // Brands match exactly (SPEC §1): no trimming or case folding.
+        let brands = self.brands.clone();
+        if brands
+            .as_ref()
+            .is_some_and(|b| b.is_empty() || b.iter().any(|s| s.is_empty()))
+        {
+            return Err(Error::Config("--brands needs non-empty brand names".into()));
+        }
+        if self.category.as_deref() == Some("") {
+            return Err(Error::Config("--category needs a non-empty prefix".into()));
+        }
+        Ok(Scope {
+            category: self.category.clone(),
+            brands,
+        })
+    }
+
+    pub fn window(&self) -> Window {
+        Window {
+            lookback_days: self.lookback_days,
+            horizon_days: self.horizon_days,
+        }
+    }
+
+    pub fn anchors(&self) -> Result<AnchorChoice> {
+        Ok(
+            match (
+                &self.anchors,
+                &self.train_anchors,
+                &self.val_anchors,
+                &self.test_anchors,
+            ) {
+                (Some(a), _, _, _) => AnchorChoice::List(parse_anchors(a)?),
+                (None, Some(tr), Some(va), Some(te)) => AnchorChoice::Assigned {
+                    train: parse_anchors(tr)?,
+                    val: parse_anchors(va)?,
+                    test: parse_anchors(te)?,
+                },
+                _ => AnchorChoice::Monthly,
+            },
+        )
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SqlArgs {
+    /// The SQL dialect: spark or duckdb.
+    #[arg(long)]
+    pub dialect: String,
     #[command(flatten)]
-    pub exec: ExecArgs,
+    pub table: TableArgs,
+    /// The data's time range, FIRST,LAST (the first and the last event's time): monthly
+    /// anchors are chosen and split as `features` would for such a log.
+    #[arg(long, value_delimiter = ',', value_name = "FIRST,LAST", num_args = 1)]
+    pub time_range: Option<Vec<String>>,
+    /// The events table (a plain name, optionally qualified: db.events).
+    #[arg(long = "events-table", default_value = "events")]
+    pub events_table: String,
+    /// Write the query to this file (default: standard output).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 /// How a log is read: in memory or out of core, in what budget.
@@ -167,42 +242,11 @@ impl DataArgs {
         } else {
             absolute_inputs(&self.data)?
         };
-        let anchors = match (
-            &self.anchors,
-            &self.train_anchors,
-            &self.val_anchors,
-            &self.test_anchors,
-        ) {
-            (Some(a), _, _, _) => AnchorChoice::List(parse_anchors(a)?),
-            (None, Some(tr), Some(va), Some(te)) => AnchorChoice::Assigned {
-                train: parse_anchors(tr)?,
-                val: parse_anchors(va)?,
-                test: parse_anchors(te)?,
-            },
-            _ => AnchorChoice::Monthly,
-        };
-        // Brands match exactly (SPEC §1): no trimming or case folding.
-        let brands = self.brands.clone();
-        if brands
-            .as_ref()
-            .is_some_and(|b| b.is_empty() || b.iter().any(|s| s.is_empty()))
-        {
-            return Err(Error::Config("--brands needs non-empty brand names".into()));
-        }
-        if self.category.as_deref() == Some("") {
-            return Err(Error::Config("--category needs a non-empty prefix".into()));
-        }
         Ok(DatasetConfig {
             data,
-            scope: Scope {
-                category: self.category.clone(),
-                brands,
-            },
-            window: Window {
-                lookback_days: self.lookback_days,
-                horizon_days: self.horizon_days,
-            },
-            anchors,
+            scope: self.table.scope()?,
+            window: self.table.window(),
+            anchors: self.table.anchors()?,
             exec: self.exec.to_exec()?,
         })
     }
@@ -460,6 +504,7 @@ pub fn run(cli: Cli) -> Result<()> {
             print!("{}", dataset::summary(&ds));
             Ok(())
         }
+        Some(Command::Sql(q)) => sql(q),
         Some(Command::Features { data, out }) => {
             let cfg = data.to_config()?;
             let inputs: Vec<PathBuf> = crate::engine::data::resolve(&cfg.data)?
@@ -575,6 +620,50 @@ pub fn run(cli: Cli) -> Result<()> {
 
 /// Open the run of `a` with its hand edits, tiers and language, and hand `f` the target list's
 /// spec: the chosen (or named) model at K, or down to the widest tier with `all_tiers`.
+fn sql(q: SqlArgs) -> Result<()> {
+    use crate::engine::sql::{Dialect, SqlRequest, feature_query, plan};
+    let range = match q.time_range.as_deref() {
+        None => None,
+        Some([first, last]) => {
+            let t = |s: &str| {
+                parse_anchor(s).ok_or_else(|| {
+                    Error::Config(format!(
+                        "bad --time-range time `{s}`: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ"
+                    ))
+                })
+            };
+            Some((t(first)?, t(last)?))
+        }
+        Some(_) => {
+            return Err(Error::Config(
+                "--time-range takes two times: FIRST,LAST".into(),
+            ));
+        }
+    };
+    let window = q.table.window();
+    let request = SqlRequest {
+        dialect: Dialect::parse(&q.dialect)?,
+        scope: q.table.scope()?,
+        plan: plan(&q.table.anchors()?, range, &window)?,
+        table: q.events_table.clone(),
+    };
+    let text = feature_query(&request)? + "\n";
+    use std::io::Write as _;
+    match &q.out {
+        Some(path) => {
+            guard_output(path, &[])?;
+            crate::engine::atomic::write_atomic(path, |w| w.write_all(text.as_bytes()))?;
+            eprintln!("wrote the {} query to {}", q.dialect, path.display());
+        }
+        None => {
+            std::io::stdout()
+                .write_all(text.as_bytes())
+                .map_err(|e| Error::Config(format!("writing the query: {e}")))?;
+        }
+    }
+    Ok(())
+}
+
 fn with_list<T>(
     a: &ListArgs,
     all_tiers: bool,

@@ -384,6 +384,48 @@ fn parquet_bad_row_names_column_and_row() {
     );
 }
 
+/// A bad row in the last of many row groups is named by its row, in memory and out of core,
+/// and nothing is written (the check reads the file batch by batch, not whole).
+#[test]
+fn parquet_bad_row_in_a_late_row_group() {
+    use churn_tui::engine::data::generate::{GenConfig, generate, to_frame};
+    let dir = tempfile::tempdir().unwrap();
+    let mut df = to_frame(&generate(&GenConfig {
+        users: 2_000,
+        start: churn_tui::engine::time::parse_anchor("2019-10-01").unwrap(),
+        months: 3,
+        seed: 5,
+    }))
+    .unwrap();
+    let n = df.height();
+    assert!(n > 5_000, "{n} events");
+    let bad = n - 7;
+    let prices: Vec<f64> = df
+        .column("price")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .into_no_null_iter()
+        .enumerate()
+        .map(|(i, p)| if i == bad { f64::INFINITY } else { p })
+        .collect();
+    df.with_column(Column::new("price".into(), prices)).unwrap();
+    let p = dir.path().join("late.parquet");
+    ParquetWriter::new(std::fs::File::create(&p).unwrap())
+        .with_row_group_size(Some(500))
+        .finish(&mut df)
+        .unwrap();
+    for extra in [&[][..], &["--out-of-core", "--memory", "64MB"][..]] {
+        let (err, _) = features_fails(&p, extra);
+        assert!(
+            err.contains("late.parquet")
+                && err.contains(&format!("row {bad}"))
+                && err.contains("column `price`"),
+            "{extra:?}: {err}"
+        );
+    }
+}
+
 #[test]
 fn workbench_on_a_missing_or_broken_run_fails_before_taking_the_terminal() {
     let dir = tempfile::tempdir().unwrap();

@@ -95,7 +95,7 @@ fn spec<'a>(
 
 /// A row at the test population's medians with one feature pushed to `v`.
 fn one_extreme(wb: &Workbench, feature: usize, v: f64) -> Data {
-    let mut cols: Vec<Vec<f64>> = wb.medians.iter().map(|&m| vec![m]).collect();
+    let mut cols: Vec<Vec<f64>> = wb.medians().iter().map(|&m| vec![m]).collect();
     cols[feature][0] = v;
     Data {
         cols,
@@ -174,6 +174,7 @@ fn tiny_workbench(values: &[f64]) -> Workbench {
         features: FeatureStats::of(&test),
         sample: None,
     };
+    let test = std::sync::Arc::new(test);
     let view = ModelView::new(
         "m".into(),
         serde_json::Value::Null,

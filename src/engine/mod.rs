@@ -14,6 +14,7 @@ pub mod run;
 pub mod score;
 pub mod spill;
 pub mod spill_rows;
+pub mod sql;
 pub mod stats;
 pub mod target;
 pub mod time;

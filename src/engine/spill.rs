@@ -19,6 +19,7 @@ use polars::prelude::*;
 use crate::engine::atomic::WorkDir;
 use crate::engine::atomic::write_atomic;
 use crate::engine::data::log::{bad_input, event_log, scan_all, scope_expr};
+use crate::engine::data::scan::{bad_expr, scan_file_unchecked};
 use crate::engine::data::schema::*;
 use crate::engine::data::source::Format;
 use crate::engine::data::{EventLog, InputFile, LogSummary, Scope};
@@ -232,6 +233,8 @@ struct Bucket {
 }
 
 struct PassState {
+    /// The `__bad` and `__keep` flags, computed batch by batch (see `scan_file_unchecked`).
+    checks: [Expr; 2],
     /// A bucket's buffer is written once it holds this many bytes.
     flush_bytes: usize,
     /// Seconds spent in `take` and, of that, in `flush` (for CHURN_PROFILE_FEATURES).
@@ -267,6 +270,11 @@ impl PassState {
     /// whether to stop (a bad row was found).
     fn take(&mut self, df: DataFrame) -> Result<bool> {
         self.rows_read += df.height() as u64;
+        let df = df
+            .lazy()
+            .with_columns(self.checks.clone())
+            .collect()
+            .ctx(|| "checking events".into())?;
         let bad = df.column(BAD).and_then(|c| c.bool()).ctx(|| BAD.into())?;
         if let Some(i) = bad.iter().position(|v| v == Some(true)) {
             let file = df
@@ -357,9 +365,10 @@ fn spill(
     profile("user ids", clock);
     let n_buckets = ranges.len();
     let mut cols: Vec<Expr> = SPILLED.iter().map(|c| col(*c)).collect();
-    cols.extend([col(BAD), col(FILE_IDX), keep.alias(KEEP)]);
+    cols.push(col(FILE_IDX));
     let flush_bytes = ((budget / 8) as usize / n_buckets).clamp(FLUSH_BYTES.0, FLUSH_BYTES.1);
     let state = Arc::new(Mutex::new(PassState {
+        checks: [bad_expr().alias(BAD), keep.alias(KEEP)],
         flush_bytes,
         in_take: 0.0,
         in_flush: 0.0,
@@ -380,47 +389,20 @@ fn spill(
         bad_file: None,
         failed: None,
     }));
-    let sink = state.clone();
-    // The callback runs on polars' threads: progress goes through this counter to ours.
-    let (tx, rx) = std::sync::mpsc::channel::<u64>();
-    let tx = Mutex::new(tx);
-    let cb = PlanCallback::new(move |df: DataFrame| -> PolarsResult<bool> {
-        let Ok(mut st) = sink.lock() else {
-            return Ok(true);
-        };
-        if st.failed.is_some() {
-            return Ok(true);
+    // One query per input file, in order: a union of all files streams them side by side,
+    // and each scan then holds its own decoded batches (seven 1 GB monthly files took 7.7 GB).
+    let mut result = Ok(());
+    for (i, f) in files.iter().enumerate() {
+        let file = scan_file_unchecked(f)?.with_column(lit(i as u32).alias(FILE_IDX));
+        result = spill_one(file, cols.clone(), &state, progress)?;
+        let stop = state
+            .lock()
+            .map(|st| st.failed.is_some() || st.bad_file.is_some())
+            .unwrap_or(true);
+        if stop || result.is_err() {
+            break;
         }
-        let clock = std::time::Instant::now();
-        let taken = st.take(df);
-        st.in_take += clock.elapsed().as_secs_f64();
-        match taken {
-            Ok(stop) => {
-                if let Ok(tx) = tx.lock() {
-                    let _ = tx.send(st.rows_read);
-                }
-                Ok(stop)
-            }
-            Err(e) => {
-                st.failed = Some(e);
-                Ok(true)
-            }
-        }
-    });
-    let query = all
-        .select(cols)
-        .sink_batches(cb, false, None)
-        .ctx(|| "spilling".into())?;
-    let result = std::thread::scope(|s| {
-        let run = s.spawn(move || query.collect_with_engine(Engine::Streaming));
-        while !run.is_finished() {
-            if let Ok(n) = rx.recv_timeout(std::time::Duration::from_millis(500)) {
-                progress("scanning events", n, 0);
-            }
-        }
-        run.join()
-    });
-    let result = result.map_err(|_| Error::Config("the spill pass crashed".into()))?;
+    }
     let mut st = state
         .lock()
         .map_err(|_| Error::Config("the spill pass crashed".into()))?;
@@ -460,6 +442,57 @@ fn spill(
         first_ts: st.first_ts,
         last_ts: st.last_ts,
     })
+}
+
+/// Stream one query's batches into the spill `state` (the callback runs on polars' threads:
+/// progress goes through a channel to this one).
+fn spill_one(
+    query: LazyFrame,
+    cols: Vec<Expr>,
+    state: &Arc<Mutex<PassState>>,
+    progress: PassProgress,
+) -> Result<std::result::Result<(), PolarsError>> {
+    let sink = state.clone();
+    let (tx, rx) = std::sync::mpsc::channel::<u64>();
+    let tx = Mutex::new(tx);
+    let cb = PlanCallback::new(move |df: DataFrame| -> PolarsResult<bool> {
+        let Ok(mut st) = sink.lock() else {
+            return Ok(true);
+        };
+        if st.failed.is_some() {
+            return Ok(true);
+        }
+        let clock = std::time::Instant::now();
+        let taken = st.take(df);
+        st.in_take += clock.elapsed().as_secs_f64();
+        match taken {
+            Ok(stop) => {
+                if let Ok(tx) = tx.lock() {
+                    let _ = tx.send(st.rows_read);
+                }
+                Ok(stop)
+            }
+            Err(e) => {
+                st.failed = Some(e);
+                Ok(true)
+            }
+        }
+    });
+    let query = query
+        .select(cols)
+        .sink_batches(cb, false, None)
+        .ctx(|| "spilling".into())?;
+    let result = std::thread::scope(|s| {
+        let run = s.spawn(move || query.collect_with_engine(Engine::Streaming));
+        while !run.is_finished() {
+            if let Ok(n) = rx.recv_timeout(std::time::Duration::from_millis(500)) {
+                progress("scanning events", n, 0);
+            }
+        }
+        run.join()
+    });
+    let result = result.map_err(|_| Error::Config("the spill pass crashed".into()))?;
+    Ok(result.map(|_| ()))
 }
 
 /// Hand memory freed by a finished phase back to the system (glibc keeps it otherwise, and the

@@ -46,6 +46,14 @@ pub fn median(v: &[f64]) -> f64 {
     }
     let mut s = v.to_vec();
     s.sort_by(f64::total_cmp);
+    sorted_median(&s)
+}
+
+/// The median of values already sorted ascending; NaN when there are none.
+pub fn sorted_median(s: &[f64]) -> f64 {
+    if s.is_empty() {
+        return f64::NAN;
+    }
     let m = s.len() / 2;
     if s.len() % 2 == 1 {
         s[m]

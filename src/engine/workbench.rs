@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use polars::prelude::*;
 use serde_json::Value;
@@ -16,7 +17,7 @@ use crate::engine::eval::{KPct, SplitEval, rank};
 use crate::engine::label::Split;
 use crate::engine::models::{self, Data, Model, N_FEATURES};
 use crate::engine::run::TrainConfig;
-use crate::engine::stats::{RunStats, median};
+use crate::engine::stats::{RunStats, sorted_median};
 use crate::engine::time::parse_anchor;
 use crate::engine::{Error, Result};
 
@@ -32,18 +33,27 @@ pub struct ModelView {
     pub test_curve: Vec<(f64, f64)>,
     /// Scores of the test rows, aligned with `Workbench::test`.
     pub test_scores: Vec<f64>,
-    /// Test row indices, best first (SPEC §4 ranking).
-    pub ranking: Vec<usize>,
-    /// Positives caught within the top i rows of the ranking, for i = 0..=N.
-    pub caught: Vec<u32>,
+    /// The test rows the scores belong to (shared with the workbench).
+    rows: Arc<Data>,
+    /// The ranking, made the first time it is asked for: a run of millions of test rows opens
+    /// without ranking the models nobody looks at.
+    ranked: Arc<OnceLock<Ranked>>,
     /// The saved model, loaded and checked with the run (for attributions); `None` for a
     /// view built in memory without a run directory.
     pub fitted: Option<Fitted>,
 }
 
+#[derive(Debug)]
+struct Ranked {
+    /// Test row indices, best first (SPEC §4 ranking).
+    ranking: Vec<usize>,
+    /// Positives caught within the top i rows of the ranking, for i = 0..=N.
+    caught: Vec<u32>,
+}
+
 /// A loaded model, shared by the views that clone a workbench.
 #[derive(Clone)]
-pub struct Fitted(pub std::sync::Arc<dyn Model>);
+pub struct Fitted(pub Arc<dyn Model>);
 
 impl std::fmt::Debug for Fitted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -52,7 +62,7 @@ impl std::fmt::Debug for Fitted {
 }
 
 impl ModelView {
-    /// A model's view from its test scores (aligned with `test`); ranks them per SPEC §4.
+    /// A model's view from its test scores (aligned with `test`).
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         name: String,
@@ -63,15 +73,8 @@ impl ModelView {
         val_curve: Vec<(f64, f64)>,
         test_curve: Vec<(f64, f64)>,
         test_scores: Vec<f64>,
-        test: &Data,
+        test: &Arc<Data>,
     ) -> ModelView {
-        let ranking = rank(&test_scores, &test.users, &test.anchors);
-        let mut caught = Vec::with_capacity(ranking.len() + 1);
-        caught.push(0u32);
-        for &i in &ranking {
-            let last = caught.last().copied().unwrap_or(0);
-            caught.push(last + test.y[i] as u32);
-        }
         ModelView {
             name,
             params,
@@ -81,18 +84,47 @@ impl ModelView {
             val_curve,
             test_curve,
             test_scores,
-            ranking,
-            caught,
+            rows: Arc::clone(test),
+            ranked: Arc::default(),
             fitted: None,
         }
     }
 
+    fn ranked(&self) -> &Ranked {
+        self.ranked.get_or_init(|| {
+            let ranking = rank(&self.test_scores, &self.rows.users, &self.rows.anchors);
+            let mut caught = Vec::with_capacity(ranking.len() + 1);
+            caught.push(0u32);
+            for &i in &ranking {
+                let last = caught.last().copied().unwrap_or(0);
+                caught.push(last + self.rows.y[i] as u32);
+            }
+            Ranked { ranking, caught }
+        })
+    }
+
+    /// Test row indices, best first (SPEC §4 ranking).
+    pub fn ranking(&self) -> &[usize] {
+        &self.ranked().ranking
+    }
+
+    /// Positives caught within the top i rows of the ranking, for i = 0..=N.
+    pub fn caught(&self) -> &[u32] {
+        &self.ranked().caught
+    }
+
+    /// The number of test rows the model ranks.
+    pub fn n(&self) -> usize {
+        self.test_scores.len()
+    }
+
     /// Targeted count, positives caught, precision and lift when the top `k` rows are targeted.
     pub fn at(&self, k: usize) -> (usize, u32, Option<f64>, Option<f64>) {
-        let n = self.ranking.len();
+        let caught = self.caught();
+        let n = self.n();
         let k = k.min(n);
-        let tp = self.caught.get(k).copied().unwrap_or(0);
-        let p = self.caught.last().copied().unwrap_or(0);
+        let tp = caught.get(k).copied().unwrap_or(0);
+        let p = caught.last().copied().unwrap_or(0);
         let precision = (k > 0).then(|| tp as f64 / k as f64);
         let lift = match precision {
             Some(pr) if p > 0 => Some(pr / (p as f64 / n as f64)),
@@ -113,11 +145,17 @@ pub struct Workbench {
     pub stats: RunStats,
     pub models: Vec<ModelView>,
     /// The test rows (the population that targeting ranks), sorted by anchor then user.
-    pub test: Data,
+    pub test: Arc<Data>,
+    /// Each feature's test values sorted, made when first asked for.
+    percentiles: Arc<OnceLock<Percentiles>>,
+}
+
+#[derive(Debug)]
+struct Percentiles {
     /// Each feature's test values, sorted ascending (for percentiles).
     sorted: Vec<Vec<f64>>,
     /// Each feature's test median (the occlusion baseline of risk reasons).
-    pub medians: [f64; N_FEATURES],
+    medians: [f64; N_FEATURES],
 }
 
 fn read_json(path: &Path) -> Result<Value> {
@@ -156,16 +194,14 @@ fn load_score_columns(dir: &Path, test: &Data) -> Result<Option<HashMap<String, 
     let df = ParquetReader::new(file)
         .finish()
         .ctx(|| format!("reading {}", path.display()))?;
-    let ints = |name: &str| -> Option<Vec<Option<i64>>> {
-        Some(df.column(name).ok()?.i64().ok()?.iter().collect())
-    };
-    let same = |got: Option<Vec<Option<i64>>>, want: &[i64]| {
-        got.is_some_and(|g| {
-            g.len() == want.len() && g.iter().zip(want).all(|(a, b)| *a == Some(*b))
-        })
+    let same = |name: &str, want: &[i64]| {
+        df.column(name)
+            .ok()
+            .and_then(|c| c.i64().ok())
+            .is_some_and(|c| c.null_count() == 0 && models::values(c, 0) == want)
     };
     // The file is the run's own: rows that are not the test rows mean it was damaged.
-    if !same(ints("user_id"), &test.users) || !same(ints("anchor_us"), &test.anchors) {
+    if !same("user_id", &test.users) || !same("anchor_us", &test.anchors) {
         return Err(Error::in_file(
             &path,
             format!("its user_id and anchor_us rows are not the test rows of {TEST_FEATURES_FILE}"),
@@ -177,12 +213,10 @@ fn load_score_columns(dir: &Path, test: &Data) -> Result<Option<HashMap<String, 
         if name == "user_id" || name == "anchor_us" {
             continue;
         }
-        let v = c
-            .f64()
-            .ctx(|| format!("{}: {name}", path.display()))?
-            .iter()
-            .map(|v| v.unwrap_or(f64::NAN))
-            .collect();
+        let v = models::values(
+            c.f64().ctx(|| format!("{}: {name}", path.display()))?,
+            f64::NAN,
+        );
         out.insert(name.to_string(), v);
     }
     Ok(Some(out))
@@ -280,22 +314,41 @@ impl Workbench {
         let eval = read_json(&epath)?;
         let cpath = dir.join("pr_curves.json");
         let curves = read_json(&cpath)?;
-        let test = load_test_rows(dir)?;
-        let (mut scores, spath) = match load_score_columns(dir, &test)? {
-            Some(s) => (s, dir.join(TEST_SCORES_FILE)),
-            None => (load_test_scores(dir, &test)?, dir.join("scores.csv")),
-        };
-
-        let mut views = Vec::new();
+        let mut names = Vec::new();
         for m in eval["models"].as_array().into_iter().flatten() {
             let name = m["name"]
                 .as_str()
-                .ok_or_else(|| Error::in_file(&epath, "a model without a name"))?
-                .to_string();
-            let meta = manifest["models"]
-                .as_array()
-                .and_then(|a| a.iter().find(|x| x["name"] == name.as_str()));
-            let test_scores = scores.remove(&name).ok_or_else(|| {
+                .ok_or_else(|| Error::in_file(&epath, "a model without a name"))?;
+            names.push((name.to_string(), m));
+        }
+        // The test rows and scores are read while the model files are parsed and checked,
+        // side by side (together most of the time it takes to open a big run).
+        let (rows, fitted) = rayon::join(
+            || -> Result<_> {
+                let test = Arc::new(load_test_rows(dir)?);
+                let scores = match load_score_columns(dir, &test)? {
+                    Some(s) => (s, dir.join(TEST_SCORES_FILE)),
+                    None => (load_test_scores(dir, &test)?, dir.join("scores.csv")),
+                };
+                Ok((test, scores))
+            },
+            || {
+                use rayon::prelude::*;
+                names
+                    .par_iter()
+                    .map(|(name, _)| {
+                        let mpath = dir.join("models").join(format!("{name}.json"));
+                        models::load(name, &read_json(&mpath)?)
+                            .and_then(|m| m.check().map(|()| m))
+                            .map_err(|e| Error::in_file(&mpath, e.to_string()))
+                    })
+                    .collect::<Vec<_>>()
+            },
+        );
+        let (test, (mut scores, spath)) = rows?;
+        let mut views = Vec::new();
+        for ((name, m), fitted) in names.iter().zip(fitted) {
+            let test_scores = scores.remove(name).ok_or_else(|| {
                 Error::in_file(&spath, format!("no test scores for model `{name}`"))
             })?;
             if let Some(i) = test_scores.iter().position(|v| !(0.0..=1.0).contains(v)) {
@@ -307,22 +360,21 @@ impl Workbench {
                     ),
                 ));
             }
-            let mpath = dir.join("models").join(format!("{name}.json"));
-            let fitted = models::load(&name, &read_json(&mpath)?)
-                .and_then(|m| m.check().map(|()| m))
-                .map_err(|e| Error::in_file(&mpath, e.to_string()))?;
+            let meta = manifest["models"]
+                .as_array()
+                .and_then(|a| a.iter().find(|x| x["name"] == name.as_str()));
             let mut view = ModelView::new(
                 name.clone(),
                 meta.map(|x| x["params"].clone()).unwrap_or(Value::Null),
                 meta.and_then(|x| x["fit_seconds"].as_f64()).unwrap_or(0.0),
                 field(&epath, &m["splits"]["val"], "val metrics")?,
                 field(&epath, &m["splits"]["test"], "test metrics")?,
-                field(&cpath, &curves[&name]["val"], "val curve")?,
-                field(&cpath, &curves[&name]["test"], "test curve")?,
+                field(&cpath, &curves[name]["val"], "val curve")?,
+                field(&cpath, &curves[name]["test"], "test curve")?,
                 test_scores,
                 &test,
             );
-            view.fitted = Some(Fitted(std::sync::Arc::from(fitted)));
+            view.fitted = Some(Fitted(Arc::from(fitted?)));
             views.push(view);
         }
         if views.is_empty() {
@@ -356,19 +408,9 @@ impl Workbench {
         failed: Vec<(String, String)>,
         stats: RunStats,
         models: Vec<ModelView>,
-        test: Data,
+        test: Arc<Data>,
     ) -> Result<Workbench> {
         let ks = config.ks()?;
-        let sorted: Vec<Vec<f64>> = test
-            .cols
-            .iter()
-            .map(|c| {
-                let mut s = c.clone();
-                s.sort_by(f64::total_cmp);
-                s
-            })
-            .collect();
-        let medians = std::array::from_fn(|j| median(&test.cols[j]));
         Ok(Workbench {
             dir,
             run_id,
@@ -379,9 +421,31 @@ impl Workbench {
             stats,
             models,
             test,
-            sorted,
-            medians,
+            percentiles: Arc::default(),
         })
+    }
+
+    fn percentiles(&self) -> &Percentiles {
+        self.percentiles.get_or_init(|| {
+            use rayon::prelude::*;
+            let sorted: Vec<Vec<f64>> = self
+                .test
+                .cols
+                .par_iter()
+                .map(|c| {
+                    let mut s = c.clone();
+                    s.sort_unstable_by(f64::total_cmp);
+                    s
+                })
+                .collect();
+            let medians = std::array::from_fn(|j| sorted_median(&sorted[j]));
+            Percentiles { sorted, medians }
+        })
+    }
+
+    /// Each feature's test median (the occlusion baseline of risk reasons).
+    pub fn medians(&self) -> &[f64; N_FEATURES] {
+        &self.percentiles().medians
     }
 
     pub fn model(&self, name: &str) -> Option<&ModelView> {
@@ -390,7 +454,7 @@ impl Workbench {
 
     /// Shares of the test population strictly below and strictly above `v` on feature `j`.
     pub fn shares(&self, j: usize, v: f64) -> (f64, f64) {
-        let s = &self.sorted[j];
+        let s = &self.percentiles().sorted[j];
         if s.is_empty() {
             return (0.0, 0.0);
         }

@@ -269,9 +269,7 @@ impl App {
 
     /// Rows in the current Top-K.
     pub fn k_rows(&self) -> usize {
-        self.target()
-            .map(|m| self.k.k_of(m.ranking.len()))
-            .unwrap_or(0)
+        self.target().map(|m| self.k.k_of(m.n())).unwrap_or(0)
     }
 
     /// Rows of the Targets list: the top k, then users added by hand from below it.
@@ -289,14 +287,14 @@ impl App {
         }
     }
 
-    /// Refresh the user → rank map and the added rows (after a model, K or edit change).
-    fn refresh_list(&mut self) {
+    /// Build the user → rank map of the target model, if it is not that model's already.
+    fn ensure_positions(&mut self) {
         let Some(m) = self.target() else { return };
         if self.pos_model != m.name {
             let name = m.name.clone();
             let Some(wb) = &self.wb else { return };
             let map: HashMap<i64, usize> = m
-                .ranking
+                .ranking()
                 .iter()
                 .enumerate()
                 .map(|(p, &r)| (wb.test.users[r], p))
@@ -304,6 +302,16 @@ impl App {
             self.pos_of = map;
             self.pos_model = name;
         }
+    }
+
+    /// Refresh the user → rank map and the added rows (after a model, K or edit change).
+    fn refresh_list(&mut self) {
+        // Without edits the map is not needed: a run of millions of test rows opens without it.
+        if self.edits.is_empty() {
+            self.added_pos.clear();
+            return;
+        }
+        self.ensure_positions();
         let k = self.k_rows();
         let mut added: Vec<usize> = self
             .edits
@@ -319,6 +327,9 @@ impl App {
 
     /// Excluded users ranked inside the top k (the exclusions that shorten the list).
     pub fn excluded_in_top_k(&self) -> usize {
+        if self.edits.excluded.is_empty() {
+            return 0;
+        }
         let k = self.k_rows();
         self.edits
             .excluded
@@ -331,7 +342,7 @@ impl App {
     pub fn list_user(&self, i: usize) -> Option<i64> {
         let (p, _) = self.list_row(i)?;
         let (wb, m) = (self.wb.as_ref()?, self.target()?);
-        m.ranking.get(p).map(|&r| wb.test.users[r])
+        m.ranking().get(p).map(|&r| wb.test.users[r])
     }
 
     fn save_edits(&mut self, what: String) {
@@ -382,6 +393,7 @@ impl App {
             return;
         };
         self.refresh_list();
+        self.ensure_positions();
         let Some(&p) = self.pos_of.get(&u) else {
             self.notify(format!("user {u} was not scored at the test anchor"), true);
             return;
@@ -634,7 +646,7 @@ impl App {
             return vec![];
         };
         let k = self.k_rows();
-        m.ranking[..k]
+        m.ranking()[..k]
             .iter()
             .enumerate()
             .filter(|(_, i)| wb.test.users[**i].to_string().contains(text))
@@ -673,14 +685,14 @@ impl App {
             return format!("no user matches \"{text}\"");
         };
         match m
-            .ranking
+            .ranking()
             .iter()
             .position(|&i| wb.test.users[i].to_string() == text)
         {
             Some(p) => format!(
                 "user {text} is ranked {} of {}: outside the top {}% (k = {})",
                 p + 1,
-                m.ranking.len(),
+                m.n(),
                 self.k,
                 self.k_rows()
             ),
@@ -875,7 +887,7 @@ impl App {
                 Tab::Targets => {
                     if let Some(m) = self.target()
                         && let Some((p, _)) = self.list_row(self.sel)
-                        && let Some(&row) = m.ranking.get(p)
+                        && let Some(&row) = m.ranking().get(p)
                     {
                         self.popup = Some(Popup::User(row));
                     }
@@ -959,11 +971,17 @@ impl App {
         self.clamp_targets();
         let Some(m) = self.target() else { return };
         let name = m.name.clone();
-        let end = (self.offset + self.page).min(self.list_len());
-        let mut rows: Vec<usize> = (self.offset.min(end)..end)
-            .filter_map(|i| self.list_row(i))
-            .filter_map(|(p, _)| m.ranking.get(p).copied())
-            .collect();
+        // Reasons are shown on the Targets tab only: the run opens on another tab without
+        // ranking its rows.
+        let mut rows: Vec<usize> = if self.tab == Tab::Targets {
+            let end = (self.offset + self.page).min(self.list_len());
+            (self.offset.min(end)..end)
+                .filter_map(|i| self.list_row(i))
+                .filter_map(|(p, _)| m.ranking().get(p).copied())
+                .collect()
+        } else {
+            Vec::new()
+        };
         if let Some(Popup::User(r)) = self.popup {
             rows.push(r);
         }

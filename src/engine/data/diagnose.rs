@@ -167,17 +167,35 @@ pub fn diagnose_csv(file: &InputFile) -> Result<Option<Error>> {
 pub fn diagnose_parquet(file: &InputFile) -> Result<Option<Error>> {
     let (lf, time_dtype) = scan_raw(file)?;
     let time_is_text = matches!(time_dtype, DataType::String);
-    let first = lf
-        .with_row_index("__row", None)
-        .with_column(ts_expr(&time_dtype).alias(TS))
-        .with_column(super::scan::bad_expr().alias(BAD))
-        .filter(col(BAD))
-        .limit(1)
-        .collect()
+    // Streamed batch by batch, in order, until the first bad row: a bad row in the last row
+    // group of a 57M-row file is found without ever holding the file (an in-memory query
+    // decoded all of it, 8 GB).
+    let found: std::sync::Arc<std::sync::Mutex<Option<DataFrame>>> = Default::default();
+    let sink = found.clone();
+    let cb = PlanCallback::new(move |df: DataFrame| -> PolarsResult<bool> {
+        let bad = df
+            .lazy()
+            .with_column(ts_expr(&time_dtype).alias(TS))
+            .with_column(super::scan::bad_expr().alias(BAD))
+            .filter(col(BAD))
+            .limit(1)
+            .collect()?;
+        if bad.height() == 0 {
+            return Ok(false);
+        }
+        if let Ok(mut slot) = sink.lock() {
+            *slot = Some(bad);
+        }
+        Ok(true)
+    });
+    lf.with_row_index("__row", None)
+        .sink_batches(cb, true, None)
+        .and_then(|q| q.collect_with_engine(Engine::Streaming))
         .ctx(|| format!("{}: cannot read", file.path.display()))?;
-    if first.height() == 0 {
-        return Ok(None);
-    }
+    let first = match found.lock().ok().and_then(|mut f| f.take()) {
+        Some(df) => df,
+        None => return Ok(None),
+    };
     let row = first
         .column("__row")
         .ok()
@@ -248,10 +266,8 @@ fn raw_value(file: &InputFile, column: &str, row: u64) -> Result<Option<(String,
         },
     )
     .and_then(|lf| {
-        lf.with_row_index("__row", None)
-            .filter(col("__row").eq(lit(row).cast(DataType::UInt32)))
-            .select([col(column)])
-            .collect()
+        // A slice reads only the row group that holds the row.
+        lf.slice(row as i64, 1).select([col(column)]).collect()
     })
     .ctx(|| format!("{}: cannot read", file.path.display()))?;
     let Ok(c) = df.column(column) else {

@@ -91,13 +91,32 @@ impl fmt::Display for KPct {
 /// Row order by score descending, ties by user_id then anchor ascending (SPEC §4). NaN scores
 /// rank last.
 pub fn rank(scores: &[f64], users: &[i64], anchors: &[i64]) -> Vec<usize> {
-    let mut idx: Vec<usize> = (0..scores.len()).collect();
-    idx.sort_by(|&a, &b| {
-        desc_nan_last(scores[a], scores[b])
-            .then(users[a].cmp(&users[b]))
-            .then(anchors[a].cmp(&anchors[b]))
-    });
-    idx
+    use rayon::prelude::*;
+    // Sorting plain keys instead of indices through a comparator: a run's 3.4M test rows rank
+    // in a fraction of a second instead of seconds (the comparator's random reads dominated).
+    // The index is the last key, so even equal rows keep one order.
+    let mut keyed: Vec<(u64, i64, i64, usize)> = scores
+        .iter()
+        .zip(users)
+        .zip(anchors)
+        .enumerate()
+        .map(|(i, ((&s, &u), &a))| (desc_key(s), u, a, i))
+        .collect();
+    keyed.par_sort_unstable();
+    keyed.into_iter().map(|k| k.3).collect()
+}
+
+/// A key whose ascending order is `desc_nan_last`'s: scores descending by `total_cmp`, NaN last.
+fn desc_key(s: f64) -> u64 {
+    if s.is_nan() {
+        return u64::MAX;
+    }
+    // `f64::total_cmp`'s own mapping of bits to an ordered integer, made unsigned.
+    let mut t = s.to_bits() as i64;
+    t ^= (((t >> 63) as u64) >> 1) as i64;
+    let ascending = (t as u64) ^ (1 << 63);
+    // Never u64::MAX: that would be a NaN's bits.
+    !ascending
 }
 
 fn desc_nan_last(a: f64, b: f64) -> Ordering {
@@ -303,6 +322,29 @@ pub fn evaluate(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// The key sort gives the comparator's order (SPEC §4), with NaN, ±0, ±inf and ties.
+        #[test]
+        fn ranking_by_keys_is_the_comparators_order(
+            rows in proptest::collection::vec((0usize..8, 0i64..5, 0i64..3), 0..200)
+        ) {
+            const POOL: [f64; 8] =
+                [f64::NAN, 0.0, -0.0, 0.5, 0.25, f64::INFINITY, f64::NEG_INFINITY, -f64::NAN];
+            let scores: Vec<f64> = rows.iter().map(|r| POOL[r.0]).collect();
+            let users: Vec<i64> = rows.iter().map(|r| r.1).collect();
+            let anchors: Vec<i64> = rows.iter().map(|r| r.2).collect();
+            let mut want: Vec<usize> = (0..rows.len()).collect();
+            want.sort_by(|&a, &b| {
+                desc_nan_last(scores[a], scores[b])
+                    .then(users[a].cmp(&users[b]))
+                    .then(anchors[a].cmp(&anchors[b]))
+            });
+            proptest::prop_assert_eq!(rank(&scores, &users, &anchors), want);
+        }
+    }
+
     #[test]
     fn a_long_curve_is_thinned_to_a_point_per_recall_step() {
         // 10,000 points, recall i/10,000: 100 steps keep the first point of each step and the
@@ -321,8 +363,6 @@ mod tests {
         let short = curve[..50].to_vec();
         assert_eq!(thin_curve(short.clone(), 100), short, "short curves stay");
     }
-
-    use super::*;
 
     #[test]
     fn k_is_exact_in_integers() {

@@ -49,6 +49,8 @@ pub const SWITCH: &str = "__switches";
 const SPEND: &str = "__spend";
 const HALF: &str = "__n_half";
 const PSTD: &str = "__price_std";
+const PMIN: &str = "__price_min";
+const PMAX: &str = "__price_max";
 const N7: &str = "__n_7d";
 const GAP_STD: &str = "__gap_std";
 const DAY: &str = "__day";
@@ -111,6 +113,8 @@ pub fn aggregations() -> Vec<Expr> {
         col(P_PRICE).sum().alias(SPEND),
         col(IN_HALF).sum().cast(DataType::Float64).alias(HALF),
         col(PRICE).std(0).alias(PSTD),
+        col(PRICE).min().alias(PMIN),
+        col(PRICE).max().alias(PMAX),
         col(IN_7).sum().cast(DataType::Float64).alias(N7),
         // Nulls (the first date of each key, and repeated dates) are skipped.
         col(GAP).std(0).alias(GAP_STD),
@@ -160,7 +164,9 @@ pub fn feature_exprs(w: &Window) -> Vec<Expr> {
         col(SWITCH).fill_null(lit(0.0)).alias(FEATURE_NAMES[7]),
         col(SPEND).alias(FEATURE_NAMES[8]),
         (col(HALF) / n.clone()).alias(FEATURE_NAMES[9]),
-        when(n.clone().lt(lit(2.0)))
+        // Equal prices have no spread: exactly 0, not the last-bit residue polars' std leaves
+        // (SQL engines' Welford updates give exactly 0 there too).
+        when(n.clone().lt(lit(2.0)).or(col(PMIN).eq(col(PMAX))))
             .then(lit(0.0))
             .otherwise(col(PSTD).fill_null(lit(0.0)))
             .alias(FEATURE_NAMES[10]),

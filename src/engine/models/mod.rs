@@ -88,20 +88,12 @@ impl Data {
         let f64s = |name: &str| -> Result<Vec<f64>> {
             let c = part.column(name).ctx(|| name.to_string())?;
             let c = c.cast(&DataType::Float64).ctx(|| name.to_string())?;
-            Ok(c.f64()
-                .ctx(|| name.to_string())?
-                .iter()
-                .map(|v| v.unwrap_or(f64::NAN))
-                .collect())
+            Ok(values(c.f64().ctx(|| name.to_string())?, f64::NAN))
         };
         let i64s = |name: &str| -> Result<Vec<i64>> {
             let c = part.column(name).ctx(|| name.to_string())?;
             let c = c.cast(&DataType::Int64).ctx(|| name.to_string())?;
-            Ok(c.i64()
-                .ctx(|| name.to_string())?
-                .iter()
-                .map(|v| v.unwrap_or(0))
-                .collect())
+            Ok(values(c.i64().ctx(|| name.to_string())?, 0))
         };
         let cols = FEATURE_NAMES
             .iter()
@@ -139,6 +131,23 @@ impl Data {
             anchors,
         })
     }
+}
+
+/// A column's values, `null` for a missing one. Chunk by chunk: a run's millions of test rows
+/// load several times faster than value by value.
+pub fn values<T>(c: &ChunkedArray<T>, null: T::Native) -> Vec<T::Native>
+where
+    T: PolarsNumericType,
+{
+    let mut out = Vec::with_capacity(c.len());
+    for chunk in c.downcast_iter() {
+        if chunk.validity().is_none() {
+            out.extend_from_slice(chunk.values());
+        } else {
+            out.extend(chunk.iter().map(|v| v.copied().unwrap_or(null)));
+        }
+    }
+    out
 }
 
 /// What a model sees while fitting: the seed, the K list for selection, a cancel flag and a

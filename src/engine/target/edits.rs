@@ -39,6 +39,9 @@ impl Edits {
     /// hand-edited file naming someone else is refused, naming the file.
     pub fn load_for(wb: &crate::engine::workbench::Workbench) -> Result<Edits> {
         let e = Edits::load(&wb.dir)?;
+        if e.is_empty() {
+            return Ok(e);
+        }
         let scored: std::collections::HashSet<i64> = wb.test.users.iter().copied().collect();
         if let Some(u) = e
             .excluded

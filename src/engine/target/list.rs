@@ -23,7 +23,7 @@ pub fn reasons_batch(
         let sub = wb.test.select(rows);
         m.contributions(&sub)
             .filter(|c| c.len() == rows.len())
-            .or_else(|| reasons::occlusion(m, &wb.test, rows, &wb.medians))
+            .or_else(|| reasons::occlusion(m, &wb.test, rows, wb.medians()))
     });
     let f = &wb.stats.features;
     let dormant_higher: [Option<bool>; N_FEATURES] = std::array::from_fn(|j| {
@@ -88,9 +88,9 @@ pub fn target_rows(wb: &Workbench, spec: &ListSpec) -> Result<Vec<TargetRow>> {
     let m = wb
         .model(spec.model)
         .ok_or_else(|| Error::Config(format!("the run has no model {}", spec.model)))?;
-    let n = m.ranking.len();
+    let n = m.n();
     let k = spec.k.k_of(n);
-    let mut picked: Vec<(usize, bool)> = m.ranking[..k]
+    let mut picked: Vec<(usize, bool)> = m.ranking()[..k]
         .iter()
         .enumerate()
         .filter(|(_, r)| !spec.edits.excluded.contains(&wb.test.users[**r]))
@@ -99,7 +99,7 @@ pub fn target_rows(wb: &Workbench, spec: &ListSpec) -> Result<Vec<TargetRow>> {
     let mut added: Vec<usize> = Vec::new();
     for &u in &spec.edits.added {
         let p = m
-            .ranking
+            .ranking()
             .iter()
             .position(|&r| wb.test.users[r] == u)
             .ok_or_else(|| {
@@ -117,7 +117,7 @@ pub fn target_rows(wb: &Workbench, spec: &ListSpec) -> Result<Vec<TargetRow>> {
 
     let mut out = Vec::with_capacity(picked.len());
     for chunk in picked.chunks(BATCH) {
-        let rows: Vec<usize> = chunk.iter().map(|(p, _)| m.ranking[*p]).collect();
+        let rows: Vec<usize> = chunk.iter().map(|(p, _)| m.ranking()[*p]).collect();
         let rs = reasons_batch(wb, wb.fitted(spec.model), &rows);
         for ((&(p, edited), &row), r) in chunk.iter().zip(&rows).zip(rs.iter()) {
             let tier = spec.tiers.tier_for(p + 1, n, edited);

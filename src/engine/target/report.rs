@@ -70,7 +70,7 @@ pub fn report(wb: &Workbench, spec: &ListSpec) -> Result<String> {
     let m = wb.model(spec.model).ok_or_else(|| {
         crate::engine::Error::Config(format!("the run has no model {}", spec.model))
     })?;
-    let n = m.ranking.len();
+    let n = m.n();
     let k = spec.k.k_of(n);
     let d = &wb.stats.data;
     let mut s = String::new();
@@ -154,7 +154,7 @@ pub fn report(wb: &Workbench, spec: &ListSpec) -> Result<String> {
 
     let _ = writeln!(s, "## Target list\n");
     let (_, caught, precision, lift) = m.at(k);
-    let p = m.caught.last().copied().unwrap_or(0);
+    let p = m.caught().last().copied().unwrap_or(0);
     let random = if n > 0 {
         p as f64 * k as f64 / n as f64
     } else {

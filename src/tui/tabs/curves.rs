@@ -31,8 +31,8 @@ fn thin(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
 
 /// Cumulative gain (x = % targeted, y = % of dormant caught) or lift on the test ranking.
 fn gain_points(m: &ModelView, lift: bool) -> Vec<(f64, f64)> {
-    let n = m.ranking.len();
-    let p = m.caught.last().copied().unwrap_or(0) as f64;
+    let n = m.n();
+    let p = m.caught().last().copied().unwrap_or(0) as f64;
     if n == 0 || p == 0.0 {
         return vec![];
     }
@@ -40,7 +40,7 @@ fn gain_points(m: &ModelView, lift: bool) -> Vec<(f64, f64)> {
         .map(|i| {
             let k = (i * n).div_ceil(200).max(1);
             let x = 100.0 * k as f64 / n as f64;
-            let recall = m.caught[k] as f64 / p;
+            let recall = m.caught()[k] as f64 / p;
             if lift {
                 (x, recall / (k as f64 / n as f64))
             } else {
@@ -89,7 +89,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             if let Some(m) = app.target() {
                 if app.curve_test {
                     let (k, tp, prec, _) = m.at(app.k_rows());
-                    let p = m.caught.last().copied().unwrap_or(0);
+                    let p = m.caught().last().copied().unwrap_or(0);
                     if let (Some(prec), true) = (prec, p > 0 && k > 0) {
                         k_mark.push((tp as f64 / p as f64, prec));
                     }

@@ -16,9 +16,9 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         return waiting(app, f, area, "The Top-K target list");
     };
     let t = &app.theme;
-    let n = m.ranking.len();
+    let n = m.n();
     let (k, tp, precision, lift) = m.at(app.k_rows());
-    let p = m.caught.last().copied().unwrap_or(0);
+    let p = m.caught().last().copied().unwrap_or(0);
     let ceiling = if p > 0 && k > 0 {
         Some((n as f64 / p as f64).min(n as f64 / k as f64))
     } else {
@@ -94,7 +94,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         let Some((pos, added)) = app.list_row(i) else {
             continue;
         };
-        let row = m.ranking[pos];
+        let row = m.ranking()[pos];
         let user = wb.test.users[row];
         let excluded = app.edits.excluded.contains(&user);
         let tier = app.tiers.tier_for(pos + 1, n, added);
@@ -176,24 +176,25 @@ pub fn user_popup(app: &App, f: &mut Frame, area: Rect, row: usize) {
     };
     let t = &app.theme;
     let rank = m
-        .ranking
+        .ranking()
         .iter()
         .position(|&r| r == row)
         .map_or(0, |p| p + 1);
     let x = wb.test.row(row);
-    let mut lines =
-        vec![Line::from(vec![
-            Span::styled(format!("user {}", wb.test.users[row]), t.title()),
-            Span::raw(format!(
-                " · rank {rank} of {} · score {:.4} · {}",
-                m.ranking.len(),
-                m.test_scores[row],
-                app.tiers.tier_of(rank, m.ranking.len()).map_or(
-                    "no tier".to_string(),
-                    |x| format!("{} ({})", x.name, x.offer)
-                )
-            )),
-        ])];
+    let mut lines = vec![Line::from(vec![
+        Span::styled(format!("user {}", wb.test.users[row]), t.title()),
+        Span::raw(format!(
+            " · rank {rank} of {} · score {:.4} · {}",
+            m.n(),
+            m.test_scores[row],
+            app.tiers
+                .tier_of(rank, m.n())
+                .map_or("no tier".to_string(), |x| format!(
+                    "{} ({})",
+                    x.name, x.offer
+                ))
+        )),
+    ])];
     lines.push(Line::styled(
         format!("{:<26} {:>10} {:>11}", "feature", "value", "percentile"),
         t.dim(),
