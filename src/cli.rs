@@ -243,6 +243,7 @@ impl DataArgs {
             absolute_inputs(&self.data)?
         };
         Ok(DatasetConfig {
+            features: None,
             data,
             scope: self.table.scope()?,
             window: self.table.window(),
@@ -257,6 +258,10 @@ impl DataArgs {
 pub struct RunArgs {
     #[command(flatten)]
     pub data: DataArgs,
+    /// Train from a feature table made elsewhere (SPEC §6 columns, .parquet or .csv; e.g. by
+    /// Spark with `churn-tui sql`) instead of a log. BG/NBD needs the log and is left out.
+    #[arg(long, value_name = "FILE", conflicts_with = "data")]
+    pub features: Option<PathBuf>,
     /// Where run directories go.
     #[arg(long, default_value = "artifacts")]
     pub out: PathBuf,
@@ -283,8 +288,25 @@ pub struct RunArgs {
 impl RunArgs {
     pub fn to_config(&self) -> Result<crate::engine::run::TrainConfig> {
         use crate::engine::eval::KPct;
+        let mut dataset = self.data.to_config()?;
+        if let Some(table) = &self.features {
+            let t = &self.data.table;
+            if t.category.is_some()
+                || t.brands.is_some()
+                || t.anchors.is_some()
+                || t.train_anchors.is_some()
+            {
+                return Err(Error::Config(
+                    "--features takes a finished feature table: its scope and anchors are \
+                     already in it (--lookback-days and --horizon-days say what it was made with)"
+                        .into(),
+                ));
+            }
+            dataset.data = Vec::new();
+            dataset.features = Some(std::path::absolute(table).map_err(|e| Error::io(table, e))?);
+        }
         let mut cfg = crate::engine::run::TrainConfig {
-            dataset: self.data.to_config()?,
+            dataset,
             seed: self.seed,
             trials: self.trials as usize,
             sample_train: self.sample_train,

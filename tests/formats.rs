@@ -17,6 +17,7 @@ fn cfg(seed: u64) -> GenConfig {
 
 fn build(data: &str) -> dataset::Dataset {
     dataset::build(&DatasetConfig {
+        features: None,
         data: vec![data.to_string()],
         ..Default::default()
     })

@@ -114,6 +114,7 @@ fn assert_same(cfg: &DatasetConfig, buckets: &[usize]) {
 
 fn cfg(data: Vec<String>) -> DatasetConfig {
     DatasetConfig {
+        features: None,
         data,
         ..Default::default()
     }
@@ -265,6 +266,7 @@ fn random_log(users: &[(i64, usize)], seed: u64) -> Vec<Row> {
 fn small_cfg(path: PathBuf) -> DatasetConfig {
     let t = |s: &str| churn_tui::engine::time::parse_anchor(s).unwrap();
     DatasetConfig {
+        features: None,
         data: vec![path.to_string_lossy().to_string()],
         window: Window {
             lookback_days: 7,

@@ -298,12 +298,46 @@ fn cases(dir: &Path) -> Vec<Case<'static>> {
     ]
 }
 
+/// `train --features` on a table, three models, two trials: its eval.json.
+fn eval_json_of(dir: &Path, name: &str, table: &Path) -> Vec<u8> {
+    let out = dir.join(format!("runs-{name}"));
+    let mut c = Command::new(exe());
+    c.arg("train")
+        .arg("--features")
+        .arg(table)
+        .args([
+            "--models",
+            "rule_recency,logreg,tree",
+            "--trials",
+            "2",
+            "--out",
+        ])
+        .arg(&out);
+    run_ok(&mut c);
+    let run = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .expect("a run directory");
+    std::fs::read(run.join("eval.json")).unwrap()
+}
+
 fn check_engine(engine: &str) {
     let dir = tempfile::tempdir().unwrap();
     for case in cases(dir.path()) {
         let want = features_table(dir.path(), &case);
         let got = engine_table(dir.path(), engine, &case);
         let exact = assert_same_table(&format!("{engine}, {}", case.name), &got, &want);
+        if case.name == "sample" {
+            // The engine's table trains to the run `churn-tui features`' table gives.
+            let ours = dir.path().join("sample-features.parquet");
+            let theirs = dir.path().join(format!("sample-{engine}.parquet"));
+            assert!(
+                eval_json_of(dir.path(), "ours", &ours)
+                    == eval_json_of(dir.path(), engine, &theirs),
+                "{engine}: eval.json differs between its table and ours"
+            );
+        }
         eprintln!(
             "{engine}, {}: {} rows equal; {exact} of {} feature values equal to the last bit",
             case.name,

@@ -80,6 +80,7 @@ fn small_log(dir: &std::path::Path) -> String {
 fn config(data: String) -> TrainConfig {
     TrainConfig {
         dataset: DatasetConfig {
+            features: None,
             data: vec![data],
             ..Default::default()
         },

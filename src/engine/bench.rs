@@ -69,6 +69,7 @@ pub fn run(cfg: &BenchConfig) -> Result<()> {
             );
         }
         let ds_cfg = DatasetConfig {
+            features: None,
             data: vec![path.to_string_lossy().to_string()],
             ..Default::default()
         };

@@ -18,6 +18,10 @@ pub struct DatasetConfig {
     pub scope: Scope,
     pub window: Window,
     pub anchors: AnchorChoice,
+    /// A feature table made elsewhere (SPEC §6 columns), used instead of a log: `data`,
+    /// `scope` and `anchors` are then not used (the table holds their outcome).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<std::path::PathBuf>,
     /// How to compute it (in memory or out of core): never what it holds, so not recorded.
     #[serde(skip)]
     pub exec: crate::engine::spill::Exec,
@@ -37,6 +41,10 @@ pub fn build(cfg: &DatasetConfig) -> Result<Dataset> {
 /// Read the log and build the feature table, in memory or out of core as `cfg.exec` and the
 /// input's size decide, reporting each pass of the out-of-core path.
 pub fn build_with(cfg: &DatasetConfig, progress: spill::PassProgress) -> Result<Dataset> {
+    if let Some(path) = &cfg.features {
+        let (log, table) = features::import::load(path, &cfg.window)?;
+        return Ok(Dataset { log, table });
+    }
     let files = data::resolve(&cfg.data)?;
     if spill::out_of_core(&files, &cfg.exec) {
         let plan_of = |first: i64, last: i64| {
@@ -78,8 +86,16 @@ pub fn build_for_training(
     caps: RowCaps,
     progress: spill::PassProgress,
 ) -> Result<Dataset> {
-    let files = data::resolve(&cfg.data)?;
-    let mut ds = if spill::out_of_core(&files, &cfg.exec) {
+    let mut ds = if cfg.features.is_some() {
+        let mut ds = build_with(cfg, progress)?;
+        if caps.needed(&ds.table) {
+            let mut s = caps.sampler();
+            s.push(std::mem::take(&mut ds.table.df))?;
+            ds.table.df = s.finish()?;
+        }
+        ds
+    } else if spill::out_of_core(&data::resolve(&cfg.data)?, &cfg.exec) {
+        let files = data::resolve(&cfg.data)?;
         let plan_of = |first: i64, last: i64| {
             splits::plan(&cfg.anchors, &DataRange::of(first, last), &cfg.window)
         };
@@ -93,7 +109,7 @@ pub fn build_for_training(
         )?;
         Dataset { log, table }
     } else {
-        let log = data::load(&files, &cfg.scope)?;
+        let log = data::load(&data::resolve(&cfg.data)?, &cfg.scope)?;
         let mut ds = build_from_log(&log, cfg)?;
         drop(log);
         if caps.needed(&ds.table) {
@@ -194,17 +210,25 @@ pub fn summary(ds: &Dataset) -> String {
     for f in &l.files {
         let _ = writeln!(s, "             {}", f.path.display());
     }
-    let _ = writeln!(
-        s,
-        "events:      {} read, {} in scope ({}), {} exact duplicates dropped, {} used",
-        l.rows_read,
-        l.rows_in_scope,
-        l.scope.describe(),
-        l.duplicates,
-        l.events
-    );
-    let _ = writeln!(s, "users:       {}", l.users);
-    let _ = writeln!(s, "time range:  {}", l.time_range());
+    if l.feature_table {
+        let _ = writeln!(
+            s,
+            "a feature table made elsewhere: the log's events and time range are not known here"
+        );
+        let _ = writeln!(s, "users:       {}", l.users);
+    } else {
+        let _ = writeln!(
+            s,
+            "events:      {} read, {} in scope ({}), {} exact duplicates dropped, {} used",
+            l.rows_read,
+            l.rows_in_scope,
+            l.scope.describe(),
+            l.duplicates,
+            l.events
+        );
+        let _ = writeln!(s, "users:       {}", l.users);
+        let _ = writeln!(s, "time range:  {}", l.time_range());
+    }
     let w = &ds.table.plan.window;
     let _ = writeln!(
         s,

@@ -17,6 +17,15 @@ pub struct Location {
     pub row: Option<u64>,
 }
 
+impl Location {
+    /// The same place, as a whole column (no line or row).
+    pub fn without_row(mut self) -> Self {
+        self.line = None;
+        self.row = None;
+        self
+    }
+}
+
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut parts = Vec::new();

@@ -219,6 +219,19 @@ pub fn train_dataset(
     let mut results: Vec<ModelResult> = Vec::new();
     let mut failed: Vec<(String, String)> = Vec::new();
     for name in &cfg.models {
+        // BG/NBD learns from each user's visit history, which only the log has: a table made
+        // elsewhere leaves it out, said plainly, rather than fit it on nothing.
+        if name == "bgnbd" && train.hist.is_empty() {
+            let error = "needs the event log (each user's visit history); a feature table \
+                         made elsewhere has none"
+                .to_string();
+            progress(Progress::ModelFailed {
+                model: name.clone(),
+                error: error.clone(),
+            });
+            failed.push((name.clone(), error));
+            continue;
+        }
         let ctx_cancel = cancel;
         let model_name = name.clone();
         let step = |done: usize, total: usize| {

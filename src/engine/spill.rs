@@ -649,6 +649,7 @@ fn for_each_unit(
         last_ts: spilled.last_ts,
         scope: scope.clone(),
         timings,
+        feature_table: false,
     };
     Ok((summary, plan))
 }

@@ -219,6 +219,10 @@ pub struct DataInfo {
     pub horizon_days: u32,
     pub anchors: Vec<(i64, Split)>,
     pub purged: Vec<i64>,
+    /// Trained from a feature table made elsewhere: no log, so no events, duplicates or time
+    /// range of one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub feature_table: bool,
 }
 
 /// Everything the Labels and Features tabs show; saved as `stats.json` in the run directory.
@@ -254,11 +258,16 @@ impl RunStats {
                 users: log.users,
                 first_ts: log.first_ts,
                 last_ts: log.last_ts,
-                scope: log.scope.describe(),
+                scope: if log.feature_table {
+                    "as the feature table was made".into()
+                } else {
+                    log.scope.describe()
+                },
                 lookback_days: plan.window.lookback_days,
                 horizon_days: plan.window.horizon_days,
                 anchors: plan.anchors.clone(),
                 purged: plan.purged.clone(),
+                feature_table: log.feature_table,
             },
             labels: ds.table.per_anchor.clone(),
             features: FeatureStats::of(train),

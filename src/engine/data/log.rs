@@ -31,6 +31,9 @@ pub struct LogSummary {
     pub scope: Scope,
     /// Wall time of each loading stage, seconds.
     pub timings: Vec<(&'static str, f64)>,
+    /// The input was a feature table made elsewhere (`--features`): there was no log, so
+    /// events, duplicates and the log's time range are not known.
+    pub feature_table: bool,
 }
 
 impl LogSummary {
@@ -232,6 +235,7 @@ pub fn event_log(
             last_ts,
             scope: scope.clone(),
             timings: Vec::new(),
+            feature_table: false,
         },
     })
 }

@@ -6,6 +6,7 @@
 //! `group_by` needs only plain sums, maxima and standard deviations.
 
 pub mod history;
+pub mod import;
 pub mod sample;
 pub mod table;
 pub mod write;

@@ -73,22 +73,37 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             Span::raw(v),
         ])
     };
-    let mut info = vec![
-        kv(
-            "files",
-            format!("{} ({:.1} MB)", d.files.len(), bytes as f64 / 1e6),
-        ),
-        kv(
-            "events",
-            format!(
-                "{} in scope ({} read, {} duplicates)",
-                thousands(d.events),
-                thousands(d.rows_read),
-                thousands(d.duplicates)
+    let mut info = if d.feature_table {
+        // No log was read: what only a log tells (events, duplicates, its time range) is
+        // not known, and is not made up.
+        vec![
+            kv(
+                "table",
+                format!("made elsewhere ({:.1} MB)", bytes as f64 / 1e6),
             ),
-        ),
-        kv("users", thousands(d.users)),
-        kv("time", format!("{} – {}", day(d.first_ts), day(d.last_ts))),
+            kv("events", "not known: no event log was read".into()),
+            kv("users", thousands(d.users)),
+        ]
+    } else {
+        vec![
+            kv(
+                "files",
+                format!("{} ({:.1} MB)", d.files.len(), bytes as f64 / 1e6),
+            ),
+            kv(
+                "events",
+                format!(
+                    "{} in scope ({} read, {} duplicates)",
+                    thousands(d.events),
+                    thousands(d.rows_read),
+                    thousands(d.duplicates)
+                ),
+            ),
+            kv("users", thousands(d.users)),
+            kv("time", format!("{} – {}", day(d.first_ts), day(d.last_ts))),
+        ]
+    };
+    info.extend([
         kv(
             "window",
             format!(
@@ -101,7 +116,9 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         kv("test", per_split(Split::Test)),
         kv(
             "purged",
-            if d.purged.is_empty() {
+            if d.feature_table {
+                "not known (a table holds no purged anchors)".into()
+            } else if d.purged.is_empty() {
                 "none".into()
             } else {
                 d.purged
@@ -111,7 +128,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                     .join(" ")
             },
         ),
-    ];
+    ]);
     if wide {
         info.push(Line::raw(""));
         info.push(Line::styled("input files", t.title()));

@@ -1,0 +1,198 @@
+//! Training from a feature table made elsewhere (`train --features FILE`): the same run as from
+//! the log, BG/NBD left out with the reason, and bad tables refused with file, line or row and
+//! column, nothing written.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn exe() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("churn-tui")
+}
+
+fn run(c: &mut Command) -> (bool, String) {
+    let out = c.output().expect("run");
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!err.contains("panicked"), "panic: {err}");
+    (out.status.success(), err)
+}
+
+const MODELS: &str = "rule_recency,logreg,tree";
+
+fn train(out: &Path, source: &[&str]) -> (bool, String) {
+    run(Command::new(exe())
+        .arg("train")
+        .args(source)
+        .args(["--models", MODELS, "--trials", "2", "--out"])
+        .arg(out))
+}
+
+/// The run directory `train` wrote under `root` (exactly one).
+fn the_run(root: &Path) -> PathBuf {
+    let runs: Vec<PathBuf> = std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    runs[0].clone()
+}
+
+fn features(out: &Path) {
+    let (ok, err) = run(Command::new(exe()).arg("features").arg("--out").arg(out));
+    assert!(ok, "{err}");
+}
+
+#[test]
+fn a_table_trains_to_the_run_the_log_gives() {
+    let d = tempfile::tempdir().unwrap();
+    for ext in ["parquet", "csv"] {
+        let table = d.path().join(format!("table.{ext}"));
+        features(&table);
+        let (from_log, from_table) = (d.path().join(format!("log-{ext}")), d.path().join(ext));
+        let (ok, err) = train(&from_log, &[]);
+        assert!(ok, "{err}");
+        let (ok, err) = train(&from_table, &["--features", table.to_str().unwrap()]);
+        assert!(ok, "{err}");
+        let (a, b) = (the_run(&from_log), the_run(&from_table));
+        for file in ["eval.json", "scores.csv", "leaderboard.md"] {
+            // The leaderboard's title names the run (its time); the rest must agree.
+            let body = |p: PathBuf| {
+                let text = std::fs::read_to_string(p).unwrap();
+                let skip = usize::from(file == "leaderboard.md");
+                text.lines().skip(skip).collect::<Vec<_>>().join("\n")
+            };
+            assert!(
+                body(a.join(file)) == body(b.join(file)),
+                "{ext}: {file} differs between the log and its table"
+            );
+        }
+    }
+}
+
+#[test]
+fn bgnbd_needs_the_log_and_says_so() {
+    let d = tempfile::tempdir().unwrap();
+    let table = d.path().join("t.parquet");
+    features(&table);
+    let out = d.path().join("runs");
+    let (ok, err) = run(Command::new(exe())
+        .arg("train")
+        .args(["--features", table.to_str().unwrap()])
+        .args(["--models", "bgnbd,logreg", "--trials", "1", "--out"])
+        .arg(&out));
+    assert!(ok, "{err}");
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(the_run(&out).join("manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let failed = manifest["failed_models"].to_string();
+    assert!(
+        failed.contains("bgnbd") && failed.contains("event log"),
+        "{failed}"
+    );
+    // Scope or anchor flags do not apply to a finished table.
+    let (ok, err) = run(Command::new(exe())
+        .arg("train")
+        .args(["--features", table.to_str().unwrap(), "--category", "x"])
+        .arg("--out")
+        .arg(d.path().join("other")));
+    assert!(!ok && err.contains("--features"), "{err}");
+}
+
+/// `edit` changes the CSV table's text; `train` must fail naming `want` and write nothing.
+fn refused(name: &str, edit: impl Fn(&str) -> String, want: &[&str]) {
+    let d = tempfile::tempdir().unwrap();
+    let good = d.path().join("good.csv");
+    features(&good);
+    let bad = d.path().join(format!("{name}.csv"));
+    std::fs::write(&bad, edit(&std::fs::read_to_string(&good).unwrap())).unwrap();
+    let out = d.path().join("runs");
+    let (ok, err) = train(&out, &["--features", bad.to_str().unwrap()]);
+    assert!(!ok, "{name}: accepted");
+    for w in want {
+        assert!(err.contains(w), "{name}: no `{w}` in: {err}");
+    }
+    let written: Vec<_> = std::fs::read_dir(&out)
+        .map(|r| r.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    assert!(written.is_empty(), "{name}: wrote {written:?}");
+}
+
+/// Line `n` (1 = header) replaced by `f` of it.
+fn line(text: &str, n: usize, f: impl Fn(&str) -> String) -> String {
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| if i + 1 == n { f(l) } else { l.to_string() })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+fn field(l: &str, i: usize, v: &str) -> String {
+    let mut f: Vec<&str> = l.split(',').collect();
+    f[i] = v;
+    f.join(",")
+}
+
+#[test]
+fn bad_tables_are_refused_with_their_place() {
+    // A missing column.
+    refused(
+        "no-trend",
+        |t| {
+            t.lines()
+                .map(|l| l.rsplit_once(',').map_or(l, |x| x.0).to_string() + "\n")
+                .collect()
+        },
+        &["no-trend.csv", "column `activity_trend`", "missing column"],
+    );
+    // A duplicate (user, anchor): line 3 repeats line 2.
+    refused(
+        "duplicate",
+        |t| {
+            let second = t.lines().nth(1).unwrap().to_string();
+            line(t, 3, |_| second.clone())
+        },
+        &["duplicate.csv", "line 3", "appears twice", "line 2"],
+    );
+    // A NaN feature.
+    refused(
+        "nan",
+        |t| line(t, 5, |l| field(l, 7, "NaN")),
+        &["nan.csv", "line 5", "column `n_purchase_30d`", "NaN"],
+    );
+    // An unknown split.
+    refused(
+        "split",
+        |t| line(t, 4, |l| field(l, 2, "holdout")),
+        &["split.csv", "line 4", "column `split`", "holdout"],
+    );
+    // y disagreeing with the label.
+    refused(
+        "y",
+        |t| {
+            line(t, 6, |l| {
+                let f: Vec<&str> = l.split(',').collect();
+                let y = if f[3] == "m2" { "0" } else { "1" };
+                field(l, 4, y)
+            })
+        },
+        &["y.csv", "line 6", "column `y`", "label"],
+    );
+    // An infinite feature and a missing one.
+    refused(
+        "inf",
+        |t| line(t, 7, |l| field(l, 13, "inf")),
+        &["inf.csv", "line 7", "column `total_spend_30d`", "infinite"],
+    );
+    refused(
+        "empty",
+        |t| line(t, 8, |l| field(l, 10, "")),
+        &[
+            "empty.csv",
+            "line 8",
+            "column `days_since_last_purchase`",
+            "missing",
+        ],
+    );
+}
