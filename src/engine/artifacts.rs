@@ -68,13 +68,18 @@ fn split_json(e: &SplitEval) -> Value {
     })
 }
 
-/// `eval.json` exactly as SPEC §6 lays it out.
+/// `eval.json` as SPEC §6 lays it out, with the bootstrap intervals beside each model's splits
+/// (per K in `at_k`'s order; `vs_chosen`: this model minus the chosen one, paired) and the
+/// choice with its reason (SPEC §4).
 pub fn eval_json(r: &RunReport) -> Value {
     json!({
         "models": r.models.iter().map(|m| json!({
             "name": m.name,
             "splits": {"val": split_json(&m.val), "test": split_json(&m.test)},
-        })).collect::<Vec<_>>()
+            "intervals": m.intervals,
+        })).collect::<Vec<_>>(),
+        "choice": r.choice,
+        "bootstrap": {"resamples": crate::engine::eval::bootstrap::RESAMPLES, "level": 0.9, "seed": r.config.seed},
     })
 }
 
@@ -117,6 +122,11 @@ fn num(v: Option<f64>) -> String {
     v.map_or("–".into(), |v| format!("{v:.2}"))
 }
 
+/// A 90% interval as `lo … hi` (two decimals).
+pub fn range(v: Option<(f64, f64)>) -> String {
+    v.map_or("–".into(), |(lo, hi)| format!("{lo:.2} … {hi:.2}"))
+}
+
 /// The leaderboard as a Markdown table (also what `train` prints).
 pub fn leaderboard(r: &RunReport) -> String {
     let mut s = String::new();
@@ -150,11 +160,47 @@ pub fn leaderboard(r: &RunReport) -> String {
             let _ = writeln!(s, "{row}");
         }
     }
+    let k1 = ks.first().cloned().unwrap_or_default();
     let _ = writeln!(
         s,
-        "\n\\* chosen on val by Lift@{} then PR-AUC. Test was scored once, after the choice.",
-        ks.first().cloned().unwrap_or_default()
+        "\n\\* chosen: {} — {}. Test was scored once, after the choice.",
+        r.choice.chosen, r.choice.why
     );
+    // 90% intervals (paired bootstrap, SPEC §4): ≈ marks a model tied with the best on val.
+    let _ = writeln!(
+        s,
+        "\n### 90% intervals (bootstrap, {} resamples)\n",
+        crate::engine::eval::bootstrap::RESAMPLES
+    );
+    let _ = writeln!(
+        s,
+        "| model | val Lift@{k1} | val PR-AUC | val Lift@{k1} − best | test Lift@{k1} | test PR-AUC |"
+    );
+    let _ = writeln!(s, "|---|---|---|---|---|---|");
+    for (m, (_, d, dv)) in r.models.iter().zip(&r.choice.lift_difference) {
+        let tied = if r.choice.tied.contains(&m.name) {
+            " ≈"
+        } else {
+            ""
+        };
+        let iv = &m.intervals;
+        let first = |i: &Option<crate::engine::eval::choice::Intervals>| {
+            i.as_ref().and_then(|x| x.lift.first().copied().flatten())
+        };
+        let pr =
+            |i: &Option<crate::engine::eval::choice::Intervals>| i.as_ref().and_then(|x| x.pr_auc);
+        let _ = writeln!(
+            s,
+            "| {}{tied} | {} | {} | {:+.2} ({}) | {} | {} |",
+            m.name,
+            range(first(&iv.val)),
+            range(pr(&iv.val)),
+            d,
+            range(*dv),
+            range(first(&iv.test)),
+            range(pr(&iv.test)),
+        );
+    }
     s
 }
 

@@ -5,11 +5,13 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use crate::engine::dataset::{self, Dataset, DatasetConfig};
+use crate::engine::eval::bootstrap::{RESAMPLES, resample_split};
+use crate::engine::eval::choice::{Choice, Intervals, choose};
 use crate::engine::eval::metrics::{CURVE_POINTS, thin_curve};
 use crate::engine::eval::{KPct, SplitEval, pr_curve};
 use crate::engine::label::Split;
 use crate::engine::models::scaler::Scaler;
-use crate::engine::models::{self, Data, FitCtx, MODEL_NAMES, better};
+use crate::engine::models::{self, Data, FitCtx, MODEL_NAMES};
 use crate::engine::stats::RunStats;
 use crate::engine::{Error, Result};
 
@@ -131,6 +133,18 @@ pub struct ModelResult {
     pub val_curve: Vec<(f64, f64)>,
     pub test_curve: Vec<(f64, f64)>,
     pub fit_seconds: f64,
+    /// 90% intervals of its figures, and of its differences to the chosen model (SPEC §4).
+    pub intervals: ModelIntervals,
+}
+
+/// A model's bootstrap intervals on val and test.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ModelIntervals {
+    pub val: Option<Intervals>,
+    pub test: Option<Intervals>,
+    /// This model minus the chosen one, resample by resample.
+    pub val_vs_chosen: Option<Intervals>,
+    pub test_vs_chosen: Option<Intervals>,
 }
 
 #[derive(Debug, Clone)]
@@ -141,8 +155,11 @@ pub struct RunReport {
     pub val: Data,
     pub test: Data,
     pub models: Vec<ModelResult>,
-    /// The model chosen on val (Lift at the first K, then PR-AUC).
+    /// The model chosen on val by SPEC §4's rule.
     pub chosen: String,
+    /// Why it was chosen: the best by val Lift at the first K, the models tied with it, and
+    /// the sentence that says so.
+    pub choice: Choice,
     /// Models that could not be fit, with the reason.
     pub failed: Vec<(String, String)>,
     pub timings: Vec<(String, f64)>,
@@ -301,6 +318,7 @@ pub fn train_dataset(
             val_scores,
             test_scores,
             fit_seconds: seconds,
+            intervals: ModelIntervals::default(),
         });
     }
     if results.is_empty() {
@@ -313,14 +331,34 @@ pub fn train_dataset(
                 .join("; ")
         )));
     }
-    let chosen = results
-        .iter()
-        .fold(None::<&ModelResult>, |best, r| match best {
-            Some(b) if !better(&r.val, &b.val) => Some(b),
-            _ => Some(r),
-        })
-        .map(|r| r.name.clone())
-        .unwrap_or_default();
+    // The paired bootstrap (SPEC §4): the same resamples of each split for every model. It
+    // sees val for the choice; test's intervals are reported, never used to choose.
+    progress(Progress::Stage("intervals"));
+    let t = Instant::now();
+    let resampled = |d: &Data, salt: u64, scores: &dyn Fn(&ModelResult) -> &[f64]| {
+        let s: Vec<&[f64]> = results.iter().map(scores).collect();
+        resample_split(
+            &s, &d.y, &d.users, &d.anchors, &ks, cfg.seed, salt, RESAMPLES,
+        )
+    };
+    let val_rs = resampled(&val, 1, &|r| &r.val_scores);
+    let test_rs = resampled(&test, 2, &|r| &r.test_scores);
+    let names: Vec<String> = results.iter().map(|r| r.name.clone()).collect();
+    let k_label = ks.first().map_or("5%".to_string(), |k| format!("{k}%"));
+    let vals: Vec<&SplitEval> = results.iter().map(|r| &r.val).collect();
+    let choice = choose(&names, &vals, &val_rs, &k_label)
+        .ok_or_else(|| Error::Config("no model to choose from".into()))?;
+    let ci = names.iter().position(|n| *n == choice.chosen).unwrap_or(0);
+    for (i, r) in results.iter_mut().enumerate() {
+        r.intervals = ModelIntervals {
+            val: Some(Intervals::own(&val_rs[i], ks.len())),
+            test: Some(Intervals::own(&test_rs[i], ks.len())),
+            val_vs_chosen: Some(Intervals::difference(&val_rs[i], &val_rs[ci], ks.len())),
+            test_vs_chosen: Some(Intervals::difference(&test_rs[i], &test_rs[ci], ks.len())),
+        };
+    }
+    timings.push(("intervals".to_string(), t.elapsed().as_secs_f64()));
+    let chosen = choice.chosen.clone();
     Ok(RunReport {
         config: cfg.clone(),
         dataset: ds,
@@ -329,6 +367,7 @@ pub fn train_dataset(
         test,
         models: results,
         chosen,
+        choice,
         failed,
         timings,
         stats,

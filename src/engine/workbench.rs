@@ -13,10 +13,11 @@ use crate::engine::artifacts::{
     MANIFEST, STATS_FILE, TEST_FEATURES_FILE, TEST_SCORES_FILE, WRITING_LOCK,
 };
 use crate::engine::error::PolarsContext;
+use crate::engine::eval::choice::Choice;
 use crate::engine::eval::{KPct, SplitEval, rank};
 use crate::engine::label::Split;
 use crate::engine::models::{self, Data, Model, N_FEATURES};
-use crate::engine::run::TrainConfig;
+use crate::engine::run::{ModelIntervals, TrainConfig};
 use crate::engine::stats::{RunStats, sorted_median};
 use crate::engine::time::parse_anchor;
 use crate::engine::{Error, Result};
@@ -41,6 +42,8 @@ pub struct ModelView {
     /// The saved model, loaded and checked with the run (for attributions); `None` for a
     /// view built in memory without a run directory.
     pub fitted: Option<Fitted>,
+    /// Bootstrap intervals (runs from before them have none).
+    pub intervals: Option<ModelIntervals>,
 }
 
 #[derive(Debug)]
@@ -87,6 +90,7 @@ impl ModelView {
             rows: Arc::clone(test),
             ranked: Arc::default(),
             fitted: None,
+            intervals: None,
         }
     }
 
@@ -140,6 +144,8 @@ pub struct Workbench {
     pub run_id: String,
     pub config: TrainConfig,
     pub chosen: String,
+    /// Why the model was chosen (runs from before SPEC §4's rule have none).
+    pub choice: Option<Choice>,
     pub ks: Vec<KPct>,
     pub failed: Vec<(String, String)>,
     pub stats: RunStats,
@@ -375,6 +381,9 @@ impl Workbench {
                 &test,
             );
             view.fitted = Some(Fitted(Arc::from(fitted?)));
+            if !m["intervals"].is_null() {
+                view.intervals = Some(field(&epath, &m["intervals"], "intervals")?);
+            }
             views.push(view);
         }
         if views.is_empty() {
@@ -386,7 +395,7 @@ impl Workbench {
                 format!("the chosen model `{chosen}` is not among the run's models"),
             ));
         }
-        Workbench::from_parts(
+        let mut wb = Workbench::from_parts(
             dir.to_path_buf(),
             run_id,
             config,
@@ -395,7 +404,11 @@ impl Workbench {
             stats,
             views,
             test,
-        )
+        )?;
+        if !eval["choice"].is_null() {
+            wb.choice = Some(field(&epath, &eval["choice"], "choice")?);
+        }
+        Ok(wb)
     }
 
     /// A workbench from its parts (benchmarks and tests build one without a run directory).
@@ -416,6 +429,7 @@ impl Workbench {
             run_id,
             config,
             chosen,
+            choice: None,
             ks,
             failed,
             stats,

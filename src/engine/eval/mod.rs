@@ -1,6 +1,8 @@
 //! Evaluation (SPEC §4): deterministic ranking, Top-K metrics with exact integer k, average
 //! precision, PR curves, the top-K confusion matrix and a decile gain/lift table.
 
+pub mod bootstrap;
+pub mod choice;
 pub mod metrics;
 
 pub use metrics::{

@@ -115,7 +115,15 @@ pub fn report(wb: &Workbench, spec: &ListSpec) -> Result<String> {
     let _ = writeln!(s, "## Model\n");
     let first_k = wb.ks.first().map_or("5".to_string(), |k| k.to_string());
     let chosen = wb.model(&wb.chosen);
-    if spec.model == wb.chosen {
+    if let (true, Some(c)) = (spec.model == wb.chosen, &wb.choice) {
+        let _ = writeln!(
+            s,
+            "`{}` — chosen among {} models on the val anchor, before the test anchor was scored: {}.\n",
+            spec.model,
+            wb.models.len(),
+            c.why
+        );
+    } else if spec.model == wb.chosen {
         let _ = writeln!(
             s,
             "`{}` — chosen among {} models on the val anchor by Lift@{first_k}% (then PR-AUC), before the test anchor was scored.\n",

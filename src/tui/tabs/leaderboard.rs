@@ -103,11 +103,44 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             table,
         );
     }
-    let notes = vec![
-        Line::styled(
-            "* chosen on val (Lift@first K, then PR-AUC); test scored once, after the choice",
-            t.dim(),
+    let why = match &wb.choice {
+        Some(c) => format!(
+            "* chosen: {} — {}; ≈ tied with the best on val · test scored once, after the choice",
+            c.chosen, c.why
         ),
+        None => "* chosen on val (Lift@first K, then PR-AUC); test scored once, after the choice"
+            .to_string(),
+    };
+    // The selected model's 90% intervals (paired bootstrap) on the split shown.
+    let selected = app
+        .board_order()
+        .get(app.board_sel)
+        .and_then(|&i| wb.models.get(i));
+    let intervals = selected
+        .and_then(|m| {
+            let iv = m.intervals.as_ref()?;
+            let (own, vs) = if app.sort_test {
+                (iv.test.as_ref()?, iv.test_vs_chosen.as_ref()?)
+            } else {
+                (iv.val.as_ref()?, iv.val_vs_chosen.as_ref()?)
+            };
+            let k = wb.ks.first().map_or("5".to_string(), |k| k.to_string());
+            let r = crate::engine::artifacts::range;
+            Some(format!(
+                "{}: 90% intervals · Lift@{k}% {} · PR-AUC {} · minus {}'s Lift@{k}% {}",
+                m.name,
+                r(own.lift.first().copied().flatten()),
+                r(own.pr_auc),
+                wb.chosen,
+                r(vs.lift.first().copied().flatten()),
+            ))
+        })
+        .unwrap_or_default();
+    let mut notes = vec![Line::styled(why, t.dim())];
+    if !intervals.is_empty() {
+        notes.push(Line::styled(intervals, t.dim()));
+    }
+    notes.extend([
         Line::styled(
             "▶ targeting model (Enter picks the selected row) · ceiling: best possible lift",
             t.dim(),
@@ -127,7 +160,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             },
             t.bad(),
         ),
-    ];
+    ]);
     f.render_widget(Paragraph::new(notes), foot);
 }
 
@@ -205,7 +238,17 @@ fn split_lines(
         } else {
             ' '
         });
-        marks.push(if m.name == wb.chosen { '*' } else { ' ' });
+        let tied = wb
+            .choice
+            .as_ref()
+            .is_some_and(|c| c.tied.contains(&m.name) && m.name != wb.chosen);
+        marks.push(if m.name == wb.chosen {
+            '*'
+        } else if tied {
+            '≈'
+        } else {
+            ' '
+        });
         let mut spans = vec![Span::styled(
             format!("{marks}{:<w$}", m.name, w = NAME_W),
             if m.name == wb.chosen {
