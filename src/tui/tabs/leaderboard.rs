@@ -103,10 +103,16 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             table,
         );
     }
+    let k1 = wb.ks.first().map_or("5".to_string(), |k| k.to_string());
+    // Short enough for 80 columns; the whole sentence is in the report and leaderboard.md.
     let why = match &wb.choice {
+        Some(c) if c.tied.len() > 1 => format!(
+            "* {}: ≈ tied on val Lift@{k1}%, best val PR-AUC of the tied · test scored once",
+            c.chosen
+        ),
         Some(c) => format!(
-            "* chosen: {} — {}; ≈ tied with the best on val · test scored once, after the choice",
-            c.chosen, c.why
+            "* {}: best val Lift@{k1}%, clear of the rest · test scored once",
+            c.chosen
         ),
         None => "* chosen on val (Lift@first K, then PR-AUC); test scored once, after the choice"
             .to_string(),
@@ -124,10 +130,11 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             } else {
                 (iv.val.as_ref()?, iv.val_vs_chosen.as_ref()?)
             };
-            let k = wb.ks.first().map_or("5".to_string(), |k| k.to_string());
-            let r = crate::engine::artifacts::range;
+            let r = |v: Option<(f64, f64)>| {
+                v.map_or("–".to_string(), |(lo, hi)| format!("{lo:.2}…{hi:.2}"))
+            };
             Some(format!(
-                "{}: 90% intervals · Lift@{k}% {} · PR-AUC {} · minus {}'s Lift@{k}% {}",
+                "{} 90%: Lift@{k1}% {} · PR-AUC {} · − {} {}",
                 m.name,
                 r(own.lift.first().copied().flatten()),
                 r(own.pr_auc),
