@@ -60,6 +60,14 @@ pub fn score(req: &ScoreRequest) -> Result<Scored> {
         .and_then(|m| m.check().map(|()| m))
         .map_err(|e| Error::in_file(&mpath, e.to_string()))?;
 
+    if let (Some(table), true) = (&cfg.dataset.features, req.data.is_empty()) {
+        return Err(Error::Config(format!(
+            "the run learnt from a feature table made elsewhere ({}): it has no event log to \
+             score from; pass --data with the log (the table's scope must be the log's), or \
+             compute the scoring anchor's rows where the table was made",
+            table.display()
+        )));
+    }
     let files = if req.data.is_empty() {
         let files = data::resolve(&cfg.dataset.data).map_err(|e| {
             Error::Config(format!(

@@ -157,7 +157,15 @@ pub fn run(opts: TuiOptions) -> Result<()> {
         }
         None => {
             // Missing files and empty globs are reported before the screen is taken.
-            crate::engine::data::resolve(&opts.train.dataset.data)?;
+            match &opts.train.dataset.features {
+                Some(table) if !table.exists() => {
+                    return Err(Error::in_file(table, "no such feature table"));
+                }
+                Some(_) => {}
+                None => {
+                    crate::engine::data::resolve(&opts.train.dataset.data)?;
+                }
+            }
             log.line("no saved run for these settings: training");
             trainer = Some(trainer::spawn(
                 opts.train.clone(),
