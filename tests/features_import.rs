@@ -90,6 +90,17 @@ fn bgnbd_needs_the_log_and_says_so() {
         failed.contains("bgnbd") && failed.contains("event log"),
         "{failed}"
     );
+    // Scoring needs a log, which such a run does not have: it says so.
+    let scored = d.path().join("scores.csv");
+    let (ok, err) = run(Command::new(exe())
+        .args(["score", "--anchor", "2020-04-01", "--run"])
+        .arg(the_run(&out))
+        .arg("--out")
+        .arg(&scored));
+    assert!(
+        !ok && err.contains("feature table") && !scored.exists(),
+        "{err}"
+    );
     // Scope or anchor flags do not apply to a finished table.
     let (ok, err) = run(Command::new(exe())
         .arg("train")
