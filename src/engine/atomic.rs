@@ -41,7 +41,15 @@ pub fn remove_live() {
     };
     for p in live {
         if p.is_dir() {
-            let _ = std::fs::remove_dir_all(&p);
+            // Other threads may still be adding files while the directory is emptied (a spill
+            // flushing a bucket), so `remove_dir_all` can find it not empty at the end: try
+            // again until it is gone. Once it is, nothing can be created in it.
+            for _ in 0..200 {
+                if std::fs::remove_dir_all(&p).is_ok() || !p.exists() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
         } else {
             let _ = std::fs::remove_file(&p);
         }
