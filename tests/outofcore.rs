@@ -397,7 +397,13 @@ fn killed_or_interrupted_in_each_pass() {
                 // Age what the killed run left past the grace a live writer gets.
                 let past = std::time::SystemTime::now() - std::time::Duration::from_secs(120);
                 for p in names(&spill).into_iter().chain(names(&outdir)) {
-                    if let Ok(f) = std::fs::File::options().write(true).open(&p) {
+                    // Directories too (opened read-only): one killed before its lock file
+                    // existed is judged by its own age.
+                    let f = std::fs::File::options()
+                        .write(true)
+                        .open(&p)
+                        .or_else(|_| std::fs::File::open(&p));
+                    if let Ok(f) = f {
                         let _ = f.set_modified(past);
                     }
                 }
