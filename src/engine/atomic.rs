@@ -258,6 +258,8 @@ impl WorkDir {
             builder.permissions(std::fs::Permissions::from_mode(0o777));
         }
         let dir = builder.tempdir_in(root).map_err(|e| Error::io(root, e))?;
+        // Tracked at once: a Ctrl-C between here and the lock must still remove it.
+        let _tracked = Tracked::new(dir.path());
         // Locked before it gets its name, so a cleaner never sees `.writing` unlocked while
         // its owner lives.
         let new = dir.path().join(format!("{WRITING_LOCK}.new"));
@@ -265,7 +267,6 @@ impl WorkDir {
         let lock = File::create(&new).map_err(|e| Error::io(&new, e))?;
         let _ = lock.try_lock();
         std::fs::rename(&new, &lock_path).map_err(|e| Error::io(&lock_path, e))?;
-        let _tracked = Tracked::new(dir.path());
         Ok(WorkDir {
             dir,
             lock,
