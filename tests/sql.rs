@@ -246,6 +246,14 @@ fn sample_files() -> Vec<PathBuf> {
 fn cases(dir: &Path) -> Vec<Case<'static>> {
     let traps = trap_log(dir);
     let anchors = "2019-11-01,2019-12-01,2020-01-01,2020-02-01";
+    let assigned = flags(&[
+        "--train-anchors",
+        "2019-12-01",
+        "--val-anchors",
+        "2020-01-01",
+        "--test-anchors",
+        "2020-02-01",
+    ]);
     let seed_scope = flags(&[
         "--category",
         "electronics",
@@ -271,22 +279,8 @@ fn cases(dir: &Path) -> Vec<Case<'static>> {
             name: "traps-w31",
             inputs: vec![traps.clone()],
             common: flags(&["--lookback-days", "31"]),
-            features: flags(&[
-                "--train-anchors",
-                "2019-12-01",
-                "--val-anchors",
-                "2020-01-01",
-                "--test-anchors",
-                "2020-02-01",
-            ]),
-            sql: flags(&[
-                "--train-anchors",
-                "2019-12-01",
-                "--val-anchors",
-                "2020-01-01",
-                "--test-anchors",
-                "2020-02-01",
-            ]),
+            features: assigned.clone(),
+            sql: assigned,
         },
         Case {
             name: "traps-scoped",
