@@ -65,7 +65,10 @@ fn read(path: &Path) -> Result<(DataFrame, Kind, Vec<std::path::PathBuf>)> {
         return read_dir(path);
     }
     if !path.is_file() {
-        return Err(Error::in_file(path, "no such feature table"));
+        return Err(Error::in_file(
+            path,
+            "not a feature table: no such file, or not a regular file or a directory of parts",
+        ));
     }
     if name.ends_with(".parquet") {
         let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
