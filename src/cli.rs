@@ -268,7 +268,7 @@ pub struct RunArgs {
     /// Models to train (default: all).
     #[arg(long, value_delimiter = ',')]
     pub models: Option<Vec<String>>,
-    /// Hyperparameter trials per model (TPE, seeded).
+    /// Tuning trials: points on logreg's C path and TPE trials for the tree's depth (seeded).
     #[arg(long, default_value_t = crate::engine::run::DEFAULT_TRIALS as u32, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub trials: u32,
     #[arg(long, default_value_t = 42)]

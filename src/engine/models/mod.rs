@@ -9,6 +9,7 @@ pub mod mlp;
 pub mod rule;
 pub mod scaler;
 pub mod tree;
+pub mod treeshap;
 pub mod tune;
 
 use std::sync::atomic::{AtomicBool, Ordering};
