@@ -1,14 +1,17 @@
 //! `gbdt`: histogram gradient-boosted trees on the log-loss, grown leaf-wise as LightGBM grows
 //! them (31 leaves, 255 bins, at least 20 rows a leaf), learning rate 0.2, stopped early on a
 //! seeded val sample: one fit, no search. (Rate 0.1 gave the same test PR-AUC on the bench log
-//! in twice the rounds; `examples/gbdt_engines.rs` compares the settings.) Per-row contributions are exact TreeSHAP (`treeshap.rs`).
+//! in twice the rounds; `examples/gbdt_engines.rs` compares the settings.) Per-row
+//! contributions are exact TreeSHAP (`treeshap.rs`).
 //!
-//! Written here rather than taken from a crate, by measurement on the 4M-event bench log
-//! (`examples/gbdt_engines.rs`; the table is in the README): perpetual took 15–32 s a fit
-//! (and a budget search on top to be competitive); hessboost matched LightGBM's PR-AUC in
-//! 2.4 s but its 100k lines add about 20 minutes to a 2-core release build; lightgbm3 needs
-//! CMake ≥ 3.28 and libclang, which a fresh machine lacks. With 14 dense features and one
-//! loss, the booster is a few hundred lines.
+//! Written here rather than taken from a crate, after measuring them on the 4M-event bench log
+//! (the table is in the README): perpetual took 15–32 s a fit and needed a budget search on top
+//! to be competitive; lightgbm3 needs CMake ≥ 3.28 and libclang, which a fresh machine lacks;
+//! hessboost (a 100k-line port of XGBoost) was as fast and as accurate at the same settings, but
+//! works in f32 (contributions add up to the margin only to about 1e-4), pulls in a C library
+//! (zstd), and its README warns of possible subtle numerical errors. Here every sum is f64, the
+//! TreeSHAP values are tested against the Shapley formula itself, and with 14 dense features
+//! and one loss the booster is a few hundred lines.
 //!
 //! Deterministic by construction: histograms are summed over fixed row chunks in a fixed order,
 //! whatever the number of threads, and ties between splits go to the first feature and bin.
@@ -684,6 +687,16 @@ mod tests {
         let mut feat = m.clone();
         feat.trees[0].nodes[0].feature = Some(14);
         assert!(feat.check().unwrap_err().to_string().contains("feature 14"));
+    }
+
+    #[test]
+    fn a_perpetual_model_from_an_earlier_run_is_named_as_such() {
+        let old = serde_json::json!({"budget": 0.5, "booster": {"trees": []}});
+        let err = crate::engine::models::load("gbdt", &old)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("earlier churn-tui"), "{err}");
     }
 
     #[test]

@@ -240,6 +240,14 @@ pub fn load(name: &str, saved: &serde_json::Value) -> Result<Box<dyn Model>> {
         "bgnbd" => de::<bgnbd::BgNbd>(name, saved),
         "logreg" => de::<logreg::LogReg>(name, saved),
         "tree" => de::<tree::Tree>(name, saved),
+        // Runs from before the own booster hold a perpetual model: say so, not "missing field".
+        "gbdt" if saved.get("budget").is_some() && saved.get("trees").is_none() => {
+            Err(Error::Config(
+                "saved model `gbdt` was made by an earlier churn-tui (the perpetual booster), \
+                 which this version no longer reads: train the run again"
+                    .into(),
+            ))
+        }
         "gbdt" => de::<gbdt::Gbdt>(name, saved),
         "mlp_base" | "mlp_enhance" | "mlp_advanced" | "wide_deep" => de::<mlp::Mlp>(name, saved),
         other => Err(Error::Config(format!("unknown model `{other}` in the run"))),
