@@ -19,7 +19,7 @@
 use rayon::prelude::*;
 
 use super::treeshap;
-use super::{Data, FitCtx, Model, N_FEATURES};
+use super::{Data, FitCtx, Model, N_FEATURES, sigmoid};
 use crate::engine::{Error, Result};
 
 /// The booster's shape and stopping rule.
@@ -153,6 +153,9 @@ fn bin_rows(x: &Data, edges: &[Vec<f64>]) -> Vec<[u8; N_FEATURES]> {
         })
         .collect()
 }
+
+/// The deepest tree a saved model may hold (31 leaves grow at most 30 levels).
+const MAX_DEPTH: usize = 256;
 
 #[derive(Clone, Copy, Default)]
 struct Cell {
@@ -401,15 +404,6 @@ fn grow(
     Tree { nodes }
 }
 
-fn sigmoid(z: f64) -> f64 {
-    if z >= 0.0 {
-        1.0 / (1.0 + (-z).exp())
-    } else {
-        let e = z.exp();
-        e / (1.0 + e)
-    }
-}
-
 fn logloss(margins: &[f64], y: &[bool]) -> f64 {
     // ln(1 + e^z) − y·z, stable.
     let sum: f64 = margins
@@ -557,6 +551,22 @@ impl Model for Gbdt {
             if tree.nodes.is_empty() {
                 return Err(bad(format!("tree {t} has no nodes")));
             }
+            // TreeSHAP recurses once per level: a hand-made chain must not overflow the stack.
+            let mut depth = vec![0usize; tree.nodes.len()];
+            for (i, node) in tree.nodes.iter().enumerate() {
+                if node.feature.is_none() {
+                    continue;
+                }
+                let below = depth[i] + 1;
+                for child in [node.left, node.right] {
+                    if let Some(d) = depth.get_mut(child) {
+                        *d = (*d).max(below);
+                    }
+                }
+            }
+            if depth.iter().any(|&d| d > MAX_DEPTH) {
+                return Err(bad(format!("tree {t} is deeper than {MAX_DEPTH} levels")));
+            }
             for (i, node) in tree.nodes.iter().enumerate() {
                 if !(node.value.is_finite() && node.cover.is_finite() && node.cover > 0.0) {
                     return Err(bad(format!("tree {t}, node {i}: a value is not finite")));
@@ -687,6 +697,41 @@ mod tests {
         let mut feat = m.clone();
         feat.trees[0].nodes[0].feature = Some(14);
         assert!(feat.check().unwrap_err().to_string().contains("feature 14"));
+        // A chain 300 levels deep: each node's right child is the next split.
+        let mut deep = m.clone();
+        let n = 300;
+        deep.trees[0].nodes = (0..n)
+            .flat_map(|i| {
+                let split = Node {
+                    feature: Some(0),
+                    threshold: 0.5,
+                    left: 2 * i + 1,
+                    right: 2 * i + 2,
+                    value: 0.0,
+                    cover: 1.0,
+                };
+                let leaf = Node {
+                    feature: None,
+                    ..split.clone()
+                };
+                [split, leaf]
+            })
+            .chain([Node {
+                feature: None,
+                threshold: 0.0,
+                left: 0,
+                right: 0,
+                value: 0.0,
+                cover: 1.0,
+            }])
+            .collect();
+        // Node 2i is the split at level i, 2i+1 its left leaf; the last node closes the chain.
+        assert!(
+            deep.check()
+                .unwrap_err()
+                .to_string()
+                .contains("deeper than")
+        );
     }
 
     #[test]

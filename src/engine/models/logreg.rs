@@ -8,7 +8,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use super::scaler::Scaler;
-use super::{Data, FitCtx, Model, N_FEATURES, balanced_weights, better, eval_on};
+use super::{Data, FitCtx, Model, N_FEATURES, balanced_weights, better, eval_on, sigmoid};
 use crate::engine::eval::SplitEval;
 use crate::engine::{Error, Result};
 
@@ -22,15 +22,6 @@ pub struct LogReg {
     /// Coefficients on scaled features, then the intercept.
     pub coef: Vec<f64>,
     pub scaler: Option<Scaler>,
-}
-
-fn sigmoid(z: f64) -> f64 {
-    if z >= 0.0 {
-        1.0 / (1.0 + (-z).exp())
-    } else {
-        let e = z.exp();
-        e / (1.0 + e)
-    }
 }
 
 /// Solve `a x = b` for symmetric positive definite `a` (Cholesky).

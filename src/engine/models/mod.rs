@@ -279,6 +279,16 @@ pub fn eval_on(scores: &[f64], d: &Data, ks: &[KPct]) -> SplitEval {
     evaluate(scores, &d.y, &d.users, &d.anchors, ks)
 }
 
+/// The logistic function, without overflow for large |z|.
+pub fn sigmoid(z: f64) -> f64 {
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
+}
+
 /// Balanced class weights: n / (2 · n_class), so both classes weigh the same in total.
 pub fn balanced_weights(y: &[bool]) -> Vec<f64> {
     let n = y.len() as f64;
