@@ -18,27 +18,42 @@ use crate::engine::{Error, Result};
 /// interrupted (Ctrl-C, SIGTERM, a closed terminal) or exits with a worker still writing.
 static LIVE: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
 
-fn track(path: &Path) {
-    if let Ok(mut l) = LIVE.lock() {
-        l.push(path.to_path_buf());
-    }
+fn live() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    // A thread that panicked while holding it left the list whole (push and swap_remove
+    // cannot fail half way).
+    LIVE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Make a temp file or directory and track it in one step, under `LIVE`'s lock: an interrupt
+/// that arrives meanwhile waits, then finds it. (Tracked after it exists, a Ctrl-C in between
+/// left it behind: CI caught one.)
+fn create_tracked<T>(
+    make: impl FnOnce() -> std::io::Result<T>,
+    path: impl Fn(&T) -> &Path,
+) -> std::io::Result<(T, Tracked)> {
+    let mut l = live();
+    let made = make()?;
+    let p = path(&made).to_path_buf();
+    l.push(p.clone());
+    Ok((made, Tracked(p)))
 }
 
 fn untrack(path: &Path) {
-    if let Ok(mut l) = LIVE.lock()
-        && let Some(i) = l.iter().rposition(|p| p == path)
-    {
+    let mut l = live();
+    if let Some(i) = l.iter().rposition(|p| p == path) {
         l.swap_remove(i);
     }
 }
 
 /// Remove every temp file and work directory this process still has (best effort). Called on
-/// an interrupting signal and at exit; what it removes is never read again.
+/// an interrupting signal and at exit, right before the process ends; what it removes is never
+/// read again.
 pub fn remove_live() {
-    let live = match LIVE.lock() {
-        Ok(mut l) => std::mem::take(&mut *l),
-        Err(_) => return,
-    };
+    let mut guard = live();
+    let live = std::mem::take(&mut *guard);
+    // Never released: a worker that would make a new temp file now waits until the process
+    // ends, instead of leaving one behind after this sweep.
+    std::mem::forget(guard);
     for p in live {
         if p.is_dir() {
             // Other threads may still be adding files while the directory is emptied (a spill
@@ -194,10 +209,10 @@ pub fn write_atomic(
     let mode = new_file_mode(&target);
     #[cfg(unix)]
     builder.permissions(mode.clone());
-    let mut tmp = builder.tempfile_in(&dir).map_err(|e| Error::io(path, e))?;
+    let (mut tmp, tracked) = create_tracked(|| builder.tempfile_in(&dir), |t| t.path())
+        .map_err(|e| Error::io(path, e))?;
     // Held until the rename: marks the temp file as live for `clean_stale_temps`.
     let _ = tmp.as_file().try_lock();
-    let tracked = Tracked::new(tmp.path());
     {
         let mut w = BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
         fill(&mut w).map_err(|e| Error::io(path, e))?;
@@ -220,13 +235,6 @@ pub fn write_atomic(
 
 /// A path in `LIVE` while this lives.
 struct Tracked(PathBuf);
-
-impl Tracked {
-    fn new(path: &Path) -> Tracked {
-        track(path);
-        Tracked(path.to_path_buf())
-    }
-}
 
 impl Drop for Tracked {
     fn drop(&mut self) {
@@ -257,9 +265,9 @@ impl WorkDir {
             use std::os::unix::fs::PermissionsExt;
             builder.permissions(std::fs::Permissions::from_mode(0o777));
         }
-        let dir = builder.tempdir_in(root).map_err(|e| Error::io(root, e))?;
-        // Tracked at once: a Ctrl-C between here and the lock must still remove it.
-        let _tracked = Tracked::new(dir.path());
+        // Tracked as it is made: a Ctrl-C between here and the lock must still remove it.
+        let (dir, _tracked) = create_tracked(|| builder.tempdir_in(root), |d| d.path())
+            .map_err(|e| Error::io(root, e))?;
         // Locked before it gets its name, so a cleaner never sees `.writing` unlocked while
         // its owner lives.
         let new = dir.path().join(format!("{WRITING_LOCK}.new"));
