@@ -268,7 +268,7 @@ pub struct RunArgs {
     /// Models to train (default: all).
     #[arg(long, value_delimiter = ',')]
     pub models: Option<Vec<String>>,
-    /// Tuning trials: points on logreg's C path and TPE trials for the tree's depth (seeded).
+    /// Tuning trials: points on logreg's C path (the tree tries every depth from 2 to 10).
     #[arg(long, default_value_t = crate::engine::run::DEFAULT_TRIALS as u32, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub trials: u32,
     #[arg(long, default_value_t = 42)]
@@ -501,8 +501,22 @@ fn limit_malloc_arenas() {
     }
 }
 
+/// Say how many threads to use once, in `RAYON_NUM_THREADS`, unless the user did. candle asks
+/// before every matrix product and, without the variable, counts the CPUs by reading
+/// /proc/cpuinfo each time: a fifth of a network's fit went to the kernel printing it. The
+/// count is the one rayon would pick itself.
+pub fn pin_thread_count() {
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // SAFETY: called first thing in main, before any other thread exists to read the
+        // environment.
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", n.to_string()) };
+    }
+}
+
 pub fn main() -> ExitCode {
     limit_malloc_arenas();
+    pin_thread_count();
     let cli = Cli::parse();
     crate::engine::atomic::remove_live_on_signal();
     let result = run(cli);

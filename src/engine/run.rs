@@ -20,7 +20,7 @@ pub struct TrainConfig {
     pub dataset: DatasetConfig,
     pub models: Vec<String>,
     pub seed: u64,
-    /// Hyperparameter trials per model (TPE).
+    /// Points on logreg's C path.
     #[serde(default = "default_trials")]
     pub trials: usize,
     /// K list in basis points (5% = 500).

@@ -65,42 +65,95 @@ pub fn counts(n: usize, seed: u64, split_salt: u64, b: usize) -> Vec<u32> {
     c
 }
 
-/// A model's ranking of a split, laid out for walking it once per resample: the rows best
-/// first, their labels in that order, and where a group of tied scores ends.
+/// One resample of a split, as every model's walk reads it: the copies of each row, and the
+/// resample's row and positive counts (the same for every model, so found once).
+pub struct Resample {
+    count: Counts,
+    n: u64,
+    p: u64,
+}
+
+/// Copies per row. A byte each whenever no row is drawn more than 255 times (always, in
+/// practice: the most copies of any row among millions is about a dozen), so the array a walk
+/// reads at random stays in cache.
+enum Counts {
+    Small(Vec<u8>),
+    Wide(Vec<u32>),
+}
+
+impl Resample {
+    /// `count[i]`: the copies of row i; `y[i]`: its label.
+    pub fn new(count: &[u32], y: &[bool]) -> Resample {
+        let n = count.iter().map(|&c| c as u64).sum();
+        let p = count
+            .iter()
+            .zip(y)
+            .map(|(&c, &y)| c as u64 * y as u64)
+            .sum();
+        let count = if count.iter().all(|&c| c <= u8::MAX as u32) {
+            Counts::Small(count.iter().map(|&c| c as u8).collect())
+        } else {
+            Counts::Wide(count.to_vec())
+        };
+        Resample { count, n, p }
+    }
+}
+
+/// A model's ranking of a split, laid out for walking it once per resample: per row, best
+/// first, its index, label and whether a group of tied scores ends there, packed in one word
+/// (index << 2 | label << 1 | closes) so the walk reads one stream.
 pub struct Ranked {
-    order: Vec<u32>,
-    y: Vec<bool>,
-    /// True where the next row's score differs (a PR step closes here).
-    closes: Vec<bool>,
+    rows: Packed,
+}
+
+enum Packed {
+    Narrow(Vec<u32>),
+    /// Splits of 2^30 rows or more.
+    Wide(Vec<u64>),
 }
 
 impl Ranked {
     pub fn new(order: &[usize], scores: &[f64], y: &[bool]) -> Ranked {
-        let closes = (0..order.len())
-            .map(|j| {
-                order.get(j + 1).is_none_or(|&nx| {
-                    scores[nx].total_cmp(&scores[order[j]]) != std::cmp::Ordering::Equal
-                })
-            })
-            .collect();
-        Ranked {
-            order: order.iter().map(|&i| i as u32).collect(),
-            y: order.iter().map(|&i| y[i]).collect(),
-            closes,
-        }
+        let word = |j: usize| -> u64 {
+            let i = order[j];
+            let closes = order
+                .get(j + 1)
+                .is_none_or(|&nx| scores[nx].total_cmp(&scores[i]) != std::cmp::Ordering::Equal);
+            ((i as u64) << 2) | ((y[i] as u64) << 1) | closes as u64
+        };
+        let rows = if order.len() < 1 << 30 {
+            Packed::Narrow((0..order.len()).map(|j| word(j) as u32).collect())
+        } else {
+            Packed::Wide((0..order.len()).map(word).collect())
+        };
+        Ranked { rows }
     }
 }
 
-/// One model's values on one resample, by one walk down its ranking (`count`: the resample's
-/// copies of each row).
-pub fn values_on(r: &Ranked, count: &[u32], ks: &[KPct]) -> Values {
-    let n: u64 = count.iter().map(|&c| c as u64).sum();
-    let p: u64 = r
-        .order
-        .iter()
-        .zip(&r.y)
-        .map(|(&i, &y)| if y { count[i as usize] as u64 } else { 0 })
-        .sum();
+/// One model's values on one resample, by one walk down its ranking.
+pub fn values_on(r: &Ranked, s: &Resample, ks: &[KPct]) -> Values {
+    let walked = match (&r.rows, &s.count) {
+        (Packed::Narrow(w), Counts::Small(c)) => walk(w, c, s.n, ks),
+        (Packed::Narrow(w), Counts::Wide(c)) => walk(w, c, s.n, ks),
+        (Packed::Wide(w), Counts::Small(c)) => walk(w, c, s.n, ks),
+        (Packed::Wide(w), Counts::Wide(c)) => walk(w, c, s.n, ks),
+    };
+    values(walked, s.n, s.p, ks)
+}
+
+/// What a walk finds: true positives at each K's cut-off, and PR-AUC times P.
+struct Walked {
+    tp_at: Vec<u64>,
+    ap_times_p: f64,
+    kk: Vec<u64>,
+}
+
+fn walk<W: Copy + Into<u64>, C: Copy + Into<u64>>(
+    rows: &[W],
+    count: &[C],
+    n: u64,
+    ks: &[KPct],
+) -> Walked {
     // The K cut-offs in ascending order, each crossed once on the walk.
     let kk: Vec<u64> = ks.iter().map(|k| k.k_of(n as usize) as u64).collect();
     let mut by_k: Vec<usize> = (0..ks.len()).collect();
@@ -110,35 +163,56 @@ pub fn values_on(r: &Ranked, count: &[u32], ks: &[KPct]) -> Values {
     while next < by_k.len() && kk[by_k[next]] == 0 {
         next += 1;
     }
-    let (mut rows, mut tp) = (0u64, 0u64);
-    let (mut ap, mut prev_recall) = (0.0f64, 0.0f64);
-    for ((&i, &y), &closes) in r.order.iter().zip(&r.y).zip(&r.closes) {
-        let c = count[i as usize] as u64;
-        if c > 0 {
-            let pos = y as u64;
+    // The next cut-off, u64::MAX once all are crossed: one compare per row.
+    let mut cut = by_k.get(next).map_or(u64::MAX, |&j| kk[j]);
+    let (mut taken, mut tp, mut tp_closed) = (0u64, 0u64, 0u64);
+    // Σ over PR steps of (tp − tp at the last step) · precision; divided by P at the end.
+    let mut ap = 0.0f64;
+    for &w in rows {
+        let w: u64 = w.into();
+        let c: u64 = count[(w >> 2) as usize].into();
+        let pos = (w >> 1) & 1;
+        if taken + c >= cut {
             // A cut-off inside this row's copies takes the copies before it.
-            while next < by_k.len() && rows + c >= kk[by_k[next]] {
-                tp_at[by_k[next]] = tp + pos * (kk[by_k[next]] - rows);
+            while next < by_k.len() && taken + c >= kk[by_k[next]] {
+                tp_at[by_k[next]] = tp + pos * (kk[by_k[next]] - taken);
                 next += 1;
             }
-            rows += c;
-            tp += pos * c;
+            cut = by_k.get(next).map_or(u64::MAX, |&j| kk[j]);
         }
-        if closes && rows > 0 && p > 0 {
-            let recall = tp as f64 / p as f64;
-            ap += (recall - prev_recall) * (tp as f64 / rows as f64);
-            prev_recall = recall;
+        taken += c;
+        tp += pos * c;
+        // A step adds area only where recall moved, so rows that add no positive skip the
+        // division.
+        if w & 1 == 1 && tp != tp_closed {
+            ap += (tp - tp_closed) as f64 * (tp as f64 / taken as f64);
+            tp_closed = tp;
         }
     }
+    Walked {
+        tp_at,
+        ap_times_p: ap,
+        kk,
+    }
+}
+
+fn values(w: Walked, n: u64, p: u64, ks: &[KPct]) -> Values {
+    debug_assert_eq!(w.tp_at.len(), ks.len());
     let prevalence = if n > 0 { p as f64 / n as f64 } else { f64::NAN };
-    let precision: Vec<f64> = tp_at
+    let precision: Vec<f64> = w
+        .tp_at
         .iter()
-        .zip(&kk)
+        .zip(&w.kk)
         .map(|(&t, &k)| if k > 0 { t as f64 / k as f64 } else { f64::NAN })
         .collect();
     Values {
-        pr_auc: if p > 0 { ap } else { f64::NAN },
-        recall: tp_at
+        pr_auc: if p > 0 {
+            w.ap_times_p / p as f64
+        } else {
+            f64::NAN
+        },
+        recall: w
+            .tp_at
             .iter()
             .map(|&t| if p > 0 { t as f64 / p as f64 } else { f64::NAN })
             .collect(),
@@ -173,8 +247,8 @@ pub fn resample_split(
     let per_resample: Vec<Vec<Values>> = (0..resamples)
         .into_par_iter()
         .map(|b| {
-            let c = counts(y.len(), seed, split_salt, b);
-            ranked.iter().map(|r| values_on(r, &c, ks)).collect()
+            let s = Resample::new(&counts(y.len(), seed, split_salt, b), y);
+            ranked.iter().map(|r| values_on(r, &s, ks)).collect()
         })
         .collect();
     (0..scores.len())
@@ -220,7 +294,7 @@ mod tests {
         let y = [true, false, true, false, false];
         let r = Ranked::new(&[0, 1, 2, 3, 4], &scores, &y);
         let ks = [KPct::parse("40").unwrap()];
-        let v = values_on(&r, &[1; 5], &ks);
+        let v = values_on(&r, &Resample::new(&[1; 5], &y), &ks);
         // k = ceil(0.4 · 5) = 2: one positive of two; P = 2 of N = 5.
         assert_eq!(v.precision, vec![0.5]);
         assert_eq!(v.recall, vec![0.5]);
@@ -237,12 +311,27 @@ mod tests {
         let r = Ranked::new(&[0, 1, 2], &scores, &y);
         // K out of order: each still gets its own cut-off.
         let ks = [KPct::parse("80").unwrap(), KPct::parse("40").unwrap()];
-        let v = values_on(&r, &[3, 2, 0], &ks);
+        let v = values_on(&r, &Resample::new(&[3, 2, 0], &y), &ks);
         // N = 5, P = 3: k = 2 takes two copies of row 0; k = 4 takes three of row 0, one of row 1.
         assert_eq!(v.precision, vec![0.75, 1.0]);
         assert_eq!(v.recall, vec![1.0, 2.0 / 3.0]);
         assert_eq!(v.lift, vec![0.75 / 0.6, 1.0 / 0.6]);
         // AP: step at 0.9 (R 1, P 1): 1.
+        assert_eq!(v.pr_auc, 1.0);
+    }
+
+    #[test]
+    fn a_row_drawn_more_than_255_times_is_counted_in_full() {
+        // Past a byte per count the wide layout takes over; the figures are the same rule's.
+        let scores = [0.9, 0.5, 0.1];
+        let y = [true, false, true];
+        let r = Ranked::new(&[0, 1, 2], &scores, &y);
+        let ks = [KPct::parse("80").unwrap()];
+        let v = values_on(&r, &Resample::new(&[300, 100, 0], &y), &ks);
+        // N = 400, P = 300, k = 320: all 300 copies of row 0 and 20 of row 1.
+        assert_eq!(v.precision, vec![300.0 / 320.0]);
+        assert_eq!(v.recall, vec![1.0]);
+        assert_eq!(v.lift, vec![(300.0 / 320.0) / 0.75]);
         assert_eq!(v.pr_auc, 1.0);
     }
 
@@ -264,7 +353,7 @@ mod tests {
         let r = Ranked::new(&rank(&s, &users, &anchors), &s, &y);
         for b in 0..20 {
             let c = counts(n, 3, 1, b);
-            let got = values_on(&r, &c, &ks);
+            let got = values_on(&r, &Resample::new(&c, &y), &ks);
             let (mut ey, mut es, mut eu) = (Vec::new(), Vec::new(), Vec::new());
             for i in 0..n {
                 for _ in 0..c[i] {

@@ -1,5 +1,6 @@
 //! Top-K metrics and average precision, computed exactly as SPEC §4 defines them.
 
+#[cfg(test)]
 use std::cmp::Ordering;
 use std::fmt;
 
@@ -119,6 +120,7 @@ fn desc_key(s: f64) -> u64 {
     !ascending
 }
 
+#[cfg(test)]
 fn desc_nan_last(a: f64, b: f64) -> Ordering {
     match (a.is_nan(), b.is_nan()) {
         (true, true) => Ordering::Equal,
@@ -176,17 +178,30 @@ pub fn at_k(y_ranked: &[bool], k_pct: KPct) -> AtK {
 
 /// (threshold, cumulative true positives, cumulative rows) at each distinct score, best first.
 fn threshold_steps(scores: &[f64], y: &[bool]) -> Vec<(f64, usize, usize)> {
-    let mut idx: Vec<usize> = (0..scores.len()).collect();
-    idx.sort_by(|&a, &b| desc_nan_last(scores[a], scores[b]));
+    use rayon::prelude::*;
+    // Plain keys, as `rank` sorts: the order within a group of equal scores does not matter.
+    let mut keyed: Vec<(u64, usize)> = scores
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| (desc_key(s), i))
+        .collect();
+    keyed.par_sort_unstable();
+    let order: Vec<usize> = keyed.into_iter().map(|k| k.1).collect();
+    steps_in(&order, scores, y)
+}
+
+/// `threshold_steps` along `order`, any order of the rows by score descending (NaN last),
+/// such as `rank`'s.
+fn steps_in(order: &[usize], scores: &[f64], y: &[bool]) -> Vec<(f64, usize, usize)> {
     let mut steps: Vec<(f64, usize, usize)> = Vec::new();
     let (mut tp, mut seen) = (0usize, 0usize);
-    for (j, &i) in idx.iter().enumerate() {
+    for (j, &i) in order.iter().enumerate() {
         tp += y[i] as usize;
         seen += 1;
         // Ties are grouped: a step closes only where the next score differs.
-        let last_of_group = idx
+        let last_of_group = order
             .get(j + 1)
-            .is_none_or(|&nx| desc_nan_last(scores[nx], scores[i]) != Ordering::Equal);
+            .is_none_or(|&nx| desc_key(scores[nx]) != desc_key(scores[i]));
         if last_of_group {
             steps.push((scores[i], tp, seen));
         }
@@ -197,13 +212,17 @@ fn threshold_steps(scores: &[f64], y: &[bool]) -> Vec<(f64, usize, usize)> {
 /// Average precision, step-wise: `Σ (R_n − R_{n−1}) · P_n` over distinct thresholds, ties grouped
 /// (scikit-learn's `average_precision_score`). `None` without positives.
 pub fn average_precision(scores: &[f64], y: &[bool]) -> Option<f64> {
+    ap_of(&threshold_steps(scores, y), y)
+}
+
+fn ap_of(steps: &[(f64, usize, usize)], y: &[bool]) -> Option<f64> {
     let p = y.iter().filter(|&&v| v).count();
     if p == 0 {
         return None;
     }
     let mut ap = 0.0;
     let mut prev_recall = 0.0;
-    for (_, tp, seen) in threshold_steps(scores, y) {
+    for &(_, tp, seen) in steps {
         let recall = tp as f64 / p as f64;
         let precision = tp as f64 / seen as f64;
         ap += (recall - prev_recall) * precision;
@@ -315,7 +334,8 @@ pub fn evaluate(
     SplitEval {
         n,
         prevalence: (n > 0).then(|| p as f64 / n as f64),
-        pr_auc: average_precision(scores, y),
+        // The ranking groups equal scores, so it serves average precision too (one sort).
+        pr_auc: ap_of(&steps_in(&order, scores, y), y),
         at_k: ks.iter().map(|k| at_k(&y_ranked, *k)).collect(),
     }
 }

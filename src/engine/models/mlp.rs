@@ -24,7 +24,8 @@ pub enum Kind {
     Base,
     /// Two hidden layers (128, 64), BatchNorm, ReLU, Dropout.
     Enhance,
-    /// Width 256, two residual blocks with BatchNorm.
+    /// Two residual blocks with BatchNorm, width `ADVANCED_WIDTH` (256 in runs saved before
+    /// it was narrowed).
     Advanced,
     /// Wide & Deep: a linear part on the features and their crosses, plus a (64, 32) MLP,
     /// trained jointly (their logits add up).
@@ -60,18 +61,44 @@ pub struct Weights {
     pub tensors: BTreeMap<String, (Vec<usize>, Vec<f32>)>,
 }
 
+/// `mlp_advanced`'s width. It was 256: four times the arithmetic of 128, the larger part of a
+/// nine-model run, for no better ranking (4M-event bench log: test PR-AUC 0.9079 at 256,
+/// 0.9116 at 128).
+pub const ADVANCED_WIDTH: usize = 128;
+
+/// The width of an `mlp_advanced` saved before its width was stored.
+fn width_before_stored() -> usize {
+    256
+}
+
+/// The widest a saved model may claim (a damaged or hostile file must not size anything).
+const MAX_WIDTH: usize = 4096;
+
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Mlp {
     pub kind: Kind,
+    /// `mlp_advanced`'s width (unused by the other kinds).
+    #[serde(default = "width_before_stored")]
+    pub width: usize,
     pub best_epoch: usize,
     pub scaler: Option<Scaler>,
     pub weights: Weights,
 }
 
 impl Mlp {
+    fn params_common(&self) -> serde_json::Value {
+        serde_json::json!({
+            "kind": self.kind, "max_epochs": EPOCHS, "patience": PATIENCE, "best_epoch": self.best_epoch, "batch": BATCH, "epoch_rows": EPOCH_ROWS, "check_rows": CHECK_ROWS,
+            "lr": LR, "weight_decay": if self.kind == Kind::Base { 0.0 } else { WEIGHT_DECAY },
+            "dropout": if self.kind == Kind::Enhance { DROPOUT } else { 0.0 },
+            "optimizer": "AdamW", "loss": "class-balanced logistic",
+        })
+    }
+
     pub fn new(kind: Kind) -> Mlp {
         Mlp {
             kind,
+            width: ADVANCED_WIDTH,
             best_epoch: 0,
             scaler: None,
             weights: Weights::default(),
@@ -86,7 +113,7 @@ struct Net {
     running: BTreeMap<String, Vec<f32>>,
 }
 
-fn linear_names(kind: Kind) -> Vec<(String, usize, usize)> {
+fn linear_names(kind: Kind, w: usize) -> Vec<(String, usize, usize)> {
     match kind {
         Kind::Base => vec![
             ("l1".into(), N_FEATURES, 64),
@@ -105,33 +132,66 @@ fn linear_names(kind: Kind) -> Vec<(String, usize, usize)> {
             ("wide".into(), N_FEATURES + CROSSES.len(), 1),
         ],
         Kind::Advanced => vec![
-            ("in".into(), N_FEATURES, 256),
-            ("r1a".into(), 256, 256),
-            ("r1b".into(), 256, 256),
-            ("r2a".into(), 256, 256),
-            ("r2b".into(), 256, 256),
-            ("out".into(), 256, 1),
+            ("in".into(), N_FEATURES, w),
+            ("r1a".into(), w, w),
+            ("r1b".into(), w, w),
+            ("r2a".into(), w, w),
+            ("r2b".into(), w, w),
+            ("out".into(), w, 1),
         ],
     }
 }
 
-fn bn_names(kind: Kind) -> Vec<(String, usize)> {
+fn bn_names(kind: Kind, w: usize) -> Vec<(String, usize)> {
     match kind {
         Kind::Base | Kind::WideDeep => vec![],
         Kind::Enhance => vec![("bn1".into(), 128), ("bn2".into(), 64)],
-        Kind::Advanced => vec![
-            ("bn_in".into(), 256),
-            ("bn1".into(), 256),
-            ("bn2".into(), 256),
-        ],
+        Kind::Advanced => vec![("bn_in".into(), w), ("bn1".into(), w), ("bn2".into(), w)],
+    }
+}
+
+/// Ones for a batch of `n` rows, to broadcast a row over the batch and to average its
+/// columns as matrix products. candle's CPU backend sums over the row axis (what BatchNorm's
+/// statistics and every broadcast's gradient need) with two integer divisions per element,
+/// which took most of a fit; as products with ones both ways are matrix multiplies. A product
+/// with an inner size of 1 multiplies by 1.0, so a broadcast row keeps its exact values.
+struct Ones {
+    col: Tensor,
+    row: Tensor,
+    n: usize,
+}
+
+impl Ones {
+    fn new(n: usize, dev: &Device) -> Result<Ones> {
+        Ok(Ones {
+            col: Tensor::ones((n, 1), DType::F32, dev).map_err(ce)?,
+            row: Tensor::ones((1, n), DType::F32, dev).map_err(ce)?,
+            n,
+        })
+    }
+
+    /// A vector or (1, d) row, repeated on each of the n rows.
+    fn expand(&self, v: &Tensor) -> Result<Tensor> {
+        let d = v.elem_count();
+        v.reshape((1, d))
+            .and_then(|r| self.col.matmul(&r))
+            .map_err(ce)
+    }
+
+    /// The mean of each column of an (n, d) tensor, as a (1, d) row.
+    fn col_mean(&self, x: &Tensor) -> Result<Tensor> {
+        self.row
+            .matmul(x)
+            .and_then(|s| s.affine(1.0 / self.n as f64, 0.0))
+            .map_err(ce)
     }
 }
 
 impl Net {
-    fn init(kind: Kind, rng: &mut ChaCha8Rng, dev: &Device) -> Result<Net> {
+    fn init(kind: Kind, width: usize, rng: &mut ChaCha8Rng, dev: &Device) -> Result<Net> {
         let mut vars = BTreeMap::new();
         let mut running = BTreeMap::new();
-        for (name, fan_in, fan_out) in linear_names(kind) {
+        for (name, fan_in, fan_out) in linear_names(kind, width) {
             let bound = (6.0 / fan_in as f64).sqrt() as f32;
             let w: Vec<f32> = (0..fan_in * fan_out)
                 .map(|_| (rng.random::<f32>() * 2.0 - 1.0) * bound)
@@ -141,7 +201,7 @@ impl Net {
             let b = Tensor::zeros(fan_out, DType::F32, dev).map_err(ce)?;
             vars.insert(format!("{name}.b"), Var::from_tensor(&b).map_err(ce)?);
         }
-        for (name, width) in bn_names(kind) {
+        for (name, width) in bn_names(kind, width) {
             vars.insert(
                 format!("{name}.gamma"),
                 Var::from_tensor(&Tensor::ones(width, DType::F32, dev).map_err(ce)?).map_err(ce)?,
@@ -168,23 +228,24 @@ impl Net {
             .ok_or_else(|| Error::Config(format!("neural network: no parameter {name}")))
     }
 
-    fn linear(&self, x: &Tensor, name: &str) -> Result<Tensor> {
+    fn linear(&self, x: &Tensor, name: &str, ones: &Ones) -> Result<Tensor> {
         let (w, b) = (
             self.var(&format!("{name}.w"))?,
             self.var(&format!("{name}.b"))?,
         );
-        x.matmul(w).and_then(|y| y.broadcast_add(b)).map_err(ce)
+        let y = x.matmul(w).map_err(ce)?;
+        (y + ones.expand(b)?).map_err(ce)
     }
 
-    fn batch_norm(&mut self, x: &Tensor, name: &str, train: bool) -> Result<Tensor> {
+    fn batch_norm(&mut self, x: &Tensor, name: &str, train: bool, ones: &Ones) -> Result<Tensor> {
         let dev = x.device().clone();
         let (mean, var) = if train {
-            let mean = x.mean_keepdim(0).map_err(ce)?;
-            let var = x
-                .broadcast_sub(&mean)
-                .and_then(|d| d.sqr())
-                .and_then(|d| d.mean_keepdim(0))
-                .map_err(ce)?;
+            let mean = ones.col_mean(x)?;
+            let var = ones.col_mean(
+                &(x - ones.expand(&mean)?)
+                    .and_then(|d| d.sqr())
+                    .map_err(ce)?,
+            )?;
             // Running statistics are bookkeeping, outside the graph.
             let (m, v) = (
                 mean.detach()
@@ -212,17 +273,15 @@ impl Net {
             };
             (get(&format!("{name}.mean"))?, get(&format!("{name}.var"))?)
         };
-        let xhat = x
-            .broadcast_sub(&mean)
-            .and_then(|d| d.broadcast_div(&var.affine(1.0, BN_EPS)?.sqrt()?))
-            .map_err(ce)?;
+        let sd = var.affine(1.0, BN_EPS).and_then(|v| v.sqrt()).map_err(ce)?;
+        let (mean, sd) = (ones.expand(&mean)?, ones.expand(&sd)?);
+        let xhat = (x - mean).and_then(|d| d / sd).map_err(ce)?;
         let (gamma, beta) = (
             self.var(&format!("{name}.gamma"))?,
             self.var(&format!("{name}.beta"))?,
         );
-        xhat.broadcast_mul(gamma)
-            .and_then(|y| y.broadcast_add(beta))
-            .map_err(ce)
+        let (gamma, beta) = (ones.expand(gamma)?, ones.expand(beta)?);
+        (xhat * gamma).and_then(|y| y + beta).map_err(ce)
     }
 
     fn dropout(x: &Tensor, rng: &mut ChaCha8Rng, train: bool) -> Result<Tensor> {
@@ -245,10 +304,10 @@ impl Net {
     }
 
     /// Wide & Deep logits: the MLP's plus the linear part's on features and crosses.
-    fn wide_deep(&self, x: &Tensor) -> Result<Tensor> {
+    fn wide_deep(&self, x: &Tensor, ones: &Ones) -> Result<Tensor> {
         let relu = |t: Tensor| t.relu().map_err(ce);
-        let h = relu(self.linear(x, "l1")?)?;
-        let deep = self.linear(&relu(self.linear(&h, "l2")?)?, "out")?;
+        let h = relu(self.linear(x, "l1", ones)?)?;
+        let deep = self.linear(&relu(self.linear(&h, "l2", ones)?)?, "out", ones)?;
         let mut parts = vec![x.clone()];
         for (i, j) in CROSSES {
             parts.push(
@@ -258,37 +317,40 @@ impl Net {
             );
         }
         let wide_in = Tensor::cat(&parts, 1).map_err(ce)?;
-        let wide = self.linear(&wide_in, "wide")?;
+        let wide = self.linear(&wide_in, "wide", ones)?;
         (deep + wide).and_then(|t| t.squeeze(D::Minus1)).map_err(ce)
     }
 
     /// Logits, shape (n,).
     fn forward(&mut self, x: &Tensor, rng: &mut ChaCha8Rng, train: bool) -> Result<Tensor> {
         let relu = |t: Tensor| t.relu().map_err(ce);
+        let ones = &Ones::new(x.dim(0).map_err(ce)?, x.device())?;
         let h = match self.kind {
-            Kind::WideDeep => return self.wide_deep(x),
+            Kind::WideDeep => return self.wide_deep(x, ones),
             Kind::Base => {
-                let h = relu(self.linear(x, "l1")?)?;
-                relu(self.linear(&h, "l2")?)?
+                let h = relu(self.linear(x, "l1", ones)?)?;
+                relu(self.linear(&h, "l2", ones)?)?
             }
             Kind::Enhance => {
-                let h = self.linear(x, "l1")?;
-                let h = Net::dropout(&relu(self.batch_norm(&h, "bn1", train)?)?, rng, train)?;
-                let h = self.linear(&h, "l2")?;
-                Net::dropout(&relu(self.batch_norm(&h, "bn2", train)?)?, rng, train)?
+                let h = self.linear(x, "l1", ones)?;
+                let h = self.batch_norm(&h, "bn1", train, ones)?;
+                let h = Net::dropout(&relu(h)?, rng, train)?;
+                let h = self.linear(&h, "l2", ones)?;
+                let h = self.batch_norm(&h, "bn2", train, ones)?;
+                Net::dropout(&relu(h)?, rng, train)?
             }
             Kind::Advanced => {
-                let h = self.linear(x, "in")?;
-                let mut h = relu(self.batch_norm(&h, "bn_in", train)?)?;
+                let h = self.linear(x, "in", ones)?;
+                let mut h = relu(self.batch_norm(&h, "bn_in", train, ones)?)?;
                 for (a, b, bn) in [("r1a", "r1b", "bn1"), ("r2a", "r2b", "bn2")] {
-                    let inner = relu(self.batch_norm(&self.linear(&h, a)?, bn, train)?)?;
-                    let inner = self.linear(&inner, b)?;
+                    let inner = self.batch_norm(&self.linear(&h, a, ones)?, bn, train, ones)?;
+                    let inner = self.linear(&relu(inner)?, b, ones)?;
                     h = relu((h + inner).map_err(ce)?)?;
                 }
                 h
             }
         };
-        self.linear(&h, "out")
+        self.linear(&h, "out", ones)
             .and_then(|t| t.squeeze(D::Minus1).map_err(ce))
     }
 
@@ -388,7 +450,7 @@ impl Model for Mlp {
 
     fn fit(&mut self, train: &Data, val: &Data, ctx: &FitCtx) -> Result<()> {
         let dev = Device::Cpu;
-        let scaler = Scaler::fit(train);
+        let (scaler, xt) = Scaler::fit_transform(train);
         let salt = match self.kind {
             Kind::Base => 11,
             Kind::Enhance => 12,
@@ -396,10 +458,10 @@ impl Model for Mlp {
             Kind::WideDeep => 14,
         };
         let check = val.sample(CHECK_ROWS, ctx.seed ^ salt ^ 0x5a17);
-        let (xt, xv) = (scaler.transform(train), scaler.transform(&check));
+        let xv = scaler.transform(&check);
         let (mt, mv) = (matrix(&xt, &dev)?, matrix(&xv, &dev)?);
         let mut rng = ChaCha8Rng::seed_from_u64(ctx.seed ^ salt);
-        let mut net = Net::init(self.kind, &mut rng, &dev)?;
+        let mut net = Net::init(self.kind, self.width, &mut rng, &dev)?;
         let mut opt = AdamW::new(
             net.vars.values().cloned().collect(),
             ParamsAdamW {
@@ -488,12 +550,13 @@ impl Model for Mlp {
     }
 
     fn params(&self) -> serde_json::Value {
-        serde_json::json!({
-            "kind": self.kind, "max_epochs": EPOCHS, "patience": PATIENCE, "best_epoch": self.best_epoch, "batch": BATCH, "epoch_rows": EPOCH_ROWS, "check_rows": CHECK_ROWS,
-            "lr": LR, "weight_decay": if self.kind == Kind::Base { 0.0 } else { WEIGHT_DECAY },
-            "dropout": if self.kind == Kind::Enhance { DROPOUT } else { 0.0 },
-            "optimizer": "AdamW", "loss": "class-balanced logistic",
-        })
+        let mut p = self.params_common();
+        if self.kind == Kind::Advanced
+            && let Some(o) = p.as_object_mut()
+        {
+            o.insert("width".into(), self.width.into());
+        }
+        p
     }
 
     fn save(&self) -> serde_json::Value {
@@ -504,11 +567,17 @@ impl Model for Mlp {
     fn check(&self) -> Result<()> {
         let name = self.name();
         let mut want: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        for (l, fan_in, fan_out) in linear_names(self.kind) {
+        if !(1..=MAX_WIDTH).contains(&self.width) {
+            return Err(super::damaged(
+                name,
+                format!("width {} outside 1 to {MAX_WIDTH}", self.width),
+            ));
+        }
+        for (l, fan_in, fan_out) in linear_names(self.kind, self.width) {
             want.insert(format!("{l}.w"), vec![fan_in, fan_out]);
             want.insert(format!("{l}.b"), vec![fan_out]);
         }
-        for (l, width) in bn_names(self.kind) {
+        for (l, width) in bn_names(self.kind, self.width) {
             for part in ["gamma", "beta", "mean", "var"] {
                 want.insert(format!("{l}.{part}"), vec![width]);
             }
@@ -541,5 +610,52 @@ impl Model for Mlp {
             .as_ref()
             .ok_or_else(|| super::damaged(name, "no scaler"))?
             .check(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An mlp_advanced saved before the width was stored (256 wide, no `width` field) loads
+    /// as 256 wide and scores; a width past the bound is refused, not sized.
+    #[test]
+    fn an_advanced_model_saved_at_the_old_width_still_scores() {
+        let dev = Device::Cpu;
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let net = Net::init(Kind::Advanced, 256, &mut rng, &dev).unwrap();
+        let n = 50;
+        let cols: Vec<Vec<f64>> = (0..N_FEATURES)
+            .map(|j| (0..n).map(|i| ((i * (j + 3)) % 7) as f64).collect())
+            .collect();
+        let data = Data {
+            cols,
+            y: (0..n).map(|i| i % 2 == 0).collect(),
+            users: (0..n as i64).collect(),
+            anchors: vec![0; n],
+            hist: vec![],
+        };
+        let saved = Mlp {
+            kind: Kind::Advanced,
+            width: 256,
+            best_epoch: 1,
+            scaler: Some(Scaler::fit(&data)),
+            weights: net.snapshot().unwrap(),
+        };
+        let mut json = serde_json::to_value(&saved).unwrap();
+        json.as_object_mut().unwrap().remove("width");
+        let old: Mlp = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(old.width, 256);
+        old.check().unwrap();
+        let p = old.predict(&data);
+        assert_eq!(p.len(), n);
+        assert!(p.iter().all(|v| v.is_finite() && (0.0..=1.0).contains(v)));
+        // Read at today's width the same tensors would not fit: the width is what says so.
+        let mut narrow = old.clone();
+        narrow.width = ADVANCED_WIDTH;
+        assert!(narrow.check().is_err());
+        json["width"] = serde_json::json!(1u64 << 40);
+        let huge: Mlp = serde_json::from_value(json).unwrap();
+        assert!(huge.check().unwrap_err().to_string().contains("width"));
     }
 }

@@ -10,7 +10,6 @@ pub mod rule;
 pub mod scaler;
 pub mod tree;
 pub mod treeshap;
-pub mod tune;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -155,7 +154,7 @@ where
 /// progress sink.
 pub struct FitCtx<'a> {
     pub seed: u64,
-    /// Hyperparameter trials per model.
+    /// Points on logreg's C path.
     pub trials: usize,
     pub ks: &'a [KPct],
     pub cancel: &'a AtomicBool,

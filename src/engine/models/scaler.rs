@@ -25,27 +25,55 @@ pub struct Scaler {
 
 impl Scaler {
     pub fn fit(train: &Data) -> Scaler {
+        Scaler::fit_transform(train).0
+    }
+
+    /// The scaler fit on `train`, and `train` scaled by it (each log1p taken once). Columns
+    /// side by side; each column's sums run in row order, so the values do not depend on the
+    /// thread count.
+    pub fn fit_transform(train: &Data) -> (Scaler, Data) {
+        use rayon::prelude::*;
         let log1p: Vec<bool> = FEATURE_NAMES.iter().map(|f| LOG1P.contains(f)).collect();
-        let mut mean = vec![0.0; N_FEATURES];
-        let mut std = vec![1.0; N_FEATURES];
         let n = train.n() as f64;
-        for j in 0..N_FEATURES {
-            if train.n() == 0 {
-                break;
-            }
-            let vals: Vec<f64> = train.cols[j].iter().map(|&v| pre(v, log1p[j])).collect();
-            let m = vals.iter().sum::<f64>() / n;
-            let var = vals.iter().map(|v| (v - m).powi(2)).sum::<f64>() / n;
-            mean[j] = m;
-            // A constant column scales to 0, not to NaN.
-            std[j] = if var > 0.0 { var.sqrt() } else { 1.0 };
+        let fitted: Vec<(f64, f64, Vec<f64>)> = (0..N_FEATURES)
+            .into_par_iter()
+            .map(|j| {
+                let mut vals: Vec<f64> = train.cols[j].iter().map(|&v| pre(v, log1p[j])).collect();
+                if vals.is_empty() {
+                    return (0.0, 1.0, vals);
+                }
+                let m = vals.iter().sum::<f64>() / n;
+                let var = vals.iter().map(|v| (v - m).powi(2)).sum::<f64>() / n;
+                // A constant column scales to 0, not to NaN.
+                let sd = if var > 0.0 { var.sqrt() } else { 1.0 };
+                for v in &mut vals {
+                    *v = (*v - m) / sd;
+                }
+                (m, sd, vals)
+            })
+            .collect();
+        let mut mean = Vec::with_capacity(N_FEATURES);
+        let mut std = Vec::with_capacity(N_FEATURES);
+        let mut cols = Vec::with_capacity(N_FEATURES);
+        for (m, sd, c) in fitted {
+            mean.push(m);
+            std.push(sd);
+            cols.push(c);
         }
-        Scaler {
+        let scaler = Scaler {
             features: FEATURE_NAMES.iter().map(|s| s.to_string()).collect(),
             log1p,
             mean,
             std,
-        }
+        };
+        let data = Data {
+            cols,
+            y: train.y.clone(),
+            users: train.users.clone(),
+            anchors: train.anchors.clone(),
+            hist: train.hist.clone(),
+        };
+        (scaler, data)
     }
 
     /// Does the saved scaler fit the 14 features (order, lengths, finite values)?
@@ -77,8 +105,10 @@ impl Scaler {
     }
 
     pub fn transform(&self, d: &Data) -> Data {
+        use rayon::prelude::*;
         Data {
             cols: (0..N_FEATURES)
+                .into_par_iter()
                 .map(|j| d.cols[j].iter().map(|&v| self.value(j, v)).collect())
                 .collect(),
             y: d.y.clone(),

@@ -1,12 +1,13 @@
-//! `tree`: a CART decision tree (Gini, balanced sample weights), depth chosen on val; leaves
-//! hold the train positive rate (what scikit-learn's `predict_proba` reports).
+//! `tree`: a CART decision tree (Gini, balanced sample weights), depth chosen on val among
+//! every depth in `DEPTH` (one growth, cut at each); leaves hold the train positive rate (what
+//! scikit-learn's `predict_proba` reports).
 //!
 //! Hand-written: linfa-trees 0.8.1 predicts classes only, gave different trees from run to run
 //! on the same data and seed, tripped its own `n_samples > 0.0` assertion on 500k weighted rows
 //! (f32 class totals drifting), and took ~4 s a fit there.
 
-use super::tune::{Param, search};
-use super::{Data, FitCtx, Model, N_FEATURES, balanced_weights, eval_on};
+use super::{Data, FitCtx, Model, N_FEATURES, balanced_weights, better, eval_on};
+use crate::engine::eval::SplitEval;
 use crate::engine::{Error, Result};
 
 /// Depth range searched on val.
@@ -51,13 +52,6 @@ impl Node {
         }
     }
 
-    fn leaf_id(&self, row: &[f64; N_FEATURES]) -> usize {
-        match self.find(row) {
-            Node::Leaf { id, .. } => *id,
-            Node::Split { .. } => 0,
-        }
-    }
-
     fn leaf(&self, row: &[f64; N_FEATURES]) -> f64 {
         match self.find(row) {
             Node::Leaf { prob, .. } => *prob,
@@ -73,15 +67,34 @@ pub struct Tree {
     pub root: Option<Node>,
 }
 
-/// Fit a weighted CART (Gini) of at most `depth` levels, growing all nodes of a level in one
-/// pass per feature over rows presorted by that feature. Ties between equal splits go to the
-/// first found (features in order, thresholds ascending), so a fit is deterministic.
-fn fit_depth(train: &Data, w: &[f64], depth: usize, min_leaf: f64) -> Result<Node> {
+/// A weighted CART grown level by level: its nodes, and the unweighted (rows, positives) of
+/// the train rows each node holds.
+struct Grown {
+    slots: Vec<Slot>,
+    counts: Vec<(usize, usize)>,
+    prevalence: f64,
+}
+
+/// A node of `Grown`: a split (feature, threshold, left, right) or a leaf.
+#[derive(Clone)]
+enum Slot {
+    Leaf,
+    Split(usize, f64, usize, usize),
+}
+
+/// Grow a weighted CART (Gini) to at most `depth` levels, all nodes of a level in one pass per
+/// feature over rows presorted by that feature. Ties between equal splits go to the first
+/// found (features in order, thresholds ascending), so a fit is deterministic. A node's split
+/// depends on its own rows only, so the tree cut at any shallower depth is the tree grown to
+/// that depth: one growth serves every depth searched.
+fn grow(train: &Data, w: &[f64], depth: usize, min_leaf: f64) -> Result<Grown> {
+    use rayon::prelude::*;
     let n = train.n();
     if n == 0 {
         return Err(Error::Config("decision tree: no training rows".into()));
     }
     let sorted: Vec<Vec<u32>> = (0..N_FEATURES)
+        .into_par_iter()
         .map(|j| {
             let col = &train.cols[j];
             let mut idx: Vec<u32> = (0..n as u32).collect();
@@ -89,12 +102,6 @@ fn fit_depth(train: &Data, w: &[f64], depth: usize, min_leaf: f64) -> Result<Nod
             idx
         })
         .collect();
-    // Arena of nodes: split (feature, threshold, left, right) or leaf.
-    #[derive(Clone)]
-    enum Slot {
-        Leaf,
-        Split(usize, f64, usize, usize),
-    }
     let mut slots: Vec<Slot> = vec![Slot::Leaf];
     let mut node_of: Vec<usize> = vec![0; n];
     let mut active: Vec<usize> = vec![0];
@@ -127,37 +134,53 @@ fn fit_depth(train: &Data, w: &[f64], depth: usize, min_leaf: f64) -> Result<Nod
                 }
             }
         }
-        // Best split per active node: (score, feature, threshold).
-        let mut best: Vec<Option<(f64, usize, f64)>> = vec![None; k];
-        for (j, order) in sorted.iter().enumerate() {
-            let col = &train.cols[j];
-            let mut acc = vec![(0.0f64, 0.0f64); k];
-            let mut last: Vec<Option<f64>> = vec![None; k];
-            for &r in order {
-                let r = r as usize;
-                let Some(s) = slot_of(node_of[r]) else {
-                    continue;
-                };
-                let v = col[r];
-                if let Some(prev) = last[s]
-                    && v > prev
-                {
-                    let (lp, lq) = acc[s];
-                    let (rp, rq) = (total[s].0 - lp, total[s].1 - lq);
-                    let (wl, wr) = (lp + lq, rp + rq);
-                    if wl >= min_leaf && wr >= min_leaf {
-                        let score = (wl * gini(lp, lq) + wr * gini(rp, rq)) / (wl + wr);
-                        if best[s].is_none_or(|b| score < b.0) {
-                            best[s] = Some((score, j, (prev + v) / 2.0));
+        // Best split per active node and feature, features side by side: (score, threshold).
+        let per_feature: Vec<Vec<Option<(f64, f64)>>> = sorted
+            .par_iter()
+            .enumerate()
+            .map(|(j, order)| {
+                let col = &train.cols[j];
+                let mut best: Vec<Option<(f64, f64)>> = vec![None; k];
+                let mut acc = vec![(0.0f64, 0.0f64); k];
+                let mut last: Vec<Option<f64>> = vec![None; k];
+                for &r in order {
+                    let r = r as usize;
+                    let Some(s) = slot_of(node_of[r]) else {
+                        continue;
+                    };
+                    let v = col[r];
+                    if let Some(prev) = last[s]
+                        && v > prev
+                    {
+                        let (lp, lq) = acc[s];
+                        let (rp, rq) = (total[s].0 - lp, total[s].1 - lq);
+                        let (wl, wr) = (lp + lq, rp + rq);
+                        if wl >= min_leaf && wr >= min_leaf {
+                            let score = (wl * gini(lp, lq) + wr * gini(rp, rq)) / (wl + wr);
+                            if best[s].is_none_or(|b| score < b.0) {
+                                best[s] = Some((score, (prev + v) / 2.0));
+                            }
                         }
                     }
+                    if train.y[r] {
+                        acc[s].0 += w[r];
+                    } else {
+                        acc[s].1 += w[r];
+                    }
+                    last[s] = Some(v);
                 }
-                if train.y[r] {
-                    acc[s].0 += w[r];
-                } else {
-                    acc[s].1 += w[r];
+                best
+            })
+            .collect();
+        // Features in order, a later one only when strictly better: the sequential rule.
+        let mut best: Vec<Option<(f64, usize, f64)>> = vec![None; k];
+        for (j, f) in per_feature.iter().enumerate() {
+            for (b, cand) in best.iter_mut().zip(f) {
+                if let Some((score, thr)) = *cand
+                    && b.is_none_or(|b| score < b.0)
+                {
+                    *b = Some((score, j, thr));
                 }
-                last[s] = Some(v);
             }
         }
         let mut next = Vec::new();
@@ -185,59 +208,65 @@ fn fit_depth(train: &Data, w: &[f64], depth: usize, min_leaf: f64) -> Result<Nod
         }
         active = next;
     }
-    // Arena to the recursive form, leaves numbered left to right.
-    fn build(slots: &[Slot], i: usize, next_id: &mut usize) -> Node {
-        match slots[i] {
-            Slot::Split(feature, value, l, r) => {
-                let left = Box::new(build(slots, l, next_id));
-                let right = Box::new(build(slots, r, next_id));
-                Node::Split {
-                    feature,
-                    value,
-                    left,
-                    right,
-                }
-            }
-            Slot::Leaf => {
-                *next_id += 1;
-                Node::Leaf {
-                    id: *next_id - 1,
-                    prob: 0.0,
-                    n: 0,
-                }
-            }
-        }
+    // Each row ends in a leaf; a split node holds what its two children hold (children are
+    // made after their parent, so a backward pass adds them up).
+    let mut counts = vec![(0usize, 0usize); slots.len()];
+    for (r, &node) in node_of.iter().enumerate() {
+        counts[node].0 += 1;
+        counts[node].1 += train.y[r] as usize;
     }
-    let mut leaves = 0;
-    let mut root = build(&slots, 0, &mut leaves);
-    // Leaf probabilities: the unweighted train positive rate of the rows that land there.
-    let mut counts = vec![(0usize, 0usize); leaves];
-    for i in 0..n {
-        let c = &mut counts[root.leaf_id(&train.row(i))];
-        c.0 += 1;
-        c.1 += train.y[i] as usize;
+    for i in (0..slots.len()).rev() {
+        if let Slot::Split(_, _, l, r) = slots[i] {
+            counts[i] = (counts[l].0 + counts[r].0, counts[l].1 + counts[r].1);
+        }
     }
     let prevalence = train.y.iter().filter(|&&v| v).count() as f64 / n as f64;
-    set_leaves(&mut root, &counts, prevalence);
-    Ok(root)
+    Ok(Grown {
+        slots,
+        counts,
+        prevalence,
+    })
 }
 
-fn set_leaves(node: &mut Node, counts: &[(usize, usize)], prevalence: f64) {
-    match node {
-        Node::Split { left, right, .. } => {
-            set_leaves(left, counts, prevalence);
-            set_leaves(right, counts, prevalence);
+impl Grown {
+    /// The tree cut at `depth` levels, leaves numbered left to right, each holding the
+    /// unweighted train positive rate of its rows.
+    fn cut(&self, depth: usize) -> Node {
+        fn build(g: &Grown, i: usize, depth: usize, next_id: &mut usize) -> Node {
+            match g.slots[i] {
+                Slot::Split(feature, value, l, r) if depth > 0 => {
+                    let left = Box::new(build(g, l, depth - 1, next_id));
+                    let right = Box::new(build(g, r, depth - 1, next_id));
+                    Node::Split {
+                        feature,
+                        value,
+                        left,
+                        right,
+                    }
+                }
+                _ => {
+                    *next_id += 1;
+                    let (total, pos) = g.counts[i];
+                    Node::Leaf {
+                        id: *next_id - 1,
+                        prob: if total > 0 {
+                            pos as f64 / total as f64
+                        } else {
+                            g.prevalence
+                        },
+                        n: total,
+                    }
+                }
+            }
         }
-        Node::Leaf { id, prob, n } => {
-            let (total, pos) = counts[*id];
-            *n = total;
-            *prob = if total > 0 {
-                pos as f64 / total as f64
-            } else {
-                prevalence
-            };
-        }
+        build(self, 0, depth, &mut 0)
     }
+}
+
+/// A weighted CART of at most `depth` levels.
+#[cfg(test)]
+fn fit_depth(train: &Data, w: &[f64], depth: usize, min_leaf: f64) -> Result<Node> {
+    Ok(grow(train, w, depth, min_leaf)?.cut(depth))
 }
 
 impl Model for Tree {
@@ -247,17 +276,25 @@ impl Model for Tree {
 
     fn fit(&mut self, train: &Data, val: &Data, ctx: &FitCtx) -> Result<()> {
         let w = balanced_weights(&train.y);
-        let space = [Param::Int(DEPTH.0, DEPTH.1)];
-        let (chosen, _) = search(&space, ctx, 2, |v| {
-            let depth = v[0] as usize;
+        let grown = grow(train, &w, DEPTH.1 as usize, MIN_LEAF)?;
+        // Every depth in the range, shallowest first; a deeper one only when strictly better.
+        let mut best: Option<(Tree, SplitEval)> = None;
+        let depths = DEPTH.0 as usize..=DEPTH.1 as usize;
+        let steps = depths.clone().count();
+        for (t, depth) in depths.enumerate() {
+            ctx.check_cancel()?;
             let cand = Tree {
                 depth,
                 min_weight_leaf: MIN_LEAF,
-                root: Some(fit_depth(train, &w, depth, MIN_LEAF)?),
+                root: Some(grown.cut(depth)),
             };
             let e = eval_on(&cand.predict(val), val, ctx.ks);
-            Ok((cand, e))
-        })?;
+            if best.as_ref().is_none_or(|(_, be)| better(&e, be)) {
+                best = Some((cand, e));
+            }
+            (ctx.progress)(t + 1, steps);
+        }
+        let (chosen, _) = best.ok_or_else(|| Error::Config("decision tree: no fit".into()))?;
         *self = chosen;
         Ok(())
     }
@@ -358,5 +395,30 @@ mod tests {
             fit_depth(&d, &[1.0; 4], 3, 3.0).unwrap(),
             Node::Leaf { n: 4, .. }
         ));
+    }
+
+    #[test]
+    fn the_deep_tree_cut_at_a_depth_is_the_tree_grown_to_it() {
+        // Three features, labels from an interaction plus noise, uneven weights: many levels.
+        let n = 400;
+        let f = |i: usize, a: usize, m: usize| ((i * a + 7) % m) as f64;
+        let cols = vec![
+            (0..n).map(|i| f(i, 13, 17)).collect(),
+            (0..n).map(|i| f(i, 7, 11)).collect(),
+            (0..n).map(|i| f(i, 5, 23)).collect(),
+        ];
+        let y: Vec<bool> = (0..n)
+            .map(|i| (f(i, 13, 17) > 8.0) ^ (f(i, 7, 11) > 4.0) ^ (i % 9 == 0))
+            .collect();
+        let d = data(cols, y);
+        let w: Vec<f64> = (0..n).map(|i| 1.0 + (i % 3) as f64).collect();
+        let deep = grow(&d, &w, 10, 5.0).unwrap();
+        let json = |t: &Node| serde_json::to_value(t).unwrap();
+        for depth in 0..=10 {
+            let grown = fit_depth(&d, &w, depth, 5.0).unwrap();
+            assert_eq!(json(&deep.cut(depth)), json(&grown), "depth {depth}");
+        }
+        // The interaction needs more than one level: the cut trees do differ.
+        assert_ne!(json(&deep.cut(1)), json(&deep.cut(3)));
     }
 }
