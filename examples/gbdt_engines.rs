@@ -14,7 +14,6 @@ use std::time::Instant;
 use churn_tui::engine::bench::median;
 use churn_tui::engine::dataset::{self, DatasetConfig};
 use churn_tui::engine::eval::KPct;
-use churn_tui::engine::label::Split;
 use churn_tui::engine::models::gbdt::{Gbdt, Settings};
 use churn_tui::engine::models::{Data, FitCtx, Model, eval_on};
 
@@ -29,9 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         features: Some(path),
         ..Default::default()
     })?;
-    let train = Data::from_table(&ds.table.df, Split::Train)?;
-    let val = Data::from_table(&ds.table.df, Split::Val)?;
-    let test = Data::from_table(&ds.table.df, Split::Test)?;
+    let (train, val, test) = Data::splits(&ds.table.df)?;
     println!(
         "train {} rows, val {}, test {}; {reps} reps",
         train.n(),

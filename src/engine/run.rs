@@ -223,9 +223,7 @@ pub fn train_dataset(
 ) -> Result<RunReport> {
     let ks = cfg.ks()?;
     let mut timings = Vec::new();
-    let train = Data::from_table(&ds.table.df, Split::Train)?;
-    let val = Data::from_table(&ds.table.df, Split::Val)?;
-    let test = Data::from_table(&ds.table.df, Split::Test)?;
+    let (train, val, test) = Data::splits(&ds.table.df)?;
     for (split, d) in [(Split::Train, &train), (Split::Val, &val)] {
         two_classes(split, d)?;
     }

@@ -77,6 +77,15 @@ impl Data {
         self.select(&idx)
     }
 
+    /// The train, val and test rows of the feature table.
+    pub fn splits(df: &DataFrame) -> Result<(Data, Data, Data)> {
+        Ok((
+            Data::from_table(df, Split::Train)?,
+            Data::from_table(df, Split::Val)?,
+            Data::from_table(df, Split::Test)?,
+        ))
+    }
+
     /// The rows of `split` in the feature table (sorted by anchor, then user).
     pub fn from_table(df: &DataFrame, split: Split) -> Result<Data> {
         let part = df
