@@ -8,7 +8,7 @@
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::metrics::{KPct, rank};
+use super::metrics::{KPct, rank, same_score};
 
 /// Resamples per split (SPEC §4 default).
 pub const RESAMPLES: usize = 200;
@@ -118,7 +118,7 @@ impl Ranked {
             let i = order[j];
             let closes = order
                 .get(j + 1)
-                .is_none_or(|&nx| scores[nx].total_cmp(&scores[i]) != std::cmp::Ordering::Equal);
+                .is_none_or(|&nx| !same_score(scores[nx], scores[i]));
             ((i as u64) << 2) | ((y[i] as u64) << 1) | closes as u64
         };
         let rows = if order.len() < 1 << 30 {
@@ -138,7 +138,7 @@ pub fn values_on(r: &Ranked, s: &Resample, ks: &[KPct]) -> Values {
         (Packed::Wide(w), Counts::Small(c)) => walk(w, c, s.n, ks),
         (Packed::Wide(w), Counts::Wide(c)) => walk(w, c, s.n, ks),
     };
-    values(walked, s.n, s.p, ks)
+    values(walked, s.n, s.p)
 }
 
 /// What a walk finds: true positives at each K's cut-off, and PR-AUC times P.
@@ -196,8 +196,7 @@ fn walk<W: Copy + Into<u64>, C: Copy + Into<u64>>(
     }
 }
 
-fn values(w: Walked, n: u64, p: u64, ks: &[KPct]) -> Values {
-    debug_assert_eq!(w.tp_at.len(), ks.len());
+fn values(w: Walked, n: u64, p: u64) -> Values {
     let prevalence = if n > 0 { p as f64 / n as f64 } else { f64::NAN };
     let precision: Vec<f64> = w
         .tp_at
@@ -333,6 +332,26 @@ mod tests {
         assert_eq!(v.recall, vec![1.0]);
         assert_eq!(v.lift, vec![(300.0 / 320.0) / 0.75]);
         assert_eq!(v.pr_auc, 1.0);
+    }
+
+    #[test]
+    fn nans_of_any_bits_tie_as_the_plain_metrics_tie_them() {
+        // A model that failed scores NaN; NaNs with other bits must still be one tie group,
+        // here as in `evaluate`, or the interval would not hold the point estimate.
+        use crate::engine::eval::metrics::evaluate;
+        let scores = [0.9, f64::NAN, -f64::NAN, 0.5, f64::NAN];
+        let y = [true, true, false, false, true];
+        let users: Vec<i64> = (0..5).collect();
+        let anchors = [0i64; 5];
+        let ks = [KPct::parse("40").unwrap()];
+        let r = Ranked::new(&rank(&scores, &users, &anchors), &scores, &y);
+        let got = values_on(&r, &Resample::new(&[1; 5], &y), &ks);
+        let want = evaluate(&scores, &y, &users, &anchors, &ks);
+        // By hand: 0.9 (y), 0.5 (n), then the three NaNs as one group (2 of 3 positive):
+        // AP = 1/3 · 1 + 2/3 · 3/5.
+        let ap = 1.0 / 3.0 + (2.0 / 3.0) * (3.0 / 5.0);
+        assert!((want.pr_auc.unwrap() - ap).abs() < 1e-15);
+        assert!((got.pr_auc - ap).abs() < 1e-15);
     }
 
     /// A resample's values equal the plain metrics (`evaluate`, an independent code path) of

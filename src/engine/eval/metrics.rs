@@ -120,6 +120,12 @@ fn desc_key(s: f64) -> u64 {
     !ascending
 }
 
+/// Do two scores tie in the ranking (SPEC §4: equal by `total_cmp`, every NaN equal)? One
+/// rule for every place that groups ties: the PR steps here and the bootstrap's walk.
+pub fn same_score(a: f64, b: f64) -> bool {
+    desc_key(a) == desc_key(b)
+}
+
 #[cfg(test)]
 fn desc_nan_last(a: f64, b: f64) -> Ordering {
     match (a.is_nan(), b.is_nan()) {
@@ -201,7 +207,7 @@ fn steps_in(order: &[usize], scores: &[f64], y: &[bool]) -> Vec<(f64, usize, usi
         // Ties are grouped: a step closes only where the next score differs.
         let last_of_group = order
             .get(j + 1)
-            .is_none_or(|&nx| desc_key(scores[nx]) != desc_key(scores[i]));
+            .is_none_or(|&nx| !same_score(scores[nx], scores[i]));
         if last_of_group {
             steps.push((scores[i], tp, seen));
         }

@@ -56,27 +56,9 @@ fn solve_spd(a: &[[f64; P]; P], b: &[f64; P]) -> Option<[f64; P]> {
 /// depend on how many threads add them up.
 const CHUNK: usize = 2048;
 
-/// `Σ a·b` in a fixed order: sixteen running sums (enough independent additions to keep a
-/// core's adders busy; one sum would wait on each addition), added pairwise at the end. With
-/// AVX2 where the CPU has it: the same multiplies and adds lane by lane (no fused
-/// multiply-add, which would round differently), so the same bits either way.
+/// `Σ a·b` in a fixed order: sixteen running sums (independent additions that vectorise),
+/// added pairwise at the end. The same bits on every thread count.
 fn dot(a: &[f64], b: &[f64]) -> f64 {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2, checked just above.
-        return unsafe { dot_avx2(a, b) };
-    }
-    dot_lanes(a, b)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn dot_avx2(a: &[f64], b: &[f64]) -> f64 {
-    dot_lanes(a, b)
-}
-
-#[inline(always)]
-fn dot_lanes(a: &[f64], b: &[f64]) -> f64 {
     const L: usize = 16;
     let mut acc = [0.0f64; L];
     let (ca, cb) = (a.chunks_exact(L), b.chunks_exact(L));

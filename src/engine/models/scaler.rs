@@ -25,13 +25,26 @@ pub struct Scaler {
 
 impl Scaler {
     pub fn fit(train: &Data) -> Scaler {
-        Scaler::fit_transform(train).0
+        Scaler::fitted(train, false).0
     }
 
-    /// The scaler fit on `train`, and `train` scaled by it (each log1p taken once). Columns
-    /// side by side; each column's sums run in row order, so the values do not depend on the
-    /// thread count.
+    /// The scaler fit on `train`, and `train` scaled by it (each log1p taken once).
     pub fn fit_transform(train: &Data) -> (Scaler, Data) {
+        let (scaler, cols) = Scaler::fitted(train, true);
+        let data = Data {
+            cols,
+            y: train.y.clone(),
+            users: train.users.clone(),
+            anchors: train.anchors.clone(),
+            hist: train.hist.clone(),
+        };
+        (scaler, data)
+    }
+
+    /// The scaler, and with `scale` the train columns scaled (else the pre-transformed values,
+    /// which only `fit` discards). Columns side by side; each column's sums run in row order,
+    /// so the values do not depend on the thread count.
+    fn fitted(train: &Data, scale: bool) -> (Scaler, Vec<Vec<f64>>) {
         use rayon::prelude::*;
         let log1p: Vec<bool> = FEATURE_NAMES.iter().map(|f| LOG1P.contains(f)).collect();
         let n = train.n() as f64;
@@ -46,8 +59,10 @@ impl Scaler {
                 let var = vals.iter().map(|v| (v - m).powi(2)).sum::<f64>() / n;
                 // A constant column scales to 0, not to NaN.
                 let sd = if var > 0.0 { var.sqrt() } else { 1.0 };
-                for v in &mut vals {
-                    *v = (*v - m) / sd;
+                if scale {
+                    for v in &mut vals {
+                        *v = (*v - m) / sd;
+                    }
                 }
                 (m, sd, vals)
             })
@@ -66,14 +81,7 @@ impl Scaler {
             mean,
             std,
         };
-        let data = Data {
-            cols,
-            y: train.y.clone(),
-            users: train.users.clone(),
-            anchors: train.anchors.clone(),
-            hist: train.hist.clone(),
-        };
-        (scaler, data)
+        (scaler, cols)
     }
 
     /// Does the saved scaler fit the 14 features (order, lengths, finite values)?
