@@ -7,10 +7,10 @@ use std::time::Instant;
 use churn_tui::engine::eval::{SplitEval, evaluate};
 use churn_tui::engine::features::table::AnchorCounts;
 use churn_tui::engine::label::Split;
+use churn_tui::engine::loaded_run::{LoadedRun, ModelView};
 use churn_tui::engine::models::{Data, N_FEATURES};
 use churn_tui::engine::run::TrainConfig;
 use churn_tui::engine::stats::{DataInfo, FeatureStats, RunStats};
-use churn_tui::engine::workbench::{ModelView, Workbench};
 use churn_tui::tui::app::{App, Tab};
 use churn_tui::tui::keymap::Action;
 use churn_tui::tui::theme::Theme;
@@ -22,7 +22,7 @@ use ratatui::backend::TestBackend;
 const USERS: usize = 100_000;
 const FRAMES: usize = 300;
 
-fn workbench() -> Workbench {
+fn workbench() -> LoadedRun {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
     let anchor = 1_585_699_200_000_000; // 2020-04-01T00:00:00Z in µs
     let mut test = Data {
@@ -77,7 +77,7 @@ fn workbench() -> Workbench {
         scores,
         &test,
     );
-    Workbench::from_parts(
+    LoadedRun::from_parts(
         std::env::temp_dir(),
         "bench".into(),
         cfg,

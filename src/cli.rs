@@ -11,9 +11,9 @@ use crate::engine::data::generate::{self, GenConfig};
 use crate::engine::dataset::{self, DatasetConfig};
 use crate::engine::eval::KPct;
 use crate::engine::label::{AnchorChoice, Window};
-use crate::engine::target::TierRule;
-use crate::engine::target::list::{ListSpec, target_rows};
-use crate::engine::target::phrases::Phrases;
+use crate::engine::targeting::TierRule;
+use crate::engine::targeting::list::{ListSpec, target_rows};
+use crate::engine::targeting::phrases::Phrases;
 use crate::engine::time::parse_anchor;
 use crate::engine::{Error, Result};
 
@@ -561,7 +561,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Some(Command::Train(t)) => train(t),
         Some(Command::Export(e)) => {
-            use crate::engine::target::export::{ExportFormat, export};
+            use crate::engine::targeting::export::{ExportFormat, export};
             let format = match &e.format {
                 Some(f) => ExportFormat::parse(f)?,
                 None => ExportFormat::of_path(&e.out)?,
@@ -583,7 +583,7 @@ pub fn run(cli: Cli) -> Result<()> {
             })
         }
         Some(Command::Report(r)) => {
-            use crate::engine::target::report::{report, write_report};
+            use crate::engine::targeting::report::{report, write_report};
             guard_output(&r.out, &[])?;
             with_list(&r.list, false, |wb, spec| {
                 write_report(&report(wb, spec)?, &r.out)?;
@@ -703,7 +703,7 @@ fn sql(q: SqlArgs) -> Result<()> {
 fn with_list<T>(
     a: &ListArgs,
     all_tiers: bool,
-    f: impl FnOnce(&crate::engine::workbench::Workbench, &ListSpec) -> Result<T>,
+    f: impl FnOnce(&crate::engine::loaded_run::LoadedRun, &ListSpec) -> Result<T>,
 ) -> Result<T> {
     let (tiers, phrases) = a.target.load()?;
     let k = if all_tiers {
@@ -711,8 +711,8 @@ fn with_list<T>(
     } else {
         KPct::parse(&a.k)?
     };
-    let wb = crate::engine::workbench::Workbench::load(&a.run)?;
-    let edits = crate::engine::target::edits::Edits::load_for(&wb)?;
+    let wb = crate::engine::loaded_run::LoadedRun::load(&a.run)?;
+    let edits = crate::engine::targeting::edits::Edits::load_for(&wb)?;
     let model = a.model.clone().unwrap_or_else(|| wb.chosen.clone());
     if wb.model(&model).is_none() {
         return Err(Error::Config(format!(
@@ -838,7 +838,7 @@ fn train(t: TrainArgs) -> Result<()> {
     if t.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&crate::engine::artifacts::eval_json(&report))
+            serde_json::to_string_pretty(&crate::engine::artifacts::eval_file(&report))
                 .unwrap_or_default()
         );
     } else {

@@ -60,8 +60,8 @@ fn csv_gz_parquet_and_monthly_glob_agree() {
     // Written tables read back identically from both output formats.
     let a = d.join("a.csv");
     let b = d.join("b.csv");
-    write::write(&csv.table.df, &a).unwrap();
-    write::write(
+    write::write_table(&csv.table.df, &a).unwrap();
+    write::write_table(
         &build(&d.join("log.parquet").to_string_lossy()).table.df,
         &b,
     )

@@ -219,7 +219,7 @@ fn concurrent_saves_get_distinct_run_ids() {
             d.file_name().and_then(|n| n.to_str()),
             "the manifest names its own directory"
         );
-        churn_tui::engine::workbench::Workbench::load(d).unwrap();
+        churn_tui::engine::loaded_run::LoadedRun::load(d).unwrap();
     }
     let hidden: Vec<_> = std::fs::read_dir(root.path())
         .unwrap()
@@ -449,17 +449,27 @@ fn damaged_model_files_are_errors() {
 #[test]
 fn nan_scores_are_refused() {
     let (d, run) = run_copy();
-    let scores = run.join("scores.csv");
-    let text = std::fs::read_to_string(&scores).unwrap();
-    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
-    let i = lines.iter().position(|l| l.contains(",test,")).unwrap();
-    let mut f: Vec<String> = lines[i].split(',').map(str::to_string).collect();
-    f[5] = "NaN".into();
-    lines[i] = f.join(",");
-    std::fs::write(&scores, lines.join("\n") + "\n").unwrap();
+    let wb = churn_tui::engine::loaded_run::LoadedRun::load(&run).unwrap();
+    let mut cols = vec![
+        Column::new("user_id".into(), wb.test.users.clone()),
+        Column::new("anchor_us".into(), wb.test.anchors.clone()),
+    ];
+    for (i, m) in wb.models.iter().enumerate() {
+        let mut scores = m.test_scores.clone();
+        if i == 1 {
+            scores[3] = f64::NAN;
+        }
+        cols.push(Column::new(m.name.as_str().into(), scores));
+    }
+    let mut df = DataFrame::new_infer_height(cols).unwrap();
+    ParquetWriter::new(std::fs::File::create(run.join("test_scores.parquet")).unwrap())
+        .finish(&mut df)
+        .unwrap();
     let err = fails(&mut export(&run, &d.path().join("t.csv")));
     assert!(
-        err.contains("scores.csv") && err.contains("not a probability"),
+        err.contains("test_scores.parquet")
+            && err.contains("not a probability")
+            && err.contains(&wb.models[1].name),
         "{err}"
     );
 }
@@ -639,7 +649,7 @@ fn bad_edits_and_missing_score_columns_name_their_file() {
     }
     std::fs::remove_file(run.join("edits.json")).unwrap();
     // A run with test_scores.parquet that lacks a model's column.
-    let wb = churn_tui::engine::workbench::Workbench::load(&run).unwrap();
+    let wb = churn_tui::engine::loaded_run::LoadedRun::load(&run).unwrap();
     let mut cols = vec![
         Column::new("user_id".into(), wb.test.users.clone()),
         Column::new("anchor_us".into(), wb.test.anchors.clone()),
@@ -679,7 +689,7 @@ fn stale_temp_runs_are_cleaned_and_never_opened() {
         .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(10))
         .unwrap();
     // Whatever is half-written is never opened, even with every file in place.
-    let err = churn_tui::engine::workbench::Workbench::load(&dead)
+    let err = churn_tui::engine::loaded_run::LoadedRun::load(&dead)
         .unwrap_err()
         .to_string();
     assert!(err.contains("unfinished run"), "{err}");
@@ -941,5 +951,35 @@ fn a_killed_writer_leaves_nothing_the_next_start_keeps() {
         root.path(),
     );
     assert!(hidden(root.path()).is_empty(), "{:?}", hidden(root.path()));
-    churn_tui::engine::workbench::Workbench::load(&run).unwrap();
+    churn_tui::engine::loaded_run::LoadedRun::load(&run).unwrap();
+}
+
+// A run file with a field missing, or a manifest of another format version, stops the reader
+// with the file and the field named (never a silent default).
+#[test]
+fn a_missing_field_or_another_format_version_is_named() {
+    let (d, run) = run_copy();
+    let eval_path = run.join("eval.json");
+    let good = std::fs::read_to_string(&eval_path).unwrap();
+    let mut eval: serde_json::Value = serde_json::from_str(&good).unwrap();
+    eval.as_object_mut().unwrap().remove("choice");
+    std::fs::write(&eval_path, eval.to_string()).unwrap();
+    let err = fails(&mut export(&run, &d.path().join("t.csv")));
+    assert!(
+        err.contains("eval.json") && err.contains("`choice`"),
+        "{err}"
+    );
+    std::fs::write(&eval_path, good).unwrap();
+
+    let mpath = run.join("manifest.json");
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&mpath).unwrap()).unwrap();
+    m["format_version"] = serde_json::json!(3);
+    std::fs::write(&mpath, m.to_string()).unwrap();
+    let err = fails(&mut export(&run, &d.path().join("t.csv")));
+    assert!(
+        err.contains("manifest.json") && err.contains("format_version 3"),
+        "{err}"
+    );
+    assert!(!d.path().join("t.csv").exists());
 }

@@ -10,16 +10,16 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use churn_tui::engine::eval::KPct;
 use churn_tui::engine::features::FEATURE_NAMES;
+use churn_tui::engine::loaded_run::{LoadedRun, ModelView};
 use churn_tui::engine::models::{Data, N_FEATURES};
 use churn_tui::engine::run::TrainConfig;
 use churn_tui::engine::stats::{DataInfo, FeatureStats, RunStats};
-use churn_tui::engine::target::TierRule;
-use churn_tui::engine::target::edits::Edits;
-use churn_tui::engine::target::export::{ExportFormat, export};
-use churn_tui::engine::target::list::{ListSpec, TargetRow, target_rows};
-use churn_tui::engine::target::phrases::Phrases;
-use churn_tui::engine::target::reasons::reasons_for;
-use churn_tui::engine::workbench::{ModelView, Workbench};
+use churn_tui::engine::targeting::TierRule;
+use churn_tui::engine::targeting::edits::Edits;
+use churn_tui::engine::targeting::export::{ExportFormat, export};
+use churn_tui::engine::targeting::list::{ListSpec, TargetRow, target_rows};
+use churn_tui::engine::targeting::phrases::Phrases;
+use churn_tui::engine::targeting::reasons::reasons_for;
 use churn_tui::tui::app::{App, Tab};
 use churn_tui::tui::keymap::Action;
 use churn_tui::tui::theme::Theme;
@@ -94,7 +94,7 @@ fn spec<'a>(
 // ---------------------------------------------------------------- reasons
 
 /// A row at the test population's medians with one feature pushed to `v`.
-fn one_extreme(wb: &Workbench, feature: usize, v: f64) -> Data {
+fn one_extreme(wb: &LoadedRun, feature: usize, v: f64) -> Data {
     let mut cols: Vec<Vec<f64>> = wb.medians().iter().map(|&m| vec![m]).collect();
     cols[feature][0] = v;
     Data {
@@ -108,7 +108,7 @@ fn one_extreme(wb: &Workbench, feature: usize, v: f64) -> Data {
 
 #[test]
 fn one_extreme_feature_is_the_top_reason_for_logreg_and_gbdt() {
-    let wb = Workbench::load(&fixture()).unwrap();
+    let wb = LoadedRun::load(&fixture()).unwrap();
     let max = |j: usize| wb.test.cols[j].iter().copied().fold(f64::MIN, f64::max);
     // Long silence: days_since_last_event at the population's maximum, everything else at the
     // median. (activity_ratio_15d and activity_trend are exactly collinear, so a linear model
@@ -134,7 +134,7 @@ fn one_extreme_feature_is_the_top_reason_for_logreg_and_gbdt() {
 fn logreg_attributions_sum_to_the_log_odds() {
     // coef × z over the features plus the intercept is the model's logit: an independent check
     // through predict().
-    let wb = Workbench::load(&fixture()).unwrap();
+    let wb = LoadedRun::load(&fixture()).unwrap();
     let m = wb.fitted("logreg").unwrap();
     let rows: Vec<usize> = (0..20).collect();
     let x = wb.test.select(&rows);
@@ -150,7 +150,7 @@ fn logreg_attributions_sum_to_the_log_odds() {
     }
 }
 
-fn tiny_workbench(values: &[f64]) -> Workbench {
+fn tiny_workbench(values: &[f64]) -> LoadedRun {
     let n = values.len();
     let test = Data {
         cols: (0..N_FEATURES).map(|_| values.to_vec()).collect(),
@@ -186,7 +186,7 @@ fn tiny_workbench(values: &[f64]) -> Workbench {
         vec![0.5; n],
         &test,
     );
-    Workbench::from_parts(
+    LoadedRun::from_parts(
         std::env::temp_dir(),
         "t".into(),
         cfg,
@@ -228,7 +228,7 @@ fn percentiles_on_a_hand_built_population() {
 #[test]
 fn target_list_with_edits_matches_an_independent_ranking() {
     let (_d, run) = run_copy();
-    let wb = Workbench::load(&run).unwrap();
+    let wb = LoadedRun::load(&run).unwrap();
     let model = wb.chosen.clone();
     let r = ranked(&run, &model);
     let mut edits = Edits::default();
@@ -266,7 +266,7 @@ fn target_list_with_edits_matches_an_independent_ranking() {
 }
 
 fn list_for_export(run: &Path) -> (Vec<TargetRow>, Vec<(usize, i64, bool)>, TierRule) {
-    let wb = Workbench::load(run).unwrap();
+    let wb = LoadedRun::load(run).unwrap();
     let model = wb.chosen.clone();
     let r = ranked(run, &model);
     let mut edits = Edits::default();
@@ -422,7 +422,7 @@ fn an_interrupted_write_leaves_the_old_file_and_no_temp() {
 
 fn app_on(run: &Path) -> App {
     let mut app = App::new(Theme::default(), 5);
-    app.set_workbench(Workbench::load(run).unwrap());
+    app.set_workbench(LoadedRun::load(run).unwrap());
     app.update(Action::GoTab(Tab::Targets));
     app.page = 20;
     app.prepare();
@@ -432,7 +432,7 @@ fn app_on(run: &Path) -> App {
 #[test]
 fn edits_are_saved_as_made_and_survive_a_kill() {
     let (_d, run) = run_copy();
-    let model = Workbench::load(&run).unwrap().chosen;
+    let model = LoadedRun::load(&run).unwrap().chosen;
     let r = ranked(&run, &model);
     let mut app = app_on(&run);
     // Exclude ranks 2 and 4, add the user at rank 150 (below the 5% cut).
@@ -527,7 +527,7 @@ fn bin() -> Command {
 #[test]
 fn export_and_report_commands() {
     let (d, run) = run_copy();
-    let model = Workbench::load(&run).unwrap().chosen;
+    let model = LoadedRun::load(&run).unwrap().chosen;
     let r = ranked(&run, &model);
     let mut edits = Edits::default();
     edits.toggle_exclude(r[0].0);

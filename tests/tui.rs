@@ -8,8 +8,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use churn_tui::engine::eval::KPct;
+use churn_tui::engine::loaded_run::LoadedRun;
 use churn_tui::engine::run::{Progress, TrainConfig};
-use churn_tui::engine::workbench::Workbench;
 use churn_tui::tui::app::{App, Effect, EngineMsg, Popup, Tab};
 use churn_tui::tui::keymap::{Action, KEYMAP, action_for};
 use churn_tui::tui::theme::Theme;
@@ -23,7 +23,7 @@ fn fixture_dir() -> PathBuf {
 }
 
 fn fixture_app() -> App {
-    let wb = Workbench::load(&fixture_dir()).expect("fixture run loads");
+    let wb = LoadedRun::load(&fixture_dir()).expect("fixture run loads");
     let mut app = App::new(Theme::default(), wb.models.len());
     app.set_workbench(wb);
     app
@@ -262,7 +262,10 @@ fn leaderboard_sorts_by_any_column_and_enter_picks_the_target_model() {
     keys(&mut app, "lsG");
     press(&mut app, KeyCode::Enter);
     let last = &by_auc.last().expect("models").0;
-    assert_eq!(app.target().map(|m| m.name.clone()), Some(last.clone()));
+    assert_eq!(
+        app.targeting_model().map(|m| m.name.clone()),
+        Some(last.clone())
+    );
     keys(&mut app, "5");
     assert!(screen(&mut app, 80, 24).contains(&format!("model {last}")));
 }
@@ -442,15 +445,34 @@ fn training_progress_reaches_the_ui_and_the_run_opens() {
     keys(&mut app, "3");
     assert!(screen(&mut app, 80, 24).contains("logreg"));
 
-    // The run's test_scores.parquet and its scores.csv give the workbench the same scores.
+    // The workbench's scores (from test_scores.parquet) are the run's scores.csv, read here
+    // on its own, row by row.
     let dir = app.wb.as_ref().expect("run").dir.clone();
-    let fast = Workbench::load(&dir).expect("load");
-    std::fs::remove_file(dir.join("test_scores.parquet")).expect("the run has test_scores");
-    let slow = Workbench::load(&dir).expect("load from scores.csv");
-    for (a, b) in fast.models.iter().zip(&slow.models) {
-        assert_eq!(a.name, b.name);
-        assert_eq!(a.test_scores, b.test_scores, "{}", a.name);
+    let run = LoadedRun::load(&dir).expect("load");
+    let csv = std::fs::read_to_string(dir.join("scores.csv")).expect("scores.csv");
+    let mut rows = 0;
+    for line in csv
+        .lines()
+        .skip(1)
+        .filter(|l| l.split(',').nth(1) == Some("test"))
+    {
+        let f: Vec<&str> = line.split(',').collect();
+        let m = run.model(f[0]).expect("model of the run");
+        let user: i64 = f[2].parse().expect("user");
+        let i = run
+            .test
+            .users
+            .iter()
+            .position(|&u| u == user)
+            .expect("test user");
+        assert_eq!(
+            m.test_scores[i],
+            f[5].parse::<f64>().expect("score"),
+            "{line}"
+        );
+        rows += 1;
     }
+    assert_eq!(rows, run.test.n() * run.models.len());
 }
 
 #[test]

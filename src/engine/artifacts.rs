@@ -6,19 +6,21 @@ use std::fmt::Write as _;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use serde_json::{Value, json};
-
 use polars::prelude::*;
 
 use crate::engine::error::PolarsContext;
-use crate::engine::eval::{AtK, SplitEval};
 use crate::engine::features::FEATURE_NAMES;
 use crate::engine::features::table::SPLIT;
 use crate::engine::features::write::write_parquet;
 use crate::engine::label::Split;
+use crate::engine::loaded_run::LoadedRun;
 use crate::engine::run::RunReport;
+use crate::engine::run_format::{
+    self, AnchorRecord, BootstrapRecord, CURVES_FILE, CurvePair, CurvesFile, EVAL_FILE, EvalFile,
+    FEATURES_FILE, FailedModel, FeaturesFile, InputRecord, MadeBy, Manifest, ModelEval,
+    ModelRecord, SplitsRecord, StageTime,
+};
 use crate::engine::time::fmt_anchor;
-use crate::engine::workbench::Workbench;
 use crate::engine::{Error, Result};
 
 /// Data summary, label counts and feature statistics (`stats::RunStats`).
@@ -32,6 +34,8 @@ pub const TEST_SCORES_FILE: &str = "test_scores.parquet";
 /// when that would pass `SCORES_CSV_MAX_ROWS` rows (nine models × millions of rows would make a
 /// CSV of gigabytes).
 pub const VAL_SCORES_FILE: &str = "val_scores.parquet";
+/// Every val and test score of every model, while that stays under `SCORES_CSV_MAX_ROWS` rows.
+pub const SCORES_CSV: &str = "scores.csv";
 pub const SCORES_CSV_MAX_ROWS: usize = 2_000_000;
 
 /// Does this run's `scores.csv` stay small enough to write?
@@ -39,48 +43,30 @@ pub fn scores_fit_csv(r: &RunReport) -> bool {
     (r.val.n() + r.test.n()).saturating_mul(r.models.len()) <= SCORES_CSV_MAX_ROWS
 }
 
-/// A K as JSON: an integer when whole (5), else a decimal (7.25).
-fn k_json(k_pct: f64) -> Value {
-    if k_pct.fract() == 0.0 {
-        json!(k_pct as u64)
-    } else {
-        json!(k_pct)
-    }
-}
-
-fn at_k_json(a: &AtK) -> Value {
-    json!({
-        "k_pct": k_json(a.k_pct),
-        "k": a.k,
-        "precision": a.precision,
-        "recall": a.recall,
-        "lift": a.lift,
-        "lift_ceiling": a.lift_ceiling,
-    })
-}
-
-fn split_json(e: &SplitEval) -> Value {
-    json!({
-        "n": e.n,
-        "prevalence": e.prevalence,
-        "pr_auc": e.pr_auc,
-        "at_k": e.at_k.iter().map(at_k_json).collect::<Vec<_>>(),
-    })
-}
-
 /// `eval.json` as SPEC §6 lays it out, with the bootstrap intervals beside each model's splits
 /// (per K in `at_k`'s order; `vs_chosen`: this model minus the chosen one, paired) and the
 /// choice with its reason (SPEC §4).
-pub fn eval_json(r: &RunReport) -> Value {
-    json!({
-        "models": r.models.iter().map(|m| json!({
-            "name": m.name,
-            "splits": {"val": split_json(&m.val), "test": split_json(&m.test)},
-            "intervals": m.intervals,
-        })).collect::<Vec<_>>(),
-        "choice": r.choice,
-        "bootstrap": {"resamples": crate::engine::eval::bootstrap::RESAMPLES, "level": 0.9, "seed": r.config.seed},
-    })
+pub fn eval_file(r: &RunReport) -> EvalFile {
+    EvalFile {
+        models: r
+            .models
+            .iter()
+            .map(|m| ModelEval {
+                name: m.name.clone(),
+                splits: SplitsRecord {
+                    val: (&m.val).into(),
+                    test: (&m.test).into(),
+                },
+                intervals: m.intervals.clone(),
+            })
+            .collect(),
+        choice: r.choice.clone(),
+        bootstrap: BootstrapRecord {
+            resamples: crate::engine::eval::bootstrap::RESAMPLES,
+            level: 0.9,
+            seed: r.config.seed,
+        },
+    }
 }
 
 /// `scores.csv`: every val and test row for every model, shortest round-trip floats.
@@ -224,25 +210,25 @@ fn write(dir: &Path, name: &str, text: &str) -> Result<()> {
     std::fs::write(&p, text).map_err(|e| Error::io(&p, e))
 }
 
-fn pretty(v: &Value) -> String {
-    serde_json::to_string_pretty(v).unwrap_or_default() + "\n"
+fn write_json<T: serde::Serialize>(dir: &Path, name: &str, value: &T, pretty: bool) -> Result<()> {
+    write(dir, name, &run_format::to_text(value, pretty)?)
 }
 
 /// The run's own record of itself; `manifest.json` is what marks a directory as a run.
-pub const MANIFEST: &str = "manifest.json";
+pub use crate::engine::run_format::MANIFEST;
 /// Every file of the run format (besides `models/`): no export or report may replace one.
 pub const RUN_FILES: [&str; 11] = [
     MANIFEST,
     VAL_SCORES_FILE,
-    "features.json",
-    "eval.json",
+    FEATURES_FILE,
+    EVAL_FILE,
     STATS_FILE,
     TEST_FEATURES_FILE,
     TEST_SCORES_FILE,
-    "scores.csv",
-    "pr_curves.json",
+    SCORES_CSV,
+    CURVES_FILE,
     "leaderboard.md",
-    crate::engine::target::edits::EDITS_FILE,
+    crate::engine::targeting::edits::EDITS_FILE,
 ];
 /// A run is written into `<root>/.churn-run-XXXXXX.tmp/` and renamed when whole.
 pub const RUN_TMP_PREFIX: &str = ".churn-run-";
@@ -346,6 +332,11 @@ pub fn clean_stale_runs(root: &Path) {
 /// (hidden names) are never candidates.
 pub fn find_run(root: &Path, cfg: &crate::engine::run::TrainConfig) -> Option<PathBuf> {
     let want = serde_json::to_value(cfg).ok()?;
+    let config_of = |d: &Path| {
+        run_format::read_manifest(d)
+            .ok()
+            .and_then(|m| serde_json::to_value(m.config).ok())
+    };
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
         .ok()?
         .filter_map(|e| e.ok())
@@ -355,19 +346,16 @@ pub fn find_run(root: &Path, cfg: &crate::engine::run::TrainConfig) -> Option<Pa
         .collect();
     // Run ids start with the UTC time, so the name order is the time order.
     dirs.sort();
-    dirs.into_iter().rev().find(|d| {
-        std::fs::read_to_string(d.join(MANIFEST))
-            .ok()
-            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-            .is_some_and(|m| m["config"] == want)
-    })
+    dirs.into_iter()
+        .rev()
+        .find(|d| config_of(d).is_some_and(|c| c == want))
 }
 
 /// Write the run under `root` with a fresh id (UTC time and seed, then `-2`, `-3`, … when
 /// another run took the name, even one saved by another process in the same second). The run
 /// is opened as the workbench would open it before it gets its name, so a run that cannot be
 /// opened is never saved; the opened workbench is returned.
-pub fn save_new(r: &RunReport, root: &Path) -> Result<(PathBuf, Workbench)> {
+pub fn save_new(r: &RunReport, root: &Path) -> Result<(PathBuf, LoadedRun)> {
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
     let base = format!("{stamp}-s{}", r.config.seed);
     let ids = std::iter::once(base.clone()).chain((2..).map(move |n| format!("{base}-{n}")));
@@ -383,18 +371,18 @@ fn save_as(
     r: &RunReport,
     root: &Path,
     ids: impl Iterator<Item = String>,
-) -> Result<(PathBuf, Workbench)> {
+) -> Result<(PathBuf, LoadedRun)> {
     let work = crate::engine::atomic::WorkDir::new(root, RUN_TMP_PREFIX)?;
     let dir = work.path().to_path_buf();
     write_body(r, &dir)?;
-    let mut wb: Option<Workbench> = None;
+    let mut wb: Option<LoadedRun> = None;
     let mut last = String::new();
     for run_id in ids.take(1000) {
         write_named(r, &dir, &run_id)?;
         if wb.is_none() {
             // Open it exactly as a reader will: NaN in a file, a split nothing can be ranked
             // on, a model that does not load — all fail here, before the run has a name.
-            wb = Some(Workbench::open_dir(&dir).map_err(|e| {
+            wb = Some(LoadedRun::open_dir(&dir).map_err(|e| {
                 Error::Config(format!("the run would not open, so it was not saved: {e}"))
             })?);
         }
@@ -420,17 +408,13 @@ fn save_as(
 
 /// The files of a run that do not name it.
 fn write_body(r: &RunReport, dir: &Path) -> Result<()> {
-    write(
-        dir,
-        "features.json",
-        &pretty(&json!({"order": FEATURE_NAMES, "scaler": r.scaler})),
-    )?;
-    write(dir, "eval.json", &pretty(&eval_json(r)))?;
-    write(
-        dir,
-        STATS_FILE,
-        &pretty(&serde_json::to_value(&r.stats).unwrap_or(Value::Null)),
-    )?;
+    let features = FeaturesFile {
+        order: FEATURE_NAMES.iter().map(|f| f.to_string()).collect(),
+        scaler: r.scaler.clone(),
+    };
+    write_json(dir, FEATURES_FILE, &features, true)?;
+    write_json(dir, EVAL_FILE, &eval_file(r), true)?;
+    write_json(dir, STATS_FILE, &r.stats, true)?;
     // The test rows' features, for the Targets tab (percentiles, per-user detail and reasons).
     let test_rows = r
         .dataset
@@ -473,32 +457,25 @@ fn write_body(r: &RunReport, dir: &Path) -> Result<()> {
         })?;
     }
     if scores_fit_csv(r) {
-        write(dir, "scores.csv", &scores_csv(r))?;
+        write(dir, SCORES_CSV, &scores_csv(r))?;
     }
-    let curves: serde_json::Map<String, Value> = r
+    let curves: CurvesFile = r
         .models
         .iter()
         .map(|m| {
-            (
-                m.name.clone(),
-                json!({"val": m.val_curve, "test": m.test_curve}),
-            )
+            let pair = CurvePair {
+                val: m.val_curve.clone(),
+                test: m.test_curve.clone(),
+            };
+            (m.name.clone(), pair)
         })
         .collect();
     // Compact: a curve has a point per distinct score (≈ 100 MB pretty-printed on 4M events).
-    write(
-        dir,
-        "pr_curves.json",
-        &(serde_json::to_string(&Value::Object(curves)).unwrap_or_default() + "\n"),
-    )?;
+    write_json(dir, CURVES_FILE, &curves, false)?;
     let models_dir = dir.join("models");
     std::fs::create_dir(&models_dir).map_err(|e| Error::io(&models_dir, e))?;
     for m in &r.models {
-        write(
-            &models_dir,
-            &format!("{}.json", m.name),
-            &(serde_json::to_string(&m.saved).unwrap_or_default() + "\n"),
-        )?;
+        write_json(&models_dir, &format!("{}.json", m.name), &m.saved, false)?;
     }
     Ok(())
 }
@@ -512,7 +489,12 @@ fn write_named(r: &RunReport, dir: &Path, run_id: &str) -> Result<()> {
         .files
         .iter()
         .map(|f| {
-            Ok(json!({"path": f.path, "format": f.format, "bytes": f.size, "hash": content_hash(&f.path)?}))
+            Ok(InputRecord {
+                path: f.path.clone(),
+                format: f.format,
+                bytes: f.size,
+                hash: content_hash(&f.path)?,
+            })
         })
         .collect::<Result<Vec<_>>>()?;
     write(
@@ -520,18 +502,49 @@ fn write_named(r: &RunReport, dir: &Path, run_id: &str) -> Result<()> {
         "leaderboard.md",
         &format!("# Leaderboard — run {run_id}\n{}", leaderboard(r)),
     )?;
-    let manifest = json!({
-        "crate": {"name": env!("CARGO_PKG_NAME"), "version": env!("CARGO_PKG_VERSION")},
-        "run_id": run_id,
-        "config": r.config,
-        "inputs": inputs,
-        "seed": r.config.seed,
-        "chosen_model": r.chosen,
-        "failed_models": r.failed.iter().map(|(m, e)| json!({"name": m, "error": e})).collect::<Vec<_>>(),
-        "anchors": r.dataset.table.plan.anchors.iter().map(|(t, s)| json!({"anchor": fmt_anchor(*t), "split": s})).collect::<Vec<_>>(),
-        "purged": r.dataset.table.plan.purged.iter().map(|t| fmt_anchor(*t)).collect::<Vec<_>>(),
-        "timings_seconds": r.timings.iter().map(|(k, v)| json!({"stage": k, "seconds": v})).collect::<Vec<_>>(),
-        "models": r.models.iter().map(|m| json!({"name": m.name, "params": m.params, "fit_seconds": m.fit_seconds})).collect::<Vec<_>>(),
-    });
-    write(dir, MANIFEST, &pretty(&manifest))
+    let plan = &r.dataset.table.plan;
+    let manifest = Manifest {
+        format_version: run_format::FORMAT_VERSION,
+        made_by: MadeBy::this_build(),
+        run_id: run_id.to_string(),
+        config: r.config.clone(),
+        inputs,
+        seed: r.config.seed,
+        chosen_model: r.chosen.clone(),
+        failed_models: r
+            .failed
+            .iter()
+            .map(|(name, error)| FailedModel {
+                name: name.clone(),
+                error: error.clone(),
+            })
+            .collect(),
+        anchors: plan
+            .anchors
+            .iter()
+            .map(|(t, split)| AnchorRecord {
+                anchor: fmt_anchor(*t),
+                split: *split,
+            })
+            .collect(),
+        purged: plan.purged.iter().map(|t| fmt_anchor(*t)).collect(),
+        timings_seconds: r
+            .timings
+            .iter()
+            .map(|(stage, seconds)| StageTime {
+                stage: stage.clone(),
+                seconds: *seconds,
+            })
+            .collect(),
+        models: r
+            .models
+            .iter()
+            .map(|m| ModelRecord {
+                name: m.name.clone(),
+                params: m.params.clone(),
+                fit_seconds: m.fit_seconds,
+            })
+            .collect(),
+    };
+    write_json(dir, MANIFEST, &manifest, true)
 }

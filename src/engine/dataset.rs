@@ -163,7 +163,7 @@ pub fn write_features(
     }
     let log = data::load(&files, &cfg.scope)?;
     let ds = build_from_log(&log, cfg)?;
-    features::write::write(&ds.table.df, out)?;
+    features::write::write_table(&ds.table.df, out)?;
     Ok(ds)
 }
 

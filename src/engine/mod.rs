@@ -9,15 +9,16 @@ pub mod error;
 pub mod eval;
 pub mod features;
 pub mod label;
+pub mod loaded_run;
 pub mod models;
 pub mod run;
+pub mod run_format;
 pub mod score;
 pub mod spill;
 pub mod spill_rows;
 pub mod sql;
 pub mod stats;
-pub mod target;
+pub mod targeting;
 pub mod time;
-pub mod workbench;
 
 pub use error::{Error, Result};

@@ -11,7 +11,7 @@ use crate::engine::features;
 use crate::engine::label::anchors::DataRange;
 use crate::engine::label::{AnchorPlan, Split};
 use crate::engine::models::{self, Data};
-use crate::engine::run::TrainConfig;
+use crate::engine::run_format::{self, InputRecord};
 use crate::engine::time::fmt_anchor;
 use crate::engine::{Error, Result};
 
@@ -41,19 +41,11 @@ fn read_json(path: &Path) -> Result<serde_json::Value> {
 }
 
 pub fn score(req: &ScoreRequest) -> Result<Scored> {
-    let manifest = read_json(&req.run_dir.join("manifest.json"))?;
-    let cfg: TrainConfig = serde_json::from_value(manifest["config"].clone()).map_err(|e| {
-        Error::in_file(
-            req.run_dir.join("manifest.json"),
-            format!("no usable config: {e}"),
-        )
-    })?;
+    let manifest = run_format::read_manifest(&req.run_dir)?;
+    let cfg = &manifest.config;
     let name = match &req.model {
         Some(m) => m.clone(),
-        None => manifest["chosen_model"]
-            .as_str()
-            .ok_or_else(|| Error::in_file(req.run_dir.join("manifest.json"), "no chosen_model"))?
-            .to_string(),
+        None => manifest.chosen_model.clone(),
     };
     let mpath = req.run_dir.join("models").join(format!("{name}.json"));
     let model = models::load(&name, &read_json(&mpath)?)
@@ -74,7 +66,7 @@ pub fn score(req: &ScoreRequest) -> Result<Scored> {
                 "the run's own inputs cannot be read ({e}); pass --data to score other files"
             ))
         })?;
-        same_inputs(&req.run_dir.join("manifest.json"), &manifest, &files)?;
+        same_inputs(&manifest.inputs, &files)?;
         files
     } else {
         data::resolve(&req.data)?
@@ -123,23 +115,7 @@ pub fn score(req: &ScoreRequest) -> Result<Scored> {
 
 /// Scoring with the run's own inputs must read the very files it was trained on: the same
 /// paths with the same content hashes, or a clear error (never a quietly different log).
-fn same_inputs(
-    mpath: &Path,
-    manifest: &serde_json::Value,
-    files: &[data::InputFile],
-) -> Result<()> {
-    let recorded: Vec<(PathBuf, String)> = manifest["inputs"]
-        .as_array()
-        .ok_or_else(|| Error::in_file(mpath, "no inputs recorded"))?
-        .iter()
-        .map(|i| {
-            Some((
-                PathBuf::from(i["path"].as_str()?),
-                i["hash"].as_str()?.to_string(),
-            ))
-        })
-        .collect::<Option<_>>()
-        .ok_or_else(|| Error::in_file(mpath, "an input without path or hash"))?;
+fn same_inputs(recorded: &[InputRecord], files: &[data::InputFile]) -> Result<()> {
     let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
     let hint = "pass --data to score other files on purpose";
     if recorded.len() != files.len() {
@@ -150,15 +126,16 @@ fn same_inputs(
         )));
     }
     for f in files {
-        let (_, hash) = recorded
+        let hash = &recorded
             .iter()
-            .find(|(p, _)| abs(p) == abs(&f.path))
+            .find(|r| abs(&r.path) == abs(&f.path))
             .ok_or_else(|| {
                 Error::Config(format!(
                     "{} was not among the files the run was trained on; {hint}",
                     f.path.display()
                 ))
-            })?;
+            })?
+            .hash;
         if crate::engine::artifacts::content_hash(&f.path)? != *hash {
             return Err(Error::Config(format!(
                 "{} changed since the run was trained (its content hash differs); {hint}",

@@ -6,16 +6,16 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 
 use crate::engine::eval::KPct;
+use crate::engine::loaded_run::{LoadedRun, ModelView};
 use crate::engine::run::Progress;
-use crate::engine::target::TierRule;
-use crate::engine::target::edits::Edits;
-use crate::engine::target::export::{ExportFormat, export};
-use crate::engine::target::list::reasons_batch;
-use crate::engine::target::list::{ListSpec, target_rows};
-use crate::engine::target::phrases::{Phrases, english};
-use crate::engine::target::reasons::Reason;
-use crate::engine::target::report::{report, write_report};
-use crate::engine::workbench::{ModelView, Workbench};
+use crate::engine::targeting::TierRule;
+use crate::engine::targeting::edits::Edits;
+use crate::engine::targeting::export::{ExportFormat, export};
+use crate::engine::targeting::list::reasons_batch;
+use crate::engine::targeting::list::{ListSpec, target_rows};
+use crate::engine::targeting::phrases::{Phrases, english};
+use crate::engine::targeting::reasons::Reason;
+use crate::engine::targeting::report::{report, write_report};
 
 use super::keymap::Action;
 use super::theme::Theme;
@@ -87,7 +87,7 @@ pub enum Popup {
 pub enum EngineMsg {
     Progress(Progress),
     /// The run finished and was saved in this directory, or failed with this message.
-    Finished(Result<Box<Workbench>, String>),
+    Finished(Result<Box<LoadedRun>, String>),
 }
 
 /// What the loop must do after an update.
@@ -134,7 +134,7 @@ pub struct Notice {
 pub struct App {
     pub tab: Tab,
     pub theme: Theme,
-    pub wb: Option<Workbench>,
+    pub wb: Option<LoadedRun>,
     pub training: Option<Training>,
     pub notice: Option<Notice>,
     pub popup: Option<Popup>,
@@ -232,7 +232,7 @@ impl App {
     }
 
     /// Show a loaded run (keeps the current K and tab).
-    pub fn set_workbench(&mut self, wb: Workbench) {
+    pub fn set_workbench(&mut self, wb: LoadedRun) {
         self.k = wb.ks.first().copied().unwrap_or(self.k);
         (self.edits, self.edits_error) = match Edits::load_for(&wb) {
             Ok(e) => (e, None),
@@ -259,7 +259,7 @@ impl App {
     }
 
     /// The model the Targets tab ranks by.
-    pub fn target(&self) -> Option<&ModelView> {
+    pub fn targeting_model(&self) -> Option<&ModelView> {
         let wb = self.wb.as_ref()?;
         self.target_model
             .as_deref()
@@ -269,7 +269,9 @@ impl App {
 
     /// Rows in the current Top-K.
     pub fn k_rows(&self) -> usize {
-        self.target().map(|m| self.k.k_of(m.n())).unwrap_or(0)
+        self.targeting_model()
+            .map(|m| self.k.k_of(m.n()))
+            .unwrap_or(0)
     }
 
     /// Rows of the Targets list: the top k, then users added by hand from below it.
@@ -289,7 +291,9 @@ impl App {
 
     /// Build the user → rank map of the target model, if it is not that model's already.
     fn ensure_positions(&mut self) {
-        let Some(m) = self.target() else { return };
+        let Some(m) = self.targeting_model() else {
+            return;
+        };
         if self.pos_model != m.name {
             let name = m.name.clone();
             let Some(wb) = &self.wb else { return };
@@ -341,7 +345,7 @@ impl App {
     /// The user id at list position `i`.
     pub fn list_user(&self, i: usize) -> Option<i64> {
         let (p, _) = self.list_row(i)?;
-        let (wb, m) = (self.wb.as_ref()?, self.target()?);
+        let (wb, m) = (self.wb.as_ref()?, self.targeting_model()?);
         m.ranking().get(p).map(|&r| wb.test.users[r])
     }
 
@@ -417,7 +421,7 @@ impl App {
     /// The current target list as an export would write it.
     pub fn target_list(
         &self,
-    ) -> crate::engine::Result<Vec<crate::engine::target::list::TargetRow>> {
+    ) -> crate::engine::Result<Vec<crate::engine::targeting::list::TargetRow>> {
         let (wb, spec) = self
             .list_spec()
             .ok_or_else(|| crate::engine::Error::Config("no run loaded".into()))?;
@@ -425,8 +429,8 @@ impl App {
     }
 
     /// What the current target list is made of: the targeting model, K, tiers, edits, language.
-    fn list_spec(&self) -> Option<(&Workbench, ListSpec<'_>)> {
-        let (wb, m) = (self.wb.as_ref()?, self.target()?);
+    fn list_spec(&self) -> Option<(&LoadedRun, ListSpec<'_>)> {
+        let (wb, m) = (self.wb.as_ref()?, self.targeting_model()?);
         Some((
             wb,
             ListSpec {
@@ -516,7 +520,7 @@ impl App {
     }
 
     /// Handle one engine message.
-    pub fn engine(&mut self, msg: EngineMsg) -> Option<Workbench> {
+    pub fn engine(&mut self, msg: EngineMsg) -> Option<LoadedRun> {
         match msg {
             EngineMsg::Progress(p) => {
                 let t = self.training.get_or_insert_with(Training::default);
@@ -642,7 +646,7 @@ impl App {
 
     /// User ids of the top-k matching the search text, as ranking positions.
     fn matches(&self, text: &str) -> Vec<usize> {
-        let (Some(wb), Some(m)) = (&self.wb, self.target()) else {
+        let (Some(wb), Some(m)) = (&self.wb, self.targeting_model()) else {
             return vec![];
         };
         let k = self.k_rows();
@@ -681,7 +685,7 @@ impl App {
     }
 
     fn not_in_top_k(&self, text: &str) -> String {
-        let (Some(wb), Some(m)) = (&self.wb, self.target()) else {
+        let (Some(wb), Some(m)) = (&self.wb, self.targeting_model()) else {
             return format!("no user matches \"{text}\"");
         };
         match m
@@ -885,7 +889,7 @@ impl App {
                     }
                 }
                 Tab::Targets => {
-                    if let Some(m) = self.target()
+                    if let Some(m) = self.targeting_model()
                         && let Some((p, _)) = self.list_row(self.sel)
                         && let Some(&row) = m.ranking().get(p)
                     {
@@ -969,7 +973,9 @@ impl App {
     /// Work a frame needs that is too slow for drawing: risk reasons of the rows in view.
     pub fn prepare(&mut self) {
         self.clamp_targets();
-        let Some(m) = self.target() else { return };
+        let Some(m) = self.targeting_model() else {
+            return;
+        };
         let name = m.name.clone();
         // Reasons are shown on the Targets tab only: the run opens on another tab without
         // ranking its rows.

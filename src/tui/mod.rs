@@ -17,8 +17,8 @@ use std::time::Duration;
 use ratatui::crossterm::event::{self, Event as CtEvent, KeyCode, KeyEventKind, KeyModifiers};
 
 use crate::engine::artifacts::find_run;
+use crate::engine::loaded_run::LoadedRun;
 use crate::engine::run::TrainConfig;
-use crate::engine::workbench::Workbench;
 use crate::engine::{Error, Result};
 
 use app::{App, Effect, EngineMsg};
@@ -31,8 +31,8 @@ pub struct TuiOptions {
     /// Where runs are saved and looked for.
     pub out: PathBuf,
     pub theme: Theme,
-    pub tiers: crate::engine::target::TierRule,
-    pub phrases: crate::engine::target::phrases::Phrases,
+    pub tiers: crate::engine::targeting::TierRule,
+    pub phrases: crate::engine::targeting::phrases::Phrases,
 }
 
 /// Everything that can wake the loop.
@@ -139,8 +139,8 @@ pub fn run(opts: TuiOptions) -> Result<()> {
     app.phrases = opts.phrases.clone();
     // Load before taking over the screen, so an error prints normally.
     let initial = match &opts.run {
-        Some(dir) => Some(Workbench::load(dir)?),
-        None => find_run(&opts.out, &opts.train).and_then(|d| match Workbench::load(&d) {
+        Some(dir) => Some(LoadedRun::load(dir)?),
+        None => find_run(&opts.out, &opts.train).and_then(|d| match LoadedRun::load(&d) {
             Ok(wb) => Some(wb),
             Err(e) => {
                 log.line(&format!("cannot reopen {}: {e}", d.display()));

@@ -135,7 +135,7 @@ fn status_line(app: &App, f: &mut Frame, area: Rect) {
                 " run {} · chosen: {} · targeting: {}",
                 wb.run_id,
                 wb.chosen,
-                app.target().map_or("–", |m| m.name.as_str())
+                app.targeting_model().map_or("–", |m| m.name.as_str())
             ),
             t.dim(),
         )

@@ -15,7 +15,7 @@ use crate::engine::data::schema::USER_ID;
 use crate::engine::data::source::InputFile;
 use crate::engine::data::{LogSummary, Scope};
 use crate::engine::error::{Location, PolarsContext};
-use crate::engine::label::labels::{LABEL, Y};
+use crate::engine::label::dormancy::{LABEL, Y};
 use crate::engine::label::{AnchorPlan, Split, Window};
 use crate::engine::time::{fmt_anchor, parse_anchor};
 use crate::engine::{Error, Result};

@@ -15,7 +15,7 @@ use polars::prelude::*;
 
 use crate::engine::data::schema::{BRAND_RANK, IS_PURCHASE, PRICE, TS, USER_ID};
 use crate::engine::label::Window;
-use crate::engine::label::labels::KEY;
+use crate::engine::label::dormancy::KEY;
 use crate::engine::time::US_PER_DAY;
 
 pub use table::{FeatureTable, build};

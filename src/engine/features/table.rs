@@ -8,7 +8,7 @@ use super::{FEATURE_NAMES, T, aggregations, brand_sequence, feature_exprs, row_c
 use crate::engine::data::EventLog;
 use crate::engine::data::schema::{TS, UIDX, USER_ID};
 use crate::engine::error::PolarsContext;
-use crate::engine::label::labels::{
+use crate::engine::label::dormancy::{
     BRAND_SHIFT, FUTURE_BRAND, HOME_BRAND, KEY, KEY_SHIFT, LABEL, MAX_ANCHORS, N_FUTURE, Y,
     brand_mode, label_expr,
 };

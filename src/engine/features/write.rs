@@ -10,11 +10,11 @@ use super::FEATURE_NAMES;
 use super::table::{ANCHOR, SPLIT};
 use crate::engine::atomic::write_atomic;
 use crate::engine::data::schema::USER_ID;
-use crate::engine::label::labels::{LABEL, Y};
+use crate::engine::label::dormancy::{LABEL, Y};
 use crate::engine::time::fmt_anchor;
 use crate::engine::{Error, Result};
 
-pub fn write(df: &DataFrame, path: &Path) -> Result<()> {
+pub fn write_table(df: &DataFrame, path: &Path) -> Result<()> {
     let name = path.to_string_lossy().to_ascii_lowercase();
     if name.ends_with(".csv") {
         write_csv(df, path)

@@ -1,7 +1,7 @@
 //! Anchors, population, labels and splits (SPEC §2).
 
 pub mod anchors;
-pub mod labels;
+pub mod dormancy;
 pub mod splits;
 
 pub use anchors::{AnchorChoice, Window};

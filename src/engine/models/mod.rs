@@ -21,7 +21,7 @@ use crate::engine::features::FEATURE_NAMES;
 use crate::engine::features::history::{HIST_AGE, HIST_TX, HIST_X};
 use crate::engine::features::table::{ANCHOR, SPLIT};
 use crate::engine::label::Split;
-use crate::engine::label::labels::Y;
+use crate::engine::label::dormancy::Y;
 use crate::engine::{Error, Result};
 
 pub const N_FEATURES: usize = FEATURE_NAMES.len();

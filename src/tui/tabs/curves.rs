@@ -8,7 +8,7 @@ use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Paragraph};
 
-use crate::engine::workbench::ModelView;
+use crate::engine::loaded_run::ModelView;
 use crate::tui::app::{App, CurveMode};
 use crate::tui::ui::waiting;
 
@@ -86,7 +86,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let mut k_mark: Vec<(f64, f64)> = Vec::new();
     let (x_title, y_title, x_bounds, y_bounds, split) = match app.curve_mode {
         CurveMode::Pr => {
-            if let Some(m) = app.target() {
+            if let Some(m) = app.targeting_model() {
                 if app.curve_test {
                     let (k, tp, prec, _) = m.at(app.k_rows());
                     let p = m.caught().last().copied().unwrap_or(0);

@@ -174,7 +174,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
 /// Header, ceilings and one row per model (in the board's order) for one split.
 fn split_lines(
     app: &App,
-    wb: &crate::engine::workbench::Workbench,
+    wb: &crate::engine::loaded_run::LoadedRun,
     shown: &[(usize, Column)],
     test: bool,
 ) -> Vec<Line<'static>> {
@@ -235,7 +235,7 @@ fn split_lines(
         ceil.push(Span::styled(format!(" {v:>w$}", w = COL_W), t.dim()));
     }
     lines.push(Line::from(ceil));
-    let target = app.target().map(|m| m.name.clone());
+    let target = app.targeting_model().map(|m| m.name.clone());
     for (pos, &mi) in app.board_order().iter().enumerate() {
         let m = &wb.models[mi];
         let e = if test { &m.test } else { &m.val };

@@ -12,7 +12,7 @@ use crate::tui::app::App;
 use crate::tui::ui::{centered, waiting};
 
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
-    let (Some(wb), Some(m)) = (&app.wb, app.target()) else {
+    let (Some(wb), Some(m)) = (&app.wb, app.targeting_model()) else {
         return waiting(app, f, area, "The Top-K target list");
     };
     let t = &app.theme;
@@ -171,7 +171,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
 
 /// The user detail: every feature with its population percentile, and the risk reasons.
 pub fn user_popup(app: &App, f: &mut Frame, area: Rect, row: usize) {
-    let (Some(wb), Some(m)) = (&app.wb, app.target()) else {
+    let (Some(wb), Some(m)) = (&app.wb, app.targeting_model()) else {
         return;
     };
     let t = &app.theme;

@@ -18,8 +18,8 @@ use crate::engine::eval::{KPct, SplitEval, rank};
 use crate::engine::label::Split;
 use crate::engine::models::{self, Data, Model, N_FEATURES};
 use crate::engine::run::{ModelIntervals, TrainConfig};
+use crate::engine::run_format::{self, CURVES_FILE, CurvesFile, EVAL_FILE, EvalFile};
 use crate::engine::stats::{RunStats, sorted_median};
-use crate::engine::time::parse_anchor;
 use crate::engine::{Error, Result};
 
 /// One model of the run.
@@ -32,7 +32,7 @@ pub struct ModelView {
     pub test: SplitEval,
     pub val_curve: Vec<(f64, f64)>,
     pub test_curve: Vec<(f64, f64)>,
-    /// Scores of the test rows, aligned with `Workbench::test`.
+    /// Scores of the test rows, aligned with `LoadedRun::test`.
     pub test_scores: Vec<f64>,
     /// The test rows the scores belong to (shared with the workbench).
     rows: Arc<Data>,
@@ -139,7 +139,7 @@ impl ModelView {
 }
 
 #[derive(Debug, Clone)]
-pub struct Workbench {
+pub struct LoadedRun {
     pub dir: PathBuf,
     pub run_id: String,
     pub config: TrainConfig,
@@ -169,11 +169,6 @@ fn read_json(path: &Path) -> Result<Value> {
     serde_json::from_str(&text).map_err(|e| Error::in_file(path, format!("not valid JSON: {e}")))
 }
 
-fn field<T: serde::de::DeserializeOwned>(path: &Path, v: &Value, what: &str) -> Result<T> {
-    serde_json::from_value(v.clone())
-        .map_err(|e| Error::in_file(path, format!("{what} is not as expected: {e}")))
-}
-
 fn load_test_rows(dir: &Path) -> Result<Data> {
     let path = dir.join(TEST_FEATURES_FILE);
     let text = path.to_string_lossy();
@@ -189,13 +184,9 @@ fn load_test_rows(dir: &Path) -> Result<Data> {
     Data::from_table(&df, Split::Test).map_err(|e| Error::in_file(&path, e.to_string()))
 }
 
-/// Test scores per model from `test_scores.parquet` when the run has it and its rows are the
-/// test rows; `None` otherwise (older runs), and `scores.csv` is read instead.
-fn load_score_columns(dir: &Path, test: &Data) -> Result<Option<HashMap<String, Vec<f64>>>> {
+/// Test scores per model from `test_scores.parquet`, whose rows must be the test rows.
+fn load_score_columns(dir: &Path, test: &Data) -> Result<HashMap<String, Vec<f64>>> {
     let path = dir.join(TEST_SCORES_FILE);
-    if !path.is_file() {
-        return Ok(None);
-    }
     let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
     let df = ParquetReader::new(file)
         .finish()
@@ -225,54 +216,13 @@ fn load_score_columns(dir: &Path, test: &Data) -> Result<Option<HashMap<String, 
         );
         out.insert(name.to_string(), v);
     }
-    Ok(Some(out))
-}
-
-/// Test scores per model from `scores.csv`, aligned with the test rows.
-fn load_test_scores(dir: &Path, test: &Data) -> Result<HashMap<String, Vec<f64>>> {
-    let path = dir.join("scores.csv");
-    let at: HashMap<(i64, i64), usize> = test
-        .users
-        .iter()
-        .zip(&test.anchors)
-        .enumerate()
-        .map(|(i, (&u, &a))| ((u, a), i))
-        .collect();
-    let mut rdr =
-        csv::Reader::from_path(&path).map_err(|e| Error::in_file(&path, e.to_string()))?;
-    let mut out: HashMap<String, Vec<f64>> = HashMap::new();
-    for (line, rec) in rdr.records().enumerate() {
-        let bad = |msg: &str| Error::in_file(&path, format!("line {}: {msg}", line + 2));
-        let rec = rec.map_err(|e| bad(&e.to_string()))?;
-        if rec.get(1) != Some("test") {
-            continue;
-        }
-        let model = rec.get(0).ok_or_else(|| bad("no model"))?;
-        let user: i64 = rec
-            .get(2)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| bad("bad user_id"))?;
-        let anchor = rec
-            .get(3)
-            .and_then(parse_anchor)
-            .ok_or_else(|| bad("bad anchor"))?;
-        let score: f64 = rec
-            .get(5)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| bad("bad score"))?;
-        let i = *at
-            .get(&(user, anchor))
-            .ok_or_else(|| bad("a test row that is not in the test features"))?;
-        out.entry(model.to_string())
-            .or_insert_with(|| vec![f64::NAN; test.n()])[i] = score;
-    }
     Ok(out)
 }
 
-impl Workbench {
+impl LoadedRun {
     /// Open a finished run directory. A run's temp directory (still being written, or left by
     /// a killed process) is refused: only finished runs are ever opened.
-    pub fn load(dir: &Path) -> Result<Workbench> {
+    pub fn load(dir: &Path) -> Result<LoadedRun> {
         let name = std::fs::canonicalize(dir)
             .ok()
             .and_then(|d| d.file_name().map(|n| n.to_string_lossy().to_string()))
@@ -284,65 +234,34 @@ impl Workbench {
                 dir.display()
             )));
         }
-        Workbench::open_dir(dir)
+        LoadedRun::open_dir(dir)
     }
 
     /// Open and check every file of a run directory, finished or not (`artifacts` checks a
     /// run this way before it gets its name).
-    pub fn open_dir(dir: &Path) -> Result<Workbench> {
+    pub fn open_dir(dir: &Path) -> Result<LoadedRun> {
         let mpath = dir.join(MANIFEST);
-        let manifest = read_json(&mpath)?;
-        let config: TrainConfig = field(&mpath, &manifest["config"], "config")?;
-        let run_id = manifest["run_id"]
-            .as_str()
-            .ok_or_else(|| Error::in_file(&mpath, "no run_id"))?
-            .to_string();
-        let chosen = manifest["chosen_model"]
-            .as_str()
-            .ok_or_else(|| Error::in_file(&mpath, "no chosen_model"))?
-            .to_string();
-        let failed = manifest["failed_models"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|f| {
-                        (
-                            f["name"].as_str().unwrap_or_default().to_string(),
-                            f["error"].as_str().unwrap_or_default().to_string(),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let manifest = run_format::read_manifest(dir)?;
         let spath = dir.join(STATS_FILE);
-        let stats: RunStats = field(&spath, &read_json(&spath)?, "stats")?;
-        let epath = dir.join("eval.json");
-        let eval = read_json(&epath)?;
-        let cpath = dir.join("pr_curves.json");
-        let curves = read_json(&cpath)?;
-        let mut names = Vec::new();
-        for m in eval["models"].as_array().into_iter().flatten() {
-            let name = m["name"]
-                .as_str()
-                .ok_or_else(|| Error::in_file(&epath, "a model without a name"))?;
-            names.push((name.to_string(), m));
-        }
+        let stats: RunStats = run_format::read(&spath)?;
+        let epath = dir.join(EVAL_FILE);
+        let eval: EvalFile = run_format::read(&epath)?;
+        let cpath = dir.join(CURVES_FILE);
+        let mut curves: CurvesFile = run_format::read(&cpath)?;
+        let names: Vec<String> = eval.models.iter().map(|m| m.name.clone()).collect();
         // The test rows and scores are read while the model files are parsed and checked,
         // side by side (together most of the time it takes to open a big run).
         let (rows, fitted) = rayon::join(
             || -> Result<_> {
                 let test = Arc::new(load_test_rows(dir)?);
-                let scores = match load_score_columns(dir, &test)? {
-                    Some(s) => (s, dir.join(TEST_SCORES_FILE)),
-                    None => (load_test_scores(dir, &test)?, dir.join("scores.csv")),
-                };
+                let scores = load_score_columns(dir, &test)?;
                 Ok((test, scores))
             },
             || {
                 use rayon::prelude::*;
                 names
                     .par_iter()
-                    .map(|(name, _)| {
+                    .map(|name| {
                         let mpath = dir.join("models").join(format!("{name}.json"));
                         models::load(name, &read_json(&mpath)?)
                             .and_then(|m| m.check().map(|()| m))
@@ -351,9 +270,11 @@ impl Workbench {
                     .collect::<Vec<_>>()
             },
         );
-        let (test, (mut scores, spath)) = rows?;
+        let (test, mut scores) = rows?;
+        let spath = dir.join(TEST_SCORES_FILE);
         let mut views = Vec::new();
-        for ((name, m), fitted) in names.iter().zip(fitted) {
+        for (m, fitted) in eval.models.into_iter().zip(fitted) {
+            let name = &m.name;
             let test_scores = scores.remove(name).ok_or_else(|| {
                 Error::in_file(&spath, format!("no test scores for model `{name}`"))
             })?;
@@ -366,48 +287,51 @@ impl Workbench {
                     ),
                 ));
             }
-            let meta = manifest["models"]
-                .as_array()
-                .and_then(|a| a.iter().find(|x| x["name"] == name.as_str()));
+            let meta = manifest.models.iter().find(|x| x.name == *name);
+            let curve = curves
+                .swap_remove(name)
+                .ok_or_else(|| Error::in_file(&cpath, format!("no curves for model `{name}`")))?;
             let mut view = ModelView::new(
                 name.clone(),
-                meta.map(|x| x["params"].clone()).unwrap_or(Value::Null),
-                meta.and_then(|x| x["fit_seconds"].as_f64()).unwrap_or(0.0),
-                field(&epath, &m["splits"]["val"], "val metrics")?,
-                field(&epath, &m["splits"]["test"], "test metrics")?,
-                field(&cpath, &curves[name]["val"], "val curve")?,
-                field(&cpath, &curves[name]["test"], "test curve")?,
+                meta.map_or(Value::Null, |x| x.params.clone()),
+                meta.map_or(0.0, |x| x.fit_seconds),
+                m.splits.val.into(),
+                m.splits.test.into(),
+                curve.val,
+                curve.test,
                 test_scores,
                 &test,
             );
             view.fitted = Some(Fitted(Arc::from(fitted?)));
-            if !m["intervals"].is_null() {
-                view.intervals = Some(field(&epath, &m["intervals"], "intervals")?);
-            }
+            view.intervals = Some(m.intervals);
             views.push(view);
         }
         if views.is_empty() {
             return Err(Error::in_file(epath, "no models"));
         }
+        let chosen = manifest.chosen_model;
         if !views.iter().any(|v| v.name == chosen) {
             return Err(Error::in_file(
                 &mpath,
                 format!("the chosen model `{chosen}` is not among the run's models"),
             ));
         }
-        let mut wb = Workbench::from_parts(
+        let failed = manifest
+            .failed_models
+            .into_iter()
+            .map(|f| (f.name, f.error))
+            .collect();
+        let mut wb = LoadedRun::from_parts(
             dir.to_path_buf(),
-            run_id,
-            config,
+            manifest.run_id,
+            manifest.config,
             chosen,
             failed,
             stats,
             views,
             test,
         )?;
-        if !eval["choice"].is_null() {
-            wb.choice = Some(field(&epath, &eval["choice"], "choice")?);
-        }
+        wb.choice = Some(eval.choice);
         Ok(wb)
     }
 
@@ -422,9 +346,9 @@ impl Workbench {
         stats: RunStats,
         models: Vec<ModelView>,
         test: Arc<Data>,
-    ) -> Result<Workbench> {
+    ) -> Result<LoadedRun> {
         let ks = config.ks()?;
-        Ok(Workbench {
+        Ok(LoadedRun {
             dir,
             run_id,
             config,

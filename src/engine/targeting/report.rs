@@ -11,8 +11,8 @@ use crate::engine::Result;
 use crate::engine::atomic::write_atomic;
 use crate::engine::eval::SplitEval;
 use crate::engine::features::FEATURE_NAMES;
+use crate::engine::loaded_run::LoadedRun;
 use crate::engine::time::fmt_anchor;
-use crate::engine::workbench::Workbench;
 
 fn pct(v: Option<f64>) -> String {
     v.map_or("–".into(), |v| format!("{:.1}%", 100.0 * v))
@@ -22,7 +22,7 @@ fn num(v: Option<f64>) -> String {
     v.map_or("–".into(), |v| format!("{v:.3}"))
 }
 
-fn metrics_table(s: &mut String, wb: &Workbench, e: &SplitEval, split: &str) {
+fn metrics_table(s: &mut String, wb: &LoadedRun, e: &SplitEval, split: &str) {
     let _ = writeln!(
         s,
         "| {split} | PR-AUC {} | n = {}, dormant {} |",
@@ -65,7 +65,7 @@ fn user_block(s: &mut String, what: &str, r: &TargetRow) {
 }
 
 /// The report as Markdown.
-pub fn report(wb: &Workbench, spec: &ListSpec) -> Result<String> {
+pub fn report(wb: &LoadedRun, spec: &ListSpec) -> Result<String> {
     let rows = target_rows(wb, spec)?;
     let m = wb.model(spec.model).ok_or_else(|| {
         crate::engine::Error::Config(format!("the run has no model {}", spec.model))

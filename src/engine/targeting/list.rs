@@ -2,8 +2,8 @@
 //! offers and risk reasons. The TUI, `export` and `report` share it.
 
 use crate::engine::eval::KPct;
+use crate::engine::loaded_run::LoadedRun;
 use crate::engine::models::{Model, N_FEATURES};
-use crate::engine::workbench::Workbench;
 use crate::engine::{Error, Result};
 
 use super::edits::Edits;
@@ -14,7 +14,7 @@ use super::tiers::TierRule;
 /// Risk reasons of the given test rows: occlusion on `model` where it scores from the
 /// features, else the features on the dormant side of the population.
 pub fn reasons_batch(
-    wb: &Workbench,
+    wb: &LoadedRun,
     model: Option<&dyn Model>,
     rows: &[usize],
 ) -> Vec<Vec<Reason>> {
@@ -84,7 +84,7 @@ const BATCH: usize = 4096;
 /// The top K% of `model`'s test ranking minus the excluded users, then the added users in rank
 /// order, with tiers, offers and reasons. An added user below every tier gets the last tier's
 /// offer: marketing put them on the list to receive one.
-pub fn target_rows(wb: &Workbench, spec: &ListSpec) -> Result<Vec<TargetRow>> {
+pub fn target_rows(wb: &LoadedRun, spec: &ListSpec) -> Result<Vec<TargetRow>> {
     let m = wb
         .model(spec.model)
         .ok_or_else(|| Error::Config(format!("the run has no model {}", spec.model)))?;

@@ -37,7 +37,7 @@ impl Edits {
 
     /// The run's saved edits, each id checked against the users scored at the test anchor: a
     /// hand-edited file naming someone else is refused, naming the file.
-    pub fn load_for(wb: &crate::engine::workbench::Workbench) -> Result<Edits> {
+    pub fn load_for(wb: &crate::engine::loaded_run::LoadedRun) -> Result<Edits> {
         let e = Edits::load(&wb.dir)?;
         if e.is_empty() {
             return Ok(e);
