@@ -225,7 +225,7 @@ fn table_is_sorted_and_ordered_as_spec() {
 
 #[test]
 fn visit_history_for_bgnbd_by_hand() {
-    use churn_tui::engine::features::history::{HIST_AGE, HIST_TX, HIST_X};
+    use churn_tui::engine::features::columns::{HIST_AGE, HIST_TX, HIST_X};
     let dir = tempfile::tempdir().unwrap();
     let log = load_rows(dir.path(), &fixture(), &Scope::default());
     let table = table_at(&log, secs(T), Window::default());

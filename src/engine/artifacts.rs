@@ -10,7 +10,7 @@ use polars::prelude::*;
 
 use crate::engine::error::PolarsContext;
 use crate::engine::features::FEATURE_NAMES;
-use crate::engine::features::table::SPLIT;
+use crate::engine::features::columns::SPLIT;
 use crate::engine::features::write::write_parquet;
 use crate::engine::label::Split;
 use crate::engine::loaded_run::LoadedRun;

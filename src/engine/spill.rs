@@ -24,8 +24,9 @@ use crate::engine::data::schema::*;
 use crate::engine::data::source::Format;
 use crate::engine::data::{EventLog, InputFile, LogSummary, Scope};
 use crate::engine::error::PolarsContext;
+use crate::engine::features::columns::ANCHOR;
 use crate::engine::features::table::{
-    ANCHOR, AnchorCounts, FeatureTable, accumulate_counts, check_splits, rows,
+    AnchorCounts, FeatureTable, accumulate_counts, check_splits, rows,
 };
 use crate::engine::features::write::{csv_header, csv_rows, spec_columns};
 use crate::engine::label::AnchorPlan;

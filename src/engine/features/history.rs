@@ -7,16 +7,13 @@
 
 use polars::prelude::*;
 
-use super::table::ANCHOR;
+use super::columns::ANCHOR;
+use super::columns::{HIST_AGE, HIST_TX, HIST_X};
 use crate::engine::Result;
 use crate::engine::data::EventLog;
 use crate::engine::data::schema::{TS, UIDX, USER_ID};
 use crate::engine::error::PolarsContext;
 use crate::engine::time::US_PER_DAY;
-
-pub const HIST_X: &str = "__hist_x";
-pub const HIST_TX: &str = "__hist_t_x";
-pub const HIST_AGE: &str = "__hist_age";
 
 /// (x, t_x, T) for every row of `df` (which holds `user_id` and `anchor`).
 ///

@@ -10,7 +10,8 @@ use std::path::Path;
 use polars::prelude::*;
 
 use super::FEATURE_NAMES;
-use super::table::{ANCHOR, FeatureTable, SPLIT, anchor_dtype, count_labels};
+use super::columns::{ANCHOR, SPLIT};
+use super::table::{FeatureTable, anchor_dtype, count_labels};
 use crate::engine::data::schema::USER_ID;
 use crate::engine::data::source::InputFile;
 use crate::engine::data::{LogSummary, Scope};

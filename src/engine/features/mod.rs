@@ -5,6 +5,7 @@
 //! switches) are computed row-wise against the previous row of the same key, so the one
 //! `group_by` needs only plain sums, maxima and standard deviations.
 
+pub mod columns;
 pub mod history;
 pub mod import;
 pub mod sample;

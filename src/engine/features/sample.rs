@@ -11,7 +11,7 @@ use xxhash_rust::xxh3::xxh3_64_with_seed;
 use crate::engine::Result;
 use crate::engine::data::schema::USER_ID;
 use crate::engine::error::PolarsContext;
-use crate::engine::features::table::{ANCHOR, SPLIT};
+use crate::engine::features::columns::{ANCHOR, SPLIT};
 
 /// Rows held per split (train, val) by default: enough for every model to learn and for val's
 /// Top-K metrics to be tight (5% of 500,000 is 25,000 users), small enough to fit fast.

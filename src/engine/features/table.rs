@@ -16,8 +16,7 @@ use crate::engine::label::{AnchorPlan, Split};
 use crate::engine::time::fmt_anchor;
 use crate::engine::{Error, Result};
 
-pub const ANCHOR: &str = "anchor";
-pub const SPLIT: &str = "split";
+use super::columns::{ANCHOR, SPLIT};
 
 /// Label counts at one anchor.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

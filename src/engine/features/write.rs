@@ -7,7 +7,7 @@ use std::path::Path;
 use polars::prelude::*;
 
 use super::FEATURE_NAMES;
-use super::table::{ANCHOR, SPLIT};
+use super::columns::{ANCHOR, SPLIT};
 use crate::engine::atomic::write_atomic;
 use crate::engine::data::schema::USER_ID;
 use crate::engine::label::dormancy::{LABEL, Y};
