@@ -6,14 +6,16 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::engine::artifacts::guard_output;
-use crate::engine::data::Scope;
 use crate::engine::data::generate::{self, GenConfig};
+use crate::engine::data::{Format, Scope};
 use crate::engine::dataset::{self, DatasetConfig};
 use crate::engine::eval::KPct;
 use crate::engine::label::{AnchorChoice, Window};
+use crate::engine::sql::Dialect;
 use crate::engine::targeting::TierRule;
+use crate::engine::targeting::export::ExportFormat;
 use crate::engine::targeting::list::{ListSpec, target_rows};
-use crate::engine::targeting::phrases::Phrases;
+use crate::engine::targeting::phrases::{Lang, Phrases};
 use crate::engine::time::parse_anchor;
 use crate::engine::{Error, Result};
 
@@ -112,15 +114,15 @@ pub struct TableArgs {
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub horizon_days: u32,
     /// Anchors (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ), split by the default rule. Default: monthly.
-    #[arg(long, value_delimiter = ',', conflicts_with_all = ["train_anchors", "val_anchors", "test_anchors"])]
-    pub anchors: Option<Vec<String>>,
+    #[arg(long, value_delimiter = ',', value_parser = anchor_arg, conflicts_with_all = ["train_anchors", "val_anchors", "test_anchors"])]
+    pub anchors: Option<Vec<i64>>,
     /// Explicit train anchors (needs --val-anchors and --test-anchors).
-    #[arg(long, value_delimiter = ',', requires_all = ["val_anchors", "test_anchors"])]
-    pub train_anchors: Option<Vec<String>>,
-    #[arg(long, value_delimiter = ',', requires_all = ["train_anchors", "test_anchors"])]
-    pub val_anchors: Option<Vec<String>>,
-    #[arg(long, value_delimiter = ',', requires_all = ["train_anchors", "val_anchors"])]
-    pub test_anchors: Option<Vec<String>>,
+    #[arg(long, value_delimiter = ',', value_parser = anchor_arg, requires_all = ["val_anchors", "test_anchors"])]
+    pub train_anchors: Option<Vec<i64>>,
+    #[arg(long, value_delimiter = ',', value_parser = anchor_arg, requires_all = ["train_anchors", "test_anchors"])]
+    pub val_anchors: Option<Vec<i64>>,
+    #[arg(long, value_delimiter = ',', value_parser = anchor_arg, requires_all = ["train_anchors", "val_anchors"])]
+    pub test_anchors: Option<Vec<i64>>,
 }
 
 impl TableArgs {
@@ -149,37 +151,35 @@ impl TableArgs {
         }
     }
 
-    pub fn anchors(&self) -> Result<AnchorChoice> {
-        Ok(
-            match (
-                &self.anchors,
-                &self.train_anchors,
-                &self.val_anchors,
-                &self.test_anchors,
-            ) {
-                (Some(a), _, _, _) => AnchorChoice::List(parse_anchors(a)?),
-                (None, Some(tr), Some(va), Some(te)) => AnchorChoice::Assigned {
-                    train: parse_anchors(tr)?,
-                    val: parse_anchors(va)?,
-                    test: parse_anchors(te)?,
-                },
-                _ => AnchorChoice::Monthly,
+    pub fn anchors(&self) -> AnchorChoice {
+        match (
+            &self.anchors,
+            &self.train_anchors,
+            &self.val_anchors,
+            &self.test_anchors,
+        ) {
+            (Some(a), _, _, _) => AnchorChoice::List(a.clone()),
+            (None, Some(tr), Some(va), Some(te)) => AnchorChoice::Assigned {
+                train: tr.clone(),
+                val: va.clone(),
+                test: te.clone(),
             },
-        )
+            _ => AnchorChoice::Monthly,
+        }
     }
 }
 
 #[derive(Args, Debug, Clone)]
 pub struct SqlArgs {
-    /// The SQL dialect: spark or duckdb.
-    #[arg(long)]
-    pub dialect: String,
+    /// The SQL dialect.
+    #[arg(long, value_enum)]
+    pub dialect: Dialect,
     #[command(flatten)]
     pub table: TableArgs,
     /// The data's time range, FIRST,LAST (the first and the last event's time): monthly
     /// anchors are chosen and split as `features` would for such a log.
-    #[arg(long, value_delimiter = ',', value_name = "FIRST,LAST", num_args = 1)]
-    pub time_range: Option<Vec<String>>,
+    #[arg(long, value_delimiter = ',', value_name = "FIRST,LAST", num_args = 1, value_parser = anchor_arg)]
+    pub time_range: Option<Vec<i64>>,
     /// The events table (a plain name, optionally qualified: db.events).
     #[arg(long = "events-table", default_value = "events")]
     pub events_table: String,
@@ -223,16 +223,14 @@ impl ExecArgs {
     }
 }
 
-fn parse_anchors(list: &[String]) -> Result<Vec<i64>> {
-    list.iter()
-        .map(|s| {
-            parse_anchor(s).ok_or_else(|| {
-                Error::Config(format!(
-                    "bad anchor `{s}`: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ"
-                ))
-            })
-        })
-        .collect()
+/// A time argument: `YYYY-MM-DD` (midnight UTC) or `YYYY-MM-DDTHH:MM:SSZ`, as µs.
+fn anchor_arg(s: &str) -> std::result::Result<i64, String> {
+    parse_anchor(s).ok_or_else(|| "expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ".to_string())
+}
+
+/// A Top-K percentage argument (up to two decimals, `%` allowed).
+fn k_arg(s: &str) -> std::result::Result<KPct, String> {
+    KPct::parse(s).map_err(|e| e.to_string())
 }
 
 impl DataArgs {
@@ -247,7 +245,7 @@ impl DataArgs {
             data,
             scope: self.table.scope()?,
             window: self.table.window(),
-            anchors: self.table.anchors()?,
+            anchors: self.table.anchors(),
             exec: self.exec.to_exec()?,
         })
     }
@@ -274,8 +272,8 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Top-K percentages (up to two decimals).
-    #[arg(long = "k", value_delimiter = ',', default_value = "5,10,15,30")]
-    pub ks: Vec<String>,
+    #[arg(long = "k", value_delimiter = ',', default_value = "5,10,15,30", value_parser = k_arg)]
+    pub ks: Vec<KPct>,
     /// Learn from at most this many train rows: a seeded sample of a larger train split
     /// (0: all rows). Test rows are all scored.
     #[arg(long, default_value_t = crate::engine::features::sample::DEFAULT_TRAIN_ROWS)]
@@ -311,11 +309,7 @@ impl RunArgs {
             trials: self.trials as usize,
             sample_train: self.sample_train,
             sample_val: self.sample_val,
-            ks_bp: self
-                .ks
-                .iter()
-                .map(|k| KPct::parse(k).map(|k| k.bp))
-                .collect::<Result<Vec<_>>>()?,
+            ks_bp: self.ks.iter().map(|k| k.bp).collect(),
             ..Default::default()
         };
         if let Some(m) = &self.models {
@@ -375,8 +369,8 @@ pub struct ScoreArgs {
     #[arg(long = "data", value_name = "PATH")]
     pub data: Vec<String>,
     /// The anchor to score at (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ).
-    #[arg(long)]
-    pub anchor: String,
+    #[arg(long, value_parser = anchor_arg)]
+    pub anchor: i64,
     /// Another model of the run than the chosen one.
     #[arg(long)]
     pub model: Option<String>,
@@ -394,15 +388,15 @@ pub struct TargetArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Language of the risk reasons.
-    #[arg(long, default_value = "en", value_parser = ["en", "ko"])]
-    pub lang: String,
+    #[arg(long, value_enum, default_value_t = Lang::En)]
+    pub lang: Lang,
 }
 
 impl TargetArgs {
     fn load(&self) -> Result<(TierRule, Phrases)> {
         Ok((
             TierRule::load(self.config.as_deref())?,
-            Phrases::load(&self.lang)?,
+            Phrases::load(self.lang.code())?,
         ))
     }
 }
@@ -413,8 +407,8 @@ pub struct ListArgs {
     #[arg(long)]
     pub run: PathBuf,
     /// Top K percent (up to two decimals).
-    #[arg(long, default_value = "5")]
-    pub k: String,
+    #[arg(long, default_value = "5", value_parser = k_arg)]
+    pub k: KPct,
     /// Another model of the run than the chosen one.
     #[arg(long)]
     pub model: Option<String>,
@@ -426,9 +420,9 @@ pub struct ListArgs {
 pub struct ExportArgs {
     #[command(flatten)]
     pub list: ListArgs,
-    /// csv, json, parquet or xlsx (default: from the --out extension).
-    #[arg(long)]
-    pub format: Option<String>,
+    /// The file format (default: from the --out extension).
+    #[arg(long, value_enum)]
+    pub format: Option<ExportFormat>,
     /// Export every tier (down to the widest tier's share) instead of the top K.
     #[arg(long, conflicts_with = "k")]
     pub tiers: bool,
@@ -451,8 +445,8 @@ pub struct GenArgs {
     #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub users: u32,
     /// First day (YYYY-MM-DD).
-    #[arg(long, default_value = "2019-10-01")]
-    pub start: String,
+    #[arg(long, default_value = "2019-10-01", value_parser = anchor_arg)]
+    pub start: i64,
     /// Number of calendar months.
     #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=60))]
     pub months: u32,
@@ -482,8 +476,8 @@ pub struct BenchArgs {
     #[arg(long, default_value = "target/bench-data")]
     pub dir: PathBuf,
     /// Formats to time.
-    #[arg(long, value_delimiter = ',', default_value = "parquet,csv")]
-    pub formats: Vec<String>,
+    #[arg(long, value_delimiter = ',', value_enum, default_values_t = [Format::Parquet, Format::Csv])]
+    pub formats: Vec<Format>,
     /// Also time whole training runs on the Parquet file.
     #[arg(long)]
     pub train: bool,
@@ -561,9 +555,9 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Some(Command::Train(t)) => train(t),
         Some(Command::Export(e)) => {
-            use crate::engine::targeting::export::{ExportFormat, export};
-            let format = match &e.format {
-                Some(f) => ExportFormat::parse(f)?,
+            use crate::engine::targeting::export::export;
+            let format = match e.format {
+                Some(f) => f,
                 None => ExportFormat::of_path(&e.out)?,
             };
             guard_output(&e.out, &[])?;
@@ -593,8 +587,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Some(Command::Score(s)) => {
             use crate::engine::score;
-            let anchor = parse_anchor(&s.anchor)
-                .ok_or_else(|| Error::Config(format!("bad --anchor `{}`", s.anchor)))?;
+            let anchor = s.anchor;
             guard_output(&s.out, &[])?;
             let scored = score::score(&score::ScoreRequest {
                 run_dir: s.run,
@@ -614,12 +607,9 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Some(Command::Gen(g)) => {
-            let start = parse_anchor(&g.start).ok_or_else(|| {
-                Error::Config(format!("bad --start `{}`: expected YYYY-MM-DD", g.start))
-            })?;
             let cfg = GenConfig {
                 users: g.users,
-                start,
+                start: g.start,
                 months: g.months,
                 seed: g.seed,
             };
@@ -657,19 +647,10 @@ pub fn run(cli: Cli) -> Result<()> {
 /// Open the run of `a` with its hand edits, tiers and language, and hand `f` the target list's
 /// spec: the chosen (or named) model at K, or down to the widest tier with `all_tiers`.
 fn sql(q: SqlArgs) -> Result<()> {
-    use crate::engine::sql::{Dialect, SqlRequest, feature_query, plan};
+    use crate::engine::sql::{SqlRequest, feature_query, plan};
     let range = match q.time_range.as_deref() {
         None => None,
-        Some([first, last]) => {
-            let t = |s: &str| {
-                parse_anchor(s).ok_or_else(|| {
-                    Error::Config(format!(
-                        "bad --time-range time `{s}`: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ"
-                    ))
-                })
-            };
-            Some((t(first)?, t(last)?))
-        }
+        Some(&[first, last]) => Some((first, last)),
         Some(_) => {
             return Err(Error::Config(
                 "--time-range takes two times: FIRST,LAST".into(),
@@ -678,9 +659,9 @@ fn sql(q: SqlArgs) -> Result<()> {
     };
     let window = q.table.window();
     let request = SqlRequest {
-        dialect: Dialect::parse(&q.dialect)?,
+        dialect: q.dialect,
         scope: q.table.scope()?,
-        plan: plan(&q.table.anchors()?, range, &window)?,
+        plan: plan(&q.table.anchors(), range, &window)?,
         table: q.events_table.clone(),
     };
     let text = feature_query(&request)? + "\n";
@@ -689,7 +670,7 @@ fn sql(q: SqlArgs) -> Result<()> {
         Some(path) => {
             guard_output(path, &[])?;
             crate::engine::atomic::write_atomic(path, |w| w.write_all(text.as_bytes()))?;
-            eprintln!("wrote the {} query to {}", q.dialect, path.display());
+            eprintln!("wrote the {} query to {}", q.dialect.name(), path.display());
         }
         None => {
             std::io::stdout()
@@ -706,11 +687,7 @@ fn with_list<T>(
     f: impl FnOnce(&crate::engine::loaded_run::LoadedRun, &ListSpec) -> Result<T>,
 ) -> Result<T> {
     let (tiers, phrases) = a.target.load()?;
-    let k = if all_tiers {
-        tiers.reach()
-    } else {
-        KPct::parse(&a.k)?
-    };
+    let k = if all_tiers { tiers.reach() } else { a.k };
     let wb = crate::engine::loaded_run::LoadedRun::load(&a.run)?;
     let edits = crate::engine::targeting::edits::Edits::load_for(&wb)?;
     let model = a.model.clone().unwrap_or_else(|| wb.chosen.clone());

@@ -71,7 +71,12 @@ pub fn eval_file(r: &RunReport) -> EvalFile {
 
 /// `scores.csv`: every val and test row for every model, shortest round-trip floats.
 pub fn scores_csv(r: &RunReport) -> String {
-    let mut s = String::from("model,split,user_id,anchor,y,score\n");
+    let mut bytes = Vec::new();
+    let mut out = crate::engine::csv_out::writer(&mut bytes);
+    let mut f = crate::engine::csv_out::Fields::default();
+    let mut g = crate::engine::csv_out::Fields::default();
+    // Writing to memory cannot fail.
+    let _ = out.write_record(["model", "split", "user_id", "anchor", "y", "score"]);
     for m in &r.models {
         for (split, data, scores) in [
             ("val", &r.val, &m.val_scores),
@@ -84,20 +89,19 @@ pub fn scores_csv(r: &RunReport) -> String {
                 .zip(&data.y)
                 .zip(scores.iter())
             {
-                let _ = writeln!(
-                    s,
-                    "{},{},{},{},{},{}",
-                    m.name,
+                let _ = out.write_record([
+                    m.name.as_str(),
                     split,
-                    user,
-                    fmt_anchor(*anchor),
-                    *y as u8,
-                    score
-                );
+                    f.show(user),
+                    &fmt_anchor(*anchor),
+                    if *y { "1" } else { "0" },
+                    g.show(score),
+                ]);
             }
         }
     }
-    s
+    drop(out);
+    String::from_utf8(bytes).unwrap_or_default()
 }
 
 fn pct(v: Option<f64>) -> String {

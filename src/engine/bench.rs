@@ -14,7 +14,7 @@ pub struct BenchConfig {
     pub seed: u64,
     pub reps: usize,
     pub dir: PathBuf,
-    pub formats: Vec<String>,
+    pub formats: Vec<crate::engine::data::Format>,
     /// Also time whole training runs (features → models → eval → artifacts) on the Parquet file.
     pub train: bool,
 }
@@ -50,12 +50,7 @@ pub fn run(cfg: &BenchConfig) -> Result<()> {
     let stem = format!("gen-u{}-s{}", cfg.users, cfg.seed);
     let mut events = None;
     for fmt in &cfg.formats {
-        let ext = match fmt.as_str() {
-            "parquet" => "parquet",
-            "csv" => "csv",
-            "csv.gz" | "gz" => "csv.gz",
-            other => return Err(Error::Config(format!("unknown bench format `{other}`"))),
-        };
+        let ext = fmt.suffix().trim_start_matches('.');
         let path = cfg.dir.join(format!("{stem}.{ext}"));
         if !path.exists() {
             let t = Instant::now();

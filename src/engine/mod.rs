@@ -3,11 +3,13 @@
 pub mod artifacts;
 pub mod atomic;
 pub mod bench;
+pub mod csv_out;
 pub mod data;
 pub mod dataset;
 pub mod error;
 pub mod eval;
 pub mod features;
+pub mod file_kind;
 pub mod label;
 pub mod loaded_run;
 pub mod models;

@@ -1,10 +1,10 @@
 //! Scoring a new anchor with a saved run's chosen model: what a weekly cron job calls. No labels
 //! are needed; the run's scope, window and feature order are reused.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::engine::atomic::write_atomic;
+use crate::engine::csv_out::{self, Fields};
 use crate::engine::data;
 use crate::engine::eval::rank;
 use crate::engine::features;
@@ -151,10 +151,15 @@ pub fn write_csv(s: &Scored, path: &Path) -> Result<()> {
     crate::engine::artifacts::guard_output(path, &s.inputs)?;
     let anchor = fmt_anchor(s.anchor);
     write_atomic(path, |w| {
-        writeln!(w, "rank,user_id,anchor,score")?;
+        let mut out = csv_out::writer(w);
+        let (mut a, mut b, mut c) = (Fields::default(), Fields::default(), Fields::default());
+        let io = csv_out::io;
+        out.write_record(["rank", "user_id", "anchor", "score"])
+            .map_err(io)?;
         for (rank, user, score) in &s.rows {
-            writeln!(w, "{rank},{user},{anchor},{score}")?;
+            let row: [&str; 4] = [a.show(rank), b.show(user), &anchor, c.show(score)];
+            out.write_record(row).map_err(io)?;
         }
-        Ok(())
+        out.flush()
     })
 }

@@ -741,16 +741,11 @@ pub fn write_features(
     out: &Path,
     progress: PassProgress,
 ) -> Result<(LogSummary, AnchorPlan, Vec<AnchorCounts>)> {
-    let csv = match out.to_string_lossy().to_ascii_lowercase() {
-        n if n.ends_with(".csv") => true,
-        n if n.ends_with(".parquet") => false,
-        _ => {
-            return Err(Error::Config(format!(
-                "{}: unknown output type: expected .csv or .parquet",
-                out.display()
-            )));
-        }
-    };
+    let csv = crate::engine::file_kind::FileKind::expect(
+        out,
+        &crate::engine::features::write::TABLE_KINDS,
+        "feature table",
+    )? == crate::engine::file_kind::FileKind::Csv;
     let work = WorkDir::new(&spill_root(exec), SPILL_PREFIX)?;
     let mut unit_files: Vec<PathBuf> = Vec::new();
     let mut counts: Vec<AnchorCounts> = Vec::new();

@@ -16,25 +16,16 @@ use crate::engine::time::{US_PER_DAY, fmt_anchor};
 use crate::engine::{Error, Result};
 
 /// The SQL engines the query is written for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Dialect {
     /// Spark SQL 3.5+ / 4.x (session time zone UTC).
     Spark,
     /// DuckDB 1.x.
+    #[value(name = "duckdb")]
     DuckDb,
 }
 
 impl Dialect {
-    pub fn parse(s: &str) -> Result<Dialect> {
-        match s.to_ascii_lowercase().as_str() {
-            "spark" => Ok(Dialect::Spark),
-            "duckdb" => Ok(Dialect::DuckDb),
-            _ => Err(Error::Config(format!(
-                "unknown SQL dialect `{s}`: expected spark or duckdb"
-            ))),
-        }
-    }
-
     pub fn name(self) -> &'static str {
         match self {
             Dialect::Spark => "spark",

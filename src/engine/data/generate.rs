@@ -18,6 +18,7 @@ use rand_distr::{Distribution, Exp, Gamma, LogNormal};
 
 use super::source::Format;
 use crate::engine::atomic::write_atomic;
+use crate::engine::csv_out;
 use crate::engine::time::{US_PER_DAY, US_PER_SEC, next_month_start, parse_anchor};
 use crate::engine::{Error, Result};
 
@@ -452,20 +453,19 @@ pub fn write_csv(events: &[Event], w: &mut dyn Write) -> std::io::Result<()> {
     write_csv_stream(&mut it, events.len(), w)
 }
 
-fn write_csv_row(e: &Event, w: &mut dyn Write) -> std::io::Result<()> {
-    writeln!(
-        w,
-        "{},{},{},{},{},{},{:.2},{},{}",
-        fmt_time(e.ts),
+fn write_csv_row(e: &Event, out: &mut csv::Writer<&mut dyn Write>) -> std::io::Result<()> {
+    let row: [&str; 9] = [
+        &fmt_time(e.ts),
         e.event_type,
-        e.product_id,
-        e.category_id,
+        &e.product_id.to_string(),
+        &e.category_id.to_string(),
         e.category_code.unwrap_or(""),
         e.brand.unwrap_or(""),
-        e.price,
-        e.user_id,
-        e.session.map(fmt_session).unwrap_or_default()
-    )
+        &format!("{:.2}", e.price),
+        &e.user_id.to_string(),
+        &e.session.map(fmt_session).unwrap_or_default(),
+    ];
+    out.write_record(row).map_err(csv_out::io)
 }
 
 /// The events as a DataFrame in the REES46 schema, `event_time` a UTC timestamp.
@@ -573,15 +573,25 @@ fn write_csv_stream(
     n: usize,
     w: &mut dyn Write,
 ) -> std::io::Result<()> {
-    writeln!(
-        w,
-        "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session"
-    )?;
+    let mut no_flush = csv_out::NoFlush(w);
+    let mut out = csv_out::writer(&mut no_flush as &mut dyn Write);
+    out.write_record([
+        "event_time",
+        "event_type",
+        "product_id",
+        "category_id",
+        "category_code",
+        "brand",
+        "price",
+        "user_id",
+        "user_session",
+    ])
+    .map_err(csv_out::io)?;
     for _ in 0..n {
         let e = next_event(events)?;
-        write_csv_row(&e, w)?;
+        write_csv_row(&e, &mut out)?;
     }
-    Ok(())
+    out.flush()
 }
 
 fn next_event(events: &mut EventStream<'_>) -> std::io::Result<Event> {

@@ -1,28 +1,38 @@
 //! Input files: `--data` arguments (paths or globs) resolved to a sorted list of files.
 
+use crate::engine::file_kind::FileKind;
 use std::path::{Path, PathBuf};
 
 use crate::engine::{Error, Result};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Format {
     Csv,
+    #[value(name = "csv.gz", alias = "gz")]
     CsvGz,
     Parquet,
 }
 
 impl Format {
+    /// The extension, with its dot.
+    pub fn suffix(self) -> &'static str {
+        let kind = match self {
+            Format::Csv => FileKind::Csv,
+            Format::CsvGz => FileKind::CsvGz,
+            Format::Parquet => FileKind::Parquet,
+        };
+        kind.suffix()
+    }
+
     pub fn of(path: &Path) -> Option<Format> {
-        let name = path.file_name()?.to_str()?.to_ascii_lowercase();
-        if name.ends_with(".csv.gz") {
-            Some(Format::CsvGz)
-        } else if name.ends_with(".csv") {
-            Some(Format::Csv)
-        } else if name.ends_with(".parquet") || name.ends_with(".pq") {
-            Some(Format::Parquet)
-        } else {
-            None
+        match FileKind::of(path)? {
+            FileKind::CsvGz => Some(Format::CsvGz),
+            FileKind::Csv => Some(Format::Csv),
+            FileKind::Parquet => Some(Format::Parquet),
+            _ => None,
         }
     }
 }

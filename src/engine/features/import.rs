@@ -4,6 +4,7 @@
 //! (user, anchor), each anchor in one split with the splits in time order and purged, and
 //! finite features. Errors name the file, the column and the CSV line or Parquet row.
 
+use crate::engine::file_kind::FileKind;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -61,7 +62,6 @@ fn spec_columns() -> Vec<&'static str> {
 
 /// The table, how its rows are counted, and the files it was read from.
 fn read(path: &Path) -> Result<(DataFrame, Kind, Vec<std::path::PathBuf>)> {
-    let name = path.to_string_lossy().to_ascii_lowercase();
     if path.is_dir() {
         return read_dir(path);
     }
@@ -71,13 +71,14 @@ fn read(path: &Path) -> Result<(DataFrame, Kind, Vec<std::path::PathBuf>)> {
             "not a feature table: no such file, or not a regular file or a directory of parts",
         ));
     }
-    if name.ends_with(".parquet") {
+    let kind = FileKind::expect(path, &super::write::TABLE_KINDS, "feature table")?;
+    if kind == FileKind::Parquet {
         let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         let df = ParquetReader::new(f)
             .finish()
             .map_err(|e| Error::in_file(path, format!("not a readable Parquet file: {e}")))?;
         Ok((df, Kind::Parquet, vec![path.to_path_buf()]))
-    } else if name.ends_with(".csv") {
+    } else {
         // Everything as text first: each column is then parsed here, so a bad value is named
         // by its line, not by a parser's offset.
         let df = CsvReadOptions::default()
@@ -87,11 +88,6 @@ fn read(path: &Path) -> Result<(DataFrame, Kind, Vec<std::path::PathBuf>)> {
             .and_then(|r| r.finish())
             .map_err(|e| Error::in_file(path, format!("not a readable CSV file: {e}")))?;
         Ok((df, Kind::Csv, vec![path.to_path_buf()]))
-    } else {
-        Err(Error::in_file(
-            path,
-            "unknown feature table type: expected .csv or .parquet",
-        ))
     }
 }
 
@@ -103,8 +99,7 @@ fn read_dir(dir: &Path) -> Result<(DataFrame, Kind, Vec<std::path::PathBuf>)> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             p.is_file()
-                && p.extension()
-                    .is_some_and(|x| x.eq_ignore_ascii_case("parquet"))
+                && FileKind::of(p) == Some(FileKind::Parquet)
                 && !p
                     .file_name()
                     .is_some_and(|n| n.to_string_lossy().starts_with(['.', '_']))

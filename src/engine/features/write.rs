@@ -9,22 +9,20 @@ use polars::prelude::*;
 use super::FEATURE_NAMES;
 use super::columns::{ANCHOR, SPLIT};
 use crate::engine::atomic::write_atomic;
+use crate::engine::csv_out;
 use crate::engine::data::schema::USER_ID;
+use crate::engine::file_kind::FileKind;
 use crate::engine::label::dormancy::{LABEL, Y};
 use crate::engine::time::fmt_anchor;
 use crate::engine::{Error, Result};
 
+/// What a feature table is written as (and read from).
+pub const TABLE_KINDS: [FileKind; 2] = [FileKind::Csv, FileKind::Parquet];
+
 pub fn write_table(df: &DataFrame, path: &Path) -> Result<()> {
-    let name = path.to_string_lossy().to_ascii_lowercase();
-    if name.ends_with(".csv") {
-        write_csv(df, path)
-    } else if name.ends_with(".parquet") {
-        write_parquet(df, path)
-    } else {
-        Err(Error::Config(format!(
-            "{}: unknown output type: expected .csv or .parquet",
-            path.display()
-        )))
+    match FileKind::expect(path, &TABLE_KINDS, "feature table")? {
+        FileKind::Csv => write_csv(df, path),
+        _ => write_parquet(df, path),
     }
 }
 
@@ -37,9 +35,11 @@ pub fn write_csv(df: &DataFrame, path: &Path) -> Result<()> {
 
 /// The CSV header line of the feature table.
 pub fn csv_header(w: &mut dyn Write) -> std::io::Result<()> {
-    let mut header = vec![USER_ID, ANCHOR, SPLIT, LABEL, Y];
-    header.extend(FEATURE_NAMES);
-    writeln!(w, "{}", header.join(","))
+    let mut out = csv_out::writer(w);
+    let head = [USER_ID, ANCHOR, SPLIT, LABEL, Y];
+    out.write_record(head.iter().chain(FEATURE_NAMES.iter()))
+        .map_err(csv_out::io)?;
+    out.flush()
 }
 
 /// The rows of `df` as CSV lines (no header): a table written in parts is the same bytes.
@@ -77,30 +77,23 @@ pub fn csv_rows(df: &DataFrame, w: &mut dyn Write) -> std::io::Result<()> {
         .collect::<PolarsResult<Vec<_>>>()
         .map_err(c)
         .map_err(io)?;
-    {
-        let mut line = String::with_capacity(256);
-        for i in 0..df.height() {
-            line.clear();
-            let opt = |v: Option<String>| v.unwrap_or_default();
-            line.push_str(&opt(users.get(i).map(|v| v.to_string())));
-            line.push(',');
-            line.push_str(&opt(anchors.get(i).map(fmt_anchor)));
-            line.push(',');
-            line.push_str(splits.get(i).unwrap_or(""));
-            line.push(',');
-            line.push_str(labels.get(i).unwrap_or(""));
-            line.push(',');
-            line.push_str(&opt(ys.get(i).map(|v| v.to_string())));
-            for f in &feats {
-                line.push(',');
-                // Rust's `{}` for f64 is the shortest string that reads back to the same value.
-                line.push_str(&opt(f.get(i).map(|v| format!("{v}"))));
-            }
-            line.push('\n');
-            w.write_all(line.as_bytes())?;
+    let mut out = csv_out::writer(w);
+    let mut f = csv_out::Fields::default();
+    let field = |out: &mut csv::Writer<&mut dyn Write>, v: Option<&str>| {
+        out.write_field(v.unwrap_or("")).map_err(csv_out::io)
+    };
+    for i in 0..df.height() {
+        field(&mut out, users.get(i).map(|v| f.show(v)))?;
+        field(&mut out, anchors.get(i).map(fmt_anchor).as_deref())?;
+        field(&mut out, splits.get(i))?;
+        field(&mut out, labels.get(i))?;
+        field(&mut out, ys.get(i).map(|v| f.show(v)))?;
+        for col in &feats {
+            field(&mut out, col.get(i).map(|v| f.show(v)))?;
         }
-        Ok(())
+        out.write_record(None::<&[u8]>).map_err(csv_out::io)?;
     }
+    out.flush()
 }
 
 /// The SPEC §6 columns of the table; in-memory extras (`__…`) stay behind.

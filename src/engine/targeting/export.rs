@@ -10,6 +10,7 @@ use rust_xlsxwriter::{Color, Format, FormatBorder, Workbook, XlsxError};
 use super::list::TargetRow;
 use super::tiers::TierRule;
 use crate::engine::atomic::write_atomic;
+use crate::engine::csv_out::{self, Fields};
 use crate::engine::features::table::anchor_dtype;
 use crate::engine::time::fmt_anchor;
 use crate::engine::{Error, Result};
@@ -20,7 +21,7 @@ pub const COLUMNS: [&str; 8] = [
 /// Reasons share one cell in CSV, Parquet and XLSX, joined by this.
 pub const REASON_SEP: &str = " | ";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ExportFormat {
     Csv,
     Json,
@@ -29,59 +30,40 @@ pub enum ExportFormat {
 }
 
 impl ExportFormat {
-    pub fn parse(s: &str) -> Result<ExportFormat> {
-        match s.to_ascii_lowercase().as_str() {
-            "csv" => Ok(ExportFormat::Csv),
-            "json" => Ok(ExportFormat::Json),
-            "parquet" => Ok(ExportFormat::Parquet),
-            "xlsx" => Ok(ExportFormat::Xlsx),
-            other => Err(Error::Config(format!(
-                "unknown export format `{other}`: expected csv, json, parquet or xlsx"
-            ))),
-        }
-    }
-
     /// The format a file name asks for.
     pub fn of_path(p: &Path) -> Result<ExportFormat> {
-        let ext = p
-            .extension()
-            .map(|e| e.to_string_lossy().to_string())
-            .unwrap_or_default();
-        ExportFormat::parse(&ext).map_err(|_| {
-            Error::Config(format!(
-                "{}: cannot tell the format: use .csv, .json, .parquet or .xlsx",
-                p.display()
-            ))
-        })
-    }
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
+        use crate::engine::file_kind::FileKind as K;
+        Ok(
+            match K::expect(p, &[K::Csv, K::Json, K::Parquet, K::Xlsx], "export")? {
+                K::Json => ExportFormat::Json,
+                K::Parquet => ExportFormat::Parquet,
+                K::Xlsx => ExportFormat::Xlsx,
+                _ => ExportFormat::Csv,
+            },
+        )
     }
 }
 
 fn write_csv(rows: &[TargetRow], path: &Path) -> Result<()> {
     write_atomic(path, |w| {
-        writeln!(w, "{}", COLUMNS.join(","))?;
+        let mut out = csv_out::writer(w);
+        let (mut a, mut b, mut c) = (Fields::default(), Fields::default(), Fields::default());
+        let io = csv_out::io;
+        out.write_record(COLUMNS).map_err(io)?;
         for r in rows {
-            writeln!(
-                w,
-                "{},{},{},{},{},{},{},{}",
-                r.rank,
-                r.user_id,
-                fmt_anchor(r.anchor),
-                r.score,
-                csv_field(&r.tier),
-                csv_field(&r.offer),
-                csv_field(&r.reasons.join(REASON_SEP)),
-                r.edited
-            )?;
+            let row: [&str; 8] = [
+                a.show(r.rank),
+                b.show(r.user_id),
+                &fmt_anchor(r.anchor),
+                c.show(r.score),
+                &r.tier,
+                &r.offer,
+                &r.reasons.join(REASON_SEP),
+                if r.edited { "true" } else { "false" },
+            ];
+            out.write_record(row).map_err(io)?;
         }
-        Ok(())
+        out.flush()
     })
 }
 

@@ -10,10 +10,9 @@ use crate::engine::{Error, Result};
 
 /// The shipped table.
 pub const REASONS_TOML: &str = include_str!("../../../assets/reasons.toml");
-pub const LANGUAGES: [&str; 2] = ["en", "ko"];
 
 #[derive(serde::Deserialize)]
-struct Lang {
+struct LangTable {
     sep: String,
     higher: String,
     lower: String,
@@ -52,10 +51,27 @@ fn share_floor(v: f64) -> String {
     format!("{:.0}%", (100.0 * v + 1e-9).floor())
 }
 
+/// The languages `assets/reasons.toml` has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Lang {
+    En,
+    Ko,
+}
+
+impl Lang {
+    /// The language's key in `assets/reasons.toml`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Ko => "ko",
+        }
+    }
+}
+
 impl Phrases {
     /// One language of a reasons table; `source` names the table in errors.
     pub fn from_toml(text: &str, lang: &str, source: &str) -> Result<Phrases> {
-        let mut all: HashMap<String, Lang> = toml::from_str(text)
+        let mut all: HashMap<String, LangTable> = toml::from_str(text)
             .map_err(|e| Error::Config(format!("{source}: not a valid reasons table: {e}")))?;
         let l = all.remove(lang).ok_or_else(|| {
             Error::Config(format!(
@@ -137,7 +153,7 @@ mod tests {
 
     #[test]
     fn shipped_languages_parse_and_cover_every_feature() {
-        for l in LANGUAGES {
+        for l in [Lang::En, Lang::Ko].map(Lang::code) {
             let p = Phrases::load(l).unwrap();
             for j in 0..N_FEATURES {
                 assert!(!p.describe(j, 1.0).contains('{'), "{l} {j}");
