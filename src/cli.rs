@@ -508,9 +508,53 @@ pub fn pin_thread_count() {
     }
 }
 
+/// color-eyre prints errors (headline, causes, suggestion) and panics; in colour only on a
+/// terminal and without NO_COLOR.
+fn install_error_report() {
+    use std::io::IsTerminal;
+    // A user's error is no bug: no backtrace under it, even with RUST_BACKTRACE set (panics
+    // still get theirs).
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        // SAFETY: called first thing in main, before any other thread exists.
+        unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
+    }
+    let color = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let theme = if color {
+        color_eyre::config::Theme::dark()
+    } else {
+        color_eyre::config::Theme::new()
+    };
+    let _ = color_eyre::config::HookBuilder::default()
+        .theme(theme)
+        .display_env_section(false)
+        .install();
+}
+
+/// The error as color-eyre shows it: the headline, each cause under it, and the suggestion.
+fn report(e: &Error) -> color_eyre::Report {
+    use color_eyre::Section as _;
+    let (headline, causes) = e.headline_and_causes();
+    let mut r = match causes.split_last() {
+        Some((innermost, outer)) => outer
+            .iter()
+            .rev()
+            .fold(color_eyre::eyre::eyre!("{innermost}"), |r, c| {
+                r.wrap_err(c.clone())
+            })
+            .wrap_err(headline),
+        None => color_eyre::eyre::eyre!("{headline}"),
+    };
+    if let Some(h) = e.suggestion() {
+        r = r.suggestion(h.to_string());
+    }
+    r
+}
+
 pub fn main() -> ExitCode {
     limit_malloc_arenas();
     pin_thread_count();
+    install_error_report();
     let cli = Cli::parse();
     crate::engine::atomic::remove_live_on_signal();
     let result = run(cli);
@@ -519,7 +563,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("Error: {:?}", report(&e));
             ExitCode::FAILURE
         }
     }
@@ -692,14 +736,9 @@ fn with_list<T>(
     let edits = crate::engine::targeting::edits::Edits::load_for(&wb)?;
     let model = a.model.clone().unwrap_or_else(|| wb.chosen.clone());
     if wb.model(&model).is_none() {
-        return Err(Error::Config(format!(
-            "the run has no model `{model}` (it has {})",
-            wb.models
-                .iter()
-                .map(|m| m.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
+        let names: Vec<&str> = wb.models.iter().map(|m| m.name.as_str()).collect();
+        return Err(Error::Config(format!("the run has no model `{model}`"))
+            .hint(format!("its models are {}", names.join(", "))));
     }
     f(
         &wb,

@@ -337,8 +337,36 @@ fn unwritable_out() {
 fn missing_file_and_empty_glob() {
     let (err, _) = features_fails(Path::new("/no/such/file.csv"), &[]);
     assert!(err.contains("/no/such/file.csv"), "{err}");
+    assert!(
+        err.contains("Suggestion: the path tried was /no/such/file.csv"),
+        "{err}"
+    );
     let (err, _) = features_fails(Path::new("/no/such/dir/*.csv"), &[]);
     assert!(err.contains("no file matches"), "{err}");
+    assert!(
+        err.contains("Suggestion: the glob tried was `/no/such/dir/*.csv`"),
+        "{err}"
+    );
+    // An error's report carries no backtrace, even when the user's shell asks for them.
+    assert!(!err.contains("BACKTRACE"), "{err}");
+}
+
+#[test]
+fn an_unknown_model_is_answered_with_the_models() {
+    let out = bin()
+        .args(["train", "--models", "logreg,xgboost"])
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("unknown model `xgboost`"), "{err}");
+    let models = churn_tui::engine::models::MODEL_NAMES.join(", ");
+    assert!(
+        err.contains(&format!("Suggestion: the models are {models}")),
+        "{err}"
+    );
+    assert!(!err.contains("BACKTRACE"), "{err}");
 }
 
 #[test]

@@ -68,6 +68,9 @@ pub enum Error {
         #[source]
         source: polars::error::PolarsError,
     },
+    /// An error with the obvious next step, which the command line shows as a suggestion.
+    #[error("{error}")]
+    Hinted { error: Box<Error>, hint: String },
 }
 
 impl Error {
@@ -92,6 +95,49 @@ impl Error {
         Error::Io {
             path: path.into(),
             source,
+        }
+    }
+
+    /// The same error with the obvious next step attached.
+    pub fn hint(self, hint: impl Into<String>) -> Self {
+        Error::Hinted {
+            error: Box::new(self),
+            hint: hint.into(),
+        }
+    }
+
+    /// The next step attached to this error, if any.
+    pub fn suggestion(&self) -> Option<&str> {
+        match self {
+            Error::Hinted { hint, .. } => Some(hint),
+            _ => None,
+        }
+    }
+
+    /// The error without its hint.
+    pub fn inner(&self) -> &Error {
+        match self {
+            Error::Hinted { error, .. } => error.inner(),
+            e => e,
+        }
+    }
+
+    /// The error as a headline and the causes under it, innermost last: what the command
+    /// line prints (the Display form says all of it on one line, for the status bar).
+    pub fn headline_and_causes(&self) -> (String, Vec<String>) {
+        use std::error::Error as _;
+        match self.inner() {
+            Error::Io { path, source } => (path.display().to_string(), vec![source.to_string()]),
+            Error::Polars { context, source } => {
+                let mut causes = vec![source.to_string()];
+                let mut next = source.source();
+                while let Some(c) = next {
+                    causes.push(c.to_string());
+                    next = c.source();
+                }
+                (context.clone(), causes)
+            }
+            e => (e.to_string(), Vec::new()),
         }
     }
 }

@@ -245,7 +245,13 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
     struct Version {
         format_version: Option<serde_json::Value>,
     }
-    let v: Version = read(&path)?;
+    let v: Version = read(&path).map_err(|e| match &e {
+        Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => e.hint(
+            "a run directory is one `churn-tui train` (or the workbench) saved, under \
+             artifacts/ unless --out said otherwise",
+        ),
+        _ => e,
+    })?;
     match v.format_version {
         None => {
             return Err(Error::in_file(

@@ -65,7 +65,14 @@ pub fn resolve(inputs: &[String]) -> Result<Vec<InputFile>> {
                 .filter(|p| p.is_file())
                 .collect();
             if matched.is_empty() {
-                return Err(Error::Config(format!("no file matches `{input}`")));
+                return Err(
+                    Error::Config(format!("no file matches `{input}`")).hint(format!(
+                        "the glob tried was `{}`; check its directory, and quote a glob so the \
+                         shell passes it whole (--data 'data/*.csv.gz')",
+                        std::path::absolute(input)
+                            .map_or_else(|_| input.clone(), |p| p.display().to_string())
+                    )),
+                );
             }
             matched.sort();
             paths.extend(matched);
@@ -78,7 +85,21 @@ pub fn resolve(inputs: &[String]) -> Result<Vec<InputFile>> {
         if files.iter().any(|f: &InputFile| f.path == path) {
             continue;
         }
-        let meta = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
+        let meta = std::fs::metadata(&path).map_err(|e| {
+            let missing = e.kind() == std::io::ErrorKind::NotFound;
+            let err = Error::io(&path, e);
+            if missing {
+                err.hint(format!(
+                    "the path tried was {}; several files can be read with a glob \
+                     (--data 'data/*.csv.gz')",
+                    std::path::absolute(&path)
+                        .unwrap_or_else(|_| path.clone())
+                        .display()
+                ))
+            } else {
+                err
+            }
+        })?;
         if !meta.is_file() {
             return Err(Error::in_file(&path, "not a file"));
         }

@@ -225,10 +225,8 @@ pub fn make(name: &str) -> Result<Box<dyn Model>> {
         "mlp_advanced" => Box::new(mlp::Mlp::new(mlp::Kind::Advanced)),
         "wide_deep" => Box::new(mlp::Mlp::new(mlp::Kind::WideDeep)),
         other => {
-            return Err(Error::Config(format!(
-                "unknown model `{other}`; available: {}",
-                MODEL_NAMES.join(", ")
-            )));
+            return Err(Error::Config(format!("unknown model `{other}`"))
+                .hint(format!("the models are {}", MODEL_NAMES.join(", "))));
         }
     })
 }
