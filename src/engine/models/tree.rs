@@ -2,9 +2,12 @@
 //! every depth in `DEPTH` (one growth, cut at each); leaves hold the train positive rate (what
 //! scikit-learn's `predict_proba` reports).
 //!
-//! Hand-written: linfa-trees 0.8.1 predicts classes only, gave different trees from run to run
-//! on the same data and seed, tripped its own `n_samples > 0.0` assertion on 500k weighted rows
-//! (f32 class totals drifting), and took ~4 s a fit there.
+//! Hand-written rather than linfa-trees 0.8.1, for concrete reasons: it predicts classes only
+//! (no leaf probabilities, which ranking needs); it gave different trees from run to run on the
+//! same data, as ties between equal splits and modal classes are broken in `HashMap` order;
+//! its class totals are f32, which drift on 500k weighted rows until its own
+//! `assert!(n_samples > 0.0)` trips; and it took ~4 s a fit there. Where it is exact it is the
+//! reference: a test checks that both trees partition the training rows the same way.
 
 use super::{Data, FitCtx, Model, N_FEATURES, balanced_weights, better, eval_on};
 use crate::engine::eval::SplitEval;
@@ -420,5 +423,118 @@ mod tests {
         }
         // The interaction needs more than one level: the cut trees do differ.
         assert_ne!(json(&deep.cut(1)), json(&deep.cut(3)));
+    }
+
+    /// linfa-trees as a reference where it is exact: continuous distinct values, unit weights,
+    /// no class ties, small depth. linfa then prunes (merges two children that predict the
+    /// same class), so every row must take linfa's path in the own tree (same features, same
+    /// sides: the same partition; thresholds may differ within a gap, as linfa takes the
+    /// midpoint to the next value of all rows, not of the node's), and where the own tree goes
+    /// deeper, all its leaves below must predict the class linfa's merged leaf predicts.
+    #[test]
+    fn the_same_partition_as_linfa_trees() {
+        use linfa::prelude::*;
+        use linfa_trees::{DecisionTree, SplitQuality, TreeNode};
+        use rand::{RngExt, SeedableRng};
+
+        /// linfa's leaf for a row: the path to it and its predicted class.
+        fn linfa_leaf(
+            node: &TreeNode<f64, usize>,
+            row: &[f64],
+            path: &mut Vec<(usize, bool)>,
+        ) -> usize {
+            if node.is_leaf() {
+                return node.prediction().unwrap_or(usize::MAX);
+            }
+            let (feature, value, _) = node.split();
+            let left = row[feature] <= value;
+            path.push((feature, left));
+            match node.children()[if left { 0 } else { 1 }] {
+                Some(c) => linfa_leaf(c, row, path),
+                None => usize::MAX,
+            }
+        }
+        fn leaf_probs(node: &Node, out: &mut Vec<f64>) {
+            match node {
+                Node::Split { left, right, .. } => {
+                    leaf_probs(left, out);
+                    leaf_probs(right, out);
+                }
+                Node::Leaf { prob, .. } => out.push(*prob),
+            }
+        }
+
+        let (mut same, mut merged) = (0, 0);
+        for seed in 0..6u64 {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let n = 300;
+            let cols: Vec<Vec<f64>> = (0..N_FEATURES)
+                .map(|_| (0..n).map(|_| rng.random::<f64>()).collect())
+                .collect();
+            // Labels from an interaction of three features, with 10% flipped.
+            let y: Vec<bool> = (0..n)
+                .map(|i| {
+                    let base = (cols[2][i] > 0.4) ^ (cols[5][i] + cols[9][i] > 1.1);
+                    base ^ (rng.random::<f64>() < 0.1)
+                })
+                .collect();
+            let d = data(cols, y);
+            for depth in [2usize, 3, 4] {
+                let own = fit_depth(&d, &vec![1.0; n], depth, 1.0).unwrap();
+                let records =
+                    ndarray::Array2::from_shape_fn((n, N_FEATURES), |(i, j)| d.cols[j][i]);
+                let targets = ndarray::Array1::from_iter(d.y.iter().map(|&v| v as usize));
+                let reference = DecisionTree::params()
+                    .split_quality(SplitQuality::Gini)
+                    .max_depth(Some(depth))
+                    .min_weight_split(2.0)
+                    .min_weight_leaf(1.0)
+                    .min_impurity_decrease(1e-12)
+                    .fit(&Dataset::new(records, targets))
+                    .unwrap();
+                for i in 0..n {
+                    let row = d.row(i);
+                    let mut path = Vec::new();
+                    let class = linfa_leaf(reference.root_node(), &row, &mut path);
+                    let at = format!("seed {seed}, depth {depth}, row {i}");
+                    // Follow linfa's path in the own tree: the same feature and side each step.
+                    let mut node = &own;
+                    for &(feature, left) in &path {
+                        let Node::Split {
+                            feature: f,
+                            value,
+                            left: l,
+                            right: r,
+                        } = node
+                        else {
+                            panic!("{at}: the own tree stops before linfa's path {path:?}");
+                        };
+                        assert_eq!(*f, feature, "{at}");
+                        assert_eq!(row[feature] < *value, left, "{at}");
+                        node = if left { l } else { r };
+                    }
+                    let mut probs = Vec::new();
+                    leaf_probs(node, &mut probs);
+                    // A leaf of half each class has no modal class (linfa picks one in hash
+                    // order): it may sit under a merged leaf of either class.
+                    assert!(
+                        probs
+                            .iter()
+                            .all(|&p| p == 0.5 || (p > 0.5) as usize == class),
+                        "{at}: {probs:?} vs {class}"
+                    );
+                    if probs.len() == 1 {
+                        same += 1;
+                    } else {
+                        merged += 1;
+                    }
+                }
+            }
+        }
+        // Mostly an exact match; the merged leaves are what linfa's pruning does.
+        assert!(
+            same > 4 * merged,
+            "{same} rows in equal leaves, {merged} in merged ones"
+        );
     }
 }
