@@ -570,6 +570,10 @@ pub fn main() -> ExitCode {
 }
 
 pub fn run(cli: Cli) -> Result<()> {
+    // The workbench logs to its own file (it owns the screen); commands to stderr.
+    if !matches!(cli.command, None | Some(Command::Tui(_))) {
+        crate::logging::to_stderr();
+    }
     match cli.command {
         None => tui(cli.tui),
         Some(Command::Tui(t)) => tui(t),
@@ -756,6 +760,7 @@ fn tui(t: TuiArgs) -> Result<()> {
     use crate::tui::{TuiOptions, run, theme::Theme};
     let no_color = t.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let (tiers, phrases) = t.target.load()?;
+    crate::logging::to_file(&t.run_args.out.join("churn-tui.log"));
     run(TuiOptions {
         tiers,
         phrases,

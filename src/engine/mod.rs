@@ -24,3 +24,11 @@ pub mod targeting;
 pub mod time;
 
 pub use error::{Error, Result};
+
+/// The `tracing` target of profile lines (phase times, peak memory): off unless asked for.
+pub const PROFILE: &str = "churn_profile";
+
+/// Are profile lines wanted? (Their figures are only worked out then.)
+pub fn profiling() -> bool {
+    tracing::enabled!(target: PROFILE, tracing::Level::INFO)
+}

@@ -407,8 +407,9 @@ fn spill(
     let mut st = state
         .lock()
         .map_err(|_| Error::Config("the spill pass crashed".into()))?;
-    if std::env::var_os("CHURN_PROFILE_FEATURES").is_some() {
-        eprintln!(
+    if crate::engine::profiling() {
+        tracing::info!(
+            target: crate::engine::PROFILE,
             "out-of-core spill callback {:.2}s, of which writing {:.2}s",
             st.in_take, st.in_flush
         );
@@ -506,9 +507,9 @@ fn release_freed() {
     }
 }
 
-/// With `CHURN_PROFILE_FEATURES` set: a phase's time and the peak RSS so far, on stderr.
+/// With profiling on (`CHURN_PROFILE_FEATURES`): a phase's time and the peak RSS so far.
 fn profile(phase: &str, since: std::time::Instant) {
-    if std::env::var_os("CHURN_PROFILE_FEATURES").is_none() {
+    if !crate::engine::profiling() {
         return;
     }
     let hwm = std::fs::read_to_string("/proc/self/status")
@@ -519,7 +520,8 @@ fn profile(phase: &str, since: std::time::Instant) {
                 .map(|v| v.trim().to_string())
         })
         .unwrap_or_default();
-    eprintln!(
+    tracing::info!(
+        target: crate::engine::PROFILE,
         "out-of-core {phase}: {:.2}s, peak RSS so far {hwm}",
         since.elapsed().as_secs_f64()
     );
@@ -617,8 +619,12 @@ fn for_each_unit(
         df.rechunk_mut();
         let step = std::time::Instant::now();
         let lap = |what: &str| {
-            if std::env::var_os("CHURN_PROFILE_FEATURES").is_some() {
-                eprintln!("  {what}: {:.2}s", step.elapsed().as_secs_f64());
+            if crate::engine::profiling() {
+                tracing::info!(
+                    target: crate::engine::PROFILE,
+                    "  {what}: {:.2}s",
+                    step.elapsed().as_secs_f64()
+                );
             }
         };
         lap("read back");

@@ -187,13 +187,13 @@ pub fn rows(log: &EventLog, plan: &AnchorPlan) -> Result<DataFrame> {
         .with_columns(feature_exprs(w))
         .select(out)
         .sort([ANCHOR, USER_ID], SortMultipleOptions::default());
-    let profile = std::env::var_os("CHURN_PROFILE_FEATURES").is_some();
+    let profile = crate::engine::profiling();
     let clock = std::time::Instant::now();
     // polars' per-node profile is of the one run whose rows are kept: profiling must not run
     // the query twice (it did, and doubled the times it was meant to explain).
     let mut df = if std::env::var_os("CHURN_PROFILE_POLARS").is_some() {
         let (df, prof) = q.profile().ctx(|| "computing features".into())?;
-        eprintln!("{prof}");
+        tracing::info!(target: crate::engine::PROFILE, "{prof}");
         df
     } else {
         q.collect().ctx(|| "computing features".into())?
@@ -202,7 +202,8 @@ pub fn rows(log: &EventLog, plan: &AnchorPlan) -> Result<DataFrame> {
     let hist = super::history::history_columns(log, &df)?;
     df.hstack_mut(&hist).ctx(|| "visit history".into())?;
     if profile {
-        eprintln!(
+        tracing::info!(
+            target: crate::engine::PROFILE,
             "feature query {after_query:.3}s, visit history {:.3}s",
             clock.elapsed().as_secs_f64() - after_query
         );
