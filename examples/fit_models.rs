@@ -58,9 +58,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let t = Instant::now();
             let mut m = make(name)?;
             m.fit(&train, &val, &ctx)?;
-            let p = m.predict(&test);
+            let p = m.predict(&test)?;
             secs.push(t.elapsed().as_secs_f64());
-            last = Some((m.predict(&val), p));
+            last = Some((m.predict(&val)?, p));
         }
         let Some((v, p)) = last else { continue };
         let e = eval_on(&p, &test, &ks);

@@ -73,7 +73,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let t = Instant::now();
             let mut m = Gbdt::with_settings(s);
             m.fit(&train, &val, &ctx)?;
-            let p = m.predict(&test);
+            let p = m.predict(&test)?;
             secs.push(t.elapsed().as_secs_f64());
             last = Some((m.trees.len(), p));
         }

@@ -139,7 +139,7 @@ fn logreg_attributions_sum_to_the_log_odds() {
     let rows: Vec<usize> = (0..20).collect();
     let x = wb.test.select(&rows);
     let attr = m.contributions(&x).unwrap();
-    let p = m.predict(&x);
+    let p = m.predict(&x).unwrap();
     let intercept: Vec<f64> = attr
         .iter()
         .zip(&p)

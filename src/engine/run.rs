@@ -270,7 +270,7 @@ pub fn train_dataset(
         // booster's single fit call): a heartbeat says every second that the model is working.
         let fitted = heartbeat(name, progress, || {
             model.fit(&train, &val, &ctx)?;
-            Ok((model.predict(&val), model.predict(&test)))
+            Ok((model.predict(&val)?, model.predict(&test)?))
         });
         let (val_scores, test_scores) = match fitted {
             Ok(s) => s,

@@ -99,7 +99,7 @@ pub fn score(req: &ScoreRequest) -> Result<Scored> {
         features::build(&log, &plan)?
     };
     let x = Data::from_table(&table.df, Split::Test)?;
-    let scores = model.predict(&x);
+    let scores = model.predict(&x)?;
     let order = rank(&scores, &x.users, &x.anchors);
     Ok(Scored {
         inputs: files.iter().map(|f| f.path.clone()).collect(),

@@ -515,8 +515,8 @@ impl Model for Gbdt {
         Ok(())
     }
 
-    fn predict(&self, x: &Data) -> Vec<f64> {
-        self.margins(x).into_iter().map(sigmoid).collect()
+    fn predict(&self, x: &Data) -> Result<Vec<f64>> {
+        Ok({ self.margins(x).into_iter().map(sigmoid).collect() })
     }
 
     fn contributions(&self, x: &Data) -> Option<Vec<[f64; N_FEATURES]>> {
@@ -668,7 +668,7 @@ mod tests {
     #[test]
     fn it_learns_the_logit_and_saved_models_score_alike() {
         let (m, x) = fitted();
-        let p = m.predict(&x);
+        let p = m.predict(&x).unwrap();
         // Against the true probabilities, the fitted ones are close on average.
         let err: f64 = (0..x.n())
             .map(|i| {
@@ -680,7 +680,7 @@ mod tests {
         assert!(err < 0.06, "mean absolute error {err}");
         let back: Gbdt = serde_json::from_value(m.save()).unwrap();
         back.check().unwrap();
-        assert_eq!(back.predict(&x), p);
+        assert_eq!(back.predict(&x).unwrap(), p);
     }
 
     #[test]

@@ -266,11 +266,13 @@ impl Model for LogReg {
         Ok(())
     }
 
-    fn predict(&self, x: &Data) -> Vec<f64> {
-        match &self.scaler {
-            Some(s) => self.score(&s.transform(x)),
-            None => vec![f64::NAN; x.n()],
-        }
+    fn predict(&self, x: &Data) -> Result<Vec<f64>> {
+        Ok({
+            match &self.scaler {
+                Some(s) => self.score(&s.transform(x)),
+                None => vec![f64::NAN; x.n()],
+            }
+        })
     }
 
     /// Coefficient × standardised value: each feature's exact share of the log-odds.

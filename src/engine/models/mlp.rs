@@ -106,50 +106,6 @@ impl Mlp {
     }
 }
 
-/// The network's trainable variables and running statistics.
-struct Net {
-    kind: Kind,
-    vars: BTreeMap<String, Var>,
-    running: BTreeMap<String, Vec<f32>>,
-}
-
-fn linear_names(kind: Kind, w: usize) -> Vec<(String, usize, usize)> {
-    match kind {
-        Kind::Base => vec![
-            ("l1".into(), N_FEATURES, 64),
-            ("l2".into(), 64, 32),
-            ("out".into(), 32, 1),
-        ],
-        Kind::Enhance => vec![
-            ("l1".into(), N_FEATURES, 128),
-            ("l2".into(), 128, 64),
-            ("out".into(), 64, 1),
-        ],
-        Kind::WideDeep => vec![
-            ("l1".into(), N_FEATURES, 64),
-            ("l2".into(), 64, 32),
-            ("out".into(), 32, 1),
-            ("wide".into(), N_FEATURES + CROSSES.len(), 1),
-        ],
-        Kind::Advanced => vec![
-            ("in".into(), N_FEATURES, w),
-            ("r1a".into(), w, w),
-            ("r1b".into(), w, w),
-            ("r2a".into(), w, w),
-            ("r2b".into(), w, w),
-            ("out".into(), w, 1),
-        ],
-    }
-}
-
-fn bn_names(kind: Kind, w: usize) -> Vec<(String, usize)> {
-    match kind {
-        Kind::Base | Kind::WideDeep => vec![],
-        Kind::Enhance => vec![("bn1".into(), 128), ("bn2".into(), 64)],
-        Kind::Advanced => vec![("bn_in".into(), w), ("bn1".into(), w), ("bn2".into(), w)],
-    }
-}
-
 /// Ones for a batch of `n` rows, to broadcast a row over the batch and to average its
 /// columns as matrix products. candle's CPU backend sums over the row axis (what BatchNorm's
 /// statistics and every broadcast's gradient need) with two integer divisions per element,
@@ -187,57 +143,210 @@ impl Ones {
     }
 }
 
-impl Net {
-    fn init(kind: Kind, width: usize, rng: &mut ChaCha8Rng, dev: &Device) -> Result<Net> {
-        let mut vars = BTreeMap::new();
-        let mut running = BTreeMap::new();
-        for (name, fan_in, fan_out) in linear_names(kind, width) {
-            let bound = (6.0 / fan_in as f64).sqrt() as f32;
-            let w: Vec<f32> = (0..fan_in * fan_out)
+/// A dense layer, y = x·W + b, W of shape (fan in, fan out).
+struct Linear {
+    w: Var,
+    b: Var,
+}
+
+/// BatchNorm: batch statistics in training (folded into running ones), running statistics
+/// at prediction; a learnt scale and shift.
+struct BatchNorm {
+    name: &'static str,
+    gamma: Var,
+    beta: Var,
+    running_mean: Vec<f32>,
+    running_var: Vec<f32>,
+}
+
+/// One residual block of `mlp_advanced`: relu(h + b(relu(bn(a(h))))).
+struct Block {
+    a: Linear,
+    bn: BatchNorm,
+    b: Linear,
+}
+
+/// Each kind's layers, typed: the wiring in `Net::forward` names fields, so a layer that is
+/// not there is a compile error, not a failed lookup at run time.
+enum Layers {
+    /// (64, 32), ReLU.
+    Base { l1: Linear, l2: Linear, out: Linear },
+    /// (128, 64), each BatchNorm → ReLU → Dropout.
+    Enhance {
+        l1: Linear,
+        bn1: BatchNorm,
+        l2: Linear,
+        bn2: BatchNorm,
+        out: Linear,
+    },
+    /// An input layer with BatchNorm, then two residual blocks, all `width` wide.
+    Advanced {
+        input: Linear,
+        bn_in: BatchNorm,
+        blocks: [Block; 2],
+        out: Linear,
+    },
+    /// The (64, 32) MLP's logit plus a linear part on the features and `CROSSES`.
+    WideDeep {
+        l1: Linear,
+        l2: Linear,
+        out: Linear,
+        wide: Linear,
+    },
+}
+
+/// Where a network's tensors come from: drawn fresh from the seeded generator, or read from
+/// a saved model (each one checked: there, the right shape, finite).
+enum Source<'a> {
+    Init(&'a mut ChaCha8Rng),
+    Saved(&'a Weights),
+}
+
+/// Makes the layers of one network, and keeps every trainable variable by its saved name.
+struct Builder<'a> {
+    source: Source<'a>,
+    dev: &'a Device,
+    vars: BTreeMap<String, Var>,
+}
+
+impl Builder<'_> {
+    fn saved(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+        let Source::Saved(w) = &self.source else {
+            return Err(Error::Config("neural network: not a saved model".into()));
+        };
+        let (dims, data) = w
+            .tensors
+            .get(name)
+            .ok_or_else(|| Error::Config(format!("tensor {name} is missing")))?;
+        if dims != shape || data.len() != shape.iter().product::<usize>() {
+            return Err(Error::Config(format!(
+                "tensor {name} has shape {dims:?} and {} values, expected {shape:?}",
+                data.len()
+            )));
+        }
+        if data.iter().any(|v| !v.is_finite()) {
+            return Err(Error::Config(format!(
+                "tensor {name} has a non-finite value"
+            )));
+        }
+        Ok(data.clone())
+    }
+
+    fn var(
+        &mut self,
+        name: String,
+        shape: &[usize],
+        fresh: impl FnOnce() -> Vec<f32>,
+    ) -> Result<Var> {
+        let data = match self.source {
+            Source::Init(_) => fresh(),
+            Source::Saved(_) => self.saved(&name, shape)?,
+        };
+        let v = Tensor::from_vec(data, shape, self.dev)
+            .and_then(|t| Var::from_tensor(&t))
+            .map_err(ce)?;
+        self.vars.insert(name, v.clone());
+        Ok(v)
+    }
+
+    /// Kaiming-uniform weights (bound √(6 / fan in)) from the seeded generator, zero bias.
+    fn linear(&mut self, name: &str, fan_in: usize, fan_out: usize) -> Result<Linear> {
+        let bound = (6.0 / fan_in as f64).sqrt() as f32;
+        let w: Vec<f32> = match &mut self.source {
+            Source::Init(rng) => (0..fan_in * fan_out)
                 .map(|_| (rng.random::<f32>() * 2.0 - 1.0) * bound)
-                .collect();
-            let t = Tensor::from_vec(w, (fan_in, fan_out), dev).map_err(ce)?;
-            vars.insert(format!("{name}.w"), Var::from_tensor(&t).map_err(ce)?);
-            let b = Tensor::zeros(fan_out, DType::F32, dev).map_err(ce)?;
-            vars.insert(format!("{name}.b"), Var::from_tensor(&b).map_err(ce)?);
-        }
-        for (name, width) in bn_names(kind, width) {
-            vars.insert(
-                format!("{name}.gamma"),
-                Var::from_tensor(&Tensor::ones(width, DType::F32, dev).map_err(ce)?).map_err(ce)?,
-            );
-            vars.insert(
-                format!("{name}.beta"),
-                Var::from_tensor(&Tensor::zeros(width, DType::F32, dev).map_err(ce)?)
-                    .map_err(ce)?,
-            );
-            running.insert(format!("{name}.mean"), vec![0.0; width]);
-            running.insert(format!("{name}.var"), vec![1.0; width]);
-        }
-        Ok(Net {
-            kind,
-            vars,
-            running,
+                .collect(),
+            Source::Saved(_) => Vec::new(),
+        };
+        Ok(Linear {
+            w: self.var(format!("{name}.w"), &[fan_in, fan_out], || w)?,
+            b: self.var(format!("{name}.b"), &[fan_out], || vec![0.0; fan_out])?,
         })
     }
 
-    fn var(&self, name: &str) -> Result<&Tensor> {
-        self.vars
-            .get(name)
-            .map(|v| v.as_tensor())
-            .ok_or_else(|| Error::Config(format!("neural network: no parameter {name}")))
+    fn batch_norm(&mut self, name: &'static str, width: usize) -> Result<BatchNorm> {
+        let gamma = self.var(format!("{name}.gamma"), &[width], || vec![1.0; width])?;
+        let beta = self.var(format!("{name}.beta"), &[width], || vec![0.0; width])?;
+        let (running_mean, running_var) = match self.source {
+            Source::Init(_) => (vec![0.0; width], vec![1.0; width]),
+            Source::Saved(_) => (
+                self.saved(&format!("{name}.mean"), &[width])?,
+                self.saved(&format!("{name}.var"), &[width])?,
+            ),
+        };
+        Ok(BatchNorm {
+            name,
+            gamma,
+            beta,
+            running_mean,
+            running_var,
+        })
     }
 
-    fn linear(&self, x: &Tensor, name: &str, ones: &Ones) -> Result<Tensor> {
-        let (w, b) = (
-            self.var(&format!("{name}.w"))?,
-            self.var(&format!("{name}.b"))?,
-        );
-        let y = x.matmul(w).map_err(ce)?;
-        (y + ones.expand(b)?).map_err(ce)
+    /// The layers of `kind`; linear layers are drawn in this order (a seed's weights).
+    fn layers(&mut self, kind: Kind, w: usize) -> Result<Layers> {
+        Ok(match kind {
+            Kind::Base => Layers::Base {
+                l1: self.linear("l1", N_FEATURES, 64)?,
+                l2: self.linear("l2", 64, 32)?,
+                out: self.linear("out", 32, 1)?,
+            },
+            Kind::Enhance => Layers::Enhance {
+                l1: self.linear("l1", N_FEATURES, 128)?,
+                l2: self.linear("l2", 128, 64)?,
+                out: self.linear("out", 64, 1)?,
+                bn1: self.batch_norm("bn1", 128)?,
+                bn2: self.batch_norm("bn2", 64)?,
+            },
+            Kind::WideDeep => Layers::WideDeep {
+                l1: self.linear("l1", N_FEATURES, 64)?,
+                l2: self.linear("l2", 64, 32)?,
+                out: self.linear("out", 32, 1)?,
+                wide: self.linear("wide", N_FEATURES + CROSSES.len(), 1)?,
+            },
+            Kind::Advanced => {
+                let input = self.linear("in", N_FEATURES, w)?;
+                let (a1, b1) = (self.linear("r1a", w, w)?, self.linear("r1b", w, w)?);
+                let (a2, b2) = (self.linear("r2a", w, w)?, self.linear("r2b", w, w)?);
+                let out = self.linear("out", w, 1)?;
+                Layers::Advanced {
+                    input,
+                    bn_in: self.batch_norm("bn_in", w)?,
+                    blocks: [
+                        Block {
+                            a: a1,
+                            bn: self.batch_norm("bn1", w)?,
+                            b: b1,
+                        },
+                        Block {
+                            a: a2,
+                            bn: self.batch_norm("bn2", w)?,
+                            b: b2,
+                        },
+                    ],
+                    out,
+                }
+            }
+        })
     }
+}
 
-    fn batch_norm(&mut self, x: &Tensor, name: &str, train: bool, ones: &Ones) -> Result<Tensor> {
+/// The network: its layers, and every trainable variable by its saved name (for the
+/// optimiser and snapshots).
+struct Net {
+    layers: Layers,
+    vars: BTreeMap<String, Var>,
+}
+
+impl Linear {
+    fn forward(&self, x: &Tensor, ones: &Ones) -> Result<Tensor> {
+        let y = x.matmul(self.w.as_tensor()).map_err(ce)?;
+        (y + ones.expand(self.b.as_tensor())?).map_err(ce)
+    }
+}
+
+impl BatchNorm {
+    fn forward(&mut self, x: &Tensor, train: bool, ones: &Ones) -> Result<Tensor> {
         let dev = x.device().clone();
         let (mean, var) = if train {
             let mean = ones.col_mean(x)?;
@@ -247,41 +356,86 @@ impl Net {
                     .map_err(ce)?,
             )?;
             // Running statistics are bookkeeping, outside the graph.
-            let (m, v) = (
-                mean.detach()
+            let values = |t: &Tensor| {
+                t.detach()
                     .flatten_all()
                     .and_then(|t| t.to_vec1::<f32>())
-                    .map_err(ce)?,
-                var.detach()
-                    .flatten_all()
-                    .and_then(|t| t.to_vec1::<f32>())
-                    .map_err(ce)?,
-            );
-            for (key, new) in [(format!("{name}.mean"), m), (format!("{name}.var"), v)] {
-                if let Some(r) = self.running.get_mut(&key) {
-                    for (a, b) in r.iter_mut().zip(new) {
-                        *a = (1.0 - BN_MOMENTUM) * *a + BN_MOMENTUM * b;
-                    }
+                    .map_err(ce)
+            };
+            for (r, new) in [
+                (&mut self.running_mean, values(&mean)?),
+                (&mut self.running_var, values(&var)?),
+            ] {
+                for (a, b) in r.iter_mut().zip(new) {
+                    *a = (1.0 - BN_MOMENTUM) * *a + BN_MOMENTUM * b;
                 }
             }
             (mean, var)
         } else {
-            let get = |k: &str| -> Result<Tensor> {
-                let v = self.running.get(k).cloned().unwrap_or_default();
-                let n = v.len();
-                Tensor::from_vec(v, (1, n), &dev).map_err(ce)
-            };
-            (get(&format!("{name}.mean"))?, get(&format!("{name}.var"))?)
+            let row = |v: &Vec<f32>| Tensor::from_vec(v.clone(), (1, v.len()), &dev).map_err(ce);
+            (row(&self.running_mean)?, row(&self.running_var)?)
         };
         let sd = var.affine(1.0, BN_EPS).and_then(|v| v.sqrt()).map_err(ce)?;
         let (mean, sd) = (ones.expand(&mean)?, ones.expand(&sd)?);
         let xhat = (x - mean).and_then(|d| d / sd).map_err(ce)?;
         let (gamma, beta) = (
-            self.var(&format!("{name}.gamma"))?,
-            self.var(&format!("{name}.beta"))?,
+            ones.expand(self.gamma.as_tensor())?,
+            ones.expand(self.beta.as_tensor())?,
         );
-        let (gamma, beta) = (ones.expand(gamma)?, ones.expand(beta)?);
         (xhat * gamma).and_then(|y| y + beta).map_err(ce)
+    }
+}
+
+impl Net {
+    fn build(kind: Kind, width: usize, source: Source<'_>, dev: &Device) -> Result<Net> {
+        let mut b = Builder {
+            source,
+            dev,
+            vars: BTreeMap::new(),
+        };
+        let layers = b.layers(kind, width)?;
+        Ok(Net {
+            layers,
+            vars: b.vars,
+        })
+    }
+
+    fn init(kind: Kind, width: usize, rng: &mut ChaCha8Rng, dev: &Device) -> Result<Net> {
+        Net::build(kind, width, Source::Init(rng), dev)
+    }
+
+    /// A saved network; a tensor missing, misshapen or not finite is an error naming it.
+    fn restore(kind: Kind, width: usize, w: &Weights, dev: &Device) -> Result<Net> {
+        let net = Net::build(kind, width, Source::Saved(w), dev)?;
+        let used = net.vars.len() + 2 * net.batch_norms().len();
+        if used != w.tensors.len() {
+            let known: std::collections::BTreeSet<String> = net.snapshot_names();
+            let extra = w.tensors.keys().find(|k| !known.contains(*k));
+            return Err(Error::Config(format!(
+                "unexpected tensor {}",
+                extra.map_or("", |s| s.as_str())
+            )));
+        }
+        Ok(net)
+    }
+
+    fn batch_norms(&self) -> Vec<&BatchNorm> {
+        match &self.layers {
+            Layers::Enhance { bn1, bn2, .. } => vec![bn1, bn2],
+            Layers::Advanced { bn_in, blocks, .. } => {
+                vec![bn_in, &blocks[0].bn, &blocks[1].bn]
+            }
+            Layers::Base { .. } | Layers::WideDeep { .. } => vec![],
+        }
+    }
+
+    fn snapshot_names(&self) -> std::collections::BTreeSet<String> {
+        let mut names: std::collections::BTreeSet<String> = self.vars.keys().cloned().collect();
+        for bn in self.batch_norms() {
+            names.insert(format!("{}.mean", bn.name));
+            names.insert(format!("{}.var", bn.name));
+        }
+        names
     }
 
     fn dropout(x: &Tensor, rng: &mut ChaCha8Rng, train: bool) -> Result<Tensor> {
@@ -303,55 +457,57 @@ impl Net {
         x.mul(&m).map_err(ce)
     }
 
-    /// Wide & Deep logits: the MLP's plus the linear part's on features and crosses.
-    fn wide_deep(&self, x: &Tensor, ones: &Ones) -> Result<Tensor> {
-        let relu = |t: Tensor| t.relu().map_err(ce);
-        let h = relu(self.linear(x, "l1", ones)?)?;
-        let deep = self.linear(&relu(self.linear(&h, "l2", ones)?)?, "out", ones)?;
-        let mut parts = vec![x.clone()];
-        for (i, j) in CROSSES {
-            parts.push(
-                x.narrow(1, i, 1)
-                    .and_then(|a| a * x.narrow(1, j, 1)?)
-                    .map_err(ce)?,
-            );
-        }
-        let wide_in = Tensor::cat(&parts, 1).map_err(ce)?;
-        let wide = self.linear(&wide_in, "wide", ones)?;
-        (deep + wide).and_then(|t| t.squeeze(D::Minus1)).map_err(ce)
-    }
-
     /// Logits, shape (n,).
     fn forward(&mut self, x: &Tensor, rng: &mut ChaCha8Rng, train: bool) -> Result<Tensor> {
         let relu = |t: Tensor| t.relu().map_err(ce);
         let ones = &Ones::new(x.dim(0).map_err(ce)?, x.device())?;
-        let h = match self.kind {
-            Kind::WideDeep => return self.wide_deep(x, ones),
-            Kind::Base => {
-                let h = relu(self.linear(x, "l1", ones)?)?;
-                relu(self.linear(&h, "l2", ones)?)?
+        let logit = match &mut self.layers {
+            Layers::Base { l1, l2, out } => {
+                let h = relu(l1.forward(x, ones)?)?;
+                out.forward(&relu(l2.forward(&h, ones)?)?, ones)?
             }
-            Kind::Enhance => {
-                let h = self.linear(x, "l1", ones)?;
-                let h = self.batch_norm(&h, "bn1", train, ones)?;
+            Layers::Enhance {
+                l1,
+                bn1,
+                l2,
+                bn2,
+                out,
+            } => {
+                let h = bn1.forward(&l1.forward(x, ones)?, train, ones)?;
                 let h = Net::dropout(&relu(h)?, rng, train)?;
-                let h = self.linear(&h, "l2", ones)?;
-                let h = self.batch_norm(&h, "bn2", train, ones)?;
-                Net::dropout(&relu(h)?, rng, train)?
+                let h = bn2.forward(&l2.forward(&h, ones)?, train, ones)?;
+                out.forward(&Net::dropout(&relu(h)?, rng, train)?, ones)?
             }
-            Kind::Advanced => {
-                let h = self.linear(x, "in", ones)?;
-                let mut h = relu(self.batch_norm(&h, "bn_in", train, ones)?)?;
-                for (a, b, bn) in [("r1a", "r1b", "bn1"), ("r2a", "r2b", "bn2")] {
-                    let inner = self.batch_norm(&self.linear(&h, a, ones)?, bn, train, ones)?;
-                    let inner = self.linear(&relu(inner)?, b, ones)?;
+            Layers::Advanced {
+                input,
+                bn_in,
+                blocks,
+                out,
+            } => {
+                let mut h = relu(bn_in.forward(&input.forward(x, ones)?, train, ones)?)?;
+                for Block { a, bn, b } in blocks.iter_mut() {
+                    let inner = bn.forward(&a.forward(&h, ones)?, train, ones)?;
+                    let inner = b.forward(&relu(inner)?, ones)?;
                     h = relu((h + inner).map_err(ce)?)?;
                 }
-                h
+                out.forward(&h, ones)?
+            }
+            Layers::WideDeep { l1, l2, out, wide } => {
+                let h = relu(l1.forward(x, ones)?)?;
+                let deep = out.forward(&relu(l2.forward(&h, ones)?)?, ones)?;
+                let mut parts = vec![x.clone()];
+                for (i, j) in CROSSES {
+                    parts.push(
+                        x.narrow(1, i, 1)
+                            .and_then(|a| a * x.narrow(1, j, 1)?)
+                            .map_err(ce)?,
+                    );
+                }
+                let wide_in = Tensor::cat(&parts, 1).map_err(ce)?;
+                (deep + wide.forward(&wide_in, ones)?).map_err(ce)?
             }
         };
-        self.linear(&h, "out", ones)
-            .and_then(|t| t.squeeze(D::Minus1).map_err(ce))
+        logit.squeeze(D::Minus1).map_err(ce)
     }
 
     fn snapshot(&self) -> Result<Weights> {
@@ -368,28 +524,12 @@ impl Net {
                 ),
             );
         }
-        for (k, v) in &self.running {
-            tensors.insert(k.clone(), (vec![v.len()], v.clone()));
-        }
-        Ok(Weights { tensors })
-    }
-
-    fn restore(kind: Kind, w: &Weights, dev: &Device) -> Result<Net> {
-        let mut net = Net {
-            kind,
-            vars: BTreeMap::new(),
-            running: BTreeMap::new(),
-        };
-        for (k, (dims, data)) in &w.tensors {
-            if k.ends_with(".mean") || k.ends_with(".var") {
-                net.running.insert(k.clone(), data.clone());
-            } else {
-                let t = Tensor::from_vec(data.clone(), dims.as_slice(), dev).map_err(ce)?;
-                net.vars
-                    .insert(k.clone(), Var::from_tensor(&t).map_err(ce)?);
+        for bn in self.batch_norms() {
+            for (part, v) in [("mean", &bn.running_mean), ("var", &bn.running_var)] {
+                tensors.insert(format!("{}.{part}", bn.name), (vec![v.len()], v.clone()));
             }
         }
-        Ok(net)
+        Ok(Weights { tensors })
     }
 }
 
@@ -533,20 +673,17 @@ impl Model for Mlp {
         Ok(())
     }
 
-    fn predict(&self, x: &Data) -> Vec<f64> {
+    fn predict(&self, x: &Data) -> Result<Vec<f64>> {
         let dev = Device::Cpu;
-        let run = || -> Result<Vec<f64>> {
-            let scaler = self
-                .scaler
-                .as_ref()
-                .ok_or_else(|| Error::Config("unfitted".into()))?;
-            let mut net = Net::restore(self.kind, &self.weights, &dev)?;
-            let m = matrix(&scaler.transform(x), &dev)?;
-            // Dropout is off at prediction, so this generator is never drawn from.
-            let mut rng = ChaCha8Rng::seed_from_u64(0);
-            predict_net(&mut net, &m, &mut rng)
-        };
-        run().unwrap_or_else(|_| vec![f64::NAN; x.n()])
+        let scaler = self
+            .scaler
+            .as_ref()
+            .ok_or_else(|| Error::Config(format!("{}: not fitted", self.name())))?;
+        let mut net = Net::restore(self.kind, self.width, &self.weights, &dev)?;
+        let m = matrix(&scaler.transform(x), &dev)?;
+        // Dropout is off at prediction, so this generator is never drawn from.
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        predict_net(&mut net, &m, &mut rng)
     }
 
     fn params(&self) -> serde_json::Value {
@@ -563,49 +700,18 @@ impl Model for Mlp {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }
 
-    /// Every tensor the network needs, with its shape, finite values, and nothing else.
+    /// Every tensor the network needs, with its shape, finite values, and nothing else:
+    /// the network is built from the saved tensors exactly as `predict` builds it.
     fn check(&self) -> Result<()> {
         let name = self.name();
-        let mut want: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         if !(1..=MAX_WIDTH).contains(&self.width) {
             return Err(super::damaged(
                 name,
                 format!("width {} outside 1 to {MAX_WIDTH}", self.width),
             ));
         }
-        for (l, fan_in, fan_out) in linear_names(self.kind, self.width) {
-            want.insert(format!("{l}.w"), vec![fan_in, fan_out]);
-            want.insert(format!("{l}.b"), vec![fan_out]);
-        }
-        for (l, width) in bn_names(self.kind, self.width) {
-            for part in ["gamma", "beta", "mean", "var"] {
-                want.insert(format!("{l}.{part}"), vec![width]);
-            }
-        }
-        let have = &self.weights.tensors;
-        if let Some(k) = want.keys().find(|k| !have.contains_key(*k)) {
-            return Err(super::damaged(name, format!("tensor {k} is missing")));
-        }
-        for (k, (dims, data)) in have {
-            let Some(shape) = want.get(k) else {
-                return Err(super::damaged(name, format!("unexpected tensor {k}")));
-            };
-            if dims != shape || data.len() != shape.iter().product::<usize>() {
-                return Err(super::damaged(
-                    name,
-                    format!(
-                        "tensor {k} has shape {dims:?} and {} values, expected {shape:?}",
-                        data.len()
-                    ),
-                ));
-            }
-            if data.iter().any(|v| !v.is_finite()) {
-                return Err(super::damaged(
-                    name,
-                    format!("tensor {k} has a non-finite value"),
-                ));
-            }
-        }
+        Net::restore(self.kind, self.width, &self.weights, &Device::Cpu)
+            .map_err(|e| super::damaged(name, e))?;
         self.scaler
             .as_ref()
             .ok_or_else(|| super::damaged(name, "no scaler"))?
@@ -647,7 +753,7 @@ mod tests {
         let old: Mlp = serde_json::from_value(json.clone()).unwrap();
         assert_eq!(old.width, 256);
         old.check().unwrap();
-        let p = old.predict(&data);
+        let p = old.predict(&data).unwrap();
         assert_eq!(p.len(), n);
         assert!(p.iter().all(|v| v.is_finite() && (0.0..=1.0).contains(v)));
         // Read at today's width the same tensors would not fit: the width is what says so.
@@ -657,5 +763,68 @@ mod tests {
         json["width"] = serde_json::json!(1u64 << 40);
         let huge: Mlp = serde_json::from_value(json).unwrap();
         assert!(huge.check().unwrap_err().to_string().contains("width"));
+    }
+
+    /// A saved network is built by the same layer definitions it was trained with: a tensor
+    /// missing, misshapen or extra is named, and `predict` on such a model is an error, not
+    /// NaN scores.
+    #[test]
+    fn a_damaged_network_is_an_error_naming_the_tensor() {
+        let dev = Device::Cpu;
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let net = Net::init(Kind::Enhance, ADVANCED_WIDTH, &mut rng, &dev).unwrap();
+        let n = 20;
+        let data = Data {
+            cols: (0..N_FEATURES)
+                .map(|j| (0..n).map(|i| ((i + j) % 5) as f64).collect())
+                .collect(),
+            y: (0..n).map(|i| i % 3 == 0).collect(),
+            users: (0..n as i64).collect(),
+            anchors: vec![0; n],
+            hist: vec![],
+        };
+        let good = Mlp {
+            kind: Kind::Enhance,
+            width: ADVANCED_WIDTH,
+            best_epoch: 1,
+            scaler: Some(Scaler::fit(&data)),
+            weights: net.snapshot().unwrap(),
+        };
+        good.check().unwrap();
+        assert_eq!(good.predict(&data).unwrap().len(), n);
+        // The saved names are the layers' (bn running statistics included).
+        let names: Vec<&str> = good.weights.tensors.keys().map(|k| k.as_str()).collect();
+        assert!(
+            names.contains(&"bn2.var") && names.contains(&"out.w"),
+            "{names:?}"
+        );
+
+        let mut missing = good.clone();
+        missing.weights.tensors.remove("l2.w");
+        let e = missing.check().unwrap_err().to_string();
+        assert!(
+            e.contains("mlp_enhance") && e.contains("tensor l2.w is missing"),
+            "{e}"
+        );
+        assert!(missing.predict(&data).is_err());
+
+        let mut misshapen = good.clone();
+        if let Some((dims, _)) = misshapen.weights.tensors.get_mut("bn1.mean") {
+            dims[0] = 7;
+        }
+        let e = misshapen.check().unwrap_err().to_string();
+        assert!(e.contains("tensor bn1.mean has shape [7]"), "{e}");
+
+        let mut extra = good.clone();
+        extra
+            .weights
+            .tensors
+            .insert("l9.w".into(), (vec![1], vec![0.5]));
+        let e = extra.check().unwrap_err().to_string();
+        assert!(e.contains("unexpected tensor l9.w"), "{e}");
+
+        let mut unfitted = good;
+        unfitted.scaler = None;
+        assert!(unfitted.predict(&data).is_err());
     }
 }

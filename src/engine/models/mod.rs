@@ -184,8 +184,8 @@ pub trait Model: Send + Sync {
     fn name(&self) -> &'static str;
     /// Fit on `train`, choosing hyperparameters on `val`.
     fn fit(&mut self, train: &Data, val: &Data, ctx: &FitCtx) -> Result<()>;
-    /// Probability of `m2` for each row.
-    fn predict(&self, x: &Data) -> Vec<f64>;
+    /// Probability of `m2` for each row; a model that cannot score is an error, never NaN.
+    fn predict(&self, x: &Data) -> Result<Vec<f64>>;
     /// The chosen hyperparameters.
     fn params(&self) -> serde_json::Value;
     /// Everything needed to score new rows, as JSON.

@@ -25,11 +25,13 @@ impl Model for RuleRecency {
         Ok(())
     }
 
-    fn predict(&self, x: &Data) -> Vec<f64> {
-        x.cols[DAYS_SINCE]
-            .iter()
-            .map(|d| (d / self.lookback).clamp(0.0, 1.0))
-            .collect()
+    fn predict(&self, x: &Data) -> Result<Vec<f64>> {
+        Ok({
+            x.cols[DAYS_SINCE]
+                .iter()
+                .map(|d| (d / self.lookback).clamp(0.0, 1.0))
+                .collect()
+        })
     }
 
     fn params(&self) -> serde_json::Value {

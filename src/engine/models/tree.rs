@@ -291,7 +291,7 @@ impl Model for Tree {
                 min_weight_leaf: MIN_LEAF,
                 root: Some(grown.cut(depth)),
             };
-            let e = eval_on(&cand.predict(val), val, ctx.ks);
+            let e = eval_on(&cand.predict(val)?, val, ctx.ks);
             if best.as_ref().is_none_or(|(_, be)| better(&e, be)) {
                 best = Some((cand, e));
             }
@@ -302,11 +302,13 @@ impl Model for Tree {
         Ok(())
     }
 
-    fn predict(&self, x: &Data) -> Vec<f64> {
-        match &self.root {
-            Some(root) => (0..x.n()).map(|i| root.leaf(&x.row(i))).collect(),
-            None => vec![f64::NAN; x.n()],
-        }
+    fn predict(&self, x: &Data) -> Result<Vec<f64>> {
+        Ok({
+            match &self.root {
+                Some(root) => (0..x.n()).map(|i| root.leaf(&x.row(i))).collect(),
+                None => vec![f64::NAN; x.n()],
+            }
+        })
     }
 
     fn params(&self) -> serde_json::Value {

@@ -71,7 +71,9 @@ pub fn occlusion(
             d.anchors.push(x.anchors[i]);
         }
     }
-    let scores = model.predict(&d);
+    // A model that cannot score gives no occlusion reasons (the reasons fall back to the
+    // population's dormant side).
+    let scores = model.predict(&d).ok()?;
     if scores.len() != m || scores.iter().any(|s| !s.is_finite()) {
         return None;
     }
