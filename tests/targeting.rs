@@ -20,8 +20,8 @@ use churn_tui::engine::targeting::export::{ExportFormat, export};
 use churn_tui::engine::targeting::list::{ListSpec, TargetRow, target_rows};
 use churn_tui::engine::targeting::phrases::Phrases;
 use churn_tui::engine::targeting::reasons::reasons_for;
-use churn_tui::tui::app::{App, Tab};
-use churn_tui::tui::keymap::Action;
+use churn_tui::tui::action::{Action, Tab};
+use churn_tui::tui::app::App;
 use churn_tui::tui::theme::Theme;
 use common::copy_dir;
 

@@ -17,42 +17,8 @@ use crate::engine::targeting::phrases::{Phrases, english};
 use crate::engine::targeting::reasons::Reason;
 use crate::engine::targeting::report::{report, write_report};
 
-use super::keymap::Action;
+use super::action::{Action, Tab};
 use super::theme::Theme;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Tab {
-    Labels,
-    Features,
-    Leaderboard,
-    Curves,
-    Targets,
-    Help,
-}
-
-impl Tab {
-    pub const ALL: [Tab; 6] = [
-        Tab::Labels,
-        Tab::Features,
-        Tab::Leaderboard,
-        Tab::Curves,
-        Tab::Targets,
-        Tab::Help,
-    ];
-    pub fn title(self) -> &'static str {
-        match self {
-            Tab::Labels => "Labels",
-            Tab::Features => "Features",
-            Tab::Leaderboard => "Leaderboard",
-            Tab::Curves => "Curves",
-            Tab::Targets => "Targets",
-            Tab::Help => "Help",
-        }
-    }
-    pub fn index(self) -> usize {
-        Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CurveMode {

@@ -2,26 +2,33 @@
 //! actions, `App::update` as the only state change, and a draw of `&App` per event. Training
 //! runs on its own thread with a cancel flag, so every tab stays usable while it trains.
 
+pub mod action;
 pub mod app;
+pub mod event;
 pub mod keymap;
 pub mod tabs;
 pub mod theme;
 pub mod trainer;
 pub mod ui;
+pub mod widgets;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use ratatui::crossterm::event::{self, Event as CtEvent, KeyCode, KeyEventKind, KeyModifiers};
+use ratatui::crossterm::event::{
+    self as ct, Event as CtEvent, KeyCode, KeyEventKind, KeyModifiers,
+};
 
 use crate::engine::artifacts::find_run;
 use crate::engine::loaded_run::LoadedRun;
 use crate::engine::run::TrainConfig;
 use crate::engine::{Error, Result};
 
+use action::Action;
 use app::{App, Effect, EngineMsg};
+use event::Event;
 use theme::Theme;
 
 pub struct TuiOptions {
@@ -33,13 +40,6 @@ pub struct TuiOptions {
     pub theme: Theme,
     pub tiers: crate::engine::targeting::TierRule,
     pub phrases: crate::engine::targeting::phrases::Phrases,
-}
-
-/// Everything that can wake the loop.
-pub enum Event {
-    Key(event::KeyEvent),
-    Resize,
-    Engine(EngineMsg),
 }
 
 /// Appends to `<out>/churn-tui.log`: the TUI owns the screen, so nothing may print to it.
@@ -87,9 +87,9 @@ impl Drop for Restore {
 fn input_thread(tx: mpsc::Sender<Event>) {
     std::thread::spawn(move || {
         loop {
-            match event::poll(Duration::from_millis(200)) {
+            match ct::poll(Duration::from_millis(200)) {
                 Ok(true) => {
-                    let ev = match event::read() {
+                    let ev = match ct::read() {
                         Ok(CtEvent::Key(k)) if k.kind == KeyEventKind::Press => Event::Key(k),
                         Ok(CtEvent::Resize(..)) => Event::Resize,
                         Ok(_) => continue,
@@ -107,10 +107,10 @@ fn input_thread(tx: mpsc::Sender<Event>) {
 }
 
 /// A key while an input box is open: text goes into the box, not to the keymap.
-fn typing(app: &mut App, k: &event::KeyEvent) -> Option<keymap::Action> {
+fn typing(app: &mut App, k: &ct::KeyEvent) -> Option<Action> {
     match k.code {
         KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => {
-            Some(keymap::Action::ForceQuit)
+            Some(Action::ForceQuit)
         }
         KeyCode::Char(c) => {
             app.type_char(c);
@@ -124,8 +124,8 @@ fn typing(app: &mut App, k: &event::KeyEvent) -> Option<keymap::Action> {
             app.cycle_export_format();
             None
         }
-        KeyCode::Enter => Some(keymap::Action::Enter),
-        KeyCode::Esc => Some(keymap::Action::Esc),
+        KeyCode::Enter => Some(Action::Enter),
+        KeyCode::Esc => Some(Action::Esc),
         _ => None,
     }
 }

@@ -6,9 +6,11 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Gauge, Paragraph, Wrap};
 
-use super::app::{App, InputKind, Popup, Tab};
-use super::keymap::{self, KEYMAP, Scope};
+use super::action::Tab;
+use super::app::{App, InputKind, Popup};
+use super::keymap;
 use super::tabs;
+use super::widgets::{centered, keymap_lines};
 
 /// Below this the screen says so instead of drawing a broken layout.
 pub const MIN_WIDTH: u16 = 60;
@@ -162,47 +164,8 @@ fn key_bar(app: &App, f: &mut Frame, area: Rect) {
     f.render_widget(Line::from(spans), area);
 }
 
-/// A centred rectangle of at most `w`×`h` inside `area`.
-pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
-    let w = w.min(area.width);
-    let h = h.min(area.height);
-    Rect {
-        x: area.x + (area.width - w) / 2,
-        y: area.y + (area.height - h) / 2,
-        width: w,
-        height: h,
-    }
-}
-
-/// The keymap as help lines: `first`'s bindings (if any), the global ones, then every other
-/// tab's.
-pub fn keymap_lines(app: &App, first: Option<Tab>) -> Vec<Line<'static>> {
-    let t = &app.theme;
-    let mut out = Vec::new();
-    let section = |title: String, scope: Scope, out: &mut Vec<Line<'static>>| {
-        out.push(Line::styled(title, t.title()));
-        for b in KEYMAP.iter().filter(|b| b.scope == scope) {
-            out.push(Line::from(vec![
-                Span::styled(format!("  {:<10}", b.label), t.key()),
-                Span::raw(b.help),
-            ]));
-        }
-    };
-    let has = |tab: Tab| KEYMAP.iter().any(|b| b.scope == Scope::On(tab));
-    if let Some(tab) = first.filter(|t| has(*t)) {
-        section(format!("{} tab", tab.title()), Scope::On(tab), &mut out);
-    }
-    section("Everywhere".into(), Scope::Global, &mut out);
-    for tab in Tab::ALL {
-        if has(tab) && Some(tab) != first {
-            section(format!("{} tab", tab.title()), Scope::On(tab), &mut out);
-        }
-    }
-    out
-}
-
 fn help_popup(app: &App, f: &mut Frame, area: Rect) {
-    let lines = keymap_lines(app, Some(app.tab));
+    let lines = keymap_lines(&app.theme, Some(app.tab));
     let r = centered(area, 72, area.height.saturating_sub(2));
     f.render_widget(Clear, r);
     f.render_widget(
@@ -234,21 +197,5 @@ fn input_box(app: &App, f: &mut Frame, area: Rect) {
         ]))
         .block(Block::bordered().title(title).border_style(app.theme.key())),
         r,
-    );
-}
-
-/// A placeholder for tabs that need a run while none is loaded.
-pub fn waiting(app: &App, f: &mut Frame, area: Rect, what: &str) {
-    let msg = if app.training.is_some() {
-        format!("{what} appears here when training finishes (see the gauge above).")
-    } else {
-        format!("No run loaded. Press t to train, or start with --run DIR. ({what})")
-    };
-    f.render_widget(
-        Paragraph::new(msg)
-            .style(app.theme.dim())
-            .wrap(Wrap { trim: true })
-            .block(Block::bordered()),
-        area,
     );
 }

@@ -10,7 +10,7 @@ use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Paragraph};
 
 use crate::engine::loaded_run::ModelView;
 use crate::tui::app::{App, CurveMode};
-use crate::tui::ui::waiting;
+use crate::tui::widgets::waiting;
 
 /// Points kept per curve: more than a terminal can show, few enough to draw fast.
 const MAX_POINTS: usize = 400;

@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Paragraph};
 
 use crate::engine::stats::{FeatureStats, VIF_FLAG};
 use crate::tui::app::App;
-use crate::tui::ui::waiting;
+use crate::tui::widgets::waiting;
 
 /// Short labels for the heatmap axes (SPEC §3 order).
 pub const SHORT: [&str; 14] = [

@@ -7,7 +7,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use crate::tui::app::App;
-use crate::tui::ui::keymap_lines;
+use crate::tui::widgets::keymap_lines;
 
 pub const METRICS: &[(&str, &str)] = &[
     (
@@ -52,7 +52,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area)
     };
     f.render_widget(
-        Paragraph::new(keymap_lines(app, None))
+        Paragraph::new(keymap_lines(&app.theme, None))
             .scroll((app.scroll, 0))
             .block(Block::bordered().title(" keys (j/k scroll) ")),
         keys,

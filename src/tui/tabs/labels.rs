@@ -9,7 +9,7 @@ use crate::engine::features::table::AnchorCounts;
 use crate::engine::label::Split;
 use crate::engine::time::fmt_anchor;
 use crate::tui::app::App;
-use crate::tui::ui::waiting;
+use crate::tui::widgets::waiting;
 
 fn day(t: i64) -> String {
     fmt_anchor(t)[..10].to_string()

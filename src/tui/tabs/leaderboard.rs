@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Paragraph};
 
 use crate::engine::eval::SplitEval;
 use crate::tui::app::{App, Column};
-use crate::tui::ui::waiting;
+use crate::tui::widgets::waiting;
 
 const NAME_W: usize = 15;
 const COL_W: usize = 8;

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use crate::engine::features::FEATURE_NAMES;
 use crate::engine::time::fmt_anchor;
 use crate::tui::app::App;
-use crate::tui::ui::{centered, waiting};
+use crate::tui::widgets::{centered, waiting};
 
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let (Some(wb), Some(m)) = (&app.wb, app.targeting_model()) else {
