@@ -12,7 +12,7 @@ use crate::engine::targeting::TierRule;
 use crate::engine::targeting::edits::Edits;
 use crate::engine::targeting::export::{ExportFormat, export};
 use crate::engine::targeting::list::reasons_batch;
-use crate::engine::targeting::list::{ListSpec, target_rows};
+use crate::engine::targeting::list::{ListSpec, added_positions, target_rows};
 use crate::engine::targeting::phrases::{Phrases, english};
 use crate::engine::targeting::reasons::Reason;
 use crate::engine::targeting::report::{report, write_report};
@@ -282,17 +282,12 @@ impl App {
             return;
         }
         self.ensure_positions();
-        let k = self.k_rows();
-        let mut added: Vec<usize> = self
-            .edits
-            .added
-            .iter()
-            .filter_map(|u| self.pos_of.get(u).copied())
-            .filter(|&p| p >= k)
-            .collect();
-        added.sort_unstable();
-        added.dedup();
-        self.added_pos = added;
+        let (k, n) = (self.k_rows(), self.targeting_model().map_or(0, |m| m.n()));
+        // The engine's rule, so the list shown is the list exported. It cannot fail here: saved
+        // edits are checked against the scored users when loaded, and `add_user` against the
+        // ranking; should it, the export reports the user.
+        self.added_pos = added_positions(k, n, &self.edits, |u| self.pos_of.get(&u).copied())
+            .unwrap_or_default();
     }
 
     /// Excluded users ranked inside the top k (the exclusions that shorten the list).
