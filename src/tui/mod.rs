@@ -1,11 +1,16 @@
 //! The terminal face: one event channel (keys, resizes, ticks, engine messages), keys mapped to
-//! actions, `App::update` as the only state change, and a draw of `&App` per event. Training
-//! runs on its own thread with a cancel flag, so every tab stays usable while it trains.
+//! actions, `App::update` as the only state change, and a draw of `&App` per event. What an
+//! update asks of the world comes back as effects the loop carries out: file writes
+//! (`effects::perform`, their outcome handed back with `App::done`) and training, which runs on
+//! its own thread with a cancel flag, so every tab stays usable while it trains.
 
 pub mod action;
 pub mod app;
+pub mod effects;
 pub mod event;
+pub mod input;
 pub mod keymap;
+pub mod shared;
 pub mod tabs;
 pub mod theme;
 pub mod trainer;
@@ -153,7 +158,7 @@ pub fn run(opts: TuiOptions) -> Result<()> {
     match initial {
         Some(wb) => {
             log.line(&format!("opened run {}", wb.dir.display()));
-            app.set_workbench(wb);
+            effects::open(&mut app, wb);
         }
         None => {
             // Missing files and empty globs are reported before the screen is taken.
@@ -191,8 +196,8 @@ pub fn run(opts: TuiOptions) -> Result<()> {
     input_thread(tx.clone());
     loop {
         let size = terminal.size().map_err(|e| Error::io("terminal", e))?;
-        app.page = ui::target_page(size.height);
-        app.prepare();
+        app.targets.page = ui::target_page(size.height);
+        app.fill_reasons();
         terminal
             .draw(|f| ui::render(&app, f))
             .map_err(|e| Error::io("terminal", e))?;
@@ -201,7 +206,7 @@ pub fn run(opts: TuiOptions) -> Result<()> {
             Err(mpsc::RecvTimeoutError::Timeout) => continue,
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         };
-        let effects = match ev {
+        let fx = match ev {
             Event::Key(k) => {
                 let action = if app.input.is_some() {
                     typing(&mut app, &k)
@@ -220,13 +225,18 @@ pub fn run(opts: TuiOptions) -> Result<()> {
                     trainer = None;
                 }
                 if let Some(wb) = app.engine(msg) {
-                    app.set_workbench(wb);
+                    effects::open(&mut app, wb);
                 }
                 vec![]
             }
         };
-        for e in effects {
+        for e in fx {
             match e {
+                Effect::Write(w) => {
+                    let outcome = effects::perform(&app, &w);
+                    log.line(&outcome.text);
+                    app.done(outcome);
+                }
                 Effect::Quit => {}
                 Effect::CancelTraining => {
                     if let Some(t) = &trainer {

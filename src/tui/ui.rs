@@ -7,7 +7,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Gauge, Paragraph, Wrap};
 
 use super::action::Tab;
-use super::app::{App, InputKind, Popup};
+use super::app::{App, Popup};
+use super::input::InputKind;
 use super::keymap;
 use super::tabs;
 use super::widgets::{centered, keymap_lines};
@@ -46,18 +47,19 @@ pub fn render(app: &App, f: &mut Frame) {
     .areas(area);
     tab_bar(app, f, top);
     status_line(app, f, status);
+    let sh = app.shared();
     match app.tab {
-        Tab::Labels => tabs::labels::render(app, f, body),
-        Tab::Features => tabs::features::render(app, f, body),
-        Tab::Leaderboard => tabs::leaderboard::render(app, f, body),
-        Tab::Curves => tabs::curves::render(app, f, body),
-        Tab::Targets => tabs::targets::render(app, f, body),
-        Tab::Help => tabs::help::render(app, f, body),
+        Tab::Labels => tabs::labels::render(&app.labels, &sh, f, body),
+        Tab::Features => tabs::features::render(&app.features, &sh, f, body),
+        Tab::Leaderboard => tabs::leaderboard::render(&app.leaderboard, &sh, f, body),
+        Tab::Curves => tabs::curves::render(&app.curves, &sh, f, body),
+        Tab::Targets => tabs::targets::render(&app.targets, &sh, f, body),
+        Tab::Help => tabs::help::render(&app.help, &sh, f, body),
     }
     key_bar(app, f, bar);
     match &app.popup {
         Some(Popup::Help) => help_popup(app, f, area),
-        Some(Popup::User(row)) => tabs::targets::user_popup(app, f, area, *row),
+        Some(Popup::User(row)) => tabs::targets::user_popup(&app.targets, &sh, f, area, *row),
         None => {}
     }
     if app.input.is_some() {

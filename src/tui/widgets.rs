@@ -7,8 +7,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use super::action::Tab;
-use super::app::App;
 use super::keymap::{KEYMAP, Scope};
+use super::shared::Shared;
 use super::theme::Theme;
 
 /// A centred rectangle of at most `w`×`h` inside `area`.
@@ -50,15 +50,15 @@ pub fn keymap_lines(t: &Theme, first: Option<Tab>) -> Vec<Line<'static>> {
 }
 
 /// A placeholder for tabs that need a run while none is loaded.
-pub fn waiting(app: &App, f: &mut Frame, area: Rect, what: &str) {
-    let msg = if app.training.is_some() {
+pub fn waiting(sh: &Shared, f: &mut Frame, area: Rect, what: &str) {
+    let msg = if sh.training {
         format!("{what} appears here when training finishes (see the gauge above).")
     } else {
         format!("No run loaded. Press t to train, or start with --run DIR. ({what})")
     };
     f.render_widget(
         Paragraph::new(msg)
-            .style(app.theme.dim())
+            .style(sh.theme.dim())
             .wrap(Wrap { trim: true })
             .block(Block::bordered()),
         area,
