@@ -11,8 +11,9 @@ use churn_tui::engine::loaded_run::{LoadedRun, ModelView};
 use churn_tui::engine::models::{Data, N_FEATURES};
 use churn_tui::engine::run::TrainConfig;
 use churn_tui::engine::stats::{DataInfo, FeatureStats, RunStats};
-use churn_tui::tui::app::{App, Tab};
-use churn_tui::tui::keymap::Action;
+use churn_tui::tui::action::{Action, Tab};
+use churn_tui::tui::app::App;
+use churn_tui::tui::effects;
 use churn_tui::tui::theme::Theme;
 use churn_tui::tui::ui;
 use rand::{RngExt, SeedableRng};
@@ -92,7 +93,7 @@ fn workbench() -> LoadedRun {
 
 fn main() {
     let mut app = App::new(Theme::default(), 1);
-    app.set_workbench(workbench());
+    effects::open(&mut app, workbench());
     app.update(Action::GoTab(Tab::Targets));
     // K = 30%: 30,000 rows in the list.
     for _ in 0..5 {
@@ -110,8 +111,8 @@ fn main() {
         } else {
             Action::Down
         });
-        app.page = ui::target_page(48);
-        app.prepare();
+        app.targets.page = ui::target_page(48);
+        app.fill_reasons();
         if let Err(e) = term.draw(|f| ui::render(&app, f)) {
             panic!("draw: {e}");
         }
@@ -120,7 +121,7 @@ fn main() {
     times.sort_by(f64::total_cmp);
     println!(
         "targets tab 160x48, {USERS} ranked users, K = {}% (k = {}): median {:.3} ms, p95 {:.3} ms, max {:.3} ms over {FRAMES} frames",
-        app.k,
+        app.targets.k,
         app.k_rows(),
         times[FRAMES / 2],
         times[FRAMES * 95 / 100],

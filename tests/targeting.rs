@@ -20,8 +20,9 @@ use churn_tui::engine::targeting::export::{ExportFormat, export};
 use churn_tui::engine::targeting::list::{ListSpec, TargetRow, target_rows};
 use churn_tui::engine::targeting::phrases::Phrases;
 use churn_tui::engine::targeting::reasons::reasons_for;
-use churn_tui::tui::app::{App, Tab};
-use churn_tui::tui::keymap::Action;
+use churn_tui::tui::action::{Action, Tab};
+use churn_tui::tui::app::{App, Effect, Write};
+use churn_tui::tui::effects::{self, apply};
 use churn_tui::tui::theme::Theme;
 use common::copy_dir;
 
@@ -422,10 +423,10 @@ fn an_interrupted_write_leaves_the_old_file_and_no_temp() {
 
 fn app_on(run: &Path) -> App {
     let mut app = App::new(Theme::default(), 5);
-    app.set_workbench(LoadedRun::load(run).unwrap());
+    effects::open(&mut app, LoadedRun::load(run).unwrap());
     app.update(Action::GoTab(Tab::Targets));
-    app.page = 20;
-    app.prepare();
+    app.targets.page = 20;
+    app.fill_reasons();
     app
 }
 
@@ -436,17 +437,17 @@ fn edits_are_saved_as_made_and_survive_a_kill() {
     let r = ranked(&run, &model);
     let mut app = app_on(&run);
     // Exclude ranks 2 and 4, add the user at rank 150 (below the 5% cut).
-    app.update(Action::Down);
-    app.update(Action::Exclude);
+    apply(&mut app, Action::Down);
+    apply(&mut app, Action::Exclude);
     assert!(app.notice.as_ref().unwrap().text.ends_with("— saved"));
-    app.update(Action::Down);
-    app.update(Action::Down);
-    app.update(Action::Exclude);
-    app.update(Action::AddUser);
+    apply(&mut app, Action::Down);
+    apply(&mut app, Action::Down);
+    apply(&mut app, Action::Exclude);
+    apply(&mut app, Action::AddUser);
     for c in r[149].0.to_string().chars() {
         app.type_char(c);
     }
-    app.update(Action::Enter);
+    apply(&mut app, Action::Enter);
     // Each edit is on disk the moment it is shown as saved: read the file now, while the app
     // still lives, then drop the app without any shutdown (what a kill leaves behind).
     let on_disk = Edits::load(&run).unwrap();
@@ -455,7 +456,7 @@ fn edits_are_saved_as_made_and_survive_a_kill() {
     drop(app);
 
     let mut again = app_on(&run);
-    assert_eq!(again.edits, on_disk, "reloaded intact");
+    assert_eq!(again.targets.edits, on_disk, "reloaded intact");
     let k = (500 * r.len()).div_ceil(10_000);
     assert_eq!(
         again.list_len(),
@@ -471,9 +472,9 @@ fn edits_are_saved_as_made_and_survive_a_kill() {
         expected(&run, &model, 500, &on_disk)
     );
     // Including a user again is an edit too.
-    again.update(Action::Top);
-    again.update(Action::Down);
-    again.update(Action::Exclude);
+    apply(&mut again, Action::Top);
+    apply(&mut again, Action::Down);
+    apply(&mut again, Action::Exclude);
     assert_eq!(
         Edits::load(&run).unwrap().excluded,
         BTreeSet::from([r[3].0])
@@ -484,7 +485,7 @@ fn edits_are_saved_as_made_and_survive_a_kill() {
 fn the_export_popup_writes_the_chosen_format() {
     let (_d, run) = run_copy();
     let mut app = app_on(&run);
-    app.update(Action::Export);
+    apply(&mut app, Action::Export);
     let default = app.input.as_ref().unwrap().text.clone();
     assert!(default.ends_with("targets-top5.csv"), "{default}");
     // Tab cycles the extension: csv → json → parquet → xlsx.
@@ -493,7 +494,7 @@ fn the_export_popup_writes_the_chosen_format() {
     }
     let path = app.input.as_ref().unwrap().text.clone();
     assert!(path.ends_with("targets-top5.xlsx"), "{path}");
-    app.update(Action::Enter);
+    apply(&mut app, Action::Enter);
     let note = app.notice.clone().unwrap();
     assert!(
         !note.error && note.text.contains("targets-top5.xlsx"),
@@ -503,6 +504,54 @@ fn the_export_popup_writes_the_chosen_format() {
     let mut x: Xlsx<_> = open_workbook(&path).unwrap();
     let k = app.k_rows();
     assert_eq!(x.worksheet_range("targets").unwrap().height(), k + 1);
+}
+
+#[test]
+fn update_only_asks_for_writes_and_perform_does_them() {
+    let (_d, run) = run_copy();
+    let mut app = app_on(&run);
+    let before = Edits::load(&run).unwrap();
+    // An edit comes back as a write for the loop; the file is untouched until it is performed.
+    let fx = app.update(Action::Exclude);
+    let user = *app.targets.edits.excluded.first().unwrap();
+    let w = Write::Edits {
+        what: format!("user {user} excluded"),
+    };
+    assert_eq!(fx, vec![Effect::Write(w.clone())]);
+    assert_eq!(
+        Edits::load(&run).unwrap(),
+        before,
+        "update alone writes nothing"
+    );
+    let outcome = effects::perform(&app, &w);
+    assert!(
+        !outcome.error && outcome.text.ends_with("— saved"),
+        "{outcome:?}"
+    );
+    assert_eq!(Edits::load(&run).unwrap(), app.targets.edits);
+    app.done(outcome.clone());
+    assert_eq!(app.notice, Some(outcome));
+
+    // The export path typed comes back as a write; nothing exists until it is performed.
+    app.update(Action::Export);
+    let path = PathBuf::from(&app.input.as_ref().unwrap().text);
+    let fx = app.update(Action::Enter);
+    assert_eq!(fx, vec![Effect::Write(Write::Export(path.clone()))]);
+    assert!(!path.exists());
+    let outcome = effects::perform(&app, &Write::Export(path.clone()));
+    assert!(!outcome.error, "{outcome:?}");
+    assert!(path.exists());
+
+    // So does the report.
+    assert_eq!(
+        app.update(Action::Report),
+        vec![Effect::Write(Write::Report)]
+    );
+    let report = run.join("report-top5.md");
+    assert!(!report.exists());
+    let outcome = effects::perform(&app, &Write::Report);
+    assert!(!outcome.error, "{outcome:?}");
+    assert!(report.exists());
 }
 
 #[test]

@@ -10,10 +10,13 @@ use std::time::Duration;
 use churn_tui::engine::eval::KPct;
 use churn_tui::engine::loaded_run::LoadedRun;
 use churn_tui::engine::run::{Progress, TrainConfig};
-use churn_tui::tui::app::{App, Effect, EngineMsg, Popup, Tab};
-use churn_tui::tui::keymap::{Action, KEYMAP, action_for};
+use churn_tui::tui::action::{Action, Tab};
+use churn_tui::tui::app::{App, Effect, EngineMsg, Popup};
+use churn_tui::tui::effects;
+use churn_tui::tui::event::Event;
+use churn_tui::tui::keymap::{KEYMAP, action_for};
 use churn_tui::tui::theme::Theme;
-use churn_tui::tui::{Event, trainer, ui};
+use churn_tui::tui::{trainer, ui};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -25,14 +28,14 @@ fn fixture_dir() -> PathBuf {
 fn fixture_app() -> App {
     let wb = LoadedRun::load(&fixture_dir()).expect("fixture run loads");
     let mut app = App::new(Theme::default(), wb.models.len());
-    app.set_workbench(wb);
+    effects::open(&mut app, wb);
     app
 }
 
 fn screen(app: &mut App, w: u16, h: u16) -> String {
     let mut term = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
-    app.page = ui::target_page(h);
-    app.prepare();
+    app.targets.page = ui::target_page(h);
+    app.fill_reasons();
     term.draw(|f| ui::render(app, f)).expect("draw");
     let buf = term.backend().buffer();
     let mut out = String::new();
@@ -185,14 +188,18 @@ fn k_moves_by_keyboard_and_the_header_follows() {
     );
     assert!(s.contains(&format!("dormant caught {caught} ")), "{s}");
     keys(&mut app, "]");
-    assert_eq!(app.k, KPct { bp: 1000 }, "] goes to the next multiple of 5");
+    assert_eq!(
+        app.targets.k,
+        KPct { bp: 1000 },
+        "] goes to the next multiple of 5"
+    );
     keys(&mut app, "[[");
-    assert_eq!(app.k, KPct { bp: 100 });
+    assert_eq!(app.targets.k, KPct { bp: 100 });
     keys(&mut app, "[-");
-    assert_eq!(app.k, KPct { bp: 100 }, "arrows stop at 1%");
+    assert_eq!(app.targets.k, KPct { bp: 100 }, "arrows stop at 1%");
     keys(&mut app, "K7.25");
     press(&mut app, KeyCode::Enter);
-    assert_eq!(app.k, KPct { bp: 725 });
+    assert_eq!(app.targets.k, KPct { bp: 725 });
     let (k, _) = header(725);
     let s = screen(&mut app, 80, 24);
     assert!(
@@ -201,12 +208,12 @@ fn k_moves_by_keyboard_and_the_header_follows() {
     );
     keys(&mut app, "Kabc");
     press(&mut app, KeyCode::Enter);
-    assert_eq!(app.k, KPct { bp: 725 }, "a bad K changes nothing");
+    assert_eq!(app.targets.k, KPct { bp: 725 }, "a bad K changes nothing");
     assert!(app.notice.as_ref().is_some_and(|n| n.error));
 
     // The list shows exactly the top k rows, in SPEC order: the last row's rank is k.
     keys(&mut app, "G");
-    assert_eq!(app.sel, k - 1);
+    assert_eq!(app.targets.sel, k - 1);
     let s = screen(&mut app, 80, 24);
     let (user, _, _) = r[k - 1];
     assert!(
@@ -279,7 +286,7 @@ fn search_finds_a_user_and_n_moves_between_matches() {
     keys(&mut app, "/");
     keys(&mut app, &third);
     press(&mut app, KeyCode::Enter);
-    assert_eq!(app.sel, 2, "the exact id at rank 3");
+    assert_eq!(app.targets.sel, 2, "the exact id at rank 3");
     // A prefix shared by several top-k users: n walks forward, N back, with wrap-around.
     let k = app.k_rows();
     let first = r[0].0.to_string();
@@ -301,14 +308,14 @@ fn search_finds_a_user_and_n_moves_between_matches() {
     keys(&mut app, "g/");
     keys(&mut app, prefix);
     press(&mut app, KeyCode::Enter);
-    assert_eq!(app.sel, hits[0]);
+    assert_eq!(app.targets.sel, hits[0]);
     keys(&mut app, "n");
-    assert_eq!(app.sel, hits[1]);
+    assert_eq!(app.targets.sel, hits[1]);
     keys(&mut app, "N");
-    assert_eq!(app.sel, hits[0]);
+    assert_eq!(app.targets.sel, hits[0]);
     keys(&mut app, "N");
     assert_eq!(
-        app.sel,
+        app.targets.sel,
         *hits.last().expect("hits"),
         "N wraps to the last match"
     );
@@ -361,6 +368,21 @@ fn user_detail_lists_features_percentiles_and_reasons() {
         assert!(s.contains(f), "{f} missing:\n{s}");
     }
     assert!(s.contains("risk reasons"));
+}
+
+#[test]
+fn each_tab_keeps_its_own_scroll() {
+    let mut app = fixture_app();
+    keys(&mut app, "1jjj2j");
+    assert_eq!((app.labels.scroll, app.features.scroll), (3, 1));
+    // Help opens at its top, as on a fresh start, though other tabs were scrolled.
+    keys(&mut app, "6");
+    assert_eq!(app.help.scroll, 0);
+    let mut fresh = fixture_app();
+    fresh.update(Action::GoTab(Tab::Help));
+    assert_eq!(screen(&mut app, 80, 24), screen(&mut fresh, 80, 24));
+    keys(&mut app, "1");
+    assert_eq!(app.labels.scroll, 3, "Labels kept its place");
 }
 
 #[test]
@@ -428,7 +450,7 @@ fn training_progress_reaches_the_ui_and_the_run_opens() {
                 let wb = app
                     .engine(EngineMsg::Finished(r))
                     .expect("the new run opens");
-                app.set_workbench(wb);
+                effects::open(&mut app, wb);
                 break;
             }
             m => {

@@ -1,79 +1,29 @@
-//! The workbench's state and its one state-changing function, `App::update(action)`. Drawing
-//! reads the state (`&App`); keys become actions in `keymap`; the engine's messages arrive via
+//! The workbench's state and its one state-changing function, `App::update(action)`. `App`
+//! holds what is global (tab, theme, the loaded run, training, notice, popup, input box) and
+//! each tab's own state, and hands tab-scoped actions to the tab on screen. It does no I/O: file
+//! writes come back as `Effect::Write` for the loop (`effects::perform`). Drawing reads the
+//! state (`&App`); keys become actions in `keymap`; the engine's messages arrive via
 //! `App::engine`. Tests drive this directly: actions in, screen out.
 
-use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 
-use crate::engine::eval::KPct;
 use crate::engine::loaded_run::{LoadedRun, ModelView};
 use crate::engine::run::Progress;
 use crate::engine::targeting::TierRule;
 use crate::engine::targeting::edits::Edits;
-use crate::engine::targeting::export::{ExportFormat, export};
-use crate::engine::targeting::list::reasons_batch;
-use crate::engine::targeting::list::{ListSpec, target_rows};
+use crate::engine::targeting::list::{ListSpec, TargetRow, target_rows};
 use crate::engine::targeting::phrases::{Phrases, english};
-use crate::engine::targeting::reasons::Reason;
-use crate::engine::targeting::report::{report, write_report};
 
-use super::keymap::Action;
+use super::action::{Action, Tab};
+use super::input::{Input, InputKind};
+use super::shared::Shared;
+use super::tabs::curves::Curves;
+use super::tabs::features::Features;
+use super::tabs::help::Help;
+use super::tabs::labels::Labels;
+use super::tabs::leaderboard::Leaderboard;
+use super::tabs::targets::{Reply, Targets};
 use super::theme::Theme;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Tab {
-    Labels,
-    Features,
-    Leaderboard,
-    Curves,
-    Targets,
-    Help,
-}
-
-impl Tab {
-    pub const ALL: [Tab; 6] = [
-        Tab::Labels,
-        Tab::Features,
-        Tab::Leaderboard,
-        Tab::Curves,
-        Tab::Targets,
-        Tab::Help,
-    ];
-    pub fn title(self) -> &'static str {
-        match self {
-            Tab::Labels => "Labels",
-            Tab::Features => "Features",
-            Tab::Leaderboard => "Leaderboard",
-            Tab::Curves => "Curves",
-            Tab::Targets => "Targets",
-            Tab::Help => "Help",
-        }
-    }
-    pub fn index(self) -> usize {
-        Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CurveMode {
-    Pr,
-    Gain,
-    Lift,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InputKind {
-    Search,
-    K,
-    ExportPath,
-    AddUser,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Input {
-    pub kind: InputKind,
-    pub text: String,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Popup {
@@ -90,12 +40,26 @@ pub enum EngineMsg {
     Finished(Result<Box<LoadedRun>, String>),
 }
 
-/// What the loop must do after an update.
+/// What the loop must do after an update: `App` changes only its own state, so training and
+/// every file write are done by the loop.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     StartTraining,
     CancelTraining,
     Quit,
+    /// Write a file (`effects::perform`), then hand the outcome back with `App::done`.
+    Write(Write),
+}
+
+/// The files the workbench writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Write {
+    /// The target list, in the format the path's extension names.
+    Export(PathBuf),
+    /// The campaign report, into the run directory.
+    Report,
+    /// The hand edits, into the run directory; `what` (the edit) starts the notice.
+    Edits { what: String },
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -138,57 +102,19 @@ pub struct App {
     pub training: Option<Training>,
     pub notice: Option<Notice>,
     pub popup: Option<Popup>,
+    /// Scroll of the open popup.
+    pub popup_scroll: u16,
     pub input: Option<Input>,
     pub quit: bool,
     pub tiers: TierRule,
-    // Leaderboard
-    pub board_sel: usize,
-    pub sort_col: usize,
-    pub sort_desc: bool,
-    pub sort_test: bool,
-    // Curves
-    pub curve_sel: usize,
-    pub hidden: BTreeSet<String>,
-    pub curve_mode: CurveMode,
-    pub curve_test: bool,
-    // Features
-    pub features_view: usize,
-    pub scroll: u16,
-    // Targets
-    pub k: KPct,
-    pub target_model: Option<String>,
-    /// Selected position in the ranking (0 = rank 1).
-    pub sel: usize,
-    /// First ranking position shown.
-    pub offset: usize,
-    /// Rows the target list shows (set from the terminal size before each frame).
-    pub page: usize,
-    pub search: Option<String>,
-    /// Hand edits of the loaded run (saved in its directory on every change).
-    pub edits: Edits,
-    /// Why the run's saved edits could not be loaded: editing is off then, so the file on
-    /// disk is never overwritten by an empty list.
-    pub edits_error: Option<String>,
-    /// Ranking positions (≥ k) of users added by hand, ascending; refreshed by `prepare`.
-    pub added_pos: Vec<usize>,
-    /// Ranking position of each user id, for the targeting model.
-    pos_of: HashMap<i64, usize>,
-    pos_model: String,
     pub phrases: Phrases,
-    /// Scroll of the open popup.
-    pub popup_scroll: u16,
-    reasons: HashMap<usize, Vec<Reason>>,
+    pub labels: Labels,
+    pub features: Features,
+    pub leaderboard: Leaderboard,
+    pub curves: Curves,
+    pub targets: Targets,
+    pub help: Help,
     models_planned: usize,
-}
-
-/// Leaderboard columns after the model name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Column {
-    PrAuc,
-    Lift(usize),
-    Precision(usize),
-    Recall(usize),
-    FitSeconds,
 }
 
 impl App {
@@ -200,55 +126,32 @@ impl App {
             training: None,
             notice: None,
             popup: None,
+            popup_scroll: 0,
             input: None,
             quit: false,
             tiers: TierRule::default(),
-            board_sel: 0,
-            sort_col: 1,
-            sort_desc: true,
-            sort_test: false,
-            curve_sel: 0,
-            hidden: BTreeSet::new(),
-            curve_mode: CurveMode::Pr,
-            curve_test: false,
-            features_view: 0,
-            scroll: 0,
-            k: KPct { bp: 500 },
-            target_model: None,
-            sel: 0,
-            offset: 0,
-            page: 10,
-            search: None,
-            edits: Edits::default(),
-            edits_error: None,
-            added_pos: Vec::new(),
-            pos_of: HashMap::new(),
-            pos_model: String::new(),
             phrases: english().clone(),
-            popup_scroll: 0,
-            reasons: HashMap::new(),
+            labels: Labels::default(),
+            features: Features::default(),
+            leaderboard: Leaderboard::default(),
+            curves: Curves::default(),
+            targets: Targets::default(),
+            help: Help::default(),
             models_planned,
         }
     }
 
-    /// Show a loaded run (keeps the current K and tab).
-    pub fn set_workbench(&mut self, wb: LoadedRun) {
-        self.k = wb.ks.first().copied().unwrap_or(self.k);
-        (self.edits, self.edits_error) = match Edits::load_for(&wb) {
-            Ok(e) => (e, None),
-            Err(e) => {
-                self.notify(format!("hand edits not loaded: {e}"), true);
-                (Edits::default(), Some(e.to_string()))
-            }
-        };
-        self.pos_model.clear();
-        self.target_model = Some(wb.chosen.clone());
+    /// Show a loaded run with its saved hand edits, or the error that kept them from loading
+    /// (the caller reads them: `effects::open`). Keeps the current tab.
+    pub fn set_workbench(&mut self, wb: LoadedRun, edits: crate::engine::Result<Edits>) {
+        let edits = edits.map_err(|e| {
+            self.notify(format!("hand edits not loaded: {e}"), true);
+            e.to_string()
+        });
+        self.targets.open(&wb, edits);
         self.wb = Some(wb);
-        self.reasons.clear();
-        self.sel = 0;
-        self.offset = 0;
-        self.board_sel = 0;
-        self.curve_sel = 0;
+        self.leaderboard.sel = 0;
+        self.curves.sel = 0;
     }
 
     pub fn notify(&mut self, text: impl Into<String>, error: bool) {
@@ -258,170 +161,42 @@ impl App {
         });
     }
 
+    /// The outcome of an effect the loop carried out (a file written or not), for the status
+    /// line.
+    pub fn done(&mut self, outcome: Notice) {
+        self.notice = Some(outcome);
+    }
+
+    /// What the tabs read of the global state when drawing.
+    pub fn shared(&self) -> Shared<'_> {
+        Shared {
+            theme: &self.theme,
+            wb: self.wb.as_ref(),
+            training: self.training.is_some(),
+            tiers: &self.tiers,
+            phrases: &self.phrases,
+            target: self.targeting_model(),
+            k: self.targets.k,
+        }
+    }
+
     /// The model the Targets tab ranks by.
     pub fn targeting_model(&self) -> Option<&ModelView> {
-        let wb = self.wb.as_ref()?;
-        self.target_model
-            .as_deref()
-            .and_then(|m| wb.model(m))
-            .or_else(|| wb.models.first())
+        self.targets.model_in(self.wb.as_ref())
     }
 
     /// Rows in the current Top-K.
     pub fn k_rows(&self) -> usize {
-        self.targeting_model()
-            .map(|m| self.k.k_of(m.n()))
-            .unwrap_or(0)
+        self.targets.k_rows(self.wb.as_ref())
     }
 
     /// Rows of the Targets list: the top k, then users added by hand from below it.
     pub fn list_len(&self) -> usize {
-        self.k_rows() + self.added_pos.len()
-    }
-
-    /// The ranking position shown at list position `i`, and whether it was added by hand.
-    pub fn list_row(&self, i: usize) -> Option<(usize, bool)> {
-        let k = self.k_rows();
-        if i < k {
-            Some((i, false))
-        } else {
-            self.added_pos.get(i - k).map(|&p| (p, true))
-        }
-    }
-
-    /// Build the user → rank map of the target model, if it is not that model's already.
-    fn ensure_positions(&mut self) {
-        let Some(m) = self.targeting_model() else {
-            return;
-        };
-        if self.pos_model != m.name {
-            let name = m.name.clone();
-            let Some(wb) = &self.wb else { return };
-            let map: HashMap<i64, usize> = m
-                .ranking()
-                .iter()
-                .enumerate()
-                .map(|(p, &r)| (wb.test.users[r], p))
-                .collect();
-            self.pos_of = map;
-            self.pos_model = name;
-        }
-    }
-
-    /// Refresh the user → rank map and the added rows (after a model, K or edit change).
-    fn refresh_list(&mut self) {
-        // Without edits the map is not needed: a run of millions of test rows opens without it.
-        if self.edits.is_empty() {
-            self.added_pos.clear();
-            return;
-        }
-        self.ensure_positions();
-        let k = self.k_rows();
-        let mut added: Vec<usize> = self
-            .edits
-            .added
-            .iter()
-            .filter_map(|u| self.pos_of.get(u).copied())
-            .filter(|&p| p >= k)
-            .collect();
-        added.sort_unstable();
-        added.dedup();
-        self.added_pos = added;
-    }
-
-    /// Excluded users ranked inside the top k (the exclusions that shorten the list).
-    pub fn excluded_in_top_k(&self) -> usize {
-        if self.edits.excluded.is_empty() {
-            return 0;
-        }
-        let k = self.k_rows();
-        self.edits
-            .excluded
-            .iter()
-            .filter(|u| self.pos_of.get(u).is_some_and(|&p| p < k))
-            .count()
-    }
-
-    /// The user id at list position `i`.
-    pub fn list_user(&self, i: usize) -> Option<i64> {
-        let (p, _) = self.list_row(i)?;
-        let (wb, m) = (self.wb.as_ref()?, self.targeting_model()?);
-        m.ranking().get(p).map(|&r| wb.test.users[r])
-    }
-
-    fn save_edits(&mut self, what: String) {
-        let Some(wb) = &self.wb else { return };
-        match self.edits.save(&wb.dir) {
-            Ok(()) => self.notify(format!("{what} — saved"), false),
-            Err(e) => self.notify(format!("{what}, but NOT saved: {e}"), true),
-        }
-    }
-
-    /// Refuse to edit over a saved edits file that did not load.
-    fn edits_locked(&mut self) -> bool {
-        if let Some(e) = &self.edits_error {
-            self.notify(
-                format!(
-                    "editing is off: the saved edits did not load ({e}); fix or remove the file"
-                ),
-                true,
-            );
-            return true;
-        }
-        false
-    }
-
-    fn toggle_exclude(&mut self) {
-        if self.edits_locked() {
-            return;
-        }
-        let Some(u) = self.list_user(self.sel) else {
-            return;
-        };
-        let now = self.edits.toggle_exclude(u);
-        self.refresh_list();
-        self.clamp_targets();
-        self.save_edits(if now {
-            format!("user {u} excluded")
-        } else {
-            format!("user {u} back on the list")
-        });
-    }
-
-    fn add_user(&mut self, text: &str) {
-        if self.edits_locked() {
-            return;
-        }
-        let Ok(u) = text.trim().parse::<i64>() else {
-            self.notify(format!("`{}` is not a user id", text.trim()), true);
-            return;
-        };
-        self.refresh_list();
-        self.ensure_positions();
-        let Some(&p) = self.pos_of.get(&u) else {
-            self.notify(format!("user {u} was not scored at the test anchor"), true);
-            return;
-        };
-        if p < self.k_rows() && !self.edits.excluded.contains(&u) {
-            self.notify(
-                format!("user {u} is already on the list (rank {})", p + 1),
-                false,
-            );
-            return;
-        }
-        self.edits.add(u);
-        self.refresh_list();
-        self.save_edits(format!("user {u} (rank {}) added", p + 1));
-        if let Some(i) = (0..self.list_len()).find(|&i| self.list_user(i) == Some(u)) {
-            self.sel = i;
-            self.clamp_targets();
-        }
+        self.targets.list_len(self.wb.as_ref())
     }
 
     /// The current target list as an export would write it.
-    pub fn target_list(
-        &self,
-    ) -> crate::engine::Result<Vec<crate::engine::targeting::list::TargetRow>> {
+    pub fn target_list(&self) -> crate::engine::Result<Vec<TargetRow>> {
         let (wb, spec) = self
             .list_spec()
             .ok_or_else(|| crate::engine::Error::Config("no run loaded".into()))?;
@@ -429,94 +204,38 @@ impl App {
     }
 
     /// What the current target list is made of: the targeting model, K, tiers, edits, language.
-    fn list_spec(&self) -> Option<(&LoadedRun, ListSpec<'_>)> {
+    pub fn list_spec(&self) -> Option<(&LoadedRun, ListSpec<'_>)> {
         let (wb, m) = (self.wb.as_ref()?, self.targeting_model()?);
         Some((
             wb,
             ListSpec {
                 model: &m.name,
-                k: self.k,
+                k: self.targets.k,
                 tiers: &self.tiers,
-                edits: &self.edits,
+                edits: &self.targets.edits,
                 phrases: &self.phrases,
             },
         ))
     }
 
-    /// Export the list to `path` (format from the extension).
-    pub fn export_to(&mut self, path: &std::path::Path) {
-        let res = ExportFormat::of_path(path).and_then(|f| {
-            let rows = self.target_list()?;
-            export(&rows, &self.tiers, f, path).map(|_| rows.len())
-        });
-        match res {
-            Ok(n) => self.notify(format!("wrote {n} rows to {}", path.display()), false),
-            Err(e) => self.notify(format!("export failed: {e}"), true),
+    /// Typing into an open input box.
+    pub fn type_char(&mut self, c: char) {
+        if let Some(i) = &mut self.input {
+            i.text.push(c);
         }
     }
 
-    /// Write the campaign report into the run directory.
-    pub fn write_report(&mut self) {
-        let Some((wb, spec)) = self.list_spec() else {
-            self.notify("no run loaded", true);
-            return;
-        };
-        let path = wb.dir.join(format!("report-top{}.md", self.k));
-        let res = report(wb, &spec).and_then(|text| write_report(&text, &path));
-        match res {
-            Ok(()) => self.notify(format!("report written to {}", path.display()), false),
-            Err(e) => self.notify(format!("report failed: {e}"), true),
+    /// In the export box, Tab swaps the file extension: .csv → .json → .parquet → .xlsx.
+    pub fn cycle_export_format(&mut self) {
+        if let Some(i) = &mut self.input {
+            i.cycle_export_format();
         }
     }
 
-    pub fn columns(&self) -> Vec<Column> {
-        let nk = self.wb.as_ref().map(|w| w.ks.len()).unwrap_or(0);
-        let mut c = vec![Column::PrAuc];
-        for i in 0..nk {
-            c.extend([Column::Lift(i), Column::Precision(i), Column::Recall(i)]);
+    pub fn backspace(&mut self) {
+        if let Some(i) = &mut self.input {
+            i.text.pop();
         }
-        c.push(Column::FitSeconds);
-        c
-    }
-
-    /// The value a leaderboard column sorts by.
-    pub fn column_value(&self, m: &ModelView, c: Column) -> Option<f64> {
-        let e = if self.sort_test { &m.test } else { &m.val };
-        match c {
-            Column::PrAuc => e.pr_auc,
-            Column::Lift(i) => e.at_k.get(i).and_then(|a| a.lift),
-            Column::Precision(i) => e.at_k.get(i).and_then(|a| a.precision),
-            Column::Recall(i) => e.at_k.get(i).and_then(|a| a.recall),
-            Column::FitSeconds => Some(m.fit_seconds),
-        }
-    }
-
-    /// Leaderboard rows in display order (indices into `wb.models`).
-    pub fn board_order(&self) -> Vec<usize> {
-        let Some(wb) = &self.wb else { return vec![] };
-        let cols = self.columns();
-        let c = cols
-            .get(self.sort_col.saturating_sub(1))
-            .copied()
-            .unwrap_or(Column::PrAuc);
-        let mut idx: Vec<usize> = (0..wb.models.len()).collect();
-        if self.sort_col == 0 {
-            idx.sort_by(|&a, &b| wb.models[a].name.cmp(&wb.models[b].name));
-        } else {
-            idx.sort_by(|&a, &b| {
-                let va = self
-                    .column_value(&wb.models[a], c)
-                    .unwrap_or(f64::NEG_INFINITY);
-                let vb = self
-                    .column_value(&wb.models[b], c)
-                    .unwrap_or(f64::NEG_INFINITY);
-                vb.total_cmp(&va).then(a.cmp(&b))
-            });
-        }
-        if !self.sort_desc {
-            idx.reverse();
-        }
-        idx
     }
 
     /// Handle one engine message.
@@ -585,225 +304,6 @@ impl App {
         });
     }
 
-    fn clamp_targets(&mut self) {
-        self.refresh_list();
-        let k = self.list_len();
-        if k == 0 {
-            self.sel = 0;
-            self.offset = 0;
-            return;
-        }
-        self.sel = self.sel.min(k - 1);
-        let page = self.page.max(1);
-        if self.sel < self.offset {
-            self.offset = self.sel;
-        } else if self.sel >= self.offset + page {
-            self.offset = self.sel + 1 - page;
-        }
-        self.offset = self.offset.min(k.saturating_sub(page));
-    }
-
-    fn move_by(&mut self, delta: isize) {
-        match self.tab {
-            Tab::Leaderboard => {
-                let n = self.wb.as_ref().map_or(0, |w| w.models.len());
-                self.board_sel = step(self.board_sel, delta, n);
-            }
-            Tab::Curves => {
-                let n = self.wb.as_ref().map_or(0, |w| w.models.len());
-                self.curve_sel = step(self.curve_sel, delta, n);
-            }
-            Tab::Targets => {
-                self.refresh_list();
-                let k = self.list_len();
-                self.sel = step(self.sel, delta, k);
-                self.clamp_targets();
-            }
-            Tab::Labels | Tab::Features | Tab::Help => {
-                self.scroll = (self.scroll as isize + delta).clamp(0, 500) as u16;
-            }
-        }
-    }
-
-    fn set_k(&mut self, bp: i64) {
-        let bp = bp.clamp(100, 10_000) as u32;
-        // Below 1% the arrows stop at 1%; typed values may be finer.
-        self.k = KPct { bp };
-        self.clamp_targets();
-    }
-
-    fn k_step(&mut self, delta_bp: i64) {
-        let bp = self.k.bp as i64;
-        // Steps land on whole multiples (7.25% + 1% → 8%), as a person expects.
-        let next = if delta_bp > 0 {
-            (bp / delta_bp + 1) * delta_bp
-        } else {
-            let d = -delta_bp;
-            ((bp - 1) / d) * d
-        };
-        self.set_k(next);
-    }
-
-    /// User ids of the top-k matching the search text, as ranking positions.
-    fn matches(&self, text: &str) -> Vec<usize> {
-        let (Some(wb), Some(m)) = (&self.wb, self.targeting_model()) else {
-            return vec![];
-        };
-        let k = self.k_rows();
-        m.ranking()[..k]
-            .iter()
-            .enumerate()
-            .filter(|(_, i)| wb.test.users[**i].to_string().contains(text))
-            .map(|(p, _)| p)
-            .collect()
-    }
-
-    fn search_step(&mut self, forward: bool) {
-        let Some(text) = self.search.clone() else {
-            self.notify("no search: press / to search users by id", false);
-            return;
-        };
-        let hits = self.matches(&text);
-        if hits.is_empty() {
-            self.notify(self.not_in_top_k(&text), true);
-            return;
-        }
-        let next = if forward {
-            hits.iter().find(|&&p| p > self.sel).or(hits.first())
-        } else {
-            hits.iter().rev().find(|&&p| p < self.sel).or(hits.last())
-        };
-        if let Some(&p) = next {
-            self.sel = p;
-            self.clamp_targets();
-            let which = hits.iter().position(|&h| h == p).unwrap_or(0) + 1;
-            self.notify(
-                format!("match {which} of {} for \"{text}\"", hits.len()),
-                false,
-            );
-        }
-    }
-
-    fn not_in_top_k(&self, text: &str) -> String {
-        let (Some(wb), Some(m)) = (&self.wb, self.targeting_model()) else {
-            return format!("no user matches \"{text}\"");
-        };
-        match m
-            .ranking()
-            .iter()
-            .position(|&i| wb.test.users[i].to_string() == text)
-        {
-            Some(p) => format!(
-                "user {text} is ranked {} of {}: outside the top {}% (k = {})",
-                p + 1,
-                m.n(),
-                self.k,
-                self.k_rows()
-            ),
-            None => format!("no user in the top {}% matches \"{text}\"", self.k),
-        }
-    }
-
-    fn submit_input(&mut self) -> Vec<Effect> {
-        let Some(input) = self.input.take() else {
-            return vec![];
-        };
-        match input.kind {
-            InputKind::Search => {
-                let text = input.text.trim().to_string();
-                if text.is_empty() {
-                    self.search = None;
-                    return vec![];
-                }
-                self.search = Some(text);
-                // The first match at or after the selection, so the current row can match.
-                let before = self.sel;
-                let hits = self.matches(self.search.as_deref().unwrap_or_default());
-                match hits.iter().find(|&&p| p >= before).or(hits.first()) {
-                    Some(&p) => {
-                        self.sel = p;
-                        self.clamp_targets();
-                        let which = hits.iter().position(|&h| h == p).unwrap_or(0) + 1;
-                        let text = self.search.clone().unwrap_or_default();
-                        self.notify(
-                            format!("match {which} of {} for \"{text}\"", hits.len()),
-                            false,
-                        );
-                    }
-                    None => {
-                        let text = self.search.clone().unwrap_or_default();
-                        let msg = self.not_in_top_k(&text);
-                        self.notify(msg, true);
-                    }
-                }
-                vec![]
-            }
-            InputKind::K => {
-                match KPct::parse(input.text.trim().trim_end_matches('%')) {
-                    Ok(k) => {
-                        self.k = k;
-                        self.clamp_targets();
-                    }
-                    Err(e) => self.notify(e.to_string(), true),
-                }
-                vec![]
-            }
-            InputKind::ExportPath => {
-                let p = input.text.trim();
-                if p.is_empty() {
-                    self.notify("no path given: nothing exported", true);
-                } else {
-                    self.export_to(&PathBuf::from(p));
-                }
-                vec![]
-            }
-            InputKind::AddUser => {
-                self.add_user(&input.text);
-                vec![]
-            }
-        }
-    }
-
-    /// Typing into an open input box.
-    pub fn type_char(&mut self, c: char) {
-        if let Some(i) = &mut self.input {
-            i.text.push(c);
-        }
-    }
-
-    /// In the export box, Tab swaps the file extension: .csv → .json → .parquet → .xlsx.
-    pub fn cycle_export_format(&mut self) {
-        const EXTS: [&str; 4] = ["csv", "json", "parquet", "xlsx"];
-        if let Some(i) = &mut self.input
-            && i.kind == InputKind::ExportPath
-        {
-            let p = std::path::Path::new(&i.text);
-            let cur = p
-                .extension()
-                .and_then(|e| EXTS.iter().position(|x| e.eq_ignore_ascii_case(x)));
-            let next = EXTS[cur.map_or(0, |c| (c + 1) % EXTS.len())];
-            i.text = p.with_extension(next).display().to_string();
-        }
-    }
-
-    pub fn backspace(&mut self) {
-        if let Some(i) = &mut self.input {
-            i.text.pop();
-        }
-    }
-
-    /// The default export path for the current K.
-    pub fn export_default(&self) -> String {
-        let dir = self
-            .wb
-            .as_ref()
-            .map(|w| w.dir.clone())
-            .unwrap_or_else(|| PathBuf::from("."));
-        dir.join(format!("targets-top{}.csv", self.k))
-            .display()
-            .to_string()
-    }
-
     /// Apply one action; returns what the loop must do.
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
         if action == Action::ForceQuit {
@@ -851,82 +351,8 @@ impl App {
                 self.tab = Tab::ALL[(self.tab.index() + Tab::ALL.len() - 1) % Tab::ALL.len()]
             }
             Action::GoTab(t) => self.tab = t,
-            Action::Up => self.move_by(-1),
-            Action::Down => self.move_by(1),
-            Action::PageUp => self.move_by(-(self.page.max(1) as isize)),
-            Action::PageDown => self.move_by(self.page.max(1) as isize),
-            Action::Top => self.move_by(isize::MIN / 2),
-            Action::Bottom => self.move_by(isize::MAX / 2),
-            Action::Left | Action::Right => {
-                let d: isize = if action == Action::Left { -1 } else { 1 };
-                match self.tab {
-                    Tab::Leaderboard => {
-                        let n = self.columns().len() + 1;
-                        self.sort_col =
-                            (self.sort_col as isize + d).rem_euclid(n as isize) as usize;
-                    }
-                    Tab::Features => self.features_view = (self.features_view + 1) % 2,
-                    Tab::Curves => {
-                        self.curve_mode = match (self.curve_mode, d > 0) {
-                            (CurveMode::Pr, true) | (CurveMode::Lift, false) => CurveMode::Gain,
-                            (CurveMode::Gain, true) | (CurveMode::Pr, false) => CurveMode::Lift,
-                            (CurveMode::Lift, true) | (CurveMode::Gain, false) => CurveMode::Pr,
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            Action::Enter => match self.tab {
-                Tab::Leaderboard => {
-                    let order = self.board_order();
-                    if let (Some(wb), Some(&i)) = (&self.wb, order.get(self.board_sel)) {
-                        let name = wb.models[i].name.clone();
-                        self.notify(format!("targeting now uses {name}"), false);
-                        self.target_model = Some(name);
-                        self.reasons.clear();
-                        self.sel = 0;
-                        self.offset = 0;
-                    }
-                }
-                Tab::Targets => {
-                    if let Some(m) = self.targeting_model()
-                        && let Some((p, _)) = self.list_row(self.sel)
-                        && let Some(&row) = m.ranking().get(p)
-                    {
-                        self.popup = Some(Popup::User(row));
-                    }
-                }
-                _ => {}
-            },
-            Action::Esc => self.search = None,
-            Action::Search => {
-                self.input = Some(Input {
-                    kind: InputKind::Search,
-                    text: String::new(),
-                })
-            }
-            Action::SearchNext => self.search_step(true),
-            Action::SearchPrev => self.search_step(false),
-            Action::KPlus1 => self.k_step(100),
-            Action::KMinus1 => self.k_step(-100),
-            Action::KPlus5 => self.k_step(500),
-            Action::KMinus5 => self.k_step(-500),
-            Action::KType => {
-                self.input = Some(Input {
-                    kind: InputKind::K,
-                    text: String::new(),
-                })
-            }
-            Action::Export => {
-                if self.wb.is_some() {
-                    self.input = Some(Input {
-                        kind: InputKind::ExportPath,
-                        text: self.export_default(),
-                    });
-                } else {
-                    self.notify("nothing to export yet: no run is loaded", true);
-                }
-            }
+            // Esc is bound everywhere: outside a box or popup it ends the Targets search.
+            Action::Esc => self.targets.search = None,
             Action::Retrain => {
                 if self.training.is_some() {
                     self.notify("a training run is already going", false);
@@ -934,83 +360,81 @@ impl App {
                     return vec![Effect::StartTraining];
                 }
             }
-            Action::SortFlip => self.sort_desc = !self.sort_desc,
-            Action::Exclude => self.toggle_exclude(),
-            Action::AddUser => {
-                if self.wb.is_some() {
-                    self.input = Some(Input {
-                        kind: InputKind::AddUser,
-                        text: String::new(),
-                    });
+            _ => return self.on_tab(action),
+        }
+        vec![]
+    }
+
+    /// An action scoped to a tab goes to the tab on screen (the keymap binds it there).
+    fn on_tab(&mut self, action: Action) -> Vec<Effect> {
+        let wb = self.wb.as_ref();
+        // A page is the rows the Targets list shows; the scrolling tabs page by it too.
+        let page = self.targets.page;
+        match self.tab {
+            Tab::Labels => self.labels.update(action, page),
+            Tab::Features => self.features.update(action, page),
+            Tab::Help => self.help.update(action, page),
+            Tab::Curves => self.curves.update(action, wb, page),
+            Tab::Leaderboard => {
+                if let Some(name) = self.leaderboard.update(action, wb, page) {
+                    self.notify(format!("targeting now uses {name}"), false);
+                    self.targets.pick(name);
                 }
             }
-            Action::Report => self.write_report(),
-            Action::SwitchSplit => match self.tab {
-                Tab::Leaderboard => self.sort_test = !self.sort_test,
-                Tab::Curves => self.curve_test = !self.curve_test,
-                _ => {}
-            },
-            Action::SwitchView => self.features_view = (self.features_view + 1) % 2,
-            Action::ToggleModel => {
-                if let Some(wb) = &self.wb
-                    && let Some(m) = wb.models.get(self.curve_sel)
-                    && !self.hidden.remove(&m.name)
-                {
-                    self.hidden.insert(m.name.clone());
-                }
-            }
-            Action::CurveMode => {
-                self.curve_mode = match self.curve_mode {
-                    CurveMode::Pr => CurveMode::Gain,
-                    CurveMode::Gain => CurveMode::Lift,
-                    CurveMode::Lift => CurveMode::Pr,
-                }
+            Tab::Targets => {
+                let reply = self.targets.update(action, wb);
+                return self.reply(reply);
             }
         }
         vec![]
     }
 
-    /// Work a frame needs that is too slow for drawing: risk reasons of the rows in view.
-    pub fn prepare(&mut self) {
-        self.clamp_targets();
-        let Some(m) = self.targeting_model() else {
-            return;
-        };
-        let name = m.name.clone();
-        // Reasons are shown on the Targets tab only: the run opens on another tab without
-        // ranking its rows.
-        let mut rows: Vec<usize> = if self.tab == Tab::Targets {
-            let end = (self.offset + self.page).min(self.list_len());
-            (self.offset.min(end)..end)
-                .filter_map(|i| self.list_row(i))
-                .filter_map(|(p, _)| m.ranking().get(p).copied())
-                .collect()
-        } else {
-            Vec::new()
-        };
-        if let Some(Popup::User(r)) = self.popup {
-            rows.push(r);
+    /// Carry out what the Targets tab asked for.
+    fn reply(&mut self, reply: Reply) -> Vec<Effect> {
+        match reply {
+            Reply::Nothing => {}
+            Reply::Note { text, error } => self.notify(text, error),
+            Reply::Edited { what } => return vec![Effect::Write(Write::Edits { what })],
+            Reply::Open(row) => self.popup = Some(Popup::User(row)),
+            Reply::Ask(kind, text) => self.input = Some(Input { kind, text }),
+            Reply::Report => return vec![Effect::Write(Write::Report)],
         }
-        rows.retain(|r| !self.reasons.contains_key(r));
-        if rows.is_empty() {
-            return;
-        }
-        let Some(wb) = &self.wb else { return };
-        for (r, rs) in rows.iter().zip(reasons_batch(wb, wb.fitted(&name), &rows)) {
-            self.reasons.insert(*r, rs);
-        }
+        vec![]
     }
 
-    pub fn reasons_of(&self, row: usize) -> Option<&[Reason]> {
-        self.reasons.get(&row).map(|v| v.as_slice())
+    fn submit_input(&mut self) -> Vec<Effect> {
+        let Some(input) = self.input.take() else {
+            return vec![];
+        };
+        let wb = self.wb.as_ref();
+        let reply = match input.kind {
+            InputKind::Search => self.targets.search_for(wb, &input.text),
+            InputKind::K => self.targets.set_k_text(wb, &input.text),
+            InputKind::AddUser => self.targets.add_user(wb, &input.text),
+            InputKind::ExportPath => {
+                let p = input.text.trim();
+                if p.is_empty() {
+                    Reply::Note {
+                        text: "no path given: nothing exported".into(),
+                        error: true,
+                    }
+                } else {
+                    return vec![Effect::Write(Write::Export(PathBuf::from(p)))];
+                }
+            }
+        };
+        self.reply(reply)
     }
-}
 
-fn step(cur: usize, delta: isize, n: usize) -> usize {
-    if n == 0 {
-        return 0;
+    /// Before each draw: fit the Targets list to the page and fill the risk-reason cache for
+    /// the rows about to be shown (the list's on the Targets tab, the user popup's). A cache
+    /// fill, no I/O; too slow to do while drawing from `&App`.
+    pub fn fill_reasons(&mut self) {
+        let popup_row = match self.popup {
+            Some(Popup::User(r)) => Some(r),
+            _ => None,
+        };
+        self.targets
+            .fill_reasons(self.wb.as_ref(), self.tab == Tab::Targets, popup_row);
     }
-    (cur as isize)
-        .saturating_add(delta)
-        .clamp(0, n as isize - 1) as usize
 }

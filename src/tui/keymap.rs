@@ -3,45 +3,7 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::app::Tab;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    Quit,
-    ForceQuit,
-    Help,
-    NextTab,
-    PrevTab,
-    GoTab(Tab),
-    Up,
-    Down,
-    Left,
-    Right,
-    Top,
-    Bottom,
-    PageUp,
-    PageDown,
-    Enter,
-    Esc,
-    Search,
-    SearchNext,
-    SearchPrev,
-    KPlus1,
-    KMinus1,
-    KPlus5,
-    KMinus5,
-    KType,
-    Export,
-    Retrain,
-    SortFlip,
-    ToggleModel,
-    CurveMode,
-    SwitchSplit,
-    SwitchView,
-    Exclude,
-    AddUser,
-    Report,
-}
+use super::action::{Action, Tab};
 
 /// Where a binding applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,27 +1,39 @@
 //! The terminal face: one event channel (keys, resizes, ticks, engine messages), keys mapped to
-//! actions, `App::update` as the only state change, and a draw of `&App` per event. Training
-//! runs on its own thread with a cancel flag, so every tab stays usable while it trains.
+//! actions, `App::update` as the only state change, and a draw of `&App` per event. What an
+//! update asks of the world comes back as effects the loop carries out: file writes
+//! (`effects::perform`, their outcome handed back with `App::done`) and training, which runs on
+//! its own thread with a cancel flag, so every tab stays usable while it trains.
 
+pub mod action;
 pub mod app;
+pub mod effects;
+pub mod event;
+pub mod input;
 pub mod keymap;
+pub mod shared;
 pub mod tabs;
 pub mod theme;
 pub mod trainer;
 pub mod ui;
+pub mod widgets;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use ratatui::crossterm::event::{self, Event as CtEvent, KeyCode, KeyEventKind, KeyModifiers};
+use ratatui::crossterm::event::{
+    self as ct, Event as CtEvent, KeyCode, KeyEventKind, KeyModifiers,
+};
 
 use crate::engine::artifacts::find_run;
 use crate::engine::loaded_run::LoadedRun;
 use crate::engine::run::TrainConfig;
 use crate::engine::{Error, Result};
 
+use action::Action;
 use app::{App, Effect, EngineMsg};
+use event::Event;
 use theme::Theme;
 
 pub struct TuiOptions {
@@ -33,13 +45,6 @@ pub struct TuiOptions {
     pub theme: Theme,
     pub tiers: crate::engine::targeting::TierRule,
     pub phrases: crate::engine::targeting::phrases::Phrases,
-}
-
-/// Everything that can wake the loop.
-pub enum Event {
-    Key(event::KeyEvent),
-    Resize,
-    Engine(EngineMsg),
 }
 
 /// Appends to `<out>/churn-tui.log`: the TUI owns the screen, so nothing may print to it.
@@ -87,9 +92,9 @@ impl Drop for Restore {
 fn input_thread(tx: mpsc::Sender<Event>) {
     std::thread::spawn(move || {
         loop {
-            match event::poll(Duration::from_millis(200)) {
+            match ct::poll(Duration::from_millis(200)) {
                 Ok(true) => {
-                    let ev = match event::read() {
+                    let ev = match ct::read() {
                         Ok(CtEvent::Key(k)) if k.kind == KeyEventKind::Press => Event::Key(k),
                         Ok(CtEvent::Resize(..)) => Event::Resize,
                         Ok(_) => continue,
@@ -107,10 +112,10 @@ fn input_thread(tx: mpsc::Sender<Event>) {
 }
 
 /// A key while an input box is open: text goes into the box, not to the keymap.
-fn typing(app: &mut App, k: &event::KeyEvent) -> Option<keymap::Action> {
+fn typing(app: &mut App, k: &ct::KeyEvent) -> Option<Action> {
     match k.code {
         KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => {
-            Some(keymap::Action::ForceQuit)
+            Some(Action::ForceQuit)
         }
         KeyCode::Char(c) => {
             app.type_char(c);
@@ -124,8 +129,8 @@ fn typing(app: &mut App, k: &event::KeyEvent) -> Option<keymap::Action> {
             app.cycle_export_format();
             None
         }
-        KeyCode::Enter => Some(keymap::Action::Enter),
-        KeyCode::Esc => Some(keymap::Action::Esc),
+        KeyCode::Enter => Some(Action::Enter),
+        KeyCode::Esc => Some(Action::Esc),
         _ => None,
     }
 }
@@ -153,7 +158,7 @@ pub fn run(opts: TuiOptions) -> Result<()> {
     match initial {
         Some(wb) => {
             log.line(&format!("opened run {}", wb.dir.display()));
-            app.set_workbench(wb);
+            effects::open(&mut app, wb);
         }
         None => {
             // Missing files and empty globs are reported before the screen is taken.
@@ -191,8 +196,8 @@ pub fn run(opts: TuiOptions) -> Result<()> {
     input_thread(tx.clone());
     loop {
         let size = terminal.size().map_err(|e| Error::io("terminal", e))?;
-        app.page = ui::target_page(size.height);
-        app.prepare();
+        app.targets.page = ui::target_page(size.height);
+        app.fill_reasons();
         terminal
             .draw(|f| ui::render(&app, f))
             .map_err(|e| Error::io("terminal", e))?;
@@ -201,7 +206,7 @@ pub fn run(opts: TuiOptions) -> Result<()> {
             Err(mpsc::RecvTimeoutError::Timeout) => continue,
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         };
-        let effects = match ev {
+        let fx = match ev {
             Event::Key(k) => {
                 let action = if app.input.is_some() {
                     typing(&mut app, &k)
@@ -220,13 +225,18 @@ pub fn run(opts: TuiOptions) -> Result<()> {
                     trainer = None;
                 }
                 if let Some(wb) = app.engine(msg) {
-                    app.set_workbench(wb);
+                    effects::open(&mut app, wb);
                 }
                 vec![]
             }
         };
-        for e in effects {
+        for e in fx {
             match e {
+                Effect::Write(w) => {
+                    let outcome = effects::perform(&app, &w);
+                    log.line(&outcome.text);
+                    app.done(outcome);
+                }
                 Effect::Quit => {}
                 Effect::CancelTraining => {
                     if let Some(t) = &trainer {

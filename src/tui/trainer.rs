@@ -10,8 +10,8 @@ use std::thread::JoinHandle;
 use crate::engine::artifacts::save_new;
 use crate::engine::run::{self, TrainConfig};
 
-use super::Event;
 use super::app::EngineMsg;
+use super::event::Event;
 
 /// The training thread's name; the TUI's panic hook recognises it.
 pub const THREAD_NAME: &str = "churn-train";

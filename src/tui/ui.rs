@@ -6,9 +6,12 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Gauge, Paragraph, Wrap};
 
-use super::app::{App, InputKind, Popup, Tab};
-use super::keymap::{self, KEYMAP, Scope};
+use super::action::Tab;
+use super::app::{App, Popup};
+use super::input::InputKind;
+use super::keymap;
 use super::tabs;
+use super::widgets::{centered, keymap_lines};
 
 /// Below this the screen says so instead of drawing a broken layout.
 pub const MIN_WIDTH: u16 = 60;
@@ -44,18 +47,19 @@ pub fn render(app: &App, f: &mut Frame) {
     .areas(area);
     tab_bar(app, f, top);
     status_line(app, f, status);
+    let sh = app.shared();
     match app.tab {
-        Tab::Labels => tabs::labels::render(app, f, body),
-        Tab::Features => tabs::features::render(app, f, body),
-        Tab::Leaderboard => tabs::leaderboard::render(app, f, body),
-        Tab::Curves => tabs::curves::render(app, f, body),
-        Tab::Targets => tabs::targets::render(app, f, body),
-        Tab::Help => tabs::help::render(app, f, body),
+        Tab::Labels => tabs::labels::render(&app.labels, &sh, f, body),
+        Tab::Features => tabs::features::render(&app.features, &sh, f, body),
+        Tab::Leaderboard => tabs::leaderboard::render(&app.leaderboard, &sh, f, body),
+        Tab::Curves => tabs::curves::render(&app.curves, &sh, f, body),
+        Tab::Targets => tabs::targets::render(&app.targets, &sh, f, body),
+        Tab::Help => tabs::help::render(&app.help, &sh, f, body),
     }
     key_bar(app, f, bar);
     match &app.popup {
         Some(Popup::Help) => help_popup(app, f, area),
-        Some(Popup::User(row)) => tabs::targets::user_popup(app, f, area, *row),
+        Some(Popup::User(row)) => tabs::targets::user_popup(&app.targets, &sh, f, area, *row),
         None => {}
     }
     if app.input.is_some() {
@@ -162,47 +166,8 @@ fn key_bar(app: &App, f: &mut Frame, area: Rect) {
     f.render_widget(Line::from(spans), area);
 }
 
-/// A centred rectangle of at most `w`×`h` inside `area`.
-pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
-    let w = w.min(area.width);
-    let h = h.min(area.height);
-    Rect {
-        x: area.x + (area.width - w) / 2,
-        y: area.y + (area.height - h) / 2,
-        width: w,
-        height: h,
-    }
-}
-
-/// The keymap as help lines: `first`'s bindings (if any), the global ones, then every other
-/// tab's.
-pub fn keymap_lines(app: &App, first: Option<Tab>) -> Vec<Line<'static>> {
-    let t = &app.theme;
-    let mut out = Vec::new();
-    let section = |title: String, scope: Scope, out: &mut Vec<Line<'static>>| {
-        out.push(Line::styled(title, t.title()));
-        for b in KEYMAP.iter().filter(|b| b.scope == scope) {
-            out.push(Line::from(vec![
-                Span::styled(format!("  {:<10}", b.label), t.key()),
-                Span::raw(b.help),
-            ]));
-        }
-    };
-    let has = |tab: Tab| KEYMAP.iter().any(|b| b.scope == Scope::On(tab));
-    if let Some(tab) = first.filter(|t| has(*t)) {
-        section(format!("{} tab", tab.title()), Scope::On(tab), &mut out);
-    }
-    section("Everywhere".into(), Scope::Global, &mut out);
-    for tab in Tab::ALL {
-        if has(tab) && Some(tab) != first {
-            section(format!("{} tab", tab.title()), Scope::On(tab), &mut out);
-        }
-    }
-    out
-}
-
 fn help_popup(app: &App, f: &mut Frame, area: Rect) {
-    let lines = keymap_lines(app, Some(app.tab));
+    let lines = keymap_lines(&app.theme, Some(app.tab));
     let r = centered(area, 72, area.height.saturating_sub(2));
     f.render_widget(Clear, r);
     f.render_widget(
@@ -234,21 +199,5 @@ fn input_box(app: &App, f: &mut Frame, area: Rect) {
         ]))
         .block(Block::bordered().title(title).border_style(app.theme.key())),
         r,
-    );
-}
-
-/// A placeholder for tabs that need a run while none is loaded.
-pub fn waiting(app: &App, f: &mut Frame, area: Rect, what: &str) {
-    let msg = if app.training.is_some() {
-        format!("{what} appears here when training finishes (see the gauge above).")
-    } else {
-        format!("No run loaded. Press t to train, or start with --run DIR. ({what})")
-    };
-    f.render_widget(
-        Paragraph::new(msg)
-            .style(app.theme.dim())
-            .wrap(Wrap { trim: true })
-            .block(Block::bordered()),
-        area,
     );
 }

@@ -81,6 +81,32 @@ pub struct ListSpec<'a> {
 /// Rows scored per attribution batch.
 const BATCH: usize = 4096;
 
+/// The ranking positions the users added by hand bring onto a list of the top `k`: those ranked
+/// below it (the others are on it already), in rank order, each once. `position_of` gives a
+/// user's position in the ranking of the `n` users scored; a user it does not know is an error.
+/// The lookup is the caller's, so the TUI can keep its own user → position map.
+pub fn added_positions(
+    k: usize,
+    n: usize,
+    edits: &Edits,
+    position_of: impl Fn(i64) -> Option<usize>,
+) -> Result<Vec<usize>> {
+    let mut added = Vec::with_capacity(edits.added.len());
+    for &u in &edits.added {
+        let p = position_of(u).ok_or_else(|| {
+            Error::Config(format!(
+                "user {u} is not among the {n} users scored at the test anchor"
+            ))
+        })?;
+        if p >= k {
+            added.push(p);
+        }
+    }
+    added.sort_unstable();
+    added.dedup();
+    Ok(added)
+}
+
 /// The top K% of `model`'s test ranking minus the excluded users, then the added users in rank
 /// order, with tiers, offers and reasons. An added user below every tier gets the last tier's
 /// offer: marketing put them on the list to receive one.
@@ -96,23 +122,10 @@ pub fn target_rows(wb: &LoadedRun, spec: &ListSpec) -> Result<Vec<TargetRow>> {
         .filter(|(_, r)| !spec.edits.excluded.contains(&wb.test.users[**r]))
         .map(|(p, _)| (p, false))
         .collect();
-    let mut added: Vec<usize> = Vec::new();
-    for &u in &spec.edits.added {
-        let p = m
-            .ranking()
-            .iter()
-            .position(|&r| wb.test.users[r] == u)
-            .ok_or_else(|| {
-                Error::Config(format!(
-                    "user {u} is not among the {n} users scored at the test anchor"
-                ))
-            })?;
-        if p >= k {
-            added.push(p);
-        }
-    }
-    added.sort_unstable();
-    added.dedup();
+    let ranking = m.ranking();
+    let added = added_positions(k, n, spec.edits, |u| {
+        ranking.iter().position(|&r| wb.test.users[r] == u)
+    })?;
     picked.extend(added.into_iter().map(|p| (p, true)));
 
     let mut out = Vec::with_capacity(picked.len());
@@ -135,4 +148,27 @@ pub fn target_rows(wb: &LoadedRun, spec: &ListSpec) -> Result<Vec<TargetRow>> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn added_positions_are_those_below_k_in_rank_order_once() {
+        // Users 10..20 ranked in order: user 10 + p sits at position p.
+        let pos = |u: i64| (10..20).contains(&u).then(|| (u - 10) as usize);
+        let edits = Edits {
+            excluded: Default::default(),
+            added: vec![18, 12, 15, 18, 11],
+        };
+        // 11 and 12 are inside the top 3 already; 18 was added twice.
+        assert_eq!(added_positions(3, 10, &edits, pos).unwrap(), vec![5, 8]);
+        let edits = Edits {
+            excluded: Default::default(),
+            added: vec![15, 99],
+        };
+        let e = added_positions(3, 10, &edits, pos).unwrap_err().to_string();
+        assert!(e.contains("user 99") && e.contains("10 users"), "{e}");
+    }
 }

@@ -1,6 +1,8 @@
 //! Tab 4, Curves: PR curves of all models as braille line charts (dots with `--ascii`), models
 //! toggled on and off, the current K marked; `c` switches to cumulative gain and lift.
 
+use std::collections::BTreeSet;
+
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -8,9 +10,65 @@ use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Paragraph};
 
-use crate::engine::loaded_run::ModelView;
-use crate::tui::app::{App, CurveMode};
-use crate::tui::ui::waiting;
+use crate::engine::loaded_run::{LoadedRun, ModelView};
+use crate::tui::action::Action;
+use crate::tui::shared::Shared;
+use crate::tui::widgets::waiting;
+
+use super::{SplitView, step};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CurveMode {
+    #[default]
+    Pr,
+    Gain,
+    Lift,
+}
+
+impl CurveMode {
+    /// The next chart (`c` and →), or the previous one (←).
+    fn turn(self, forward: bool) -> CurveMode {
+        match (self, forward) {
+            (CurveMode::Pr, true) | (CurveMode::Lift, false) => CurveMode::Gain,
+            (CurveMode::Gain, true) | (CurveMode::Pr, false) => CurveMode::Lift,
+            (CurveMode::Lift, true) | (CurveMode::Gain, false) => CurveMode::Pr,
+        }
+    }
+}
+
+/// The Curves tab's own state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Curves {
+    /// The selected model in the legend (index into the run's models).
+    pub sel: usize,
+    /// Models switched off, by name.
+    pub hidden: BTreeSet<String>,
+    pub mode: CurveMode,
+    /// The split of the PR curves (gain and lift are always on test).
+    pub split: SplitView,
+}
+
+impl Curves {
+    pub fn update(&mut self, action: Action, wb: Option<&LoadedRun>, page: usize) {
+        if let Some(d) = action.step(page) {
+            self.sel = step(self.sel, d, wb.map_or(0, |w| w.models.len()));
+            return;
+        }
+        match action {
+            Action::Left => self.mode = self.mode.turn(false),
+            Action::Right | Action::CurveMode => self.mode = self.mode.turn(true),
+            Action::SwitchSplit => self.split = self.split.other(),
+            Action::ToggleModel => {
+                if let Some(m) = wb.and_then(|w| w.models.get(self.sel))
+                    && !self.hidden.remove(&m.name)
+                {
+                    self.hidden.insert(m.name.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+}
 
 /// Points kept per curve: more than a terminal can show, few enough to draw fast.
 const MAX_POINTS: usize = 400;
@@ -50,11 +108,11 @@ fn gain_points(m: &ModelView, lift: bool) -> Vec<(f64, f64)> {
         .collect()
 }
 
-pub fn render(app: &App, f: &mut Frame, area: Rect) {
-    let Some(wb) = &app.wb else {
-        return waiting(app, f, area, "PR, gain and lift curves");
+pub fn render(curves: &Curves, sh: &Shared, f: &mut Frame, area: Rect) {
+    let Some(wb) = sh.wb else {
+        return waiting(sh, f, area, "PR, gain and lift curves");
     };
-    let t = &app.theme;
+    let t = sh.theme;
     let legend_w = 24u16.min(area.width / 3);
     let [chart_area, legend_area] =
         Layout::horizontal([Constraint::Min(20), Constraint::Length(legend_w)]).areas(area);
@@ -63,18 +121,17 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     } else {
         Marker::Braille
     };
-    let k_pct = app.k.as_f64();
+    let k_pct = sh.k.as_f64();
 
     let mut series: Vec<(usize, Vec<(f64, f64)>)> = Vec::new();
     for (i, m) in wb.models.iter().enumerate() {
-        if app.hidden.contains(&m.name) {
+        if curves.hidden.contains(&m.name) {
             continue;
         }
-        let pts = match app.curve_mode {
-            CurveMode::Pr => thin(if app.curve_test {
-                &m.test_curve
-            } else {
-                &m.val_curve
+        let pts = match curves.mode {
+            CurveMode::Pr => thin(match curves.split {
+                SplitView::Val => &m.val_curve,
+                SplitView::Test => &m.test_curve,
             }),
             CurveMode::Gain => gain_points(m, false),
             CurveMode::Lift => gain_points(m, true),
@@ -84,11 +141,11 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     // The current K: on PR curves the targeted model's (recall, precision) at K on test; on
     // gain and lift charts a vertical line at K.
     let mut k_mark: Vec<(f64, f64)> = Vec::new();
-    let (x_title, y_title, x_bounds, y_bounds, split) = match app.curve_mode {
+    let (x_title, y_title, x_bounds, y_bounds, split) = match curves.mode {
         CurveMode::Pr => {
-            if let Some(m) = app.targeting_model() {
-                if app.curve_test {
-                    let (k, tp, prec, _) = m.at(app.k_rows());
+            if let Some(m) = sh.target {
+                if curves.split == SplitView::Test {
+                    let (k, tp, prec, _) = m.at(sh.k_rows());
                     let p = m.caught().last().copied().unwrap_or(0);
                     if let (Some(prec), true) = (prec, p > 0 && k > 0) {
                         k_mark.push((tp as f64 / p as f64, prec));
@@ -96,7 +153,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                 } else if let Some(a) = wb
                     .ks
                     .iter()
-                    .position(|k| *k == app.k)
+                    .position(|k| *k == sh.k)
                     .and_then(|i| m.val.at_k.get(i))
                     && let (Some(r), Some(p)) = (a.recall, a.precision)
                 {
@@ -114,7 +171,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                 "precision",
                 [0.0, 1.0],
                 [lo.clamp(0.0, 0.9), 1.0],
-                if app.curve_test { "test" } else { "val" },
+                curves.split.name(),
             )
         }
         CurveMode::Gain => {
@@ -156,7 +213,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         })
         .collect();
     // What random targeting would do: the diagonal of the gain chart, lift 1.
-    let baseline: Vec<(f64, f64)> = match app.curve_mode {
+    let baseline: Vec<(f64, f64)> = match curves.mode {
         CurveMode::Pr => vec![],
         CurveMode::Gain => vec![(0.0, 0.0), (100.0, 100.0)],
         CurveMode::Lift => vec![(0.0, 1.0), (100.0, 1.0)],
@@ -173,7 +230,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     if !k_mark.is_empty() {
         datasets.push(
             Dataset::default()
-                .marker(if app.curve_mode == CurveMode::Pr {
+                .marker(if curves.mode == CurveMode::Pr {
                     Marker::Block
                 } else {
                     marker
@@ -193,9 +250,9 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             t.dim(),
         )
     };
-    let pct_axis = app.curve_mode != CurveMode::Pr;
-    let y_pct = app.curve_mode == CurveMode::Gain;
-    let mode = match app.curve_mode {
+    let pct_axis = curves.mode != CurveMode::Pr;
+    let y_pct = curves.mode == CurveMode::Gain;
+    let mode = match curves.mode {
         CurveMode::Pr => "PR curves",
         CurveMode::Gain => "cumulative gain",
         CurveMode::Lift => "lift",
@@ -203,7 +260,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let chart = Chart::new(datasets)
         .block(Block::bordered().title(format!(
             " {mode} on {split} · K = {}% (c: chart, v: split) ",
-            app.k
+            sh.k
         )))
         .x_axis(
             Axis::default()
@@ -229,27 +286,27 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
 
     let mut lines = Vec::new();
     for (i, m) in wb.models.iter().enumerate() {
-        let on = !app.hidden.contains(&m.name);
+        let on = !curves.hidden.contains(&m.name);
         let mark = if t.ascii { "•" } else { "⣿" };
         let mut line = Line::from(vec![
             Span::raw(if on { "[x] " } else { "[ ] " }),
             Span::styled(mark, if on { t.series(i) } else { t.dim() }),
             Span::styled(format!(" {}", m.name), if on { t.text() } else { t.dim() }),
         ]);
-        if i == app.curve_sel {
+        if i == curves.sel {
             line = line.style(t.selected());
         }
         lines.push(line);
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled("Space toggles", t.dim()));
-    if app.curve_mode != CurveMode::Pr {
+    if curves.mode != CurveMode::Pr {
         lines.push(Line::styled("dim line: random", t.dim()));
     }
     if !k_mark.is_empty() {
         lines.push(Line::from(vec![
             Span::styled(
-                if app.curve_mode == CurveMode::Pr {
+                if curves.mode == CurveMode::Pr {
                     "█"
                 } else {
                     "┊"
@@ -265,4 +322,26 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             .block(Block::bordered().title(" models ")),
         legend_area,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn c_and_arrows_turn_through_the_three_charts() {
+        let mut c = Curves::default();
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            c.update(Action::CurveMode, None, 10);
+            seen.push(c.mode);
+        }
+        assert_eq!(seen, [CurveMode::Gain, CurveMode::Lift, CurveMode::Pr]);
+        c.update(Action::Left, None, 10);
+        assert_eq!(c.mode, CurveMode::Lift, "← goes back");
+        c.update(Action::Right, None, 10);
+        assert_eq!(c.mode, CurveMode::Pr);
+        c.update(Action::SwitchSplit, None, 10);
+        assert_eq!(c.split, SplitView::Test);
+    }
 }

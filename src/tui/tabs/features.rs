@@ -7,8 +7,46 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use crate::engine::stats::{FeatureStats, VIF_FLAG};
-use crate::tui::app::App;
-use crate::tui::ui::waiting;
+use crate::tui::action::Action;
+use crate::tui::shared::Shared;
+use crate::tui::theme::Theme;
+use crate::tui::widgets::waiting;
+
+use super::scroll_by;
+
+/// What the Features tab shows when the terminal has room for one table only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FeaturesView {
+    /// The correlation heatmap and its axis labels.
+    #[default]
+    Correlation,
+    /// The VIF table with class means and medians.
+    Vif,
+}
+
+/// The Features tab's own state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Features {
+    pub view: FeaturesView,
+    pub scroll: u16,
+}
+
+impl Features {
+    /// Movement keys scroll (`page` lines a page); `v`, h and l switch the view (two views, so
+    /// either direction is the other one).
+    pub fn update(&mut self, action: Action, page: usize) {
+        if let Some(d) = action.step(page) {
+            self.scroll = scroll_by(self.scroll, d);
+            return;
+        }
+        if matches!(action, Action::SwitchView | Action::Left | Action::Right) {
+            self.view = match self.view {
+                FeaturesView::Correlation => FeaturesView::Vif,
+                FeaturesView::Vif => FeaturesView::Correlation,
+            };
+        }
+    }
+}
 
 /// Short labels for the heatmap axes (SPEC §3 order).
 pub const SHORT: [&str; 14] = [
@@ -39,8 +77,7 @@ pub fn corr_text(r: f64) -> String {
     }
 }
 
-fn heatmap(app: &App, s: &FeatureStats) -> Vec<Line<'static>> {
-    let t = &app.theme;
+fn heatmap(t: &Theme, s: &FeatureStats) -> Vec<Line<'static>> {
     let mut lines = vec![Line::from(
         std::iter::once(Span::raw("     "))
             .chain(
@@ -64,8 +101,7 @@ fn heatmap(app: &App, s: &FeatureStats) -> Vec<Line<'static>> {
     lines
 }
 
-fn legend(app: &App, s: &FeatureStats) -> Vec<Line<'static>> {
-    let t = &app.theme;
+fn legend(t: &Theme, s: &FeatureStats) -> Vec<Line<'static>> {
     s.names
         .iter()
         .enumerate()
@@ -78,8 +114,7 @@ fn legend(app: &App, s: &FeatureStats) -> Vec<Line<'static>> {
         .collect()
 }
 
-fn vif_table(app: &App, s: &FeatureStats) -> Vec<Line<'static>> {
-    let t = &app.theme;
+fn vif_table(t: &Theme, s: &FeatureStats) -> Vec<Line<'static>> {
     let mut lines = vec![Line::styled(
         format!(
             "{:<26} {:>6}  {:>9} {:>9}  {:>9} {:>9}",
@@ -125,50 +160,72 @@ fn vif_table(app: &App, s: &FeatureStats) -> Vec<Line<'static>> {
     lines
 }
 
-pub fn render(app: &App, f: &mut Frame, area: Rect) {
-    let Some(wb) = &app.wb else {
-        return waiting(app, f, area, "Correlations, VIF and class means");
+pub fn render(features: &Features, sh: &Shared, f: &mut Frame, area: Rect) {
+    let Some(wb) = sh.wb else {
+        return waiting(sh, f, area, "Correlations, VIF and class means");
     };
-    let s = &wb.stats.features;
+    let (t, s) = (sh.theme, &wb.stats.features);
     let heat_title = " Pearson r on train rows (v: VIF and class means) ";
     if area.width >= 160 && area.height >= 30 {
         let [l, r] = Layout::horizontal([Constraint::Length(78), Constraint::Min(40)]).areas(area);
         let [hm, lg] = Layout::vertical([Constraint::Length(17), Constraint::Min(3)]).areas(l);
         f.render_widget(
-            Paragraph::new(heatmap(app, s)).block(Block::bordered().title(heat_title)),
+            Paragraph::new(heatmap(t, s)).block(Block::bordered().title(heat_title)),
             hm,
         );
         f.render_widget(
-            Paragraph::new(legend(app, s)).block(Block::bordered().title(" axis labels ")),
+            Paragraph::new(legend(t, s)).block(Block::bordered().title(" axis labels ")),
             lg,
         );
         f.render_widget(
-            Paragraph::new(vif_table(app, s))
+            Paragraph::new(vif_table(t, s))
                 .block(Block::bordered().title(" VIF and class statistics ")),
             r,
         );
         return;
     }
-    if app.features_view == 0 {
+    if features.view == FeaturesView::Correlation {
         let [hm, lg] = Layout::horizontal([Constraint::Length(78), Constraint::Min(0)]).areas(area);
         f.render_widget(
-            Paragraph::new(heatmap(app, s))
-                .scroll((app.scroll, 0))
+            Paragraph::new(heatmap(t, s))
+                .scroll((features.scroll, 0))
                 .block(Block::bordered().title(heat_title)),
             hm,
         );
         if lg.width > 20 {
             f.render_widget(
-                Paragraph::new(legend(app, s)).block(Block::bordered().title(" axes ")),
+                Paragraph::new(legend(t, s)).block(Block::bordered().title(" axes ")),
                 lg,
             );
         }
     } else {
         f.render_widget(
-            Paragraph::new(vif_table(app, s))
-                .scroll((app.scroll, 0))
+            Paragraph::new(vif_table(t, s))
+                .scroll((features.scroll, 0))
                 .block(Block::bordered().title(" VIF and class statistics (v: heatmap) ")),
             area,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v_h_and_l_switch_the_view_and_keep_the_scroll() {
+        let mut f = Features::default();
+        assert_eq!(f.view, FeaturesView::Correlation, "the heatmap first");
+        f.update(Action::PageDown, 7);
+        f.update(Action::SwitchView, 7);
+        assert_eq!((f.view, f.scroll), (FeaturesView::Vif, 7));
+        f.update(Action::Left, 7);
+        assert_eq!(f.view, FeaturesView::Correlation);
+        f.update(Action::Right, 7);
+        assert_eq!(f.view, FeaturesView::Vif);
+        f.update(Action::Top, 7);
+        assert_eq!(f.scroll, 0);
+        f.update(Action::Bottom, 7);
+        assert_eq!(f.scroll, 500, "scrolls stop at 500 lines");
     }
 }

@@ -6,8 +6,26 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
-use crate::tui::app::App;
-use crate::tui::ui::keymap_lines;
+use crate::tui::action::Action;
+use crate::tui::shared::Shared;
+use crate::tui::widgets::keymap_lines;
+
+use super::scroll_by;
+
+/// The Help tab's own state: how far the keymap is scrolled.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Help {
+    pub scroll: u16,
+}
+
+impl Help {
+    /// Movement keys scroll; `page` lines are a page.
+    pub fn update(&mut self, action: Action, page: usize) {
+        if let Some(d) = action.step(page) {
+            self.scroll = scroll_by(self.scroll, d);
+        }
+    }
+}
 
 pub const METRICS: &[(&str, &str)] = &[
     (
@@ -44,16 +62,16 @@ pub const METRICS: &[(&str, &str)] = &[
     ),
 ];
 
-pub fn render(app: &App, f: &mut Frame, area: Rect) {
-    let t = &app.theme;
+pub fn render(help: &Help, sh: &Shared, f: &mut Frame, area: Rect) {
+    let t = sh.theme;
     let [keys, metrics] = if area.width >= 120 {
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area)
     } else {
         Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area)
     };
     f.render_widget(
-        Paragraph::new(keymap_lines(app, None))
-            .scroll((app.scroll, 0))
+        Paragraph::new(keymap_lines(t, None))
+            .scroll((help.scroll, 0))
             .block(Block::bordered().title(" keys (j/k scroll) ")),
         keys,
     );

@@ -8,8 +8,26 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 use crate::engine::features::table::AnchorCounts;
 use crate::engine::label::Split;
 use crate::engine::time::fmt_anchor;
-use crate::tui::app::App;
-use crate::tui::ui::waiting;
+use crate::tui::action::Action;
+use crate::tui::shared::Shared;
+use crate::tui::widgets::waiting;
+
+use super::scroll_by;
+
+/// The Labels tab's own state: how far its text is scrolled.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Labels {
+    pub scroll: u16,
+}
+
+impl Labels {
+    /// Movement keys scroll; `page` lines are a page.
+    pub fn update(&mut self, action: Action, page: usize) {
+        if let Some(d) = action.step(page) {
+            self.scroll = scroll_by(self.scroll, d);
+        }
+    }
+}
 
 fn day(t: i64) -> String {
     fmt_anchor(t)[..10].to_string()
@@ -44,11 +62,11 @@ fn sum(rows: &[&AnchorCounts]) -> (u64, u64, u64, u64) {
     })
 }
 
-pub fn render(app: &App, f: &mut Frame, area: Rect) {
-    let Some(wb) = &app.wb else {
-        return waiting(app, f, area, "The data summary and label distribution");
+pub fn render(labels: &Labels, sh: &Shared, f: &mut Frame, area: Rect) {
+    let Some(wb) = sh.wb else {
+        return waiting(sh, f, area, "The data summary and label distribution");
     };
-    let t = &app.theme;
+    let t = sh.theme;
     let d = &wb.stats.data;
     let wide = area.width >= 120;
     let [left, right] = if wide {
@@ -142,7 +160,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     f.render_widget(
         Paragraph::new(info)
             .wrap(Wrap { trim: false })
-            .scroll((if wide { app.scroll } else { 0 }, 0))
+            .scroll((if wide { labels.scroll } else { 0 }, 0))
             .block(Block::bordered().title(" data ")),
         left,
     );
@@ -203,7 +221,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     }
     f.render_widget(
         Paragraph::new(lines)
-            .scroll((if wide { 0 } else { app.scroll }, 0))
+            .scroll((if wide { 0 } else { labels.scroll }, 0))
             .block(Block::bordered().title(" labels: m0 normal · m1 brand switch · m2 dormant ")),
         right,
     );

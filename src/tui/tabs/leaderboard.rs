@@ -7,18 +7,142 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use crate::engine::eval::SplitEval;
-use crate::tui::app::{App, Column};
-use crate::tui::ui::waiting;
+use crate::engine::loaded_run::{LoadedRun, ModelView};
+use crate::tui::action::Action;
+use crate::tui::shared::Shared;
+use crate::tui::widgets::waiting;
+
+use super::{SplitView, step};
 
 const NAME_W: usize = 15;
 const COL_W: usize = 8;
+
+/// Leaderboard columns after the model name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    PrAuc,
+    Lift(usize),
+    Precision(usize),
+    Recall(usize),
+    FitSeconds,
+}
+
+/// The Leaderboard tab's own state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leaderboard {
+    /// The selected row, in display order.
+    pub sel: usize,
+    /// 0 sorts by model name, i by `columns()[i - 1]`.
+    pub sort_col: usize,
+    pub sort_desc: bool,
+    /// The split the board sorts by (and shows, when only one fits).
+    pub split: SplitView,
+}
+
+impl Default for Leaderboard {
+    fn default() -> Self {
+        // Best first by the first metric column (PR-AUC) on val.
+        Leaderboard {
+            sel: 0,
+            sort_col: 1,
+            sort_desc: true,
+            split: SplitView::Val,
+        }
+    }
+}
+
+impl Leaderboard {
+    /// The metric columns of a run: PR-AUC, then lift, precision and recall at each K, then
+    /// the fit time.
+    pub fn columns(wb: Option<&LoadedRun>) -> Vec<Column> {
+        let nk = wb.map_or(0, |w| w.ks.len());
+        let mut c = vec![Column::PrAuc];
+        for i in 0..nk {
+            c.extend([Column::Lift(i), Column::Precision(i), Column::Recall(i)]);
+        }
+        c.push(Column::FitSeconds);
+        c
+    }
+
+    /// The value a column sorts by, on the split the board sorts by.
+    pub fn column_value(&self, m: &ModelView, c: Column) -> Option<f64> {
+        let e = match self.split {
+            SplitView::Val => &m.val,
+            SplitView::Test => &m.test,
+        };
+        match c {
+            Column::PrAuc => e.pr_auc,
+            Column::Lift(i) => e.at_k.get(i).and_then(|a| a.lift),
+            Column::Precision(i) => e.at_k.get(i).and_then(|a| a.precision),
+            Column::Recall(i) => e.at_k.get(i).and_then(|a| a.recall),
+            Column::FitSeconds => Some(m.fit_seconds),
+        }
+    }
+
+    /// The rows in display order (indices into the run's models).
+    pub fn order(&self, wb: Option<&LoadedRun>) -> Vec<usize> {
+        let Some(wb) = wb else { return vec![] };
+        let cols = Leaderboard::columns(Some(wb));
+        let c = cols
+            .get(self.sort_col.saturating_sub(1))
+            .copied()
+            .unwrap_or(Column::PrAuc);
+        let mut idx: Vec<usize> = (0..wb.models.len()).collect();
+        if self.sort_col == 0 {
+            idx.sort_by(|&a, &b| wb.models[a].name.cmp(&wb.models[b].name));
+        } else {
+            idx.sort_by(|&a, &b| {
+                let va = self
+                    .column_value(&wb.models[a], c)
+                    .unwrap_or(f64::NEG_INFINITY);
+                let vb = self
+                    .column_value(&wb.models[b], c)
+                    .unwrap_or(f64::NEG_INFINITY);
+                vb.total_cmp(&va).then(a.cmp(&b))
+            });
+        }
+        if !self.sort_desc {
+            idx.reverse();
+        }
+        idx
+    }
+
+    /// Returns the model Enter picked for targeting, if any (the app hands it to Targets).
+    pub fn update(
+        &mut self,
+        action: Action,
+        wb: Option<&LoadedRun>,
+        page: usize,
+    ) -> Option<String> {
+        if let Some(d) = action.step(page) {
+            self.sel = step(self.sel, d, wb.map_or(0, |w| w.models.len()));
+            return None;
+        }
+        match action {
+            Action::Left | Action::Right => {
+                let d: isize = if action == Action::Left { -1 } else { 1 };
+                let n = Leaderboard::columns(wb).len() + 1;
+                self.sort_col = (self.sort_col as isize + d).rem_euclid(n as isize) as usize;
+            }
+            Action::SortFlip => self.sort_desc = !self.sort_desc,
+            Action::SwitchSplit => self.split = self.split.other(),
+            Action::Enter => {
+                let wb = wb?;
+                let &i = self.order(Some(wb)).get(self.sel)?;
+                return Some(wb.models[i].name.clone());
+            }
+            _ => {}
+        }
+        None
+    }
+}
 
 fn pct(v: Option<f64>) -> String {
     v.map_or("–".into(), |v| format!("{:.1}%", 100.0 * v))
 }
 
-fn header(app: &App, c: Column) -> String {
-    let ks = app.wb.as_ref().map(|w| w.ks.clone()).unwrap_or_default();
+fn header(wb: &LoadedRun, c: Column) -> String {
+    let ks = &wb.ks;
     match c {
         Column::PrAuc => "PR-AUC".into(),
         Column::Lift(i) => format!(
@@ -45,16 +169,16 @@ fn cell(e: &SplitEval, c: Column, fit: f64) -> String {
     }
 }
 
-pub fn render(app: &App, f: &mut Frame, area: Rect) {
-    let Some(wb) = &app.wb else {
-        return waiting(app, f, area, "The model leaderboard");
+pub fn render(lb: &Leaderboard, sh: &Shared, f: &mut Frame, area: Rect) {
+    let Some(wb) = sh.wb else {
+        return waiting(sh, f, area, "The model leaderboard");
     };
-    let t = &app.theme;
-    let cols = app.columns();
-    let split = if app.sort_test { "test" } else { "val" };
+    let t = sh.theme;
+    let cols = Leaderboard::columns(Some(wb));
+    let split = lb.split.name();
     // Which columns fit: a window over `cols` that keeps the sort column in view.
     let fit = ((area.width as usize).saturating_sub(NAME_W + 4) / (COL_W + 1)).max(1);
-    let sort_i = app.sort_col.saturating_sub(1);
+    let sort_i = lb.sort_col.saturating_sub(1);
     let first = (sort_i + 1).saturating_sub(fit);
     let shown: Vec<(usize, Column)> = cols
         .iter()
@@ -82,7 +206,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         let [top, bottom] =
             Layout::vertical([Constraint::Length(need), Constraint::Min(need)]).areas(table);
         for (area, test) in [(top, false), (bottom, true)] {
-            let sorts = test == app.sort_test;
+            let sorts = test == (lb.split == SplitView::Test);
             let name = if test { "test (scored once)" } else { "val" };
             let how = if sorts {
                 " · sorted here (v: sort by the other)"
@@ -90,14 +214,14 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                 ""
             };
             f.render_widget(
-                Paragraph::new(split_lines(app, wb, &shown, test))
+                Paragraph::new(split_lines(lb, sh, wb, &shown, test))
                     .block(Block::bordered().title(format!(" {name}{how}{more} "))),
                 area,
             );
         }
     } else {
         f.render_widget(
-            Paragraph::new(split_lines(app, wb, &shown, app.sort_test)).block(
+            Paragraph::new(split_lines(lb, sh, wb, &shown, lb.split == SplitView::Test)).block(
                 Block::bordered().title(format!(" leaderboard on {split} (v: val/test){more} ")),
             ),
             table,
@@ -118,14 +242,14 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             .to_string(),
     };
     // The selected model's 90% intervals (paired bootstrap) on the split shown.
-    let selected = app
-        .board_order()
-        .get(app.board_sel)
+    let selected = lb
+        .order(Some(wb))
+        .get(lb.sel)
         .and_then(|&i| wb.models.get(i));
     let intervals = selected
         .and_then(|m| {
             let iv = m.intervals.as_ref()?;
-            let (own, vs) = if app.sort_test {
+            let (own, vs) = if lb.split == SplitView::Test {
                 (iv.test.as_ref()?, iv.test_vs_chosen.as_ref()?)
             } else {
                 (iv.val.as_ref()?, iv.val_vs_chosen.as_ref()?)
@@ -173,16 +297,17 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
 
 /// Header, ceilings and one row per model (in the board's order) for one split.
 fn split_lines(
-    app: &App,
-    wb: &crate::engine::loaded_run::LoadedRun,
+    lb: &Leaderboard,
+    sh: &Shared,
+    wb: &LoadedRun,
     shown: &[(usize, Column)],
     test: bool,
 ) -> Vec<Line<'static>> {
-    let t = &app.theme;
+    let t = sh.theme;
     // The arrow marks the sort column only in the split that sorts.
-    let sorts = test == app.sort_test;
+    let sorts = test == (lb.split == SplitView::Test);
     let mut lines = Vec::new();
-    let arrow = match (sorts, app.sort_desc) {
+    let arrow = match (sorts, lb.sort_desc) {
         (false, _) => "",
         (true, true) => "▼",
         (true, false) => "▲",
@@ -190,23 +315,23 @@ fn split_lines(
     let mut head = vec![Span::styled(
         format!(
             "  {:<w$}",
-            if app.sort_col == 0 {
+            if lb.sort_col == 0 {
                 format!("model{arrow}")
             } else {
                 "model".into()
             },
             w = NAME_W
         ),
-        if app.sort_col == 0 { t.key() } else { t.dim() },
+        if lb.sort_col == 0 { t.key() } else { t.dim() },
     )];
     for (i, c) in shown {
-        let mut h = header(app, *c);
-        if *i + 1 == app.sort_col {
+        let mut h = header(wb, *c);
+        if *i + 1 == lb.sort_col {
             h.push_str(arrow);
         }
         head.push(Span::styled(
             format!(" {h:>w$}", w = COL_W),
-            if *i + 1 == app.sort_col {
+            if *i + 1 == lb.sort_col {
                 t.key()
             } else {
                 t.dim()
@@ -235,8 +360,8 @@ fn split_lines(
         ceil.push(Span::styled(format!(" {v:>w$}", w = COL_W), t.dim()));
     }
     lines.push(Line::from(ceil));
-    let target = app.targeting_model().map(|m| m.name.clone());
-    for (pos, &mi) in app.board_order().iter().enumerate() {
+    let target = sh.target.map(|m| m.name.clone());
+    for (pos, &mi) in lb.order(Some(wb)).iter().enumerate() {
         let m = &wb.models[mi];
         let e = if test { &m.test } else { &m.val };
         let mut marks = String::new();
@@ -272,10 +397,31 @@ fn split_lines(
             )));
         }
         let mut line = Line::from(spans);
-        if pos == app.board_sel {
+        if pos == lb.sel {
             line = line.style(t.selected());
         }
         lines.push(line);
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sort_column_wraps_and_keys_stay_on_the_board() {
+        let mut lb = Leaderboard::default();
+        // Without a run: the name column, PR-AUC and fit seconds.
+        lb.update(Action::Right, None, 10);
+        assert_eq!(lb.sort_col, 2);
+        lb.update(Action::Right, None, 10);
+        assert_eq!(lb.sort_col, 0, "past the last column comes the name");
+        lb.update(Action::Left, None, 10);
+        assert_eq!(lb.sort_col, 2);
+        lb.update(Action::SortFlip, None, 10);
+        lb.update(Action::SwitchSplit, None, 10);
+        assert!(!lb.sort_desc && lb.split == SplitView::Test);
+        assert_eq!(lb.update(Action::Enter, None, 10), None, "no run, no pick");
+    }
 }

@@ -1,4 +1,5 @@
-//! One file per tab; each draws from `&App` into its area.
+//! One file per tab: its state, the update that changes it, and its drawing (from its state
+//! and `Shared`).
 
 pub mod curves;
 pub mod features;
@@ -6,3 +7,41 @@ pub mod help;
 pub mod labels;
 pub mod leaderboard;
 pub mod targets;
+
+/// Which split a tab shows (the Leaderboard sorts by it, the Curves draw it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SplitView {
+    #[default]
+    Val,
+    Test,
+}
+
+impl SplitView {
+    pub fn other(self) -> SplitView {
+        match self {
+            SplitView::Val => SplitView::Test,
+            SplitView::Test => SplitView::Val,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            SplitView::Val => "val",
+            SplitView::Test => "test",
+        }
+    }
+}
+
+/// A selection among `n` items moved by `delta`, stopping at either end.
+pub fn step(cur: usize, delta: isize, n: usize) -> usize {
+    if n == 0 {
+        return 0;
+    }
+    (cur as isize)
+        .saturating_add(delta)
+        .clamp(0, n as isize - 1) as usize
+}
+
+/// A text view's scroll moved by `delta` lines (kept within 0..=500).
+pub fn scroll_by(scroll: u16, delta: isize) -> u16 {
+    (scroll as isize).saturating_add(delta).clamp(0, 500) as u16
+}

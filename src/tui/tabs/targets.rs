@@ -6,18 +6,494 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
-use crate::engine::features::FEATURE_NAMES;
-use crate::engine::time::fmt_anchor;
-use crate::tui::app::App;
-use crate::tui::ui::{centered, waiting};
+use std::collections::HashMap;
 
-pub fn render(app: &App, f: &mut Frame, area: Rect) {
-    let (Some(wb), Some(m)) = (&app.wb, app.targeting_model()) else {
-        return waiting(app, f, area, "The Top-K target list");
+use crate::engine::eval::KPct;
+use crate::engine::features::FEATURE_NAMES;
+use crate::engine::loaded_run::{LoadedRun, ModelView};
+use crate::engine::targeting::edits::Edits;
+use crate::engine::targeting::list::{added_positions, reasons_batch};
+use crate::engine::targeting::reasons::Reason;
+use crate::engine::time::fmt_anchor;
+use crate::tui::action::Action;
+use crate::tui::input::InputKind;
+use crate::tui::shared::Shared;
+use crate::tui::widgets::{centered, waiting};
+
+use super::step;
+
+/// What a Targets action asks of the app, which owns the status line, the input box, the popup
+/// and the file writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    Nothing,
+    Note {
+        text: String,
+        error: bool,
+    },
+    /// The hand edits changed: save them. `what` starts the notice that says whether they were.
+    Edited {
+        what: String,
+    },
+    /// Show this test row's details.
+    Open(usize),
+    /// Open an input box holding this text.
+    Ask(InputKind, String),
+    /// Write the campaign report.
+    Report,
+}
+
+fn note(text: impl Into<String>, error: bool) -> Reply {
+    Reply::Note {
+        text: text.into(),
+        error,
+    }
+}
+
+/// The Targets tab's own state: the list (model, K, hand edits), where it is scrolled to, and
+/// the caches that keep a ranking of millions of rows fast to page through.
+#[derive(Debug, Clone)]
+pub struct Targets {
+    pub k: KPct,
+    /// The model the list ranks by; None (or a name the run lacks) means the run's first.
+    pub model: Option<String>,
+    /// Selected list row: rows 0..k are the top k in rank order, then come the added users.
+    pub sel: usize,
+    /// First list row shown.
+    pub offset: usize,
+    /// Rows the list shows (set from the terminal size before each frame).
+    pub page: usize,
+    pub search: Option<String>,
+    /// Hand edits of the loaded run (saved in its directory on every change).
+    pub edits: Edits,
+    /// Why the run's saved edits could not be loaded: editing is off then, so the file on
+    /// disk is never overwritten by an empty list.
+    pub edits_error: Option<String>,
+    /// Ranking positions (≥ k) of users added by hand, ascending; refreshed with the list.
+    pub added_pos: Vec<usize>,
+    /// Ranking position of each user id for the model named `pos_model`: built only once
+    /// edits exist, so a run of millions of test rows opens and scrolls without it.
+    pos_of: HashMap<i64, usize>,
+    pos_model: String,
+    /// Risk reasons by test row, filled before each frame for the rows in view.
+    reasons: HashMap<usize, Vec<Reason>>,
+}
+
+impl Default for Targets {
+    fn default() -> Self {
+        Targets {
+            k: KPct { bp: 500 },
+            model: None,
+            sel: 0,
+            offset: 0,
+            page: 10,
+            search: None,
+            edits: Edits::default(),
+            edits_error: None,
+            added_pos: Vec::new(),
+            pos_of: HashMap::new(),
+            pos_model: String::new(),
+            reasons: HashMap::new(),
+        }
+    }
+}
+
+impl Targets {
+    /// Start over on a newly loaded run: its first K, its chosen model, its saved edits (or
+    /// why they did not load, which turns editing off).
+    pub fn open(&mut self, wb: &LoadedRun, edits: Result<Edits, String>) {
+        self.k = wb.ks.first().copied().unwrap_or(self.k);
+        (self.edits, self.edits_error) = match edits {
+            Ok(e) => (e, None),
+            Err(e) => (Edits::default(), Some(e)),
+        };
+        self.pos_model.clear();
+        self.model = Some(wb.chosen.clone());
+        self.reasons.clear();
+        self.sel = 0;
+        self.offset = 0;
+    }
+
+    /// Rank by `name` from now on (picked on the Leaderboard); the list starts at its top.
+    pub fn pick(&mut self, name: String) {
+        self.model = Some(name);
+        self.reasons.clear();
+        self.sel = 0;
+        self.offset = 0;
+    }
+
+    /// The model the list ranks by.
+    pub fn model_in<'a>(&self, wb: Option<&'a LoadedRun>) -> Option<&'a ModelView> {
+        let wb = wb?;
+        self.model
+            .as_deref()
+            .and_then(|m| wb.model(m))
+            .or_else(|| wb.models.first())
+    }
+
+    /// Rows in the current Top-K.
+    pub fn k_rows(&self, wb: Option<&LoadedRun>) -> usize {
+        self.model_in(wb).map_or(0, |m| self.k.k_of(m.n()))
+    }
+
+    /// Rows of the list: the top k, then users added by hand from below it.
+    pub fn list_len(&self, wb: Option<&LoadedRun>) -> usize {
+        self.k_rows(wb) + self.added_pos.len()
+    }
+
+    /// The ranking position shown at list row `i`, and whether it was added by hand.
+    pub fn list_row(&self, wb: Option<&LoadedRun>, i: usize) -> Option<(usize, bool)> {
+        let k = self.k_rows(wb);
+        if i < k {
+            Some((i, false))
+        } else {
+            self.added_pos.get(i - k).map(|&p| (p, true))
+        }
+    }
+
+    /// The user id at list row `i`.
+    pub fn list_user(&self, wb: Option<&LoadedRun>, i: usize) -> Option<i64> {
+        let (p, _) = self.list_row(wb, i)?;
+        let (wb, m) = (wb?, self.model_in(wb)?);
+        m.ranking().get(p).map(|&r| wb.test.users[r])
+    }
+
+    /// Excluded users ranked inside the top k (the exclusions that shorten the list).
+    pub fn excluded_in_top_k(&self, wb: Option<&LoadedRun>) -> usize {
+        if self.edits.excluded.is_empty() {
+            return 0;
+        }
+        let k = self.k_rows(wb);
+        self.edits
+            .excluded
+            .iter()
+            .filter(|u| self.pos_of.get(u).is_some_and(|&p| p < k))
+            .count()
+    }
+
+    /// Build the user → rank map of the list's model, if it is not that model's already.
+    fn ensure_positions(&mut self, wb: Option<&LoadedRun>) {
+        let (Some(wb), Some(m)) = (wb, self.model_in(wb)) else {
+            return;
+        };
+        if self.pos_model != m.name {
+            self.pos_of = m
+                .ranking()
+                .iter()
+                .enumerate()
+                .map(|(p, &r)| (wb.test.users[r], p))
+                .collect();
+            self.pos_model = m.name.clone();
+        }
+    }
+
+    /// Refresh the user → rank map and the added rows (after a model, K or edit change).
+    fn refresh_list(&mut self, wb: Option<&LoadedRun>) {
+        // Without edits the map is not needed: a run of millions of test rows opens without it.
+        if self.edits.is_empty() {
+            self.added_pos.clear();
+            return;
+        }
+        self.ensure_positions(wb);
+        let (k, n) = (self.k_rows(wb), self.model_in(wb).map_or(0, |m| m.n()));
+        // The engine's rule, so the list shown is the list exported. It cannot fail here: saved
+        // edits are checked against the scored users when loaded, and `add_user` against the
+        // ranking; should it, the export reports the user.
+        self.added_pos = added_positions(k, n, &self.edits, |u| self.pos_of.get(&u).copied())
+            .unwrap_or_default();
+    }
+
+    /// Keep the selection on the list and in view.
+    fn clamp(&mut self, wb: Option<&LoadedRun>) {
+        self.refresh_list(wb);
+        let k = self.list_len(wb);
+        if k == 0 {
+            self.sel = 0;
+            self.offset = 0;
+            return;
+        }
+        self.sel = self.sel.min(k - 1);
+        let page = self.page.max(1);
+        if self.sel < self.offset {
+            self.offset = self.sel;
+        } else if self.sel >= self.offset + page {
+            self.offset = self.sel + 1 - page;
+        }
+        self.offset = self.offset.min(k.saturating_sub(page));
+    }
+
+    /// Refuse to edit over a saved edits file that did not load.
+    fn edits_locked(&self) -> Option<Reply> {
+        self.edits_error.as_ref().map(|e| {
+            note(
+                format!(
+                    "editing is off: the saved edits did not load ({e}); fix or remove the file"
+                ),
+                true,
+            )
+        })
+    }
+
+    fn toggle_exclude(&mut self, wb: Option<&LoadedRun>) -> Reply {
+        if let Some(r) = self.edits_locked() {
+            return r;
+        }
+        let Some(u) = self.list_user(wb, self.sel) else {
+            return Reply::Nothing;
+        };
+        let now = self.edits.toggle_exclude(u);
+        self.clamp(wb);
+        Reply::Edited {
+            what: if now {
+                format!("user {u} excluded")
+            } else {
+                format!("user {u} back on the list")
+            },
+        }
+    }
+
+    /// Add the user whose id was typed, and select them.
+    pub fn add_user(&mut self, wb: Option<&LoadedRun>, text: &str) -> Reply {
+        if let Some(r) = self.edits_locked() {
+            return r;
+        }
+        let Ok(u) = text.trim().parse::<i64>() else {
+            return note(format!("`{}` is not a user id", text.trim()), true);
+        };
+        self.refresh_list(wb);
+        self.ensure_positions(wb);
+        let Some(&p) = self.pos_of.get(&u) else {
+            return note(format!("user {u} was not scored at the test anchor"), true);
+        };
+        if p < self.k_rows(wb) && !self.edits.excluded.contains(&u) {
+            return note(
+                format!("user {u} is already on the list (rank {})", p + 1),
+                false,
+            );
+        }
+        self.edits.add(u);
+        self.refresh_list(wb);
+        if let Some(i) = (0..self.list_len(wb)).find(|&i| self.list_user(wb, i) == Some(u)) {
+            self.sel = i;
+            self.clamp(wb);
+        }
+        Reply::Edited {
+            what: format!("user {u} (rank {}) added", p + 1),
+        }
+    }
+
+    fn set_k(&mut self, wb: Option<&LoadedRun>, bp: i64) {
+        let bp = bp.clamp(100, 10_000) as u32;
+        // Below 1% the arrows stop at 1%; typed values may be finer.
+        self.k = KPct { bp };
+        self.clamp(wb);
+    }
+
+    fn k_step(&mut self, wb: Option<&LoadedRun>, delta_bp: i64) {
+        let bp = self.k.bp as i64;
+        // Steps land on whole multiples (7.25% + 1% → 8%), as a person expects.
+        let next = if delta_bp > 0 {
+            (bp / delta_bp + 1) * delta_bp
+        } else {
+            let d = -delta_bp;
+            ((bp - 1) / d) * d
+        };
+        self.set_k(wb, next);
+    }
+
+    /// K typed in percent.
+    pub fn set_k_text(&mut self, wb: Option<&LoadedRun>, text: &str) -> Reply {
+        match KPct::parse(text.trim().trim_end_matches('%')) {
+            Ok(k) => {
+                self.k = k;
+                self.clamp(wb);
+                Reply::Nothing
+            }
+            Err(e) => note(e.to_string(), true),
+        }
+    }
+
+    /// Ranking positions of the top-k users whose id contains the search text.
+    fn matches(&self, wb: Option<&LoadedRun>, text: &str) -> Vec<usize> {
+        let (Some(wb), Some(m)) = (wb, self.model_in(wb)) else {
+            return vec![];
+        };
+        let k = self.k_rows(Some(wb));
+        m.ranking()[..k]
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| wb.test.users[**i].to_string().contains(text))
+            .map(|(p, _)| p)
+            .collect()
+    }
+
+    /// Select `p`, one of `hits` for `text`, and say which match it is.
+    fn select_match(
+        &mut self,
+        wb: Option<&LoadedRun>,
+        p: usize,
+        hits: &[usize],
+        text: &str,
+    ) -> Reply {
+        self.sel = p;
+        self.clamp(wb);
+        let which = hits.iter().position(|&h| h == p).unwrap_or(0) + 1;
+        note(
+            format!("match {which} of {} for \"{text}\"", hits.len()),
+            false,
+        )
+    }
+
+    /// Search for the typed text: the first match at or after the selection, so the current
+    /// row can match. Empty text ends the search.
+    pub fn search_for(&mut self, wb: Option<&LoadedRun>, text: &str) -> Reply {
+        let text = text.trim().to_string();
+        if text.is_empty() {
+            self.search = None;
+            return Reply::Nothing;
+        }
+        self.search = Some(text.clone());
+        let hits = self.matches(wb, &text);
+        match hits.iter().find(|&&p| p >= self.sel).or(hits.first()) {
+            Some(&p) => self.select_match(wb, p, &hits, &text),
+            None => note(self.not_in_top_k(wb, &text), true),
+        }
+    }
+
+    fn search_step(&mut self, wb: Option<&LoadedRun>, forward: bool) -> Reply {
+        let Some(text) = self.search.clone() else {
+            return note("no search: press / to search users by id", false);
+        };
+        let hits = self.matches(wb, &text);
+        if hits.is_empty() {
+            return note(self.not_in_top_k(wb, &text), true);
+        }
+        let next = if forward {
+            hits.iter().find(|&&p| p > self.sel).or(hits.first())
+        } else {
+            hits.iter().rev().find(|&&p| p < self.sel).or(hits.last())
+        };
+        match next {
+            Some(&p) => self.select_match(wb, p, &hits, &text),
+            None => Reply::Nothing,
+        }
+    }
+
+    fn not_in_top_k(&self, wb: Option<&LoadedRun>, text: &str) -> String {
+        let (Some(wb), Some(m)) = (wb, self.model_in(wb)) else {
+            return format!("no user matches \"{text}\"");
+        };
+        match m
+            .ranking()
+            .iter()
+            .position(|&i| wb.test.users[i].to_string() == text)
+        {
+            Some(p) => format!(
+                "user {text} is ranked {} of {}: outside the top {}% (k = {})",
+                p + 1,
+                m.n(),
+                self.k,
+                self.k_rows(Some(wb))
+            ),
+            None => format!("no user in the top {}% matches \"{text}\"", self.k),
+        }
+    }
+
+    /// The default export path for the current K: in the run's directory.
+    pub fn export_default(&self, wb: Option<&LoadedRun>) -> String {
+        let dir = wb.map_or_else(|| std::path::PathBuf::from("."), |w| w.dir.clone());
+        dir.join(format!("targets-top{}.csv", self.k))
+            .display()
+            .to_string()
+    }
+
+    pub fn update(&mut self, action: Action, wb: Option<&LoadedRun>) -> Reply {
+        if let Some(d) = action.step(self.page) {
+            self.refresh_list(wb);
+            self.sel = step(self.sel, d, self.list_len(wb));
+            self.clamp(wb);
+            return Reply::Nothing;
+        }
+        match action {
+            Action::Enter => self
+                .model_in(wb)
+                .zip(self.list_row(wb, self.sel))
+                .and_then(|(m, (p, _))| m.ranking().get(p))
+                .map_or(Reply::Nothing, |&row| Reply::Open(row)),
+            Action::Search => Reply::Ask(InputKind::Search, String::new()),
+            Action::SearchNext => self.search_step(wb, true),
+            Action::SearchPrev => self.search_step(wb, false),
+            Action::KPlus1 | Action::KMinus1 | Action::KPlus5 | Action::KMinus5 => {
+                let delta = match action {
+                    Action::KPlus1 => 100,
+                    Action::KMinus1 => -100,
+                    Action::KPlus5 => 500,
+                    _ => -500,
+                };
+                self.k_step(wb, delta);
+                Reply::Nothing
+            }
+            Action::KType => Reply::Ask(InputKind::K, String::new()),
+            Action::Export if wb.is_some() => {
+                Reply::Ask(InputKind::ExportPath, self.export_default(wb))
+            }
+            Action::Export => note("nothing to export yet: no run is loaded", true),
+            Action::Exclude => self.toggle_exclude(wb),
+            Action::AddUser if wb.is_some() => Reply::Ask(InputKind::AddUser, String::new()),
+            Action::Report => Reply::Report,
+            _ => Reply::Nothing,
+        }
+    }
+
+    /// Before a frame: keep the selection fitting the page (the terminal may have been
+    /// resized, the model changed), then compute the risk reasons of the rows it will show
+    /// (the list's when `list_shown`, and the open user popup's row). A cache fill, no I/O.
+    pub fn fill_reasons(
+        &mut self,
+        wb: Option<&LoadedRun>,
+        list_shown: bool,
+        popup_row: Option<usize>,
+    ) {
+        self.clamp(wb);
+        let (Some(wb), Some(m)) = (wb, self.model_in(wb)) else {
+            return;
+        };
+        // Reasons are shown on the Targets tab only: the run opens on another tab without
+        // ranking its rows.
+        let mut rows: Vec<usize> = if list_shown {
+            let end = (self.offset + self.page).min(self.list_len(Some(wb)));
+            (self.offset.min(end)..end)
+                .filter_map(|i| self.list_row(Some(wb), i))
+                .filter_map(|(p, _)| m.ranking().get(p).copied())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        rows.extend(popup_row);
+        rows.retain(|r| !self.reasons.contains_key(r));
+        if rows.is_empty() {
+            return;
+        }
+        for (r, rs) in rows
+            .iter()
+            .zip(reasons_batch(wb, wb.fitted(&m.name), &rows))
+        {
+            self.reasons.insert(*r, rs);
+        }
+    }
+
+    pub fn reasons_of(&self, row: usize) -> Option<&[Reason]> {
+        self.reasons.get(&row).map(|v| v.as_slice())
+    }
+}
+
+pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
+    let (Some(wb), Some(m)) = (sh.wb, sh.target) else {
+        return waiting(sh, f, area, "The Top-K target list");
     };
-    let t = &app.theme;
+    let t = sh.theme;
     let n = m.n();
-    let (k, tp, precision, lift) = m.at(app.k_rows());
+    let (k, tp, precision, lift) = m.at(tg.k_rows(sh.wb));
     let p = m.caught().last().copied().unwrap_or(0);
     let ceiling = if p > 0 && k > 0 {
         Some((n as f64 / p as f64).min(n as f64 / k as f64))
@@ -33,11 +509,11 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         .test_anchor()
         .map_or("–".into(), |a| fmt_anchor(a)[..10].to_string());
     let [head, list] = Layout::vertical([Constraint::Length(3), Constraint::Min(3)]).areas(area);
-    let tiers: Vec<Span> = app
+    let tiers: Vec<Span> = sh
         .tiers
         .sizes(n)
         .iter()
-        .zip(&app.tiers.tiers)
+        .zip(&sh.tiers.tiers)
         .enumerate()
         .flat_map(|(i, (size, tier))| {
             [
@@ -48,7 +524,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         .collect();
     let header = vec![
         Line::from(vec![
-            Span::styled(format!("Top {}%", app.k), t.key()),
+            Span::styled(format!("Top {}%", tg.k), t.key()),
             Span::raw(format!(
                 " of {n} users at {anchor} · k = {k} · model {}",
                 m.name
@@ -63,13 +539,13 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         Line::from(
             std::iter::once(Span::styled("tiers: ", t.dim()))
                 .chain(tiers)
-                .chain((!app.edits.is_empty()).then(|| {
-                    let excl = app.excluded_in_top_k();
+                .chain((!tg.edits.is_empty()).then(|| {
+                    let excl = tg.excluded_in_top_k(sh.wb);
                     Span::styled(
                         format!(
                             "· edited −{excl} +{} = {}",
-                            app.added_pos.len(),
-                            k - excl + app.added_pos.len()
+                            tg.added_pos.len(),
+                            k - excl + tg.added_pos.len()
                         ),
                         t.warn(),
                     )
@@ -88,28 +564,28 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         ),
         t.dim(),
     )];
-    let total = app.list_len();
-    let end = (app.offset + rows_fit).min(total);
-    for i in app.offset.min(end)..end {
-        let Some((pos, added)) = app.list_row(i) else {
+    let total = tg.list_len(sh.wb);
+    let end = (tg.offset + rows_fit).min(total);
+    for i in tg.offset.min(end)..end {
+        let Some((pos, added)) = tg.list_row(sh.wb, i) else {
             continue;
         };
         let row = m.ranking()[pos];
         let user = wb.test.users[row];
-        let excluded = app.edits.excluded.contains(&user);
-        let tier = app.tiers.tier_for(pos + 1, n, added);
+        let excluded = tg.edits.excluded.contains(&user);
+        let tier = sh.tiers.tier_for(pos + 1, n, added);
         let tier_i = tier
-            .and_then(|x| app.tiers.tiers.iter().position(|y| y.name == x.name))
+            .and_then(|x| sh.tiers.tiers.iter().position(|y| y.name == x.name))
             .unwrap_or(9);
-        let reason = app
+        let reason = tg
             .reasons_of(row)
             .and_then(|r| r.first())
             .map_or("…".to_string(), |r| {
-                let full = r.text_in(&app.phrases);
+                let full = r.text_in(sh.phrases);
                 if full.chars().count() <= reason_w {
                     full
                 } else {
-                    app.phrases.describe(r.feature, r.value)
+                    sh.phrases.describe(r.feature, r.value)
                 }
             });
         let reason: String = if reason.chars().count() > reason_w {
@@ -150,19 +626,19 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                 if excluded { t.dim() } else { t.text() },
             ),
         ]);
-        if i == app.sel {
+        if i == tg.sel {
             line = line.style(t.selected());
         }
         lines.push(line);
     }
-    let search = app
+    let search = tg
         .search
         .as_ref()
         .map_or(String::new(), |s| format!(" · search \"{s}\" (n/N)"));
     f.render_widget(
         Paragraph::new(lines).block(Block::bordered().title(format!(
             " targets {}–{} of {total}{search} · Enter details · x exclude · a add · e export ",
-            if total == 0 { 0 } else { app.offset + 1 },
+            if total == 0 { 0 } else { tg.offset + 1 },
             end
         ))),
         list,
@@ -170,11 +646,11 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
 }
 
 /// The user detail: every feature with its population percentile, and the risk reasons.
-pub fn user_popup(app: &App, f: &mut Frame, area: Rect, row: usize) {
-    let (Some(wb), Some(m)) = (&app.wb, app.targeting_model()) else {
+pub fn user_popup(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect, row: usize) {
+    let (Some(wb), Some(m)) = (sh.wb, sh.target) else {
         return;
     };
-    let t = &app.theme;
+    let t = sh.theme;
     let rank = m
         .ranking()
         .iter()
@@ -187,7 +663,7 @@ pub fn user_popup(app: &App, f: &mut Frame, area: Rect, row: usize) {
             " · rank {rank} of {} · score {:.4} · {}",
             m.n(),
             m.test_scores[row],
-            app.tiers
+            sh.tiers
                 .tier_of(rank, m.n())
                 .map_or("no tier".to_string(), |x| format!(
                     "{} ({})",
@@ -210,18 +686,14 @@ pub fn user_popup(app: &App, f: &mut Frame, area: Rect, row: usize) {
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled("risk reasons", t.title()));
-    match app.reasons_of(row) {
+    match tg.reasons_of(row) {
         Some([]) => lines.push(Line::styled(
             "  no feature raised this user's risk",
             t.dim(),
         )),
         Some(rs) => {
             for (i, r) in rs.iter().enumerate() {
-                lines.push(Line::raw(format!(
-                    "  {}. {}",
-                    i + 1,
-                    r.text_in(&app.phrases)
-                )));
+                lines.push(Line::raw(format!("  {}. {}", i + 1, r.text_in(sh.phrases))));
             }
         }
         None => lines.push(Line::styled("  computing…", t.dim())),

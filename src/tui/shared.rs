@@ -1,0 +1,28 @@
+//! What a tab reads of the app's global state when it draws, lent by `App::shared`. Tabs draw
+//! from this and their own state, so they need not import the app that holds them.
+
+use crate::engine::eval::KPct;
+use crate::engine::loaded_run::{LoadedRun, ModelView};
+use crate::engine::targeting::TierRule;
+use crate::engine::targeting::phrases::Phrases;
+
+use super::theme::Theme;
+
+pub struct Shared<'a> {
+    pub theme: &'a Theme,
+    pub wb: Option<&'a LoadedRun>,
+    /// A training run is going: placeholders say a run is on its way.
+    pub training: bool,
+    pub tiers: &'a TierRule,
+    pub phrases: &'a Phrases,
+    /// The model the Targets list ranks by, and its K: the Curves and the Leaderboard mark them.
+    pub target: Option<&'a ModelView>,
+    pub k: KPct,
+}
+
+impl Shared<'_> {
+    /// Rows in the current Top-K of the targeting model.
+    pub fn k_rows(&self) -> usize {
+        self.target.map_or(0, |m| self.k.k_of(m.n()))
+    }
+}
