@@ -17,8 +17,7 @@ pub mod trainer;
 pub mod ui;
 pub mod widgets;
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -45,39 +44,6 @@ pub struct TuiOptions {
     pub theme: Theme,
     pub tiers: crate::engine::targeting::TierRule,
     pub phrases: crate::engine::targeting::phrases::Phrases,
-}
-
-/// Appends to `<out>/churn-tui.log`: the TUI owns the screen, so nothing may print to it.
-struct Log(Option<std::fs::File>);
-
-impl Log {
-    fn path(out: &Path) -> PathBuf {
-        out.join("churn-tui.log")
-    }
-    fn open(out: &Path) -> Log {
-        let _ = std::fs::create_dir_all(out);
-        Log::append(&Log::path(out))
-    }
-    fn append(path: &Path) -> Log {
-        // Only ever a regular file: opening a FIFO someone left there would block the TUI.
-        if std::fs::symlink_metadata(path).is_ok_and(|m| !m.is_file()) {
-            return Log(None);
-        }
-        Log(std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .ok())
-    }
-    fn line(&mut self, msg: &str) {
-        if let Some(f) = &mut self.0 {
-            let _ = writeln!(
-                f,
-                "{} {msg}",
-                chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
-            );
-        }
-    }
 }
 
 /// Restores the terminal however the loop ends (return, `?`, panic unwinding).
@@ -136,7 +102,6 @@ fn typing(app: &mut App, k: &ct::KeyEvent) -> Option<Action> {
 }
 
 pub fn run(opts: TuiOptions) -> Result<()> {
-    let mut log = Log::open(&opts.out);
     // Temp runs of killed processes go; those another live process is writing stay.
     crate::engine::artifacts::clean_stale_runs(&opts.out);
     let mut app = App::new(opts.theme, opts.train.models.len());
@@ -148,7 +113,7 @@ pub fn run(opts: TuiOptions) -> Result<()> {
         None => find_run(&opts.out, &opts.train).and_then(|d| match LoadedRun::load(&d) {
             Ok(wb) => Some(wb),
             Err(e) => {
-                log.line(&format!("cannot reopen {}: {e}", d.display()));
+                tracing::warn!("cannot reopen {}: {e}", d.display());
                 None
             }
         }),
@@ -157,7 +122,7 @@ pub fn run(opts: TuiOptions) -> Result<()> {
     let mut trainer: Option<trainer::Trainer> = None;
     match initial {
         Some(wb) => {
-            log.line(&format!("opened run {}", wb.dir.display()));
+            tracing::info!("opened run {}", wb.dir.display());
             effects::open(&mut app, wb);
         }
         None => {
@@ -171,7 +136,7 @@ pub fn run(opts: TuiOptions) -> Result<()> {
                     crate::engine::data::resolve(&opts.train.dataset.data)?;
                 }
             }
-            log.line("no saved run for these settings: training");
+            tracing::info!("no saved run for these settings: training");
             trainer = Some(trainer::spawn(
                 opts.train.clone(),
                 opts.out.clone(),
@@ -185,10 +150,9 @@ pub fn run(opts: TuiOptions) -> Result<()> {
     // ratatui's hook restores the terminal on any panic; a panic on the training thread is
     // caught there and reported, so it must not tear the screen down: log it instead.
     let restore_hook = std::panic::take_hook();
-    let log_path = Log::path(&opts.out);
     std::panic::set_hook(Box::new(move |info| {
         if std::thread::current().name() == Some(trainer::THREAD_NAME) {
-            Log::append(&log_path).line(&format!("panic on the training thread: {info}"));
+            tracing::error!("panic on the training thread: {info}");
         } else {
             restore_hook(info);
         }
@@ -219,8 +183,8 @@ pub fn run(opts: TuiOptions) -> Result<()> {
             Event::Engine(msg) => {
                 if let EngineMsg::Finished(r) = &msg {
                     match r {
-                        Ok(wb) => log.line(&format!("training finished: {}", wb.dir.display())),
-                        Err(e) => log.line(&format!("training failed: {e}")),
+                        Ok(wb) => tracing::info!("training finished: {}", wb.dir.display()),
+                        Err(e) => tracing::error!("training failed: {e}"),
                     }
                     trainer = None;
                 }
@@ -234,7 +198,11 @@ pub fn run(opts: TuiOptions) -> Result<()> {
             match e {
                 Effect::Write(w) => {
                     let outcome = effects::perform(&app, &w);
-                    log.line(&outcome.text);
+                    if outcome.error {
+                        tracing::error!("{}", outcome.text);
+                    } else {
+                        tracing::info!("{}", outcome.text);
+                    }
                     app.done(outcome);
                 }
                 Effect::Quit => {}
@@ -242,11 +210,11 @@ pub fn run(opts: TuiOptions) -> Result<()> {
                     if let Some(t) = &trainer {
                         // The thread stops at its next check; the process does not wait for it.
                         t.cancel();
-                        log.line("training cancelled");
+                        tracing::info!("training cancelled");
                     }
                 }
                 Effect::StartTraining => {
-                    log.line("retraining");
+                    tracing::info!("retraining");
                     trainer = Some(trainer::spawn(
                         opts.train.clone(),
                         opts.out.clone(),

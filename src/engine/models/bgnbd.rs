@@ -172,12 +172,10 @@ impl Model for BgNbd {
     }
 
     fn predict(&self, x: &Data) -> Result<Vec<f64>> {
-        Ok({
-            x.hist
-                .iter()
-                .map(|h| 1.0 - p_alive(&self.params, h[0], h[1], h[2]))
-                .collect()
-        })
+        Ok(x.hist
+            .iter()
+            .map(|h| 1.0 - p_alive(&self.params, h[0], h[1], h[2]))
+            .collect())
     }
 
     fn params(&self) -> serde_json::Value {

@@ -516,7 +516,7 @@ impl Model for Gbdt {
     }
 
     fn predict(&self, x: &Data) -> Result<Vec<f64>> {
-        Ok({ self.margins(x).into_iter().map(sigmoid).collect() })
+        Ok(self.margins(x).into_iter().map(sigmoid).collect())
     }
 
     fn contributions(&self, x: &Data) -> Option<Vec<[f64; N_FEATURES]>> {

@@ -267,12 +267,10 @@ impl Model for LogReg {
     }
 
     fn predict(&self, x: &Data) -> Result<Vec<f64>> {
-        Ok({
-            match &self.scaler {
-                Some(s) => self.score(&s.transform(x)),
-                None => vec![f64::NAN; x.n()],
-            }
-        })
+        match &self.scaler {
+            Some(s) => Ok(self.score(&s.transform(x))),
+            None => Err(Error::Config("logreg: not fitted".into())),
+        }
     }
 
     /// Coefficient × standardised value: each feature's exact share of the log-odds.

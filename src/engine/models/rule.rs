@@ -26,12 +26,10 @@ impl Model for RuleRecency {
     }
 
     fn predict(&self, x: &Data) -> Result<Vec<f64>> {
-        Ok({
-            x.cols[DAYS_SINCE]
-                .iter()
-                .map(|d| (d / self.lookback).clamp(0.0, 1.0))
-                .collect()
-        })
+        Ok(x.cols[DAYS_SINCE]
+            .iter()
+            .map(|d| (d / self.lookback).clamp(0.0, 1.0))
+            .collect())
     }
 
     fn params(&self) -> serde_json::Value {

@@ -303,12 +303,10 @@ impl Model for Tree {
     }
 
     fn predict(&self, x: &Data) -> Result<Vec<f64>> {
-        Ok({
-            match &self.root {
-                Some(root) => (0..x.n()).map(|i| root.leaf(&x.row(i))).collect(),
-                None => vec![f64::NAN; x.n()],
-            }
-        })
+        match &self.root {
+            Some(root) => Ok((0..x.n()).map(|i| root.leaf(&x.row(i))).collect()),
+            None => Err(Error::Config("decision tree: not fitted".into())),
+        }
     }
 
     fn params(&self) -> serde_json::Value {
