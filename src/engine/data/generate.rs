@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::io::Write;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -29,6 +30,204 @@ pub struct GenConfig {
     pub start: i64,
     pub months: u32,
     pub seed: u64,
+}
+
+/// The generator's behaviour model: what shoppers, their visits and the catalog are like. The
+/// default is the model the fixtures and tests are built on; its values are those the
+/// generator had as literals, so the same seed gives the same bytes.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Behaviour {
+    pub users: UserBehaviour,
+    pub sessions: SessionBehaviour,
+    pub events: EventBehaviour,
+    pub catalog: CatalogBehaviour,
+}
+
+/// Who a shopper is and how long they keep visiting. Probabilities are in [0, 1].
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserBehaviour {
+    /// Days before the log's first day that arrivals start, so some users are already active
+    /// when the log begins (arrivals are uniform over this lead plus the log's span).
+    pub arrival_lead_days: f64,
+    /// Probability that a visitor is one-shot: one visit, maybe a second soon after, then gone.
+    pub one_shot: f64,
+    /// A one-shot visitor's mean lifetime in days (exponential).
+    pub one_shot_life_days: f64,
+    /// Probability that a one-shot visitor comes back once soon after the first visit.
+    pub one_shot_second_visit: f64,
+    /// Mean days from a one-shot visitor's first visit to the second (exponential).
+    pub one_shot_second_visit_days: f64,
+    /// Lowest brand loyalty: the probability that a pick stays in the home category and brand.
+    pub loyalty_min: f64,
+    /// Width of the uniform loyalty draw above `loyalty_min`.
+    pub loyalty_range: f64,
+    /// Median visit rate of a regular, in sessions per day (log-normal).
+    pub rate_median: f64,
+    /// Spread of the visit rate: the log-normal's σ in natural-log units.
+    pub rate_sigma: f64,
+    /// Cap on the visit rate, in sessions per day.
+    pub rate_max: f64,
+    /// Power a uniform draw is raised to for a user's buying propensity in [0, 1]: the higher,
+    /// the fewer keen buyers.
+    pub buyer_skew: i32,
+    /// Gamma shapes of a regular's gaps between visits, one picked uniformly per user: a larger
+    /// shape is a more regular visitor (the gaps' mean stays 1 / rate).
+    pub visit_shapes: [f64; 3],
+    /// A regular's base mean lifetime in days (exponential), before the factors below.
+    pub life_days: f64,
+    /// Lifetime gain per unit of buying propensity: the mean is × (1 + gain × propensity).
+    pub life_buyer_gain: f64,
+    /// Added to loyalty in the lifetime factor (× (offset + loyalty)): loyal users stay longer.
+    pub life_loyalty_offset: f64,
+    /// Base of the lifetime's regularity factor (× (base + gain × shape)).
+    pub life_regularity_base: f64,
+    /// Lifetime gain per unit of visit shape: regular visitors stay longer.
+    pub life_regularity_gain: f64,
+    /// Shortest fade, as a share of the lifetime: over the fade before dying, visits thin out.
+    pub fade_min: f64,
+    /// Width of the uniform fade draw above `fade_min`, as a share of the lifetime.
+    pub fade_range: f64,
+    /// Lowest share of visits kept at the very end of a fade.
+    pub fade_floor: f64,
+    /// Probability that a user comes back once after going dormant (noise on the label).
+    pub comeback: f64,
+    /// Mean days from going dormant to that one return (exponential).
+    pub comeback_days: f64,
+}
+
+/// What happens within one visit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionBehaviour {
+    /// Probability that a session's rows have no `user_session` (as in the real dump).
+    pub no_session_id: f64,
+    /// Mean number of events in a session beyond the first (exponential, truncated).
+    pub extra_events_mean: f64,
+    /// Most events in a session beyond the first.
+    pub extra_events_max: usize,
+    /// Probability that a non-loyal pick stays in the home category (another of its brands)
+    /// rather than wandering to any category.
+    pub home_category: f64,
+    /// Least seconds between a session's events.
+    pub event_gap_min_secs: i64,
+    /// Mean seconds between a session's events beyond the least (exponential).
+    pub event_gap_mean_secs: f64,
+}
+
+/// What one pick of a product turns into.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventBehaviour {
+    /// A pick is a cart when a uniform draw falls below this: the cart share of picks.
+    pub cart_below: f64,
+    /// A pick with something in the cart is a removal when the draw falls from `cart_below` up
+    /// to this (so the removal share is the difference), otherwise a view.
+    pub remove_below: f64,
+    /// Probability that a row loses its `category_code` (besides uncoded products).
+    pub code_missing: f64,
+    /// Probability that a cart row is repeated (the real dump has duplicate cart rows).
+    pub cart_repeat: f64,
+    /// Probability that a repeated cart row comes as a burst rather than a few copies.
+    pub cart_burst: f64,
+    /// Copies in a burst (uniform, end excluded).
+    pub cart_burst_copies: Range<u32>,
+    /// Copies otherwise (uniform, end excluded).
+    pub cart_repeat_copies: Range<u32>,
+    /// Probability that a cart is bought, for a user with no buying propensity.
+    pub purchase_base: f64,
+    /// Added to that probability per unit of buying propensity.
+    pub purchase_buyer_gain: f64,
+    /// Least seconds from a cart to its purchase.
+    pub purchase_delay_min_secs: i64,
+    /// Mean seconds from a cart to its purchase beyond the least (exponential).
+    pub purchase_delay_mean_secs: f64,
+}
+
+/// The shop's catalog (the categories, brands and median prices are `CATEGORIES`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CatalogBehaviour {
+    /// Products per brand in a category (uniform, end excluded).
+    pub products_per_brand: Range<u32>,
+    /// Spread of a product's price around its brand's median: the log-normal's σ in
+    /// natural-log units.
+    pub price_sigma: f64,
+    /// Probability that a product has no brand on record.
+    pub unbranded: f64,
+    /// Probability that a product has no `category_code` on any row.
+    pub uncoded: f64,
+    /// Probability that a product is re-keyed to its category's wrong code from December 2019.
+    pub rekeyed: f64,
+}
+
+impl Default for UserBehaviour {
+    fn default() -> Self {
+        UserBehaviour {
+            arrival_lead_days: 20.0,
+            one_shot: 0.87,
+            one_shot_life_days: 2.0,
+            one_shot_second_visit: 0.3,
+            one_shot_second_visit_days: 1.5,
+            loyalty_min: 0.45,
+            loyalty_range: 0.5,
+            rate_median: 0.07,
+            rate_sigma: 1.0,
+            rate_max: 3.0,
+            buyer_skew: 2,
+            visit_shapes: [1.0, 2.0, 5.0],
+            life_days: 45.0,
+            life_buyer_gain: 2.5,
+            life_loyalty_offset: 0.4,
+            life_regularity_base: 0.7,
+            life_regularity_gain: 0.15,
+            fade_min: 0.25,
+            fade_range: 0.5,
+            fade_floor: 0.05,
+            comeback: 0.12,
+            comeback_days: 45.0,
+        }
+    }
+}
+
+impl Default for SessionBehaviour {
+    fn default() -> Self {
+        SessionBehaviour {
+            no_session_id: 0.01,
+            extra_events_mean: 2.2,
+            extra_events_max: 40,
+            home_category: 0.6,
+            event_gap_min_secs: 1,
+            event_gap_mean_secs: 50.0,
+        }
+    }
+}
+
+impl Default for EventBehaviour {
+    fn default() -> Self {
+        EventBehaviour {
+            cart_below: 0.09,
+            remove_below: 0.11,
+            code_missing: 0.03,
+            cart_repeat: 0.06,
+            cart_burst: 0.02,
+            cart_burst_copies: 10..78,
+            cart_repeat_copies: 1..4,
+            purchase_base: 0.15,
+            purchase_buyer_gain: 0.6,
+            purchase_delay_min_secs: 20,
+            purchase_delay_mean_secs: 90.0,
+        }
+    }
+}
+
+impl Default for CatalogBehaviour {
+    fn default() -> Self {
+        CatalogBehaviour {
+            products_per_brand: 20..60,
+            price_sigma: 0.35,
+            // About 1 product in 12 has no brand on record.
+            unbranded: 0.08,
+            uncoded: 0.1,
+            rekeyed: 0.7,
+        }
+    }
 }
 
 /// One generated row.
@@ -133,7 +332,7 @@ struct Catalog {
     category_ids: Vec<(i64, i64)>, // (before, after the re-key)
 }
 
-fn build_catalog(rng: &mut ChaCha8Rng) -> Catalog {
+fn build_catalog(rng: &mut ChaCha8Rng, b: &CatalogBehaviour) -> Catalog {
     let mut products = Vec::new();
     let mut by_brand = Vec::new();
     let mut category_ids = Vec::new();
@@ -144,10 +343,11 @@ fn build_catalog(rng: &mut ChaCha8Rng) -> Catalog {
         ));
         let mut per_brand = Vec::new();
         for &(brand, _, median) in cat.brands {
-            let n = rng.random_range(20..60);
+            let n = rng.random_range(b.products_per_brand.clone());
             let mut ids = Vec::new();
             for _ in 0..n {
-                let spread = LogNormal::new(0.0, 0.35)
+                // The spread's median is 1, so the brand's median price is the product's.
+                let spread = LogNormal::new(0.0, b.price_sigma)
                     .map(|d| d.sample(rng))
                     .unwrap_or(1.0);
                 let price = ((median * spread) * 100.0).round() / 100.0;
@@ -155,15 +355,14 @@ fn build_catalog(rng: &mut ChaCha8Rng) -> Catalog {
                 products.push(Product {
                     id: 1_000_000 + products.len() as i64 * 7 + rng.random_range(0..7),
                     category: ci,
-                    // About 1 product in 12 has no brand on record.
-                    brand: if rng.random_bool(0.08) {
+                    brand: if rng.random_bool(b.unbranded) {
                         None
                     } else {
                         Some(brand)
                     },
                     price,
-                    uncoded: rng.random_bool(0.1),
-                    rekeyed: rng.random_bool(0.7),
+                    uncoded: rng.random_bool(b.uncoded),
+                    rekeyed: rng.random_bool(b.rekeyed),
                 });
             }
             per_brand.push(ids);
@@ -195,6 +394,7 @@ fn pick_weighted(rng: &mut ChaCha8Rng, weights: impl Iterator<Item = f64> + Clon
 /// and the users before it, so a log can be made in slices of users with the same bytes.
 struct Generator {
     cfg: GenConfig,
+    behaviour: Behaviour,
     rng: ChaCha8Rng,
     catalog: Catalog,
     end: i64,
@@ -206,15 +406,16 @@ fn exp_mean(exp1: Option<Exp<f64>>, rng: &mut ChaCha8Rng, mean: f64) -> f64 {
 }
 
 impl Generator {
-    fn new(cfg: &GenConfig) -> Generator {
+    fn new(cfg: &GenConfig, behaviour: &Behaviour) -> Generator {
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-        let catalog = build_catalog(&mut rng);
+        let catalog = build_catalog(&mut rng, &behaviour.catalog);
         let mut end = cfg.start;
         for _ in 0..cfg.months {
             end = next_month_start(end).unwrap_or(end + 31 * US_PER_DAY);
         }
         Generator {
             cfg: cfg.clone(),
+            behaviour: behaviour.clone(),
             rng,
             catalog,
             end,
@@ -226,43 +427,52 @@ impl Generator {
     fn user(&mut self, u: u32, events: &mut Vec<Event>) {
         let Generator {
             cfg,
+            behaviour,
             rng,
             catalog,
             end,
             rekey_at,
         } = self;
         let (end, rekey_at) = (*end, *rekey_at);
+        let (bu, bs, be) = (&behaviour.users, &behaviour.sessions, &behaviour.events);
         let span = (end - cfg.start) as f64;
         let exp1 = Exp::new(1.0).ok();
         let exp = |rng: &mut ChaCha8Rng, mean: f64| exp_mean(exp1, rng, mean);
-        let rate_dist = LogNormal::new((0.07f64).ln(), 1.0).ok();
+        let rate_dist = LogNormal::new(bu.rate_median.ln(), bu.rate_sigma).ok();
 
         let user_id = 500_000_000 + u as i64 * 13 + rng.random_range(0..13);
         // Home category and brand, and how loyal the user is to them.
         let cat = pick_weighted(rng, CATEGORIES.iter().map(|c| c.weight));
         let brand = pick_weighted(rng, CATEGORIES[cat].brands.iter().map(|b| b.1));
-        let loyalty = 0.45 + 0.5 * rng.random::<f64>();
+        let loyalty = bu.loyalty_min + bu.loyalty_range * rng.random::<f64>();
         // Arrival: some users are already active when the log starts.
-        let arrival = cfg.start as f64 - 20.0 * US_PER_DAY as f64
-            + rng.random::<f64>() * (span + 20.0 * US_PER_DAY as f64);
+        let arrival = cfg.start as f64 - bu.arrival_lead_days * US_PER_DAY as f64
+            + rng.random::<f64>() * (span + bu.arrival_lead_days * US_PER_DAY as f64);
         // Most visitors come once; the rest stay a while with a heavy-tailed visit rate.
-        let one_shot = rng.random_bool(0.87);
-        let rate = rate_dist.map(|d| d.sample(rng)).unwrap_or(0.1).min(3.0); // sessions/day
+        let one_shot = rng.random_bool(bu.one_shot);
+        let rate = rate_dist
+            .map(|d| d.sample(rng))
+            .unwrap_or(bu.rate_median)
+            .min(bu.rate_max); // sessions/day
         // Traits that also set how long a regular stays: buyers, brand-loyal and regular
         // visitors last longer, so purchases, brand concentration and visit regularity carry
         // signal beyond recency.
-        let buyer = rng.random::<f64>().powi(2);
-        let regular_shape = [1.0, 2.0, 5.0][rng.random_range(0..3)];
+        let buyer = rng.random::<f64>().powi(bu.buyer_skew);
+        let regular_shape = bu.visit_shapes[rng.random_range(0..bu.visit_shapes.len())];
         let life_days = if one_shot {
-            exp(rng, 2.0)
+            exp(rng, bu.one_shot_life_days)
         } else {
-            let mean = 45.0 * (1.0 + 2.5 * buyer) * (0.4 + loyalty) * (0.7 + 0.15 * regular_shape);
+            let mean = bu.life_days
+                * (1.0 + bu.life_buyer_gain * buyer)
+                * (bu.life_loyalty_offset + loyalty)
+                * (bu.life_regularity_base + bu.life_regularity_gain * regular_shape);
             exp(rng, mean)
         };
         let gap_dist = Gamma::new(regular_shape, 1.0 / regular_shape).ok();
         let death = arrival + life_days * US_PER_DAY as f64;
         // The rate fades over the last part of a life: the signal a model can learn.
-        let fade = (0.25 + 0.5 * rng.random::<f64>()) * life_days * US_PER_DAY as f64;
+        let fade =
+            (bu.fade_min + bu.fade_range * rng.random::<f64>()) * life_days * US_PER_DAY as f64;
         let mut sessions: Vec<f64> = vec![arrival];
         if !one_shot {
             let mut t = arrival;
@@ -275,7 +485,7 @@ impl Generator {
                 }
                 let to_death = death - t;
                 let keep = if to_death < fade {
-                    (to_death / fade).max(0.05)
+                    (to_death / fade).max(bu.fade_floor)
                 } else {
                     1.0
                 };
@@ -283,12 +493,12 @@ impl Generator {
                     sessions.push(t);
                 }
             }
-        } else if rng.random_bool(0.3) {
-            sessions.push(arrival + exp(rng, 1.5) * US_PER_DAY as f64);
+        } else if rng.random_bool(bu.one_shot_second_visit) {
+            sessions.push(arrival + exp(rng, bu.one_shot_second_visit_days) * US_PER_DAY as f64);
         }
         // Noise: some dormant users come back once.
-        if rng.random_bool(0.12) {
-            sessions.push(death + exp(rng, 45.0) * US_PER_DAY as f64);
+        if rng.random_bool(bu.comeback) {
+            sessions.push(death + exp(rng, bu.comeback_days) * US_PER_DAY as f64);
         }
 
         for s in sessions {
@@ -296,18 +506,18 @@ impl Generator {
             if t < cfg.start || t >= end {
                 continue;
             }
-            let session = if rng.random_bool(0.01) {
+            let session = if rng.random_bool(bs.no_session_id) {
                 None
             } else {
                 Some(rng.random::<u128>())
             };
-            let n_events = 1 + (exp(rng, 2.2) as usize).min(40);
+            let n_events = 1 + (exp(rng, bs.extra_events_mean) as usize).min(bs.extra_events_max);
             let mut in_cart: Vec<usize> = Vec::new();
             for _ in 0..n_events {
                 // Loyal picks stay in the home category and brand; others wander.
                 let (c, b) = if rng.random_bool(loyalty) {
                     (cat, brand)
-                } else if rng.random_bool(0.6) {
+                } else if rng.random_bool(bs.home_category) {
                     (
                         cat,
                         pick_weighted(rng, CATEGORIES[cat].brands.iter().map(|b| b.1)),
@@ -322,16 +532,16 @@ impl Generator {
                 let list = &catalog.by_brand[c][b];
                 let p = list[rng.random_range(0..list.len())];
                 let r = rng.random::<f64>();
-                let event_type = if r < 0.09 {
+                let event_type = if r < be.cart_below {
                     "cart"
-                } else if r < 0.11 && !in_cart.is_empty() {
+                } else if r < be.remove_below && !in_cart.is_empty() {
                     "remove_from_cart"
                 } else {
                     "view"
                 };
                 let make = |ts: i64, et: &'static str, p: usize, rng: &mut ChaCha8Rng| -> Event {
                     let prod = &catalog.products[p];
-                    let code = if prod.uncoded || rng.random_bool(0.03) {
+                    let code = if prod.uncoded || rng.random_bool(be.code_missing) {
                         None
                     } else {
                         Some(catalog.code_at(p, ts, rekey_at))
@@ -342,11 +552,11 @@ impl Generator {
                 if event_type == "cart" {
                     in_cart.push(p);
                     // The real dump repeats some cart rows, identical to the second.
-                    if rng.random_bool(0.06) {
-                        let copies = if rng.random_bool(0.02) {
-                            rng.random_range(10..78)
+                    if rng.random_bool(be.cart_repeat) {
+                        let copies = if rng.random_bool(be.cart_burst) {
+                            rng.random_range(be.cart_burst_copies.clone())
                         } else {
-                            rng.random_range(1..4)
+                            rng.random_range(be.cart_repeat_copies.clone())
                         };
                         let last = events.len() - 1;
                         for _ in 0..copies {
@@ -354,12 +564,14 @@ impl Generator {
                             events.push(e);
                         }
                     }
-                    if rng.random_bool(0.15 + 0.6 * buyer) {
-                        t += 20 * US_PER_SEC + (exp(rng, 90.0) as i64) * US_PER_SEC;
+                    if rng.random_bool(be.purchase_base + be.purchase_buyer_gain * buyer) {
+                        t += be.purchase_delay_min_secs * US_PER_SEC
+                            + (exp(rng, be.purchase_delay_mean_secs) as i64) * US_PER_SEC;
                         events.push(make(t, "purchase", p, rng));
                     }
                 }
-                t += US_PER_SEC + (exp(rng, 50.0) as i64) * US_PER_SEC;
+                t += bs.event_gap_min_secs * US_PER_SEC
+                    + (exp(rng, bs.event_gap_mean_secs) as i64) * US_PER_SEC;
             }
         }
     }
@@ -425,7 +637,7 @@ impl Catalog {
 /// Generate all events, sorted by time (then user), as the real monthly files are. Holds every
 /// event: `generate_to` makes logs of any size in bounded memory.
 pub fn generate(cfg: &GenConfig) -> Vec<Event> {
-    Generator::new(cfg).users(0, cfg.users)
+    Generator::new(cfg, &Behaviour::default()).users(0, cfg.users)
 }
 
 fn fmt_time(ts: i64) -> String {
@@ -687,7 +899,7 @@ pub fn generate_to_with(
     // Refuse a bad name before any work.
     format_of(&PathBuf::from(name.replace("{month}", "m")))?;
     let chunk_users = chunk_users.max(1);
-    let mut g = Generator::new(cfg);
+    let mut g = Generator::new(cfg, &Behaviour::default());
     // Events per month (keyed by the month's start), for file names and Parquet row groups.
     let mut months: std::collections::BTreeMap<i64, usize> = Default::default();
     let count_months = |events: &[Event], months: &mut std::collections::BTreeMap<i64, usize>| {
@@ -934,5 +1146,43 @@ mod tests {
         assert_eq!(row_groups(524_288), vec![262_144, 262_144]);
         assert_eq!(row_groups(786_433), vec![262_144, 262_144, 262_145]);
         assert_eq!(row_groups(1_000_000), vec![333_333, 333_333, 333_334]);
+    }
+
+    /// The behaviour model reaches the generator: one-visit users without carts give one
+    /// session per user and views only, where the default gives regulars and carts.
+    #[test]
+    fn behaviour_drives_the_generator() {
+        let cfg = GenConfig {
+            users: 400,
+            start: parse_anchor("2019-10-01").unwrap_or_default(),
+            months: 2,
+            seed: 4,
+        };
+        let sessions_and_types = |b: &Behaviour| {
+            let events = Generator::new(&cfg, b).users(0, cfg.users);
+            let mut sessions = std::collections::HashMap::<i64, Vec<u128>>::new();
+            for e in &events {
+                let s = sessions.entry(e.user_id).or_default();
+                if let Some(id) = e.session.filter(|id| !s.contains(id)) {
+                    s.push(id);
+                }
+            }
+            let most = sessions.values().map(Vec::len).max().unwrap_or(0);
+            let views_only = events.iter().all(|e| e.event_type == "view");
+            (most, views_only)
+        };
+        let (most, views_only) = sessions_and_types(&Behaviour::default());
+        assert!(
+            most > 1 && !views_only,
+            "{most} sessions, views only: {views_only}"
+        );
+        let mut b = Behaviour::default();
+        b.users.one_shot = 1.0;
+        b.users.one_shot_second_visit = 0.0;
+        b.users.comeback = 0.0;
+        b.sessions.no_session_id = 0.0;
+        b.events.cart_below = 0.0;
+        b.events.remove_below = 0.0;
+        assert_eq!(sessions_and_types(&b), (1, true));
     }
 }
