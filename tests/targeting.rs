@@ -555,6 +555,49 @@ fn update_only_asks_for_writes_and_perform_does_them() {
 }
 
 #[test]
+fn an_export_whose_write_fails_shows_a_notice_and_changes_nothing() {
+    let (d, run) = run_copy();
+    let mut app = app_on(&run);
+    app.update(Action::GoTab(Tab::Targets));
+    // The export's name is taken by a directory with something in it.
+    let taken = d.path().join("taken.csv");
+    std::fs::create_dir(&taken).unwrap();
+    std::fs::write(taken.join("keep.txt"), "kept").unwrap();
+    let listing = |p: &Path| {
+        let mut v: Vec<String> = std::fs::read_dir(p)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let (outside, inside) = (listing(d.path()), listing(&run));
+    let (k, edits, sel) = (app.targets.k, app.targets.edits.clone(), app.targets.sel);
+
+    app.update(Action::Export);
+    app.input.as_mut().unwrap().text = taken.display().to_string();
+    let rest = apply(&mut app, Action::Enter);
+    assert!(rest.is_empty());
+    let notice = app.notice.clone().expect("a notice");
+    assert!(
+        notice.error && notice.text.starts_with("export failed"),
+        "{notice:?}"
+    );
+    // Nothing moved: the directory and its file, the run, no temp file left, the list as it was.
+    assert!(taken.is_dir());
+    assert_eq!(
+        std::fs::read_to_string(taken.join("keep.txt")).unwrap(),
+        "kept"
+    );
+    assert_eq!(listing(d.path()), outside);
+    assert_eq!(listing(&run), inside);
+    assert_eq!(
+        (app.targets.k, &app.targets.edits, app.targets.sel),
+        (k, &edits, sel)
+    );
+}
+
+#[test]
 fn a_stray_temp_file_from_a_killed_save_does_not_hide_the_saved_edits() {
     let (_d, run) = run_copy();
     let mut e = Edits::default();
