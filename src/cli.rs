@@ -788,6 +788,15 @@ fn progress_bar() -> indicatif::ProgressBar {
     bar
 }
 
+/// A finished line above the bar, or on stderr when the bar is hidden (not a terminal).
+fn say(bar: &indicatif::ProgressBar, line: String) {
+    if bar.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        bar.println(line);
+    }
+}
+
 /// A pass of the out-of-core feature stage on the bar: events scanned (with the rate), or
 /// bucket units done.
 fn show_pass(bar: &indicatif::ProgressBar, pass: &str, done: u64, total: u64) {
@@ -832,23 +841,13 @@ fn train(t: TrainArgs) -> Result<()> {
             bar.set_position(done as u64);
         }
         Progress::ModelFailed { model, error } => {
-            let line = format!("! {model} failed and is left out: {error}");
-            if bar.is_hidden() {
-                eprintln!("{line}");
-            } else {
-                bar.println(line);
-            }
+            say(&bar, format!("! {model} failed and is left out: {error}"))
         }
         // The bar's own clock shows the time; a script's log needs no line a second.
         Progress::Working { model, .. } => bar.set_message(model),
         Progress::Pass { pass, done, total } => show_pass(&bar, pass, done, total),
         Progress::ModelDone { model, seconds } => {
-            let line = format!("· {model}: fit in {seconds:.2}s");
-            if bar.is_hidden() {
-                eprintln!("{line}");
-            } else {
-                bar.println(line);
-            }
+            say(&bar, format!("· {model}: fit in {seconds:.2}s"))
         }
     };
     let cancel = AtomicBool::new(false);

@@ -54,8 +54,8 @@ pub fn eval_file(r: &RunReport) -> EvalFile {
             .map(|m| ModelEval {
                 name: m.name.clone(),
                 splits: SplitsRecord {
-                    val: (&m.val).into(),
-                    test: (&m.test).into(),
+                    val: m.val.clone(),
+                    test: m.test.clone(),
                 },
                 intervals: m.intervals.clone(),
             })
@@ -452,13 +452,7 @@ fn write_body(r: &RunReport, dir: &Path) -> Result<()> {
         files.push((VAL_SCORES_FILE, score_columns(&r.val, |m| &m.val_scores)?));
     }
     for (name, mut scores) in files {
-        let p = dir.join(name);
-        crate::engine::atomic::write_atomic(&p, |w| {
-            ParquetWriter::new(w)
-                .finish(&mut scores)
-                .map(|_| ())
-                .map_err(std::io::Error::other)
-        })?;
+        crate::engine::atomic::write_parquet(&mut scores, &dir.join(name))?;
     }
     if scores_fit_csv(r) {
         write(dir, SCORES_CSV, &scores_csv(r))?;

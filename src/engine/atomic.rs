@@ -195,6 +195,16 @@ fn new_file_mode(target: &Path) -> std::fs::Permissions {
     }
 }
 
+/// Write `df` as a Parquet file at `path`, whole or not at all.
+pub fn write_parquet(df: &mut polars::prelude::DataFrame, path: &Path) -> Result<()> {
+    write_atomic(path, |w| {
+        polars::prelude::ParquetWriter::new(w)
+            .finish(df)
+            .map(|_| ())
+            .map_err(std::io::Error::other)
+    })
+}
+
 /// Write `path` through `fill`; on any error the target is untouched and the temp file removed.
 pub fn write_atomic(
     path: &Path,

@@ -9,8 +9,8 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use crate::engine::data::Format;
+use crate::engine::eval::SplitEval;
 use crate::engine::eval::choice::Choice;
-use crate::engine::eval::{AtK, SplitEval};
 use crate::engine::label::Split;
 use crate::engine::models::scaler::Scaler;
 use crate::engine::run::{ModelIntervals, TrainConfig};
@@ -110,95 +110,11 @@ pub struct ModelEval {
     pub intervals: ModelIntervals,
 }
 
+/// A model's val and test metrics (`AtK` leaves its confusion counts out of the file).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SplitsRecord {
-    pub val: SplitRecord,
-    pub test: SplitRecord,
-}
-
-/// One split's metrics as `eval.json` holds them (the confusion counts follow from k, n and
-/// the precision, so they are left out).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SplitRecord {
-    pub n: usize,
-    pub prevalence: Option<f64>,
-    pub pr_auc: Option<f64>,
-    pub at_k: Vec<AtKRecord>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AtKRecord {
-    /// An integer when whole (5), else a decimal (7.25).
-    #[serde(serialize_with = "whole_as_integer")]
-    pub k_pct: f64,
-    pub k: usize,
-    pub precision: Option<f64>,
-    pub recall: Option<f64>,
-    pub lift: Option<f64>,
-    pub lift_ceiling: Option<f64>,
-}
-
-fn whole_as_integer<S: serde::Serializer>(v: &f64, s: S) -> std::result::Result<S::Ok, S::Error> {
-    if v.fract() == 0.0 && (0.0..=u64::MAX as f64).contains(v) {
-        s.serialize_u64(*v as u64)
-    } else {
-        s.serialize_f64(*v)
-    }
-}
-
-impl From<&SplitEval> for SplitRecord {
-    fn from(e: &SplitEval) -> SplitRecord {
-        SplitRecord {
-            n: e.n,
-            prevalence: e.prevalence,
-            pr_auc: e.pr_auc,
-            at_k: e
-                .at_k
-                .iter()
-                .map(|a| AtKRecord {
-                    k_pct: a.k_pct,
-                    k: a.k,
-                    precision: a.precision,
-                    recall: a.recall,
-                    lift: a.lift,
-                    lift_ceiling: a.lift_ceiling,
-                })
-                .collect(),
-        }
-    }
-}
-
-impl From<SplitRecord> for SplitEval {
-    /// The confusion counts are worked back from k, n, the precision and the prevalence.
-    fn from(r: SplitRecord) -> SplitEval {
-        let n = r.n;
-        let positives = r.prevalence.map_or(0, |p| (p * n as f64).round() as usize);
-        SplitEval {
-            n: r.n,
-            prevalence: r.prevalence,
-            pr_auc: r.pr_auc,
-            at_k: r
-                .at_k
-                .into_iter()
-                .map(|a| {
-                    let tp = a.precision.map_or(0, |p| (p * a.k as f64).round() as usize);
-                    let fn_ = positives.saturating_sub(tp);
-                    AtK {
-                        k_pct: a.k_pct,
-                        k: a.k,
-                        precision: a.precision,
-                        recall: a.recall,
-                        lift: a.lift,
-                        lift_ceiling: a.lift_ceiling,
-                        tp,
-                        fp: a.k.saturating_sub(tp),
-                        fn_,
-                        tn: n.saturating_sub(a.k).saturating_sub(fn_),
-                    }
-                })
-                .collect(),
-        }
-    }
+    pub val: SplitEval,
+    pub test: SplitEval,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -292,21 +208,6 @@ pub fn to_text<T: Serialize>(value: &T, pretty: bool) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn k_pct_is_an_integer_when_whole() {
-        let a = |k_pct| AtKRecord {
-            k_pct,
-            k: 1,
-            precision: None,
-            recall: None,
-            lift: None,
-            lift_ceiling: None,
-        };
-        let text = serde_json::to_string(&[a(5.0), a(7.25)]).unwrap();
-        assert!(text.contains("\"k_pct\":5,"), "{text}");
-        assert!(text.contains("\"k_pct\":7.25,"), "{text}");
-    }
 
     #[test]
     fn a_manifest_of_another_version_or_none_is_refused_by_name() {

@@ -537,7 +537,9 @@ fn for_each_unit(
     work: &WorkDir,
     progress: PassProgress,
     mut f: impl FnMut(&AnchorPlan, DataFrame) -> Result<()>,
-) -> Result<(LogSummary, AnchorPlan)> {
+) -> Result<(LogSummary, AnchorPlan, Vec<AnchorCounts>)> {
+    // Every unit's label counts are added up here: both consumers report all rows' counts.
+    let mut counts: Vec<AnchorCounts> = Vec::new();
     let budget = exec.budget();
     let capacity = ((budget as f64 * UNIT_SHARE) as u64 / BYTES_PER_EVENT).max(1);
     let n_buckets = exec.buckets.unwrap_or_else(|| {
@@ -635,6 +637,7 @@ fn for_each_unit(
         let part = rows(&log, &plan)?;
         drop(log);
         lap("rows");
+        accumulate_counts(&mut counts, &part, &plan)?;
         f(&plan, part)?;
         lap("taken");
         release_freed();
@@ -658,7 +661,7 @@ fn for_each_unit(
         timings,
         feature_table: false,
     };
-    Ok((summary, plan))
+    Ok((summary, plan, counts))
 }
 
 fn spill_root(exec: &Exec) -> PathBuf {
@@ -690,18 +693,21 @@ pub fn build_sampled(
 ) -> Result<(LogSummary, FeatureTable)> {
     let work = WorkDir::new(&spill_root(exec), SPILL_PREFIX)?;
     let mut parts: Vec<DataFrame> = Vec::new();
-    let mut counts: Vec<AnchorCounts> = Vec::new();
-    let (summary, plan) =
-        for_each_unit(files, scope, plan_of, exec, &work, progress, |plan, df| {
-            accumulate_counts(&mut counts, &df, plan)?;
-            match &mut sampler {
-                Some(s) => s.push(df),
-                None => {
-                    parts.push(df);
-                    Ok(())
-                }
+    let (summary, plan, counts) = for_each_unit(
+        files,
+        scope,
+        plan_of,
+        exec,
+        &work,
+        progress,
+        |_, df| match &mut sampler {
+            Some(s) => s.push(df),
+            None => {
+                parts.push(df);
+                Ok(())
             }
-        })?;
+        },
+    )?;
     let clock = std::time::Instant::now();
     let df = match sampler {
         Some(s) => s.finish()?,
@@ -754,10 +760,8 @@ pub fn write_features(
     )? == crate::engine::file_kind::FileKind::Csv;
     let work = WorkDir::new(&spill_root(exec), SPILL_PREFIX)?;
     let mut unit_files: Vec<PathBuf> = Vec::new();
-    let mut counts: Vec<AnchorCounts> = Vec::new();
-    let (summary, plan) =
-        for_each_unit(files, scope, plan_of, exec, &work, progress, |plan, df| {
-            accumulate_counts(&mut counts, &df, plan)?;
+    let (summary, plan, counts) =
+        for_each_unit(files, scope, plan_of, exec, &work, progress, |_, df| {
             let mut df = spec_columns(&df)?;
             let path = work
                 .path()

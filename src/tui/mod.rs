@@ -101,6 +101,13 @@ fn typing(app: &mut App, k: &ct::KeyEvent) -> Option<Action> {
     }
 }
 
+/// A training run on its own thread, its progress shown from now on.
+fn start_training(opts: &TuiOptions, tx: &mpsc::Sender<Event>, app: &mut App) -> trainer::Trainer {
+    let t = trainer::spawn(opts.train.clone(), opts.out.clone(), tx.clone());
+    app.training_started();
+    t
+}
+
 pub fn run(opts: TuiOptions) -> Result<()> {
     // Temp runs of killed processes go; those another live process is writing stay.
     crate::engine::artifacts::clean_stale_runs(&opts.out);
@@ -137,12 +144,7 @@ pub fn run(opts: TuiOptions) -> Result<()> {
                 }
             }
             tracing::info!("no saved run for these settings: training");
-            trainer = Some(trainer::spawn(
-                opts.train.clone(),
-                opts.out.clone(),
-                tx.clone(),
-            ));
-            app.training_started();
+            trainer = Some(start_training(&opts, &tx, &mut app));
         }
     }
     let mut terminal = ratatui::try_init().map_err(|e| Error::io("terminal", e))?;
@@ -215,12 +217,7 @@ pub fn run(opts: TuiOptions) -> Result<()> {
                 }
                 Effect::StartTraining => {
                     tracing::info!("retraining");
-                    trainer = Some(trainer::spawn(
-                        opts.train.clone(),
-                        opts.out.clone(),
-                        tx.clone(),
-                    ));
-                    app.training_started();
+                    trainer = Some(start_training(&opts, &tx, &mut app));
                 }
             }
         }

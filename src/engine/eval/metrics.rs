@@ -139,6 +139,8 @@ fn desc_nan_last(a: f64, b: f64) -> Ordering {
 /// Metrics at one K. Recall, lift and the ceiling are `None` when the split has no positives.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AtK {
+    /// Written as an integer when whole (5), else a decimal (7.25).
+    #[serde(serialize_with = "whole_as_integer")]
     pub k_pct: f64,
     pub k: usize,
     pub precision: Option<f64>,
@@ -146,15 +148,23 @@ pub struct AtK {
     pub lift: Option<f64>,
     pub lift_ceiling: Option<f64>,
     /// The top-K confusion matrix: targeted positives/negatives, untargeted positives/negatives.
-    /// (`eval.json` leaves them out; they follow from k, n and the precision.)
-    #[serde(default)]
+    /// (`eval.json` leaves them out; `SplitEval::with_counts` works them back.)
+    #[serde(skip_serializing, default)]
     pub tp: usize,
-    #[serde(default)]
+    #[serde(skip_serializing, default)]
     pub fp: usize,
-    #[serde(rename = "fn", default)]
+    #[serde(rename = "fn", skip_serializing, default)]
     pub fn_: usize,
-    #[serde(default)]
+    #[serde(skip_serializing, default)]
     pub tn: usize,
+}
+
+fn whole_as_integer<S: serde::Serializer>(v: &f64, s: S) -> std::result::Result<S::Ok, S::Error> {
+    if v.fract() == 0.0 && (0.0..=u64::MAX as f64).contains(v) {
+        s.serialize_u64(*v as u64)
+    } else {
+        s.serialize_f64(*v)
+    }
 }
 
 /// Metrics at K for labels already in rank order.
@@ -325,6 +335,24 @@ pub struct SplitEval {
     pub at_k: Vec<AtK>,
 }
 
+impl SplitEval {
+    /// The top-K confusion counts worked back from k, n, the precision and the prevalence
+    /// (a split read from `eval.json`, which leaves them out).
+    pub fn with_counts(mut self) -> SplitEval {
+        let n = self.n;
+        let positives = self
+            .prevalence
+            .map_or(0, |p| (p * n as f64).round() as usize);
+        for a in &mut self.at_k {
+            a.tp = a.precision.map_or(0, |p| (p * a.k as f64).round() as usize);
+            a.fp = a.k.saturating_sub(a.tp);
+            a.fn_ = positives.saturating_sub(a.tp);
+            a.tn = n.saturating_sub(a.k).saturating_sub(a.fn_);
+        }
+        self
+    }
+}
+
 /// Evaluate scores against labels: rank deterministically, then every K.
 pub fn evaluate(
     scores: &[f64],
@@ -349,6 +377,28 @@ pub fn evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// eval.json leaves the confusion counts out and writes a whole K as an integer; read
+    /// back, the counts worked out again are the ones evaluated.
+    #[test]
+    fn a_split_read_back_from_json_has_its_counts() {
+        let scores = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05];
+        let y = [
+            true, false, true, true, false, false, true, false, false, false,
+        ];
+        let users: Vec<i64> = (0..10).collect();
+        let ks = [KPct { bp: 3000 }, KPct { bp: 725 }];
+        let e = evaluate(&scores, &y, &users, &[0; 10], &ks);
+        let text = serde_json::to_string(&e).unwrap();
+        assert!(
+            !text.contains("\"tp\"") && text.contains("\"k_pct\":30,"),
+            "{text}"
+        );
+        assert!(text.contains("\"k_pct\":7.25,"), "{text}");
+        let back: SplitEval = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.at_k[0].tp, 0);
+        assert_eq!(back.with_counts(), e);
+    }
 
     proptest::proptest! {
         /// The key sort gives the comparator's order (SPEC §4), with NaN, ±0, ±inf and ties.

@@ -44,39 +44,21 @@ pub fn csv_header(w: &mut dyn Write) -> std::io::Result<()> {
 
 /// The rows of `df` as CSV lines (no header): a table written in parts is the same bytes.
 pub fn csv_rows(df: &DataFrame, w: &mut dyn Write) -> std::io::Result<()> {
-    let io = |e: Error| std::io::Error::other(e.to_string());
-    let c = |e: PolarsError| Error::Polars {
-        context: "writing the feature table".into(),
-        source: e,
-    };
-    let users = df
-        .column(USER_ID)
-        .and_then(|c| c.i64())
-        .map_err(c)
-        .map_err(io)?;
+    let bad = |e: PolarsError| std::io::Error::other(format!("writing the feature table: {e}"));
+    let users = df.column(USER_ID).and_then(|c| c.i64()).map_err(bad)?;
     let anchors = df
         .column(ANCHOR)
         .and_then(|a| a.cast(&DataType::Int64))
-        .map_err(c)
-        .map_err(io)?;
-    let anchors = anchors.i64().map_err(c).map_err(io)?;
-    let splits = df
-        .column(SPLIT)
-        .and_then(|c| c.str())
-        .map_err(c)
-        .map_err(io)?;
-    let labels = df
-        .column(LABEL)
-        .and_then(|c| c.str())
-        .map_err(c)
-        .map_err(io)?;
-    let ys = df.column(Y).and_then(|c| c.i32()).map_err(c).map_err(io)?;
+        .map_err(bad)?;
+    let anchors = anchors.i64().map_err(bad)?;
+    let text = |name: &str| df.column(name).and_then(|c| c.str()).map_err(bad);
+    let (splits, labels) = (text(SPLIT)?, text(LABEL)?);
+    let ys = df.column(Y).and_then(|c| c.i32()).map_err(bad)?;
     let feats = FEATURE_NAMES
         .iter()
         .map(|f| df.column(f).and_then(|c| c.f64()))
         .collect::<PolarsResult<Vec<_>>>()
-        .map_err(c)
-        .map_err(io)?;
+        .map_err(bad)?;
     let mut out = csv_out::writer(w);
     let mut f = csv_out::Fields::default();
     let field = |out: &mut csv::Writer<&mut dyn Write>, v: Option<&str>| {
@@ -107,11 +89,5 @@ pub fn spec_columns(df: &DataFrame) -> Result<DataFrame> {
 }
 
 pub fn write_parquet(df: &DataFrame, path: &Path) -> Result<()> {
-    let mut df = spec_columns(df)?;
-    write_atomic(path, |w| {
-        ParquetWriter::new(w)
-            .finish(&mut df)
-            .map(|_| ())
-            .map_err(std::io::Error::other)
-    })
+    crate::engine::atomic::write_parquet(&mut spec_columns(df)?, path)
 }

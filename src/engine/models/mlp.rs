@@ -723,6 +723,19 @@ impl Model for Mlp {
 mod tests {
     use super::*;
 
+    /// `n` rows: feature j of row i is `x(i, j)`, the label `y(i)`.
+    fn toy(n: usize, x: impl Fn(usize, usize) -> f64, y: impl Fn(usize) -> bool) -> Data {
+        Data {
+            cols: (0..N_FEATURES)
+                .map(|j| (0..n).map(|i| x(i, j)).collect())
+                .collect(),
+            y: (0..n).map(y).collect(),
+            users: (0..n as i64).collect(),
+            anchors: vec![0; n],
+            hist: vec![],
+        }
+    }
+
     /// An mlp_advanced saved before the width was stored (256 wide, no `width` field) loads
     /// as 256 wide and scores; a width past the bound is refused, not sized.
     #[test]
@@ -731,16 +744,7 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let net = Net::init(Kind::Advanced, 256, &mut rng, &dev).unwrap();
         let n = 50;
-        let cols: Vec<Vec<f64>> = (0..N_FEATURES)
-            .map(|j| (0..n).map(|i| ((i * (j + 3)) % 7) as f64).collect())
-            .collect();
-        let data = Data {
-            cols,
-            y: (0..n).map(|i| i % 2 == 0).collect(),
-            users: (0..n as i64).collect(),
-            anchors: vec![0; n],
-            hist: vec![],
-        };
+        let data = toy(n, |i, j| ((i * (j + 3)) % 7) as f64, |i| i % 2 == 0);
         let saved = Mlp {
             kind: Kind::Advanced,
             width: 256,
@@ -774,15 +778,7 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let net = Net::init(Kind::Enhance, ADVANCED_WIDTH, &mut rng, &dev).unwrap();
         let n = 20;
-        let data = Data {
-            cols: (0..N_FEATURES)
-                .map(|j| (0..n).map(|i| ((i + j) % 5) as f64).collect())
-                .collect(),
-            y: (0..n).map(|i| i % 3 == 0).collect(),
-            users: (0..n as i64).collect(),
-            anchors: vec![0; n],
-            hist: vec![],
-        };
+        let data = toy(n, |i, j| ((i + j) % 5) as f64, |i| i % 3 == 0);
         let good = Mlp {
             kind: Kind::Enhance,
             width: ADVANCED_WIDTH,

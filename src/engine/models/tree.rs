@@ -36,22 +36,30 @@ pub enum Node {
 }
 
 impl Node {
-    /// The leaf a row falls into.
-    fn find(&self, row: &[f64; N_FEATURES]) -> &Node {
+    /// A split's feature, threshold and children (rows with `x[feature] < value` go left).
+    fn split(&self) -> Option<(usize, f64, &Node, &Node)> {
         match self {
             Node::Split {
                 feature,
                 value,
                 left,
                 right,
-            } => {
-                if row[*feature] < *value {
+            } => Some((*feature, *value, left, right)),
+            Node::Leaf { .. } => None,
+        }
+    }
+
+    /// The leaf a row falls into.
+    fn find(&self, row: &[f64; N_FEATURES]) -> &Node {
+        match self.split() {
+            Some((feature, value, left, right)) => {
+                if row[feature] < value {
                     left.find(row)
                 } else {
                     right.find(row)
                 }
             }
-            leaf => leaf,
+            None => self,
         }
     }
 
@@ -319,31 +327,22 @@ impl Model for Tree {
 
     fn check(&self) -> Result<()> {
         fn walk(n: &Node) -> std::result::Result<(), String> {
+            if let Some((feature, value, left, right)) = n.split() {
+                if feature >= N_FEATURES {
+                    return Err(format!(
+                        "a split on feature {feature}; there are {N_FEATURES}"
+                    ));
+                }
+                if value.is_nan() {
+                    return Err("a split threshold is not a number".into());
+                }
+                return walk(left).and_then(|()| walk(right));
+            }
             match n {
-                Node::Split {
-                    feature,
-                    value,
-                    left,
-                    right,
-                } => {
-                    if *feature >= N_FEATURES {
-                        return Err(format!(
-                            "a split on feature {feature}; there are {N_FEATURES}"
-                        ));
-                    }
-                    if value.is_nan() {
-                        return Err("a split threshold is not a number".into());
-                    }
-                    walk(left)?;
-                    walk(right)
+                Node::Leaf { prob, .. } if !(0.0..=1.0).contains(prob) => {
+                    Err(format!("a leaf probability {prob} outside [0, 1]"))
                 }
-                Node::Leaf { prob, .. } => {
-                    if (0.0..=1.0).contains(prob) {
-                        Ok(())
-                    } else {
-                        Err(format!("a leaf probability {prob} outside [0, 1]"))
-                    }
-                }
+                _ => Ok(()),
             }
         }
         let root = self
@@ -500,17 +499,11 @@ mod tests {
                     // Follow linfa's path in the own tree: the same feature and side each step.
                     let mut node = &own;
                     for &(feature, left) in &path {
-                        let Node::Split {
-                            feature: f,
-                            value,
-                            left: l,
-                            right: r,
-                        } = node
-                        else {
+                        let Some((f, value, l, r)) = node.split() else {
                             panic!("{at}: the own tree stops before linfa's path {path:?}");
                         };
-                        assert_eq!(*f, feature, "{at}");
-                        assert_eq!(row[feature] < *value, left, "{at}");
+                        assert_eq!(f, feature, "{at}");
+                        assert_eq!(row[feature] < value, left, "{at}");
                         node = if left { l } else { r };
                     }
                     let mut probs = Vec::new();

@@ -136,13 +136,7 @@ fn frame(rows: &[TargetRow]) -> Result<DataFrame> {
 }
 
 fn write_parquet(rows: &[TargetRow], path: &Path) -> Result<()> {
-    let mut df = frame(rows)?;
-    write_atomic(path, |w| {
-        ParquetWriter::new(w)
-            .finish(&mut df)
-            .map(|_| ())
-            .map_err(std::io::Error::other)
-    })
+    crate::engine::atomic::write_parquet(&mut frame(rows)?, path)
 }
 
 /// Row fills per tier, most urgent first (light, so black text stays readable in print).

@@ -6,26 +6,11 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
-use crate::tui::action::Action;
 use crate::tui::shared::Shared;
 use crate::tui::widgets::keymap_lines;
 
-use super::scroll_by;
-
 /// The Help tab's own state: how far the keymap is scrolled.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Help {
-    pub scroll: u16,
-}
-
-impl Help {
-    /// Movement keys scroll; `page` lines are a page.
-    pub fn update(&mut self, action: Action, page: usize) {
-        if let Some(d) = action.step(page) {
-            self.scroll = scroll_by(self.scroll, d);
-        }
-    }
-}
+pub type Help = super::Scrolled;
 
 pub const METRICS: &[(&str, &str)] = &[
     (

@@ -8,26 +8,11 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 use crate::engine::features::table::AnchorCounts;
 use crate::engine::label::Split;
 use crate::engine::time::fmt_anchor;
-use crate::tui::action::Action;
 use crate::tui::shared::Shared;
 use crate::tui::widgets::waiting;
 
-use super::scroll_by;
-
 /// The Labels tab's own state: how far its text is scrolled.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Labels {
-    pub scroll: u16,
-}
-
-impl Labels {
-    /// Movement keys scroll; `page` lines are a page.
-    pub fn update(&mut self, action: Action, page: usize) {
-        if let Some(d) = action.step(page) {
-            self.scroll = scroll_by(self.scroll, d);
-        }
-    }
-}
+pub type Labels = super::Scrolled;
 
 fn day(t: i64) -> String {
     fmt_anchor(t)[..10].to_string()

@@ -45,3 +45,18 @@ pub fn step(cur: usize, delta: isize, n: usize) -> usize {
 pub fn scroll_by(scroll: u16, delta: isize) -> u16 {
     (scroll as isize).saturating_add(delta).clamp(0, 500) as u16
 }
+
+/// The state of a tab that is one scrolled text (Labels, Help): how far it is scrolled.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scrolled {
+    pub scroll: u16,
+}
+
+impl Scrolled {
+    /// Movement keys scroll; `page` lines are a page.
+    pub fn update(&mut self, action: crate::tui::action::Action, page: usize) {
+        if let Some(d) = action.step(page) {
+            self.scroll = scroll_by(self.scroll, d);
+        }
+    }
+}
