@@ -537,3 +537,38 @@ fn quitting_mid_training_cancels_promptly() {
         "a cancelled run leaves no run directory"
     );
 }
+
+/// The gauge counts models only while they fit: after the last one, a later stage's
+/// heartbeat shows no "model 10/9".
+#[test]
+fn progress_never_counts_past_its_total() {
+    let mut app = App::new(Theme::default(), 2);
+    app.training_started();
+    let msg = |p| EngineMsg::Progress(p);
+    for m in ["logreg", "tree"] {
+        app.engine(msg(Progress::Model {
+            model: m.into(),
+            done: 1,
+            total: 3,
+        }));
+        let s = screen(&mut app, 80, 24);
+        let nth = if m == "logreg" {
+            "model 1/2"
+        } else {
+            "model 2/2"
+        };
+        assert!(s.contains(nth), "{s}");
+        app.engine(msg(Progress::ModelDone {
+            model: m.into(),
+            seconds: 1.0,
+        }));
+    }
+    app.engine(msg(Progress::Stage("intervals")));
+    app.engine(msg(Progress::Working {
+        model: "bootstrap".into(),
+        seconds: 3,
+    }));
+    let s = screen(&mut app, 80, 24);
+    assert!(s.contains("training: bootstrap 3s"), "{s}");
+    assert!(!s.contains("model 3/2"), "{s}");
+}

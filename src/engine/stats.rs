@@ -276,9 +276,64 @@ impl RunStats {
     }
 }
 
+/// |r| at or above this: two features carry the same information (one is, up to rounding, a
+/// linear function of the other), as `activity_trend = 2·activity_ratio_15d − 1` does.
+pub const SAME_INFORMATION: f64 = 0.9999;
+
+impl FeatureStats {
+    /// Pairs of features (i < j) that carry the same information, with their r.
+    pub fn same_information(&self) -> Vec<(usize, usize, f64)> {
+        let mut out = Vec::new();
+        for (i, row) in self.corr.iter().enumerate() {
+            for (j, r) in row.iter().enumerate().skip(i + 1) {
+                if let Some(r) = r
+                    && r.abs() >= SAME_INFORMATION
+                {
+                    out.push((i, j, *r));
+                }
+            }
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A feature that is a linear function of another is named with it; near ones are not.
+    #[test]
+    fn a_pair_carrying_the_same_information_is_found() {
+        use crate::engine::models::N_FEATURES;
+        let n = 200;
+        // Distinct, unrelated columns (a different stride modulo a prime for each)...
+        let mut cols: Vec<Vec<f64>> = (0..N_FEATURES)
+            .map(|j| (0..n).map(|i| ((i * (2 * j + 3)) % 199) as f64).collect())
+            .collect();
+        // ... then activity_trend = 2·activity_ratio_15d − 1 (SPEC order 13 and 12), and
+        // feature 3 close to feature 0 but not a function of it (r ≈ 0.99).
+        cols[12] = (0..n).map(|i| (i % 17) as f64 / 16.0).collect();
+        cols[13] = cols[12].iter().map(|v| 2.0 * v - 1.0).collect();
+        cols[3] = cols[0]
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v + ((i * 7) % 11) as f64 * 3.0)
+            .collect();
+        let d = Data {
+            cols,
+            y: (0..n).map(|i| i % 4 == 0).collect(),
+            users: (0..n as i64).collect(),
+            anchors: vec![0; n],
+            hist: vec![],
+        };
+        let s = FeatureStats::of(&d);
+        let r03 = s.corr[0][3].unwrap();
+        assert!(r03 > 0.9 && r03 < SAME_INFORMATION, "{r03}");
+        let pairs = s.same_information();
+        assert_eq!(pairs.len(), 1, "{pairs:?}");
+        assert_eq!((pairs[0].0, pairs[0].1), (12, 13));
+        assert!((pairs[0].2 - 1.0).abs() < 1e-12);
+    }
 
     #[test]
     fn pearson_by_hand() {

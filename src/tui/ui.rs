@@ -85,30 +85,27 @@ fn tab_bar(app: &App, f: &mut Frame, area: Rect) {
 fn status_line(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.theme;
     if let Some(tr) = &app.training {
+        // "model i/n" only while models are fitting: a later stage's heartbeat names no model
+        // (it once read "model 10/9").
+        let nth = if tr.models_done < tr.models_total {
+            format!(" · model {}/{}", tr.models_done + 1, tr.models_total)
+        } else {
+            String::new()
+        };
         let what = match &tr.model {
             Some(m) if tr.working.is_some_and(|s| s > 0) => format!(
-                "training: {m} {}{}s · model {}/{}",
+                "training: {m} {}{}s{nth}",
                 if tr.step.1 > 0 {
                     format!("{}/{} · ", tr.step.0, tr.step.1)
                 } else {
                     String::new()
                 },
                 tr.working.unwrap_or(0),
-                tr.models_done + 1,
-                tr.models_total
             ),
-            Some(m) if tr.step.1 > 0 => format!(
-                "training: {m} {}/{} · model {}/{}",
-                tr.step.0,
-                tr.step.1,
-                tr.models_done + 1,
-                tr.models_total
-            ),
-            Some(m) => format!(
-                "training: {m} · model {}/{}",
-                tr.models_done + 1,
-                tr.models_total
-            ),
+            Some(m) if tr.step.1 > 0 => {
+                format!("training: {m} {}/{}{nth}", tr.step.0, tr.step.1)
+            }
+            Some(m) => format!("training: {m}{nth}"),
             None => {
                 let count = match tr.step {
                     (0, _) => String::new(),

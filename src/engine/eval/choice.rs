@@ -170,6 +170,45 @@ pub fn choose(
     })
 }
 
+/// Plain words for a choice that is not what it seems (SPEC §4): the rule wins, or is tied
+/// with the chosen model, or the chosen model leads the next one by a couple of users in its
+/// val top K. `models` are (name, val metrics) in leaderboard order. `None` when the choice is
+/// clear. Short enough for an 80-column line; the report adds what to do.
+pub fn caution(choice: &Choice, models: &[(&str, &SplitEval)], k_label: &str) -> Option<String> {
+    let is_rule = |name: &str| name.starts_with("rule_");
+    if is_rule(&choice.chosen) {
+        return Some(format!(
+            "the rule wins: no model beats recency on val Lift@{k_label} beyond the noise"
+        ));
+    }
+    if let Some(rule) = choice.tied.iter().find(|m| is_rule(m)) {
+        return Some(format!(
+            "{rule} is tied with {}: the models' gain over recency is unproven",
+            choice.chosen
+        ));
+    }
+    let caught = |e: &SplitEval| e.at_k.first().map(|a| a.tp);
+    let (_, chosen) = models.iter().find(|(n, _)| *n == choice.chosen)?;
+    let runner_up = models
+        .iter()
+        .filter(|(n, _)| *n != choice.chosen)
+        .max_by(|a, b| lift_of(a.1).total_cmp(&lift_of(b.1)))?;
+    let (a, b) = (caught(chosen)?, caught(runner_up.1)?);
+    let positives = chosen
+        .prevalence
+        .map(|p| (p * chosen.n as f64).round() as usize)?;
+    // Two users either way is what one or two users' noise moves.
+    (a.abs_diff(b) <= 2).then(|| {
+        format!(
+            "{} and {} differ by {} user{} in the val top {k_label} ({a} vs {b} of {positives})",
+            choice.chosen,
+            runner_up.0,
+            a.abs_diff(b),
+            if a.abs_diff(b) == 1 { "" } else { "s" },
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,5 +311,50 @@ mod tests {
         assert_eq!(c.tied, vec!["a", "b", "c"], "d is far below");
         // b and c share the highest PR-AUC among the tied: the earlier one, b.
         assert_eq!(c.chosen, "b");
+    }
+
+    fn choice(chosen: &str, tied: &[&str]) -> Choice {
+        Choice {
+            chosen: chosen.into(),
+            best_by_lift: chosen.into(),
+            tied: tied.iter().map(|t| t.to_string()).collect(),
+            lift_difference: vec![],
+            why: String::new(),
+        }
+    }
+
+    /// Val top K of 10 users out of 100 with 40 dormant: `caught` of them dormant.
+    fn caught(caught: usize, pr_auc: f64) -> SplitEval {
+        let mut e = eval(caught as f64 / 10.0 / 0.4, pr_auc);
+        e.prevalence = Some(0.4);
+        e.at_k[0].k = 10;
+        e.at_k[0].tp = caught;
+        e
+    }
+
+    #[test]
+    fn a_fragile_choice_is_said_plainly() {
+        let (a, b, r) = (caught(9, 0.9), caught(8, 0.8), caught(5, 0.7));
+        let models = [("logreg", &a), ("gbdt", &b), ("rule_recency", &r)];
+        // The rule chosen, or tied with the chosen model.
+        let c = caution(&choice("rule_recency", &["rule_recency"]), &models, "5%").unwrap();
+        assert!(c.starts_with("the rule wins"), "{c}");
+        let c = caution(
+            &choice("logreg", &["logreg", "rule_recency"]),
+            &models,
+            "5%",
+        )
+        .unwrap();
+        assert!(c.starts_with("rule_recency is tied with logreg"), "{c}");
+        // One user apart in the top K.
+        let c = caution(&choice("logreg", &["logreg"]), &models, "5%").unwrap();
+        assert_eq!(
+            c,
+            "logreg and gbdt differ by 1 user in the val top 5% (9 vs 8 of 40)"
+        );
+        // Five users apart: clear.
+        let far = caught(4, 0.8);
+        let models = [("logreg", &a), ("gbdt", &far), ("rule_recency", &r)];
+        assert_eq!(caution(&choice("logreg", &["logreg"]), &models, "5%"), None);
     }
 }

@@ -123,6 +123,21 @@ pub fn report(wb: &LoadedRun, spec: &ListSpec) -> Result<String> {
             wb.models.len(),
             c.why
         );
+        let models: Vec<(&str, &crate::engine::eval::SplitEval)> = wb
+            .models
+            .iter()
+            .map(|m| (m.name.as_str(), &m.val))
+            .collect();
+        if let Some(note) = crate::engine::eval::choice::caution(c, &models, &format!("{first_k}%"))
+        {
+            let _ = writeln!(
+                s,
+                "**Read with care:** {note}. The order of the models here is within the noise \
+                 of one val anchor: see the 90% intervals in the leaderboard, and prefer the \
+                 simpler model (recency alone, where the rule is among the tied) until another \
+                 anchor says otherwise.\n"
+            );
+        }
     } else if spec.model == wb.chosen {
         let _ = writeln!(
             s,

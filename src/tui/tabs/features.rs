@@ -114,6 +114,28 @@ fn legend(t: &Theme, s: &FeatureStats) -> Vec<Line<'static>> {
         .collect()
 }
 
+/// Pairs that carry the same information, in words: the heatmap's 1.00 and the VIF's ">999"
+/// say it only to those who know how to read them.
+fn same_information(t: &Theme, s: &FeatureStats) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    for (i, j, r) in s.same_information() {
+        let name = |k: usize| s.names.get(k).cloned().unwrap_or_default();
+        lines.push(Line::styled(
+            format!(
+                "= {} and {} carry the same information (r = {r:.2}):",
+                name(i),
+                name(j)
+            ),
+            t.warn(),
+        ));
+        lines.push(Line::styled(
+            "  one is a linear function of the other; a model gains nothing from both.",
+            t.warn(),
+        ));
+    }
+    lines
+}
+
 fn vif_table(t: &Theme, s: &FeatureStats) -> Vec<Line<'static>> {
     let mut lines = vec![Line::styled(
         format!(
@@ -150,6 +172,7 @@ fn vif_table(t: &Theme, s: &FeatureStats) -> Vec<Line<'static>> {
         format!("! VIF ≥ {VIF_FLAG}: largely explained by the other features (multicollinear)."),
         t.dim(),
     ));
+    lines.extend(same_information(t, s));
     lines.push(Line::styled(
         format!(
             "{} train rows; dormant = m2 (y = 1), active = m0 or m1.",

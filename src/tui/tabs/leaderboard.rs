@@ -268,6 +268,16 @@ pub fn render(lb: &Leaderboard, sh: &Shared, f: &mut Frame, area: Rect) {
         })
         .unwrap_or_default();
     let mut notes = vec![Line::styled(why, t.dim())];
+    if let Some(c) = wb.choice.as_ref().and_then(|c| {
+        let models: Vec<(&str, &SplitEval)> = wb
+            .models
+            .iter()
+            .map(|m| (m.name.as_str(), &m.val))
+            .collect();
+        crate::engine::eval::choice::caution(c, &models, &format!("{k1}%"))
+    }) {
+        notes.push(Line::styled(format!("! {c}"), t.warn()));
+    }
     if !intervals.is_empty() {
         notes.push(Line::styled(intervals, t.dim()));
     }
