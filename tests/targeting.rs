@@ -741,3 +741,49 @@ fn export_and_report_commands() {
     let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
     assert!(err.contains("x.txt") && err.contains(".xlsx"), "{err}");
 }
+
+/// A run trained from the workbench keeps the analyst's work: the hand edits (saved into the
+/// new run at once), the targeting model and K; an edit naming a user the new run does not
+/// score is listed in the notice, not dropped silently.
+#[test]
+fn retraining_carries_the_edits_and_the_targeting_choice_over() {
+    let (d, run) = run_copy();
+    let mut app = app_on(&run);
+    apply(&mut app, Action::Down);
+    apply(&mut app, Action::Exclude);
+    let excluded = *app.targets.edits.excluded.first().unwrap();
+    // A user no new run will score (edits are checked on load, so put it in by hand).
+    app.targets.edits.added.push(999_999_999);
+    app.targets.pick("tree".into());
+    app.targets.k = KPct { bp: 1250 };
+
+    // The "new" run: the same fixture in another directory, no edits of its own.
+    let new_dir = d.path().join("new-run");
+    copy_dir(&fixture(), &new_dir);
+    effects::open_retrained(&mut app, LoadedRun::load(&new_dir).unwrap());
+
+    assert_eq!(app.wb.as_ref().unwrap().dir, new_dir);
+    assert!(app.targets.edits.excluded.contains(&excluded));
+    assert!(!app.targets.edits.added.contains(&999_999_999));
+    assert_eq!(
+        Edits::load(&new_dir).unwrap(),
+        app.targets.edits,
+        "saved at once"
+    );
+    assert_eq!(app.targets.model.as_deref(), Some("tree"));
+    assert_eq!(app.targets.k, KPct { bp: 1250 });
+    let notice = app.notice.clone().unwrap();
+    assert!(!notice.error, "{notice:?}");
+    assert!(
+        notice.text.contains("1 hand edit carried over from run"),
+        "{notice:?}"
+    );
+    assert!(
+        notice.text.contains("targeting still by tree"),
+        "{notice:?}"
+    );
+    assert!(
+        notice.text.contains("1 edit no longer applies") && notice.text.contains("999999999"),
+        "{notice:?}"
+    );
+}

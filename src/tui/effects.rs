@@ -78,3 +78,90 @@ pub fn open(app: &mut App, wb: LoadedRun) {
     let edits = Edits::load_for(&wb);
     app.set_workbench(wb, edits);
 }
+
+/// Show a run trained from the workbench. The analyst's hand edits, targeting model and K on
+/// the run shown before it carry over (the edits are saved into the new run at once), and
+/// edits naming users the new run does not score are listed in the notice, not dropped
+/// silently. With no run shown before, it opens as any run does.
+pub fn open_retrained(app: &mut App, wb: LoadedRun) {
+    let before = app.wb.as_ref().map(|old| {
+        (
+            old.run_id.clone(),
+            app.targets.edits.clone(),
+            app.targets.edits_error.is_some(),
+            app.targets.model.clone(),
+            app.targets.k,
+        )
+    });
+    let Some((old_id, edits, locked, model, k)) = before else {
+        return open(app, wb);
+    };
+    let saved_to = app
+        .notice
+        .as_ref()
+        .map(|n| n.text.clone())
+        .unwrap_or_default();
+    let mut said = vec![saved_to];
+    let scored: std::collections::HashSet<i64> = wb.test.users.iter().copied().collect();
+    let gone: Vec<i64> = edits
+        .excluded
+        .iter()
+        .chain(&edits.added)
+        .copied()
+        .filter(|u| !scored.contains(u))
+        .collect();
+    let kept = Edits {
+        excluded: edits
+            .excluded
+            .iter()
+            .copied()
+            .filter(|u| scored.contains(u))
+            .collect(),
+        added: edits
+            .added
+            .iter()
+            .copied()
+            .filter(|u| scored.contains(u))
+            .collect(),
+    };
+    // Edits that did not load on the old run stay off: nothing is carried from them.
+    let carry = !locked && !kept.is_empty();
+    app.set_workbench(
+        wb,
+        Ok(if carry {
+            kept.clone()
+        } else {
+            Edits::default()
+        }),
+    );
+    if let Some(m) = model.filter(|m| app.wb.as_ref().is_some_and(|w| w.model(m).is_some())) {
+        if Some(&m) != app.wb.as_ref().map(|w| &w.chosen) {
+            said.push(format!("targeting still by {m}"));
+        }
+        app.targets.pick(m);
+    }
+    app.targets.k = k;
+    let mut error = false;
+    if carry {
+        let n = kept.excluded.len() + kept.added.len();
+        let what = format!(
+            "{n} hand edit{} carried over from run {old_id}",
+            if n == 1 { "" } else { "s" }
+        );
+        let outcome = perform(app, &Write::Edits { what });
+        error |= outcome.error;
+        said.push(outcome.text);
+    }
+    if !gone.is_empty() {
+        let list: Vec<String> = gone.iter().take(5).map(|u| u.to_string()).collect();
+        said.push(format!(
+            "{} edit{} no longer appl{} (not scored at the new test anchor: user {}{})",
+            gone.len(),
+            if gone.len() == 1 { "" } else { "s" },
+            if gone.len() == 1 { "ies" } else { "y" },
+            list.join(", "),
+            if gone.len() > 5 { ", …" } else { "" }
+        ));
+    }
+    app.notify(said.join(" · "), error);
+}

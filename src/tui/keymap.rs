@@ -46,8 +46,8 @@ pub struct Binding {
     pub action: Action,
     pub scope: Scope,
     pub help: &'static str,
-    /// Shown in the bottom key bar.
-    pub bar: bool,
+    /// Its word in the bottom key bar ("" = not on the bar).
+    pub bar: &'static str,
 }
 
 const fn b(
@@ -56,7 +56,7 @@ const fn b(
     action: Action,
     scope: Scope,
     help: &'static str,
-    bar: bool,
+    bar: &'static str,
 ) -> Binding {
     Binding {
         keys,
@@ -73,47 +73,47 @@ use Scope::{Global as G, On};
 
 #[rustfmt::skip]
 pub const KEYMAP: &[Binding] = &[
-    b(&[k('q')], "q", A::Quit, G, "quit (cancels a running training)", true),
-    b(&[ctrl('c')], "Ctrl-c", A::ForceQuit, G, "quit at once, always", false),
-    b(&[k('?')], "?", A::Help, G, "show or hide this help", true),
-    b(&[kc(KeyCode::Tab)], "Tab", A::NextTab, G, "next tab", false),
-    b(&[kc(KeyCode::BackTab)], "Shift-Tab", A::PrevTab, G, "previous tab", false),
-    b(&[k('1')], "1", A::GoTab(Tab::Labels), G, "Labels tab", false),
-    b(&[k('2')], "2", A::GoTab(Tab::Features), G, "Features tab", false),
-    b(&[k('3')], "3", A::GoTab(Tab::Leaderboard), G, "Leaderboard tab", false),
-    b(&[k('4')], "4", A::GoTab(Tab::Curves), G, "Curves tab", false),
-    b(&[k('5')], "5", A::GoTab(Tab::Targets), G, "Targets tab", false),
-    b(&[k('6')], "6", A::GoTab(Tab::Help), G, "Help tab", false),
-    b(&[k('k'), kc(KeyCode::Up)], "k/↑", A::Up, G, "move up", false),
-    b(&[k('j'), kc(KeyCode::Down)], "j/↓", A::Down, G, "move down", false),
-    b(&[k('h'), kc(KeyCode::Left)], "h/←", A::Left, G, "move left (sort column, view)", false),
-    b(&[k('l'), kc(KeyCode::Right)], "l/→", A::Right, G, "move right (sort column, view)", false),
-    b(&[k('g'), kc(KeyCode::Home)], "g", A::Top, G, "go to the top", false),
-    b(&[k('G'), kc(KeyCode::End)], "G", A::Bottom, G, "go to the bottom", false),
-    b(&[kc(KeyCode::PageUp), ctrl('u')], "PgUp", A::PageUp, G, "page up", false),
-    b(&[kc(KeyCode::PageDown), ctrl('d')], "PgDn", A::PageDown, G, "page down", false),
-    b(&[kc(KeyCode::Esc)], "Esc", A::Esc, G, "close a popup or input", false),
-    b(&[k('t')], "t", A::Retrain, G, "retrain with the current settings", true),
-    b(&[kc(KeyCode::Enter)], "Enter", A::Enter, On(Tab::Leaderboard), "use the selected model for targeting", true),
-    b(&[k('s')], "s", A::SortFlip, On(Tab::Leaderboard), "flip the sort order (h/l pick the column)", true),
-    b(&[k('v')], "v", A::SwitchSplit, On(Tab::Leaderboard), "sort by val or by test", true),
-    b(&[kc(KeyCode::Char(' '))], "Space", A::ToggleModel, On(Tab::Curves), "show or hide the selected model", true),
-    b(&[k('c')], "c", A::CurveMode, On(Tab::Curves), "PR curve / cumulative gain / lift", true),
-    b(&[k('v')], "v", A::SwitchSplit, On(Tab::Curves), "val or test curves", true),
-    b(&[k('v')], "v", A::SwitchView, On(Tab::Features), "correlation heatmap / VIF and class means", true),
-    b(&[k('+'), k('=')], "+/-", A::KPlus1, On(Tab::Targets), "K up by 1% (- down)", true),
-    b(&[k('-')], "-", A::KMinus1, On(Tab::Targets), "K down by 1%", false),
-    b(&[k(']')], "]/[", A::KPlus5, On(Tab::Targets), "K up by 5% ([ down)", true),
-    b(&[k('[')], "[", A::KMinus5, On(Tab::Targets), "K down by 5%", false),
-    b(&[k('K')], "K", A::KType, On(Tab::Targets), "type K in percent", true),
-    b(&[kc(KeyCode::Enter)], "Enter", A::Enter, On(Tab::Targets), "open the selected user", true),
-    b(&[k('x')], "x", A::Exclude, On(Tab::Targets), "exclude the selected user (again: include)", true),
-    b(&[k('a')], "a", A::AddUser, On(Tab::Targets), "add a user by id", true),
-    b(&[k('e')], "e", A::Export, On(Tab::Targets), "export the list (.csv .json .parquet .xlsx)", true),
-    b(&[k('R')], "R", A::Report, On(Tab::Targets), "write the campaign report", true),
-    b(&[k('/')], "/", A::Search, On(Tab::Targets), "search users by id", true),
-    b(&[k('n')], "n", A::SearchNext, On(Tab::Targets), "next match", false),
-    b(&[k('N')], "N", A::SearchPrev, On(Tab::Targets), "previous match", false),
+    b(&[k('q')], "q", A::Quit, G, "quit (cancels a running training)", "quit"),
+    b(&[ctrl('c')], "Ctrl-c", A::ForceQuit, G, "quit at once, always", ""),
+    b(&[k('?')], "?", A::Help, G, "show or hide this help", "help"),
+    b(&[kc(KeyCode::Tab)], "Tab", A::NextTab, G, "next tab", ""),
+    b(&[kc(KeyCode::BackTab)], "Shift-Tab", A::PrevTab, G, "previous tab", ""),
+    b(&[k('1')], "1", A::GoTab(Tab::Labels), G, "Labels tab", ""),
+    b(&[k('2')], "2", A::GoTab(Tab::Features), G, "Features tab", ""),
+    b(&[k('3')], "3", A::GoTab(Tab::Leaderboard), G, "Leaderboard tab", ""),
+    b(&[k('4')], "4", A::GoTab(Tab::Curves), G, "Curves tab", ""),
+    b(&[k('5')], "5", A::GoTab(Tab::Targets), G, "Targets tab", ""),
+    b(&[k('6')], "6", A::GoTab(Tab::Help), G, "Help tab", ""),
+    b(&[k('k'), kc(KeyCode::Up)], "k/↑", A::Up, G, "move up", ""),
+    b(&[k('j'), kc(KeyCode::Down)], "j/↓", A::Down, G, "move down", ""),
+    b(&[k('h'), kc(KeyCode::Left)], "h/←", A::Left, G, "move left (sort column, view)", ""),
+    b(&[k('l'), kc(KeyCode::Right)], "l/→", A::Right, G, "move right (sort column, view)", ""),
+    b(&[k('g'), kc(KeyCode::Home)], "g", A::Top, G, "go to the top", ""),
+    b(&[k('G'), kc(KeyCode::End)], "G", A::Bottom, G, "go to the bottom", ""),
+    b(&[kc(KeyCode::PageUp), ctrl('u')], "PgUp", A::PageUp, G, "page up", ""),
+    b(&[kc(KeyCode::PageDown), ctrl('d')], "PgDn", A::PageDown, G, "page down", ""),
+    b(&[kc(KeyCode::Esc)], "Esc", A::Esc, G, "close a popup or input", ""),
+    b(&[k('t')], "t", A::Retrain, G, "retrain with the current settings", "retrain"),
+    b(&[kc(KeyCode::Enter)], "Enter", A::Enter, On(Tab::Leaderboard), "use the selected model for targeting", "use model"),
+    b(&[k('s')], "s", A::SortFlip, On(Tab::Leaderboard), "flip the sort order (h/l pick the column)", "flip sort"),
+    b(&[k('v')], "v", A::SwitchSplit, On(Tab::Leaderboard), "sort by val or by test", "val/test"),
+    b(&[kc(KeyCode::Char(' '))], "Space", A::ToggleModel, On(Tab::Curves), "show or hide the selected model", "show/hide"),
+    b(&[k('c')], "c", A::CurveMode, On(Tab::Curves), "PR curve / cumulative gain / lift", "PR/gain/lift"),
+    b(&[k('v')], "v", A::SwitchSplit, On(Tab::Curves), "val or test curves", "val/test"),
+    b(&[k('v')], "v", A::SwitchView, On(Tab::Features), "correlation heatmap / VIF and class means", "heatmap/VIF"),
+    b(&[k('x')], "x", A::Exclude, On(Tab::Targets), "exclude the selected user (again: include)", "exclude"),
+    b(&[k('a')], "a", A::AddUser, On(Tab::Targets), "add a user by id", "add"),
+    b(&[k('e')], "e", A::Export, On(Tab::Targets), "export the list (.csv .json .parquet .xlsx)", "export"),
+    b(&[k('R')], "R", A::Report, On(Tab::Targets), "write the campaign report", "report"),
+    b(&[k('/')], "/", A::Search, On(Tab::Targets), "search users by id", "search"),
+    b(&[kc(KeyCode::Enter)], "Enter", A::Enter, On(Tab::Targets), "open the selected user", "user"),
+    b(&[k('+'), k('=')], "+/-", A::KPlus1, On(Tab::Targets), "K up by 1% (- down)", "K ±1%"),
+    b(&[k(']')], "]/[", A::KPlus5, On(Tab::Targets), "K up by 5% ([ down)", "K ±5%"),
+    b(&[k('K')], "K", A::KType, On(Tab::Targets), "type K in percent", "type K"),
+    b(&[k('-')], "-", A::KMinus1, On(Tab::Targets), "", ""),
+    b(&[k('[')], "[", A::KMinus5, On(Tab::Targets), "", ""),
+    b(&[k('n')], "n", A::SearchNext, On(Tab::Targets), "next match", ""),
+    b(&[k('N')], "N", A::SearchPrev, On(Tab::Targets), "previous match", ""),
 ];
 
 fn matches(key: &Key, ev: &KeyEvent) -> bool {
@@ -135,11 +135,21 @@ pub fn action_for(tab: Tab, ev: &KeyEvent) -> Option<Action> {
     find(Scope::On(tab)).or_else(|| find(Scope::Global))
 }
 
-/// The bindings of the key bar for `tab`: the tab's own first, then the global ones.
+/// The bindings of the key bar for `tab`: help first (always visible, however narrow), then
+/// the tab's own in order of use, then the other global ones.
 pub fn bar(tab: Tab) -> impl Iterator<Item = &'static Binding> {
+    let on_bar = |b: &&Binding| !b.bar.is_empty();
+    let help = KEYMAP
+        .iter()
+        .filter(on_bar)
+        .filter(|b| b.action == Action::Help);
     let own = KEYMAP
         .iter()
-        .filter(move |b| b.bar && b.scope == Scope::On(tab));
-    let global = KEYMAP.iter().filter(|b| b.bar && b.scope == Scope::Global);
-    own.chain(global)
+        .filter(on_bar)
+        .filter(move |b| b.scope == Scope::On(tab));
+    let global = KEYMAP
+        .iter()
+        .filter(on_bar)
+        .filter(|b| b.scope == Scope::Global && b.action != Action::Help);
+    help.chain(own).chain(global)
 }

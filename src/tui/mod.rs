@@ -191,7 +191,10 @@ pub fn run(opts: TuiOptions) -> Result<()> {
                     trainer = None;
                 }
                 if let Some(wb) = app.engine(msg) {
-                    effects::open(&mut app, wb);
+                    effects::open_retrained(&mut app, wb);
+                    if let Some(n) = &app.notice {
+                        tracing::info!("{}", n.text);
+                    }
                 }
                 vec![]
             }

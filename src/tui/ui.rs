@@ -151,7 +151,7 @@ fn key_bar(app: &App, f: &mut Frame, area: Rect) {
     let mut spans = Vec::new();
     let mut width = 0usize;
     for b in keymap::bar(app.tab) {
-        let text = format!(" {} ", b.help.split(['(', ',']).next().unwrap_or("").trim());
+        let text = format!(" {} ", b.bar);
         let w = b.label.chars().count() + text.chars().count() + 1;
         if width + w > area.width as usize {
             break;

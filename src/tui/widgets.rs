@@ -29,7 +29,11 @@ pub fn keymap_lines(t: &Theme, first: Option<Tab>) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     let section = |title: String, scope: Scope, out: &mut Vec<Line<'static>>| {
         out.push(Line::styled(title, t.title()));
-        for b in KEYMAP.iter().filter(|b| b.scope == scope) {
+        // A binding without help is covered by another's label ("+/-" covers "-").
+        for b in KEYMAP
+            .iter()
+            .filter(|b| b.scope == scope && !b.help.is_empty())
+        {
             out.push(Line::from(vec![
                 Span::styled(format!("  {:<10}", b.label), t.key()),
                 Span::raw(b.help),
