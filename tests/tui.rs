@@ -368,6 +368,24 @@ fn user_detail_lists_features_percentiles_and_reasons() {
         assert!(s.contains(f), "{f} missing:\n{s}");
     }
     assert!(s.contains("risk reasons"));
+    // Each reason's comparison is the one its feature's row shows (they once disagreed:
+    // a percentile of 34% beside "lower than 31% of users").
+    let reasons: Vec<&str> = s
+        .lines()
+        .filter_map(|l| l.trim_start_matches(['│', ' ']).split_once(". "))
+        .filter(|(n, _)| n.parse::<usize>().is_ok())
+        .filter_map(|(_, r)| {
+            r.split_once(" — ")
+                .map(|(_, c)| c.trim_end_matches(['│', ' ']))
+        })
+        .collect();
+    assert!(!reasons.is_empty(), "{s}");
+    for c in reasons {
+        assert!(
+            s.matches(c).count() >= 2,
+            "`{c}` not on a feature row:\n{s}"
+        );
+    }
 }
 
 #[test]

@@ -26,6 +26,8 @@ pub struct Phrases {
     higher: String,
     lower: String,
     features: [String; N_FEATURES],
+    /// The phrase for a shown value of exactly 1, where the language needs another one.
+    singular: [Option<String>; N_FEATURES],
     no_purchase: String,
 }
 
@@ -86,8 +88,10 @@ impl Phrases {
                 .ok_or_else(|| Error::Config(format!("{source}: [{lang}.features] lacks `{k}`")))
         };
         let mut features: [String; N_FEATURES] = Default::default();
+        let mut singular: [Option<String>; N_FEATURES] = Default::default();
         for (j, name) in FEATURE_NAMES.iter().enumerate() {
             features[j] = get(name)?;
+            singular[j] = l.features.get(&format!("{name}_one")).cloned();
         }
         Ok(Phrases {
             lang: lang.to_string(),
@@ -96,6 +100,7 @@ impl Phrases {
             higher: l.higher,
             lower: l.lower,
             features,
+            singular,
         })
     }
 
@@ -110,23 +115,41 @@ impl Phrases {
         if feature == 5 && v >= 30.0 {
             return self.no_purchase.clone();
         }
-        self.features
-            .get(feature)
-            .map_or_else(|| format!("feature {feature} = {v}"), |t| fill(t, v))
+        let Some(t) = self.features.get(feature) else {
+            return format!("feature {feature} = {v}");
+        };
+        // The number as the phrase shows it: "1" takes the singular phrase where there is one.
+        let shown = if t.contains("{n}") {
+            format!("{v:.0}")
+        } else if t.contains("{d}") {
+            days(v)
+        } else {
+            String::new()
+        };
+        match self.singular.get(feature) {
+            Some(Some(one)) if shown == "1" => one.clone(),
+            _ => fill(t, v),
+        }
     }
 
-    /// "<phrase> — higher/lower than <share> of users".
-    pub fn sentence(&self, feature: usize, v: f64, below: f64, above: f64) -> String {
+    /// "higher/lower than <share> of users", from the shares of users strictly below and
+    /// strictly above the value: the larger side is the one named.
+    pub fn comparison(&self, below: f64, above: f64) -> String {
         let (t, s) = if above >= below {
             (&self.lower, above)
         } else {
             (&self.higher, below)
         };
+        t.replace("{share}", &share_floor(s))
+    }
+
+    /// "<phrase> — higher/lower than <share> of users".
+    pub fn sentence(&self, feature: usize, v: f64, below: f64, above: f64) -> String {
         format!(
             "{}{}{}",
             self.describe(feature, v),
             self.sep,
-            t.replace("{share}", &share_floor(s))
+            self.comparison(below, above)
         )
     }
 }
@@ -142,6 +165,7 @@ pub fn english() -> &'static Phrases {
             higher: "higher than {share} of users".into(),
             lower: "lower than {share} of users".into(),
             features: std::array::from_fn(|j| format!("{} {{x2}}", FEATURE_NAMES[j])),
+            singular: Default::default(),
             no_purchase: "no purchase in the window".into(),
         })
     })
@@ -191,5 +215,20 @@ mod tests {
             e.contains("my.toml") && e.contains("active_days_30d"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn one_takes_the_singular() {
+        let en = Phrases::load("en").unwrap();
+        assert_eq!(en.describe(0, 1.0), "1 event in the last 30 days");
+        assert_eq!(en.describe(0, 2.0), "2 events in the last 30 days");
+        assert_eq!(en.describe(0, 0.0), "0 events in the last 30 days");
+        assert_eq!(en.describe(7, 1.0), "switched brands once");
+        assert_eq!(en.describe(4, 1.0), "last seen 1 day ago");
+        // 1.4 days is shown as "1.4": plural.
+        assert_eq!(en.describe(4, 1.4), "last seen 1.4 days ago");
+        // Korean needs no singular: the one phrase serves.
+        let ko = Phrases::load("ko").unwrap();
+        assert_eq!(ko.describe(0, 1.0), "최근 30일 이벤트 1회");
     }
 }

@@ -645,7 +645,8 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
     );
 }
 
-/// The user detail: every feature with its population percentile, and the risk reasons.
+/// The user detail: every feature compared with the scored users (in the words the risk
+/// reasons use, so the two always agree), and the risk reasons.
 pub fn user_popup(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect, row: usize) {
     let (Some(wb), Some(m)) = (sh.wb, sh.target) else {
         return;
@@ -672,16 +673,18 @@ pub fn user_popup(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect, row: usi
         )),
     ])];
     lines.push(Line::styled(
-        format!("{:<26} {:>10} {:>11}", "feature", "value", "percentile"),
+        format!(
+            "{:<26} {:>10}  compared with the users scored",
+            "feature", "value"
+        ),
         t.dim(),
     ));
     for (j, name) in FEATURE_NAMES.iter().enumerate() {
         let (below, above) = wb.shares(j, x[j]);
-        // Mid-rank percentile: ties count half, so a common value sits in the middle.
-        let pct = 100.0 * (below + (1.0 - below - above) / 2.0);
         lines.push(Line::raw(format!(
-            "{name:<26} {:>10.3} {:>10.0}%",
-            x[j], pct
+            "{name:<26} {:>10.3}  {}",
+            x[j],
+            sh.phrases.comparison(below, above)
         )));
     }
     lines.push(Line::raw(""));
