@@ -37,7 +37,10 @@ pub fn reasons_batch(
             let x = wb.test.row(r);
             let rs = attrs
                 .as_ref()
-                .map(|a| reasons_for(&a[n], &x, shares))
+                .map(|a| {
+                    let kept = reasons::toward_dormancy(&a[n], &x, &dormant_higher, shares);
+                    reasons_for(&kept, &x, shares)
+                })
                 .unwrap_or_default();
             if rs.is_empty() {
                 reasons_for(

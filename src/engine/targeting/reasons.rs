@@ -103,6 +103,36 @@ pub fn dormant_side(
     })
 }
 
+/// SPEC index of `brand_concentration_ratio`: 0 when the user has no branded event, which
+/// says nothing about brands ("0% of branded events on one brand").
+const BRAND_CONCENTRATION: usize = 6;
+
+/// A model's attributions kept only where they make a reason an analyst can trust: the
+/// feature raised the score *and* the user's value lies on the side where dormant users lie
+/// (the sentence then says "lower" of a feature dormant users have less of, and "higher" of
+/// one they have more of), and the value is not a degenerate one. A model may well score a
+/// big spender riskier; "spent 827.26 — higher than 97% of users" is still no reason to send a
+/// coupon against dormancy.
+pub fn toward_dormancy(
+    attr: &[f64; N_FEATURES],
+    row: &[f64; N_FEATURES],
+    dormant_higher: &[Option<bool>; N_FEATURES],
+    shares: impl Fn(usize, f64) -> (f64, f64),
+) -> [f64; N_FEATURES] {
+    std::array::from_fn(|j| {
+        if attr[j] <= 0.0 || (j == BRAND_CONCENTRATION && row[j] == 0.0) {
+            return 0.0;
+        }
+        let (below, above) = shares(j, row[j]);
+        let on_dormant_side = match dormant_higher[j] {
+            Some(true) => below > above,
+            Some(false) => above >= below,
+            None => false,
+        };
+        if on_dormant_side { attr[j] } else { 0.0 }
+    })
+}
+
 /// Up to `MAX_REASONS` features with a positive impact, largest first (ties: SPEC order).
 pub fn reasons_for(
     attr: &[f64; N_FEATURES],
@@ -156,5 +186,35 @@ mod tests {
         let r = reasons_for(&attr, &[1.0; N_FEATURES], |_, _| (0.5, 0.5));
         let f: Vec<usize> = r.iter().map(|x| x.feature).collect();
         assert_eq!(f, vec![1, 4, 2]);
+    }
+
+    #[test]
+    fn only_reasons_on_the_dormant_side_are_kept() {
+        // Dormant users spend less (8: false) and are seen less recently (4: true).
+        let mut higher = [None; N_FEATURES];
+        higher[8] = Some(false);
+        higher[4] = Some(true);
+        higher[6] = Some(false);
+        let mut attr = [0.0; N_FEATURES];
+        attr[8] = 0.4; // a big spender the model scores riskier
+        attr[4] = 0.2; // long silence
+        attr[6] = 0.1; // brand concentration 0: no branded event
+        let mut row = [0.0; N_FEATURES];
+        row[8] = 827.26;
+        row[4] = 28.0;
+        // Both the spend and the silence are high: 97% and 95% of users below.
+        let shares = |j: usize, _: f64| match j {
+            8 => (0.97, 0.02),
+            4 => (0.95, 0.03),
+            _ => (0.1, 0.5),
+        };
+        let kept = toward_dormancy(&attr, &row, &higher, shares);
+        let r = reasons_for(&kept, &row, shares);
+        let f: Vec<usize> = r.iter().map(|x| x.feature).collect();
+        assert_eq!(f, vec![4], "{r:?}");
+        // A low spender keeps the spend reason.
+        let low = |j: usize, v: f64| if j == 8 { (0.02, 0.9) } else { shares(j, v) };
+        let kept = toward_dormancy(&attr, &row, &higher, low);
+        assert_eq!(reasons_for(&kept, &row, low)[0].feature, 8);
     }
 }
