@@ -221,8 +221,20 @@ impl App {
     /// Typing into an open input box.
     pub fn type_char(&mut self, c: char) {
         if let Some(i) = &mut self.input {
-            i.text.push(c);
+            i.key(
+                ratatui::crossterm::event::KeyCode::Char(c),
+                ratatui::crossterm::event::KeyModifiers::NONE,
+            );
         }
+    }
+
+    /// An editing key in the open input box (`false` when it is none).
+    pub fn edit_input(
+        &mut self,
+        code: ratatui::crossterm::event::KeyCode,
+        mods: ratatui::crossterm::event::KeyModifiers,
+    ) -> bool {
+        self.input.as_mut().is_some_and(|i| i.key(code, mods))
     }
 
     /// In the export box, Tab swaps the file extension: .csv → .json → .parquet → .xlsx.
@@ -233,9 +245,10 @@ impl App {
     }
 
     pub fn backspace(&mut self) {
-        if let Some(i) = &mut self.input {
-            i.text.pop();
-        }
+        self.edit_input(
+            ratatui::crossterm::event::KeyCode::Backspace,
+            ratatui::crossterm::event::KeyModifiers::NONE,
+        );
     }
 
     /// Handle one engine message.
@@ -396,7 +409,7 @@ impl App {
             Reply::Note { text, error } => self.notify(text, error),
             Reply::Edited { what } => return vec![Effect::Write(Write::Edits { what })],
             Reply::Open(row) => self.popup = Some(Popup::User(row)),
-            Reply::Ask(kind, text) => self.input = Some(Input { kind, text }),
+            Reply::Ask(kind, text) => self.input = Some(Input::new(kind, text)),
             Reply::Report => return vec![Effect::Write(Write::Report)],
         }
         vec![]

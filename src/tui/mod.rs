@@ -83,21 +83,16 @@ fn typing(app: &mut App, k: &ct::KeyEvent) -> Option<Action> {
         KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => {
             Some(Action::ForceQuit)
         }
-        KeyCode::Char(c) => {
-            app.type_char(c);
-            None
-        }
-        KeyCode::Backspace => {
-            app.backspace();
-            None
-        }
         KeyCode::Tab => {
             app.cycle_export_format();
             None
         }
         KeyCode::Enter => Some(Action::Enter),
         KeyCode::Esc => Some(Action::Esc),
-        _ => None,
+        code => {
+            app.edit_input(code, k.modifiers);
+            None
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Style;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Gauge, Paragraph, Wrap};
 
@@ -190,10 +190,20 @@ fn input_box(app: &App, f: &mut Frame, area: Rect) {
     let r = centered(area, 70, 3);
     f.render_widget(Clear, r);
     f.render_widget(
-        Paragraph::new(Line::from(vec![
-            Span::raw(input.text.clone()),
-            Span::styled("█", Style::new()),
-        ]))
+        Paragraph::new({
+            let (before, under, after) = input.around_cursor();
+            // A proposed text shows selected (typing replaces it); the cursor is reversed.
+            let body = if input.selected {
+                app.theme.selected()
+            } else {
+                Style::new()
+            };
+            Line::from(vec![
+                Span::styled(before, body),
+                Span::styled(under, Style::new().add_modifier(Modifier::REVERSED)),
+                Span::styled(after, body),
+            ])
+        })
         .block(Block::bordered().title(title).border_style(app.theme.key())),
         r,
     );
