@@ -590,3 +590,45 @@ fn progress_never_counts_past_its_total() {
     assert!(s.contains("training: bootstrap 3s"), "{s}");
     assert!(!s.contains("model 3/2"), "{s}");
 }
+
+/// At 80x24 the Help tab is one text that scrolls as a whole: the glossary's last entry and
+/// the FAQ come into view, in the reasons' language.
+#[test]
+fn help_scrolls_as_a_whole_to_the_faq_in_either_language() {
+    for (lang, question) in [
+        ("en", "Why Lift@K and not accuracy?"),
+        ("ko", "왜 정확도가 아니라 Lift@K인가요?"),
+    ] {
+        let mut app = fixture_app();
+        app.phrases = churn_tui::engine::targeting::phrases::Phrases::load(lang).expect("lang");
+        keys(&mut app, "6");
+        let mut seen = String::new();
+        for _ in 0..30 {
+            seen.push_str(&screen(&mut app, 80, 24));
+            press(&mut app, KeyCode::PageDown);
+        }
+        for want in [
+            "q         quit",
+            "dormant",
+            "FAQ",
+            question,
+            "Where do the files go?",
+        ]
+        .iter()
+        .map(|w| {
+            if lang == "ko" && *w == "Where do the files go?" {
+                "파일은 어디에 저장되나요?"
+            } else {
+                w
+            }
+        }) {
+            // A wide (Korean) character takes two cells; the screen text has a blank for the
+            // second, so compare without blanks.
+            let bare = |t: &str| t.replace(' ', "");
+            assert!(
+                bare(&seen).contains(&bare(want)),
+                "{lang}: `{want}` never shown"
+            );
+        }
+    }
+}

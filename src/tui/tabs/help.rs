@@ -47,28 +47,66 @@ pub const METRICS: &[(&str, &str)] = &[
     ),
 ];
 
-pub fn render(help: &Help, sh: &Shared, f: &mut Frame, area: Rect) {
-    let t = sh.theme;
-    let [keys, metrics] = if area.width >= 120 {
-        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area)
-    } else {
-        Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area)
-    };
-    f.render_widget(
-        Paragraph::new(keymap_lines(t, None))
-            .scroll((help.scroll, 0))
-            .block(Block::bordered().title(" keys (j/k scroll) ")),
-        keys,
-    );
-    let mut lines = Vec::new();
+/// `scroll`, but no further than shows the last line at the bottom of `area` (G and PgDn
+/// past the end would show an empty box). Wrapped lines are counted by width, which word
+/// wrapping can exceed by a little: two lines to spare.
+fn clamped(scroll: u16, lines: &[Line], area: Rect) -> u16 {
+    let inner = area.width.saturating_sub(2).max(1) as usize;
+    let rows: usize = lines.iter().map(|l| l.width().div_ceil(inner).max(1)).sum();
+    let visible = area.height.saturating_sub(2) as usize;
+    let last = (rows + 2).saturating_sub(visible);
+    scroll.min(u16::try_from(last).unwrap_or(u16::MAX))
+}
+
+/// The glossary and the FAQ (in the reasons' language), as lines.
+fn explained(t: &crate::tui::theme::Theme, lang: &str) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::styled("What the numbers mean", t.title())];
     for (name, text) in METRICS {
-        lines.push(Line::styled(*name, t.title()));
+        lines.push(Line::styled(*name, t.key()));
         lines.push(Line::raw(format!("  {text}")));
     }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("FAQ", t.title()));
+    for (q, a) in super::faq::for_lang(lang) {
+        lines.push(Line::styled(*q, t.key()));
+        lines.push(Line::raw(format!("  {a}")));
+    }
+    lines
+}
+
+/// Keys, glossary and FAQ. Narrower than 120 columns it is one text that scrolls as a whole
+/// (j/k, PgUp/PgDn, g/G), so every line can be read at 80x24; wider, keys on the left and
+/// the rest on the right, both following the one scroll.
+pub fn render(help: &Help, sh: &Shared, f: &mut Frame, area: Rect) {
+    let t = sh.theme;
+    let title = " help — j/k, PgUp/PgDn scroll ";
+    if area.width >= 120 {
+        let [keys, rest] =
+            Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
+                .areas(area);
+        f.render_widget(
+            Paragraph::new(keymap_lines(t, None))
+                .scroll((help.scroll, 0))
+                .block(Block::bordered().title(" keys ")),
+            keys,
+        );
+        f.render_widget(
+            Paragraph::new(explained(t, &sh.phrases.lang))
+                .wrap(Wrap { trim: false })
+                .scroll((help.scroll, 0))
+                .block(Block::bordered().title(title)),
+            rest,
+        );
+        return;
+    }
+    let mut lines = keymap_lines(t, None);
+    lines.push(Line::raw(""));
+    lines.extend(explained(t, &sh.phrases.lang));
     f.render_widget(
-        Paragraph::new(lines)
+        Paragraph::new(lines.clone())
             .wrap(Wrap { trim: false })
-            .block(Block::bordered().title(" what the numbers mean ")),
-        metrics,
+            .scroll((clamped(help.scroll, &lines, area), 0))
+            .block(Block::bordered().title(title)),
+        area,
     );
 }

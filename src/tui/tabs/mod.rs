@@ -2,6 +2,7 @@
 //! and `Shared`).
 
 pub mod curves;
+pub mod faq;
 pub mod features;
 pub mod help;
 pub mod labels;
