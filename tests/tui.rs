@@ -632,3 +632,26 @@ fn help_scrolls_as_a_whole_to_the_faq_in_either_language() {
         }
     }
 }
+
+/// A message longer than the status line is cut with a pointer to `m`, which shows it whole.
+#[test]
+fn a_long_message_is_one_key_away() {
+    let mut app = fixture_app();
+    let long = format!("export failed: {}: the end", "x/".repeat(60));
+    app.notify(long.clone(), true);
+    let s = screen(&mut app, 80, 24);
+    let status = s.lines().nth(1).unwrap_or_default();
+    assert!(status.ends_with("… (m: all)"), "{status}");
+    assert!(!status.contains("the end"));
+    keys(&mut app, "m");
+    assert_eq!(app.popup, Some(Popup::Message));
+    let s = screen(&mut app, 80, 24);
+    // Wrapped over lines: its start, every `x/` and its end are on screen.
+    assert!(
+        s.contains("export failed:") && s.contains(": the end"),
+        "{s}"
+    );
+    assert!(s.matches("x/").count() >= 60, "{s}");
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.popup, None);
+}

@@ -40,6 +40,8 @@ pub enum Action {
     Quit,
     ForceQuit,
     Help,
+    /// The last status message in full (a long one is cut on the status line).
+    Message,
     NextTab,
     PrevTab,
     GoTab(Tab),

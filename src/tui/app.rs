@@ -28,6 +28,8 @@ use super::theme::Theme;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Popup {
     Help,
+    /// The last status message, wrapped.
+    Message,
     /// A test row of the workbench.
     User(usize),
 }
@@ -101,6 +103,10 @@ pub struct App {
     pub wb: Option<LoadedRun>,
     pub training: Option<Training>,
     pub notice: Option<Notice>,
+    /// The last message shown, kept after the status line is cleared (`m` shows it whole).
+    pub last_notice: Option<Notice>,
+    /// Messages shown so far (the loop logs each new one).
+    pub notices: u64,
     pub popup: Option<Popup>,
     /// Scroll of the open popup.
     pub popup_scroll: u16,
@@ -125,6 +131,8 @@ impl App {
             wb: None,
             training: None,
             notice: None,
+            last_notice: None,
+            notices: 0,
             popup: None,
             popup_scroll: 0,
             input: None,
@@ -155,7 +163,7 @@ impl App {
     }
 
     pub fn notify(&mut self, text: impl Into<String>, error: bool) {
-        self.notice = Some(Notice {
+        self.done(Notice {
             text: text.into(),
             error,
         });
@@ -164,6 +172,8 @@ impl App {
     /// The outcome of an effect the loop carried out (a file written or not), for the status
     /// line.
     pub fn done(&mut self, outcome: Notice) {
+        self.last_notice = Some(outcome.clone());
+        self.notices += 1;
         self.notice = Some(outcome);
     }
 
@@ -358,6 +368,14 @@ impl App {
             Action::Help => {
                 self.popup_scroll = 0;
                 self.popup = Some(Popup::Help)
+            }
+            Action::Message => {
+                if self.last_notice.is_some() {
+                    self.popup_scroll = 0;
+                    self.popup = Some(Popup::Message);
+                } else {
+                    self.notify("no message yet", false);
+                }
             }
             Action::NextTab => self.tab = Tab::ALL[(self.tab.index() + 1) % Tab::ALL.len()],
             Action::PrevTab => {

@@ -76,6 +76,7 @@ pub const KEYMAP: &[Binding] = &[
     b(&[k('q')], "q", A::Quit, G, "quit (cancels a running training)", "quit"),
     b(&[ctrl('c')], "Ctrl-c", A::ForceQuit, G, "quit at once, always", ""),
     b(&[k('?')], "?", A::Help, G, "show or hide this help", "help"),
+    b(&[k('m')], "m", A::Message, G, "the last message in full", ""),
     b(&[kc(KeyCode::Tab)], "Tab", A::NextTab, G, "next tab", ""),
     b(&[kc(KeyCode::BackTab)], "Shift-Tab", A::PrevTab, G, "previous tab", ""),
     b(&[k('1')], "1", A::GoTab(Tab::Labels), G, "Labels tab", ""),

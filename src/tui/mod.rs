@@ -167,6 +167,7 @@ pub fn run(opts: TuiOptions) -> Result<()> {
             Err(mpsc::RecvTimeoutError::Timeout) => continue,
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         };
+        let said = app.notices;
         let fx = match ev {
             Event::Key(k) => {
                 let action = if app.input.is_some() {
@@ -187,9 +188,6 @@ pub fn run(opts: TuiOptions) -> Result<()> {
                 }
                 if let Some(wb) = app.engine(msg) {
                     effects::open_retrained(&mut app, wb);
-                    if let Some(n) = &app.notice {
-                        tracing::info!("{}", n.text);
-                    }
                 }
                 vec![]
             }
@@ -198,11 +196,6 @@ pub fn run(opts: TuiOptions) -> Result<()> {
             match e {
                 Effect::Write(w) => {
                     let outcome = effects::perform(&app, &w);
-                    if outcome.error {
-                        tracing::error!("{}", outcome.text);
-                    } else {
-                        tracing::info!("{}", outcome.text);
-                    }
                     app.done(outcome);
                 }
                 Effect::Quit => {}
@@ -217,6 +210,16 @@ pub fn run(opts: TuiOptions) -> Result<()> {
                     tracing::info!("retraining");
                     trainer = Some(start_training(&opts, &tx, &mut app));
                 }
+            }
+        }
+        // Every message the status line shows goes to the log too, whole (the line may cut it).
+        if app.notices != said
+            && let Some(n) = &app.last_notice
+        {
+            if n.error {
+                tracing::error!("{}", n.text);
+            } else {
+                tracing::info!("{}", n.text);
             }
         }
         if app.quit {

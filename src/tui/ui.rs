@@ -59,6 +59,7 @@ pub fn render(app: &App, f: &mut Frame) {
     key_bar(app, f, bar);
     match &app.popup {
         Some(Popup::Help) => help_popup(app, f, area),
+        Some(Popup::Message) => message_popup(app, f, area),
         Some(Popup::User(row)) => tabs::targets::user_popup(&app.targets, &sh, f, area, *row),
         None => {}
     }
@@ -127,7 +128,7 @@ fn status_line(app: &App, f: &mut Frame, area: Rect) {
     }
     let line = if let Some(n) = &app.notice {
         Line::styled(
-            format!(" {}", n.text),
+            fit_status(&n.text, area.width as usize),
             if n.error { t.bad() } else { t.good() },
         )
     } else if let Some(wb) = &app.wb {
@@ -161,6 +162,43 @@ fn key_bar(app: &App, f: &mut Frame, area: Rect) {
         spans.push(Span::styled(text, t.dim()));
     }
     f.render_widget(Line::from(spans), area);
+}
+
+/// A message as the status line shows it: whole when it fits, else cut with a pointer to `m`
+/// (which shows it whole; it is in the log too).
+fn fit_status(text: &str, width: usize) -> String {
+    const MORE: &str = " … (m: all)";
+    if text.chars().count() < width {
+        return format!(" {text}");
+    }
+    let keep = width.saturating_sub(MORE.chars().count() + 1);
+    format!(" {}{MORE}", text.chars().take(keep).collect::<String>())
+}
+
+/// The last message, wrapped to the popup's width.
+fn message_popup(app: &App, f: &mut Frame, area: Rect) {
+    let Some(n) = &app.last_notice else { return };
+    let style = if n.error {
+        app.theme.bad()
+    } else {
+        app.theme.good()
+    };
+    let w = area.width.saturating_sub(4).min(76);
+    // Word wrapping can take a line more than the characters need.
+    let rows = (n.text.chars().count() as u16).div_ceil(w.saturating_sub(2).max(1)) + 4;
+    let r = centered(area, w, rows.min(area.height.saturating_sub(2)));
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(Line::styled(n.text.clone(), style))
+            .wrap(Wrap { trim: false })
+            .scroll((app.popup_scroll, 0))
+            .block(
+                Block::bordered()
+                    .title(" last message — Esc closes ")
+                    .border_style(app.theme.title()),
+            ),
+        r,
+    );
 }
 
 fn help_popup(app: &App, f: &mut Frame, area: Rect) {
