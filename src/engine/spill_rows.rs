@@ -153,34 +153,16 @@ impl Layout {
         for (j, (name, kind, dtype)) in self.cols.iter().enumerate() {
             let valid = |i: usize| nulls[j].binary_search(&i).is_err();
             let s = match kind {
-                Kind::Int => {
-                    let v: Vec<i64> = nums[j].iter().map(|&x| x as i64).collect();
-                    if nulls[j].is_empty() {
-                        Int64Chunked::from_vec(name.clone(), v).into_series()
-                    } else {
-                        Int64Chunked::from_iter_options(
-                            name.clone(),
-                            v.into_iter()
-                                .enumerate()
-                                .map(|(i, x)| valid(i).then_some(x)),
-                        )
-                        .into_series()
-                    }
-                }
-                Kind::Float => {
-                    let v: Vec<f64> = nums[j].iter().map(|&x| f64::from_bits(x)).collect();
-                    if nulls[j].is_empty() {
-                        Float64Chunked::from_vec(name.clone(), v).into_series()
-                    } else {
-                        Float64Chunked::from_iter_options(
-                            name.clone(),
-                            v.into_iter()
-                                .enumerate()
-                                .map(|(i, x)| valid(i).then_some(x)),
-                        )
-                        .into_series()
-                    }
-                }
+                Kind::Int => numeric::<Int64Type>(
+                    name.clone(),
+                    nums[j].iter().map(|&x| x as i64).collect(),
+                    &nulls[j],
+                ),
+                Kind::Float => numeric::<Float64Type>(
+                    name.clone(),
+                    nums[j].iter().map(|&x| f64::from_bits(x)).collect(),
+                    &nulls[j],
+                ),
                 Kind::Text => {
                     let mut strs = Vec::with_capacity(texts[j].len());
                     for (i, &(start, n)) in texts[j].iter().enumerate() {
@@ -230,6 +212,25 @@ pub fn append(path: &Path, file: &mut Option<std::fs::File>, buf: &mut Vec<u8>) 
     }
     buf.clear();
     Ok(())
+}
+
+/// A numeric column from its values, null at the rows `nulls` lists (ascending).
+fn numeric<T>(name: PlSmallStr, v: Vec<T::Native>, nulls: &[usize]) -> Series
+where
+    T: PolarsNumericType,
+    ChunkedArray<T>: IntoSeries,
+{
+    if nulls.is_empty() {
+        ChunkedArray::<T>::from_vec(name, v).into_series()
+    } else {
+        ChunkedArray::<T>::from_iter_options(
+            name,
+            v.into_iter()
+                .enumerate()
+                .map(|(i, x)| nulls.binary_search(&i).is_err().then_some(x)),
+        )
+        .into_series()
+    }
 }
 
 #[cfg(test)]

@@ -98,10 +98,14 @@ pub struct Notice {
 }
 
 pub struct App {
+    /// The tab on screen.
     pub tab: Tab,
     pub theme: Theme,
+    /// The run shown (none while the first training runs).
     pub wb: Option<LoadedRun>,
+    /// The training run's progress, while one runs.
     pub training: Option<Training>,
+    /// The status line's message, cleared by the next key.
     pub notice: Option<Notice>,
     /// The last message shown, kept after the status line is cleared (`m` shows it whole).
     pub last_notice: Option<Notice>,
@@ -110,10 +114,13 @@ pub struct App {
     pub popup: Option<Popup>,
     /// Scroll of the open popup.
     pub popup_scroll: u16,
+    /// The open input box (search, K, export path, user id).
     pub input: Option<Input>,
     pub quit: bool,
+    /// Targeting's tiers and offers, and the language of reasons and FAQ.
     pub tiers: TierRule,
     pub phrases: Phrases,
+    /// Each tab's own state.
     pub labels: Labels,
     pub features: Features,
     pub leaderboard: Leaderboard,

@@ -250,6 +250,17 @@ pub fn render(curves: &Curves, sh: &Shared, f: &mut Frame, area: Rect) {
             t.dim(),
         )
     };
+    // An axis with its title and three labels: both ends and the middle.
+    let axis = |title, b: [f64; 2], pct: bool| {
+        Axis::default()
+            .title(Span::styled(title, t.dim()))
+            .bounds(b)
+            .labels([
+                lab(b[0], pct),
+                lab((b[0] + b[1]) / 2.0, pct),
+                lab(b[1], pct),
+            ])
+    };
     let pct_axis = curves.mode != CurveMode::Pr;
     let y_pct = curves.mode == CurveMode::Gain;
     let mode = match curves.mode {
@@ -262,26 +273,8 @@ pub fn render(curves: &Curves, sh: &Shared, f: &mut Frame, area: Rect) {
             " {mode} on {split} · K = {}% (c: chart, v: split) ",
             sh.k
         )))
-        .x_axis(
-            Axis::default()
-                .title(Span::styled(x_title, t.dim()))
-                .bounds(x_bounds)
-                .labels([
-                    lab(x_bounds[0], pct_axis),
-                    lab((x_bounds[0] + x_bounds[1]) / 2.0, pct_axis),
-                    lab(x_bounds[1], pct_axis),
-                ]),
-        )
-        .y_axis(
-            Axis::default()
-                .title(Span::styled(y_title, t.dim()))
-                .bounds(y_bounds)
-                .labels([
-                    lab(y_bounds[0], y_pct),
-                    lab((y_bounds[0] + y_bounds[1]) / 2.0, y_pct),
-                    lab(y_bounds[1], y_pct),
-                ]),
-        );
+        .x_axis(axis(x_title, x_bounds, pct_axis))
+        .y_axis(axis(y_title, y_bounds, y_pct));
     f.render_widget(chart, chart_area);
 
     let mut lines = Vec::new();
