@@ -524,9 +524,12 @@ mod tests {
                 }
             }
         }
-        // Mostly an exact match; the merged leaves are what linfa's pruning does.
+        // Mostly an exact match; the merged leaves are what linfa's pruning does. How many rows
+        // fall in merged leaves varies from process to process (linfa sums its f32 class
+        // weights in HashMap order, which decides near-ties and so its pruning): a CI run had
+        // 4308 against 1092 where this machine had more than 4 to 1. Only "mostly" is asserted.
         assert!(
-            same > 4 * merged,
+            same > merged,
             "{same} rows in equal leaves, {merged} in merged ones"
         );
     }
