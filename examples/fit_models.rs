@@ -11,10 +11,10 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use churn_tui::engine::bench::median;
-use churn_tui::engine::dataset::{self, DatasetConfig};
+use churn_tui::engine::dataset;
 use churn_tui::engine::eval::KPct;
 use churn_tui::engine::eval::bootstrap::{RESAMPLES, resample_split};
-use churn_tui::engine::models::{Data, FitCtx, MODEL_NAMES, eval_on, make};
+use churn_tui::engine::models::{FitCtx, MODEL_NAMES, eval_on, make};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     churn_tui::cli::pin_thread_count();
@@ -28,17 +28,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(list) => list.split(',').map(str::to_string).collect(),
         None => MODEL_NAMES.iter().map(|s| s.to_string()).collect(),
     };
-    let ds = dataset::build(&DatasetConfig {
-        features: Some(path),
-        ..Default::default()
-    })?;
-    let (train, val, test) = Data::splits(&ds.table.df)?;
-    println!(
-        "train {} rows, val {}, test {}; {reps} reps",
-        train.n(),
-        val.n(),
-        test.n()
-    );
+    let (train, val, test) = dataset::table_splits(path)?;
+    let sizes = [train.n(), val.n(), test.n()];
+    println!("train, val, test rows: {sizes:?}; {reps} reps");
     let ks = KPct::DEFAULTS;
     let cancel = AtomicBool::new(false);
     let ctx = FitCtx {

@@ -12,10 +12,10 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use churn_tui::engine::bench::median;
-use churn_tui::engine::dataset::{self, DatasetConfig};
+use churn_tui::engine::dataset;
 use churn_tui::engine::eval::KPct;
 use churn_tui::engine::models::gbdt::{Gbdt, Settings};
-use churn_tui::engine::models::{Data, FitCtx, Model, eval_on};
+use churn_tui::engine::models::{FitCtx, Model, eval_on};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -24,17 +24,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .ok_or("usage: gbdt_engines FEATURES.parquet [REPS]")?,
     );
     let reps: usize = args.next().map(|r| r.parse()).transpose()?.unwrap_or(3);
-    let ds = dataset::build(&DatasetConfig {
-        features: Some(path),
-        ..Default::default()
-    })?;
-    let (train, val, test) = Data::splits(&ds.table.df)?;
-    println!(
-        "train {} rows, val {}, test {}; {reps} reps",
-        train.n(),
-        val.n(),
-        test.n()
-    );
+    let (train, val, test) = dataset::table_splits(path)?;
+    let sizes = [train.n(), val.n(), test.n()];
+    println!("train, val, test rows: {sizes:?}; {reps} reps");
     let ks = [KPct::DEFAULTS[0]];
     let cancel = AtomicBool::new(false);
     let ctx = FitCtx {

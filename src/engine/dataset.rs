@@ -282,3 +282,19 @@ pub fn sample_line(r: &features::table::RowSample) -> String {
         r.train.0, r.train.1, r.val.0, r.val.1, r.seed
     )
 }
+
+/// The train, val and test rows of a feature table made elsewhere (`train --features`): what
+/// the timing tools in `examples/` fit and score.
+pub fn table_splits(
+    path: std::path::PathBuf,
+) -> Result<(
+    crate::engine::models::Data,
+    crate::engine::models::Data,
+    crate::engine::models::Data,
+)> {
+    let ds = build(&DatasetConfig {
+        features: Some(path),
+        ..Default::default()
+    })?;
+    crate::engine::models::Data::splits(&ds.table.df)
+}
