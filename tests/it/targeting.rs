@@ -2,7 +2,7 @@
 //! that persist, exports that read back equal to the ranked list, and whole-or-nothing writes.
 //! Expected lists are rebuilt here from the run's `scores.csv`, independently of the engine.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -16,7 +16,7 @@ fn opt(v: &Value) -> Option<f64> {
 
 #[test]
 fn metrics_match_scikit_learn() {
-    let text = include_str!("fixtures/metrics/expected.json");
+    let text = include_str!("../fixtures/metrics/expected.json");
     let cases: Vec<Value> = serde_json::from_str(text).unwrap();
     assert!(cases.len() >= 6);
     for c in &cases {

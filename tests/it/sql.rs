@@ -6,7 +6,7 @@
 //! `.ci/run` installs them (`pip install duckdb pyspark`, a Java runtime for Spark) and runs
 //! `cargo test --test sql -- --ignored`.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

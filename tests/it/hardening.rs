@@ -1,7 +1,7 @@
 //! The hostile sweep of issue 9, one test per finding: nothing destroyed, nothing silently
 //! wrong, no panic, errors that name the file, column and line.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -898,7 +898,12 @@ fn a_killed_writer_leaves_nothing_the_next_start_keeps() {
     };
     let child = |mode: &str, dir: &Path| {
         let status = StdCommand::new(std::env::current_exe().unwrap())
-            .args(["--ignored", "--exact", "killed_child", "--nocapture"])
+            .args([
+                "--ignored",
+                "--exact",
+                "hardening::killed_child",
+                "--nocapture",
+            ])
             .env(KILL_MODE, mode)
             .env(KILL_DIR, dir)
             .output()

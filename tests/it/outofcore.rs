@@ -2,7 +2,7 @@
 //! rows, the same values to the last bit, the same visit history and the same counts, whatever
 //! the number of buckets.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -2,7 +2,7 @@
 //! (SPEC §2–3): window edges at t − W, t − 15d, t − 7d, t, t + H − 1s and t + H; same-second
 //! ties with different brands; users with only null brands; brand-count ties in labels.
 
-mod common;
+use crate::common;
 
 use churn_tui::engine::data::Scope;
 use churn_tui::engine::label::Window;

@@ -1,7 +1,7 @@
 //! Property tests for leakage (SPEC §2–3): events at or after the anchor never change a feature;
 //! events before t − W change nothing at all; the order of input rows changes nothing.
 
-mod common;
+use crate::common;
 
 use churn_tui::engine::data::Scope;
 use churn_tui::engine::features::FEATURE_NAMES;

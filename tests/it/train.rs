@@ -15,7 +15,7 @@ use serde_json::Value;
 
 #[test]
 fn logreg_matches_scikit_learn() {
-    let v: Value = serde_json::from_str(include_str!("fixtures/logreg/expected.json")).unwrap();
+    let v: Value = serde_json::from_str(include_str!("../fixtures/logreg/expected.json")).unwrap();
     let rows: Vec<Vec<f64>> = v["X"]
         .as_array()
         .unwrap()

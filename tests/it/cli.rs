@@ -1,7 +1,7 @@
 //! The real binary on bad input (SPEC §1): a non-zero exit, a message naming the file, column
 //! and line, no panic and no output file left behind.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

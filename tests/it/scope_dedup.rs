@@ -2,7 +2,7 @@
 //! (earliest non-null code over the unscoped log; ties: the smallest code), brand lists are exact,
 //! and exact duplicate rows count once.
 
-mod common;
+use crate::common;
 
 use churn_tui::engine::data::Scope;
 use churn_tui::engine::label::Window;
