@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+pub mod campaign;
+
 use crate::engine::artifacts::guard_output;
 use crate::engine::data::generate::{self, GenConfig};
 use crate::engine::data::{Format, Scope};
@@ -85,6 +87,9 @@ pub enum Command {
     Gen(GenArgs),
     /// Benchmark the feature table on a generated log (fixed seed).
     Bench(BenchArgs),
+    /// Campaigns with a randomised holdout, stored in a database, and their uplift read-out.
+    #[command(subcommand)]
+    Campaign(campaign::CampaignCommand),
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -224,12 +229,12 @@ impl ExecArgs {
 }
 
 /// A time argument: `YYYY-MM-DD` (midnight UTC) or `YYYY-MM-DDTHH:MM:SSZ`, as µs.
-fn anchor_arg(s: &str) -> std::result::Result<i64, String> {
+pub(crate) fn anchor_arg(s: &str) -> std::result::Result<i64, String> {
     parse_anchor(s).ok_or_else(|| "expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ".to_string())
 }
 
 /// A Top-K percentage argument (up to two decimals, `%` allowed).
-fn k_arg(s: &str) -> std::result::Result<KPct, String> {
+pub(crate) fn k_arg(s: &str) -> std::result::Result<KPct, String> {
     KPct::parse(s).map_err(|e| e.to_string())
 }
 
@@ -393,7 +398,7 @@ pub struct TargetArgs {
 }
 
 impl TargetArgs {
-    fn load(&self) -> Result<(TierRule, Phrases)> {
+    pub(crate) fn load(&self) -> Result<(TierRule, Phrases)> {
         Ok((
             TierRule::load(self.config.as_deref())?,
             Phrases::load(self.lang.code())?,
@@ -681,6 +686,7 @@ pub fn run(cli: Cli) -> Result<()> {
             eprintln!("{report}");
             Ok(())
         }
+        Some(Command::Campaign(c)) => campaign::run(c),
         Some(Command::Bench(b)) => crate::engine::bench::run(&crate::engine::bench::BenchConfig {
             users: b.users,
             seed: b.seed,

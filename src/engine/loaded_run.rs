@@ -406,6 +406,41 @@ impl LoadedRun {
         self.model(name)?.fitted.as_ref().map(|f| &*f.0)
     }
 
+    /// The run as it would target at another anchor: `test` holds that anchor's rows, scored
+    /// by `model` (`scores` aligned with them). Only that model is kept; percentiles, medians
+    /// and the ranking are those of the new rows; the population statistics stay the run's.
+    pub fn rescored(&self, model: &str, test: Data, scores: Vec<f64>) -> Result<LoadedRun> {
+        let m = self
+            .model(model)
+            .ok_or_else(|| Error::Config(format!("the run has no model {model}")))?;
+        if scores.len() != test.users.len() {
+            return Err(Error::Config(format!(
+                "{model} scored {} rows of {}",
+                scores.len(),
+                test.users.len()
+            )));
+        }
+        let test = Arc::new(test);
+        let mut view = ModelView::new(
+            m.name.clone(),
+            m.params.clone(),
+            m.fit_seconds,
+            m.val.clone(),
+            m.test.clone(),
+            m.val_curve.clone(),
+            m.test_curve.clone(),
+            scores,
+            &test,
+        );
+        view.fitted = m.fitted.clone();
+        let mut wb = self.clone();
+        wb.chosen = model.to_string();
+        wb.models = vec![view];
+        wb.test = test;
+        wb.percentiles = Arc::default();
+        Ok(wb)
+    }
+
     /// The anchor of the test rows (the last one when the test split has several).
     pub fn test_anchor(&self) -> Option<i64> {
         self.test.anchors.iter().max().copied()

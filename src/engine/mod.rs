@@ -3,6 +3,7 @@
 pub mod artifacts;
 pub mod atomic;
 pub mod bench;
+pub mod campaign;
 pub mod csv_out;
 pub mod data;
 pub mod dataset;
@@ -21,6 +22,7 @@ pub mod spill_rows;
 pub mod sql;
 pub mod stats;
 pub mod targeting;
+pub mod text;
 pub mod time;
 
 pub use error::{Error, Result};

@@ -42,7 +42,6 @@ fn read_json(path: &Path) -> Result<serde_json::Value> {
 
 pub fn score(req: &ScoreRequest) -> Result<Scored> {
     let manifest = run_format::read_manifest(&req.run_dir)?;
-    let cfg = &manifest.config;
     let name = match &req.model {
         Some(m) => m.clone(),
         None => manifest.chosen_model.clone(),
@@ -51,58 +50,11 @@ pub fn score(req: &ScoreRequest) -> Result<Scored> {
     let model = models::load(&name, &read_json(&mpath)?)
         .and_then(|m| m.check().map(|()| m))
         .map_err(|e| Error::in_file(&mpath, e.to_string()))?;
-
-    if let (Some(table), true) = (&cfg.dataset.features, req.data.is_empty()) {
-        return Err(Error::Config(format!(
-            "the run learnt from a feature table made elsewhere ({}): it has no event log to \
-             score from; pass --data with the log (the table's scope must be the log's), or \
-             compute the scoring anchor's rows where the table was made",
-            table.display()
-        )));
-    }
-    let files = if req.data.is_empty() {
-        let files = data::resolve(&cfg.dataset.data).map_err(|e| {
-            Error::Config(format!(
-                "the run's own inputs cannot be read ({e}); pass --data to score other files"
-            ))
-        })?;
-        same_inputs(&manifest.inputs, &files)?;
-        files
-    } else {
-        data::resolve(&req.data)?
-    };
-    let w = cfg.dataset.window;
-    let plan_of = |first: i64, last: i64| -> Result<AnchorPlan> {
-        let range = DataRange::of(first, last);
-        // Only the lookback has to lie in the data: the horizon is what we predict.
-        if req.anchor - w.lookback_us() < range.start || req.anchor > range.end {
-            return Err(Error::Config(format!(
-                "cannot score at {}: [t − {}d, t) must lie inside the data ({} – {})",
-                fmt_anchor(req.anchor),
-                w.lookback_days,
-                fmt_anchor(range.start),
-                fmt_anchor(range.end)
-            )));
-        }
-        Ok(AnchorPlan {
-            anchors: vec![(req.anchor, Split::Test)],
-            purged: vec![],
-            window: w,
-        })
-    };
-    let table = if crate::engine::spill::out_of_core(&files, &req.exec) {
-        let none = &|_: &'static str, _: u64, _: u64| {};
-        crate::engine::spill::build(&files, &cfg.dataset.scope, plan_of, &req.exec, none)?.1
-    } else {
-        let log = data::load(&files, &cfg.dataset.scope)?;
-        let plan = plan_of(log.summary.first_ts, log.summary.last_ts)?;
-        features::build(&log, &plan)?
-    };
-    let x = Data::from_table(&table.df, Split::Test)?;
+    let (x, inputs) = rows_at(&manifest, &req.data, req.anchor, &req.exec)?;
     let scores = model.predict(&x)?;
     let order = rank(&scores, &x.users, &x.anchors);
     Ok(Scored {
-        inputs: files.iter().map(|f| f.path.clone()).collect(),
+        inputs,
         model: name,
         anchor: req.anchor,
         rows: order
@@ -111,6 +63,66 @@ pub fn score(req: &ScoreRequest) -> Result<Scored> {
             .map(|(r, &i)| (r + 1, x.users[i], scores[i]))
             .collect(),
     })
+}
+
+/// The feature rows of every eligible user at `anchor`, built from `data` (the run's own
+/// inputs when empty, which must be the very files it was trained on) with the run's scope and
+/// window; and the files read.
+pub fn rows_at(
+    manifest: &run_format::Manifest,
+    data: &[String],
+    anchor: i64,
+    exec: &crate::engine::spill::Exec,
+) -> Result<(Data, Vec<PathBuf>)> {
+    let cfg = &manifest.config;
+    if let (Some(table), true) = (&cfg.dataset.features, data.is_empty()) {
+        return Err(Error::Config(format!(
+            "the run learnt from a feature table made elsewhere ({}): it has no event log to \
+             score from; pass --data with the log (the table's scope must be the log's), or \
+             compute the scoring anchor's rows where the table was made",
+            table.display()
+        )));
+    }
+    let files = if data.is_empty() {
+        let files = data::resolve(&cfg.dataset.data).map_err(|e| {
+            Error::Config(format!(
+                "the run's own inputs cannot be read ({e}); pass --data to score other files"
+            ))
+        })?;
+        same_inputs(&manifest.inputs, &files)?;
+        files
+    } else {
+        data::resolve(data)?
+    };
+    let w = cfg.dataset.window;
+    let plan_of = |first: i64, last: i64| -> Result<AnchorPlan> {
+        let range = DataRange::of(first, last);
+        // Only the lookback has to lie in the data: the horizon is what we predict.
+        if anchor - w.lookback_us() < range.start || anchor > range.end {
+            return Err(Error::Config(format!(
+                "cannot score at {}: [t − {}d, t) must lie inside the data ({} – {})",
+                fmt_anchor(anchor),
+                w.lookback_days,
+                fmt_anchor(range.start),
+                fmt_anchor(range.end)
+            )));
+        }
+        Ok(AnchorPlan {
+            anchors: vec![(anchor, Split::Test)],
+            purged: vec![],
+            window: w,
+        })
+    };
+    let table = if crate::engine::spill::out_of_core(&files, exec) {
+        let none = &|_: &'static str, _: u64, _: u64| {};
+        crate::engine::spill::build(&files, &cfg.dataset.scope, plan_of, exec, none)?.1
+    } else {
+        let log = data::load(&files, &cfg.dataset.scope)?;
+        let plan = plan_of(log.summary.first_ts, log.summary.last_ts)?;
+        features::build(&log, &plan)?
+    };
+    let x = Data::from_table(&table.df, Split::Test)?;
+    Ok((x, files.into_iter().map(|f| f.path).collect()))
 }
 
 /// Scoring with the run's own inputs must read the very files it was trained on: the same

@@ -14,20 +14,10 @@ use crate::tui::widgets::waiting;
 /// The Labels tab's own state: how far its text is scrolled.
 pub type Labels = super::Scrolled;
 
+use crate::engine::text::thousands;
+
 fn day(t: i64) -> String {
     fmt_anchor(t)[..10].to_string()
-}
-
-fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// A horizontal bar of `frac` of `width` cells, in eighths.

@@ -1,0 +1,357 @@
+//! `churn-tui campaign …`: create a campaign with a holdout, read it out, list them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use super::{ExecArgs, TargetArgs, anchor_arg, k_arg};
+use crate::engine::campaign::create::{CreateRequest, Created, create};
+use crate::engine::campaign::readout::{TierReadout, read_out};
+use crate::engine::campaign::store::DbUrl;
+use crate::engine::campaign::{self, Summary};
+use crate::engine::eval::KPct;
+use crate::engine::targeting::export::ExportFormat;
+use crate::engine::text::thousands;
+use crate::engine::{Error, Result};
+
+/// Where campaigns go unless `--db` says otherwise.
+pub const DEFAULT_DB: &str = "artifacts/campaigns.db";
+
+#[derive(Subcommand, Debug)]
+pub enum CampaignCommand {
+    /// Target list at an anchor, split into treatment and a random control group per tier,
+    /// stored in one transaction; the treatment list is exported with --out.
+    Create(CreateArgs),
+    /// After the horizon: dormant rates of treatment and control, and the uplift with its 90%
+    /// interval, per tier and overall (stored, and printed).
+    Readout(ReadoutArgs),
+    /// Every campaign with its groups and status (waiting for data, ready, read).
+    List(DbArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DbArgs {
+    /// The campaign database: an SQLite file (sqlite:PATH or a path) or
+    /// mysql://user:password@host:port/database (MySQL or MariaDB).
+    #[arg(long, default_value = DEFAULT_DB)]
+    pub db: String,
+}
+
+impl DbArgs {
+    pub fn open(&self) -> Result<Box<dyn crate::engine::campaign::store::Sql>> {
+        let url = DbUrl::parse(&self.db)?;
+        if let DbUrl::Sqlite(p) = &url
+            && self.db == DEFAULT_DB
+            && let Some(dir) = p.parent()
+        {
+            // The default's folder is the runs' folder; made on first use like theirs.
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        campaign::open(&url)
+    }
+}
+
+/// A holdout share in percent, 0 to 50, up to two decimals.
+fn holdout_arg(s: &str) -> std::result::Result<u32, String> {
+    let t = s.trim().trim_end_matches('%');
+    if t.chars().all(|c| c == '0' || c == '.') && !t.is_empty() {
+        return Ok(0);
+    }
+    let k = KPct::parse(t).map_err(|_| format!("`{s}`: expected a percentage from 0 to 50"))?;
+    if k.bp > crate::engine::campaign::create::MAX_HOLDOUT_BP {
+        return Err(format!("`{s}`: a holdout is between 0% and 50%"));
+    }
+    Ok(k.bp)
+}
+
+#[derive(Args, Debug)]
+pub struct CreateArgs {
+    /// The run whose model, edits and window the campaign uses.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// The anchor to target at (default: the run's test anchor; a later one scores the log there).
+    #[arg(long, value_parser = anchor_arg)]
+    pub anchor: Option<i64>,
+    /// Logs to score a later anchor from (default: the run's own inputs).
+    #[arg(long = "data", value_name = "PATH")]
+    pub data: Vec<String>,
+    /// Top K percent (default: every tier).
+    #[arg(long, value_parser = k_arg, conflicts_with = "tiers")]
+    pub k: Option<KPct>,
+    /// Every tier, down to the widest tier's share (the default).
+    #[arg(long)]
+    pub tiers: bool,
+    /// Control share of each tier in percent (0 to 50).
+    #[arg(long, default_value = "10", value_parser = holdout_arg)]
+    pub holdout: u32,
+    /// The campaign's name (unique in the database); default from the run, anchor and K.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Seed of the control draw.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Another model of the run than the chosen one.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// The treatment list (the coupon system's file): .csv, .json, .parquet or .xlsx.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[arg(long, value_enum, requires = "out")]
+    pub format: Option<ExportFormat>,
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ReadoutArgs {
+    /// The campaign's id or name.
+    #[arg(long)]
+    pub campaign: String,
+    /// Logs that cover the campaign's horizon; repeatable.
+    #[arg(long = "data", value_name = "PATH", required = true)]
+    pub data: Vec<String>,
+    /// Also write the read-out as a Markdown report.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+pub fn run(cmd: CampaignCommand) -> Result<()> {
+    match cmd {
+        CampaignCommand::Create(a) => {
+            let (tiers, phrases) = a.target.load()?;
+            let out = match &a.out {
+                Some(p) => Some((
+                    p.clone(),
+                    match a.format {
+                        Some(f) => f,
+                        None => ExportFormat::of_path(p)?,
+                    },
+                )),
+                None => None,
+            };
+            let mut db = a.db.open()?;
+            let created = create(
+                db.as_mut(),
+                &mut CreateRequest {
+                    run_dir: a.run.clone(),
+                    anchor: a.anchor,
+                    data: super::absolute_inputs(&a.data)?,
+                    exec: a.exec.to_exec()?,
+                    k: a.k,
+                    holdout_bp: a.holdout,
+                    name: a.name.clone(),
+                    seed: a.seed,
+                    model: a.model.clone(),
+                    tiers: &tiers,
+                    phrases: &phrases,
+                    out,
+                    on_rows: &mut |_| {},
+                },
+            )?;
+            print!("{}", created_text(&created, &db.describe()));
+            if let Some(p) = &a.out {
+                eprintln!("wrote the treatment list to {}", p.display());
+            }
+            Ok(())
+        }
+        CampaignCommand::Readout(a) => {
+            let mut db = a.db.open()?;
+            let c = campaign::find(db.as_mut(), &a.campaign)?;
+            let rows = read_out(db.as_mut(), &c, &super::absolute_inputs(&a.data)?)?;
+            let text = readout_text(&c, &rows);
+            print!("{text}");
+            if let Some(p) = &a.report {
+                crate::engine::artifacts::guard_output(p, &[])?;
+                crate::engine::atomic::write_atomic(p, |w| {
+                    std::io::Write::write_all(w, text.as_bytes())
+                })?;
+                eprintln!("wrote the read-out to {}", p.display());
+            }
+            Ok(())
+        }
+        CampaignCommand::List(a) => {
+            let mut db = a.open()?;
+            let now = chrono::Utc::now().timestamp_micros();
+            print!("{}", list_text(&campaign::summaries(db.as_mut(), now)?));
+            Ok(())
+        }
+    }
+}
+
+pub fn created_text(c: &Created, db: &str) -> String {
+    use std::fmt::Write;
+    let k = &c.campaign;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "campaign {} `{}` stored in {db}\n  run {}, model {}, anchor {}, top {}%, holdout {}%, seed {}",
+        k.id,
+        k.name,
+        k.run_id,
+        k.model,
+        k.anchor,
+        pct(k.k_bp),
+        pct(k.holdout_bp),
+        k.seed
+    );
+    let _ = writeln!(s, "  {:<16} {:>10} {:>10}", "tier", "treatment", "control");
+    let (mut t, mut ctl) = (0, 0);
+    for (tier, nt, nc) in c.counts() {
+        let _ = writeln!(
+            s,
+            "  {:<16} {:>10} {:>10}",
+            tier,
+            thousands(nt as u64),
+            thousands(nc as u64)
+        );
+        t += nt;
+        ctl += nc;
+    }
+    let _ = writeln!(
+        s,
+        "  {:<16} {:>10} {:>10}",
+        "all",
+        thousands(t as u64),
+        thousands(ctl as u64)
+    );
+    if !c.dropped_edits.is_empty() {
+        let _ = writeln!(
+            s,
+            "  {} hand-added user(s) not scored at this anchor were left out: {}",
+            c.dropped_edits.len(),
+            c.dropped_edits
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if ctl == 0 {
+        let _ = writeln!(
+            s,
+            "  no control group: the read-out will give dormant rates but no uplift"
+        );
+    }
+    s
+}
+
+fn pct(bp: u32) -> String {
+    KPct::from_bp(bp).map_or_else(|_| format!("{bp}bp"), |k| k.to_string())
+}
+
+fn rate(x: u64, n: u64) -> String {
+    if n == 0 {
+        "—".into()
+    } else {
+        format!(
+            "{}/{} = {:.1}%",
+            thousands(x),
+            thousands(n),
+            100.0 * x as f64 / n as f64
+        )
+    }
+}
+
+fn uplift(r: &TierReadout) -> String {
+    match (r.uplift, r.ci_low, r.ci_high) {
+        (Some(u), Some(l), Some(h)) => format!(
+            "{:+.1} pts [{:+.1}, {:+.1}]",
+            100.0 * u,
+            100.0 * l,
+            100.0 * h
+        ),
+        _ => "— (no control)".into(),
+    }
+}
+
+pub fn readout_text(c: &campaign::Campaign, rows: &[TierReadout]) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let end = crate::engine::time::fmt_anchor(c.horizon_end_us().unwrap_or(0));
+    let _ = writeln!(
+        s,
+        "# Campaign {} `{}`: read-out\n\nAnchor {}, horizon {} days (to {end}), holdout {}%, \
+         logs to {}.\nDormant = no visit, cart or purchase in the horizon. Uplift = control's \
+         dormant rate − treatment's (dormancy prevented per treated user), with its 90% \
+         interval (Newcombe).\n",
+        c.id,
+        c.name,
+        c.anchor,
+        c.horizon_days,
+        pct(c.holdout_bp),
+        rows.first().map_or("?", |r| r.data_end.as_str())
+    );
+    let _ = writeln!(
+        s,
+        "| tier | treatment dormant | control dormant | uplift [90% interval] |\n|---|---:|---:|---:|"
+    );
+    for r in rows {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} |",
+            r.tier,
+            rate(r.dormant_treatment, r.n_treatment),
+            rate(r.dormant_control, r.n_control),
+            uplift(r)
+        );
+    }
+    if let Some(all) = rows.iter().find(|r| r.tier == campaign::readout::ALL) {
+        let _ = writeln!(s, "\n{}", verdict(all));
+    }
+    s
+}
+
+/// The overall read-out in one plain sentence.
+pub fn verdict(all: &TierReadout) -> String {
+    match (all.ci_low, all.ci_high) {
+        (Some(l), _) if l > 0.0 => {
+            "The campaign prevented dormancy: the whole interval lies above zero.".into()
+        }
+        (_, Some(h)) if h < 0.0 => {
+            "Treated users went dormant more often than the control: the whole interval lies \
+             below zero."
+                .into()
+        }
+        (Some(_), Some(_)) => "The interval straddles zero: this read-out cannot tell the \
+                               campaign's effect from chance (a larger holdout or list narrows it)."
+            .into(),
+        _ => "No control group: there is no uplift to read.".into(),
+    }
+}
+
+pub fn list_text(all: &[Summary]) -> String {
+    use std::fmt::Write;
+    if all.is_empty() {
+        return "no campaigns yet (`churn-tui campaign create --run DIR` makes one)\n".into();
+    }
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{:>4}  {:<28} {:<20} {:>10} {:>8}  {:<16} uplift (all)",
+        "id", "name", "anchor", "treatment", "control", "status"
+    );
+    for c in all {
+        let up = c
+            .readout
+            .iter()
+            .find(|r| r.tier == campaign::readout::ALL)
+            .map_or(String::new(), uplift);
+        let _ = writeln!(
+            s,
+            "{:>4}  {:<28} {:<20} {:>10} {:>8}  {:<16} {up}",
+            c.campaign.id,
+            c.campaign.name,
+            c.campaign.anchor,
+            thousands(c.n_treatment),
+            thousands(c.n_control),
+            c.status.label()
+        );
+    }
+    s
+}

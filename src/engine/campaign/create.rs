@@ -1,0 +1,337 @@
+//! `campaign create`: the target list at an anchor, split into treatment and control inside each
+//! tier, written to the database in one transaction (and the treatment list exported in the
+//! same step, so a coupon file never exists for a campaign that was not stored).
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use super::Campaign;
+use super::assign::{Group, controls};
+use super::store::{self, Sql, Val};
+use crate::engine::eval::KPct;
+use crate::engine::loaded_run::LoadedRun;
+use crate::engine::targeting::edits::Edits;
+use crate::engine::targeting::export::{ExportFormat, export};
+use crate::engine::targeting::list::{ListSpec, TargetRow, target_rows};
+use crate::engine::targeting::phrases::Phrases;
+use crate::engine::targeting::tiers::TierRule;
+use crate::engine::time::fmt_anchor;
+use crate::engine::{Error, Result};
+
+pub struct CreateRequest<'a> {
+    pub run_dir: PathBuf,
+    /// Another anchor than the run's test anchor: scores the run's log (or `data`) there.
+    pub anchor: Option<i64>,
+    pub data: Vec<String>,
+    pub exec: crate::engine::spill::Exec,
+    /// Top K; `None` targets every tier.
+    pub k: Option<KPct>,
+    pub holdout_bp: u32,
+    pub name: Option<String>,
+    pub seed: u64,
+    pub model: Option<String>,
+    pub tiers: &'a TierRule,
+    pub phrases: &'a Phrases,
+    /// The treatment list's file, if one is wanted.
+    pub out: Option<(PathBuf, ExportFormat)>,
+    /// Called after each batch of target rows is written, with the rows written so far (a
+    /// progress hook; the tests kill the process from it to show nothing half-written stays).
+    pub on_rows: &'a mut dyn FnMut(usize),
+}
+
+/// One target of a campaign.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub row: TargetRow,
+    pub group: Group,
+}
+
+pub struct Created {
+    pub campaign: Campaign,
+    pub targets: Vec<Target>,
+    /// Hand-added users the anchor's scoring does not have (a later anchor), left out.
+    pub dropped_edits: Vec<i64>,
+}
+
+impl Created {
+    /// (tier, treatment, control) in tier order.
+    pub fn counts(&self) -> Vec<(String, usize, usize)> {
+        let mut out: Vec<(String, usize, usize)> = Vec::new();
+        for t in &self.targets {
+            let i = match out.iter().position(|(n, _, _)| *n == t.row.tier) {
+                Some(i) => i,
+                None => {
+                    out.push((t.row.tier.clone(), 0, 0));
+                    out.len() - 1
+                }
+            };
+            match t.group {
+                Group::Treatment => out[i].1 += 1,
+                Group::Control => out[i].2 += 1,
+            }
+        }
+        out
+    }
+}
+
+/// Largest holdout: beyond half, most of the list would get nothing.
+pub const MAX_HOLDOUT_BP: u32 = 5_000;
+
+pub fn create(db: &mut dyn Sql, req: &mut CreateRequest) -> Result<Created> {
+    if req.holdout_bp > MAX_HOLDOUT_BP {
+        return Err(Error::Config(format!(
+            "--holdout {}%: a holdout is between 0% and 50%",
+            KPct::from_bp(req.holdout_bp)
+                .map_or_else(|_| req.holdout_bp.to_string(), |k| k.to_string())
+        )));
+    }
+    if i64::try_from(req.seed).is_err() {
+        return Err(Error::Config(format!(
+            "--seed {}: a campaign's seed is stored as a signed 64-bit integer (at most {})",
+            req.seed,
+            i64::MAX
+        )));
+    }
+    if !req.run_dir.is_dir() {
+        return Err(Error::Config(format!(
+            "the run directory {} does not exist (any more)",
+            req.run_dir.display()
+        ))
+        .hint("`ls artifacts` lists the runs there are"));
+    }
+    let reach = req.tiers.reach();
+    let k = req.k.unwrap_or(reach);
+    if k.bp > reach.bp {
+        return Err(Error::Config(format!(
+            "--k {k}% reaches past the last tier (top {reach}%): users there would get no offer"
+        ))
+        .hint("lower --k, or widen the tiers with --tiers-config"));
+    }
+    let run = LoadedRun::load(&req.run_dir)?;
+    let model = req.model.clone().unwrap_or_else(|| run.chosen.clone());
+    if run.model(&model).is_none() {
+        return Err(Error::Config(format!("the run has no model `{model}`")));
+    }
+    let mut edits = Edits::load_for(&run)?;
+    let test_anchor = run
+        .test_anchor()
+        .ok_or_else(|| Error::Config("the run has no test rows".into()))?;
+    let anchor = req.anchor.unwrap_or(test_anchor);
+    let mut inputs: Vec<PathBuf> = Vec::new();
+    let wb = if anchor == test_anchor && req.data.is_empty() {
+        run
+    } else {
+        let manifest = crate::engine::run_format::read_manifest(&req.run_dir)?;
+        let (rows, files) = crate::engine::score::rows_at(&manifest, &req.data, anchor, &req.exec)?;
+        let fitted = run.fitted(&model).ok_or_else(|| {
+            Error::Config(format!("the run's saved {model} model could not be loaded"))
+        })?;
+        let scores = fitted.predict(&rows)?;
+        inputs = files;
+        run.rescored(&model, rows, scores)?
+    };
+    if let Some((out, _)) = &req.out {
+        crate::engine::artifacts::guard_output(out, &inputs)?;
+    }
+    // Hand-added users the new anchor did not score are left out, and said so.
+    let scored: HashSet<i64> = wb.test.users.iter().copied().collect();
+    let dropped_edits: Vec<i64> = edits
+        .added
+        .iter()
+        .copied()
+        .filter(|u| !scored.contains(u))
+        .collect();
+    edits.added.retain(|u| scored.contains(u));
+
+    let rows = target_rows(
+        &wb,
+        &ListSpec {
+            model: &model,
+            k,
+            tiers: req.tiers,
+            edits: &edits,
+            phrases: req.phrases,
+        },
+    )?;
+    if rows.is_empty() {
+        return Err(Error::Config(format!(
+            "the top {k}% at {} holds no users: nothing to send",
+            fmt_anchor(anchor)
+        )));
+    }
+    let targets = split(&rows, req.holdout_bp, req.seed);
+    let name = req.name.clone().unwrap_or_else(|| {
+        format!(
+            "{}-{}-top{}",
+            wb.run_id,
+            &fmt_anchor(anchor)[..10],
+            k.to_string().replace('.', "_")
+        )
+    });
+    check_name(&name)?;
+    let campaign = Campaign {
+        id: 0,
+        name,
+        created_at: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        run_id: wb.run_id.clone(),
+        model,
+        anchor: fmt_anchor(anchor),
+        k_bp: k.bp,
+        holdout_bp: req.holdout_bp,
+        seed: req.seed as i64,
+        horizon_days: wb.config.dataset.window.horizon_days,
+        scope: serde_json::to_string(&wb.config.dataset.scope)
+            .map_err(|e| Error::Config(format!("scope: {e}")))?,
+        run_dir: std::path::absolute(&req.run_dir)
+            .unwrap_or_else(|_| req.run_dir.clone())
+            .display()
+            .to_string(),
+    };
+    let taken = db.query(
+        "SELECT id FROM campaigns WHERE name = ?",
+        &[campaign.name.as_str().into()],
+    )?;
+    if !taken.is_empty() {
+        return Err(Error::Config(format!(
+            "a campaign named `{}` is already in {}",
+            campaign.name,
+            db.describe()
+        ))
+        .hint("choose another --name"));
+    }
+    let id = write(db, &campaign, &targets, req.tiers, &req.out, req.on_rows)?;
+    Ok(Created {
+        campaign: Campaign { id, ..campaign },
+        targets,
+        dropped_edits,
+    })
+}
+
+fn check_name(name: &str) -> Result<()> {
+    if name.trim().is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        return Err(Error::Config(format!(
+            "--name {name:?}: a campaign name is 1 to 200 printable characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Control and treatment inside each tier (SPEC §7), the list order kept.
+pub fn split(rows: &[TargetRow], holdout_bp: u32, seed: u64) -> Vec<Target> {
+    let mut by_tier: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+    for r in rows {
+        by_tier.entry(&r.tier).or_default().push(r.user_id);
+    }
+    let control: HashSet<i64> = by_tier
+        .iter()
+        .flat_map(|(tier, users)| controls(users, tier, holdout_bp, seed))
+        .collect();
+    rows.iter()
+        .map(|r| Target {
+            group: if control.contains(&r.user_id) {
+                Group::Control
+            } else {
+                Group::Treatment
+            },
+            row: r.clone(),
+        })
+        .collect()
+}
+
+const TARGET_COLS: [&str; 9] = [
+    "campaign_id",
+    "user_id",
+    "`rank`",
+    "score",
+    "tier",
+    "offer",
+    "grp",
+    "reasons",
+    "edited",
+];
+
+/// Rows per progress step.
+const BATCH: usize = 1_000;
+
+fn write(
+    db: &mut dyn Sql,
+    c: &Campaign,
+    targets: &[Target],
+    tiers: &TierRule,
+    out: &Option<(PathBuf, ExportFormat)>,
+    on_rows: &mut dyn FnMut(usize),
+) -> Result<i64> {
+    let mut exported: Option<&Path> = None;
+    let result = store::transaction(db, |db| {
+        db.exec(
+            "INSERT INTO campaigns (name, created_at, run_id, model, anchor, k_bp, holdout_bp, \
+             seed, horizon_days, scope, run_dir) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            &[
+                c.name.as_str().into(),
+                c.created_at.as_str().into(),
+                c.run_id.as_str().into(),
+                c.model.as_str().into(),
+                c.anchor.as_str().into(),
+                Val::Int(c.k_bp.into()),
+                Val::Int(c.holdout_bp.into()),
+                Val::Int(c.seed),
+                Val::Int(c.horizon_days.into()),
+                c.scope.as_str().into(),
+                c.run_dir.as_str().into(),
+            ],
+        )?;
+        let id = db
+            .query(
+                "SELECT id FROM campaigns WHERE name = ?",
+                &[c.name.as_str().into()],
+            )?
+            .first()
+            .and_then(|r| r.first())
+            .and_then(Val::int)
+            .ok_or_else(|| {
+                Error::Config(format!("{}: the new campaign has no id", db.describe()))
+            })?;
+        let mut done = 0;
+        for chunk in targets.chunks(BATCH) {
+            let rows: Vec<Vec<Val>> = chunk
+                .iter()
+                .map(|t| {
+                    vec![
+                        Val::Int(id),
+                        Val::Int(t.row.user_id),
+                        Val::Int(t.row.rank as i64),
+                        t.row.score.into(),
+                        t.row.tier.as_str().into(),
+                        t.row.offer.as_str().into(),
+                        t.group.as_str().into(),
+                        serde_json::to_string(&t.row.reasons)
+                            .unwrap_or_else(|_| "[]".into())
+                            .into(),
+                        Val::Int(t.row.edited.into()),
+                    ]
+                })
+                .collect();
+            store::insert_rows(db, "campaign_targets", &TARGET_COLS, &rows)?;
+            done += chunk.len();
+            on_rows(done);
+        }
+        // The coupon file, before COMMIT: if it cannot be written, nothing is stored.
+        if let Some((path, format)) = out {
+            let treated: Vec<TargetRow> = targets
+                .iter()
+                .filter(|t| t.group == Group::Treatment)
+                .map(|t| t.row.clone())
+                .collect();
+            export(&treated, tiers, *format, path)?;
+            exported = Some(path);
+        }
+        Ok(id)
+    });
+    if result.is_err()
+        && let Some(p) = exported
+    {
+        // The file was written but the campaign was not stored (COMMIT failed).
+        let _ = std::fs::remove_file(p);
+    }
+    result
+}

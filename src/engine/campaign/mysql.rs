@@ -1,0 +1,101 @@
+//! MySQL / MariaDB, where the seed study kept its data and a CRM can read the campaigns.
+
+use std::time::Duration;
+
+use mysql::prelude::Queryable;
+use mysql::{Conn, Opts, OptsBuilder, Params, Value};
+
+use super::store::{DbUrl, Engine, Sql, Val};
+use crate::engine::{Error, Result};
+
+pub struct MysqlDb {
+    conn: Conn,
+    /// The URL without its password.
+    shown: String,
+}
+
+impl MysqlDb {
+    pub fn open(url: &str) -> Result<MysqlDb> {
+        let shown = DbUrl::Mysql(url.to_string()).redacted();
+        let opts = Opts::from_url(url)
+            .map_err(|e| Error::Config(format!("--db {shown}: not a usable MySQL URL ({e})")))?;
+        if opts.get_db_name().is_none() {
+            return Err(Error::Config(format!(
+                "--db {shown}: name the database (mysql://user:password@host:port/DATABASE)"
+            )));
+        }
+        let opts = OptsBuilder::from_opts(opts)
+            .tcp_connect_timeout(Some(Duration::from_secs(5)))
+            .read_timeout(Some(Duration::from_secs(60)))
+            .write_timeout(Some(Duration::from_secs(60)));
+        let conn = Conn::new(opts)
+            .map_err(|e| Error::Config(format!("cannot connect to {shown}: {e}")))?;
+        Ok(MysqlDb { conn, shown })
+    }
+
+    fn fail(&self, e: mysql::Error) -> Error {
+        Error::Config(format!("{}: {e}", self.shown))
+    }
+}
+
+fn params(vals: &[Val]) -> Params {
+    if vals.is_empty() {
+        return Params::Empty;
+    }
+    Params::Positional(
+        vals.iter()
+            .map(|v| match v {
+                Val::Null => Value::NULL,
+                Val::Int(i) => Value::Int(*i),
+                Val::Real(r) => Value::Double(*r),
+                Val::Text(s) => Value::Bytes(s.as_bytes().to_vec()),
+            })
+            .collect(),
+    )
+}
+
+impl Sql for MysqlDb {
+    fn engine(&self) -> Engine {
+        Engine::Mysql
+    }
+
+    fn describe(&self) -> String {
+        self.shown.clone()
+    }
+
+    fn exec(&mut self, sql: &str, vals: &[Val]) -> Result<()> {
+        // Statements without parameters (DDL, BEGIN, COMMIT) go by the text protocol: not every
+        // server prepares them.
+        let r = if vals.is_empty() {
+            self.conn.query_drop(sql)
+        } else {
+            self.conn.exec_drop(sql, params(vals))
+        };
+        r.map_err(|e| self.fail(e))
+    }
+
+    fn query(&mut self, sql: &str, vals: &[Val]) -> Result<Vec<Vec<Val>>> {
+        // The binary protocol returns typed values (the text protocol gives every value as text).
+        let rows: Vec<mysql::Row> = self
+            .conn
+            .exec(sql, params(vals))
+            .map_err(|e| self.fail(e))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                r.unwrap()
+                    .into_iter()
+                    .map(|v| match v {
+                        Value::NULL => Val::Null,
+                        Value::Int(i) => Val::Int(i),
+                        Value::UInt(u) => i64::try_from(u).map_or(Val::Real(u as f64), Val::Int),
+                        Value::Float(f) => Val::Real(f as f64),
+                        Value::Double(d) => Val::Real(d),
+                        Value::Bytes(b) => Val::Text(String::from_utf8_lossy(&b).into_owned()),
+                        other => Val::Text(other.as_sql(true)),
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+}
