@@ -46,6 +46,7 @@ pub struct Target {
     pub group: Group,
 }
 
+#[derive(Debug)]
 pub struct Created {
     pub campaign: Campaign,
     pub targets: Vec<Target>,
