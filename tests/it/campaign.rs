@@ -531,3 +531,53 @@ fn mariadb_stores_the_same_rows_and_readout_as_sqlite() {
         "{e}"
     );
 }
+
+#[test]
+fn hand_edits_apply_and_a_later_anchor_scores_the_log_there() {
+    let d = tempfile::tempdir().unwrap();
+    let run = d.path().join("run");
+    common::copy_dir(&fixture_run(), &run);
+    let mut db = sqlite(d.path());
+    let (tiers, ph) = (TierRule::default(), phrases());
+    let plain = {
+        let mut none = |_: usize| {};
+        let mut req = request(&tiers, &ph, &mut none);
+        req.name = Some("plain".into());
+        create(db.as_mut(), &mut req).unwrap()
+    };
+    // The analyst took the first-ranked user off the list and put a low-ranked one on it.
+    let first = plain.targets[0].row.user_id;
+    let listed: HashSet<i64> = plain.targets.iter().map(|t| t.row.user_id).collect();
+    let wb = churn_tui::engine::loaded_run::LoadedRun::load(&run).unwrap();
+    let outsider = *wb.test.users.iter().find(|u| !listed.contains(u)).unwrap();
+    std::fs::write(
+        run.join("edits.json"),
+        format!("{{\"excluded\": [{first}], \"added\": [{outsider}]}}"),
+    )
+    .unwrap();
+    let edited = {
+        let mut none = |_: usize| {};
+        let mut req = request(&tiers, &ph, &mut none);
+        req.run_dir = run.clone();
+        req.name = Some("edited".into());
+        create(db.as_mut(), &mut req).unwrap()
+    };
+    let ids: HashSet<i64> = edited.targets.iter().map(|t| t.row.user_id).collect();
+    assert!(!ids.contains(&first) && ids.contains(&outsider));
+    assert_eq!(ids.len(), listed.len(), "one out, one in");
+
+    // Two weeks after the test anchor, from the log: other users, ranked by their new scores.
+    let later = churn_tui::engine::time::parse_anchor("2020-04-15").unwrap();
+    let mut none = |_: usize| {};
+    let mut req = request(&tiers, &ph, &mut none);
+    req.run_dir = run;
+    req.name = Some("later".into());
+    req.anchor = Some(later);
+    req.data = vec![fixture_log().display().to_string()];
+    let c = create(db.as_mut(), &mut req).unwrap();
+    assert_eq!(c.campaign.anchor, "2020-04-15T00:00:00Z");
+    assert!(c.targets.windows(2).all(|w| w[0].row.rank < w[1].row.rank));
+    assert!(c.targets.iter().all(|t| t.row.anchor == later));
+    let later_ids: HashSet<i64> = c.targets.iter().map(|t| t.row.user_id).collect();
+    assert_ne!(later_ids, ids, "another anchor, another list");
+}
