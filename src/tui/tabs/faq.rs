@@ -40,6 +40,10 @@ pub const EN: &[(&str, &str)] = &[
         "On Targets: + and - move K by 1%, ] and [ by 5%, K types it. Tiers and offers come from --config FILE; --k sets the K values the leaderboard reports.",
     ),
     (
+        "Why hold out a control group, and how do I read an uplift?",
+        "A high risk score says who will leave, not whom a coupon keeps: some come back anyway. A campaign (c on Targets, or churn-tui campaign create) gives no offer to a random share of each tier; after the horizon, uplift = control's dormant rate - treatment's, with a 90% interval. An interval that straddles zero cannot tell the offer from chance (too few users, or too weak an effect): not proof that it did nothing.",
+    ),
+    (
         "Where do the files go?",
         "Runs go to artifacts/<run-id>/ (or --out): manifest, models, eval.json, scores, curves, your hand edits (edits.json). Exports and reports default to the run's directory; the log is artifacts/churn-tui.log.",
     ),
@@ -82,6 +86,10 @@ pub const KO: &[(&str, &str)] = &[
     (
         "K, 등급, 혜택은 어떻게 바꾸나요?",
         "Targets 탭에서 +와 -는 K를 1%, ]와 [는 5% 바꾸고, K로 직접 입력합니다. 등급과 혜택은 --config FILE에서, 리더보드의 K 값들은 --k로 정합니다.",
+    ),
+    (
+        "왜 대조군을 남겨 두고, 업리프트는 어떻게 읽나요?",
+        "위험 점수가 높다는 것은 누가 떠날지를 말할 뿐, 쿠폰이 누구를 붙잡는지는 말하지 않습니다: 어차피 돌아올 고객도 있습니다. 캠페인(Targets 탭의 c, 또는 churn-tui campaign create)은 각 등급에서 무작위로 일부에게 혜택을 주지 않습니다. 기간이 지나면 업리프트 = 대조군 휴면율 - 처치군 휴면율을 90% 구간과 함께 봅니다. 구간이 0을 걸치면 효과를 우연과 구별할 수 없다는 뜻이지(고객 수가 적거나 효과가 약함), 효과가 없다는 증거는 아닙니다.",
     ),
     (
         "파일은 어디에 저장되나요?",
