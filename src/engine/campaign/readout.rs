@@ -298,6 +298,24 @@ pub fn stored(db: &mut dyn Sql, c: &Campaign) -> Result<Vec<TierReadout>> {
     Ok(out)
 }
 
+/// The overall read-out in one plain sentence.
+pub fn verdict(all: &TierReadout) -> String {
+    match (all.ci_low, all.ci_high) {
+        (Some(l), _) if l > 0.0 => {
+            "The campaign prevented dormancy: the whole interval lies above zero.".into()
+        }
+        (_, Some(h)) if h < 0.0 => {
+            "Treated users went dormant more often than the control: the whole interval lies \
+             below zero."
+                .into()
+        }
+        (Some(_), Some(_)) => "The interval straddles zero: this read-out cannot tell the \
+                               campaign's effect from chance (a larger holdout or list narrows it)."
+            .into(),
+        _ => "No control group: there is no uplift to read.".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
