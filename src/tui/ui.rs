@@ -11,7 +11,7 @@ use super::app::{App, Popup};
 use super::input::InputKind;
 use super::keymap;
 use super::tabs;
-use super::widgets::{centered, keymap_lines};
+use super::widgets::{centered, keymap_lines, scroll_text};
 
 /// Below this the screen says so instead of drawing a broken layout.
 pub const MIN_WIDTH: u16 = 60;
@@ -60,7 +60,9 @@ pub fn render(app: &App, f: &mut Frame) {
     match &app.popup {
         Some(Popup::Help) => help_popup(app, f, area),
         Some(Popup::Message) => message_popup(app, f, area),
-        Some(Popup::User(row)) => tabs::targets::user_popup(&app.targets, &sh, f, area, *row),
+        Some(Popup::User(row)) => {
+            tabs::targets::user_popup(&app.targets, &sh, f, area, *row, &app.popup_scroll)
+        }
         None => {}
     }
     if app.input.is_some() {
@@ -175,7 +177,7 @@ fn fit_status(text: &str, width: usize) -> String {
     format!(" {}{MORE}", text.chars().take(keep).collect::<String>())
 }
 
-/// The last message, wrapped to the popup's width.
+/// The last message, wrapped to the popup's width; it scrolls when taller than the screen.
 fn message_popup(app: &App, f: &mut Frame, area: Rect) {
     let Some(n) = &app.last_notice else { return };
     let style = if n.error {
@@ -184,20 +186,19 @@ fn message_popup(app: &App, f: &mut Frame, area: Rect) {
         app.theme.good()
     };
     let w = area.width.saturating_sub(4).min(76);
-    // Word wrapping can take a line more than the characters need.
-    let rows = (n.text.chars().count() as u16).div_ceil(w.saturating_sub(2).max(1)) + 4;
+    let text = Paragraph::new(Line::styled(n.text.clone(), style)).wrap(Wrap { trim: false });
+    let rows = text.line_count(w.saturating_sub(2)) as u16 + 2;
     let r = centered(area, w, rows.min(area.height.saturating_sub(2)));
     f.render_widget(Clear, r);
-    f.render_widget(
-        Paragraph::new(Line::styled(n.text.clone(), style))
-            .wrap(Wrap { trim: false })
-            .scroll((app.popup_scroll, 0))
-            .block(
-                Block::bordered()
-                    .title(" last message — Esc closes ")
-                    .border_style(app.theme.title()),
-            ),
+    scroll_text(
+        f,
         r,
+        Block::bordered()
+            .title(" last message — Esc closes ")
+            .border_style(app.theme.title()),
+        vec![Line::styled(n.text.clone(), style)],
+        true,
+        &app.popup_scroll,
     );
 }
 
@@ -205,13 +206,15 @@ fn help_popup(app: &App, f: &mut Frame, area: Rect) {
     let lines = keymap_lines(&app.theme, Some(app.tab));
     let r = centered(area, 72, area.height.saturating_sub(2));
     f.render_widget(Clear, r);
-    f.render_widget(
-        Paragraph::new(lines).scroll((app.popup_scroll, 0)).block(
-            Block::bordered()
-                .title(" keys — j/k scroll · Esc or ? closes ")
-                .border_style(app.theme.title()),
-        ),
+    scroll_text(
+        f,
         r,
+        Block::bordered()
+            .title(" keys — j/k scroll · Esc or ? closes ")
+            .border_style(app.theme.title()),
+        lines,
+        false,
+        &app.popup_scroll,
     );
 }
 

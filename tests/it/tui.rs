@@ -392,15 +392,15 @@ fn user_detail_lists_features_percentiles_and_reasons() {
 fn each_tab_keeps_its_own_scroll() {
     let mut app = fixture_app();
     keys(&mut app, "1jjj2j");
-    assert_eq!((app.labels.scroll, app.features.scroll), (3, 1));
+    assert_eq!((app.labels.scroll.pos(), app.features.corr.pos()), (3, 1));
     // Help opens at its top, as on a fresh start, though other tabs were scrolled.
     keys(&mut app, "6");
-    assert_eq!(app.help.scroll, 0);
+    assert_eq!(app.help.scroll.pos(), 0);
     let mut fresh = fixture_app();
     fresh.update(Action::GoTab(Tab::Help));
     assert_eq!(screen(&mut app, 80, 24), screen(&mut fresh, 80, 24));
     keys(&mut app, "1");
-    assert_eq!(app.labels.scroll, 3, "Labels kept its place");
+    assert_eq!(app.labels.scroll.pos(), 3, "Labels kept its place");
 }
 
 #[test]
@@ -654,4 +654,171 @@ fn a_long_message_is_one_key_away() {
     assert!(s.matches("x/").count() >= 60, "{s}");
     press(&mut app, KeyCode::Esc);
     assert_eq!(app.popup, None);
+}
+
+/// Where each scrolling view ends: text its last row holds once scrolled to the end, and
+/// whether the view is text (its bottom row inside the box must then not be blank).
+fn view_end(tab: Tab, vif: bool, k: usize) -> (String, bool) {
+    let last_faq = churn_tui::tui::tabs::faq::EN
+        .last()
+        .and_then(|(_, a)| a.split(' ').next_back())
+        .unwrap_or("")
+        .to_string();
+    match (tab, vif) {
+        (Tab::Labels, _) => ("2020-04-01  test".into(), true),
+        (Tab::Features, false) => ("trnd activity_trend".into(), true),
+        (Tab::Features, true) => ("active = m0 or m1.".into(), true),
+        (Tab::Leaderboard, _) => ("bgnbd".into(), false),
+        (Tab::Curves, _) => ("gbdt".into(), false),
+        (Tab::Targets, _) => (format!("–{k} of {k}"), false),
+        (Tab::Help, _) => (last_faq, true),
+    }
+}
+
+/// A fresh fixture app on `tab` (and the Features' VIF view).
+fn app_on(tab: Tab, vif: bool) -> App {
+    let mut app = fixture_app();
+    app.update(Action::GoTab(tab));
+    if vif {
+        keys(&mut app, "v");
+    }
+    app
+}
+
+/// The screen, and the tab's selection (which a screen shows only by colour).
+fn look(app: &mut App, w: u16, h: u16) -> String {
+    let s = screen(app, w, h);
+    let sel = match app.tab {
+        Tab::Leaderboard => app.leaderboard.sel,
+        Tab::Curves => app.curves.sel,
+        Tab::Targets => app.targets.sel,
+        _ => 0,
+    };
+    format!("{s}selected: {sel}")
+}
+
+/// Every scrolling view, at 80x24 and 60x16: j held down stops at the end with the end in
+/// view (never scrolled into blank rows), G is that same end, one k then moves back at once,
+/// g is the top again, and the other tabs have not moved.
+#[test]
+fn every_view_scrolls_to_its_end_and_no_further() {
+    let k = KPct { bp: 500 }.k_of(ranked(&chosen()).len());
+    let views = [
+        (Tab::Labels, false),
+        (Tab::Features, false),
+        (Tab::Features, true),
+        (Tab::Leaderboard, false),
+        (Tab::Curves, false),
+        (Tab::Targets, false),
+        (Tab::Help, false),
+    ];
+    for (w, h) in [(80u16, 24u16), (60, 16)] {
+        for (tab, vif) in views {
+            let what = format!("{tab:?}{} at {w}x{h}", if vif { " (VIF)" } else { "" });
+            let mut app = app_on(tab, vif);
+            let top = look(&mut app, w, h);
+            // Drawn as it goes, as on a terminal (a draw tells the view where its end is).
+            for i in 0..300 {
+                press(&mut app, KeyCode::Char('j'));
+                if i % 5 == 0 {
+                    look(&mut app, w, h);
+                }
+            }
+            let held = look(&mut app, w, h);
+            let (last, text) = view_end(tab, vif, k);
+            let bare = |t: &str| t.replace(' ', "");
+            assert!(
+                bare(&held).contains(&bare(&last)),
+                "{what}: `{last}` not shown at the end:\n{held}"
+            );
+            if text {
+                // The row above the bottom border, inside the box, holds text.
+                let row = held.lines().nth(h as usize - 3).unwrap_or_default();
+                assert!(
+                    row.trim_matches(['│', ' ']).chars().count() > 1,
+                    "{what}: blank at the end:\n{held}"
+                );
+            }
+            // Everything moves at 60x16; at 80x24 the VIF table fits whole and stays put.
+            let moves = held != top;
+            assert!(moves || (w, vif) == (80, true), "{what}: j moved nothing");
+            keys(&mut app, "g");
+            assert_eq!(look(&mut app, w, h), top, "{what}: g is not the top");
+            keys(&mut app, "G");
+            assert_eq!(look(&mut app, w, h), held, "{what}: G is not the end");
+            press(&mut app, KeyCode::PageUp);
+            press(&mut app, KeyCode::PageDown);
+            assert_eq!(look(&mut app, w, h), held, "{what}: PgDn is not the end");
+            press(&mut app, KeyCode::Home);
+            assert_eq!(look(&mut app, w, h), top, "{what}: Home is not the top");
+            press(&mut app, KeyCode::End);
+            keys(&mut app, "k");
+            let up = look(&mut app, w, h);
+            assert!(
+                up != held || !moves,
+                "{what}: k after G did not move at once"
+            );
+            // The other tabs are where a fresh start has them.
+            for other in Tab::ALL.into_iter().filter(|o| *o != tab) {
+                app.update(Action::GoTab(other));
+                let mut fresh = app_on(other, false);
+                assert_eq!(
+                    look(&mut app, w, h),
+                    look(&mut fresh, w, h),
+                    "{what} moved {other:?}"
+                );
+            }
+            app.update(Action::GoTab(tab));
+            assert_eq!(look(&mut app, w, h), up, "{what} lost its place");
+        }
+    }
+}
+
+/// The heatmap's short column names have a legend at 80x24 (below the heatmap, scrolling with
+/// it); at 60x16 the columns that do not fit are announced and h/l bring them in.
+#[test]
+fn heatmap_legend_at_80_and_columns_scroll_at_60() {
+    let mut app = app_on(Tab::Features, false);
+    // The snapshot is features_80x24 (every_tab_at_80x24_and_160x48).
+    let s = screen(&mut app, 80, 24);
+    assert!(s.contains("ev30 n_events_30d"), "{s}");
+    keys(&mut app, "G");
+    let s = screen(&mut app, 80, 24);
+    for name in churn_tui::engine::features::FEATURE_NAMES {
+        assert!(s.contains(name), "{name} not in the legend:\n{s}");
+    }
+
+    let mut app = app_on(Tab::Features, false);
+    let s = screen(&mut app, 60, 16);
+    insta::assert_snapshot!("features_60x16", s);
+    let header = s.lines().nth(3).unwrap_or_default();
+    assert!(s.contains("columns 1–10 of 14 (h/l)"), "{s}");
+    assert!(
+        header.contains("ac15") && header.trim_end_matches(['│', ' ']).ends_with('›'),
+        "{header}"
+    );
+    assert!(!header.contains("trnd"), "{header}");
+    keys(&mut app, "lllllll");
+    let s = screen(&mut app, 60, 16);
+    insta::assert_snapshot!("features_60x16_right", s);
+    let header = s.lines().nth(3).unwrap_or_default();
+    assert!(s.contains("columns 5–14 of 14 (h/l)"), "{s}");
+    assert!(header.contains("‹") && header.contains("trnd"), "{header}");
+    assert!(!header.contains("ev30"), "{header}");
+    keys(&mut app, "h");
+    assert!(screen(&mut app, 60, 16).contains("columns 4–13 of 14"));
+
+    // The VIF table's statistics scroll the same way at 60 columns.
+    keys(&mut app, "v");
+    let s = screen(&mut app, 60, 16);
+    assert!(
+        s.contains("columns 1–2 of 5 (h/l)") && s.contains("dorm mean"),
+        "{s}"
+    );
+    keys(&mut app, "llll");
+    let s = screen(&mut app, 60, 16);
+    assert!(
+        s.contains("columns 4–5 of 5") && s.contains("act med"),
+        "{s}"
+    );
 }

@@ -18,9 +18,9 @@ use crate::engine::time::fmt_anchor;
 use crate::tui::action::Action;
 use crate::tui::input::InputKind;
 use crate::tui::shared::Shared;
-use crate::tui::widgets::{centered, waiting};
+use crate::tui::widgets::{cells, centered, fit_words, scroll_text, waiting, wrap_words};
 
-use super::step;
+use super::{Scroll, step};
 
 /// What a Targets action asks of the app, which owns the status line, the input box, the popup
 /// and the file writes.
@@ -577,25 +577,19 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
         let tier_i = tier
             .and_then(|x| sh.tiers.tiers.iter().position(|y| y.name == x.name))
             .unwrap_or(9);
-        let reason = tg
-            .reasons_of(row)
-            .and_then(|r| r.first())
-            .map_or("…".to_string(), |r| {
+        // The whole sentence where it fits, else its first part (what the value is), else
+        // that cut at a word boundary; Enter shows every reason whole.
+        let reason = match tg.reasons_of(row) {
+            None => String::new(),
+            Some([]) => "no feature raised the risk".to_string(),
+            Some([r, ..]) => {
                 let full = r.text_in(sh.phrases);
-                if full.chars().count() <= reason_w {
+                if cells(&full) <= reason_w {
                     full
                 } else {
-                    sh.phrases.describe(r.feature, r.value)
+                    fit_words(&sh.phrases.describe(r.feature, r.value), reason_w)
                 }
-            });
-        let reason: String = if reason.chars().count() > reason_w {
-            reason
-                .chars()
-                .take(reason_w.saturating_sub(1))
-                .chain(['…'])
-                .collect()
-        } else {
-            reason
+            }
         };
         let mark = if excluded {
             "✗"
@@ -647,11 +641,20 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
 
 /// The user detail: every feature compared with the scored users (in the words the risk
 /// reasons use, so the two always agree), and the risk reasons.
-pub fn user_popup(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect, row: usize) {
+pub fn user_popup(
+    tg: &Targets,
+    sh: &Shared,
+    f: &mut Frame,
+    area: Rect,
+    row: usize,
+    scroll: &Scroll,
+) {
     let (Some(wb), Some(m)) = (sh.wb, sh.target) else {
         return;
     };
     let t = sh.theme;
+    let w = area.width.min(78);
+    let inner = w.saturating_sub(2) as usize;
     let rank = m
         .ranking()
         .iter()
@@ -695,20 +698,36 @@ pub fn user_popup(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect, row: usi
             t.dim(),
         )),
         Some(rs) => {
+            // Each reason whole, wrapped at spaces under its own first word.
             for (i, r) in rs.iter().enumerate() {
-                lines.push(Line::raw(format!("  {}. {}", i + 1, r.text_in(sh.phrases))));
+                let lead = format!("  {}. ", i + 1);
+                let pad = " ".repeat(lead.len());
+                let text = r.text_in(sh.phrases);
+                for (j, part) in wrap_words(&text, inner.saturating_sub(lead.len()))
+                    .into_iter()
+                    .enumerate()
+                {
+                    let first = if j == 0 { &lead } else { &pad };
+                    lines.push(Line::raw(format!("{first}{part}")));
+                }
             }
         }
         None => lines.push(Line::styled("  computing…", t.dim())),
     }
-    let r = centered(area, 78, lines.len() as u16 + 2);
+    // As tall as its wrapped text; taller than the screen, it scrolls (j/k).
+    let rows = Paragraph::new(lines.clone())
+        .wrap(Wrap { trim: false })
+        .line_count(inner as u16);
+    let r = centered(area, w, u16::try_from(rows + 2).unwrap_or(u16::MAX));
     f.render_widget(Clear, r);
-    f.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-            Block::bordered()
-                .title(" user — Esc closes ")
-                .border_style(t.title()),
-        ),
+    scroll_text(
+        f,
         r,
+        Block::bordered()
+            .title(" user — Esc closes ")
+            .border_style(t.title()),
+        lines,
+        true,
+        scroll,
     );
 }
