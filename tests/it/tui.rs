@@ -40,7 +40,15 @@ fn screen(app: &mut App, w: u16, h: u16) -> String {
     let buf = term.backend().buffer();
     let mut out = String::new();
     for y in 0..h {
-        let line: String = (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect();
+        // A wide character (Korean) fills two cells; the second is left out, so the text
+        // reads as the terminal shows it.
+        let mut line = String::new();
+        let mut x = 0;
+        while x < w {
+            let sym = buf[(x, y)].symbol();
+            line.push_str(sym);
+            x += (unicode_width::UnicodeWidthStr::width(sym) as u16).max(1);
+        }
         out.push_str(line.trim_end());
         out.push('\n');
     }
@@ -821,4 +829,109 @@ fn heatmap_legend_at_80_and_columns_scroll_at_60() {
         s.contains("columns 4–5 of 5") && s.contains("act med"),
         "{s}"
     );
+}
+
+/// A fixture app in a language: its reasons and its default tiers and offers.
+fn app_in(lang: &str) -> App {
+    let mut app = fixture_app();
+    app.phrases = churn_tui::engine::targeting::phrases::Phrases::load(lang).expect("lang");
+    app.tiers = churn_tui::engine::targeting::TierRule::shipped(lang).expect("tiers");
+    app
+}
+
+/// The full risk reasons of the user with this id, as the popup should show them.
+fn full_reasons(app: &App, user: i64) -> Vec<String> {
+    let wb = app.wb.as_ref().expect("run");
+    let row = wb.test.users.iter().position(|u| *u == user).expect("user");
+    app.targets
+        .reasons_of(row)
+        .unwrap_or_default()
+        .iter()
+        .map(|r| r.text_in(&app.phrases))
+        .collect()
+}
+
+/// The Targets list shortens a first reason only at a word boundary (never with "…"), and
+/// the user popup shows every reason whole, wrapped at spaces: in English and Korean, at
+/// 80x24 and at 60x16 (where the popup scrolls to them).
+#[test]
+fn risk_reasons_are_cut_at_words_in_the_list_and_whole_in_the_popup() {
+    let bare = |t: &str| t.replace([' ', '│'], "");
+    for lang in ["en", "ko"] {
+        for (w, h) in [(80u16, 24u16), (60, 16)] {
+            let mut app = app_in(lang);
+            keys(&mut app, "5");
+            let s = screen(&mut app, w, h);
+            let mut rows = 0;
+            for line in s.lines().filter(|l| l.starts_with('│')) {
+                let cols: Vec<&str> = line.trim_matches('│').split_whitespace().collect();
+                let Some(user) = cols.get(1).and_then(|u| u.parse::<i64>().ok()) else {
+                    continue;
+                };
+                rows += 1;
+                // What follows the tier name is the reason.
+                let tier = app.tiers.tiers.iter().find(|t| line.contains(&t.name));
+                let tier = tier.expect("a tier on every row of the top 5%");
+                let shown = line
+                    .split_once(tier.name.as_str())
+                    .map(|(_, r)| r.trim_matches(['│', ' ']))
+                    .unwrap_or_default();
+                assert!(!shown.is_empty() && !shown.contains('…'), "{line}");
+                let first = &full_reasons(&app, user)[0];
+                // The shown text starts the sentence (or its feature phrase) and ends where a
+                // word does.
+                assert!(
+                    bare(first).starts_with(&bare(shown)),
+                    "{lang} {w}: `{shown}` / `{first}`"
+                );
+                if lang == "en" {
+                    let rest = &first[shown.len()..];
+                    assert!(
+                        rest.is_empty() || rest.starts_with(' '),
+                        "cut mid-word: `{shown}`"
+                    );
+                }
+            }
+            assert!(rows >= 5, "{lang} {w}x{h}: no rows read:\n{s}");
+
+            // The popup: every reason whole, wherever it wraps.
+            press(&mut app, KeyCode::Enter);
+            keys(&mut app, "G");
+            let s = screen(&mut app, w, h);
+            let user = app.targets.list_user(app.wb.as_ref(), 0).expect("user");
+            let text = bare(
+                &s.lines()
+                    .skip_while(|l| !l.contains("1."))
+                    .collect::<String>(),
+            );
+            for (i, r) in full_reasons(&app, user).iter().enumerate() {
+                assert!(
+                    text.contains(&format!("{}.{}", i + 1, bare(r))),
+                    "{lang} {w}x{h}: reason {} not whole: `{r}`\n{s}",
+                    i + 1
+                );
+            }
+            assert!(!s.contains('…'), "{s}");
+        }
+    }
+}
+
+/// With --lang ko the Targets tab and the user popup name tiers and offers in Korean.
+#[test]
+fn korean_tiers_and_offers_on_the_targets_tab() {
+    let mut app = app_in("ko");
+    keys(&mut app, "5");
+    let s = screen(&mut app, 80, 24);
+    insta::assert_snapshot!("targets_ko_80x24", s);
+    let bare = |t: &str| t.replace(' ', "");
+    assert!(bare(&s).contains("tiers:긴급25경고50잠재74"), "{s}");
+    assert!(!s.contains("Emergency"), "{s}");
+    // The tier column keeps its width: every row's score and reason line up.
+    let rows: Vec<&str> = s.lines().filter(|l| l.contains("긴급 ")).collect();
+    assert!(rows.len() > 5, "{s}");
+    press(&mut app, KeyCode::Enter);
+    let s = screen(&mut app, 80, 24);
+    insta::assert_snapshot!("targets_user_ko_80x24", s);
+    assert!(bare(&s).contains("긴급(30%쿠폰)"), "{s}");
+    assert!(s.contains("사용자의"), "{s}");
 }

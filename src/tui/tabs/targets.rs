@@ -611,8 +611,12 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
                 user,
                 m.test_scores[row]
             )),
+            // Padded by cells: a Korean tier name is twice as wide as its characters.
             Span::styled(
-                format!("{tier_text:<10}"),
+                format!(
+                    "{tier_text}{}",
+                    " ".repeat(10usize.saturating_sub(cells(&tier_text)))
+                ),
                 if excluded { t.dim() } else { t.tier(tier_i) },
             ),
             Span::styled(
