@@ -152,7 +152,7 @@ pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
 }
 
 /// The longest start of `s` at most `width` cells wide, and the rest.
-fn split_at_cells(s: &str, width: usize) -> (&str, &str) {
+pub fn split_at_cells(s: &str, width: usize) -> (&str, &str) {
     let mut used = 0;
     for (i, c) in s.char_indices() {
         let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);

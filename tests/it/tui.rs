@@ -935,3 +935,23 @@ fn korean_tiers_and_offers_on_the_targets_tab() {
     assert!(bare(&s).contains("긴급(30%쿠폰)"), "{s}");
     assert!(s.contains("사용자의"), "{s}");
 }
+
+/// At 80x24 a long message of words is cut where a word ends, and the pointer to `m` shows.
+#[test]
+fn a_long_message_is_cut_at_a_word() {
+    let mut app = fixture_app();
+    let long = "report written to artifacts/run/report.md; 3 of the users you added are no longer scored at the test anchor and were left out";
+    app.notify(long, false);
+    let s = screen(&mut app, 80, 24);
+    let status = s.lines().nth(1).unwrap_or_default();
+    assert!(status.ends_with("… (m: all)"), "{status}");
+    let kept = status.trim_start().trim_end_matches(" … (m: all)");
+    assert!(long.starts_with(kept), "{status}");
+    assert!(
+        long[kept.len()..].starts_with(' '),
+        "cut mid-word: {status}"
+    );
+    keys(&mut app, "m");
+    let s = screen(&mut app, 80, 24);
+    assert!(s.contains("were left out"), "{s}");
+}
