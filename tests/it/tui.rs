@@ -912,6 +912,27 @@ fn risk_reasons_are_cut_at_words_in_the_list_and_whole_in_the_popup() {
                 );
             }
             assert!(!s.contains('…'), "{s}");
+            // Nothing runs over the popup's border (a Korean word at the edge once did).
+            // At 60 columns the popup is the screen's width, so each row ends at its border.
+            for (top, key) in [(false, ""), (true, "g")] {
+                if w != 60 {
+                    break;
+                }
+                keys(&mut app, key);
+                let s = screen(&mut app, w, h);
+                let inside = s
+                    .lines()
+                    .skip_while(|l| !l.contains("user — Esc closes"))
+                    .skip(1)
+                    .take_while(|l| !l.contains('└'));
+                for l in inside {
+                    let l = l.trim_start_matches(|c: char| c != '│');
+                    assert!(
+                        l.trim_end().ends_with('│'),
+                        "{lang} {w}x{h} top {top}: {l}\n{s}"
+                    );
+                }
+            }
         }
     }
 }

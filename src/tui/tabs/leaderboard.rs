@@ -238,9 +238,15 @@ pub fn render(lb: &Leaderboard, sh: &Shared, f: &mut Frame, area: Rect) {
         let test = lb.split == SplitView::Test;
         f.render_widget(
             Paragraph::new(split_lines(lb, sh, wb, &shown, test, rows)).block(
-                Block::bordered().title(format!(
-                    " leaderboard on {split} (v: val/test){more}{which} "
-                )),
+                Block::bordered().title({
+                    let full = format!(" leaderboard on {split} (v: val/test){more}{which} ");
+                    // Narrow, the title keeps what it tells: the split and what is left out.
+                    if full.chars().count() + 2 > table.width as usize {
+                        format!(" {split}{more}{which} ")
+                    } else {
+                        full
+                    }
+                }),
             ),
             table,
         );

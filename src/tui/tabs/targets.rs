@@ -633,12 +633,18 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
         .search
         .as_ref()
         .map_or(String::new(), |s| format!(" · search \"{s}\" (n/N)"));
+    let range = format!(
+        " targets {}–{} of {total}{search}",
+        if total == 0 { 0 } else { tg.offset + 1 },
+        end
+    );
+    // The keys where they fit; the key bar has them too.
+    let mut title = format!("{range} · Enter details · x exclude · a add · e export ");
+    if cells(&title) + 2 > list.width as usize {
+        title = format!("{range} · Enter details ");
+    }
     f.render_widget(
-        Paragraph::new(lines).block(Block::bordered().title(format!(
-            " targets {}–{} of {total}{search} · Enter details · x exclude · a add · e export ",
-            if total == 0 { 0 } else { tg.offset + 1 },
-            end
-        ))),
+        Paragraph::new(lines).block(Block::bordered().title(title)),
         list,
     );
 }
@@ -665,34 +671,54 @@ pub fn user_popup(
         .position(|&r| r == row)
         .map_or(0, |p| p + 1);
     let x = wb.test.row(row);
-    let mut lines = vec![Line::from(vec![
-        Span::styled(format!("user {}", wb.test.users[row]), t.title()),
-        Span::raw(format!(
-            " · rank {rank} of {} · score {:.4} · {}",
-            m.n(),
-            m.test_scores[row],
-            sh.tiers
-                .tier_of(rank, m.n())
-                .map_or("no tier".to_string(), |x| format!(
-                    "{} ({})",
-                    x.name, x.offer
-                ))
-        )),
-    ])];
-    lines.push(Line::styled(
-        format!(
-            "{:<26} {:>10}  compared with the users scored",
-            "feature", "value"
-        ),
+    // Every line is broken here, at spaces, to the popup's width: the paragraph's own
+    // wrapping let a Korean word at the edge spill over the border.
+    let who = format!("user {}", wb.test.users[row]);
+    let head = format!(
+        "{who} · rank {rank} of {} · score {:.4} · {}",
+        m.n(),
+        m.test_scores[row],
+        sh.tiers
+            .tier_of(rank, m.n())
+            .map_or("no tier".to_string(), |x| format!(
+                "{} ({})",
+                x.name, x.offer
+            ))
+    );
+    let mut lines: Vec<Line> = Vec::new();
+    for (i, part) in wrap_words(&head, inner).into_iter().enumerate() {
+        lines.push(match part.strip_prefix(who.as_str()) {
+            Some(rest) if i == 0 => Line::from(vec![
+                Span::styled(who.clone(), t.title()),
+                Span::raw(rest.to_string()),
+            ]),
+            _ => Line::raw(part),
+        });
+    }
+    // A feature, its value and how it compares on one line where they fit (80 columns); else
+    // the comparison on a line of its own, indented.
+    let mut row_lines = |left: String, right: String, style| {
+        if cells(&left) + 2 + cells(&right) <= inner {
+            lines.push(Line::styled(format!("{left}  {right}"), style));
+        } else {
+            lines.push(Line::styled(left, style));
+            for part in wrap_words(&right, inner.saturating_sub(4)) {
+                lines.push(Line::styled(format!("    {part}"), style));
+            }
+        }
+    };
+    row_lines(
+        format!("{:<26} {:>10}", "feature", "value"),
+        "compared with the users scored".to_string(),
         t.dim(),
-    ));
+    );
     for (j, name) in FEATURE_NAMES.iter().enumerate() {
         let (below, above) = wb.shares(j, x[j]);
-        lines.push(Line::raw(format!(
-            "{name:<26} {:>10.3}  {}",
-            x[j],
-            sh.phrases.comparison(below, above)
-        )));
+        row_lines(
+            format!("{name:<26} {:>10.3}", x[j]),
+            sh.phrases.comparison(below, above),
+            t.text(),
+        );
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled("risk reasons", t.title()));
