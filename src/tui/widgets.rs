@@ -5,7 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
-use unicode_width::UnicodeWidthStr;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::action::Tab;
 use super::keymap::{KEYMAP, Scope};
@@ -83,6 +83,11 @@ pub fn scroll_text(
     scroll: &Scroll,
 ) {
     let inner = block.inner(area);
+    let lines = if wrap {
+        wrap_lines(lines, inner.width as usize)
+    } else {
+        lines
+    };
     let mut p = Paragraph::new(lines);
     if wrap {
         p = p.wrap(Wrap { trim: false });
@@ -107,6 +112,27 @@ pub fn scroll_text(
         block
     };
     f.render_widget(p.scroll((pos, 0)).block(block), area);
+}
+
+/// `lines` broken at spaces to `width` cells, each continuation indented as its line was. The
+/// paragraph's own wrapping let a line whose last word is Korean run one cell over (onto a
+/// box's border); lines of several styles that do not fit are left to it.
+pub fn wrap_lines(lines: Vec<Line<'_>>, width: usize) -> Vec<Line<'_>> {
+    let mut out = Vec::with_capacity(lines.len());
+    for line in lines {
+        if line.width() <= width || line.spans.len() != 1 {
+            out.push(line);
+            continue;
+        }
+        let style = line.spans[0].style.patch(line.style);
+        let text = line.spans[0].content.to_string();
+        let body = text.trim_start_matches(' ');
+        let indent = " ".repeat(text.len() - body.len());
+        for part in wrap_words(body, width.saturating_sub(indent.len())) {
+            out.push(Line::styled(format!("{indent}{part}"), style));
+        }
+    }
+    out
 }
 
 /// Display width of a text in terminal cells (a Korean syllable takes two).
@@ -155,7 +181,7 @@ pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
 pub fn split_at_cells(s: &str, width: usize) -> (&str, &str) {
     let mut used = 0;
     for (i, c) in s.char_indices() {
-        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        let w = c.width().unwrap_or(0);
         if used + w > width {
             // Always take one character, so a line narrower than a character still moves on.
             let i = if i == 0 { c.len_utf8() } else { i };

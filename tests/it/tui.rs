@@ -976,3 +976,20 @@ fn a_long_message_is_cut_at_a_word() {
     let s = screen(&mut app, 80, 24);
     assert!(s.contains("were left out"), "{s}");
 }
+
+/// Korean text wrapped in a box never runs over its right border, however far it scrolls
+/// (the Help tab's FAQ at 60x16 and 80x24).
+#[test]
+fn korean_help_stays_inside_its_box() {
+    for (w, h) in [(60u16, 16u16), (80, 24)] {
+        let mut app = app_in("ko");
+        keys(&mut app, "6");
+        for _ in 0..40 {
+            let s = screen(&mut app, w, h);
+            for l in s.lines().skip(3).take(h as usize - 5) {
+                assert!(l.ends_with('│'), "{w}x{h}: `{l}`\n{s}");
+            }
+            press(&mut app, KeyCode::PageDown);
+        }
+    }
+}
