@@ -392,7 +392,8 @@ pub struct TargetArgs {
     /// Targeting config (TOML): `[[tiers]]` with `name`, `top_pct`, `offer`. Default: SPEC §5 tiers.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Language of the risk reasons.
+    /// Language of the risk reasons, and of the default tiers and offers (a --config file's
+    /// are used as written).
     #[arg(long, value_enum, default_value_t = Lang::En)]
     pub lang: Lang,
 }
@@ -400,7 +401,7 @@ pub struct TargetArgs {
 impl TargetArgs {
     pub(crate) fn load(&self) -> Result<(TierRule, Phrases)> {
         Ok((
-            TierRule::load(self.config.as_deref())?,
+            TierRule::load(self.config.as_deref(), self.lang.code())?,
             Phrases::load(self.lang.code())?,
         ))
     }

@@ -17,6 +17,7 @@ use crate::engine::targeting::phrases::{Phrases, english};
 use super::action::{Action, Tab};
 use super::input::{Input, InputKind};
 use super::shared::Shared;
+use super::tabs::Scroll;
 use super::tabs::curves::Curves;
 use super::tabs::features::Features;
 use super::tabs::help::Help;
@@ -113,7 +114,7 @@ pub struct App {
     pub notices: u64,
     pub popup: Option<Popup>,
     /// Scroll of the open popup.
-    pub popup_scroll: u16,
+    pub popup_scroll: Scroll,
     /// The open input box (search, K, export path, user id).
     pub input: Option<Input>,
     pub quit: bool,
@@ -141,7 +142,7 @@ impl App {
             last_notice: None,
             notices: 0,
             popup: None,
-            popup_scroll: 0,
+            popup_scroll: Scroll::default(),
             input: None,
             quit: false,
             tiers: TierRule::default(),
@@ -351,18 +352,14 @@ impl App {
         if self.popup.is_some() {
             match action {
                 Action::Esc | Action::Help | Action::Enter => self.popup = None,
-                Action::Up => self.popup_scroll = self.popup_scroll.saturating_sub(1),
-                Action::Down => self.popup_scroll = self.popup_scroll.saturating_add(1).min(200),
-                Action::PageUp => self.popup_scroll = self.popup_scroll.saturating_sub(10),
-                Action::PageDown => {
-                    self.popup_scroll = self.popup_scroll.saturating_add(10).min(200)
-                }
-                Action::Top => self.popup_scroll = 0,
                 Action::Quit => {
                     self.quit = true;
                     return vec![Effect::CancelTraining, Effect::Quit];
                 }
-                _ => {}
+                // Movement keys scroll the popup (a page is the Targets list's).
+                other => {
+                    self.popup_scroll.update(other, self.targets.page);
+                }
             }
             return vec![];
         }
@@ -373,12 +370,12 @@ impl App {
                 return vec![Effect::CancelTraining, Effect::Quit];
             }
             Action::Help => {
-                self.popup_scroll = 0;
+                self.popup_scroll.reset();
                 self.popup = Some(Popup::Help)
             }
             Action::Message => {
                 if self.last_notice.is_some() {
-                    self.popup_scroll = 0;
+                    self.popup_scroll.reset();
                     self.popup = Some(Popup::Message);
                 } else {
                     self.notify("no message yet", false);
@@ -433,7 +430,10 @@ impl App {
             Reply::Nothing => {}
             Reply::Note { text, error } => self.notify(text, error),
             Reply::Edited { what } => return vec![Effect::Write(Write::Edits { what })],
-            Reply::Open(row) => self.popup = Some(Popup::User(row)),
+            Reply::Open(row) => {
+                self.popup_scroll.reset();
+                self.popup = Some(Popup::User(row));
+            }
             Reply::Ask(kind, text) => self.input = Some(Input::new(kind, text)),
             Reply::Report => return vec![Effect::Write(Write::Report)],
         }

@@ -11,7 +11,7 @@ use super::app::{App, Popup};
 use super::input::InputKind;
 use super::keymap;
 use super::tabs;
-use super::widgets::{centered, keymap_lines};
+use super::widgets::{cells, centered, keymap_lines, scroll_text, split_at_cells};
 
 /// Below this the screen says so instead of drawing a broken layout.
 pub const MIN_WIDTH: u16 = 60;
@@ -60,7 +60,9 @@ pub fn render(app: &App, f: &mut Frame) {
     match &app.popup {
         Some(Popup::Help) => help_popup(app, f, area),
         Some(Popup::Message) => message_popup(app, f, area),
-        Some(Popup::User(row)) => tabs::targets::user_popup(&app.targets, &sh, f, area, *row),
+        Some(Popup::User(row)) => {
+            tabs::targets::user_popup(&app.targets, &sh, f, area, *row, &app.popup_scroll)
+        }
         None => {}
     }
     if app.input.is_some() {
@@ -164,18 +166,32 @@ fn key_bar(app: &App, f: &mut Frame, area: Rect) {
     f.render_widget(Line::from(spans), area);
 }
 
-/// A message as the status line shows it: whole when it fits, else cut with a pointer to `m`
-/// (which shows it whole; it is in the log too).
+/// A message as the status line shows it: whole when it fits, else cut where a word ends and
+/// followed by a pointer to `m` (which shows it whole; it is in the log too). Widths are in
+/// cells, so a Korean message leaves the pointer on screen as well.
 fn fit_status(text: &str, width: usize) -> String {
     const MORE: &str = " … (m: all)";
-    if text.chars().count() < width {
+    if cells(text) < width {
         return format!(" {text}");
     }
-    let keep = width.saturating_sub(MORE.chars().count() + 1);
-    format!(" {}{MORE}", text.chars().take(keep).collect::<String>())
+    let room = width.saturating_sub(cells(MORE) + 1);
+    let (head, rest) = split_at_cells(text, room);
+    if rest.starts_with(' ') {
+        return format!(" {}{MORE}", head.trim_end());
+    }
+    // Back to the last space; when that would throw away more than half the line (a long
+    // path), to the last path separator instead, which ends a path's word.
+    let half = head.len() / 2;
+    let cut = head
+        .rfind(' ')
+        .filter(|&i| i >= half)
+        .or_else(|| head.rfind('/').map(|i| i + 1).filter(|&i| i >= half))
+        .or_else(|| head.rfind(' '))
+        .unwrap_or(head.len());
+    format!(" {}{MORE}", head[..cut].trim_end())
 }
 
-/// The last message, wrapped to the popup's width.
+/// The last message, wrapped to the popup's width; it scrolls when taller than the screen.
 fn message_popup(app: &App, f: &mut Frame, area: Rect) {
     let Some(n) = &app.last_notice else { return };
     let style = if n.error {
@@ -184,20 +200,19 @@ fn message_popup(app: &App, f: &mut Frame, area: Rect) {
         app.theme.good()
     };
     let w = area.width.saturating_sub(4).min(76);
-    // Word wrapping can take a line more than the characters need.
-    let rows = (n.text.chars().count() as u16).div_ceil(w.saturating_sub(2).max(1)) + 4;
+    let text = Paragraph::new(Line::styled(n.text.clone(), style)).wrap(Wrap { trim: false });
+    let rows = text.line_count(w.saturating_sub(2)) as u16 + 2;
     let r = centered(area, w, rows.min(area.height.saturating_sub(2)));
     f.render_widget(Clear, r);
-    f.render_widget(
-        Paragraph::new(Line::styled(n.text.clone(), style))
-            .wrap(Wrap { trim: false })
-            .scroll((app.popup_scroll, 0))
-            .block(
-                Block::bordered()
-                    .title(" last message — Esc closes ")
-                    .border_style(app.theme.title()),
-            ),
+    scroll_text(
+        f,
         r,
+        Block::bordered()
+            .title(" last message — Esc closes ")
+            .border_style(app.theme.title()),
+        vec![Line::styled(n.text.clone(), style)],
+        true,
+        &app.popup_scroll,
     );
 }
 
@@ -205,13 +220,15 @@ fn help_popup(app: &App, f: &mut Frame, area: Rect) {
     let lines = keymap_lines(&app.theme, Some(app.tab));
     let r = centered(area, 72, area.height.saturating_sub(2));
     f.render_widget(Clear, r);
-    f.render_widget(
-        Paragraph::new(lines).scroll((app.popup_scroll, 0)).block(
-            Block::bordered()
-                .title(" keys — j/k scroll · Esc or ? closes ")
-                .border_style(app.theme.title()),
-        ),
+    scroll_text(
+        f,
         r,
+        Block::bordered()
+            .title(" keys — j/k scroll · Esc or ? closes ")
+            .border_style(app.theme.title()),
+        lines,
+        false,
+        &app.popup_scroll,
     );
 }
 
@@ -245,4 +262,32 @@ fn input_box(app: &App, f: &mut Frame, area: Rect) {
         .block(Block::bordered().title(title).border_style(app.theme.key())),
         r,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_status_is_cut_where_a_word_ends() {
+        let msg = "hand edits not loaded: the file edits.json names user 123456789 who was not scored at the test anchor";
+        let s = fit_status(msg, 80);
+        assert!(s.ends_with("… (m: all)") && cells(&s) <= 80, "{s}");
+        let kept = s.trim_start().trim_end_matches(" … (m: all)");
+        assert!(
+            msg.starts_with(kept) && msg[kept.len()..].starts_with(' '),
+            "{s}"
+        );
+        // A path with no space to cut at is cut after a separator.
+        let msg = format!("export failed: /{}", "data/".repeat(30));
+        let s = fit_status(&msg, 80);
+        assert!(s.trim_end_matches(" … (m: all)").ends_with('/'), "{s}");
+        // Korean: two cells a syllable, and the pointer still on the line.
+        let msg = "내보내기 실패: 파일을 쓸 수 없습니다 ".repeat(4);
+        let s = fit_status(&msg, 80);
+        assert!(s.ends_with("… (m: all)") && cells(&s) <= 80, "{s}");
+        assert!(msg.starts_with(s.trim_start().trim_end_matches(" … (m: all)")));
+        // Short messages are untouched.
+        assert_eq!(fit_status("run saved", 80), " run saved");
+    }
 }

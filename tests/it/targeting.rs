@@ -679,7 +679,39 @@ fn export_and_report_commands() {
         .arg(&out)
         .assert()
         .success();
-    assert!(std::fs::read_to_string(&out).unwrap().contains("사용자의"));
+    // Korean reasons, and the default tiers and offers in Korean too.
+    let ko = std::fs::read_to_string(&out).unwrap();
+    assert!(ko.contains("사용자의"), "{ko}");
+    assert!(
+        ko.contains("\"tier\": \"긴급\"") && ko.contains("30% 쿠폰"),
+        "{ko}"
+    );
+    assert!(!ko.contains("Emergency") && !ko.contains("coupon"), "{ko}");
+    let out = d.path().join("ko.md");
+    bin()
+        .args([
+            "report",
+            "--run",
+            run.to_str().unwrap(),
+            "--lang",
+            "ko",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let rep = std::fs::read_to_string(&out).unwrap();
+    for want in [
+        "| 긴급 | top 5% |",
+        "| 30% 쿠폰 |",
+        "| 잠재 | top 30% |",
+        "무료 배송",
+    ] {
+        assert!(
+            rep.contains(want),
+            "`{want}` not in the Korean report:\n{rep}"
+        );
+    }
 
     // The report.
     let out = d.path().join("report.md");

@@ -40,7 +40,15 @@ fn screen(app: &mut App, w: u16, h: u16) -> String {
     let buf = term.backend().buffer();
     let mut out = String::new();
     for y in 0..h {
-        let line: String = (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect();
+        // A wide character (Korean) fills two cells; the second is left out, so the text
+        // reads as the terminal shows it.
+        let mut line = String::new();
+        let mut x = 0;
+        while x < w {
+            let sym = buf[(x, y)].symbol();
+            line.push_str(sym);
+            x += (unicode_width::UnicodeWidthStr::width(sym) as u16).max(1);
+        }
         out.push_str(line.trim_end());
         out.push('\n');
     }
@@ -392,15 +400,15 @@ fn user_detail_lists_features_percentiles_and_reasons() {
 fn each_tab_keeps_its_own_scroll() {
     let mut app = fixture_app();
     keys(&mut app, "1jjj2j");
-    assert_eq!((app.labels.scroll, app.features.scroll), (3, 1));
+    assert_eq!((app.labels.scroll.pos(), app.features.corr.pos()), (3, 1));
     // Help opens at its top, as on a fresh start, though other tabs were scrolled.
     keys(&mut app, "6");
-    assert_eq!(app.help.scroll, 0);
+    assert_eq!(app.help.scroll.pos(), 0);
     let mut fresh = fixture_app();
     fresh.update(Action::GoTab(Tab::Help));
     assert_eq!(screen(&mut app, 80, 24), screen(&mut fresh, 80, 24));
     keys(&mut app, "1");
-    assert_eq!(app.labels.scroll, 3, "Labels kept its place");
+    assert_eq!(app.labels.scroll.pos(), 3, "Labels kept its place");
 }
 
 #[test]
@@ -654,4 +662,334 @@ fn a_long_message_is_one_key_away() {
     assert!(s.matches("x/").count() >= 60, "{s}");
     press(&mut app, KeyCode::Esc);
     assert_eq!(app.popup, None);
+}
+
+/// Where each scrolling view ends: text its last row holds once scrolled to the end, and
+/// whether the view is text (its bottom row inside the box must then not be blank).
+fn view_end(tab: Tab, vif: bool, k: usize) -> (String, bool) {
+    let last_faq = churn_tui::tui::tabs::faq::EN
+        .last()
+        .and_then(|(_, a)| a.split(' ').next_back())
+        .unwrap_or("")
+        .to_string();
+    match (tab, vif) {
+        (Tab::Labels, _) => ("2020-04-01  test".into(), true),
+        (Tab::Features, false) => ("trnd activity_trend".into(), true),
+        (Tab::Features, true) => ("active = m0 or m1.".into(), true),
+        (Tab::Leaderboard, _) => ("bgnbd".into(), false),
+        (Tab::Curves, _) => ("gbdt".into(), false),
+        (Tab::Targets, _) => (format!("–{k} of {k}"), false),
+        (Tab::Help, _) => (last_faq, true),
+    }
+}
+
+/// A fresh fixture app on `tab` (and the Features' VIF view).
+fn app_on(tab: Tab, vif: bool) -> App {
+    let mut app = fixture_app();
+    app.update(Action::GoTab(tab));
+    if vif {
+        keys(&mut app, "v");
+    }
+    app
+}
+
+/// The screen, and the tab's selection (which a screen shows only by colour).
+fn look(app: &mut App, w: u16, h: u16) -> String {
+    let s = screen(app, w, h);
+    let sel = match app.tab {
+        Tab::Leaderboard => app.leaderboard.sel,
+        Tab::Curves => app.curves.sel,
+        Tab::Targets => app.targets.sel,
+        _ => 0,
+    };
+    format!("{s}selected: {sel}")
+}
+
+/// Every scrolling view, at 80x24 and 60x16: j held down stops at the end with the end in
+/// view (never scrolled into blank rows), G is that same end, one k then moves back at once,
+/// g is the top again, and the other tabs have not moved.
+#[test]
+fn every_view_scrolls_to_its_end_and_no_further() {
+    let k = KPct { bp: 500 }.k_of(ranked(&chosen()).len());
+    let views = [
+        (Tab::Labels, false),
+        (Tab::Features, false),
+        (Tab::Features, true),
+        (Tab::Leaderboard, false),
+        (Tab::Curves, false),
+        (Tab::Targets, false),
+        (Tab::Help, false),
+    ];
+    for (w, h) in [(80u16, 24u16), (60, 16)] {
+        for (tab, vif) in views {
+            let what = format!("{tab:?}{} at {w}x{h}", if vif { " (VIF)" } else { "" });
+            let mut app = app_on(tab, vif);
+            let top = look(&mut app, w, h);
+            // Drawn as it goes, as on a terminal (a draw tells the view where its end is).
+            for i in 0..300 {
+                press(&mut app, KeyCode::Char('j'));
+                if i % 5 == 0 {
+                    look(&mut app, w, h);
+                }
+            }
+            let held = look(&mut app, w, h);
+            let (last, text) = view_end(tab, vif, k);
+            let bare = |t: &str| t.replace(' ', "");
+            assert!(
+                bare(&held).contains(&bare(&last)),
+                "{what}: `{last}` not shown at the end:\n{held}"
+            );
+            if text {
+                // The row above the bottom border, inside the box, holds text.
+                let row = held.lines().nth(h as usize - 3).unwrap_or_default();
+                assert!(
+                    row.trim_matches(['│', ' ']).chars().count() > 1,
+                    "{what}: blank at the end:\n{held}"
+                );
+            }
+            // Everything moves at 60x16; at 80x24 the VIF table fits whole and stays put.
+            let moves = held != top;
+            assert!(moves || (w, vif) == (80, true), "{what}: j moved nothing");
+            keys(&mut app, "g");
+            assert_eq!(look(&mut app, w, h), top, "{what}: g is not the top");
+            keys(&mut app, "G");
+            assert_eq!(look(&mut app, w, h), held, "{what}: G is not the end");
+            press(&mut app, KeyCode::PageUp);
+            press(&mut app, KeyCode::PageDown);
+            assert_eq!(look(&mut app, w, h), held, "{what}: PgDn is not the end");
+            press(&mut app, KeyCode::Home);
+            assert_eq!(look(&mut app, w, h), top, "{what}: Home is not the top");
+            press(&mut app, KeyCode::End);
+            keys(&mut app, "k");
+            let up = look(&mut app, w, h);
+            assert!(
+                up != held || !moves,
+                "{what}: k after G did not move at once"
+            );
+            // The other tabs are where a fresh start has them.
+            for other in Tab::ALL.into_iter().filter(|o| *o != tab) {
+                app.update(Action::GoTab(other));
+                let mut fresh = app_on(other, false);
+                assert_eq!(
+                    look(&mut app, w, h),
+                    look(&mut fresh, w, h),
+                    "{what} moved {other:?}"
+                );
+            }
+            app.update(Action::GoTab(tab));
+            assert_eq!(look(&mut app, w, h), up, "{what} lost its place");
+        }
+    }
+}
+
+/// The heatmap's short column names have a legend at 80x24 (below the heatmap, scrolling with
+/// it); at 60x16 the columns that do not fit are announced and h/l bring them in.
+#[test]
+fn heatmap_legend_at_80_and_columns_scroll_at_60() {
+    let mut app = app_on(Tab::Features, false);
+    // The snapshot is features_80x24 (every_tab_at_80x24_and_160x48).
+    let s = screen(&mut app, 80, 24);
+    assert!(s.contains("ev30 n_events_30d"), "{s}");
+    keys(&mut app, "G");
+    let s = screen(&mut app, 80, 24);
+    for name in churn_tui::engine::features::FEATURE_NAMES {
+        assert!(s.contains(name), "{name} not in the legend:\n{s}");
+    }
+
+    let mut app = app_on(Tab::Features, false);
+    let s = screen(&mut app, 60, 16);
+    insta::assert_snapshot!("features_60x16", s);
+    let header = s.lines().nth(3).unwrap_or_default();
+    assert!(s.contains("columns 1–10 of 14 (h/l)"), "{s}");
+    assert!(
+        header.contains("ac15") && header.trim_end_matches(['│', ' ']).ends_with('›'),
+        "{header}"
+    );
+    assert!(!header.contains("trnd"), "{header}");
+    keys(&mut app, "lllllll");
+    let s = screen(&mut app, 60, 16);
+    insta::assert_snapshot!("features_60x16_right", s);
+    let header = s.lines().nth(3).unwrap_or_default();
+    assert!(s.contains("columns 5–14 of 14 (h/l)"), "{s}");
+    assert!(header.contains("‹") && header.contains("trnd"), "{header}");
+    assert!(!header.contains("ev30"), "{header}");
+    keys(&mut app, "h");
+    assert!(screen(&mut app, 60, 16).contains("columns 4–13 of 14"));
+
+    // The VIF table's statistics scroll the same way at 60 columns.
+    keys(&mut app, "v");
+    let s = screen(&mut app, 60, 16);
+    assert!(
+        s.contains("columns 1–2 of 5 (h/l)") && s.contains("dorm mean"),
+        "{s}"
+    );
+    keys(&mut app, "llll");
+    let s = screen(&mut app, 60, 16);
+    assert!(
+        s.contains("columns 4–5 of 5") && s.contains("act med"),
+        "{s}"
+    );
+}
+
+/// A fixture app in a language: its reasons and its default tiers and offers.
+fn app_in(lang: &str) -> App {
+    let mut app = fixture_app();
+    app.phrases = churn_tui::engine::targeting::phrases::Phrases::load(lang).expect("lang");
+    app.tiers = churn_tui::engine::targeting::TierRule::shipped(lang).expect("tiers");
+    app
+}
+
+/// The full risk reasons of the user with this id, as the popup should show them.
+fn full_reasons(app: &App, user: i64) -> Vec<String> {
+    let wb = app.wb.as_ref().expect("run");
+    let row = wb.test.users.iter().position(|u| *u == user).expect("user");
+    app.targets
+        .reasons_of(row)
+        .unwrap_or_default()
+        .iter()
+        .map(|r| r.text_in(&app.phrases))
+        .collect()
+}
+
+/// The Targets list shortens a first reason only at a word boundary (never with "…"), and
+/// the user popup shows every reason whole, wrapped at spaces: in English and Korean, at
+/// 80x24 and at 60x16 (where the popup scrolls to them).
+#[test]
+fn risk_reasons_are_cut_at_words_in_the_list_and_whole_in_the_popup() {
+    let bare = |t: &str| t.replace([' ', '│'], "");
+    for lang in ["en", "ko"] {
+        for (w, h) in [(80u16, 24u16), (60, 16)] {
+            let mut app = app_in(lang);
+            keys(&mut app, "5");
+            let s = screen(&mut app, w, h);
+            let mut rows = 0;
+            for line in s.lines().filter(|l| l.starts_with('│')) {
+                let cols: Vec<&str> = line.trim_matches('│').split_whitespace().collect();
+                let Some(user) = cols.get(1).and_then(|u| u.parse::<i64>().ok()) else {
+                    continue;
+                };
+                rows += 1;
+                // What follows the tier name is the reason.
+                let tier = app.tiers.tiers.iter().find(|t| line.contains(&t.name));
+                let tier = tier.expect("a tier on every row of the top 5%");
+                let shown = line
+                    .split_once(tier.name.as_str())
+                    .map(|(_, r)| r.trim_matches(['│', ' ']))
+                    .unwrap_or_default();
+                assert!(!shown.is_empty() && !shown.contains('…'), "{line}");
+                let first = &full_reasons(&app, user)[0];
+                // The shown text starts the sentence (or its feature phrase) and ends where a
+                // word does.
+                assert!(
+                    bare(first).starts_with(&bare(shown)),
+                    "{lang} {w}: `{shown}` / `{first}`"
+                );
+                if lang == "en" {
+                    let rest = &first[shown.len()..];
+                    assert!(
+                        rest.is_empty() || rest.starts_with(' '),
+                        "cut mid-word: `{shown}`"
+                    );
+                }
+            }
+            assert!(rows >= 5, "{lang} {w}x{h}: no rows read:\n{s}");
+
+            // The popup: every reason whole, wherever it wraps.
+            press(&mut app, KeyCode::Enter);
+            keys(&mut app, "G");
+            let s = screen(&mut app, w, h);
+            let user = app.targets.list_user(app.wb.as_ref(), 0).expect("user");
+            let text = bare(
+                &s.lines()
+                    .skip_while(|l| !l.contains("1."))
+                    .collect::<String>(),
+            );
+            for (i, r) in full_reasons(&app, user).iter().enumerate() {
+                assert!(
+                    text.contains(&format!("{}.{}", i + 1, bare(r))),
+                    "{lang} {w}x{h}: reason {} not whole: `{r}`\n{s}",
+                    i + 1
+                );
+            }
+            assert!(!s.contains('…'), "{s}");
+            // Nothing runs over the popup's border (a Korean word at the edge once did).
+            // At 60 columns the popup is the screen's width, so each row ends at its border.
+            for (top, key) in [(false, ""), (true, "g")] {
+                if w != 60 {
+                    break;
+                }
+                keys(&mut app, key);
+                let s = screen(&mut app, w, h);
+                let inside = s
+                    .lines()
+                    .skip_while(|l| !l.contains("user — Esc closes"))
+                    .skip(1)
+                    .take_while(|l| !l.contains('└'));
+                for l in inside {
+                    let l = l.trim_start_matches(|c: char| c != '│');
+                    assert!(
+                        l.trim_end().ends_with('│'),
+                        "{lang} {w}x{h} top {top}: {l}\n{s}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// With --lang ko the Targets tab and the user popup name tiers and offers in Korean.
+#[test]
+fn korean_tiers_and_offers_on_the_targets_tab() {
+    let mut app = app_in("ko");
+    keys(&mut app, "5");
+    let s = screen(&mut app, 80, 24);
+    insta::assert_snapshot!("targets_ko_80x24", s);
+    let bare = |t: &str| t.replace(' ', "");
+    assert!(bare(&s).contains("tiers:긴급25경고50잠재74"), "{s}");
+    assert!(!s.contains("Emergency"), "{s}");
+    // The tier column keeps its width: every row's score and reason line up.
+    let rows: Vec<&str> = s.lines().filter(|l| l.contains("긴급 ")).collect();
+    assert!(rows.len() > 5, "{s}");
+    press(&mut app, KeyCode::Enter);
+    let s = screen(&mut app, 80, 24);
+    insta::assert_snapshot!("targets_user_ko_80x24", s);
+    assert!(bare(&s).contains("긴급(30%쿠폰)"), "{s}");
+    assert!(s.contains("사용자의"), "{s}");
+}
+
+/// At 80x24 a long message of words is cut where a word ends, and the pointer to `m` shows.
+#[test]
+fn a_long_message_is_cut_at_a_word() {
+    let mut app = fixture_app();
+    let long = "report written to artifacts/run/report.md; 3 of the users you added are no longer scored at the test anchor and were left out";
+    app.notify(long, false);
+    let s = screen(&mut app, 80, 24);
+    let status = s.lines().nth(1).unwrap_or_default();
+    assert!(status.ends_with("… (m: all)"), "{status}");
+    let kept = status.trim_start().trim_end_matches(" … (m: all)");
+    assert!(long.starts_with(kept), "{status}");
+    assert!(
+        long[kept.len()..].starts_with(' '),
+        "cut mid-word: {status}"
+    );
+    keys(&mut app, "m");
+    let s = screen(&mut app, 80, 24);
+    assert!(s.contains("were left out"), "{s}");
+}
+
+/// Korean text wrapped in a box never runs over its right border, however far it scrolls
+/// (the Help tab's FAQ at 60x16 and 80x24).
+#[test]
+fn korean_help_stays_inside_its_box() {
+    for (w, h) in [(60u16, 16u16), (80, 24)] {
+        let mut app = app_in("ko");
+        keys(&mut app, "6");
+        for _ in 0..40 {
+            let s = screen(&mut app, w, h);
+            for l in s.lines().skip(3).take(h as usize - 5) {
+                assert!(l.ends_with('│'), "{w}x{h}: `{l}`\n{s}");
+            }
+            press(&mut app, KeyCode::PageDown);
+        }
+    }
 }

@@ -20,8 +20,20 @@ pub struct TierRule {
     pub tiers: Vec<Tier>,
 }
 
+/// The shipped default tiers, by language.
+pub const TIERS_TOML: &str = include_str!("../../../assets/tiers.toml");
+
 impl Default for TierRule {
+    /// The English defaults.
     fn default() -> Self {
+        // The shipped table is parsed in a unit test, so the fallback is never used in a
+        // release; it keeps the defaults even so.
+        TierRule::shipped("en").unwrap_or_else(|_| TierRule::fallback())
+    }
+}
+
+impl TierRule {
+    fn fallback() -> TierRule {
         let t = |name: &str, bp, offer: &str| Tier {
             name: name.into(),
             top_bp: bp,
@@ -34,6 +46,17 @@ impl Default for TierRule {
                 t("Potential", 3000, "10% discount or free shipping"),
             ],
         }
+    }
+
+    /// The default tiers in a shipped language (`en`, `ko`), from `assets/tiers.toml`.
+    pub fn shipped(lang: &str) -> Result<TierRule> {
+        let source = "assets/tiers.toml";
+        let mut all: std::collections::HashMap<String, ConfigFile> =
+            toml::from_str(TIERS_TOML).map_err(|e| Error::Config(format!("{source}: {e}")))?;
+        let c = all.remove(lang).ok_or_else(|| {
+            Error::Config(format!("{source}: no default tiers in language `{lang}`"))
+        })?;
+        TierRule::from_specs(c.tiers, &format!("{source} [{lang}]"))
     }
 }
 
@@ -55,14 +78,20 @@ struct ConfigFile {
 impl TierRule {
     /// Tiers from a TOML config (`[[tiers]]` with `name`, `top_pct`, `offer`), best first.
     pub fn from_toml(text: &str, source: &str) -> Result<TierRule> {
+        let c: ConfigFile =
+            toml::from_str(text).map_err(|e| Error::Config(format!("{source}: {e}")))?;
+        TierRule::from_specs(c.tiers, source)
+    }
+
+    /// Tiers checked: at least one, each named, their reach growing from tier to tier.
+    fn from_specs(specs: Vec<TierSpec>, source: &str) -> Result<TierRule> {
         let bad = |m: String| Error::Config(format!("{source}: {m}"));
-        let c: ConfigFile = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
-        if c.tiers.is_empty() {
+        if specs.is_empty() {
             return Err(bad("no [[tiers]]".into()));
         }
         let mut prev = 0;
         let mut tiers = Vec::new();
-        for (i, t) in c.tiers.into_iter().enumerate() {
+        for (i, t) in specs.into_iter().enumerate() {
             let k = KPct::parse(&t.top_pct.to_string())
                 .map_err(|e| bad(format!("tier {} ({}): top_pct: {e}", i + 1, t.name)))?;
             if k.bp <= prev {
@@ -85,10 +114,11 @@ impl TierRule {
         Ok(TierRule { tiers })
     }
 
-    /// The tiers of a config file, or the defaults when `path` is `None`.
-    pub fn load(path: Option<&Path>) -> Result<TierRule> {
+    /// The tiers of a config file, as written; or, when `path` is `None`, the default tiers
+    /// in `lang` (a shipped language's code, as the risk reasons take it).
+    pub fn load(path: Option<&Path>, lang: &str) -> Result<TierRule> {
         match path {
-            None => Ok(TierRule::default()),
+            None => TierRule::shipped(lang),
             Some(p) => {
                 let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
                 TierRule::from_toml(&text, &p.display().to_string())
@@ -151,6 +181,23 @@ mod tests {
         );
         assert_eq!(r.tier_of(32, 101), None);
         assert_eq!(r.sizes(101), vec![6, 10, 15]);
+    }
+
+    #[test]
+    fn shipped_tiers_in_english_and_korean() {
+        let en = TierRule::shipped("en").unwrap();
+        assert_eq!(en, TierRule::fallback(), "the file and the fallback agree");
+        assert_eq!(en, TierRule::default());
+        let ko = TierRule::shipped("ko").unwrap();
+        let names: Vec<&str> = ko.tiers.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["긴급", "경고", "잠재"]);
+        assert_eq!(ko.tiers[0].offer, "30% 쿠폰");
+        // The same cuts in every language.
+        let bps = |r: &TierRule| r.tiers.iter().map(|t| t.top_bp).collect::<Vec<_>>();
+        assert_eq!(bps(&ko), bps(&en));
+        assert!(TierRule::shipped("fr").is_err());
+        let cfg = TierRule::load(None, "ko").unwrap();
+        assert_eq!(cfg, ko);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Tab 4, Curves: PR curves of all models as braille line charts (dots with `--ascii`), models
 //! toggled on and off, the current K marked; `c` switches to cumulative gain and lift.
 
+use std::cell::Cell;
 use std::collections::BTreeSet;
 
 use ratatui::Frame;
@@ -15,7 +16,7 @@ use crate::tui::action::Action;
 use crate::tui::shared::Shared;
 use crate::tui::widgets::waiting;
 
-use super::{SplitView, step};
+use super::{SplitView, follow, step};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CurveMode {
@@ -46,6 +47,8 @@ pub struct Curves {
     pub mode: CurveMode,
     /// The split of the PR curves (gain and lift are always on test).
     pub split: SplitView,
+    /// The legend's first model shown when not all fit, as last drawn.
+    pub offset: Cell<usize>,
 }
 
 impl Curves {
@@ -278,7 +281,14 @@ pub fn render(curves: &Curves, sh: &Shared, f: &mut Frame, area: Rect) {
     f.render_widget(chart, chart_area);
 
     let mut lines = Vec::new();
-    for (i, m) in wb.models.iter().enumerate() {
+    // The notes below the models take up to four rows; the models scroll to keep the
+    // selection in view above them.
+    let n = wb.models.len();
+    let visible = (legend_area.height.saturating_sub(2) as usize)
+        .saturating_sub(4)
+        .max(1);
+    let first = follow(&curves.offset, curves.sel, n, visible);
+    for (i, m) in wb.models.iter().enumerate().skip(first).take(visible) {
         let on = !curves.hidden.contains(&m.name);
         let mark = if t.ascii { "•" } else { "⣿" };
         let mut line = Line::from(vec![
@@ -312,7 +322,11 @@ pub fn render(curves: &Curves, sh: &Shared, f: &mut Frame, area: Rect) {
     f.render_widget(
         Paragraph::new(lines)
             .style(Style::new())
-            .block(Block::bordered().title(" models ")),
+            .block(Block::bordered().title(if n > visible {
+                format!(" models {}–{} of {n} ", first + 1, (first + visible).min(n))
+            } else {
+                " models ".to_string()
+            })),
         legend_area,
     );
 }

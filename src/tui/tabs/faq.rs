@@ -69,7 +69,7 @@ pub const KO: &[(&str, &str)] = &[
     ),
     (
         "등급(tier)과 혜택(offer)은 무엇인가요?",
-        "등급은 순위 목록을 깊이로 나눕니다(기본: Emergency 상위 5% 30% 쿠폰, Warning 15%까지, Potential 30%까지). 등급마다 마케팅이 보낼 혜택이 있습니다. --config FILE([[tiers]] name, top_pct, offer)로 바꿉니다.",
+        "등급은 순위 목록을 깊이로 나눕니다(기본: 긴급 상위 5% 30% 쿠폰, 경고 15%까지, 잠재 30%까지). 등급마다 마케팅이 보낼 혜택이 있습니다. --config FILE([[tiers]] name, top_pct, offer)로 바꿉니다.",
     ),
     (
         "위험 사유는 어떻게 만들고, 백분율은 무엇을 뜻하나요?",

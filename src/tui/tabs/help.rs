@@ -7,7 +7,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use crate::tui::shared::Shared;
-use crate::tui::widgets::keymap_lines;
+use crate::tui::widgets::{keymap_lines, scroll_text};
 
 /// The Help tab's own state: how far the keymap is scrolled.
 pub type Help = super::Scrolled;
@@ -47,17 +47,6 @@ pub const METRICS: &[(&str, &str)] = &[
     ),
 ];
 
-/// `scroll`, but no further than shows the last line at the bottom of `area` (G and PgDn
-/// past the end would show an empty box). Wrapped lines are counted by width, which word
-/// wrapping can exceed by a little: two lines to spare.
-fn clamped(scroll: u16, lines: &[Line], area: Rect) -> u16 {
-    let inner = area.width.saturating_sub(2).max(1) as usize;
-    let rows: usize = lines.iter().map(|l| l.width().div_ceil(inner).max(1)).sum();
-    let visible = area.height.saturating_sub(2) as usize;
-    let last = (rows + 2).saturating_sub(visible);
-    scroll.min(u16::try_from(last).unwrap_or(u16::MAX))
-}
-
 /// The glossary and the FAQ (in the reasons' language), as lines.
 fn explained(t: &crate::tui::theme::Theme, lang: &str) -> Vec<Line<'static>> {
     let mut lines = vec![Line::styled("What the numbers mean", t.title())];
@@ -84,16 +73,24 @@ pub fn render(help: &Help, sh: &Shared, f: &mut Frame, area: Rect) {
         let [keys, rest] =
             Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
                 .areas(area);
+        let keys_p = Paragraph::new(keymap_lines(t, None));
+        let rest_p = Paragraph::new(explained(t, &sh.phrases.lang)).wrap(Wrap { trim: false });
+        // One scroll for both, as far as the longer one goes.
+        let rows = keys_p
+            .line_count(keys.width.saturating_sub(2))
+            .max(rest_p.line_count(rest.width.saturating_sub(2)));
+        let pos = help
+            .scroll
+            .fit(rows, rest.height.saturating_sub(2) as usize);
         f.render_widget(
-            Paragraph::new(keymap_lines(t, None))
-                .scroll((help.scroll, 0))
+            keys_p
+                .scroll((pos, 0))
                 .block(Block::bordered().title(" keys ")),
             keys,
         );
         f.render_widget(
-            Paragraph::new(explained(t, &sh.phrases.lang))
-                .wrap(Wrap { trim: false })
-                .scroll((help.scroll, 0))
+            rest_p
+                .scroll((pos, 0))
                 .block(Block::bordered().title(title)),
             rest,
         );
@@ -102,11 +99,12 @@ pub fn render(help: &Help, sh: &Shared, f: &mut Frame, area: Rect) {
     let mut lines = keymap_lines(t, None);
     lines.push(Line::raw(""));
     lines.extend(explained(t, &sh.phrases.lang));
-    f.render_widget(
-        Paragraph::new(lines.clone())
-            .wrap(Wrap { trim: false })
-            .scroll((clamped(help.scroll, &lines, area), 0))
-            .block(Block::bordered().title(title)),
+    scroll_text(
+        f,
         area,
+        Block::bordered().title(title),
+        lines,
+        true,
+        &help.scroll,
     );
 }

@@ -9,7 +9,7 @@ use crate::engine::features::table::AnchorCounts;
 use crate::engine::label::Split;
 use crate::engine::time::fmt_anchor;
 use crate::tui::shared::Shared;
-use crate::tui::widgets::waiting;
+use crate::tui::widgets::{scroll_text, waiting};
 
 /// The Labels tab's own state: how far its text is scrolled.
 pub type Labels = super::Scrolled;
@@ -44,11 +44,6 @@ pub fn render(labels: &Labels, sh: &Shared, f: &mut Frame, area: Rect) {
     let t = sh.theme;
     let d = &wb.stats.data;
     let wide = area.width >= 120;
-    let [left, right] = if wide {
-        Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(area)
-    } else {
-        Layout::vertical([Constraint::Length(11), Constraint::Min(4)]).areas(area)
-    };
 
     let bytes: u64 = d.files.iter().map(|f| f.bytes).sum();
     let per_split = |s: Split| {
@@ -132,17 +127,25 @@ pub fn render(labels: &Labels, sh: &Shared, f: &mut Frame, area: Rect) {
             ));
         }
     }
-    f.render_widget(
-        Paragraph::new(info)
-            .wrap(Wrap { trim: false })
-            .scroll((if wide { labels.scroll } else { 0 }, 0))
-            .block(Block::bordered().title(" data ")),
-        left,
-    );
-
+    // Wide: side by side, the data (with its file list) scrolling. Narrower: the data box as
+    // tall as its text with the labels scrolling below it, when that leaves the labels room;
+    // else (60x16) one text that scrolls as a whole, so nothing is out of reach.
+    let data_rows = Paragraph::new(info.clone())
+        .wrap(Wrap { trim: false })
+        .line_count(area.width.saturating_sub(2)) as u16
+        + 2;
+    let stacked = !wide && area.height >= data_rows + 8;
+    let [left, right] = if wide {
+        Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(area)
+    } else {
+        Layout::vertical([Constraint::Length(data_rows), Constraint::Min(4)]).areas(area)
+    };
+    let labels_title = " labels: m0 normal · m1 brand switch · m2 dormant ";
     // Bars: per split (m0/m1/m2 shares) then dormant rate per anchor.
     // Borders 2, row label 37, value 7.
-    let bw = (right.width as usize).saturating_sub(46).clamp(8, 60);
+    let bw = (if wide || stacked { right } else { area }.width as usize)
+        .saturating_sub(46)
+        .clamp(8, 60);
     let mut lines = vec![Line::styled(
         format!(
             "{:<6} {:>8} {:>6} {:>6} {:>6}  dormant (m2) rate",
@@ -194,10 +197,34 @@ pub fn render(labels: &Labels, sh: &Shared, f: &mut Frame, area: Rect) {
             Span::raw(format!(" {:.1}%", 100.0 * c.dormant_rate())),
         ]));
     }
-    f.render_widget(
-        Paragraph::new(lines)
-            .scroll((if wide { 0 } else { labels.scroll }, 0))
-            .block(Block::bordered().title(" labels: m0 normal · m1 brand switch · m2 dormant ")),
-        right,
-    );
+    if wide {
+        scroll_text(
+            f,
+            left,
+            Block::bordered().title(" data "),
+            info,
+            true,
+            &labels.scroll,
+        );
+        f.render_widget(
+            Paragraph::new(lines).block(Block::bordered().title(labels_title)),
+            right,
+        );
+    } else if stacked {
+        f.render_widget(
+            Paragraph::new(info)
+                .wrap(Wrap { trim: false })
+                .block(Block::bordered().title(" data ")),
+            left,
+        );
+        let block = Block::bordered().title(labels_title);
+        scroll_text(f, right, block, lines, false, &labels.scroll);
+    } else {
+        let mut all = info;
+        all.push(Line::raw(""));
+        all.push(Line::styled(labels_title.trim(), t.title()));
+        all.extend(lines);
+        let block = Block::bordered().title(" data and labels ");
+        scroll_text(f, area, block, all, true, &labels.scroll);
+    }
 }

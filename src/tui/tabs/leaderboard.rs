@@ -1,6 +1,8 @@
 //! Tab 3, Leaderboard: models × metrics for val or test, sortable by any column; Enter picks
 //! the model used for targeting. Columns that do not fit scroll with the sort column.
 
+use std::cell::Cell;
+
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -12,7 +14,7 @@ use crate::tui::action::Action;
 use crate::tui::shared::Shared;
 use crate::tui::widgets::waiting;
 
-use super::{SplitView, step};
+use super::{SplitView, follow, step};
 
 const NAME_W: usize = 15;
 const COL_W: usize = 8;
@@ -37,6 +39,8 @@ pub struct Leaderboard {
     pub sort_desc: bool,
     /// The split the board sorts by (and shows, when only one fits).
     pub split: SplitView,
+    /// The first row shown when not all fit, as last drawn (it follows the selection).
+    pub offset: Cell<usize>,
 }
 
 impl Default for Leaderboard {
@@ -47,6 +51,7 @@ impl Default for Leaderboard {
             sort_col: 1,
             sort_desc: true,
             split: SplitView::Val,
+            offset: Cell::new(0),
         }
     }
 }
@@ -214,15 +219,34 @@ pub fn render(lb: &Leaderboard, sh: &Shared, f: &mut Frame, area: Rect) {
                 ""
             };
             f.render_widget(
-                Paragraph::new(split_lines(lb, sh, wb, &shown, test))
+                Paragraph::new(split_lines(lb, sh, wb, &shown, test, 0..wb.models.len()))
                     .block(Block::bordered().title(format!(" {name}{how}{more} "))),
                 area,
             );
         }
     } else {
+        // The rows that fit under the header and the ceilings, following the selection.
+        let n = wb.models.len();
+        let visible = (table.height.saturating_sub(4) as usize).max(1);
+        let first = follow(&lb.offset, lb.sel, n, visible);
+        let rows = first..(first + visible).min(n);
+        let which = if rows.len() < n {
+            format!(" · rows {}–{} of {n}", rows.start + 1, rows.end)
+        } else {
+            String::new()
+        };
+        let test = lb.split == SplitView::Test;
         f.render_widget(
-            Paragraph::new(split_lines(lb, sh, wb, &shown, lb.split == SplitView::Test)).block(
-                Block::bordered().title(format!(" leaderboard on {split} (v: val/test){more} ")),
+            Paragraph::new(split_lines(lb, sh, wb, &shown, test, rows)).block(
+                Block::bordered().title({
+                    let full = format!(" leaderboard on {split} (v: val/test){more}{which} ");
+                    // Narrow, the title keeps what it tells: the split and what is left out.
+                    if full.chars().count() + 2 > table.width as usize {
+                        format!(" {split}{more}{which} ")
+                    } else {
+                        full
+                    }
+                }),
             ),
             table,
         );
@@ -305,13 +329,14 @@ pub fn render(lb: &Leaderboard, sh: &Shared, f: &mut Frame, area: Rect) {
     f.render_widget(Paragraph::new(notes), foot);
 }
 
-/// Header, ceilings and one row per model (in the board's order) for one split.
+/// Header, ceilings and the models at `rows` of the board's order, for one split.
 fn split_lines(
     lb: &Leaderboard,
     sh: &Shared,
     wb: &LoadedRun,
     shown: &[(usize, Column)],
     test: bool,
+    rows: std::ops::Range<usize>,
 ) -> Vec<Line<'static>> {
     let t = sh.theme;
     // The arrow marks the sort column only in the split that sorts.
@@ -371,7 +396,13 @@ fn split_lines(
     }
     lines.push(Line::from(ceil));
     let target = sh.target.map(|m| m.name.clone());
-    for (pos, &mi) in lb.order(Some(wb)).iter().enumerate() {
+    for (pos, &mi) in lb
+        .order(Some(wb))
+        .iter()
+        .enumerate()
+        .take(rows.end)
+        .skip(rows.start)
+    {
         let m = &wb.models[mi];
         let e = if test { &m.test } else { &m.val };
         let mut marks = String::new();

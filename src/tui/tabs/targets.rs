@@ -18,9 +18,9 @@ use crate::engine::time::fmt_anchor;
 use crate::tui::action::Action;
 use crate::tui::input::InputKind;
 use crate::tui::shared::Shared;
-use crate::tui::widgets::{centered, waiting};
+use crate::tui::widgets::{cells, centered, fit_words, scroll_text, waiting, wrap_words};
 
-use super::step;
+use super::{Scroll, step};
 
 /// What a Targets action asks of the app, which owns the status line, the input box, the popup
 /// and the file writes.
@@ -577,25 +577,19 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
         let tier_i = tier
             .and_then(|x| sh.tiers.tiers.iter().position(|y| y.name == x.name))
             .unwrap_or(9);
-        let reason = tg
-            .reasons_of(row)
-            .and_then(|r| r.first())
-            .map_or("…".to_string(), |r| {
+        // The whole sentence where it fits, else its first part (what the value is), else
+        // that cut at a word boundary; Enter shows every reason whole.
+        let reason = match tg.reasons_of(row) {
+            None => String::new(),
+            Some([]) => "no feature raised the risk".to_string(),
+            Some([r, ..]) => {
                 let full = r.text_in(sh.phrases);
-                if full.chars().count() <= reason_w {
+                if cells(&full) <= reason_w {
                     full
                 } else {
-                    sh.phrases.describe(r.feature, r.value)
+                    fit_words(&sh.phrases.describe(r.feature, r.value), reason_w)
                 }
-            });
-        let reason: String = if reason.chars().count() > reason_w {
-            reason
-                .chars()
-                .take(reason_w.saturating_sub(1))
-                .chain(['…'])
-                .collect()
-        } else {
-            reason
+            }
         };
         let mark = if excluded {
             "✗"
@@ -617,8 +611,12 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
                 user,
                 m.test_scores[row]
             )),
+            // Padded by cells: a Korean tier name is twice as wide as its characters.
             Span::styled(
-                format!("{tier_text:<10}"),
+                format!(
+                    "{tier_text}{}",
+                    " ".repeat(10usize.saturating_sub(cells(&tier_text)))
+                ),
                 if excluded { t.dim() } else { t.tier(tier_i) },
             ),
             Span::styled(
@@ -635,57 +633,92 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
         .search
         .as_ref()
         .map_or(String::new(), |s| format!(" · search \"{s}\" (n/N)"));
+    let range = format!(
+        " targets {}–{} of {total}{search}",
+        if total == 0 { 0 } else { tg.offset + 1 },
+        end
+    );
+    // The keys where they fit; the key bar has them too.
+    let mut title = format!("{range} · Enter details · x exclude · a add · e export ");
+    if cells(&title) + 2 > list.width as usize {
+        title = format!("{range} · Enter details ");
+    }
     f.render_widget(
-        Paragraph::new(lines).block(Block::bordered().title(format!(
-            " targets {}–{} of {total}{search} · Enter details · x exclude · a add · e export ",
-            if total == 0 { 0 } else { tg.offset + 1 },
-            end
-        ))),
+        Paragraph::new(lines).block(Block::bordered().title(title)),
         list,
     );
 }
 
 /// The user detail: every feature compared with the scored users (in the words the risk
 /// reasons use, so the two always agree), and the risk reasons.
-pub fn user_popup(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect, row: usize) {
+pub fn user_popup(
+    tg: &Targets,
+    sh: &Shared,
+    f: &mut Frame,
+    area: Rect,
+    row: usize,
+    scroll: &Scroll,
+) {
     let (Some(wb), Some(m)) = (sh.wb, sh.target) else {
         return;
     };
     let t = sh.theme;
+    let w = area.width.min(78);
+    let inner = w.saturating_sub(2) as usize;
     let rank = m
         .ranking()
         .iter()
         .position(|&r| r == row)
         .map_or(0, |p| p + 1);
     let x = wb.test.row(row);
-    let mut lines = vec![Line::from(vec![
-        Span::styled(format!("user {}", wb.test.users[row]), t.title()),
-        Span::raw(format!(
-            " · rank {rank} of {} · score {:.4} · {}",
-            m.n(),
-            m.test_scores[row],
-            sh.tiers
-                .tier_of(rank, m.n())
-                .map_or("no tier".to_string(), |x| format!(
-                    "{} ({})",
-                    x.name, x.offer
-                ))
-        )),
-    ])];
-    lines.push(Line::styled(
-        format!(
-            "{:<26} {:>10}  compared with the users scored",
-            "feature", "value"
-        ),
+    // Every line is broken here, at spaces, to the popup's width: the paragraph's own
+    // wrapping let a Korean word at the edge spill over the border.
+    let who = format!("user {}", wb.test.users[row]);
+    let head = format!(
+        "{who} · rank {rank} of {} · score {:.4} · {}",
+        m.n(),
+        m.test_scores[row],
+        sh.tiers
+            .tier_of(rank, m.n())
+            .map_or("no tier".to_string(), |x| format!(
+                "{} ({})",
+                x.name, x.offer
+            ))
+    );
+    let mut lines: Vec<Line> = Vec::new();
+    for (i, part) in wrap_words(&head, inner).into_iter().enumerate() {
+        lines.push(match part.strip_prefix(who.as_str()) {
+            Some(rest) if i == 0 => Line::from(vec![
+                Span::styled(who.clone(), t.title()),
+                Span::raw(rest.to_string()),
+            ]),
+            _ => Line::raw(part),
+        });
+    }
+    // A feature, its value and how it compares on one line where they fit (80 columns); else
+    // the comparison on a line of its own, indented.
+    let mut row_lines = |left: String, right: String, style| {
+        if cells(&left) + 2 + cells(&right) <= inner {
+            lines.push(Line::styled(format!("{left}  {right}"), style));
+        } else {
+            lines.push(Line::styled(left, style));
+            for part in wrap_words(&right, inner.saturating_sub(4)) {
+                lines.push(Line::styled(format!("    {part}"), style));
+            }
+        }
+    };
+    row_lines(
+        format!("{:<26} {:>10}", "feature", "value"),
+        "compared with the users scored".to_string(),
         t.dim(),
-    ));
+    );
     for (j, name) in FEATURE_NAMES.iter().enumerate() {
         let (below, above) = wb.shares(j, x[j]);
-        lines.push(Line::raw(format!(
-            "{name:<26} {:>10.3}  {}",
-            x[j],
-            sh.phrases.comparison(below, above)
-        )));
+        row_lines(
+            format!("{name:<26} {:>10.3}", x[j]),
+            sh.phrases.comparison(below, above),
+            t.text(),
+        );
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled("risk reasons", t.title()));
@@ -695,20 +728,36 @@ pub fn user_popup(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect, row: usi
             t.dim(),
         )),
         Some(rs) => {
+            // Each reason whole, wrapped at spaces under its own first word.
             for (i, r) in rs.iter().enumerate() {
-                lines.push(Line::raw(format!("  {}. {}", i + 1, r.text_in(sh.phrases))));
+                let lead = format!("  {}. ", i + 1);
+                let pad = " ".repeat(lead.len());
+                let text = r.text_in(sh.phrases);
+                for (j, part) in wrap_words(&text, inner.saturating_sub(lead.len()))
+                    .into_iter()
+                    .enumerate()
+                {
+                    let first = if j == 0 { &lead } else { &pad };
+                    lines.push(Line::raw(format!("{first}{part}")));
+                }
             }
         }
         None => lines.push(Line::styled("  computing…", t.dim())),
     }
-    let r = centered(area, 78, lines.len() as u16 + 2);
+    // As tall as its wrapped text; taller than the screen, it scrolls (j/k).
+    let rows = Paragraph::new(lines.clone())
+        .wrap(Wrap { trim: false })
+        .line_count(inner as u16);
+    let r = centered(area, w, u16::try_from(rows + 2).unwrap_or(u16::MAX));
     f.render_widget(Clear, r);
-    f.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-            Block::bordered()
-                .title(" user — Esc closes ")
-                .border_style(t.title()),
-        ),
+    scroll_text(
+        f,
         r,
+        Block::bordered()
+            .title(" user — Esc closes ")
+            .border_style(t.title()),
+        lines,
+        true,
+        scroll,
     );
 }
