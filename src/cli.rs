@@ -361,6 +361,10 @@ pub struct TuiArgs {
     /// Dots instead of braille in charts.
     #[arg(long)]
     pub ascii: bool,
+    /// The campaign database (default: campaigns.db in the runs' folder, --out): an SQLite
+    /// file or mysql://user:password@host:port/database.
+    #[arg(long)]
+    pub db: Option<String>,
     #[command(flatten)]
     pub target: TargetArgs,
 }
@@ -774,6 +778,10 @@ fn tui(t: TuiArgs) -> Result<()> {
         train: t.run_args.to_config()?,
         run: t.run,
         out: t.run_args.out.clone(),
+        campaign_db: t
+            .db
+            .clone()
+            .unwrap_or_else(|| t.run_args.out.join("campaigns.db").display().to_string()),
         theme: Theme {
             color: !no_color,
             ascii: t.ascii,

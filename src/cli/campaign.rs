@@ -53,15 +53,7 @@ impl DbArgs {
 
 /// A holdout share in percent, 0 to 50, up to two decimals.
 fn holdout_arg(s: &str) -> std::result::Result<u32, String> {
-    let t = s.trim().trim_end_matches('%');
-    if t.chars().all(|c| c == '0' || c == '.') && !t.is_empty() {
-        return Ok(0);
-    }
-    let k = KPct::parse(t).map_err(|_| format!("`{s}`: expected a percentage from 0 to 50"))?;
-    if k.bp > crate::engine::campaign::create::MAX_HOLDOUT_BP {
-        return Err(format!("`{s}`: a holdout is between 0% and 50%"));
-    }
-    Ok(k.bp)
+    crate::engine::campaign::create::parse_holdout(s).map_err(|e| e.to_string())
 }
 
 #[derive(Args, Debug)]

@@ -8,16 +8,18 @@ pub enum Tab {
     Leaderboard,
     Curves,
     Targets,
+    Campaigns,
     Help,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 6] = [
+    pub const ALL: [Tab; 7] = [
         Tab::Labels,
         Tab::Features,
         Tab::Leaderboard,
         Tab::Curves,
         Tab::Targets,
+        Tab::Campaigns,
         Tab::Help,
     ];
     pub fn title(self) -> &'static str {
@@ -27,6 +29,7 @@ impl Tab {
             Tab::Leaderboard => "Leaderboard",
             Tab::Curves => "Curves",
             Tab::Targets => "Targets",
+            Tab::Campaigns => "Campaigns",
             Tab::Help => "Help",
         }
     }
@@ -73,6 +76,8 @@ pub enum Action {
     Exclude,
     AddUser,
     Report,
+    /// A campaign from the Targets list (asks for a name and a holdout).
+    Campaign,
 }
 
 impl Action {

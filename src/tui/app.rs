@@ -18,6 +18,7 @@ use super::action::{Action, Tab};
 use super::input::{Input, InputKind};
 use super::shared::Shared;
 use super::tabs::Scroll;
+use super::tabs::campaigns::Campaigns;
 use super::tabs::curves::Curves;
 use super::tabs::features::Features;
 use super::tabs::help::Help;
@@ -52,6 +53,17 @@ pub enum Effect {
     Quit,
     /// Write a file (`effects::perform`), then hand the outcome back with `App::done`.
     Write(Write),
+    /// Read or write the campaign database (`effects::campaign`).
+    Campaign(CampaignOp),
+}
+
+/// What the workbench asks of the campaign database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CampaignOp {
+    /// Read the campaigns for the Campaigns tab.
+    Load,
+    /// Store a campaign of the Targets list as it stands.
+    Create { name: String, holdout_bp: u32 },
 }
 
 /// The files the workbench writes.
@@ -128,6 +140,11 @@ pub struct App {
     pub curves: Curves,
     pub targets: Targets,
     pub help: Help,
+    pub campaigns: Campaigns,
+    /// Where campaigns are stored (`--db`); none in tests that do not ask for one.
+    pub campaign_db: Option<String>,
+    /// The name typed for a campaign while its holdout is asked for.
+    campaign_name: Option<String>,
     models_planned: usize,
 }
 
@@ -153,6 +170,9 @@ impl App {
             curves: Curves::default(),
             targets: Targets::default(),
             help: Help::default(),
+            campaigns: Campaigns::default(),
+            campaign_db: None,
+            campaign_name: None,
             models_planned,
         }
     }
@@ -381,11 +401,13 @@ impl App {
                     self.notify("no message yet", false);
                 }
             }
-            Action::NextTab => self.tab = Tab::ALL[(self.tab.index() + 1) % Tab::ALL.len()],
-            Action::PrevTab => {
-                self.tab = Tab::ALL[(self.tab.index() + Tab::ALL.len() - 1) % Tab::ALL.len()]
+            Action::NextTab => {
+                return self.go(Tab::ALL[(self.tab.index() + 1) % Tab::ALL.len()]);
             }
-            Action::GoTab(t) => self.tab = t,
+            Action::PrevTab => {
+                return self.go(Tab::ALL[(self.tab.index() + Tab::ALL.len() - 1) % Tab::ALL.len()]);
+            }
+            Action::GoTab(t) => return self.go(t),
             // Esc is bound everywhere: outside a box or popup it ends the Targets search.
             Action::Esc => self.targets.search = None,
             Action::Retrain => {
@@ -400,6 +422,16 @@ impl App {
         vec![]
     }
 
+    /// Show `tab`; the Campaigns tab reads the database each time it is shown (a read-out made
+    /// from the shell since shows at once).
+    fn go(&mut self, tab: Tab) -> Vec<Effect> {
+        self.tab = tab;
+        if tab == Tab::Campaigns {
+            return vec![Effect::Campaign(CampaignOp::Load)];
+        }
+        vec![]
+    }
+
     /// An action scoped to a tab goes to the tab on screen (the keymap binds it there).
     fn on_tab(&mut self, action: Action) -> Vec<Effect> {
         let wb = self.wb.as_ref();
@@ -409,11 +441,20 @@ impl App {
             Tab::Labels => self.labels.update(action, page),
             Tab::Features => self.features.update(action, page),
             Tab::Help => self.help.update(action, page),
+            Tab::Campaigns => self.campaigns.update(action, page),
             Tab::Curves => self.curves.update(action, wb, page),
             Tab::Leaderboard => {
                 if let Some(name) = self.leaderboard.update(action, wb, page) {
                     self.notify(format!("targeting now uses {name}"), false);
                     self.targets.pick(name);
+                }
+            }
+            Tab::Targets if action == Action::Campaign => {
+                if self.list_spec().is_none() {
+                    self.notify("no target list yet: a campaign needs a run", true);
+                } else {
+                    let name = self.campaign_default_name();
+                    self.input = Some(Input::new(InputKind::CampaignName, name));
                 }
             }
             Tab::Targets => {
@@ -449,6 +490,30 @@ impl App {
             InputKind::Search => self.targets.search_for(wb, &input.text),
             InputKind::K => self.targets.set_k_text(wb, &input.text),
             InputKind::AddUser => self.targets.add_user(wb, &input.text),
+            InputKind::CampaignName => {
+                let name = input.text.trim();
+                if name.is_empty() {
+                    Reply::Note {
+                        text: "no name given: no campaign made".into(),
+                        error: true,
+                    }
+                } else {
+                    self.campaign_name = Some(name.to_string());
+                    Reply::Ask(InputKind::CampaignHoldout, "10".into())
+                }
+            }
+            InputKind::CampaignHoldout => {
+                let name = self.campaign_name.take().unwrap_or_default();
+                match crate::engine::campaign::create::parse_holdout(&input.text) {
+                    Ok(holdout_bp) => {
+                        return vec![Effect::Campaign(CampaignOp::Create { name, holdout_bp })];
+                    }
+                    Err(e) => Reply::Note {
+                        text: format!("{e}; no campaign made"),
+                        error: true,
+                    },
+                }
+            }
             InputKind::ExportPath => {
                 let p = input.text.trim();
                 if p.is_empty() {
@@ -462,6 +527,18 @@ impl App {
             }
         };
         self.reply(reply)
+    }
+
+    /// The name a new campaign is offered: the targeting model, K and the test anchor's day.
+    fn campaign_default_name(&self) -> String {
+        let Some((wb, spec)) = self.list_spec() else {
+            return String::new();
+        };
+        let day = wb
+            .test_anchor()
+            .map(|t| crate::engine::time::fmt_anchor(t)[..10].to_string())
+            .unwrap_or_default();
+        format!("{day} {} top {}%", spec.model, spec.k)
     }
 
     /// Before each draw: fit the Targets list to the page and fill the risk-reason cache for

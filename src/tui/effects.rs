@@ -9,7 +9,8 @@ use crate::engine::targeting::export::{ExportFormat, export};
 use crate::engine::targeting::report::{report, write_report};
 
 use super::action::Action;
-use super::app::{App, Effect, Notice, Write};
+use super::action::Tab;
+use super::app::{App, CampaignOp, Effect, Notice, Write};
 
 fn ok(text: String) -> Notice {
     Notice { text, error: false }
@@ -66,10 +67,120 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
                 let outcome = perform(app, &w);
                 app.done(outcome);
             }
+            Effect::Campaign(op) => campaign(app, &op),
             other => rest.push(other),
         }
     }
     rest
+}
+
+/// The campaign database of the workbench, opened (a missing SQLite file is no campaigns yet,
+/// and is made only when a campaign is stored).
+fn campaign_db(
+    app: &App,
+    create: bool,
+) -> crate::engine::Result<Option<Box<dyn crate::engine::campaign::store::Sql>>> {
+    use crate::engine::campaign::{self, store::DbUrl};
+    let Some(url) = &app.campaign_db else {
+        return Err(crate::engine::Error::Config(
+            "no campaign database was given".into(),
+        ));
+    };
+    let url = DbUrl::parse(url)?;
+    if let DbUrl::Sqlite(p) = &url
+        && !p.exists()
+    {
+        if !create {
+            return Ok(None);
+        }
+        if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| crate::engine::Error::io(dir, e))?;
+        }
+    }
+    campaign::open(&url).map(Some)
+}
+
+/// A file name's worth of a campaign name: letters, digits, `-` and `_`; the rest `_`.
+fn file_safe(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(80)
+        .collect()
+}
+
+/// Read the campaigns for the Campaigns tab, or store one of the Targets list as it stands
+/// (with its treatment list as a CSV in the run directory) and show it there.
+pub fn campaign(app: &mut App, op: &CampaignOp) {
+    use crate::engine::campaign::create::{CreateRequest, create};
+    match op {
+        CampaignOp::Load => {
+            let now = chrono::Utc::now().timestamp_micros();
+            let list = campaign_db(app, false).and_then(|db| match db {
+                Some(mut db) => crate::engine::campaign::summaries(db.as_mut(), now),
+                None => Ok(Vec::new()),
+            });
+            app.campaigns.set(list.map_err(|e| e.to_string()));
+        }
+        CampaignOp::Create { name, holdout_bp } => {
+            let Some((wb, spec)) = app.list_spec() else {
+                app.notify("no run loaded: no campaign made", true);
+                return;
+            };
+            let (run_dir, k, model) = (wb.dir.clone(), spec.k, spec.model.to_string());
+            let out = run_dir.join(format!("campaign-{}-treatment.csv", file_safe(name)));
+            let made = campaign_db(app, true).and_then(|db| {
+                let mut db = db.ok_or_else(|| {
+                    crate::engine::Error::Config("the campaign database did not open".into())
+                })?;
+                let c = create(
+                    db.as_mut(),
+                    &mut CreateRequest {
+                        run_dir,
+                        anchor: None,
+                        data: vec![],
+                        exec: Default::default(),
+                        k: Some(k),
+                        holdout_bp: *holdout_bp,
+                        name: Some(name.clone()),
+                        seed: 42,
+                        model: Some(model),
+                        tiers: &app.tiers,
+                        phrases: &app.phrases,
+                        out: Some((out.clone(), ExportFormat::Csv)),
+                        on_rows: &mut |_| {},
+                    },
+                )?;
+                Ok((c, db.describe()))
+            });
+            match made {
+                Ok((c, db)) => {
+                    let (t, ctl) = c
+                        .counts()
+                        .iter()
+                        .fold((0, 0), |a, r| (a.0 + r.1, a.1 + r.2));
+                    app.notify(
+                        format!(
+                            "campaign {} `{}` stored in {db}: {t} treatment, {ctl} control; \
+                             coupon list {}",
+                            c.campaign.id,
+                            c.campaign.name,
+                            out.display()
+                        ),
+                        false,
+                    );
+                    app.tab = Tab::Campaigns;
+                    campaign(app, &CampaignOp::Load);
+                }
+                Err(e) => app.notify(format!("no campaign made: {e}"), true),
+            }
+        }
+    }
 }
 
 /// Show `wb` with the hand edits saved in its directory (each id checked against the users

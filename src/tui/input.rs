@@ -10,6 +10,8 @@ pub enum InputKind {
     K,
     ExportPath,
     AddUser,
+    CampaignName,
+    CampaignHoldout,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

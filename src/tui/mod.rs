@@ -44,6 +44,8 @@ pub struct TuiOptions {
     pub theme: Theme,
     pub tiers: crate::engine::targeting::TierRule,
     pub phrases: crate::engine::targeting::phrases::Phrases,
+    /// Where campaigns are stored (an SQLite file or a MySQL URL).
+    pub campaign_db: String,
 }
 
 /// Restores the terminal however the loop ends (return, `?`, panic unwinding).
@@ -109,6 +111,8 @@ pub fn run(opts: TuiOptions) -> Result<()> {
     let mut app = App::new(opts.theme, opts.train.models.len());
     app.tiers = opts.tiers.clone();
     app.phrases = opts.phrases.clone();
+    app.campaign_db = Some(opts.campaign_db.clone());
+    app.campaigns.db = crate::engine::campaign::store::DbUrl::parse(&opts.campaign_db)?.redacted();
     // Load before taking over the screen, so an error prints normally.
     let initial = match &opts.run {
         Some(dir) => Some(LoadedRun::load(dir)?),
@@ -198,6 +202,7 @@ pub fn run(opts: TuiOptions) -> Result<()> {
                     let outcome = effects::perform(&app, &w);
                     app.done(outcome);
                 }
+                Effect::Campaign(op) => effects::campaign(&mut app, &op),
                 Effect::Quit => {}
                 Effect::CancelTraining => {
                     if let Some(t) = &trainer {

@@ -54,6 +54,7 @@ pub fn render(app: &App, f: &mut Frame) {
         Tab::Leaderboard => tabs::leaderboard::render(&app.leaderboard, &sh, f, body),
         Tab::Curves => tabs::curves::render(&app.curves, &sh, f, body),
         Tab::Targets => tabs::targets::render(&app.targets, &sh, f, body),
+        Tab::Campaigns => tabs::campaigns::render(&app.campaigns, &sh, f, body),
         Tab::Help => tabs::help::render(&app.help, &sh, f, body),
     }
     key_bar(app, f, bar);
@@ -72,15 +73,39 @@ pub fn render(app: &App, f: &mut Frame) {
 
 fn tab_bar(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.theme;
-    let mut spans = vec![Span::styled(" churn-tui ", t.title())];
+    let label = |tab: Tab, short: bool| {
+        let title = if short && tab != app.tab {
+            tab.title().chars().take(3).collect()
+        } else {
+            tab.title().to_string()
+        };
+        format!(" {} {title} ", tab.index() + 1)
+    };
+    let width = |short: bool| -> usize {
+        Tab::ALL
+            .iter()
+            .map(|&tab| label(tab, short).chars().count())
+            .sum()
+    };
+    let brand = " churn-tui ";
+    let room = area.width as usize;
+    // Seven tabs fill 80 columns: the name goes first, then the other tabs' titles shorten.
+    let (with_brand, short) = if width(false) + brand.len() <= room {
+        (true, false)
+    } else {
+        (false, width(false) > room)
+    };
+    let mut spans = Vec::new();
+    if with_brand {
+        spans.push(Span::styled(brand, t.title()));
+    }
     for tab in Tab::ALL {
-        let label = format!(" {} {} ", tab.index() + 1, tab.title());
         let style = if tab == app.tab {
             t.tab_active()
         } else {
             t.text()
         };
-        spans.push(Span::styled(label, style));
+        spans.push(Span::styled(label(tab, short), style));
     }
     f.render_widget(Line::from(spans), area);
 }
@@ -241,6 +266,10 @@ fn input_box(app: &App, f: &mut Frame, area: Rect) {
             " export to — Tab: csv/json/parquet/xlsx · Enter writes · Esc cancels "
         }
         InputKind::AddUser => " add a user by id — Enter adds, Esc cancels ",
+        InputKind::CampaignName => " campaign name — Enter goes on, Esc cancels ",
+        InputKind::CampaignHoldout => {
+            " holdout % per tier (0–50; no offer to them) — Enter creates, Esc cancels "
+        }
     };
     let r = centered(area, 70, 3);
     f.render_widget(Clear, r);

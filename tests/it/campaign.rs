@@ -31,7 +31,7 @@ fn fixture_run() -> PathBuf {
 
 /// The log the fixture run was trained on, generated again (`gen --users 3000 --seed 5`), once
 /// per test process.
-fn fixture_log() -> &'static Path {
+pub(crate) fn fixture_log() -> &'static Path {
     static LOG: OnceLock<PathBuf> = OnceLock::new();
     LOG.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap().keep();

@@ -160,6 +160,8 @@ fn tabs_switch_by_digit_tab_and_backtab() {
     press(&mut app, KeyCode::Tab);
     assert_eq!(app.tab, Tab::Targets);
     press(&mut app, KeyCode::Tab);
+    assert_eq!(app.tab, Tab::Campaigns);
+    press(&mut app, KeyCode::Tab);
     press(&mut app, KeyCode::Tab);
     assert_eq!(app.tab, Tab::Labels, "Tab wraps from Help to Labels");
     press(&mut app, KeyCode::BackTab);
@@ -344,7 +346,7 @@ fn search_finds_a_user_and_n_moves_between_matches() {
 #[test]
 fn help_shows_every_binding_from_the_keymap() {
     let mut app = fixture_app();
-    keys(&mut app, "6");
+    keys(&mut app, "7");
     let s = screen(&mut app, 160, 48);
     for b in KEYMAP.iter().take(20) {
         assert!(s.contains(b.help), "help tab lacks {:?}:\n{s}", b.help);
@@ -402,7 +404,7 @@ fn each_tab_keeps_its_own_scroll() {
     keys(&mut app, "1jjj2j");
     assert_eq!((app.labels.scroll.pos(), app.features.corr.pos()), (3, 1));
     // Help opens at its top, as on a fresh start, though other tabs were scrolled.
-    keys(&mut app, "6");
+    keys(&mut app, "7");
     assert_eq!(app.help.scroll.pos(), 0);
     let mut fresh = fixture_app();
     fresh.update(Action::GoTab(Tab::Help));
@@ -609,7 +611,7 @@ fn help_scrolls_as_a_whole_to_the_faq_in_either_language() {
     ] {
         let mut app = fixture_app();
         app.phrases = churn_tui::engine::targeting::phrases::Phrases::load(lang).expect("lang");
-        keys(&mut app, "6");
+        keys(&mut app, "7");
         let mut seen = String::new();
         for _ in 0..30 {
             seen.push_str(&screen(&mut app, 80, 24));
@@ -680,6 +682,8 @@ fn view_end(tab: Tab, vif: bool, k: usize) -> (String, bool) {
         (Tab::Curves, _) => ("gbdt".into(), false),
         (Tab::Targets, _) => (format!("–{k} of {k}"), false),
         (Tab::Help, _) => (last_faq, true),
+        // Not among the views scrolled here: its own test has a database.
+        (Tab::Campaigns, _) => (String::new(), false),
     }
 }
 
@@ -983,7 +987,7 @@ fn a_long_message_is_cut_at_a_word() {
 fn korean_help_stays_inside_its_box() {
     for (w, h) in [(60u16, 16u16), (80, 24)] {
         let mut app = app_in("ko");
-        keys(&mut app, "6");
+        keys(&mut app, "7");
         for _ in 0..40 {
             let s = screen(&mut app, w, h);
             for l in s.lines().skip(3).take(h as usize - 5) {
@@ -992,4 +996,94 @@ fn korean_help_stays_inside_its_box() {
             press(&mut app, KeyCode::PageDown);
         }
     }
+}
+
+/// An action as the loop applies it: its file and database work done.
+fn act(app: &mut App, c: char) {
+    let ev = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+    if let Some(a) = action_for(app.tab, &ev) {
+        effects::apply(app, a);
+    }
+}
+
+fn enter(app: &mut App) {
+    effects::apply(app, churn_tui::tui::action::Action::Enter);
+}
+
+#[test]
+fn c_on_targets_stores_a_campaign_and_the_campaigns_tab_reads_it_out() {
+    use churn_tui::engine::campaign::{self, store::DbUrl};
+    let d = tempfile::tempdir().unwrap();
+    let run = d.path().join("run");
+    crate::common::copy_dir(&fixture_dir(), &run);
+    let wb = LoadedRun::load(&run).unwrap();
+    let mut app = App::new(Theme::default(), wb.models.len());
+    effects::open(&mut app, wb);
+    let db = d.path().join("c.db");
+    app.campaign_db = Some(db.display().to_string());
+    app.campaigns.db = "campaigns.db".into();
+
+    act(&mut app, '6');
+    assert_eq!(app.tab, Tab::Campaigns);
+    assert!(screen(&mut app, 80, 24).contains("No campaigns yet"));
+    assert!(!db.exists(), "looking made no database");
+
+    // A holdout out of range: said, and nothing stored.
+    act(&mut app, '5');
+    act(&mut app, 'c');
+    keys(&mut app, "x");
+    enter(&mut app);
+    keys(&mut app, "70");
+    enter(&mut app);
+    let n = app.notice.clone().unwrap();
+    assert!(n.error && n.text.contains("holdout `70`"), "{n:?}");
+    assert!(!db.exists());
+
+    // The Targets list at K = 5%: the default name is replaced by typing.
+    act(&mut app, 'c');
+    keys(&mut app, "spring");
+    enter(&mut app);
+    keys(&mut app, "20");
+    enter(&mut app);
+    let n = app.notice.clone().unwrap();
+    assert!(!n.error && n.text.contains("`spring` stored"), "{n:?}");
+    assert_eq!(app.tab, Tab::Campaigns, "the new campaign is shown");
+    let mut conn = campaign::open(&DbUrl::Sqlite(db.clone())).unwrap();
+    let c = campaign::find(conn.as_mut(), "spring").unwrap();
+    assert_eq!((c.k_bp, c.holdout_bp), (500, 2000));
+    let rows = conn
+        .query(
+            "SELECT grp, COUNT(*) FROM campaign_targets GROUP BY grp ORDER BY grp",
+            &[],
+        )
+        .unwrap();
+    // The fixture scores 497 test users: the top 5% is ceil(497·5/100) = 25, all Emergency;
+    // floor(25 · 2000 / 10000) = 5 of them control.
+    let counts: Vec<(String, i64)> = rows
+        .iter()
+        .map(|r| (r[0].text().unwrap().to_string(), r[1].int().unwrap()))
+        .collect();
+    assert_eq!(
+        counts,
+        [("control".to_string(), 5), ("treatment".to_string(), 20)]
+    );
+    let coupons = std::fs::read_to_string(run.join("campaign-spring-treatment.csv")).unwrap();
+    assert_eq!(
+        coupons.lines().count(),
+        1 + 20,
+        "header and the treatment group"
+    );
+
+    // Read out from the shell's side, then shown when the tab is shown again.
+    campaign::readout::read_out(
+        conn.as_mut(),
+        &c,
+        &[crate::campaign::fixture_log().display().to_string()],
+    )
+    .unwrap();
+    act(&mut app, '5');
+    act(&mut app, '6');
+    let s = screen(&mut app, 80, 24);
+    assert!(s.contains("spring") && s.contains("read"), "{s}");
+    insta::assert_snapshot!("campaigns_80x24", s);
 }

@@ -78,6 +78,25 @@ impl Created {
 /// Largest holdout: beyond half, most of the list would get nothing.
 pub const MAX_HOLDOUT_BP: u32 = 5_000;
 
+/// A holdout in percent (`10`, `12.5%`, `0`): 0 to 50, up to two decimals, as basis points.
+pub fn parse_holdout(text: &str) -> Result<u32> {
+    let t = text.trim().trim_end_matches('%');
+    let bad = || {
+        Error::Config(format!(
+            "holdout `{}`: expected a percentage from 0 to 50 (up to two decimals)",
+            text.trim()
+        ))
+    };
+    if !t.is_empty() && t.chars().all(|c| c == '0' || c == '.') && t.matches('.').count() <= 1 {
+        return Ok(0);
+    }
+    let k = KPct::parse(t).map_err(|_| bad())?;
+    if k.bp > MAX_HOLDOUT_BP {
+        return Err(bad());
+    }
+    Ok(k.bp)
+}
+
 pub fn create(db: &mut dyn Sql, req: &mut CreateRequest) -> Result<Created> {
     if req.holdout_bp > MAX_HOLDOUT_BP {
         return Err(Error::Config(format!(

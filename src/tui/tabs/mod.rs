@@ -1,6 +1,7 @@
 //! One file per tab: its state, the update that changes it, and its drawing (from its state
 //! and `Shared`).
 
+pub mod campaigns;
 pub mod curves;
 pub mod faq;
 pub mod features;
