@@ -1,4 +1,4 @@
-//! Tab 6, Help: the keymap (the same table the `?` overlay and the key bar read) and what each
+//! Tab 7, Help: the keymap (the same table the `?` overlay and the key bar read) and what each
 //! metric means.
 
 use ratatui::Frame;
