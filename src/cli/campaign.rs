@@ -155,11 +155,22 @@ pub fn run(cmd: CampaignCommand) -> Result<()> {
         CampaignCommand::Readout(a) => {
             let mut db = a.db.open()?;
             let c = campaign::find(db.as_mut(), &a.campaign)?;
-            let rows = read_out(db.as_mut(), &c, &super::absolute_inputs(&a.data)?)?;
+            let data = super::absolute_inputs(&a.data)?;
+            if let Some(p) = &a.report {
+                // Checked before anything is stored: the report may replace neither the
+                // database nor the logs read.
+                let mut keep: Vec<PathBuf> = db.file().into_iter().collect();
+                keep.extend(
+                    crate::engine::data::resolve(&data)?
+                        .into_iter()
+                        .map(|f| f.path),
+                );
+                crate::engine::artifacts::guard_output(p, &keep)?;
+            }
+            let rows = read_out(db.as_mut(), &c, &data)?;
             let text = readout_text(&c, &rows);
             print!("{text}");
             if let Some(p) = &a.report {
-                crate::engine::artifacts::guard_output(p, &[])?;
                 crate::engine::atomic::write_atomic(p, |w| {
                     std::io::Write::write_all(w, text.as_bytes())
                 })?;

@@ -437,6 +437,34 @@ fn bad_inputs_are_clear_errors_and_store_nothing() {
     );
     assert_eq!(count(conn.as_mut(), "campaign_readouts"), 0);
 
+    // Neither the coupon file nor the read-out's report may replace the database; the
+    // refused report stores no read-out.
+    fails(
+        &[
+            "campaign", "create", "--run", &run, "--db", &db, "--name", "y", "--format", "csv",
+            "--out", &db,
+        ],
+        "refusing to replace",
+    );
+    let log = fixture_log().display().to_string();
+    fails(
+        &[
+            "campaign",
+            "readout",
+            "--campaign",
+            "x",
+            "--db",
+            &db,
+            "--data",
+            &log,
+            "--report",
+            &db,
+        ],
+        "refusing to replace",
+    );
+    assert_eq!(count(conn.as_mut(), "campaign_readouts"), 0);
+    assert!(find(conn.as_mut(), "y").is_err());
+
     // A database written by a newer churn-tui is left alone.
     conn.exec("UPDATE churn_schema SET version = 2", &[])
         .unwrap();

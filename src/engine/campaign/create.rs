@@ -151,6 +151,8 @@ pub fn create(db: &mut dyn Sql, req: &mut CreateRequest) -> Result<Created> {
         run.rescored(&model, rows, scores)?
     };
     if let Some((out, _)) = &req.out {
+        // Nor the database the campaign is being written to.
+        inputs.extend(db.file());
         crate::engine::artifacts::guard_output(out, &inputs)?;
     }
     // Hand-added users the new anchor did not score are left out, and said so.

@@ -56,6 +56,10 @@ impl Sql for SqliteDb {
         self.path.display().to_string()
     }
 
+    fn file(&self) -> Option<PathBuf> {
+        Some(self.path.clone())
+    }
+
     fn exec(&mut self, sql: &str, params: &[Val]) -> Result<()> {
         if params.is_empty() {
             return self

@@ -82,6 +82,10 @@ pub trait Sql {
     fn describe(&self) -> String;
     fn exec(&mut self, sql: &str, params: &[Val]) -> Result<()>;
     fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Vec<Val>>>;
+    /// The database's own file, which no export may replace (SQLite's).
+    fn file(&self) -> Option<PathBuf> {
+        None
+    }
 }
 
 /// Where the campaigns are: `mysql://user:password@host:port/db` (or `mariadb://…`), or an

@@ -45,7 +45,7 @@ pub const EN: &[(&str, &str)] = &[
     ),
     (
         "Where do the files go?",
-        "Runs go to artifacts/<run-id>/ (or --out): manifest, models, eval.json, scores, curves, your hand edits (edits.json). Exports and reports default to the run's directory; the log is artifacts/churn-tui.log.",
+        "Runs go to artifacts/<run-id>/ (or --out): manifest, models, eval.json, scores, curves, your hand edits (edits.json). Exports and reports default to the run's directory; campaigns go to artifacts/campaigns.db (or --db); the log is artifacts/churn-tui.log.",
     ),
 ];
 
@@ -93,7 +93,7 @@ pub const KO: &[(&str, &str)] = &[
     ),
     (
         "파일은 어디에 저장되나요?",
-        "실행 결과는 artifacts/<run-id>/(또는 --out)에 저장됩니다: manifest, 모델, eval.json, 점수, 곡선, 직접 편집한 내용(edits.json). 내보내기와 보고서는 기본적으로 실행 폴더에, 로그는 artifacts/churn-tui.log에 있습니다.",
+        "실행 결과는 artifacts/<run-id>/(또는 --out)에 저장됩니다: manifest, 모델, eval.json, 점수, 곡선, 직접 편집한 내용(edits.json). 내보내기와 보고서는 기본적으로 실행 폴더에, 캠페인은 artifacts/campaigns.db(또는 --db)에, 로그는 artifacts/churn-tui.log에 있습니다.",
     ),
 ];
 
