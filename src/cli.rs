@@ -588,9 +588,30 @@ pub fn run(cli: Cli) -> Result<()> {
         None => tui(cli.tui),
         Some(Command::Tui(t)) => tui(t),
         Some(Command::Summary { data }) => {
-            let ds = build_dataset(&data.to_config()?)?;
-            print!("{}", dataset::summary(&ds));
-            Ok(())
+            let cfg = data.to_config()?;
+            let files = crate::engine::data::resolve(&cfg.data)?;
+            if cfg.features.is_some() || crate::engine::spill::out_of_core(&files, &cfg.exec) {
+                let ds = build_dataset(&cfg)?;
+                print!("{}", dataset::summary(&ds));
+                return Ok(());
+            }
+            // In memory the log is read once: when no split can be made, what it holds is
+            // still shown, with why and what would make a split.
+            let log = crate::engine::data::load(&files, &cfg.scope)?;
+            match dataset::build_from_log(&log, &cfg) {
+                Ok(ds) => {
+                    print!("{}", dataset::summary(&ds));
+                    Ok(())
+                }
+                Err(e) => {
+                    print!("{}", dataset::log_summary(&log.summary));
+                    let too_short = e.to_string().contains("split is empty");
+                    match dataset::split_suggestion(&log.summary, &cfg.window) {
+                        Some(hint) if too_short => Err(e.hint(hint)),
+                        _ => Err(e),
+                    }
+                }
+            }
         }
         Some(Command::Sql(q)) => sql(q),
         Some(Command::Features { data, out }) => {

@@ -198,37 +198,7 @@ fn day(t: i64) -> String {
 /// A short human summary: files, events, users, time range, anchors per split, purged anchors,
 /// label shares per split.
 pub fn summary(ds: &Dataset) -> String {
-    let l = &ds.log;
-    let mut s = String::new();
-    let bytes: u64 = l.files.iter().map(|f| f.size).sum();
-    let _ = writeln!(
-        s,
-        "files:       {} ({:.1} MB)",
-        l.files.len(),
-        bytes as f64 / 1e6
-    );
-    for f in &l.files {
-        let _ = writeln!(s, "             {}", f.path.display());
-    }
-    if l.feature_table {
-        let _ = writeln!(
-            s,
-            "a feature table made elsewhere: the log's events and time range are not known here"
-        );
-        let _ = writeln!(s, "users:       {}", l.users);
-    } else {
-        let _ = writeln!(
-            s,
-            "events:      {} read, {} in scope ({}), {} exact duplicates dropped, {} used",
-            l.rows_read,
-            l.rows_in_scope,
-            l.scope.describe(),
-            l.duplicates,
-            l.events
-        );
-        let _ = writeln!(s, "users:       {}", l.users);
-        let _ = writeln!(s, "time range:  {}", l.time_range());
-    }
+    let mut s = log_summary(&ds.log);
     let w = &ds.table.plan.window;
     let _ = writeln!(
         s,
@@ -271,6 +241,71 @@ pub fn summary(ds: &Dataset) -> String {
     }
     if let Some(line) = ds.table.sample.as_ref().map(sample_line) {
         let _ = writeln!(s, "sampled:     {line}");
+    }
+    s
+}
+
+/// When no split can be made: what would make one on this log. The window is shortened until
+/// three anchors fit, each a horizon after the one before (train, val, test) with the lookback
+/// before the first; `None` when not even one day of horizon fits.
+pub fn split_suggestion(l: &LogSummary, w: &Window) -> Option<String> {
+    use crate::engine::time::US_PER_DAY;
+    let range = DataRange::of(l.first_ts, l.last_ts);
+    let days = (range.end - range.start) / US_PER_DAY;
+    // The lookback stays when a week or more of horizon still fits; else both shrink.
+    let lookback = match i64::from(w.lookback_days) {
+        l if (days - l) / 3 >= 7 => l,
+        l => l.min(days / 4),
+    };
+    let horizon = i64::from(w.horizon_days).min((days - lookback) / 3);
+    if horizon < 1 || lookback < 1 {
+        return None;
+    }
+    let t1 = range.start + lookback * US_PER_DAY;
+    let at = |i: i64| fmt_anchor(t1 + i * horizon * US_PER_DAY)[..10].to_string();
+    Some(format!(
+        "{days} days of log hold no three anchors a {}-day horizon apart after a {}-day \
+         lookback; for example: --lookback-days {lookback} --horizon-days {horizon} \
+         --train-anchors {} --val-anchors {} --test-anchors {}",
+        w.horizon_days,
+        w.lookback_days,
+        at(0),
+        at(1),
+        at(2)
+    ))
+}
+
+/// The log's part of the summary: files, events, users, time range.
+pub fn log_summary(l: &LogSummary) -> String {
+    let mut s = String::new();
+    let bytes: u64 = l.files.iter().map(|f| f.size).sum();
+    let _ = writeln!(
+        s,
+        "files:       {} ({:.1} MB)",
+        l.files.len(),
+        bytes as f64 / 1e6
+    );
+    for f in &l.files {
+        let _ = writeln!(s, "             {}", f.path.display());
+    }
+    if l.feature_table {
+        let _ = writeln!(
+            s,
+            "a feature table made elsewhere: the log's events and time range are not known here"
+        );
+        let _ = writeln!(s, "users:       {}", l.users);
+    } else {
+        let _ = writeln!(
+            s,
+            "events:      {} read, {} in scope ({}), {} exact duplicates dropped, {} used",
+            l.rows_read,
+            l.rows_in_scope,
+            l.scope.describe(),
+            l.duplicates,
+            l.events
+        );
+        let _ = writeln!(s, "users:       {}", l.users);
+        let _ = writeln!(s, "time range:  {}", l.time_range());
     }
     s
 }

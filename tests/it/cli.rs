@@ -125,6 +125,11 @@ fn missing_column() {
             && err.contains("missing column"),
         "{err}"
     );
+    // The header it found is named, the renamed column among it.
+    assert!(
+        err.contains("`cost`") && err.contains("`brand`") && err.contains("`user_session`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -499,4 +504,51 @@ fn workbench_on_missing_data_fails_before_taking_the_terminal() {
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(err.contains("/no/such/events-*.csv.gz"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
+}
+
+/// A log too short for the default split: `summary` still shows what the log holds, says why no
+/// split can be made, and suggests flags, which then work.
+#[test]
+fn summary_on_a_short_log_shows_the_log_and_a_split_that_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("short.csv.gz");
+    bin()
+        .args([
+            "gen", "--users", "300", "--months", "3", "--seed", "3", "--out",
+        ])
+        .arg(&log)
+        .assert()
+        .success();
+    let o = bin()
+        .args(["summary", "--data"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        out.contains("users:") && out.contains("time range:"),
+        "{out}"
+    );
+    assert!(err.contains("split is empty"), "{err}");
+    let flags: Vec<String> = err
+        .split("for example: ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no suggestion: {err}"))
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    assert!(flags.contains(&"--test-anchors".to_string()), "{flags:?}");
+    let o = bin()
+        .args(["summary", "--data"])
+        .arg(&log)
+        .args(&flags)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout);
+    for split in ["train:", "val:", "test:"] {
+        assert!(out.contains(split), "{out}");
+    }
 }

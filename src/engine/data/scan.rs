@@ -109,6 +109,18 @@ fn require_columns<'a>(
 ) -> Result<()> {
     for want in COLUMNS {
         if !have.clone().any(|h| h == want) {
+            // What the file has, so a renamed or misspelt header is seen at once (at most 12
+            // names: a wide warehouse export says how many more).
+            let found: Vec<&str> = have.clone().collect();
+            let shown: Vec<String> = found.iter().take(12).map(|h| format!("`{h}`")).collect();
+            let more = found.len().saturating_sub(12);
+            let listed = if found.is_empty() {
+                "no columns".to_string()
+            } else if more > 0 {
+                format!("{} and {more} more", shown.join(", "))
+            } else {
+                shown.join(", ")
+            };
             return Err(Error::input(
                 crate::engine::error::Location {
                     file: Some(file.path.clone()),
@@ -116,7 +128,10 @@ fn require_columns<'a>(
                     line: matches!(file.format, Format::Csv | Format::CsvGz).then_some(1),
                     ..Default::default()
                 },
-                "missing column",
+                format!(
+                    "missing column (the file has {listed}; the REES46 columns are {})",
+                    COLUMNS.join(", ")
+                ),
             ));
         }
     }
