@@ -881,6 +881,8 @@ fn train(t: TrainArgs) -> Result<()> {
         }
         // The bar's own clock shows the time; a script's log needs no line a second.
         Progress::Working { model, .. } => bar.set_message(model),
+        // The summary is printed with the results.
+        Progress::Stats(_) => {}
         Progress::Pass { pass, done, total } => show_pass(&bar, pass, done, total),
         Progress::ModelDone { model, seconds } => {
             say(&bar, format!("· {model}: fit in {seconds:.2}s"))

@@ -93,6 +93,9 @@ pub enum Progress {
     /// A model (or the `features` stage) is still working, `seconds` after it started (sent
     /// every second).
     Working { model: String, seconds: u64 },
+    /// The data summary and feature statistics, as soon as the feature table is made: the
+    /// workbench shows its Labels and Features tabs while the models still fit.
+    Stats(Box<RunStats>),
 }
 
 /// Run `work`, sending `Progress::Working` every second until it returns.
@@ -229,6 +232,7 @@ pub fn train_dataset(
     }
     let scaler = Scaler::fit(&train);
     let stats = RunStats::of(&ds, &train);
+    progress(Progress::Stats(Box::new(stats.clone())));
     progress(Progress::Stage("models"));
 
     let mut results: Vec<ModelResult> = Vec::new();

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use crate::engine::loaded_run::{LoadedRun, ModelView};
 use crate::engine::run::Progress;
+use crate::engine::stats::RunStats;
 use crate::engine::targeting::TierRule;
 use crate::engine::targeting::edits::Edits;
 use crate::engine::targeting::list::{ListSpec, TargetRow, target_rows};
@@ -143,6 +144,9 @@ pub struct App {
     pub campaigns: Campaigns,
     /// Where campaigns are stored (`--db`); none in tests that do not ask for one.
     pub campaign_db: Option<String>,
+    /// The new run's data summary and feature statistics while its models still fit (the
+    /// Labels and Features tabs show them before the run is saved).
+    pub early_stats: Option<RunStats>,
     /// The name typed for a campaign while its holdout is asked for.
     campaign_name: Option<String>,
     models_planned: usize,
@@ -173,6 +177,7 @@ impl App {
             campaigns: Campaigns::default(),
             campaign_db: None,
             campaign_name: None,
+            early_stats: None,
             models_planned,
         }
     }
@@ -210,6 +215,11 @@ impl App {
         Shared {
             theme: &self.theme,
             wb: self.wb.as_ref(),
+            // A run in training shows its own data, not the run shown before it.
+            stats: self
+                .early_stats
+                .as_ref()
+                .or(self.wb.as_ref().map(|w| &w.stats)),
             training: self.training.is_some(),
             tiers: &self.tiers,
             phrases: &self.phrases,
@@ -325,6 +335,7 @@ impl App {
                         }
                         t.working = Some(seconds);
                     }
+                    Progress::Stats(s) => self.early_stats = Some(*s),
                     Progress::ModelFailed { model, error } => {
                         t.models_done += 1;
                         t.working = None;
@@ -335,11 +346,13 @@ impl App {
             }
             EngineMsg::Finished(Ok(wb)) => {
                 self.training = None;
+                self.early_stats = None;
                 self.notify(format!("run saved to {}", wb.dir.display()), false);
                 Some(*wb)
             }
             EngineMsg::Finished(Err(e)) => {
                 self.training = None;
+                self.early_stats = None;
                 self.notify(format!("training failed: {e}"), true);
                 None
             }

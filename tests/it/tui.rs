@@ -1087,3 +1087,28 @@ fn c_on_targets_stores_a_campaign_and_the_campaigns_tab_reads_it_out() {
     assert!(s.contains("spring") && s.contains("read"), "{s}");
     insta::assert_snapshot!("campaigns_80x24", s);
 }
+
+/// A new log: the Labels and Features tabs show the data as soon as the feature table is
+/// made, while the models still fit (the Leaderboard waits for them).
+#[test]
+fn labels_and_features_show_before_the_models_finish() {
+    let wb = LoadedRun::load(&fixture_dir()).unwrap();
+    let mut app = App::new(Theme::default(), wb.models.len());
+    app.training_started();
+    let waiting = "appears here when training finishes";
+    assert!(screen(&mut app, 80, 24).contains(waiting));
+    app.engine(EngineMsg::Progress(Progress::Stats(Box::new(
+        wb.stats.clone(),
+    ))));
+    let labels = screen(&mut app, 80, 24);
+    assert!(!labels.contains(waiting), "{labels}");
+    assert!(labels.contains("dormant (m2) rate"), "{labels}");
+    app.update(Action::GoTab(Tab::Features));
+    let features = screen(&mut app, 80, 24);
+    assert!(
+        !features.contains(waiting) && features.contains("n_events_30d"),
+        "{features}"
+    );
+    app.update(Action::GoTab(Tab::Leaderboard));
+    assert!(screen(&mut app, 80, 24).contains(waiting));
+}

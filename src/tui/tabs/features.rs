@@ -267,10 +267,10 @@ fn columns_note(first: usize, shown: usize, n: usize) -> String {
 }
 
 pub fn render(features: &Features, sh: &Shared, f: &mut Frame, area: Rect) {
-    let Some(wb) = sh.wb else {
+    let Some(stats) = sh.stats else {
         return waiting(sh, f, area, "Correlations, VIF and class means");
     };
-    let (t, s) = (sh.theme, &wb.stats.features);
+    let (t, s) = (sh.theme, &stats.features);
     let n = SHORT.len();
     let full = CELL + n * CELL + 2;
     if area.width >= 160 && area.height >= 30 {

@@ -38,11 +38,11 @@ fn sum(rows: &[&AnchorCounts]) -> (u64, u64, u64, u64) {
 }
 
 pub fn render(labels: &Labels, sh: &Shared, f: &mut Frame, area: Rect) {
-    let Some(wb) = sh.wb else {
+    let Some(stats) = sh.stats else {
         return waiting(sh, f, area, "The data summary and label distribution");
     };
     let t = sh.theme;
-    let d = &wb.stats.data;
+    let d = &stats.data;
     let wide = area.width >= 120;
 
     let bytes: u64 = d.files.iter().map(|f| f.bytes).sum();
@@ -154,7 +154,7 @@ pub fn render(labels: &Labels, sh: &Shared, f: &mut Frame, area: Rect) {
         t.dim(),
     )];
     for s in [Split::Train, Split::Val, Split::Test] {
-        let rows: Vec<&AnchorCounts> = wb.stats.labels.iter().filter(|c| c.split == s).collect();
+        let rows: Vec<&AnchorCounts> = stats.labels.iter().filter(|c| c.split == s).collect();
         let (n, m0, m1, m2) = sum(&rows);
         let pct = |x: u64| {
             if n == 0 {
@@ -185,7 +185,7 @@ pub fn render(labels: &Labels, sh: &Shared, f: &mut Frame, area: Rect) {
         ),
         t.dim(),
     ));
-    for c in &wb.stats.labels {
+    for c in &stats.labels {
         lines.push(Line::from(vec![
             Span::raw(format!(
                 "{:<11} {:<5} {:>8}  ",
