@@ -19,7 +19,7 @@ fn main() -> churn_tui::engine::Result<()> {
     let progress = |p: Progress| {
         let who = match &p {
             Progress::Stage(s) => s.to_string(),
-            Progress::Pass { .. } => "features".to_string(),
+            Progress::Pass { .. } | Progress::Stats(_) => "features".to_string(),
             Progress::Model { model, .. }
             | Progress::ModelDone { model, .. }
             | Progress::ModelFailed { model, .. }
