@@ -358,7 +358,7 @@ pub struct TuiArgs {
     /// Monochrome (also when NO_COLOR is set).
     #[arg(long)]
     pub no_color: bool,
-    /// Dots instead of braille in charts.
+    /// Only ASCII on screen: boxes in + - |, a character per model on charts.
     #[arg(long)]
     pub ascii: bool,
     /// The campaign database (default: campaigns.db in the runs' folder, --out): an SQLite

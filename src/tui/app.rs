@@ -455,6 +455,13 @@ impl App {
             Tab::Features => self.features.update(action, page),
             Tab::Help => self.help.update(action, page),
             Tab::Campaigns => self.campaigns.update(action, page),
+            Tab::Curves if !self.curves.offers(action) => {
+                // `v` is off the key bar here; pressed anyway, it says why.
+                self.notify(
+                    "gain and lift are drawn on test only; v switches the PR curves",
+                    false,
+                );
+            }
             Tab::Curves => self.curves.update(action, wb, page),
             Tab::Leaderboard => {
                 if let Some(name) = self.leaderboard.update(action, wb, page) {

@@ -1,12 +1,18 @@
 //! Colours, or none: with `NO_COLOR` or `--no-color` every style is monochrome and selection and
-//! risk are shown by bold, reverse and underline instead.
+//! risk are shown by bold, reverse and underline instead. With `--ascii` every box is drawn
+//! in `+ - |` and, as a last pass over the frame, every other symbol is swapped for an ASCII
+//! look-alike ([`asciify`]), so no view can put a non-ASCII character on screen.
 
+use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier, Style};
+use ratatui::symbols::border;
+use ratatui::widgets::Block;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Theme {
     pub color: bool,
-    /// Dots instead of braille in charts, for fonts without braille.
+    /// Only ASCII on screen (borders, chart marks, arrows), for fonts and terminals without
+    /// box drawing or braille.
     pub ascii: bool,
 }
 
@@ -32,7 +38,53 @@ const SERIES: [Color; 9] = [
     Color::LightMagenta,
 ];
 
+/// Box borders in ASCII.
+pub const ASCII_BORDER: border::Set<'static> = border::Set {
+    top_left: "+",
+    top_right: "+",
+    bottom_left: "+",
+    bottom_right: "+",
+    vertical_left: "|",
+    vertical_right: "|",
+    horizontal_top: "-",
+    horizontal_bottom: "-",
+};
+
+/// One character per model on charts where colour cannot tell the curves apart (monochrome or
+/// ASCII), in leaderboard order. None of them is the K marker's or the baseline's.
+pub const MODEL_MARKS: [char; 9] = ['*', 'o', '+', 'x', '~', '=', '%', '@', '&'];
+
 impl Theme {
+    /// A bordered box in the theme's border set. Every box is made here (clippy.toml forbids
+    /// `Block::bordered` elsewhere), so no view can forget `--ascii`.
+    #[allow(clippy::disallowed_methods)]
+    pub fn block(&self) -> Block<'static> {
+        let b = Block::bordered();
+        if self.ascii {
+            b.border_set(ASCII_BORDER)
+        } else {
+            b
+        }
+    }
+    /// Whether the models' curves are told apart by colour (braille lines) rather than by a
+    /// character per model.
+    pub fn colour_curves(&self) -> bool {
+        self.color && !self.ascii
+    }
+    /// The current-K marker on charts: a style no curve uses, so it never blends in.
+    pub fn k_mark(&self) -> Style {
+        let s = Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED);
+        if self.color { s.fg(Color::Red) } else { s }
+    }
+    /// The sort arrow of a column: ▼ always means largest (or Z) first, ▲ smallest (or A).
+    pub fn sort_arrow(&self, desc: bool) -> &'static str {
+        match (desc, self.ascii) {
+            (true, false) => "▼",
+            (false, false) => "▲",
+            (true, true) => "v",
+            (false, true) => "^",
+        }
+    }
     fn fg(&self, c: Color) -> Style {
         if self.color {
             Style::new().fg(c)
@@ -112,5 +164,56 @@ impl Theme {
         } else {
             Style::new()
         }
+    }
+}
+
+/// The ASCII stand-in of a non-ASCII symbol the views draw, or None for one without a known
+/// stand-in.
+pub fn ascii_of(sym: &str) -> Option<&'static str> {
+    let mut it = sym.chars();
+    let (Some(c), None) = (it.next(), it.next()) else {
+        // A grapheme of several characters (an accent, a flag): none of ours.
+        return None;
+    };
+    Some(match c {
+        // Box drawing: lines and corners, light, heavy, double, dashed and rounded.
+        '─' | '━' | '═' | '┄' | '┅' | '┈' | '┉' | '╌' | '╍' => "-",
+        '│' | '┃' | '║' | '┆' | '┇' | '┊' | '┋' | '╎' | '╏' => "|",
+        '\u{250c}'..='\u{254b}' | '\u{2550}'..='\u{256c}' | '╭' | '╮' | '╯' | '╰' => "+",
+        // Braille, blocks and chart dots: a point.
+        '\u{2800}'..='\u{28ff}' | '•' | '●' | '∙' => ".",
+        // Eighths of a bar (Labels): rounded to the nearest whole cell.
+        '▏' | '▎' | '▍' => " ",
+        '█' | '▓' | '▒' | '░' | '▄' | '▀' | '▌' | '▐' | '▋' | '▊' | '▉' => {
+            "#"
+        }
+        '▼' | '↓' | '▾' => "v",
+        '▲' | '↑' | '▴' => "^",
+        '▶' | '→' | '▸' | '›' | '»' => ">",
+        '◀' | '←' | '◂' | '‹' | '«' => "<",
+        '·' | '…' => ".",
+        '–' | '—' | '−' | '‐' => "-",
+        '≤' => "<",
+        '≥' => ">",
+        '≈' | '∼' => "~",
+        '±' => "+",
+        '×' | '✗' | '✘' => "x",
+        '✓' | '✔' => "v",
+        '‘' | '’' | '′' => "'",
+        '“' | '”' | '″' => "\"",
+        _ => return None,
+    })
+}
+
+/// Every cell of `buf` in ASCII: known symbols become their stand-in, anything else (a Korean
+/// word under `--ascii`) `?`. The last pass of a frame under `--ascii`.
+pub fn asciify(buf: &mut Buffer) {
+    for cell in buf.content.iter_mut() {
+        let sym = cell.symbol();
+        if sym.is_ascii() {
+            continue;
+        }
+        let new = ascii_of(sym).unwrap_or("?");
+        cell.set_symbol(new);
     }
 }

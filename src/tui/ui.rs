@@ -4,13 +4,14 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Gauge, Paragraph, Wrap};
+use ratatui::widgets::{Clear, Gauge, Paragraph, Wrap};
 
 use super::action::Tab;
 use super::app::{App, Popup};
 use super::input::InputKind;
 use super::keymap;
 use super::tabs;
+use super::theme;
 use super::widgets::{cells, centered, keymap_lines, scroll_text, split_at_cells};
 
 /// Below this the screen says so instead of drawing a broken layout.
@@ -68,6 +69,11 @@ pub fn render(app: &App, f: &mut Frame) {
     }
     if app.input.is_some() {
         input_box(app, f, area);
+    }
+    // Last, over everything drawn: whatever symbol a view used, --ascii shows its ASCII
+    // stand-in (the boxes are ASCII already, from Theme::block).
+    if app.theme.ascii {
+        theme::asciify(f.buffer_mut());
     }
 }
 
@@ -178,7 +184,9 @@ fn key_bar(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.theme;
     let mut spans = Vec::new();
     let mut width = 0usize;
-    for b in keymap::bar(app.tab) {
+    // A key that does nothing on the view shown (v on the gain chart) is not offered.
+    for b in keymap::bar(app.tab).filter(|b| app.tab != Tab::Curves || app.curves.offers(b.action))
+    {
         let text = format!(" {} ", b.bar);
         let w = b.label.chars().count() + text.chars().count() + 1;
         if width + w > area.width as usize {
@@ -232,7 +240,8 @@ fn message_popup(app: &App, f: &mut Frame, area: Rect) {
     scroll_text(
         f,
         r,
-        Block::bordered()
+        app.theme
+            .block()
             .title(" last message — Esc closes ")
             .border_style(app.theme.title()),
         vec![Line::styled(n.text.clone(), style)],
@@ -248,7 +257,8 @@ fn help_popup(app: &App, f: &mut Frame, area: Rect) {
     scroll_text(
         f,
         r,
-        Block::bordered()
+        app.theme
+            .block()
             .title(" keys — j/k scroll · Esc or ? closes ")
             .border_style(app.theme.title()),
         lines,
@@ -288,7 +298,7 @@ fn input_box(app: &App, f: &mut Frame, area: Rect) {
                 Span::styled(after, body),
             ])
         })
-        .block(Block::bordered().title(title).border_style(app.theme.key())),
+        .block(app.theme.block().title(title).border_style(app.theme.key())),
         r,
     );
 }

@@ -66,7 +66,7 @@ pub fn waiting(sh: &Shared, f: &mut Frame, area: Rect, what: &str) {
         Paragraph::new(msg)
             .style(sh.theme.dim())
             .wrap(Wrap { trim: true })
-            .block(Block::bordered()),
+            .block(sh.theme.block()),
         area,
     );
 }

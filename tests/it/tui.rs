@@ -1111,4 +1111,358 @@ fn labels_and_features_show_before_the_models_finish() {
     );
     app.update(Action::GoTab(Tab::Leaderboard));
     assert!(screen(&mut app, 80, 24).contains(waiting));
+
+fn themed_app(theme: Theme) -> App {
+    let wb = LoadedRun::load(&fixture_dir()).expect("fixture run loads");
+    let mut app = App::new(theme, wb.models.len());
+    effects::open(&mut app, wb);
+    app
+}
+
+const NO_COLOR: Theme = Theme {
+    color: false,
+    ascii: false,
+};
+const ASCII: Theme = Theme {
+    color: true,
+    ascii: true,
+};
+
+/// The frame as drawn, cells and styles.
+fn frame(app: &mut App, w: u16, h: u16) -> ratatui::buffer::Buffer {
+    let mut term = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
+    app.targets.page = ui::target_page(h);
+    app.fill_reasons();
+    term.draw(|f| ui::render(app, f)).expect("draw");
+    term.backend().buffer().clone()
+}
+
+/// The symbols drawn within columns `x0..x1` of rows `y0..y1`.
+fn cells_in(
+    buf: &ratatui::buffer::Buffer,
+    (x0, x1): (u16, u16),
+    (y0, y1): (u16, u16),
+) -> Vec<(String, ratatui::style::Style)> {
+    let mut out = Vec::new();
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let c = &buf[(x, y)];
+            out.push((c.symbol().to_string(), c.style()));
+        }
+    }
+    out
+}
+
+/// In monochrome each model's curve has its own character, the legend says which, and every
+/// curve shown is on the chart.
+#[test]
+fn curves_without_colour_tell_the_models_apart() {
+    use churn_tui::tui::theme::MODEL_MARKS;
+    let mut app = themed_app(NO_COLOR);
+    keys(&mut app, "4");
+    let s = screen(&mut app, 80, 24);
+    insta::assert_snapshot!("curves_nocolor_80x24", &s);
+    let names: Vec<String> = app
+        .wb
+        .as_ref()
+        .expect("run")
+        .models
+        .iter()
+        .map(|m| m.name.clone())
+        .collect();
+    // The chart is left of the legend box (24 columns at 80).
+    let chart: String = s
+        .lines()
+        .skip(3)
+        .take(17)
+        .map(|l| l.chars().take(56).collect::<String>())
+        .collect();
+    for (i, name) in names.iter().enumerate() {
+        let mark = MODEL_MARKS[i];
+        assert!(
+            s.contains(&format!("[x] {mark} {name}")),
+            "legend names {name}'s mark {mark}:\n{s}"
+        );
+        assert!(chart.contains(mark), "{name}'s {mark} on the chart:\n{s}");
+    }
+    assert!(
+        !chart.contains('⣿')
+            && !chart
+                .chars()
+                .any(|c| ('\u{2800}'..='\u{28ff}').contains(&c)),
+        "no braille, which looks the same for every model:\n{s}"
+    );
+
+    keys(&mut app, "c");
+    let s = screen(&mut app, 80, 24);
+    insta::assert_snapshot!("curves_gain_nocolor_80x24", &s);
+    assert!(
+        s.contains(". line: random") && s.contains(": current K"),
+        "{s}"
+    );
+}
+
+#[test]
+fn curves_in_ascii_draw_only_ascii() {
+    let mut app = themed_app(ASCII);
+    keys(&mut app, "4");
+    let s = screen(&mut app, 80, 24);
+    insta::assert_snapshot!("curves_ascii_80x24", &s);
+    assert!(s.is_ascii(), "{s}");
+    let chart_top = s.lines().nth(2).unwrap_or_default();
+    assert!(
+        chart_top.starts_with("+ PR curves") && chart_top.ends_with('+'),
+        "{s}"
+    );
+}
+
+/// The current K is marked in a style no curve has, at 80x24, on every chart and theme.
+#[test]
+fn the_k_marker_shows_at_80x24_in_its_own_style() {
+    for theme in [Theme::default(), NO_COLOR, ASCII] {
+        let mut app = themed_app(theme);
+        keys(&mut app, "4");
+        let k_style = theme.k_mark();
+        // PR on val (K = 5% is one of the run's Ks), PR on test, gain, lift.
+        for (step, glyph, at_least) in [("", "K", 1), ("v", "K", 1), ("c", ":", 15), ("c", ":", 15)]
+        {
+            keys(&mut app, step);
+            let buf = frame(&mut app, 80, 24);
+            // The chart's inside: right of the y labels, above the x axis.
+            let marks = cells_in(&buf, (1, 55), (3, 21))
+                .into_iter()
+                .filter(|(sym, st)| {
+                    sym == glyph
+                        && st.add_modifier == k_style.add_modifier
+                        && st.fg.unwrap_or_default() == k_style.fg.unwrap_or_default()
+                })
+                .count();
+            assert!(
+                marks >= at_least,
+                "{theme:?} after {step:?}: {marks} K marks\n{}",
+                screen(&mut app, 80, 24)
+            );
+            // Its style is no model's.
+            for i in 0..9 {
+                assert_ne!(theme.series(i), k_style);
+            }
+        }
+    }
+}
+
+/// `v` on the gain and lift charts (drawn on test only) is not offered, and pressed anyway
+/// changes nothing but says why; on PR curves it switches the split.
+#[test]
+fn v_is_offered_only_where_it_switches_something() {
+    let mut app = fixture_app();
+    keys(&mut app, "4");
+    let bar = |app: &mut App| {
+        screen(app, 80, 24)
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(bar(&mut app).contains("v val/test"));
+    keys(&mut app, "v");
+    assert!(screen(&mut app, 80, 24).contains("PR curves on test"));
+    keys(&mut app, "c");
+    let b = bar(&mut app);
+    assert!(!b.contains("val/test"), "{b}");
+    let before = app.curves.split;
+    keys(&mut app, "v");
+    assert_eq!(app.curves.split, before);
+    let s = screen(&mut app, 80, 24);
+    assert!(s.contains("gain and lift are drawn on test only"), "{s}");
+    assert!(s.contains("(c: chart)") && !s.contains("v: split"), "{s}");
+    let help: Vec<&str> = KEYMAP
+        .iter()
+        .filter(|b| b.scope == churn_tui::tui::keymap::Scope::On(Tab::Curves) && b.label == "v")
+        .map(|b| b.help)
+        .collect();
+    assert_eq!(
+        help,
+        ["val or test PR curves (gain and lift are on test only)"]
+    );
+}
+
+/// A way to a view: keys pressed on a fresh app.
+type Go = fn(&mut App);
+
+/// Every tab and popup under --ascii: only ASCII on screen, boxes in `+ - |`. And every
+/// symbol the views draw without --ascii has a stand-in, so none shows as `?`.
+#[test]
+fn ascii_puts_only_ascii_on_every_tab_and_popup() {
+    use churn_tui::tui::theme::ascii_of;
+    let views: Vec<(&str, Go)> = vec![
+        ("labels", |a| keys(a, "1")),
+        ("features", |a| keys(a, "2")),
+        ("features vif", |a| keys(a, "2v")),
+        ("leaderboard", |a| keys(a, "3")),
+        ("curves", |a| keys(a, "4")),
+        ("curves test", |a| keys(a, "4v")),
+        ("gain", |a| keys(a, "4c")),
+        ("lift", |a| keys(a, "4cc")),
+        ("targets", |a| keys(a, "5")),
+        ("targets edited", |a| keys(a, "5jx")),
+        ("campaigns", |a| keys(a, "6")),
+        ("help", |a| keys(a, "7")),
+        ("help popup", |a| keys(a, "?")),
+        ("user popup", |a| {
+            keys(a, "5");
+            press(a, KeyCode::Enter);
+        }),
+        ("message popup", |a| {
+            a.notify("run saved — 5 models · K = 5%", false);
+            keys(a, "m");
+        }),
+        ("input box", |a| keys(a, "5K")),
+    ];
+    for (what, go) in views {
+        for (w, h) in [(80, 24), (60, 16)] {
+            let mut app = themed_app(ASCII);
+            go(&mut app);
+            let s = screen(&mut app, w, h);
+            let bad: String = s.chars().filter(|c| !c.is_ascii()).collect();
+            assert!(bad.is_empty(), "{what} at {w}x{h}: {bad:?}\n{s}");
+            assert!(
+                s.lines()
+                    .skip(2)
+                    .any(|l| l.contains("+-") || l.contains("-+")),
+                "{what}: a box in ASCII\n{s}"
+            );
+
+            let mut app = themed_app(Theme::default());
+            go(&mut app);
+            let s = screen(&mut app, w, h);
+            let unknown: String = s
+                .chars()
+                .filter(|c| !c.is_ascii() && ascii_of(&c.to_string()).is_none())
+                .collect();
+            assert!(
+                unknown.is_empty(),
+                "{what}: no stand-in for {unknown:?}\n{s}"
+            );
+        }
+    }
+}
+
+/// ▼ is descending on every column, the model names included; ASCII has v and ^.
+#[test]
+fn sort_arrows_mean_the_same_on_every_column() {
+    let mut app = fixture_app();
+    keys(&mut app, "3");
+    let names = |app: &App| -> Vec<String> {
+        let wb = app.wb.as_ref().expect("run");
+        app.leaderboard
+            .order(Some(wb))
+            .iter()
+            .map(|&i| wb.models[i].name.clone())
+            .collect()
+    };
+    let aucs = |app: &App| -> Vec<f64> {
+        let wb = app.wb.as_ref().expect("run");
+        app.leaderboard
+            .order(Some(wb))
+            .iter()
+            .map(|&i| wb.models[i].val.pr_auc.unwrap_or(f64::NAN))
+            .collect()
+    };
+    // Default: PR-AUC, descending.
+    let s = screen(&mut app, 80, 24);
+    assert!(s.contains("PR-AUC▼"), "{s}");
+    assert!(
+        aucs(&app).windows(2).all(|w| w[0] >= w[1]),
+        "{:?}",
+        aucs(&app)
+    );
+    // The name column, still descending: Z first, the same arrow.
+    keys(&mut app, "h");
+    let s = screen(&mut app, 80, 24);
+    assert!(s.contains("model▼"), "{s}");
+    let n = names(&app);
+    assert!(n.windows(2).all(|w| w[0] > w[1]), "Z to A under ▼: {n:?}");
+    let first = n.first().cloned().unwrap_or_default();
+    let rows: Vec<&str> = s.lines().skip(5).collect();
+    assert!(rows.first().is_some_and(|l| l.contains(&first)), "{s}");
+    keys(&mut app, "s");
+    let s = screen(&mut app, 80, 24);
+    assert!(s.contains("model▲"), "{s}");
+    let n = names(&app);
+    assert!(n.windows(2).all(|w| w[0] < w[1]), "A to Z under ▲: {n:?}");
+    // Back on PR-AUC, ascending now: ▲ and smallest first.
+    keys(&mut app, "l");
+    let s = screen(&mut app, 80, 24);
+    assert!(s.contains("PR-AUC▲"), "{s}");
+    assert!(
+        aucs(&app).windows(2).all(|w| w[0] <= w[1]),
+        "{:?}",
+        aucs(&app)
+    );
+
+    let mut app = themed_app(ASCII);
+    keys(&mut app, "3");
+    let s = screen(&mut app, 80, 24);
+    assert!(s.contains("PR-AUCv"), "{s}");
+    assert!(
+        s.contains("1.15..1.33"),
+        "an interval reads as one in ASCII:\n{s}"
+    );
+    keys(&mut app, "hs");
+    assert!(screen(&mut app, 80, 24).contains("model^"));
+}
+
+/// `]`/`[` move K along 5, 10, 15 … and `+`/`-` along whole percents, as the help says, and
+/// stop at 1% and 100%.
+#[test]
+fn k_steps_do_what_the_help_says() {
+    let help = |a: Action| {
+        KEYMAP
+            .iter()
+            .find(|b| b.action == a)
+            .map(|b| b.help)
+            .unwrap_or_default()
+    };
+    assert!(
+        help(Action::KPlus5).contains("next multiple of 5%"),
+        "{}",
+        help(Action::KPlus5)
+    );
+    assert!(
+        help(Action::KPlus1).contains("next whole %"),
+        "{}",
+        help(Action::KPlus1)
+    );
+    let mut app = fixture_app();
+    keys(&mut app, "5");
+    let set = |app: &mut App, k: &str| {
+        keys(app, &format!("K{k}"));
+        press(app, KeyCode::Enter);
+    };
+    let bp = |app: &App| app.targets.k.bp;
+    for (start, key, want) in [
+        ("6", "]", 1000),
+        ("10", "]", 1500),
+        ("7.25", "]", 1000),
+        ("12", "[", 1000),
+        ("10", "[", 500),
+        ("3", "[", 100),
+        ("1", "[", 100),
+        ("98", "]", 10_000),
+        ("100", "]", 10_000),
+        ("7.25", "+", 800),
+        ("7.25", "-", 700),
+        ("1", "-", 100),
+    ] {
+        set(&mut app, start);
+        keys(&mut app, key);
+        assert_eq!(bp(&app), want, "K {start}% then {key}");
+    }
+    // The key bar says the same (]/[ is on it from 100 columns).
+    let bar = screen(&mut app, 160, 48)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    assert!(bar.contains("]/[ K 5/10/15%"), "{bar}");
 }

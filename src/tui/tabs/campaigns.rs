@@ -6,7 +6,7 @@ use std::cell::Cell;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph};
+use ratatui::widgets::Paragraph;
 
 use crate::engine::campaign::readout::TierReadout;
 use crate::engine::campaign::{Status, Summary};
@@ -99,7 +99,7 @@ pub fn render(st: &Campaigns, sh: &Shared, f: &mut Frame, area: Rect) {
             f.render_widget(
                 Paragraph::new("Reading the campaign database…")
                     .style(sh.theme.dim())
-                    .block(Block::bordered().title(title)),
+                    .block(sh.theme.block().title(title)),
                 area,
             );
             return;
@@ -109,7 +109,7 @@ pub fn render(st: &Campaigns, sh: &Shared, f: &mut Frame, area: Rect) {
                 Paragraph::new(format!("The campaign database could not be read: {e}"))
                     .style(sh.theme.bad())
                     .wrap(ratatui::widgets::Wrap { trim: true })
-                    .block(Block::bordered().title(title)),
+                    .block(sh.theme.block().title(title)),
                 area,
             );
             return;
@@ -125,7 +125,7 @@ pub fn render(st: &Campaigns, sh: &Shared, f: &mut Frame, area: Rect) {
             )
             .style(sh.theme.dim())
             .wrap(ratatui::widgets::Wrap { trim: true })
-            .block(Block::bordered().title(title)),
+            .block(sh.theme.block().title(title)),
             area,
         );
         return;
@@ -194,7 +194,8 @@ fn list_box(
     };
     f.render_widget(
         Paragraph::new(lines).block(
-            Block::bordered()
+            sh.theme
+                .block()
                 .title(title)
                 .title_bottom(Line::from(more).right_aligned()),
         ),
@@ -300,7 +301,9 @@ fn detail_box(st: &Campaigns, sh: &Shared, c: &Summary, f: &mut Frame, area: Rec
     scroll_text(
         f,
         area,
-        Block::bordered().title(" Read-out: dormant rates and uplift (90% interval) "),
+        sh.theme
+            .block()
+            .title(" Read-out: dormant rates and uplift (90% interval) "),
         lines,
         true,
         &st.detail,

@@ -1,5 +1,6 @@
-//! Tab 4, Curves: PR curves of all models as braille line charts (dots with `--ascii`), models
-//! toggled on and off, the current K marked; `c` switches to cumulative gain and lift.
+//! Tab 4, Curves: PR curves of all models as braille line charts told apart by colour (in
+//! monochrome or `--ascii`, by a character per model), models toggled on and off, the current K
+//! marked in a style of its own; `c` switches to cumulative gain and lift.
 
 use std::cell::Cell;
 use std::collections::BTreeSet;
@@ -9,11 +10,12 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Paragraph};
+use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph};
 
 use crate::engine::loaded_run::{LoadedRun, ModelView};
 use crate::tui::action::Action;
 use crate::tui::shared::Shared;
+use crate::tui::theme::{MODEL_MARKS, Theme};
 use crate::tui::widgets::waiting;
 
 use super::{SplitView, follow, step};
@@ -52,6 +54,12 @@ pub struct Curves {
 }
 
 impl Curves {
+    /// Whether `action` does anything on the chart shown: gain and lift are drawn from the
+    /// test ranking only (the run keeps no val scores), so `v` is not offered there.
+    pub fn offers(&self, action: Action) -> bool {
+        action != Action::SwitchSplit || self.mode == CurveMode::Pr
+    }
+
     pub fn update(&mut self, action: Action, wb: Option<&LoadedRun>, page: usize) {
         if let Some(d) = action.step(page) {
             self.sel = step(self.sel, d, wb.map_or(0, |w| w.models.len()));
@@ -60,7 +68,7 @@ impl Curves {
         match action {
             Action::Left => self.mode = self.mode.turn(false),
             Action::Right | Action::CurveMode => self.mode = self.mode.turn(true),
-            Action::SwitchSplit => self.split = self.split.other(),
+            Action::SwitchSplit if self.offers(action) => self.split = self.split.other(),
             Action::ToggleModel => {
                 if let Some(m) = wb.and_then(|w| w.models.get(self.sel))
                     && !self.hidden.remove(&m.name)
@@ -70,6 +78,31 @@ impl Curves {
             }
             _ => {}
         }
+    }
+}
+
+/// Points of the vertical K line on gain and lift: more than a chart has rows.
+const K_LINE: usize = 200;
+
+/// The random baseline's character when models are told apart by characters.
+const BASELINE: char = '.';
+
+/// How model `i`'s curve is drawn: braille when colour tells the curves apart, else the
+/// model's own character (the legend shows which).
+fn model_marker(t: &Theme, i: usize) -> Marker {
+    if t.colour_curves() {
+        Marker::Braille
+    } else {
+        Marker::Custom(MODEL_MARKS[i % MODEL_MARKS.len()])
+    }
+}
+
+/// The current-K mark: a `K` at the targeting model's point on PR curves, a vertical line of
+/// `:` on gain and lift (a `│` would read as the legend's border). Neither is any model's.
+fn k_glyph(mode: CurveMode) -> char {
+    match mode {
+        CurveMode::Pr => 'K',
+        _ => ':',
     }
 }
 
@@ -119,11 +152,6 @@ pub fn render(curves: &Curves, sh: &Shared, f: &mut Frame, area: Rect) {
     let legend_w = 24u16.min(area.width / 3);
     let [chart_area, legend_area] =
         Layout::horizontal([Constraint::Min(20), Constraint::Length(legend_w)]).areas(area);
-    let marker = if t.ascii {
-        Marker::Dot
-    } else {
-        Marker::Braille
-    };
     let k_pct = sh.k.as_f64();
 
     let mut series: Vec<(usize, Vec<(f64, f64)>)> = Vec::new();
@@ -142,7 +170,7 @@ pub fn render(curves: &Curves, sh: &Shared, f: &mut Frame, area: Rect) {
         series.push((i, pts));
     }
     // The current K: on PR curves the targeted model's (recall, precision) at K on test; on
-    // gain and lift charts a vertical line at K.
+    // gain and lift charts a vertical line at K (enough points to fill every row).
     let mut k_mark: Vec<(f64, f64)> = Vec::new();
     let (x_title, y_title, x_bounds, y_bounds, split) = match curves.mode {
         CurveMode::Pr => {
@@ -178,7 +206,9 @@ pub fn render(curves: &Curves, sh: &Shared, f: &mut Frame, area: Rect) {
             )
         }
         CurveMode::Gain => {
-            k_mark = (0..=20).map(|i| (k_pct, 5.0 * i as f64)).collect();
+            k_mark = (0..=K_LINE)
+                .map(|i| (k_pct, 100.0 * i as f64 / K_LINE as f64))
+                .collect();
             (
                 "% targeted",
                 "% dormant caught",
@@ -193,8 +223,10 @@ pub fn render(curves: &Curves, sh: &Shared, f: &mut Frame, area: Rect) {
                 .flat_map(|(_, s)| s.iter().map(|p| p.1))
                 .fold(1.0f64, f64::max);
             let hi = (hi * 10.0).ceil() / 10.0;
-            k_mark = (0..=20)
-                .map(|i| (k_pct, 1.0 + (hi - 1.0) * i as f64 / 20.0))
+            let lo = 0.9;
+            let top = hi.max(1.1);
+            k_mark = (0..=K_LINE)
+                .map(|i| (k_pct, lo + (top - lo) * i as f64 / K_LINE as f64))
                 .collect();
             (
                 "% targeted",
@@ -205,41 +237,40 @@ pub fn render(curves: &Curves, sh: &Shared, f: &mut Frame, area: Rect) {
             )
         }
     };
-    let mut datasets: Vec<Dataset> = series
-        .iter()
-        .map(|(i, pts)| {
-            Dataset::default()
-                .marker(marker)
-                .graph_type(GraphType::Line)
-                .style(t.series(*i))
-                .data(pts)
-        })
-        .collect();
-    // What random targeting would do: the diagonal of the gain chart, lift 1.
+    // What random targeting would do: the diagonal of the gain chart, lift 1. Drawn first, so
+    // where a curve crosses it the curve shows.
     let baseline: Vec<(f64, f64)> = match curves.mode {
         CurveMode::Pr => vec![],
         CurveMode::Gain => vec![(0.0, 0.0), (100.0, 100.0)],
         CurveMode::Lift => vec![(0.0, 1.0), (100.0, 1.0)],
     };
+    let mut datasets: Vec<Dataset> = Vec::new();
     if !baseline.is_empty() {
         datasets.push(
             Dataset::default()
-                .marker(marker)
+                .marker(if t.colour_curves() {
+                    Marker::Braille
+                } else {
+                    Marker::Custom(BASELINE)
+                })
                 .graph_type(GraphType::Line)
                 .style(t.dim())
                 .data(&baseline),
         );
     }
+    datasets.extend(series.iter().map(|(i, pts)| {
+        Dataset::default()
+            .marker(model_marker(t, *i))
+            .graph_type(GraphType::Line)
+            .style(t.series(*i))
+            .data(pts)
+    }));
     if !k_mark.is_empty() {
         datasets.push(
             Dataset::default()
-                .marker(if curves.mode == CurveMode::Pr {
-                    Marker::Block
-                } else {
-                    marker
-                })
+                .marker(Marker::Custom(k_glyph(curves.mode)))
                 .graph_type(GraphType::Scatter)
-                .style(t.warn())
+                .style(t.k_mark())
                 .data(&k_mark),
         );
     }
@@ -271,14 +302,35 @@ pub fn render(curves: &Curves, sh: &Shared, f: &mut Frame, area: Rect) {
         CurveMode::Gain => "cumulative gain",
         CurveMode::Lift => "lift",
     };
+    let keys = if curves.offers(Action::SwitchSplit) {
+        "c: chart, v: split"
+    } else {
+        "c: chart"
+    };
     let chart = Chart::new(datasets)
-        .block(Block::bordered().title(format!(
-            " {mode} on {split} · K = {}% (c: chart, v: split) ",
-            sh.k
-        )))
+        .block(
+            t.block()
+                .title(format!(" {mode} on {split} · K = {}% ({keys}) ", sh.k)),
+        )
         .x_axis(axis(x_title, x_bounds, pct_axis))
         .y_axis(axis(y_title, y_bounds, y_pct));
     f.render_widget(chart, chart_area);
+    // A chart takes only the colour of a dataset's style (none in monochrome), so the K mark
+    // gets its bold reverse here. No model's character, axis title or label is `K` or `:`.
+    if !k_mark.is_empty() {
+        let glyph = k_glyph(curves.mode).to_string();
+        let inner = t.block().inner(chart_area);
+        let buf = f.buffer_mut();
+        for y in inner.top()..inner.bottom() {
+            for x in inner.left()..inner.right() {
+                if let Some(cell) = buf.cell_mut((x, y))
+                    && cell.symbol() == glyph
+                {
+                    cell.set_style(t.k_mark());
+                }
+            }
+        }
+    }
 
     let mut lines = Vec::new();
     // The notes below the models take up to four rows; the models scroll to keep the
@@ -290,10 +342,14 @@ pub fn render(curves: &Curves, sh: &Shared, f: &mut Frame, area: Rect) {
     let first = follow(&curves.offset, curves.sel, n, visible);
     for (i, m) in wb.models.iter().enumerate().skip(first).take(visible) {
         let on = !curves.hidden.contains(&m.name);
-        let mark = if t.ascii { "•" } else { "⣿" };
+        let mark = if t.colour_curves() {
+            '⣿'
+        } else {
+            MODEL_MARKS[i % MODEL_MARKS.len()]
+        };
         let mut line = Line::from(vec![
             Span::raw(if on { "[x] " } else { "[ ] " }),
-            Span::styled(mark, if on { t.series(i) } else { t.dim() }),
+            Span::styled(mark.to_string(), if on { t.series(i) } else { t.dim() }),
             Span::styled(format!(" {}", m.name), if on { t.text() } else { t.dim() }),
         ]);
         if i == curves.sel {
@@ -304,25 +360,28 @@ pub fn render(curves: &Curves, sh: &Shared, f: &mut Frame, area: Rect) {
     lines.push(Line::raw(""));
     lines.push(Line::styled("Space toggles", t.dim()));
     if curves.mode != CurveMode::Pr {
-        lines.push(Line::styled("dim line: random", t.dim()));
+        lines.push(Line::styled(
+            if t.colour_curves() {
+                "dim line: random".to_string()
+            } else {
+                format!("{BASELINE} line: random")
+            },
+            t.dim(),
+        ));
     }
     if !k_mark.is_empty() {
         lines.push(Line::from(vec![
-            Span::styled(
-                if curves.mode == CurveMode::Pr {
-                    "█"
-                } else {
-                    "┊"
-                },
-                t.warn(),
-            ),
+            Span::styled(k_glyph(curves.mode).to_string(), t.k_mark()),
             Span::styled(" current K", t.dim()),
         ]));
+    } else if curves.mode == CurveMode::Pr && sh.target.is_some() {
+        // On val only the run's K list was scored: say why there is no mark.
+        lines.push(Line::styled("K not scored on val", t.dim()));
     }
     f.render_widget(
         Paragraph::new(lines)
             .style(Style::new())
-            .block(Block::bordered().title(if n > visible {
+            .block(sh.theme.block().title(if n > visible {
                 format!(" models {}–{} of {n} ", first + 1, (first + visible).min(n))
             } else {
                 " models ".to_string()

@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph};
+use ratatui::widgets::Paragraph;
 
 use crate::engine::stats::{FeatureStats, VIF_FLAG};
 use crate::tui::action::Action;
@@ -279,16 +279,16 @@ pub fn render(features: &Features, sh: &Shared, f: &mut Frame, area: Rect) {
             .areas(area);
         let [hm, lg] = Layout::vertical([Constraint::Length(17), Constraint::Min(3)]).areas(l);
         f.render_widget(
-            Paragraph::new(heatmap(t, s, 0, n)).block(Block::bordered().title(heat_title)),
+            Paragraph::new(heatmap(t, s, 0, n)).block(sh.theme.block().title(heat_title)),
             hm,
         );
         f.render_widget(
-            Paragraph::new(legend(t, s, 1)).block(Block::bordered().title(" axis labels ")),
+            Paragraph::new(legend(t, s, 1)).block(sh.theme.block().title(" axis labels ")),
             lg,
         );
         f.render_widget(
             Paragraph::new(vif_table(t, s, 0, STATS.len()))
-                .block(Block::bordered().title(" VIF and class statistics ")),
+                .block(sh.theme.block().title(" VIF and class statistics ")),
             r,
         );
         return;
@@ -307,7 +307,7 @@ pub fn render(features: &Features, sh: &Shared, f: &mut Frame, area: Rect) {
         return scroll_text(
             f,
             area,
-            Block::bordered().title(title),
+            sh.theme.block().title(title),
             lines,
             true,
             &features.vif,
@@ -321,7 +321,7 @@ pub fn render(features: &Features, sh: &Shared, f: &mut Frame, area: Rect) {
             Layout::horizontal([Constraint::Length(full as u16 + 1), Constraint::Min(0)])
                 .areas(area);
         f.render_widget(
-            Paragraph::new(legend(t, s, 1)).block(Block::bordered().title(" axes ")),
+            Paragraph::new(legend(t, s, 1)).block(sh.theme.block().title(" axes ")),
             lg,
         );
         hm
@@ -347,7 +347,7 @@ pub fn render(features: &Features, sh: &Shared, f: &mut Frame, area: Rect) {
     scroll_text(
         f,
         heat_area,
-        Block::bordered().title(title),
+        sh.theme.block().title(title),
         lines,
         false,
         &features.corr,

@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::tui::shared::Shared;
 use crate::tui::widgets::{keymap_lines, scroll_text};
@@ -85,13 +85,11 @@ pub fn render(help: &Help, sh: &Shared, f: &mut Frame, area: Rect) {
         f.render_widget(
             keys_p
                 .scroll((pos, 0))
-                .block(Block::bordered().title(" keys ")),
+                .block(sh.theme.block().title(" keys ")),
             keys,
         );
         f.render_widget(
-            rest_p
-                .scroll((pos, 0))
-                .block(Block::bordered().title(title)),
+            rest_p.scroll((pos, 0)).block(sh.theme.block().title(title)),
             rest,
         );
         return;
@@ -102,7 +100,7 @@ pub fn render(help: &Help, sh: &Shared, f: &mut Frame, area: Rect) {
     scroll_text(
         f,
         area,
-        Block::bordered().title(title),
+        sh.theme.block().title(title),
         lines,
         true,
         &help.scroll,

@@ -3,7 +3,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::engine::features::table::AnchorCounts;
 use crate::engine::label::Split;
@@ -201,30 +201,30 @@ pub fn render(labels: &Labels, sh: &Shared, f: &mut Frame, area: Rect) {
         scroll_text(
             f,
             left,
-            Block::bordered().title(" data "),
+            sh.theme.block().title(" data "),
             info,
             true,
             &labels.scroll,
         );
         f.render_widget(
-            Paragraph::new(lines).block(Block::bordered().title(labels_title)),
+            Paragraph::new(lines).block(sh.theme.block().title(labels_title)),
             right,
         );
     } else if stacked {
         f.render_widget(
             Paragraph::new(info)
                 .wrap(Wrap { trim: false })
-                .block(Block::bordered().title(" data ")),
+                .block(sh.theme.block().title(" data ")),
             left,
         );
-        let block = Block::bordered().title(labels_title);
+        let block = sh.theme.block().title(labels_title);
         scroll_text(f, right, block, lines, false, &labels.scroll);
     } else {
         let mut all = info;
         all.push(Line::raw(""));
         all.push(Line::styled(labels_title.trim(), t.title()));
         all.extend(lines);
-        let block = Block::bordered().title(" data and labels ");
+        let block = sh.theme.block().title(" data and labels ");
         scroll_text(f, area, block, all, true, &labels.scroll);
     }
 }

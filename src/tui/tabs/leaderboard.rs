@@ -6,7 +6,7 @@ use std::cell::Cell;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph};
+use ratatui::widgets::Paragraph;
 
 use crate::engine::eval::SplitEval;
 use crate::engine::loaded_run::{LoadedRun, ModelView};
@@ -84,7 +84,8 @@ impl Leaderboard {
         }
     }
 
-    /// The rows in display order (indices into the run's models).
+    /// The rows in display order (indices into the run's models). `sort_desc` means the same
+    /// on every column, names included: largest (or Z) first, which the arrow ▼ shows.
     pub fn order(&self, wb: Option<&LoadedRun>) -> Vec<usize> {
         let Some(wb) = wb else { return vec![] };
         let cols = Leaderboard::columns(Some(wb));
@@ -94,7 +95,7 @@ impl Leaderboard {
             .unwrap_or(Column::PrAuc);
         let mut idx: Vec<usize> = (0..wb.models.len()).collect();
         if self.sort_col == 0 {
-            idx.sort_by(|&a, &b| wb.models[a].name.cmp(&wb.models[b].name));
+            idx.sort_by(|&a, &b| wb.models[b].name.cmp(&wb.models[a].name).then(a.cmp(&b)));
         } else {
             idx.sort_by(|&a, &b| {
                 let va = self
@@ -220,7 +221,7 @@ pub fn render(lb: &Leaderboard, sh: &Shared, f: &mut Frame, area: Rect) {
             };
             f.render_widget(
                 Paragraph::new(split_lines(lb, sh, wb, &shown, test, 0..wb.models.len()))
-                    .block(Block::bordered().title(format!(" {name}{how}{more} "))),
+                    .block(sh.theme.block().title(format!(" {name}{how}{more} "))),
                 area,
             );
         }
@@ -238,7 +239,7 @@ pub fn render(lb: &Leaderboard, sh: &Shared, f: &mut Frame, area: Rect) {
         let test = lb.split == SplitView::Test;
         f.render_widget(
             Paragraph::new(split_lines(lb, sh, wb, &shown, test, rows)).block(
-                Block::bordered().title({
+                sh.theme.block().title({
                     let full = format!(" leaderboard on {split} (v: val/test){more}{which} ");
                     // Narrow, the title keeps what it tells: the split and what is left out.
                     if full.chars().count() + 2 > table.width as usize {
@@ -278,8 +279,10 @@ pub fn render(lb: &Leaderboard, sh: &Shared, f: &mut Frame, area: Rect) {
             } else {
                 (iv.val.as_ref()?, iv.val_vs_chosen.as_ref()?)
             };
+            // `…` has no one-cell ASCII stand-in that still reads as a range.
+            let to = if t.ascii { ".." } else { "…" };
             let r = |v: Option<(f64, f64)>| {
-                v.map_or("–".to_string(), |(lo, hi)| format!("{lo:.2}…{hi:.2}"))
+                v.map_or("–".to_string(), |(lo, hi)| format!("{lo:.2}{to}{hi:.2}"))
             };
             Some(format!(
                 "{} 90%: Lift@{k1}% {} · PR-AUC {} · − {} {}",
@@ -342,10 +345,10 @@ fn split_lines(
     // The arrow marks the sort column only in the split that sorts.
     let sorts = test == (lb.split == SplitView::Test);
     let mut lines = Vec::new();
-    let arrow = match (sorts, lb.sort_desc) {
-        (false, _) => "",
-        (true, true) => "▼",
-        (true, false) => "▲",
+    let arrow = if sorts {
+        t.sort_arrow(lb.sort_desc)
+    } else {
+        ""
     };
     let mut head = vec![Span::styled(
         format!(

@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use std::collections::HashMap;
 
@@ -644,7 +644,7 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
         title = format!("{range} · Enter details ");
     }
     f.render_widget(
-        Paragraph::new(lines).block(Block::bordered().title(title)),
+        Paragraph::new(lines).block(sh.theme.block().title(title)),
         list,
     );
 }
@@ -753,7 +753,8 @@ pub fn user_popup(
     scroll_text(
         f,
         r,
-        Block::bordered()
+        sh.theme
+            .block()
             .title(" user — Esc closes ")
             .border_style(t.title()),
         lines,
