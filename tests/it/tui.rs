@@ -1111,6 +1111,7 @@ fn labels_and_features_show_before_the_models_finish() {
     );
     app.update(Action::GoTab(Tab::Leaderboard));
     assert!(screen(&mut app, 80, 24).contains(waiting));
+}
 
 fn themed_app(theme: Theme) -> App {
     let wb = LoadedRun::load(&fixture_dir()).expect("fixture run loads");
