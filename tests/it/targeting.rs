@@ -20,6 +20,7 @@ use churn_tui::engine::targeting::export::{ExportFormat, export};
 use churn_tui::engine::targeting::list::{ListSpec, TargetRow, target_rows};
 use churn_tui::engine::targeting::phrases::Phrases;
 use churn_tui::engine::targeting::reasons::reasons_for;
+use churn_tui::engine::targeting::report::{report, write_report};
 use churn_tui::tui::action::{Action, Tab};
 use churn_tui::tui::app::{App, Effect, Write};
 use churn_tui::tui::effects::{self, apply};
@@ -198,6 +199,33 @@ fn tiny_workbench(values: &[f64]) -> LoadedRun {
         test,
     )
     .unwrap()
+}
+
+/// The Targets tab's counts are grouped by thousands, as the analyst reads them.
+#[test]
+fn the_targets_header_groups_counts_by_thousands() {
+    let n = 24_000;
+    let mut app = App::new(Theme::default(), 1);
+    effects::open(&mut app, tiny_workbench(&vec![1.0; n]));
+    app.update(Action::GoTab(Tab::Targets));
+    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(110, 20)).unwrap();
+    app.targets.page = churn_tui::tui::ui::target_page(20);
+    app.fill_reasons();
+    term.draw(|f| churn_tui::tui::ui::render(&app, f)).unwrap();
+    let buf = term.backend().buffer();
+    let text: String = (0..20)
+        .map(|y| (0..110).map(|x| buf[(x, y)].symbol()).collect::<String>() + "\n")
+        .collect();
+    // Top 5% of 24,000 is 1,200; the default tiers reach 5%, 15% and 30%, so they hold
+    // 1,200, 2,400 and 3,600 users.
+    for want in [
+        "of 24,000 users",
+        "k = 1,200",
+        "Emergency 1,200  Warning 2,400  Potential 3,600",
+        "of 1,200",
+    ] {
+        assert!(text.contains(want), "`{want}` not on screen:\n{text}");
+    }
 }
 
 #[test]
@@ -817,5 +845,76 @@ fn retraining_carries_the_edits_and_the_targeting_choice_over() {
     assert!(
         notice.text.contains("1 edit no longer applies") && notice.text.contains("999999999"),
         "{notice:?}"
+    );
+}
+
+// ---------------------------------------------------------------- the campaign report
+
+/// A copy of the fixture run whose hand edits (written as the file, not through `Edits`) add
+/// the user the chosen model ranks last; that user and the ranking.
+fn run_with_last_user_added() -> (tempfile::TempDir, PathBuf, String, Vec<(i64, f64)>, i64) {
+    let (d, run) = run_copy();
+    let model = LoadedRun::load(&run).unwrap().chosen;
+    let r = ranked(&run, &model);
+    let last = r[r.len() - 1].0;
+    std::fs::write(
+        run.join("edits.json"),
+        format!("{{\"excluded\": [], \"added\": [{last}]}}"),
+    )
+    .unwrap();
+    (d, run, model, r, last)
+}
+
+/// The report of the run's chosen model at 5% as the command writes it: the hand edits read
+/// from the run's edits.json, default tiers, English reasons; Markdown.
+fn write_report_of(run: &Path, out: &Path) {
+    let wb = LoadedRun::load(run).unwrap();
+    let edits = Edits::load_for(&wb).unwrap();
+    let (tiers, en) = (TierRule::default(), Phrases::load("en").unwrap());
+    let model = wb.chosen.clone();
+    let text = report(&wb, &spec(&model, KPct { bp: 500 }, &tiers, &edits, &en)).unwrap();
+    write_report(&text, out).unwrap();
+}
+
+#[test]
+fn the_reports_representative_users_are_on_the_models_list_not_added_by_hand() {
+    let (d, run, model, r, added) = run_with_last_user_added();
+    let out = d.path().join("report.md");
+    write_report_of(&run, &out);
+    let rep = std::fs::read_to_string(&out).unwrap();
+    assert!(rep.contains("0 excluded, 1 added"), "{rep}");
+    // Counts are grouped by thousands (the fixture's log has between 1,000 and 999,999 events).
+    let stats: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("stats.json")).unwrap()).unwrap();
+    let events = stats["data"]["events"].as_u64().unwrap();
+    assert!((1000..1_000_000).contains(&events));
+    let grouped = format!("{},{:03}", events / 1000, events % 1000);
+    assert!(
+        rep.contains(&format!("- {grouped} events in scope")),
+        "{rep}"
+    );
+    // The model's own list: the top 5% of its ranking (the added user is far below it).
+    let edits = Edits {
+        excluded: Default::default(),
+        added: vec![added],
+    };
+    let list = expected(&run, &model, 500, &edits);
+    assert_eq!(list.last().map(|x| (x.1, x.2)), Some((added, true)));
+    let own: Vec<i64> = list.iter().filter(|x| !x.2).map(|x| x.1).collect();
+    assert_eq!(own.len(), (500 * r.len()).div_ceil(10_000));
+    let want = [
+        ("top", own[0]),
+        ("middle", own[own.len() / 2]),
+        ("last", own[own.len() - 1]),
+    ];
+    for (what, user) in want {
+        assert!(
+            rep.contains(&format!("- **{what}: user {user}** — rank ")),
+            "{what} should be user {user}:\n{rep}"
+        );
+    }
+    assert!(
+        !rep.contains(&format!("user {added}**")),
+        "the added user is no representative:\n{rep}"
     );
 }
