@@ -81,7 +81,8 @@ pub enum Command {
     Score(ScoreArgs),
     /// Export the Top-K target list (hand edits applied) as CSV, JSON, Parquet or XLSX.
     Export(ExportArgs),
-    /// Write the campaign report (Markdown) for the Top-K target list.
+    /// Write the campaign report for the Top-K target list: Markdown (.md) or an Excel workbook
+    /// (.xlsx: Summary, Targets and Leaderboard sheets).
     Report(ReportArgs),
     /// Generate a synthetic REES46-schema event log.
     Gen(GenArgs),
@@ -444,7 +445,7 @@ pub struct ExportArgs {
 pub struct ReportArgs {
     #[command(flatten)]
     pub list: ListArgs,
-    /// Markdown output.
+    /// Output: .md (Markdown) or .xlsx (workbook).
     #[arg(long)]
     pub out: PathBuf,
 }
@@ -656,10 +657,13 @@ pub fn run(cli: Cli) -> Result<()> {
             })
         }
         Some(Command::Report(r)) => {
-            use crate::engine::targeting::report::{report, write_report};
+            use crate::engine::targeting::report::{ReportFormat, write_report_file};
+            // Both refusals come before the run is loaded: a path no output may take, then an
+            // extension that is no report format.
             guard_output(&r.out, &[])?;
+            ReportFormat::of_path(&r.out)?;
             with_list(&r.list, false, |wb, spec| {
-                write_report(&report(wb, spec)?, &r.out)?;
+                write_report_file(wb, spec, &r.out)?;
                 eprintln!("wrote the report to {}", r.out.display());
                 Ok(())
             })

@@ -20,6 +20,7 @@ use churn_tui::engine::targeting::export::{ExportFormat, export};
 use churn_tui::engine::targeting::list::{ListSpec, TargetRow, target_rows};
 use churn_tui::engine::targeting::phrases::Phrases;
 use churn_tui::engine::targeting::reasons::reasons_for;
+use churn_tui::engine::targeting::report::write_report_file;
 use churn_tui::tui::action::{Action, Tab};
 use churn_tui::tui::app::{App, Effect, Write};
 use churn_tui::tui::effects::{self, apply};
@@ -198,6 +199,33 @@ fn tiny_workbench(values: &[f64]) -> LoadedRun {
         test,
     )
     .unwrap()
+}
+
+/// The Targets tab's counts are grouped by thousands, as the analyst reads them.
+#[test]
+fn the_targets_header_groups_counts_by_thousands() {
+    let n = 24_000;
+    let mut app = App::new(Theme::default(), 1);
+    effects::open(&mut app, tiny_workbench(&vec![1.0; n]));
+    app.update(Action::GoTab(Tab::Targets));
+    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(110, 20)).unwrap();
+    app.targets.page = churn_tui::tui::ui::target_page(20);
+    app.fill_reasons();
+    term.draw(|f| churn_tui::tui::ui::render(&app, f)).unwrap();
+    let buf = term.backend().buffer();
+    let text: String = (0..20)
+        .map(|y| (0..110).map(|x| buf[(x, y)].symbol()).collect::<String>() + "\n")
+        .collect();
+    // Top 5% of 24,000 is 1,200; the default tiers reach 5%, 15% and 30%, so they hold
+    // 1,200, 2,400 and 3,600 users.
+    for want in [
+        "of 24,000 users",
+        "k = 1,200",
+        "Emergency 1,200  Warning 2,400  Potential 3,600",
+        "of 1,200",
+    ] {
+        assert!(text.contains(want), "`{want}` not on screen:\n{text}");
+    }
 }
 
 #[test]
@@ -818,4 +846,231 @@ fn retraining_carries_the_edits_and_the_targeting_choice_over() {
         notice.text.contains("1 edit no longer applies") && notice.text.contains("999999999"),
         "{notice:?}"
     );
+}
+
+// ---------------------------------------------------------------- the campaign report
+
+/// A copy of the fixture run whose hand edits (written as the file, not through `Edits`) add
+/// the user the chosen model ranks last; that user and the ranking.
+fn run_with_last_user_added() -> (tempfile::TempDir, PathBuf, String, Vec<(i64, f64)>, i64) {
+    let (d, run) = run_copy();
+    let model = LoadedRun::load(&run).unwrap().chosen;
+    let r = ranked(&run, &model);
+    let last = r[r.len() - 1].0;
+    std::fs::write(
+        run.join("edits.json"),
+        format!("{{\"excluded\": [], \"added\": [{last}]}}"),
+    )
+    .unwrap();
+    (d, run, model, r, last)
+}
+
+/// The report of the run's chosen model at 5% as the command writes it: the hand edits read
+/// from the run's edits.json, default tiers, English reasons; the format from `out`'s name.
+fn write_report_of(run: &Path, out: &Path) {
+    let wb = LoadedRun::load(run).unwrap();
+    let edits = Edits::load_for(&wb).unwrap();
+    let (tiers, en) = (TierRule::default(), Phrases::load("en").unwrap());
+    let model = wb.chosen.clone();
+    write_report_file(
+        &wb,
+        &spec(&model, KPct { bp: 500 }, &tiers, &edits, &en),
+        out,
+    )
+    .unwrap();
+}
+
+#[test]
+fn the_reports_representative_users_are_on_the_models_list_not_added_by_hand() {
+    let (d, run, model, r, added) = run_with_last_user_added();
+    let out = d.path().join("report.md");
+    write_report_of(&run, &out);
+    let rep = std::fs::read_to_string(&out).unwrap();
+    assert!(rep.contains("0 excluded, 1 added"), "{rep}");
+    // Counts are grouped by thousands (the fixture's log has between 1,000 and 999,999 events).
+    let stats: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("stats.json")).unwrap()).unwrap();
+    let events = stats["data"]["events"].as_u64().unwrap();
+    assert!((1000..1_000_000).contains(&events));
+    let grouped = format!("{},{:03}", events / 1000, events % 1000);
+    assert!(
+        rep.contains(&format!("- {grouped} events in scope")),
+        "{rep}"
+    );
+    // The model's own list: the top 5% of its ranking (the added user is far below it).
+    let edits = Edits {
+        excluded: Default::default(),
+        added: vec![added],
+    };
+    let list = expected(&run, &model, 500, &edits);
+    assert_eq!(list.last().map(|x| (x.1, x.2)), Some((added, true)));
+    let own: Vec<i64> = list.iter().filter(|x| !x.2).map(|x| x.1).collect();
+    assert_eq!(own.len(), (500 * r.len()).div_ceil(10_000));
+    let want = [
+        ("top", own[0]),
+        ("middle", own[own.len() / 2]),
+        ("last", own[own.len() - 1]),
+    ];
+    for (what, user) in want {
+        assert!(
+            rep.contains(&format!("- **{what}: user {user}** — rank ")),
+            "{what} should be user {user}:\n{rep}"
+        );
+    }
+    assert!(
+        !rep.contains(&format!("user {added}**")),
+        "the added user is no representative:\n{rep}"
+    );
+}
+
+#[test]
+fn the_xlsx_report_has_summary_targets_and_leaderboard_sheets() {
+    use calamine::{Data as Cell, Reader, Xlsx, open_workbook};
+    let (d, run, model, r, added) = run_with_last_user_added();
+    let xlsx = d.path().join("report.xlsx");
+    write_report_of(&run, &xlsx);
+    // The list expected from scores.csv, and the first row of the CSV export.
+    let edits = Edits {
+        excluded: Default::default(),
+        added: vec![added],
+    };
+    let want: Vec<String> = expected(&run, &model, 500, &edits)
+        .iter()
+        .map(|x| x.1.to_string())
+        .collect();
+    let csv = d.path().join("list.csv");
+    let (tiers, en) = (TierRule::default(), Phrases::load("en").unwrap());
+    let wb = LoadedRun::load(&run).unwrap();
+    let rows = target_rows(&wb, &spec(&model, KPct { bp: 500 }, &tiers, &edits, &en)).unwrap();
+    export(&rows, &tiers, ExportFormat::Csv, &csv).unwrap();
+    let csv_first = std::fs::read_to_string(&csv)
+        .unwrap()
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .nth(1)
+        .unwrap()
+        .to_string();
+
+    let mut x: Xlsx<_> = open_workbook(&xlsx).unwrap();
+    assert_eq!(x.sheet_names(), ["Summary", "Targets", "Leaderboard"]);
+
+    // Summary: label in column A, value in B.
+    let summary = x.worksheet_range("Summary").unwrap();
+    let value = |label: &str| -> Cell {
+        summary
+            .rows()
+            .find(|row| row.first() == Some(&Cell::String(label.into())))
+            .unwrap_or_else(|| panic!("no {label} row"))[1]
+            .clone()
+    };
+    let eval: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("eval.json")).unwrap()).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["chosen_model"].as_str().unwrap(), model);
+    assert_eq!(value("Model"), Cell::String(model.clone()));
+    let why = eval["choice"]["why"].as_str().unwrap();
+    match value("Why") {
+        Cell::String(s) => assert!(s.contains(why), "{s}"),
+        c => panic!("{c:?}"),
+    }
+    let k5 = (500 * r.len()).div_ceil(10_000);
+    assert_eq!(value("Users targeted (k)"), Cell::Float(k5 as f64));
+    assert_eq!(value("Added by hand"), Cell::Float(1.0));
+    assert_eq!(value("Users to contact"), Cell::Float(want.len() as f64));
+    // Dormant caught in the top k, counted from scores.csv's labels.
+    let text = std::fs::read_to_string(run.join("scores.csv")).unwrap();
+    let dormant: BTreeSet<i64> = text
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0] == model && f[1] == "test" && f[4] == "1").then(|| f[2].parse().unwrap())
+        })
+        .collect();
+    let caught = r[..k5].iter().filter(|(u, _)| dormant.contains(u)).count();
+    assert_eq!(value("Dormant among them"), Cell::Float(caught as f64));
+    assert_eq!(
+        value("All dormant users"),
+        Cell::Float(dormant.len() as f64)
+    );
+
+    // Targets: the rows `export` writes, the added user last.
+    let targets: Vec<Vec<Cell>> = x
+        .worksheet_range("Targets")
+        .unwrap()
+        .rows()
+        .map(|r| r.to_vec())
+        .collect();
+    assert_eq!(targets[0][1], Cell::String("user_id".into()));
+    let users: Vec<String> = targets[1..]
+        .iter()
+        .map(|row| match &row[1] {
+            Cell::Float(v) => format!("{}", *v as i64),
+            c => panic!("{c:?}"),
+        })
+        .collect();
+    assert_eq!(users, want);
+    assert_eq!(users[0], csv_first);
+    let last = targets.last().unwrap();
+    assert_eq!(last[1], Cell::Float(added as f64));
+    assert_eq!(last[7], Cell::Bool(true));
+
+    // Leaderboard: one row per model of eval.json, in its order, the chosen one marked.
+    let board: Vec<Vec<Cell>> = x
+        .worksheet_range("Leaderboard")
+        .unwrap()
+        .rows()
+        .map(|r| r.to_vec())
+        .collect();
+    let models = eval["models"].as_array().unwrap();
+    assert_eq!(board[0][2], Cell::String("val PR-AUC".into()));
+    assert_eq!(board[0][3], Cell::String("val Lift@5%".into()));
+    for (i, m) in models.iter().enumerate() {
+        let row = &board[i + 1];
+        let name = m["name"].as_str().unwrap();
+        assert_eq!(row[0], Cell::String(name.into()));
+        assert_eq!(row[1], Cell::Bool(name == model));
+        let val = &m["splits"]["val"];
+        assert_eq!(row[2], Cell::Float(val["pr_auc"].as_f64().unwrap()));
+        assert_eq!(
+            row[3],
+            Cell::Float(val["at_k"][0]["lift"].as_f64().unwrap())
+        );
+        assert_eq!(
+            row[5],
+            Cell::Float(val["at_k"][0]["recall"].as_f64().unwrap())
+        );
+    }
+    assert!(
+        board.len() == models.len() + 1,
+        "no other rows: the fixture has no failed models"
+    );
+}
+
+#[test]
+fn a_report_of_another_extension_is_refused_and_nothing_written() {
+    let (d, run) = run_copy();
+    let out = d.path().join("report.txt");
+    let a = bin()
+        .args(["report", "--run", run.to_str().unwrap(), "--out"])
+        .arg(&out)
+        .assert()
+        .failure();
+    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    assert!(
+        err.contains("report.txt") && err.contains(".md or .xlsx"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    // An XLSX report into a directory that does not exist fails and writes nothing.
+    let bad = d.path().join("no/such/dir/report.xlsx");
+    bin()
+        .args(["report", "--run", run.to_str().unwrap(), "--out"])
+        .arg(&bad)
+        .assert()
+        .failure();
+    assert!(!bad.exists());
 }

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use polars::prelude::*;
-use rust_xlsxwriter::{Color, Format, FormatBorder, Workbook, XlsxError};
+use rust_xlsxwriter::{Color, Format, FormatBorder, Workbook, Worksheet, XlsxError};
 
 use super::list::TargetRow;
 use super::tiers::TierRule;
@@ -142,15 +142,23 @@ fn write_parquet(rows: &[TargetRow], path: &Path) -> Result<()> {
 /// Row fills per tier, most urgent first (light, so black text stays readable in print).
 const TIER_FILLS: [u32; 4] = [0xF8CBAD, 0xFFE699, 0xDDEBF7, 0xE2EFDA];
 
-fn xlsx_bytes(rows: &[TargetRow], tiers: &TierRule) -> std::result::Result<Vec<u8>, XlsxError> {
-    let mut wb = Workbook::new();
-    let ws = wb.add_worksheet();
-    ws.set_name("targets")?;
-    let head = Format::new()
+/// The header row's look, shared with the report's sheets.
+pub(super) fn header_format() -> Format {
+    Format::new()
         .set_bold()
         .set_font_color(Color::White)
         .set_background_color(Color::RGB(0x1F4E78))
-        .set_border_bottom(FormatBorder::Thin);
+        .set_border_bottom(FormatBorder::Thin)
+}
+
+/// The target list on `ws`: a header row of `COLUMNS`, then one row per target, filled by tier.
+/// The report's Targets sheet is this same sheet.
+pub(super) fn targets_sheet(
+    ws: &mut Worksheet,
+    rows: &[TargetRow],
+    tiers: &TierRule,
+) -> std::result::Result<(), XlsxError> {
+    let head = header_format();
     for (c, name) in COLUMNS.iter().enumerate() {
         ws.write_string_with_format(0, c as u16, *name, &head)?;
     }
@@ -184,17 +192,33 @@ fn xlsx_bytes(rows: &[TargetRow], tiers: &TierRule) -> std::result::Result<Vec<u
         ws.write_string_with_format(row, 6, r.reasons.join(REASON_SEP), f)?;
         ws.write_boolean_with_format(row, 7, r.edited, f)?;
     }
+    Ok(())
+}
+
+fn xlsx_bytes(rows: &[TargetRow], tiers: &TierRule) -> std::result::Result<Vec<u8>, XlsxError> {
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("targets")?;
+    targets_sheet(ws, rows, tiers)?;
     wb.save_to_buffer()
 }
 
-fn write_xlsx(rows: &[TargetRow], tiers: &TierRule, path: &Path) -> Result<()> {
-    let bytes = xlsx_bytes(rows, tiers).map_err(|e| {
+/// Build a workbook in memory, then write it whole or not at all; `build`'s errors name `path`.
+pub(super) fn write_workbook(
+    path: &Path,
+    build: impl FnOnce() -> std::result::Result<Vec<u8>, XlsxError>,
+) -> Result<()> {
+    let bytes = build().map_err(|e| {
         Error::Config(format!(
             "{}: cannot build the workbook: {e}",
             path.display()
         ))
     })?;
     write_atomic(path, |w| w.write_all(&bytes))
+}
+
+fn write_xlsx(rows: &[TargetRow], tiers: &TierRule, path: &Path) -> Result<()> {
+    write_workbook(path, || xlsx_bytes(rows, tiers))
 }
 
 /// Write `rows` to `path` in `format`.

@@ -6,6 +6,7 @@ pub mod list;
 pub mod phrases;
 pub mod reasons;
 pub mod report;
+pub mod report_xlsx;
 pub mod tiers;
 
 pub use reasons::{Reason, reasons_for};

@@ -11,8 +11,14 @@ use crate::engine::Result;
 use crate::engine::atomic::write_atomic;
 use crate::engine::eval::SplitEval;
 use crate::engine::features::FEATURE_NAMES;
-use crate::engine::loaded_run::LoadedRun;
+use crate::engine::loaded_run::{LoadedRun, ModelView};
+use crate::engine::text::thousands;
 use crate::engine::time::fmt_anchor;
+
+/// A count as an analyst reads it (`1,234`).
+fn th(n: impl TryInto<u64>) -> String {
+    thousands(n.try_into().unwrap_or(u64::MAX))
+}
 
 fn pct(v: Option<f64>) -> String {
     v.map_or("–".into(), |v| format!("{:.1}%", 100.0 * v))
@@ -27,7 +33,7 @@ fn metrics_table(s: &mut String, wb: &LoadedRun, e: &SplitEval, split: &str) {
         s,
         "| {split} | PR-AUC {} | n = {}, dormant {} |",
         num(e.pr_auc),
-        e.n,
+        th(e.n),
         pct(e.prevalence)
     );
     let _ = writeln!(s, "|---|---|---|");
@@ -35,7 +41,7 @@ fn metrics_table(s: &mut String, wb: &LoadedRun, e: &SplitEval, split: &str) {
         let _ = writeln!(
             s,
             "| K = {k}% (k = {}) | Lift {} (ceiling {}) | Precision {} · Recall {} |",
-            a.k,
+            th(a.k),
             num(a.lift),
             num(a.lift_ceiling),
             pct(a.precision),
@@ -48,7 +54,7 @@ fn metrics_table(s: &mut String, wb: &LoadedRun, e: &SplitEval, split: &str) {
 fn user_block(s: &mut String, what: &str, r: &TargetRow) {
     let _ = writeln!(
         s,
-        "- **{what}: user {}** — rank {}, score {:.4}, {}{}",
+        "- **{what}: user {}** — rank {}, score {:.4}, {}",
         r.user_id,
         r.rank,
         r.score,
@@ -56,11 +62,125 @@ fn user_block(s: &mut String, what: &str, r: &TargetRow) {
             "no tier"
         } else {
             &r.tier
-        },
-        if r.edited { " (added by hand)" } else { "" }
+        }
     );
     for reason in &r.reasons {
         let _ = writeln!(s, "  - {reason}");
+    }
+}
+
+/// The numbers of a target list that both report formats show.
+pub(super) struct ListFacts {
+    /// Users scored at the test anchor.
+    pub n: usize,
+    /// The top K% of them, before hand edits.
+    pub k: usize,
+    /// Dormant users among the top k on the test anchor.
+    pub caught: u32,
+    pub precision: Option<f64>,
+    pub lift: Option<f64>,
+    /// Every dormant user scored.
+    pub dormant: u32,
+    /// Dormant users a random pick of k would catch, on average.
+    pub random: f64,
+    pub recall: Option<f64>,
+    pub excluded: usize,
+    pub added: usize,
+    /// Users on the list after hand edits.
+    pub contact: usize,
+    /// Users of the list in each tier of the spec, in tier order.
+    pub per_tier: Vec<usize>,
+}
+
+impl ListFacts {
+    pub(super) fn of(m: &ModelView, spec: &ListSpec, rows: &[TargetRow]) -> ListFacts {
+        let n = m.n();
+        let (k, caught, precision, lift) = m.at(spec.k.k_of(n));
+        let dormant = m.caught().last().copied().unwrap_or(0);
+        ListFacts {
+            n,
+            k,
+            caught,
+            precision,
+            lift,
+            dormant,
+            random: if n > 0 {
+                dormant as f64 * k as f64 / n as f64
+            } else {
+                0.0
+            },
+            recall: (dormant > 0).then(|| caught as f64 / dormant as f64),
+            excluded: spec.edits.excluded.len(),
+            added: rows.iter().filter(|r| r.edited).count(),
+            contact: rows.len(),
+            per_tier: spec
+                .tiers
+                .tiers
+                .iter()
+                .map(|t| rows.iter().filter(|r| r.tier == t.name).count())
+                .collect(),
+        }
+    }
+}
+
+/// Why the report's model is the one: a sentence after its name (model names through
+/// `quote`), and a caution when the choice is closer than it looks.
+pub(super) fn why_this_model(
+    wb: &LoadedRun,
+    model: &str,
+    quote: impl Fn(&str) -> String,
+) -> (String, Option<String>) {
+    let first_k = wb.ks.first().map_or("5".to_string(), |k| k.to_string());
+    if model != wb.chosen {
+        let chosen = wb.model(&wb.chosen);
+        let why = format!(
+            "picked by hand; the rule (Lift@{first_k}% on val, then PR-AUC) chose {}{}",
+            quote(&wb.chosen),
+            chosen.map_or(String::new(), |c| format!(
+                " (val Lift@{first_k}% {})",
+                num(c.val.at_k.first().and_then(|a| a.lift))
+            ))
+        );
+        return (why, None);
+    }
+    let Some(c) = &wb.choice else {
+        return (
+            format!(
+                "chosen among {} models on the val anchor by Lift@{first_k}% (then PR-AUC), before the test anchor was scored",
+                wb.models.len()
+            ),
+            None,
+        );
+    };
+    let models: Vec<(&str, &SplitEval)> = wb
+        .models
+        .iter()
+        .map(|m| (m.name.as_str(), &m.val))
+        .collect();
+    (
+        format!(
+            "chosen among {} models on the val anchor, before the test anchor was scored: {}",
+            wb.models.len(),
+            c.why
+        ),
+        crate::engine::eval::choice::caution(c, &models, &format!("{first_k}%")).map(|note| {
+            format!(
+                "{note}. The order of the models here is within the noise of one val anchor: \
+                 see the 90% intervals in the leaderboard, and prefer the simpler model \
+                 (recency alone, where the rule is among the tied) until another anchor says \
+                 otherwise."
+            )
+        }),
+    )
+}
+
+/// Three representative users: the top, middle and last of the users the model put on the
+/// list. A user added by hand represents the analyst's pick, not the model's, so none is taken.
+pub(super) fn representatives(rows: &[TargetRow]) -> Vec<(&'static str, &TargetRow)> {
+    let model: Vec<&TargetRow> = rows.iter().filter(|r| !r.edited).collect();
+    match (model.first(), model.get(model.len() / 2), model.last()) {
+        (Some(a), Some(b), Some(c)) => vec![("top", *a), ("middle", *b), ("last", *c)],
+        _ => Vec::new(),
     }
 }
 
@@ -70,8 +190,8 @@ pub fn report(wb: &LoadedRun, spec: &ListSpec) -> Result<String> {
     let m = wb.model(spec.model).ok_or_else(|| {
         crate::engine::Error::Config(format!("the run has no model {}", spec.model))
     })?;
-    let n = m.n();
-    let k = spec.k.k_of(n);
+    let f = ListFacts::of(m, spec, &rows);
+    let (n, k) = (f.n, f.k);
     let d = &wb.stats.data;
     let mut s = String::new();
     let _ = writeln!(
@@ -85,7 +205,7 @@ pub fn report(wb: &LoadedRun, spec: &ListSpec) -> Result<String> {
         s,
         "- Run `{}`; {} input file(s): {}",
         wb.run_id,
-        d.files.len(),
+        th(d.files.len()),
         d.files
             .iter()
             .map(|f| format!("`{}`", f.path))
@@ -95,9 +215,9 @@ pub fn report(wb: &LoadedRun, spec: &ListSpec) -> Result<String> {
     let _ = writeln!(
         s,
         "- {} events in scope ({}), {} users, {} – {}",
-        d.events,
+        th(d.events),
         d.scope,
-        d.users,
+        th(d.users),
         &fmt_anchor(d.first_ts)[..10],
         &fmt_anchor(d.last_ts)[..10]
     );
@@ -108,54 +228,17 @@ pub fn report(wb: &LoadedRun, spec: &ListSpec) -> Result<String> {
     );
     let _ = writeln!(
         s,
-        "- Scored population: {n} users active in the {} days before the test anchor\n",
+        "- Scored population: {} users active in the {} days before the test anchor\n",
+        th(n),
         d.lookback_days
     );
 
     let _ = writeln!(s, "## Model\n");
     let first_k = wb.ks.first().map_or("5".to_string(), |k| k.to_string());
-    let chosen = wb.model(&wb.chosen);
-    if let (true, Some(c)) = (spec.model == wb.chosen, &wb.choice) {
-        let _ = writeln!(
-            s,
-            "`{}` — chosen among {} models on the val anchor, before the test anchor was scored: {}.\n",
-            spec.model,
-            wb.models.len(),
-            c.why
-        );
-        let models: Vec<(&str, &crate::engine::eval::SplitEval)> = wb
-            .models
-            .iter()
-            .map(|m| (m.name.as_str(), &m.val))
-            .collect();
-        if let Some(note) = crate::engine::eval::choice::caution(c, &models, &format!("{first_k}%"))
-        {
-            let _ = writeln!(
-                s,
-                "**Read with care:** {note}. The order of the models here is within the noise \
-                 of one val anchor: see the 90% intervals in the leaderboard, and prefer the \
-                 simpler model (recency alone, where the rule is among the tied) until another \
-                 anchor says otherwise.\n"
-            );
-        }
-    } else if spec.model == wb.chosen {
-        let _ = writeln!(
-            s,
-            "`{}` — chosen among {} models on the val anchor by Lift@{first_k}% (then PR-AUC), before the test anchor was scored.\n",
-            spec.model,
-            wb.models.len()
-        );
-    } else {
-        let _ = writeln!(
-            s,
-            "`{}` — picked by hand; the rule (Lift@{first_k}% on val, then PR-AUC) chose `{}`{}.\n",
-            spec.model,
-            wb.chosen,
-            chosen.map_or(String::new(), |c| format!(
-                " (val Lift@{first_k}% {})",
-                num(c.val.at_k.first().and_then(|a| a.lift))
-            ))
-        );
+    let (why, caution) = why_this_model(wb, spec.model, |x| format!("`{x}`"));
+    let _ = writeln!(s, "`{}` — {why}.\n", spec.model);
+    if let Some(note) = caution {
+        let _ = writeln!(s, "**Read with care:** {note}\n");
     }
     let mut others: Vec<(&str, Option<f64>)> = wb
         .models
@@ -176,39 +259,38 @@ pub fn report(wb: &LoadedRun, spec: &ListSpec) -> Result<String> {
     metrics_table(&mut s, wb, &m.test, "test (scored once)");
 
     let _ = writeln!(s, "## Target list\n");
-    let (_, caught, precision, lift) = m.at(k);
-    let p = m.caught().last().copied().unwrap_or(0);
-    let random = if n > 0 {
-        p as f64 * k as f64 / n as f64
-    } else {
-        0.0
-    };
     let _ = writeln!(
         s,
-        "Top {}% = k = {k} of {n} users. On the test anchor, **{caught} of them went dormant** (precision {}, lift {}); random targeting of {k} users would catch {random:.0}. All {p} dormant users: recall {}.\n",
+        "Top {}% = k = {} of {} users. On the test anchor, **{} of them went dormant** (precision {}, lift {}); random targeting of {} users would catch {}. All {} dormant users: recall {}.\n",
         spec.k,
-        pct(precision),
-        num(lift),
-        pct((p > 0).then(|| caught as f64 / p as f64))
+        th(k),
+        th(n),
+        th(f.caught),
+        pct(f.precision),
+        num(f.lift),
+        th(k),
+        th(f.random.round() as u64),
+        th(f.dormant),
+        pct(f.recall)
     );
-    let excluded = spec.edits.excluded.len();
-    let added = rows.iter().filter(|r| r.edited).count();
     let _ = writeln!(
         s,
-        "Hand edits: {excluded} excluded, {added} added → **{} users to contact**.\n",
-        rows.len()
+        "Hand edits: {} excluded, {} added → **{} users to contact**.\n",
+        th(f.excluded),
+        th(f.added),
+        th(f.contact)
     );
     let _ = writeln!(
         s,
         "| tier | reach | users in the list | offer |\n|---|---|---|---|"
     );
-    for t in &spec.tiers.tiers {
-        let count = rows.iter().filter(|r| r.tier == t.name).count();
+    for (t, count) in spec.tiers.tiers.iter().zip(&f.per_tier) {
         let _ = writeln!(
             s,
-            "| {} | top {}% | {count} | {} |",
+            "| {} | top {}% | {} | {} |",
             t.name,
             crate::engine::eval::KPct { bp: t.top_bp },
+            th(*count),
             t.offer
         );
     }
@@ -236,20 +318,18 @@ pub fn report(wb: &LoadedRun, spec: &ListSpec) -> Result<String> {
             s,
             "| {} | {} ({}) | {} |",
             FEATURE_NAMES[*j],
-            counts[*j],
+            th(counts[*j]),
             pct(Some(counts[*j] as f64 / rows.len().max(1) as f64)),
-            first[*j]
+            th(first[*j])
         );
     }
     s.push('\n');
     let _ = writeln!(
         s,
-        "Three representative users (top, middle and last of the list):\n"
+        "Three representative users (top, middle and last of the model's list; none added by hand):\n"
     );
-    if let (Some(a), Some(b), Some(c)) = (rows.first(), rows.get(rows.len() / 2), rows.last()) {
-        user_block(&mut s, "top", a);
-        user_block(&mut s, "middle", b);
-        user_block(&mut s, "last", c);
+    for (what, r) in representatives(&rows) {
+        user_block(&mut s, what, r);
     }
     if !s.ends_with('\n') {
         s.push('\n');
@@ -257,8 +337,50 @@ pub fn report(wb: &LoadedRun, spec: &ListSpec) -> Result<String> {
     Ok(s)
 }
 
+/// The report's file formats, chosen by the output's extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    Markdown,
+    Xlsx,
+}
+
+impl ReportFormat {
+    /// The format a file name asks for; another extension is refused, naming both.
+    pub fn of_path(p: &Path) -> Result<ReportFormat> {
+        use crate::engine::file_kind::FileKind as K;
+        Ok(match K::expect(p, &[K::Markdown, K::Xlsx], "report")? {
+            K::Xlsx => ReportFormat::Xlsx,
+            _ => ReportFormat::Markdown,
+        })
+    }
+}
+
+/// Build the report for `spec` and write it to `path` in the format its extension asks for.
+pub fn write_report_file(wb: &LoadedRun, spec: &ListSpec, path: &Path) -> Result<()> {
+    match ReportFormat::of_path(path)? {
+        ReportFormat::Markdown => write_report(&report(wb, spec)?, path),
+        ReportFormat::Xlsx => super::report_xlsx::write_report_xlsx(wb, spec, path),
+    }
+}
+
 /// Write the report, whole or not at all.
 pub fn write_report(text: &str, path: &Path) -> Result<()> {
     crate::engine::artifacts::guard_output(path, &[])?;
     write_atomic(path, |w| w.write_all(text.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_report_format_is_the_extensions_and_others_are_refused() {
+        let of = |s: &str| ReportFormat::of_path(Path::new(s));
+        assert_eq!(of("r.md").unwrap(), ReportFormat::Markdown);
+        assert_eq!(of("a/R.XLSX").unwrap(), ReportFormat::Xlsx);
+        for bad in ["r.txt", "r.csv", "report"] {
+            let e = of(bad).unwrap_err().to_string();
+            assert!(e.contains(bad) && e.contains(".md or .xlsx"), "{e}");
+        }
+    }
 }

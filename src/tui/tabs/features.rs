@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::engine::stats::{FeatureStats, VIF_FLAG};
+use crate::engine::text::thousands;
 use crate::tui::action::Action;
 use crate::tui::shared::Shared;
 use crate::tui::theme::Theme;
@@ -241,7 +242,7 @@ fn vif_table(t: &Theme, s: &FeatureStats, first: usize, shown: usize) -> Vec<Lin
     lines.push(Line::styled(
         format!(
             "{} train rows; dormant = m2 (y = 1), active = m0 or m1.",
-            s.rows
+            thousands(s.rows as u64)
         ),
         t.dim(),
     ));

@@ -14,6 +14,7 @@ use crate::engine::loaded_run::{LoadedRun, ModelView};
 use crate::engine::targeting::edits::Edits;
 use crate::engine::targeting::list::{added_positions, reasons_batch};
 use crate::engine::targeting::reasons::Reason;
+use crate::engine::text::thousands;
 use crate::engine::time::fmt_anchor;
 use crate::tui::action::Action;
 use crate::tui::input::InputKind;
@@ -518,7 +519,7 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
         .flat_map(|(i, (size, tier))| {
             [
                 Span::styled(format!("{} ", tier.name), t.tier(i)),
-                Span::raw(format!("{size}  ")),
+                Span::raw(format!("{}  ", thousands(*size as u64))),
             ]
         })
         .collect();
@@ -526,12 +527,16 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
         Line::from(vec![
             Span::styled(format!("Top {}%", tg.k), t.key()),
             Span::raw(format!(
-                " of {n} users at {anchor} · k = {k} · model {}",
+                " of {} users at {anchor} · k = {} · model {}",
+                thousands(n as u64),
+                thousands(k as u64),
                 m.name
             )),
         ]),
         Line::from(vec![Span::raw(format!(
-            "dormant caught {tp} (random: {random:.0}) · precision {} · lift {} (ceiling {})",
+            "dormant caught {} (random: {}) · precision {} · lift {} (ceiling {})",
+            thousands(tp.into()),
+            thousands(random.round() as u64),
             precision.map_or("–".into(), |v| format!("{:.1}%", 100.0 * v)),
             lift.map_or("–".into(), |v| format!("{v:.2}")),
             ceiling.map_or("–".into(), |v| format!("{v:.2}")),
@@ -543,9 +548,10 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
                     let excl = tg.excluded_in_top_k(sh.wb);
                     Span::styled(
                         format!(
-                            "· edited −{excl} +{} = {}",
-                            tg.added_pos.len(),
-                            k - excl + tg.added_pos.len()
+                            "· edited −{} +{} = {}",
+                            thousands(excl as u64),
+                            thousands(tg.added_pos.len() as u64),
+                            thousands((k - excl + tg.added_pos.len()) as u64)
                         ),
                         t.warn(),
                     )
@@ -634,9 +640,10 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
         .as_ref()
         .map_or(String::new(), |s| format!(" · search \"{s}\" (n/N)"));
     let range = format!(
-        " targets {}–{} of {total}{search}",
-        if total == 0 { 0 } else { tg.offset + 1 },
-        end
+        " targets {}–{} of {}{search}",
+        thousands(if total == 0 { 0 } else { tg.offset + 1 } as u64),
+        thousands(end as u64),
+        thousands(total as u64)
     );
     // The keys where they fit; the key bar has them too.
     let mut title = format!("{range} · Enter details · x exclude · a add · e export ");
