@@ -37,7 +37,7 @@ pub const EN: &[(&str, &str)] = &[
     ),
     (
         "How do I change K, the tiers and the offers?",
-        "On Targets: + and - move K by 1%, ] and [ by 5%, K types it. Tiers and offers come from --config FILE; --k sets the K values the leaderboard reports.",
+        "On Targets: + and - move K to the next whole %, ] and [ to the next multiple of 5%, K types it. Tiers and offers come from --config FILE; --k sets the K values the leaderboard reports.",
     ),
     (
         "Why hold out a control group, and how do I read an uplift?",
@@ -85,7 +85,7 @@ pub const KO: &[(&str, &str)] = &[
     ),
     (
         "K, 등급, 혜택은 어떻게 바꾸나요?",
-        "Targets 탭에서 +와 -는 K를 1%, ]와 [는 5% 바꾸고, K로 직접 입력합니다. 등급과 혜택은 --config FILE에서, 리더보드의 K 값들은 --k로 정합니다.",
+        "Targets 탭에서 +와 -는 K를 다음 정수 %로, ]와 [는 다음 5%의 배수로 바꾸고, K로 직접 입력합니다. 등급과 혜택은 --config FILE에서, 리더보드의 K 값들은 --k로 정합니다.",
     ),
     (
         "왜 대조군을 남겨 두고, 업리프트는 어떻게 읽나요?",
