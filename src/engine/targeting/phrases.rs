@@ -17,7 +17,21 @@ struct LangTable {
     higher: String,
     lower: String,
     features: HashMap<String, String>,
+    #[serde(default)]
+    labels: HashMap<String, String>,
 }
+
+/// The workbench's words around the reasons, in English: what a language's `labels` table
+/// translates (a key it lacks stays English).
+const LABELS_EN: [(&str, &str); 7] = [
+    ("risk_reasons", "risk reasons"),
+    ("compared", "compared with the users scored"),
+    ("feature", "feature"),
+    ("value", "value"),
+    ("excluded", "excluded"),
+    ("no_tier", "no tier"),
+    ("no_reason", "no feature raised this user's risk"),
+];
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Phrases {
@@ -29,6 +43,7 @@ pub struct Phrases {
     /// The phrase for a shown value of exactly 1, where the language needs another one.
     singular: [Option<String>; N_FEATURES],
     no_purchase: String,
+    labels: HashMap<String, String>,
 }
 
 fn days(v: f64) -> String {
@@ -101,7 +116,18 @@ impl Phrases {
             lower: l.lower,
             features,
             singular,
+            labels: l.labels,
         })
+    }
+
+    /// A label of the workbench (`risk_reasons`, `compared`, `feature`, `value`, `excluded`,
+    /// `no_tier`, `no_reason`) in this language, else in English.
+    pub fn label<'a>(&'a self, key: &'a str) -> &'a str {
+        self.labels
+            .get(key)
+            .map(String::as_str)
+            .or_else(|| LABELS_EN.iter().find(|(k, _)| *k == key).map(|(_, v)| *v))
+            .unwrap_or(key)
     }
 
     /// A shipped language (`en`, `ko`).
@@ -167,6 +193,7 @@ pub fn english() -> &'static Phrases {
             features: std::array::from_fn(|j| format!("{} {{x2}}", FEATURE_NAMES[j])),
             singular: Default::default(),
             no_purchase: "no purchase in the window".into(),
+            labels: HashMap::new(),
         })
     })
 }
@@ -174,6 +201,27 @@ pub fn english() -> &'static Phrases {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_come_in_the_language_or_else_in_english() {
+        let ko = Phrases::load("ko").unwrap();
+        assert_eq!(ko.label("risk_reasons"), "위험 이유");
+        assert_eq!(ko.label("no_tier"), "등급 없음");
+        let en = Phrases::load("en").unwrap();
+        assert_eq!(en.label("risk_reasons"), "risk reasons");
+        // A table without a label falls back to English.
+        let bare = Phrases::from_toml(
+            &REASONS_TOML.replace(
+                "[ko.labels]\nrisk_reasons = \"위험 이유\"\n",
+                "[ko.labels]\n",
+            ),
+            "ko",
+            "test",
+        )
+        .unwrap();
+        assert_eq!(bare.label("risk_reasons"), "risk reasons");
+        assert_eq!(bare.label("excluded"), "제외됨");
+    }
 
     #[test]
     fn shipped_languages_parse_and_cover_every_feature() {

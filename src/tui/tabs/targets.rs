@@ -587,7 +587,7 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
         // that cut at a word boundary; Enter shows every reason whole.
         let reason = match tg.reasons_of(row) {
             None => String::new(),
-            Some([]) => "no feature raised the risk".to_string(),
+            Some([]) => sh.phrases.label("no_reason").to_string(),
             Some([r, ..]) => {
                 let full = r.text_in(sh.phrases);
                 if cells(&full) <= reason_w {
@@ -605,7 +605,7 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
             " "
         };
         let tier_text = if excluded {
-            "excluded".to_string()
+            sh.phrases.label("excluded").to_string()
         } else {
             tier.map_or("–".to_string(), |x| x.name.clone())
         };
@@ -681,17 +681,16 @@ pub fn user_popup(
     // Every line is broken here, at spaces, to the popup's width: the paragraph's own
     // wrapping let a Korean word at the edge spill over the border.
     let who = format!("user {}", wb.test.users[row]);
-    let head = format!(
-        "{who} · rank {rank} of {} · score {:.4} · {}",
-        m.n(),
-        m.test_scores[row],
-        sh.tiers
-            .tier_of(rank, m.n())
-            .map_or("no tier".to_string(), |x| format!(
-                "{} ({})",
-                x.name, x.offer
-            ))
-    );
+    let head =
+        format!(
+            "{who} · rank {rank} of {} · score {:.4} · {}",
+            m.n(),
+            m.test_scores[row],
+            sh.tiers.tier_of(rank, m.n()).map_or(
+                sh.phrases.label("no_tier").to_string(),
+                |x| format!("{} ({})", x.name, x.offer)
+            )
+        );
     let mut lines: Vec<Line> = Vec::new();
     for (i, part) in wrap_words(&head, inner).into_iter().enumerate() {
         lines.push(match part.strip_prefix(who.as_str()) {
@@ -715,8 +714,16 @@ pub fn user_popup(
         }
     };
     row_lines(
-        format!("{:<26} {:>10}", "feature", "value"),
-        "compared with the users scored".to_string(),
+        {
+            // Padded by cells: a Korean heading takes two per character.
+            let (f, v) = (sh.phrases.label("feature"), sh.phrases.label("value"));
+            format!(
+                "{f}{} {}{v}",
+                " ".repeat(26usize.saturating_sub(cells(f))),
+                " ".repeat(10usize.saturating_sub(cells(v)))
+            )
+        },
+        sh.phrases.label("compared").to_string(),
         t.dim(),
     );
     for (j, name) in FEATURE_NAMES.iter().enumerate() {
@@ -728,10 +735,13 @@ pub fn user_popup(
         );
     }
     lines.push(Line::raw(""));
-    lines.push(Line::styled("risk reasons", t.title()));
+    lines.push(Line::styled(
+        sh.phrases.label("risk_reasons").to_string(),
+        t.title(),
+    ));
     match tg.reasons_of(row) {
         Some([]) => lines.push(Line::styled(
-            "  no feature raised this user's risk",
+            format!("  {}", sh.phrases.label("no_reason")),
             t.dim(),
         )),
         Some(rs) => {
