@@ -78,6 +78,8 @@ pub enum Action {
     Report,
     /// A campaign from the Targets list (asks for a name and a holdout).
     Campaign,
+    /// Read the selected campaign out (asks for the logs).
+    Readout,
 }
 
 impl Action {

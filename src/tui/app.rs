@@ -65,6 +65,8 @@ pub enum CampaignOp {
     Load,
     /// Store a campaign of the Targets list as it stands.
     Create { name: String, holdout_bp: u32 },
+    /// Read a campaign out from these logs, store the read-out and show it.
+    Readout { id: i64, data: Vec<String> },
 }
 
 /// The files the workbench writes.
@@ -147,6 +149,8 @@ pub struct App {
     /// The new run's data summary and feature statistics while its models still fit (the
     /// Labels and Features tabs show them before the run is saved).
     pub early_stats: Option<RunStats>,
+    /// The campaign whose logs are being asked for.
+    readout_id: Option<i64>,
     /// The name typed for a campaign while its holdout is asked for.
     campaign_name: Option<String>,
     models_planned: usize,
@@ -177,6 +181,7 @@ impl App {
             campaigns: Campaigns::default(),
             campaign_db: None,
             campaign_name: None,
+            readout_id: None,
             early_stats: None,
             models_planned,
         }
@@ -454,6 +459,23 @@ impl App {
             Tab::Labels => self.labels.update(action, page),
             Tab::Features => self.features.update(action, page),
             Tab::Help => self.help.update(action, page),
+            Tab::Campaigns if action == Action::Readout => match self.campaigns.selected() {
+                Some(c) => {
+                    // The run's own logs when the campaign is of the run shown and it read
+                    // one file or glob (a path with spaces stays whole in the box).
+                    let own = self
+                        .wb
+                        .as_ref()
+                        .filter(|w| w.run_id == c.campaign.run_id)
+                        .map(|w| w.config.dataset.data.clone())
+                        .filter(|d| d.len() == 1)
+                        .and_then(|d| d.into_iter().next())
+                        .unwrap_or_default();
+                    self.readout_id = Some(c.campaign.id);
+                    self.input = Some(Input::new(InputKind::ReadoutData, own));
+                }
+                None => self.notify("no campaign to read out", true),
+            },
             Tab::Campaigns => self.campaigns.update(action, page),
             Tab::Curves if !self.curves.offers(action) => {
                 // `v` is off the key bar here; pressed anyway, it says why.
@@ -520,6 +542,21 @@ impl App {
                 } else {
                     self.campaign_name = Some(name.to_string());
                     Reply::Ask(InputKind::CampaignHoldout, "10".into())
+                }
+            }
+            InputKind::ReadoutData => {
+                let data = input.text.trim();
+                match self.readout_id.take() {
+                    Some(id) if !data.is_empty() => {
+                        return vec![Effect::Campaign(CampaignOp::Readout {
+                            id,
+                            data: vec![data.to_string()],
+                        })];
+                    }
+                    _ => Reply::Note {
+                        text: "no logs given: nothing read out".into(),
+                        error: true,
+                    },
                 }
             }
             InputKind::CampaignHoldout => {

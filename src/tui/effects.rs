@@ -127,6 +127,38 @@ pub fn campaign(app: &mut App, op: &CampaignOp) {
             });
             app.campaigns.set(list.map_err(|e| e.to_string()));
         }
+        CampaignOp::Readout { id, data } => {
+            let read = campaign_db(app, false).and_then(|db| {
+                let mut db = db.ok_or_else(|| {
+                    crate::engine::Error::Config("the campaign database does not exist".into())
+                })?;
+                let c = crate::engine::campaign::find(db.as_mut(), &id.to_string())?;
+                let rows = crate::engine::campaign::readout::read_out(db.as_mut(), &c, data)?;
+                Ok((c, rows))
+            });
+            match read {
+                Ok((c, rows)) => {
+                    let all = rows
+                        .iter()
+                        .find(|r| r.tier == crate::engine::campaign::readout::ALL);
+                    let up = match all.and_then(|r| Some((r.uplift?, r.ci_low?, r.ci_high?))) {
+                        Some((u, l, h)) => format!(
+                            "uplift {:+.1} pts [{:+.1}, {:+.1}]",
+                            100.0 * u,
+                            100.0 * l,
+                            100.0 * h
+                        ),
+                        None => "no uplift (no control group)".into(),
+                    };
+                    app.notify(
+                        format!("campaign {} `{}` read out: {up}", c.id, c.name),
+                        false,
+                    );
+                    campaign(app, &CampaignOp::Load);
+                }
+                Err(e) => app.notify(format!("no read-out: {e}"), true),
+            }
+        }
         CampaignOp::Create { name, holdout_bp } => {
             let Some((wb, spec)) = app.list_spec() else {
                 app.notify("no run loaded: no campaign made", true);

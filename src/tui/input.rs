@@ -12,6 +12,7 @@ pub enum InputKind {
     AddUser,
     CampaignName,
     CampaignHoldout,
+    ReadoutData,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -277,6 +277,7 @@ fn input_box(app: &App, f: &mut Frame, area: Rect) {
         }
         InputKind::AddUser => " add a user by id — Enter adds, Esc cancels ",
         InputKind::CampaignName => " campaign name — Enter goes on, Esc cancels ",
+        InputKind::ReadoutData => " logs covering the horizon (a file or glob) — Enter reads out ",
         InputKind::CampaignHoldout => {
             " holdout % per tier (0–50; no offer to them) — Enter creates, Esc cancels "
         }

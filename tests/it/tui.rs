@@ -1074,7 +1074,24 @@ fn c_on_targets_stores_a_campaign_and_the_campaigns_tab_reads_it_out() {
         "header and the treatment group"
     );
 
-    // Read out from the shell's side, then shown when the tab is shown again.
+    // Read out with o: the box proposes the run's own logs; typing replaces them.
+    assert!(screen(&mut app, 80, 24).contains("Press o"));
+    act(&mut app, 'o');
+    assert_eq!(
+        app.input.as_ref().map(|i| i.text.clone()),
+        Some("/tmp/fx/events.csv.gz".to_string()),
+        "the fixture run's own log is proposed"
+    );
+    keys(
+        &mut app,
+        &crate::campaign::fixture_log().display().to_string(),
+    );
+    enter(&mut app);
+    let n = app.notice.clone().unwrap();
+    assert!(!n.error && n.text.contains("read out: uplift"), "{n:?}");
+    let stored = campaign::readout::stored(conn.as_mut(), &c).unwrap();
+    assert_eq!(stored.last().map(|r| r.tier.as_str()), Some("all"));
+    // A read-out made from the shell shows when the tab is shown again.
     campaign::readout::read_out(
         conn.as_mut(),
         &c,

@@ -287,8 +287,8 @@ fn detail_box(st: &Campaigns, sh: &Shared, c: &Summary, f: &mut Frame, area: Rec
         };
         lines.push(Line::raw(what));
         lines.push(Line::raw(format!(
-            "Read it out from a shell once the logs cover the horizon: churn-tui campaign \
-             readout --campaign \"{}\" --data LOGS",
+            "Press o to read it out from logs that cover the horizon (or from a shell: \
+             churn-tui campaign readout --campaign \"{}\" --data LOGS).",
             k.name
         )));
     } else {
