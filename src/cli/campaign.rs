@@ -262,15 +262,7 @@ fn rate(x: u64, n: u64) -> String {
 }
 
 fn uplift(r: &TierReadout) -> String {
-    match (r.uplift, r.ci_low, r.ci_high) {
-        (Some(u), Some(l), Some(h)) => format!(
-            "{:+.1} pts [{:+.1}, {:+.1}]",
-            100.0 * u,
-            100.0 * l,
-            100.0 * h
-        ),
-        _ => "— (no control)".into(),
-    }
+    r.uplift_text().unwrap_or_else(|| "— (no control)".into())
 }
 
 pub fn readout_text(c: &campaign::Campaign, rows: &[TierReadout]) -> String {

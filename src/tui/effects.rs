@@ -141,13 +141,8 @@ pub fn campaign(app: &mut App, op: &CampaignOp) {
                     let all = rows
                         .iter()
                         .find(|r| r.tier == crate::engine::campaign::readout::ALL);
-                    let up = match all.and_then(|r| Some((r.uplift?, r.ci_low?, r.ci_high?))) {
-                        Some((u, l, h)) => format!(
-                            "uplift {:+.1} pts [{:+.1}, {:+.1}]",
-                            100.0 * u,
-                            100.0 * l,
-                            100.0 * h
-                        ),
+                    let up = match all.and_then(|r| r.uplift_text()) {
+                        Some(t) => format!("uplift {t}"),
                         None => "no uplift (no control group)".into(),
                     };
                     app.notify(

@@ -41,6 +41,18 @@ impl TierReadout {
     pub fn rate_control(&self) -> Option<f64> {
         (self.n_control > 0).then(|| self.dormant_control as f64 / self.n_control as f64)
     }
+
+    /// The uplift and its interval in percentage points (`+1.2 pts [-0.4, +2.8]`); `None`
+    /// without a control group.
+    pub fn uplift_text(&self) -> Option<String> {
+        let (u, l, h) = (self.uplift?, self.ci_low?, self.ci_high?);
+        Some(format!(
+            "{:+.1} pts [{:+.1}, {:+.1}]",
+            100.0 * u,
+            100.0 * l,
+            100.0 * h
+        ))
+    }
 }
 
 /// The name of the overall row.
