@@ -609,3 +609,53 @@ fn hand_edits_apply_and_a_later_anchor_scores_the_log_there() {
     let later_ids: HashSet<i64> = c.targets.iter().map(|t| t.row.user_id).collect();
     assert_ne!(later_ids, ids, "another anchor, another list");
 }
+
+/// Two processes creating campaigns in one SQLite file at once: both of different names are
+/// stored whole; of two with the same name, exactly one is.
+#[test]
+fn two_creates_at_once_wait_for_each_other() {
+    let d = tempfile::tempdir().unwrap();
+    let db = db_arg(d.path());
+    let run = fixture_run().display().to_string();
+    let spawn = |name: &str| {
+        StdCommand::new(assert_cmd::cargo::cargo_bin("churn-tui"))
+            .args([
+                "campaign", "create", "--run", &run, "--db", &db, "--name", name,
+            ])
+            .output()
+            .unwrap()
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| spawn("left"));
+        let b = s.spawn(|| spawn("right"));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+    assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
+    let (c, d2) = std::thread::scope(|s| {
+        let a = s.spawn(|| spawn("same"));
+        let b = s.spawn(|| spawn("same"));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    assert_eq!(
+        [c.status.success(), d2.status.success()]
+            .iter()
+            .filter(|ok| **ok)
+            .count(),
+        1,
+        "{}\n{}",
+        String::from_utf8_lossy(&c.stderr),
+        String::from_utf8_lossy(&d2.stderr)
+    );
+    let mut conn = sqlite(d.path());
+    assert_eq!(count(conn.as_mut(), "campaigns"), 3);
+    // Every campaign has all its rows: the same list three times.
+    let per = conn
+        .query(
+            "SELECT campaign_id, COUNT(*) FROM campaign_targets GROUP BY campaign_id",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(per.len(), 3);
+    assert!(per.windows(2).all(|w| w[0][1] == w[1][1]), "{per:?}");
+}
