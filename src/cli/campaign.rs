@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use super::{ExecArgs, TargetArgs, anchor_arg, k_arg};
+use crate::engine::Result;
 use crate::engine::campaign::create::{CreateRequest, Created, create};
 use crate::engine::campaign::readout::{TierReadout, read_out};
 use crate::engine::campaign::store::DbUrl;
@@ -12,7 +13,6 @@ use crate::engine::campaign::{self, Summary};
 use crate::engine::eval::KPct;
 use crate::engine::targeting::export::ExportFormat;
 use crate::engine::text::thousands;
-use crate::engine::{Error, Result};
 
 /// Where campaigns go unless `--db` says otherwise.
 pub const DEFAULT_DB: &str = "artifacts/campaigns.db";
@@ -40,12 +40,8 @@ pub struct DbArgs {
 impl DbArgs {
     pub fn open(&self) -> Result<Box<dyn crate::engine::campaign::store::Sql>> {
         let url = DbUrl::parse(&self.db)?;
-        if let DbUrl::Sqlite(p) = &url
-            && self.db == DEFAULT_DB
-            && let Some(dir) = p.parent()
-        {
-            // The default's folder is the runs' folder; made on first use like theirs.
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        if self.db == DEFAULT_DB {
+            url.make_folder()?;
         }
         campaign::open(&url)
     }

@@ -93,9 +93,7 @@ fn campaign_db(
         if !create {
             return Ok(None);
         }
-        if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| crate::engine::Error::io(dir, e))?;
-        }
+        url.make_folder()?;
     }
     campaign::open(&url).map(Some)
 }

@@ -121,6 +121,17 @@ impl DbUrl {
         Ok(DbUrl::Sqlite(PathBuf::from(path)))
     }
 
+    /// Make the folder of a new SQLite file (nothing for MySQL): the runs' folder holds the
+    /// default database and is made on first use, like the runs.
+    pub fn make_folder(&self) -> Result<()> {
+        if let DbUrl::Sqlite(p) = self
+            && let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        Ok(())
+    }
+
     /// The URL with any password replaced by `***`.
     pub fn redacted(&self) -> String {
         match self {
