@@ -17,7 +17,6 @@ use churn_tui::engine::eval::bootstrap::{RESAMPLES, resample_split};
 use churn_tui::engine::models::{FitCtx, MODEL_NAMES, eval_on, make};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    churn_tui::cli::pin_thread_count();
     let mut args = std::env::args().skip(1);
     let path = PathBuf::from(
         args.next()

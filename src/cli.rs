@@ -506,19 +506,6 @@ fn limit_malloc_arenas() {
     }
 }
 
-/// Say how many threads to use once, in `RAYON_NUM_THREADS`, unless the user did. candle asks
-/// before every matrix product and, without the variable, counts the CPUs by reading
-/// /proc/cpuinfo each time: a fifth of a network's fit went to the kernel printing it. The
-/// count is the one rayon would pick itself.
-pub fn pin_thread_count() {
-    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
-        let n = std::thread::available_parallelism().map_or(1, |n| n.get());
-        // SAFETY: called first thing in main, before any other thread exists to read the
-        // environment.
-        unsafe { std::env::set_var("RAYON_NUM_THREADS", n.to_string()) };
-    }
-}
-
 /// color-eyre prints errors (headline, causes, suggestion) and panics; in colour only on a
 /// terminal and without NO_COLOR.
 fn install_error_report() {
@@ -564,7 +551,6 @@ fn report(e: &Error) -> color_eyre::Report {
 
 pub fn main() -> ExitCode {
     limit_malloc_arenas();
-    pin_thread_count();
     install_error_report();
     let cli = Cli::parse();
     crate::engine::atomic::remove_live_on_signal();

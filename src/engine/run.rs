@@ -235,93 +235,26 @@ pub fn train_dataset(
     progress(Progress::Stats(Box::new(stats.clone())));
     progress(Progress::Stage("models"));
 
+    // Models fit side by side (rayon's pool; the ones that parallelise inside share it): the
+    // MLPs are single-threaded, since their matrix products are too small to gain from a
+    // second thread. Each fit depends only on its seed and the data, and outcomes are taken
+    // in the configured order, so the run is the same whichever finishes first.
+    use rayon::prelude::*;
+    let outcomes: Vec<Result<Fitted>> = cfg
+        .models
+        .par_iter()
+        .map(|name| fit_one(name, &train, &val, &test, cfg, &ks, progress, cancel))
+        .collect();
     let mut results: Vec<ModelResult> = Vec::new();
     let mut failed: Vec<(String, String)> = Vec::new();
-    for name in &cfg.models {
-        // BG/NBD learns from each user's visit history, which only the log has: a table made
-        // elsewhere leaves it out, said plainly, rather than fit it on nothing.
-        if name == "bgnbd" && train.hist.is_empty() {
-            let error = "needs the event log (each user's visit history); a feature table \
-                         made elsewhere has none"
-                .to_string();
-            progress(Progress::ModelFailed {
-                model: name.clone(),
-                error: error.clone(),
-            });
-            failed.push((name.clone(), error));
-            continue;
-        }
-        let ctx_cancel = cancel;
-        let model_name = name.clone();
-        let step = |done: usize, total: usize| {
-            progress(Progress::Model {
-                model: model_name.clone(),
-                done,
-                total,
-            })
-        };
-        let ctx = FitCtx {
-            seed: cfg.seed,
-            trials: cfg.trials,
-            ks: &ks,
-            cancel: ctx_cancel,
-            progress: &step,
-        };
-        ctx.check_cancel()?;
-        let t = Instant::now();
-        let mut model = models::make(name)?;
-        // A fit step or a prediction can run for many seconds with nothing to count (a
-        // booster's single fit call): a heartbeat says every second that the model is working.
-        let fitted = heartbeat(name, progress, || {
-            model.fit(&train, &val, &ctx)?;
-            Ok((model.predict(&val)?, model.predict(&test)?))
-        });
-        let (val_scores, test_scores) = match fitted {
-            Ok(s) => s,
-            Err(Error::Cancelled) => return Err(Error::Cancelled),
-            // One family failing (a crate bug, degenerate data) must not sink the others.
-            Err(e) => {
-                progress(Progress::ModelFailed {
-                    model: name.clone(),
-                    error: e.to_string(),
-                });
-                failed.push((name.clone(), e.to_string()));
-                continue;
+    for outcome in outcomes {
+        match outcome? {
+            Fitted::Done(r) => {
+                timings.push((format!("model {}", r.name), r.fit_seconds));
+                results.push(*r);
             }
-        };
-        // A score that is no probability (NaN from a degenerate fit) must not reach the run.
-        if let Some(s) = val_scores
-            .iter()
-            .chain(&test_scores)
-            .find(|s| !(0.0..=1.0).contains(*s))
-        {
-            let error = format!("it scored {s}, which is not a probability");
-            progress(Progress::ModelFailed {
-                model: name.clone(),
-                error: error.clone(),
-            });
-            failed.push((name.clone(), error));
-            continue;
+            Fitted::Failed(name, error) => failed.push((name, error)),
         }
-        let seconds = t.elapsed().as_secs_f64();
-        timings.push((format!("model {name}"), seconds));
-        progress(Progress::ModelDone {
-            model: name.clone(),
-            seconds,
-        });
-        results.push(ModelResult {
-            name: name.clone(),
-            params: model.params(),
-            saved: model.save(),
-            val: models::eval_on(&val_scores, &val, &ks),
-            test: models::eval_on(&test_scores, &test, &ks),
-            val_curve: thin_curve(pr_curve(&val_scores, &val.y), CURVE_POINTS),
-            test_curve: thin_curve(pr_curve(&test_scores, &test.y), CURVE_POINTS),
-            val_scores,
-            test_scores,
-            fit_seconds: seconds,
-            intervals: ModelIntervals::default(),
-        });
     }
     if results.is_empty() {
         return Err(Error::Config(format!(
@@ -374,4 +307,97 @@ pub fn train_dataset(
         timings,
         stats,
     })
+}
+
+/// One model's outcome: fitted and scored, or left out with its reason.
+enum Fitted {
+    Done(Box<ModelResult>),
+    Failed(String, String),
+}
+
+/// Fit model `name`, score val and test, and evaluate both. A failure of the model itself
+/// (a crate bug, degenerate data, scores that are no probabilities) leaves it out with its
+/// reason; only a cancel is an error.
+#[allow(clippy::too_many_arguments)]
+fn fit_one(
+    name: &str,
+    train: &Data,
+    val: &Data,
+    test: &Data,
+    cfg: &TrainConfig,
+    ks: &[KPct],
+    progress: &(dyn Fn(Progress) + Sync),
+    cancel: &AtomicBool,
+) -> Result<Fitted> {
+    let fail = |error: String| {
+        progress(Progress::ModelFailed {
+            model: name.to_string(),
+            error: error.clone(),
+        });
+        Ok(Fitted::Failed(name.to_string(), error))
+    };
+    // BG/NBD learns from each user's visit history, which only the log has: a table made
+    // elsewhere leaves it out, said plainly, rather than fit it on nothing.
+    if name == "bgnbd" && train.hist.is_empty() {
+        return fail(
+            "needs the event log (each user's visit history); a feature table made elsewhere \
+             has none"
+                .to_string(),
+        );
+    }
+    let step = |done: usize, total: usize| {
+        progress(Progress::Model {
+            model: name.to_string(),
+            done,
+            total,
+        })
+    };
+    let ctx = FitCtx {
+        seed: cfg.seed,
+        trials: cfg.trials,
+        ks,
+        cancel,
+        progress: &step,
+    };
+    ctx.check_cancel()?;
+    let t = Instant::now();
+    let mut model = models::make(name)?;
+    // A fit step or a prediction can run for many seconds with nothing to count (a
+    // booster's single fit call): a heartbeat says every second that the model is working.
+    let fitted = heartbeat(name, progress, || {
+        model.fit(train, val, &ctx)?;
+        Ok((model.predict(val)?, model.predict(test)?))
+    });
+    let (val_scores, test_scores) = match fitted {
+        Ok(s) => s,
+        Err(Error::Cancelled) => return Err(Error::Cancelled),
+        // One family failing must not sink the others.
+        Err(e) => return fail(e.to_string()),
+    };
+    // A score that is no probability (NaN from a degenerate fit) must not reach the run.
+    if let Some(s) = val_scores
+        .iter()
+        .chain(&test_scores)
+        .find(|s| !(0.0..=1.0).contains(*s))
+    {
+        return fail(format!("it scored {s}, which is not a probability"));
+    }
+    let seconds = t.elapsed().as_secs_f64();
+    progress(Progress::ModelDone {
+        model: name.to_string(),
+        seconds,
+    });
+    Ok(Fitted::Done(Box::new(ModelResult {
+        name: name.to_string(),
+        params: model.params(),
+        saved: model.save(),
+        val: models::eval_on(&val_scores, val, ks),
+        test: models::eval_on(&test_scores, test, ks),
+        val_curve: thin_curve(pr_curve(&val_scores, &val.y), CURVE_POINTS),
+        test_curve: thin_curve(pr_curve(&test_scores, &test.y), CURVE_POINTS),
+        val_scores,
+        test_scores,
+        fit_seconds: seconds,
+        intervals: ModelIntervals::default(),
+    })))
 }

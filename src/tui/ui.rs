@@ -236,35 +236,38 @@ fn message_popup(app: &App, f: &mut Frame, area: Rect) {
     let text = Paragraph::new(Line::styled(n.text.clone(), style)).wrap(Wrap { trim: false });
     let rows = text.line_count(w.saturating_sub(2)) as u16 + 2;
     let r = centered(area, w, rows.min(area.height.saturating_sub(2)));
-    f.render_widget(Clear, r);
-    scroll_text(
+    popup(
+        app,
         f,
         r,
-        app.theme
-            .block()
-            .title(" last message — Esc closes ")
-            .border_style(app.theme.title()),
+        " last message — Esc closes ",
         vec![Line::styled(n.text.clone(), style)],
         true,
-        &app.popup_scroll,
     );
 }
 
 fn help_popup(app: &App, f: &mut Frame, area: Rect) {
     let lines = keymap_lines(&app.theme, Some(app.tab));
     let r = centered(area, 72, area.height.saturating_sub(2));
-    f.render_widget(Clear, r);
-    scroll_text(
+    popup(
+        app,
         f,
         r,
-        app.theme
-            .block()
-            .title(" keys — j/k scroll · Esc or ? closes ")
-            .border_style(app.theme.title()),
+        " keys — j/k scroll · Esc or ? closes ",
         lines,
         false,
-        &app.popup_scroll,
     );
+}
+
+/// A titled box over the screen at `r` whose text scrolls with the popup's scroll state.
+fn popup(app: &App, f: &mut Frame, r: Rect, title: &str, lines: Vec<Line<'_>>, wrap: bool) {
+    f.render_widget(Clear, r);
+    let block = app
+        .theme
+        .block()
+        .title(title.to_string())
+        .border_style(app.theme.title());
+    scroll_text(f, r, block, lines, wrap, &app.popup_scroll);
 }
 
 fn input_box(app: &App, f: &mut Frame, area: Rect) {

@@ -251,3 +251,40 @@ fn score_reproduces_the_runs_test_scores() {
     .unwrap();
     assert_eq!(chosen.model, r.chosen);
 }
+
+/// Networks saved by the earlier engine (candle, before the layers were written out in
+/// `models/nn.rs`) still score as they did: the saved test scores of an `mlp_enhance`
+/// (BatchNorm) and a `wide_deep` trained on the sample are reproduced from the saved weights
+/// to 1e-6.
+#[test]
+fn networks_saved_by_the_earlier_engine_score_as_they_did() {
+    use churn_tui::engine::label::Split;
+    use churn_tui::engine::models::load;
+    let dir = std::path::Path::new("tests/fixtures/mlp_candle");
+    let file = std::fs::File::open(dir.join("test_features.parquet")).unwrap();
+    let df = ParquetReader::new(file).finish().unwrap();
+    let test = Data::from_table(&df, Split::Test).unwrap();
+    let mut saved: std::collections::HashMap<(String, i64), f64> = Default::default();
+    let mut rdr = csv::Reader::from_path(dir.join("scores.csv")).unwrap();
+    for rec in rdr.records() {
+        let rec = rec.unwrap();
+        saved.insert(
+            (rec[0].to_string(), rec[1].parse().unwrap()),
+            rec[3].parse().unwrap(),
+        );
+    }
+    for name in ["mlp_enhance", "wide_deep"] {
+        let json: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap(),
+        )
+        .unwrap();
+        let scores = load(name, &json).unwrap().predict(&test).unwrap();
+        assert_eq!(scores.len(), test.n());
+        let mut worst = 0.0f64;
+        for (s, u) in scores.iter().zip(&test.users) {
+            let was = saved[&(name.to_string(), *u)];
+            worst = worst.max((s - was).abs());
+        }
+        assert!(test.n() > 1000 && worst < 1e-6, "{name}: {worst}");
+    }
+}

@@ -1,18 +1,19 @@
-//! `mlp_base`, `mlp_enhance`, `mlp_advanced`: feed-forward networks on candle (CPU, autograd),
-//! AdamW, class-balanced logistic loss, the best epoch chosen by val Recall@first K (ties:
-//! PR-AUC).
+//! `mlp_base`, `mlp_enhance`, `mlp_advanced`, `wide_deep`: feed-forward networks (the layers
+//! and their gradients in `nn`), AdamW, class-balanced logistic loss, the best epoch chosen by
+//! val Recall@first K (ties: PR-AUC).
 //!
-//! candle's CPU random generator cannot be seeded, so nothing here uses it: weights are drawn
-//! from our ChaCha RNG (Kaiming-uniform) and dropout masks too, which makes a seed reproducible.
-//! BatchNorm is written out (batch statistics in training, running statistics after).
+//! Weights are drawn from our ChaCha RNG (Kaiming-uniform) and dropout masks too, which makes a
+//! seed reproducible. Each kind's forward and backward pass is written out below, so the
+//! wiring names fields: a layer that is not there is a compile error.
 
 use std::collections::BTreeMap;
 
-use candle_core::{D, DType, Device, Tensor, Var};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::nn::{
+    AdamW, Dense, Mat, Norm, NormCache, Param, add_in_place, mul_in_place, relu, relu_back,
+};
 use super::scaler::Scaler;
 use super::{Data, FitCtx, Model, N_FEATURES, balanced_weights, eval_on};
 use crate::engine::eval::SplitEval;
@@ -48,12 +49,6 @@ const CHECK_ROWS: usize = 20_000;
 const LR: f64 = 1e-3;
 const WEIGHT_DECAY: f64 = 1e-4;
 const DROPOUT: f64 = 0.2;
-const BN_EPS: f64 = 1e-5;
-const BN_MOMENTUM: f32 = 0.1;
-
-fn ce(e: candle_core::Error) -> Error {
-    Error::Config(format!("neural network: {e}"))
-}
 
 /// Parameters and BatchNorm running statistics, by name.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
@@ -106,92 +101,41 @@ impl Mlp {
     }
 }
 
-/// Ones for a batch of `n` rows, to broadcast a row over the batch and to average its
-/// columns as matrix products. candle's CPU backend sums over the row axis (what BatchNorm's
-/// statistics and every broadcast's gradient need) with two integer divisions per element,
-/// which took most of a fit; as products with ones both ways are matrix multiplies. A product
-/// with an inner size of 1 multiplies by 1.0, so a broadcast row keeps its exact values.
-struct Ones {
-    col: Tensor,
-    row: Tensor,
-    n: usize,
-}
-
-impl Ones {
-    fn new(n: usize, dev: &Device) -> Result<Ones> {
-        Ok(Ones {
-            col: Tensor::ones((n, 1), DType::F32, dev).map_err(ce)?,
-            row: Tensor::ones((1, n), DType::F32, dev).map_err(ce)?,
-            n,
-        })
-    }
-
-    /// A vector or (1, d) row, repeated on each of the n rows.
-    fn expand(&self, v: &Tensor) -> Result<Tensor> {
-        let d = v.elem_count();
-        v.reshape((1, d))
-            .and_then(|r| self.col.matmul(&r))
-            .map_err(ce)
-    }
-
-    /// The mean of each column of an (n, d) tensor, as a (1, d) row.
-    fn col_mean(&self, x: &Tensor) -> Result<Tensor> {
-        self.row
-            .matmul(x)
-            .and_then(|s| s.affine(1.0 / self.n as f64, 0.0))
-            .map_err(ce)
-    }
-}
-
-/// A dense layer, y = x·W + b, W of shape (fan in, fan out).
-struct Linear {
-    w: Var,
-    b: Var,
-}
-
-/// BatchNorm: batch statistics in training (folded into running ones), running statistics
-/// at prediction; a learnt scale and shift.
-struct BatchNorm {
-    name: &'static str,
-    gamma: Var,
-    beta: Var,
-    running_mean: Vec<f32>,
-    running_var: Vec<f32>,
-}
-
 /// One residual block of `mlp_advanced`: relu(h + b(relu(bn(a(h))))).
 struct Block {
-    a: Linear,
-    bn: BatchNorm,
-    b: Linear,
+    a: Dense,
+    bn: Norm,
+    b: Dense,
 }
 
-/// Each kind's layers, typed: the wiring in `Net::forward` names fields, so a layer that is
-/// not there is a compile error, not a failed lookup at run time.
+// One network per fit, built once and never moved in a loop: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
+/// Each kind's layers, typed: the passes below name fields, so a layer that is not there is a
+/// compile error, not a failed lookup at run time.
 enum Layers {
     /// (64, 32), ReLU.
-    Base { l1: Linear, l2: Linear, out: Linear },
+    Base { l1: Dense, l2: Dense, out: Dense },
     /// (128, 64), each BatchNorm → ReLU → Dropout.
     Enhance {
-        l1: Linear,
-        bn1: BatchNorm,
-        l2: Linear,
-        bn2: BatchNorm,
-        out: Linear,
+        l1: Dense,
+        bn1: Norm,
+        l2: Dense,
+        bn2: Norm,
+        out: Dense,
     },
     /// An input layer with BatchNorm, then two residual blocks, all `width` wide.
     Advanced {
-        input: Linear,
-        bn_in: BatchNorm,
+        input: Dense,
+        bn_in: Norm,
         blocks: [Block; 2],
-        out: Linear,
+        out: Dense,
     },
     /// The (64, 32) MLP's logit plus a linear part on the features and `CROSSES`.
     WideDeep {
-        l1: Linear,
-        l2: Linear,
-        out: Linear,
-        wide: Linear,
+        l1: Dense,
+        l2: Dense,
+        out: Dense,
+        wide: Dense,
     },
 }
 
@@ -202,11 +146,9 @@ enum Source<'a> {
     Saved(&'a Weights),
 }
 
-/// Makes the layers of one network, and keeps every trainable variable by its saved name.
+/// Makes the layers of one network.
 struct Builder<'a> {
     source: Source<'a>,
-    dev: &'a Device,
-    vars: BTreeMap<String, Var>,
 }
 
 impl Builder<'_> {
@@ -232,55 +174,42 @@ impl Builder<'_> {
         Ok(data.clone())
     }
 
-    fn var(
+    fn tensor(
         &mut self,
-        name: String,
+        name: &str,
+        part: &str,
         shape: &[usize],
         fresh: impl FnOnce() -> Vec<f32>,
-    ) -> Result<Var> {
-        let data = match self.source {
-            Source::Init(_) => fresh(),
-            Source::Saved(_) => self.saved(&name, shape)?,
-        };
-        let v = Tensor::from_vec(data, shape, self.dev)
-            .and_then(|t| Var::from_tensor(&t))
-            .map_err(ce)?;
-        self.vars.insert(name, v.clone());
-        Ok(v)
+    ) -> Result<Vec<f32>> {
+        match self.source {
+            Source::Init(_) => Ok(fresh()),
+            Source::Saved(_) => self.saved(&format!("{name}.{part}"), shape),
+        }
     }
 
     /// Kaiming-uniform weights (bound √(6 / fan in)) from the seeded generator, zero bias.
-    fn linear(&mut self, name: &str, fan_in: usize, fan_out: usize) -> Result<Linear> {
+    fn linear(&mut self, name: &'static str, fan_in: usize, fan_out: usize) -> Result<Dense> {
         let bound = (6.0 / fan_in as f64).sqrt() as f32;
-        let w: Vec<f32> = match &mut self.source {
+        let fresh: Vec<f32> = match &mut self.source {
             Source::Init(rng) => (0..fan_in * fan_out)
                 .map(|_| (rng.random::<f32>() * 2.0 - 1.0) * bound)
                 .collect(),
             Source::Saved(_) => Vec::new(),
         };
-        Ok(Linear {
-            w: self.var(format!("{name}.w"), &[fan_in, fan_out], || w)?,
-            b: self.var(format!("{name}.b"), &[fan_out], || vec![0.0; fan_out])?,
-        })
+        let w = self.tensor(name, "w", &[fan_in, fan_out], || fresh)?;
+        let b = self.tensor(name, "b", &[fan_out], || vec![0.0; fan_out])?;
+        Ok(Dense::new(name, fan_in, fan_out, w, b))
     }
 
-    fn batch_norm(&mut self, name: &'static str, width: usize) -> Result<BatchNorm> {
-        let gamma = self.var(format!("{name}.gamma"), &[width], || vec![1.0; width])?;
-        let beta = self.var(format!("{name}.beta"), &[width], || vec![0.0; width])?;
-        let (running_mean, running_var) = match self.source {
-            Source::Init(_) => (vec![0.0; width], vec![1.0; width]),
-            Source::Saved(_) => (
-                self.saved(&format!("{name}.mean"), &[width])?,
-                self.saved(&format!("{name}.var"), &[width])?,
-            ),
-        };
-        Ok(BatchNorm {
+    fn batch_norm(&mut self, name: &'static str, width: usize) -> Result<Norm> {
+        let shape = [width];
+        Ok(Norm::new(
             name,
-            gamma,
-            beta,
-            running_mean,
-            running_var,
-        })
+            self.tensor(name, "gamma", &shape, || vec![1.0; width])?,
+            self.tensor(name, "beta", &shape, || vec![0.0; width])?,
+            self.tensor(name, "mean", &shape, || vec![0.0; width])?,
+            self.tensor(name, "var", &shape, || vec![1.0; width])?,
+        ))
     }
 
     /// The layers of `kind`; linear layers are drawn in this order (a seed's weights).
@@ -331,140 +260,225 @@ impl Builder<'_> {
     }
 }
 
-/// The network: its layers, and every trainable variable by its saved name (for the
-/// optimiser and snapshots).
+/// The network's layers, and a dropout generator's draws during training.
 struct Net {
     layers: Layers,
-    vars: BTreeMap<String, Var>,
 }
 
-impl Linear {
-    fn forward(&self, x: &Tensor, ones: &Ones) -> Result<Tensor> {
-        let y = x.matmul(self.w.as_tensor()).map_err(ce)?;
-        (y + ones.expand(self.b.as_tensor())?).map_err(ce)
-    }
-}
-
-impl BatchNorm {
-    fn forward(&mut self, x: &Tensor, train: bool, ones: &Ones) -> Result<Tensor> {
-        let dev = x.device().clone();
-        let (mean, var) = if train {
-            let mean = ones.col_mean(x)?;
-            let var = ones.col_mean(
-                &(x - ones.expand(&mean)?)
-                    .and_then(|d| d.sqr())
-                    .map_err(ce)?,
-            )?;
-            // Running statistics are bookkeeping, outside the graph.
-            let values = |t: &Tensor| {
-                t.detach()
-                    .flatten_all()
-                    .and_then(|t| t.to_vec1::<f32>())
-                    .map_err(ce)
-            };
-            for (r, new) in [
-                (&mut self.running_mean, values(&mean)?),
-                (&mut self.running_var, values(&var)?),
-            ] {
-                for (a, b) in r.iter_mut().zip(new) {
-                    *a = (1.0 - BN_MOMENTUM) * *a + BN_MOMENTUM * b;
-                }
+/// A dropout mask: kept units scaled by 1/keep, drawn from our generator.
+fn dropout_mask(len: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
+    let keep = 1.0 - DROPOUT;
+    (0..len)
+        .map(|_| {
+            if rng.random::<f64>() < keep {
+                (1.0 / keep) as f32
+            } else {
+                0.0
             }
-            (mean, var)
-        } else {
-            let row = |v: &Vec<f32>| Tensor::from_vec(v.clone(), (1, v.len()), &dev).map_err(ce);
-            (row(&self.running_mean)?, row(&self.running_var)?)
-        };
-        let sd = var.affine(1.0, BN_EPS).and_then(|v| v.sqrt()).map_err(ce)?;
-        let (mean, sd) = (ones.expand(&mean)?, ones.expand(&sd)?);
-        let xhat = (x - mean).and_then(|d| d / sd).map_err(ce)?;
-        let (gamma, beta) = (
-            ones.expand(self.gamma.as_tensor())?,
-            ones.expand(self.beta.as_tensor())?,
-        );
-        (xhat * gamma).and_then(|y| y + beta).map_err(ce)
+        })
+        .collect()
+}
+
+/// The wide part's input: the features, then the products named in `CROSSES`.
+fn wide_input(x: &Mat) -> Mat {
+    let cols = N_FEATURES + CROSSES.len();
+    let mut data = Vec::with_capacity(x.rows * cols);
+    for row in x.data.chunks_exact(x.cols) {
+        data.extend_from_slice(row);
+        data.extend(CROSSES.iter().map(|&(i, j)| row[i] * row[j]));
     }
+    Mat::from_vec(x.rows, cols, data)
 }
 
 impl Net {
-    fn build(kind: Kind, width: usize, source: Source<'_>, dev: &Device) -> Result<Net> {
-        let mut b = Builder {
-            source,
-            dev,
-            vars: BTreeMap::new(),
-        };
-        let layers = b.layers(kind, width)?;
-        Ok(Net {
-            layers,
-            vars: b.vars,
-        })
+    fn build(kind: Kind, width: usize, source: Source<'_>) -> Result<Net> {
+        let layers = Builder { source }.layers(kind, width)?;
+        Ok(Net { layers })
     }
 
-    fn init(kind: Kind, width: usize, rng: &mut ChaCha8Rng, dev: &Device) -> Result<Net> {
-        Net::build(kind, width, Source::Init(rng), dev)
+    fn init(kind: Kind, width: usize, rng: &mut ChaCha8Rng) -> Result<Net> {
+        Net::build(kind, width, Source::Init(rng))
     }
 
-    /// A saved network; a tensor missing, misshapen or not finite is an error naming it.
-    fn restore(kind: Kind, width: usize, w: &Weights, dev: &Device) -> Result<Net> {
-        let net = Net::build(kind, width, Source::Saved(w), dev)?;
-        let used = net.vars.len() + 2 * net.batch_norms().len();
-        if used != w.tensors.len() {
-            let known: std::collections::BTreeSet<String> = net.snapshot_names();
-            let extra = w.tensors.keys().find(|k| !known.contains(*k));
-            return Err(Error::Config(format!(
-                "unexpected tensor {}",
-                extra.map_or("", |s| s.as_str())
-            )));
+    /// A saved network; a tensor missing, misshapen, not finite or not the network's is an
+    /// error naming it.
+    fn restore(kind: Kind, width: usize, w: &Weights) -> Result<Net> {
+        let net = Net::build(kind, width, Source::Saved(w))?;
+        let known = net.snapshot_names();
+        if let Some(extra) = w.tensors.keys().find(|k| !known.contains(*k)) {
+            return Err(Error::Config(format!("unexpected tensor {extra}")));
         }
         Ok(net)
     }
 
-    fn batch_norms(&self) -> Vec<&BatchNorm> {
+    /// Every layer, dense and BatchNorm.
+    fn parts(&self) -> (Vec<&Dense>, Vec<&Norm>) {
         match &self.layers {
-            Layers::Enhance { bn1, bn2, .. } => vec![bn1, bn2],
-            Layers::Advanced { bn_in, blocks, .. } => {
-                vec![bn_in, &blocks[0].bn, &blocks[1].bn]
+            Layers::Base { l1, l2, out } => (vec![l1, l2, out], vec![]),
+            Layers::Enhance {
+                l1,
+                bn1,
+                l2,
+                bn2,
+                out,
+            } => (vec![l1, l2, out], vec![bn1, bn2]),
+            Layers::Advanced {
+                input,
+                bn_in,
+                blocks,
+                out,
+            } => {
+                let [b1, b2] = blocks;
+                (
+                    vec![input, &b1.a, &b1.b, &b2.a, &b2.b, out],
+                    vec![bn_in, &b1.bn, &b2.bn],
+                )
             }
-            Layers::Base { .. } | Layers::WideDeep { .. } => vec![],
+            Layers::WideDeep { l1, l2, out, wide } => (vec![l1, l2, out, wide], vec![]),
         }
+    }
+
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        let (dense, norms): (Vec<&mut Dense>, Vec<&mut Norm>) = match &mut self.layers {
+            Layers::Base { l1, l2, out } => (vec![l1, l2, out], vec![]),
+            Layers::Enhance {
+                l1,
+                bn1,
+                l2,
+                bn2,
+                out,
+            } => (vec![l1, l2, out], vec![bn1, bn2]),
+            Layers::Advanced {
+                input,
+                bn_in,
+                blocks,
+                out,
+            } => {
+                let [b1, b2] = blocks;
+                (
+                    vec![input, &mut b1.a, &mut b1.b, &mut b2.a, &mut b2.b, out],
+                    vec![bn_in, &mut b1.bn, &mut b2.bn],
+                )
+            }
+            Layers::WideDeep { l1, l2, out, wide } => (vec![l1, l2, out, wide], vec![]),
+        };
+        let mut params = Vec::new();
+        for d in dense {
+            params.push(&mut d.w);
+            params.push(&mut d.b);
+        }
+        for n in norms {
+            params.push(&mut n.gamma);
+            params.push(&mut n.beta);
+        }
+        params
+    }
+
+    /// Every tensor by its saved name, with its shape.
+    fn tensors(&self) -> Vec<(String, Vec<usize>, &Vec<f32>)> {
+        let (dense, norms) = self.parts();
+        let mut out = Vec::new();
+        for d in dense {
+            out.push((
+                format!("{}.w", d.name),
+                vec![d.fan_in, d.fan_out],
+                &d.w.value,
+            ));
+            out.push((format!("{}.b", d.name), vec![d.fan_out], &d.b.value));
+        }
+        for n in norms {
+            let shape = vec![n.gamma.value.len()];
+            out.push((format!("{}.gamma", n.name), shape.clone(), &n.gamma.value));
+            out.push((format!("{}.beta", n.name), shape.clone(), &n.beta.value));
+            out.push((format!("{}.mean", n.name), shape.clone(), &n.running_mean));
+            out.push((format!("{}.var", n.name), shape, &n.running_var));
+        }
+        out
     }
 
     fn snapshot_names(&self) -> std::collections::BTreeSet<String> {
-        let mut names: std::collections::BTreeSet<String> = self.vars.keys().cloned().collect();
-        for bn in self.batch_norms() {
-            names.insert(format!("{}.mean", bn.name));
-            names.insert(format!("{}.var", bn.name));
-        }
-        names
+        self.tensors().into_iter().map(|(n, _, _)| n).collect()
     }
 
-    fn dropout(x: &Tensor, rng: &mut ChaCha8Rng, train: bool) -> Result<Tensor> {
-        if !train {
-            return Ok(x.clone());
+    fn snapshot(&self) -> Weights {
+        Weights {
+            tensors: self
+                .tensors()
+                .into_iter()
+                .map(|(name, shape, v)| (name, (shape, v.clone())))
+                .collect(),
         }
-        let keep = 1.0 - DROPOUT;
-        let n = x.elem_count();
-        let mask: Vec<f32> = (0..n)
-            .map(|_| {
-                if rng.random::<f64>() < keep {
-                    (1.0 / keep) as f32
-                } else {
-                    0.0
+    }
+
+    /// Logits at prediction (running BatchNorm statistics, no dropout), one per row.
+    fn logits(&self, x: &Mat) -> Vec<f32> {
+        let dense_relu = |d: &Dense, x: &Mat| {
+            let mut h = d.forward(x);
+            relu(&mut h);
+            h
+        };
+        let z = match &self.layers {
+            Layers::Base { l1, l2, out } => out.forward(&dense_relu(l2, &dense_relu(l1, x))),
+            Layers::Enhance {
+                l1,
+                bn1,
+                l2,
+                bn2,
+                out,
+            } => {
+                let mut h = bn1.forward_eval(&l1.forward(x));
+                relu(&mut h);
+                let mut h = bn2.forward_eval(&l2.forward(&h));
+                relu(&mut h);
+                out.forward(&h)
+            }
+            Layers::Advanced {
+                input,
+                bn_in,
+                blocks,
+                out,
+            } => {
+                let mut h = bn_in.forward_eval(&input.forward(x));
+                relu(&mut h);
+                for Block { a, bn, b } in blocks.iter() {
+                    let mut inner = bn.forward_eval(&a.forward(&h));
+                    relu(&mut inner);
+                    add_in_place(&mut h, &b.forward(&inner));
+                    relu(&mut h);
                 }
-            })
-            .collect();
-        let m = Tensor::from_vec(mask, x.shape(), x.device()).map_err(ce)?;
-        x.mul(&m).map_err(ce)
+                out.forward(&h)
+            }
+            Layers::WideDeep { l1, l2, out, wide } => {
+                let mut z = out.forward(&dense_relu(l2, &dense_relu(l1, x)));
+                add_in_place(&mut z, &wide.forward(&wide_input(x)));
+                z
+            }
+        };
+        z.data
     }
 
-    /// Logits, shape (n,).
-    fn forward(&mut self, x: &Tensor, rng: &mut ChaCha8Rng, train: bool) -> Result<Tensor> {
-        let relu = |t: Tensor| t.relu().map_err(ce);
-        let ones = &Ones::new(x.dim(0).map_err(ce)?, x.device())?;
-        let logit = match &mut self.layers {
+    /// One training pass over a batch: forward with batch statistics and dropout, then every
+    /// gradient, from `dloss`, the loss's gradient at the logits.
+    fn train_pass(
+        &mut self,
+        x: &Mat,
+        rng: &mut ChaCha8Rng,
+        dloss: impl FnOnce(&[f32]) -> Vec<f32>,
+    ) {
+        let n = x.rows;
+        let grad_at = |z: &Mat| Mat::from_vec(n, 1, dloss(&z.data));
+        match &mut self.layers {
             Layers::Base { l1, l2, out } => {
-                let h = relu(l1.forward(x, ones)?)?;
-                out.forward(&relu(l2.forward(&h, ones)?)?, ones)?
+                let (h1, h2, z) = stack_forward(l1, l2, out, x);
+                stack_backward([l1, l2, out], x, &h1, &h2, &grad_at(&z));
+            }
+            Layers::WideDeep { l1, l2, out, wide } => {
+                let (h1, h2, mut z) = stack_forward(l1, l2, out, x);
+                let wide_in = wide_input(x);
+                add_in_place(&mut z, &wide.forward(&wide_in));
+                let dz = grad_at(&z);
+                wide.backward(&wide_in, &dz, false);
+                stack_backward([l1, l2, out], x, &h1, &h2, &dz);
             }
             Layers::Enhance {
                 l1,
@@ -473,10 +487,30 @@ impl Net {
                 bn2,
                 out,
             } => {
-                let h = bn1.forward(&l1.forward(x, ones)?, train, ones)?;
-                let h = Net::dropout(&relu(h)?, rng, train)?;
-                let h = bn2.forward(&l2.forward(&h, ones)?, train, ones)?;
-                out.forward(&Net::dropout(&relu(h)?, rng, train)?, ones)?
+                // BatchNorm → ReLU → dropout, twice. After the mask the output is positive
+                // exactly where the ReLU passed and the unit was kept, so it serves as the
+                // ReLU's mask on the way back (a dropped unit's gradient is zeroed by the mask
+                // anyway).
+                let mut layer = |l: &Dense, bn: &mut Norm, input: &Mat| {
+                    let (mut h, cache) = bn.forward_train(&l.forward(input));
+                    relu(&mut h);
+                    let mask = dropout_mask(h.data.len(), rng);
+                    mul_in_place(&mut h, &mask);
+                    (h, cache, mask)
+                };
+                let (h1, c1, m1) = layer(l1, bn1, x);
+                let (h2, c2, m2) = layer(l2, bn2, &h1);
+                let dz = grad_at(&out.forward(&h2));
+                let back = |bn: &mut Norm, c: &NormCache, h: &Mat, m: &[f32], mut dh: Mat| {
+                    mul_in_place(&mut dh, m);
+                    relu_back(h, &mut dh);
+                    bn.backward(c, &dh)
+                };
+                let dh2 = out.backward(&h2, &dz, true).unwrap_or_default();
+                let da2 = back(bn2, &c2, &h2, &m2, dh2);
+                let dh1 = l2.backward(&h1, &da2, true).unwrap_or_default();
+                let da1 = back(bn1, &c1, &h1, &m1, dh1);
+                l1.backward(x, &da1, false);
             }
             Layers::Advanced {
                 input,
@@ -484,90 +518,100 @@ impl Net {
                 blocks,
                 out,
             } => {
-                let mut h = relu(bn_in.forward(&input.forward(x, ones)?, train, ones)?)?;
+                let (mut h, c0) = bn_in.forward_train(&input.forward(x));
+                relu(&mut h);
+                // Per block: its input, its inner ReLU's output, its BatchNorm's cache.
+                let mut saved: Vec<(Mat, Mat, NormCache)> = Vec::with_capacity(blocks.len());
                 for Block { a, bn, b } in blocks.iter_mut() {
-                    let inner = bn.forward(&a.forward(&h, ones)?, train, ones)?;
-                    let inner = b.forward(&relu(inner)?, ones)?;
-                    h = relu((h + inner).map_err(ce)?)?;
+                    let (mut inner, c) = bn.forward_train(&a.forward(&h));
+                    relu(&mut inner);
+                    let mut next = b.forward(&inner);
+                    add_in_place(&mut next, &h);
+                    relu(&mut next);
+                    saved.push((std::mem::replace(&mut h, next), inner, c));
                 }
-                out.forward(&h, ones)?
-            }
-            Layers::WideDeep { l1, l2, out, wide } => {
-                let h = relu(l1.forward(x, ones)?)?;
-                let deep = out.forward(&relu(l2.forward(&h, ones)?)?, ones)?;
-                let mut parts = vec![x.clone()];
-                for (i, j) in CROSSES {
-                    parts.push(
-                        x.narrow(1, i, 1)
-                            .and_then(|a| a * x.narrow(1, j, 1)?)
-                            .map_err(ce)?,
-                    );
+                let dz = grad_at(&out.forward(&h));
+                let mut dh = out.backward(&h, &dz, true).unwrap_or_default();
+                // `output` is the block's output on the way back; the residual path carries
+                // the gradient past each block and adds to what came through it.
+                let mut output = h;
+                for (Block { a, bn, b }, (block_in, inner, c)) in blocks.iter_mut().zip(saved).rev()
+                {
+                    relu_back(&output, &mut dh);
+                    let mut dr = b.backward(&inner, &dh, true).unwrap_or_default();
+                    relu_back(&inner, &mut dr);
+                    let da = bn.backward(&c, &dr);
+                    if let Some(through) = a.backward(&block_in, &da, true) {
+                        add_in_place(&mut dh, &through);
+                    }
+                    output = block_in;
                 }
-                let wide_in = Tensor::cat(&parts, 1).map_err(ce)?;
-                (deep + wide.forward(&wide_in, ones)?).map_err(ce)?
-            }
-        };
-        logit.squeeze(D::Minus1).map_err(ce)
-    }
-
-    fn snapshot(&self) -> Result<Weights> {
-        let mut tensors = BTreeMap::new();
-        for (k, v) in &self.vars {
-            let t = v.as_tensor();
-            tensors.insert(
-                k.clone(),
-                (
-                    t.dims().to_vec(),
-                    t.flatten_all()
-                        .and_then(|t| t.to_vec1::<f32>())
-                        .map_err(ce)?,
-                ),
-            );
-        }
-        for bn in self.batch_norms() {
-            for (part, v) in [("mean", &bn.running_mean), ("var", &bn.running_var)] {
-                tensors.insert(format!("{}.{part}", bn.name), (vec![v.len()], v.clone()));
+                relu_back(&output, &mut dh);
+                let da0 = bn_in.backward(&c0, &dh);
+                input.backward(x, &da0, false);
             }
         }
-        Ok(Weights { tensors })
     }
 }
 
-fn matrix(x: &Data, dev: &Device) -> Result<Tensor> {
+/// The (64, 32) ReLU stack of `mlp_base` and `wide_deep`: both hidden outputs and the logits.
+fn stack_forward(l1: &Dense, l2: &Dense, out: &Dense, x: &Mat) -> (Mat, Mat, Mat) {
+    let mut h1 = l1.forward(x);
+    relu(&mut h1);
+    let mut h2 = l2.forward(&h1);
+    relu(&mut h2);
+    let z = out.forward(&h2);
+    (h1, h2, z)
+}
+
+/// Its gradients, from the logits' gradient `dz`.
+fn stack_backward([l1, l2, out]: [&mut Dense; 3], x: &Mat, h1: &Mat, h2: &Mat, dz: &Mat) {
+    let mut dh2 = out.backward(h2, dz, true).unwrap_or_default();
+    relu_back(h2, &mut dh2);
+    let mut dh1 = l2.backward(h1, &dh2, true).unwrap_or_default();
+    relu_back(h1, &mut dh1);
+    l1.backward(x, &dh1, false);
+}
+
+fn matrix(x: &Data) -> Mat {
     let n = x.n();
     let mut v = Vec::with_capacity(n * N_FEATURES);
     for i in 0..n {
         v.extend(x.row(i).iter().map(|&f| f as f32));
     }
-    Tensor::from_vec(v, (n, N_FEATURES), dev).map_err(ce)
+    Mat::from_vec(n, N_FEATURES, v)
 }
 
 fn sigmoid(z: f32) -> f64 {
     1.0 / (1.0 + (-(z as f64)).exp())
 }
 
-/// Rows per forward pass at prediction: every layer's output is a fresh tensor, so one pass
-/// over 120k rows of width 256 held gigabytes at once.
+/// Rows per forward pass at prediction, so a pass over a large split holds a few megabytes.
 const PREDICT_CHUNK: usize = 8192;
 
-fn predict_net(net: &mut Net, x: &Tensor, rng: &mut ChaCha8Rng) -> Result<Vec<f64>> {
-    let n = x.dim(0).map_err(ce)?;
-    let mut out = Vec::with_capacity(n);
+fn predict_net(net: &Net, x: &Mat) -> Vec<f64> {
+    let mut out = Vec::with_capacity(x.rows);
     let mut start = 0;
-    while start < n {
-        let len = PREDICT_CHUNK.min(n - start);
-        let part = x.narrow(0, start, len).map_err(ce)?;
-        let logits = net.forward(&part, rng, false)?;
+    while start < x.rows {
+        let len = PREDICT_CHUNK.min(x.rows - start);
         out.extend(
-            logits
-                .to_vec1::<f32>()
-                .map_err(ce)?
+            net.logits(&x.slice_rows(start, len))
                 .into_iter()
                 .map(sigmoid),
         );
         start += len;
     }
-    Ok(out)
+    out
+}
+
+/// The gradient of the mean weighted logistic loss at the logits `z`:
+/// `wᵢ·(σ(zᵢ) − yᵢ) / n`.
+fn logistic_grad(z: &[f32], y: &[f32], w: &[f32]) -> Vec<f32> {
+    let n = z.len() as f32;
+    z.iter()
+        .zip(y.iter().zip(w))
+        .map(|(&z, (&y, &w))| w * (1.0 / (1.0 + (-z).exp()) - y) / n)
+        .collect()
 }
 
 /// Recall at the first K, then PR-AUC: the epoch objective.
@@ -589,7 +633,6 @@ impl Model for Mlp {
     }
 
     fn fit(&mut self, train: &Data, val: &Data, ctx: &FitCtx) -> Result<()> {
-        let dev = Device::Cpu;
         let (scaler, xt) = Scaler::fit_transform(train);
         let salt = match self.kind {
             Kind::Base => 11,
@@ -599,22 +642,15 @@ impl Model for Mlp {
         };
         let check = val.sample(CHECK_ROWS, ctx.seed ^ salt ^ 0x5a17);
         let xv = scaler.transform(&check);
-        let (mt, mv) = (matrix(&xt, &dev)?, matrix(&xv, &dev)?);
+        let (mt, mv) = (matrix(&xt), matrix(&xv));
         let mut rng = ChaCha8Rng::seed_from_u64(ctx.seed ^ salt);
-        let mut net = Net::init(self.kind, self.width, &mut rng, &dev)?;
-        let mut opt = AdamW::new(
-            net.vars.values().cloned().collect(),
-            ParamsAdamW {
-                lr: LR,
-                weight_decay: if self.kind == Kind::Base {
-                    0.0
-                } else {
-                    WEIGHT_DECAY
-                },
-                ..Default::default()
-            },
-        )
-        .map_err(ce)?;
+        let mut net = Net::init(self.kind, self.width, &mut rng)?;
+        let decay = if self.kind == Kind::Base {
+            0.0
+        } else {
+            WEIGHT_DECAY
+        };
+        let mut opt = AdamW::new(LR as f32, decay as f32);
         let w = balanced_weights(&train.y);
         let n = train.n();
         let mut order: Vec<u32> = (0..n as u32).collect();
@@ -630,32 +666,28 @@ impl Model for Mlp {
                 if chunk.len() < 2 {
                     continue;
                 }
-                let idx = Tensor::from_vec(chunk.to_vec(), chunk.len(), &dev).map_err(ce)?;
-                let xb = mt.index_select(&idx, 0).map_err(ce)?;
+                let xb = mt.gather(chunk);
                 let yb: Vec<f32> = chunk
                     .iter()
                     .map(|&i| train.y[i as usize] as u8 as f32)
                     .collect();
                 let wb: Vec<f32> = chunk.iter().map(|&i| w[i as usize] as f32).collect();
-                let yb = Tensor::from_vec(yb, chunk.len(), &dev).map_err(ce)?;
-                let wb = Tensor::from_vec(wb, chunk.len(), &dev).map_err(ce)?;
-                let z = net.forward(&xb, &mut rng, true)?;
-                // Weighted logistic loss, stable form: max(z,0) − z·y + ln(1 + e^−|z|).
-                let loss = (z.relu().map_err(ce)? - (&z * &yb).map_err(ce)?)
-                    .and_then(|a| a + z.abs()?.neg()?.exp()?.affine(1.0, 1.0)?.log()?)
-                    .and_then(|l| l * &wb)
-                    .and_then(|l| l.mean_all())
-                    .map_err(ce)?;
-                opt.backward_step(&loss).map_err(ce)?;
+                net.train_pass(&xb, &mut rng, |z| logistic_grad(z, &yb, &wb));
+                opt.step(&mut net.params_mut());
             }
-            let scores = predict_net(&mut net, &mv, &mut rng)?;
+            let scores = predict_net(&net, &mv);
+            if scores.iter().any(|s| !s.is_finite()) {
+                return Err(Error::Config(format!(
+                    "neural network: scores stopped being finite in epoch {epoch}"
+                )));
+            }
             let e = eval_on(&scores, &check, ctx.ks);
             let key = epoch_key(&e);
             if best
                 .as_ref()
                 .is_none_or(|(bk, _, _)| key.partial_cmp(bk) == Some(std::cmp::Ordering::Greater))
             {
-                best = Some((key, epoch, net.snapshot()?));
+                best = Some((key, epoch, net.snapshot()));
             }
             (ctx.progress)(epoch, EPOCHS);
             if best
@@ -674,16 +706,12 @@ impl Model for Mlp {
     }
 
     fn predict(&self, x: &Data) -> Result<Vec<f64>> {
-        let dev = Device::Cpu;
         let scaler = self
             .scaler
             .as_ref()
             .ok_or_else(|| Error::Config(format!("{}: not fitted", self.name())))?;
-        let mut net = Net::restore(self.kind, self.width, &self.weights, &dev)?;
-        let m = matrix(&scaler.transform(x), &dev)?;
-        // Dropout is off at prediction, so this generator is never drawn from.
-        let mut rng = ChaCha8Rng::seed_from_u64(0);
-        predict_net(&mut net, &m, &mut rng)
+        let net = Net::restore(self.kind, self.width, &self.weights)?;
+        Ok(predict_net(&net, &matrix(&scaler.transform(x))))
     }
 
     fn params(&self) -> serde_json::Value {
@@ -710,8 +738,7 @@ impl Model for Mlp {
                 format!("width {} outside 1 to {MAX_WIDTH}", self.width),
             ));
         }
-        Net::restore(self.kind, self.width, &self.weights, &Device::Cpu)
-            .map_err(|e| super::damaged(name, e))?;
+        Net::restore(self.kind, self.width, &self.weights).map_err(|e| super::damaged(name, e))?;
         self.scaler
             .as_ref()
             .ok_or_else(|| super::damaged(name, "no scaler"))?
@@ -736,13 +763,65 @@ mod tests {
         }
     }
 
+    /// Every kind's written-out backward pass against central differences of its own forward
+    /// pass (training mode: batch statistics, the same dropout mask each time from a
+    /// generator seeded alike), for a loss linear in the logits.
+    #[test]
+    fn each_kind_s_gradients_match_finite_differences() {
+        let rows = 12;
+        let x = Mat::from_vec(
+            rows,
+            N_FEATURES,
+            (0..rows * N_FEATURES)
+                .map(|i| ((i * 37 % 23) as f32 - 11.0) / 7.0)
+                .collect(),
+        );
+        let c: Vec<f32> = (0..rows).map(|i| (i as f32 - 5.5) / 6.0).collect();
+        for kind in [Kind::Base, Kind::Enhance, Kind::Advanced, Kind::WideDeep] {
+            let mut net = Net::init(kind, 16, &mut ChaCha8Rng::seed_from_u64(5)).unwrap();
+            // The loss Σ cᵢ·zᵢ, read off the logits the pass hands to `dloss`.
+            let loss = |net: &mut Net| {
+                let mut l = 0.0f64;
+                net.train_pass(&x, &mut ChaCha8Rng::seed_from_u64(9), |z| {
+                    l = z.iter().zip(&c).map(|(a, b)| (a * b) as f64).sum();
+                    c.clone()
+                });
+                l
+            };
+            loss(&mut net);
+            let analytic: Vec<Vec<f32>> = net.params_mut().iter().map(|p| p.grad.clone()).collect();
+            let eps = 1e-3f32;
+            let (mut checked, mut off) = (0, Vec::new());
+            for (pi, grads) in analytic.iter().enumerate() {
+                // A handful of entries per tensor, spread over it.
+                for i in (0..grads.len()).step_by(grads.len().div_ceil(5)) {
+                    let at = |delta: f32| {
+                        let mut n2 =
+                            Net::init(kind, 16, &mut ChaCha8Rng::seed_from_u64(5)).unwrap();
+                        n2.params_mut()[pi].value[i] += delta;
+                        loss(&mut n2)
+                    };
+                    let numeric = (at(eps) - at(-eps)) / (2.0 * eps as f64);
+                    checked += 1;
+                    if (grads[i] as f64 - numeric).abs() > 2e-2 * (1.0 + numeric.abs()) {
+                        off.push((pi, i, grads[i], numeric));
+                    }
+                }
+            }
+            // A step across a ReLU's kink can miss the slope; one such entry is allowed.
+            assert!(
+                checked > 20 && off.len() <= 1,
+                "{kind:?}: {off:?} of {checked}"
+            );
+        }
+    }
+
     /// An mlp_advanced saved before the width was stored (256 wide, no `width` field) loads
     /// as 256 wide and scores; a width past the bound is refused, not sized.
     #[test]
     fn an_advanced_model_saved_at_the_old_width_still_scores() {
-        let dev = Device::Cpu;
         let mut rng = ChaCha8Rng::seed_from_u64(1);
-        let net = Net::init(Kind::Advanced, 256, &mut rng, &dev).unwrap();
+        let net = Net::init(Kind::Advanced, 256, &mut rng).unwrap();
         let n = 50;
         let data = toy(n, |i, j| ((i * (j + 3)) % 7) as f64, |i| i % 2 == 0);
         let saved = Mlp {
@@ -750,7 +829,7 @@ mod tests {
             width: 256,
             best_epoch: 1,
             scaler: Some(Scaler::fit(&data)),
-            weights: net.snapshot().unwrap(),
+            weights: net.snapshot(),
         };
         let mut json = serde_json::to_value(&saved).unwrap();
         json.as_object_mut().unwrap().remove("width");
@@ -774,9 +853,8 @@ mod tests {
     /// NaN scores.
     #[test]
     fn a_damaged_network_is_an_error_naming_the_tensor() {
-        let dev = Device::Cpu;
         let mut rng = ChaCha8Rng::seed_from_u64(3);
-        let net = Net::init(Kind::Enhance, ADVANCED_WIDTH, &mut rng, &dev).unwrap();
+        let net = Net::init(Kind::Enhance, ADVANCED_WIDTH, &mut rng).unwrap();
         let n = 20;
         let data = toy(n, |i, j| ((i + j) % 5) as f64, |i| i % 3 == 0);
         let good = Mlp {
@@ -784,7 +862,7 @@ mod tests {
             width: ADVANCED_WIDTH,
             best_epoch: 1,
             scaler: Some(Scaler::fit(&data)),
-            weights: net.snapshot().unwrap(),
+            weights: net.snapshot(),
         };
         good.check().unwrap();
         assert_eq!(good.predict(&data).unwrap().len(), n);

@@ -6,6 +6,7 @@ pub mod bgnbd;
 pub mod gbdt;
 pub mod logreg;
 pub mod mlp;
+pub mod nn;
 pub mod rule;
 pub mod scaler;
 pub mod tree;
