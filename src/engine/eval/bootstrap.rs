@@ -82,13 +82,6 @@ enum Counts {
 }
 
 impl Resample {
-    fn len(&self) -> usize {
-        match &self.count {
-            Counts::Small(c) => c.len(),
-            Counts::Wide(c) => c.len(),
-        }
-    }
-
     /// `count[i]`: the copies of row i; `y[i]`: its label.
     pub fn new(count: &[u32], y: &[bool]) -> Resample {
         let n = count.iter().map(|&c| c as u64).sum();
@@ -155,135 +148,52 @@ struct Walked {
     kk: Vec<u64>,
 }
 
-/// One resample's walk down a ranking, a row at a time. The same steps serve a walk of one
-/// resample and a walk of several side by side (`walk_block`), so both give the same bits.
-struct Walker {
-    kk: Vec<u64>,
-    /// The K cut-offs in ascending order, each crossed once on the walk.
-    by_k: Vec<usize>,
-    tp_at: Vec<u64>,
-    next: usize,
-    /// The next cut-off, u64::MAX once all are crossed: one compare per row.
-    cut: u64,
-    taken: u64,
-    tp: u64,
-    tp_closed: u64,
-    /// Σ over PR steps of (tp − tp at the last step) · precision; divided by P at the end.
-    ap: f64,
-}
-
-impl Walker {
-    fn new(n: u64, ks: &[KPct]) -> Walker {
-        let kk: Vec<u64> = ks.iter().map(|k| k.k_of(n as usize) as u64).collect();
-        let mut by_k: Vec<usize> = (0..ks.len()).collect();
-        by_k.sort_by_key(|&j| kk[j]);
-        let mut next = 0;
-        while next < by_k.len() && kk[by_k[next]] == 0 {
-            next += 1;
-        }
-        let cut = by_k.get(next).map_or(u64::MAX, |&j| kk[j]);
-        Walker {
-            tp_at: vec![0; ks.len()],
-            kk,
-            by_k,
-            next,
-            cut,
-            taken: 0,
-            tp: 0,
-            tp_closed: 0,
-            ap: 0.0,
-        }
-    }
-
-    /// A row with `c` copies, positive (`pos` 1) or not, closing a group of tied scores or not.
-    #[inline(always)]
-    fn step(&mut self, c: u64, pos: u64, closes: bool) {
-        if self.taken + c >= self.cut {
-            // A cut-off inside this row's copies takes the copies before it.
-            while self.next < self.by_k.len() && self.taken + c >= self.kk[self.by_k[self.next]] {
-                let j = self.by_k[self.next];
-                self.tp_at[j] = self.tp + pos * (self.kk[j] - self.taken);
-                self.next += 1;
-            }
-            self.cut = self.by_k.get(self.next).map_or(u64::MAX, |&j| self.kk[j]);
-        }
-        self.taken += c;
-        self.tp += pos * c;
-        // A step adds area only where recall moved, so rows that add no positive skip the
-        // division.
-        if closes && self.tp != self.tp_closed {
-            self.ap += (self.tp - self.tp_closed) as f64 * (self.tp as f64 / self.taken as f64);
-            self.tp_closed = self.tp;
-        }
-    }
-
-    fn finish(self) -> Walked {
-        Walked {
-            tp_at: self.tp_at,
-            ap_times_p: self.ap,
-            kk: self.kk,
-        }
-    }
-}
-
 fn walk<W: Copy + Into<u64>, C: Copy + Into<u64>>(
     rows: &[W],
     count: &[C],
     n: u64,
     ks: &[KPct],
 ) -> Walked {
-    let mut walker = Walker::new(n, ks);
+    // The K cut-offs in ascending order, each crossed once on the walk.
+    let kk: Vec<u64> = ks.iter().map(|k| k.k_of(n as usize) as u64).collect();
+    let mut by_k: Vec<usize> = (0..ks.len()).collect();
+    by_k.sort_by_key(|&j| kk[j]);
+    let mut tp_at = vec![0u64; ks.len()];
+    let mut next = 0;
+    while next < by_k.len() && kk[by_k[next]] == 0 {
+        next += 1;
+    }
+    // The next cut-off, u64::MAX once all are crossed: one compare per row.
+    let mut cut = by_k.get(next).map_or(u64::MAX, |&j| kk[j]);
+    let (mut taken, mut tp, mut tp_closed) = (0u64, 0u64, 0u64);
+    // Σ over PR steps of (tp − tp at the last step) · precision; divided by P at the end.
+    let mut ap = 0.0f64;
     for &w in rows {
         let w: u64 = w.into();
-        walker.step(count[(w >> 2) as usize].into(), (w >> 1) & 1, w & 1 == 1);
-    }
-    walker.finish()
-}
-
-/// Resamples walked side by side: one pass down the ranking reads each row's copies in all of
-/// them with one load, where a walk per resample paid a scattered read per row each time.
-const LANES: usize = 8;
-
-/// Up to `LANES` resamples' copies per row side by side (all below 256, as `Counts::Small`).
-struct Block {
-    count: Vec<[u8; LANES]>,
-    resamples: Vec<Resample>,
-}
-
-impl Block {
-    /// The resamples back when a row is drawn more than 255 times in one of them (then each
-    /// is walked alone, in full).
-    fn new(resamples: Vec<Resample>) -> Result<Block, Vec<Resample>> {
-        let n = resamples.first().map_or(0, |r| r.len());
-        let mut count = vec![[0u8; LANES]; n];
-        for (l, r) in resamples.iter().enumerate() {
-            let Counts::Small(c) = &r.count else {
-                return Err(resamples);
-            };
-            for (row, &v) in count.iter_mut().zip(c) {
-                row[l] = v;
+        let c: u64 = count[(w >> 2) as usize].into();
+        let pos = (w >> 1) & 1;
+        if taken + c >= cut {
+            // A cut-off inside this row's copies takes the copies before it.
+            while next < by_k.len() && taken + c >= kk[by_k[next]] {
+                tp_at[by_k[next]] = tp + pos * (kk[by_k[next]] - taken);
+                next += 1;
             }
+            cut = by_k.get(next).map_or(u64::MAX, |&j| kk[j]);
         }
-        Ok(Block { count, resamples })
-    }
-}
-
-/// One model's values on each resample of a block, by one walk down its ranking.
-fn walk_block(rows: &[u32], b: &Block, ks: &[KPct]) -> Vec<Values> {
-    let lanes = b.resamples.len();
-    let mut walkers: Vec<Walker> = b.resamples.iter().map(|r| Walker::new(r.n, ks)).collect();
-    for &w in rows {
-        let c = &b.count[(w >> 2) as usize];
-        let (pos, closes) = (((w >> 1) & 1) as u64, w & 1 == 1);
-        for (walker, &c) in walkers.iter_mut().zip(&c[..lanes]) {
-            walker.step(c as u64, pos, closes);
+        taken += c;
+        tp += pos * c;
+        // A step adds area only where recall moved, so rows that add no positive skip the
+        // division.
+        if w & 1 == 1 && tp != tp_closed {
+            ap += (tp - tp_closed) as f64 * (tp as f64 / taken as f64);
+            tp_closed = tp;
         }
     }
-    walkers
-        .into_iter()
-        .zip(&b.resamples)
-        .map(|(w, r)| values(w.finish(), r.n, r.p))
-        .collect()
+    Walked {
+        tp_at,
+        ap_times_p: ap,
+        kk,
+    }
 }
 
 fn values(w: Walked, n: u64, p: u64) -> Values {
@@ -327,46 +237,19 @@ pub fn resample_split(
     resamples: usize,
 ) -> Vec<Resampled> {
     use rayon::prelude::*;
-    // Each model's ranking is a sort of the split: side by side too.
     let ranked: Vec<Ranked> = scores
-        .par_iter()
+        .iter()
         .map(|s| Ranked::new(&rank(s, users, anchors), s, y))
         .collect();
-    // Blocks of resamples side by side; each resample is drawn from its own seeded stream, so
-    // the values do not depend on how the work is split.
-    let blocks: Vec<Vec<Vec<Values>>> = (0..resamples.div_ceil(LANES))
+    // Resamples side by side; each is drawn from its own seeded stream, so the values do not
+    // depend on how the work is split.
+    let per_resample: Vec<Vec<Values>> = (0..resamples)
         .into_par_iter()
-        .map(|blk| {
-            let lanes = blk * LANES..((blk + 1) * LANES).min(resamples);
-            let drawn: Vec<Resample> = lanes
-                .map(|b| Resample::new(&counts(y.len(), seed, split_salt, b), y))
-                .collect();
-            // Per model, the block's values in resample order.
-            let per_model: Vec<Vec<Values>> = match Block::new(drawn) {
-                Ok(block) => ranked
-                    .iter()
-                    .map(|r| match &r.rows {
-                        Packed::Narrow(rows) => walk_block(rows, &block, ks),
-                        Packed::Wide(_) => block
-                            .resamples
-                            .iter()
-                            .map(|s| values_on(r, s, ks))
-                            .collect(),
-                    })
-                    .collect(),
-                Err(alone) => ranked
-                    .iter()
-                    .map(|r| alone.iter().map(|s| values_on(r, s, ks)).collect())
-                    .collect(),
-            };
-            // Transposed: per resample, every model's values.
-            let n = per_model.first().map_or(0, |v| v.len());
-            (0..n)
-                .map(|i| per_model.iter().map(|m| m[i].clone()).collect())
-                .collect()
+        .map(|b| {
+            let s = Resample::new(&counts(y.len(), seed, split_salt, b), y);
+            ranked.iter().map(|r| values_on(r, &s, ks)).collect()
         })
         .collect();
-    let per_resample: Vec<Vec<Values>> = blocks.into_iter().flatten().collect();
     (0..scores.len())
         .map(|m| Resampled {
             values: per_resample.iter().map(|r| r[m].clone()).collect(),
@@ -434,39 +317,6 @@ mod tests {
         assert_eq!(v.lift, vec![0.75 / 0.6, 1.0 / 0.6]);
         // AP: step at 0.9 (R 1, P 1): 1.
         assert_eq!(v.pr_auc, 1.0);
-    }
-
-    /// Resamples walked side by side give each resample's own walk, bit for bit: in a full
-    /// block, a short last block, and through `resample_split` against `values_on`.
-    #[test]
-    fn a_block_walk_equals_one_walk_per_resample() {
-        let n = 300;
-        let scores: Vec<f64> = (0..n).map(|i| ((i * 7919) % 97) as f64 / 97.0).collect();
-        let y: Vec<bool> = (0..n).map(|i| (i * 31) % 5 < 2).collect();
-        let users: Vec<i64> = (0..n as i64).collect();
-        let anchors = vec![0i64; n];
-        let ks = [KPct::parse("5").unwrap(), KPct::parse("12.5").unwrap()];
-        let ranked = Ranked::new(&rank(&scores, &users, &anchors), &scores, &y);
-        for lanes in [LANES, 3] {
-            let drawn: Vec<Resample> = (0..lanes)
-                .map(|b| Resample::new(&counts(n, 7, 1, b), &y))
-                .collect();
-            let alone: Vec<Values> = drawn.iter().map(|s| values_on(&ranked, s, &ks)).collect();
-            let Ok(block) = Block::new(drawn) else {
-                panic!("small counts")
-            };
-            let Packed::Narrow(rows) = &ranked.rows else {
-                panic!("narrow")
-            };
-            let together = walk_block(rows, &block, &ks);
-            // Bits, NaNs included.
-            assert_eq!(format!("{together:?}"), format!("{alone:?}"));
-        }
-        let all = resample_split(&[&scores], &y, &users, &anchors, &ks, 7, 1, 21);
-        for (b, v) in all[0].values.iter().enumerate() {
-            let one = values_on(&ranked, &Resample::new(&counts(n, 7, 1, b), &y), &ks);
-            assert_eq!(format!("{v:?}"), format!("{one:?}"), "resample {b}");
-        }
     }
 
     #[test]
