@@ -290,6 +290,42 @@ fn wide_input(x: &Mat) -> Mat {
     Mat::from_vec(x.rows, cols, data)
 }
 
+/// Every layer of a `Layers`, dense and BatchNorm, borrowed as the `Layers` is (shared or
+/// mutable): one list of each kind's layers for reading and for training.
+macro_rules! layer_parts {
+    ($layers:expr) => {
+        match $layers {
+            Layers::Base { l1, l2, out } => (vec![l1, l2, out], vec![]),
+            Layers::Enhance {
+                l1,
+                bn1,
+                l2,
+                bn2,
+                out,
+            } => (vec![l1, l2, out], vec![bn1, bn2]),
+            Layers::Advanced {
+                input,
+                bn_in,
+                blocks:
+                    [
+                        Block {
+                            a: a1,
+                            bn: n1,
+                            b: c1,
+                        },
+                        Block {
+                            a: a2,
+                            bn: n2,
+                            b: c2,
+                        },
+                    ],
+                out,
+            } => (vec![input, a1, c1, a2, c2, out], vec![bn_in, n1, n2]),
+            Layers::WideDeep { l1, l2, out, wide } => (vec![l1, l2, out, wide], vec![]),
+        }
+    };
+}
+
 impl Net {
     fn build(kind: Kind, width: usize, source: Source<'_>) -> Result<Net> {
         let layers = Builder { source }.layers(kind, width)?;
@@ -313,55 +349,11 @@ impl Net {
 
     /// Every layer, dense and BatchNorm.
     fn parts(&self) -> (Vec<&Dense>, Vec<&Norm>) {
-        match &self.layers {
-            Layers::Base { l1, l2, out } => (vec![l1, l2, out], vec![]),
-            Layers::Enhance {
-                l1,
-                bn1,
-                l2,
-                bn2,
-                out,
-            } => (vec![l1, l2, out], vec![bn1, bn2]),
-            Layers::Advanced {
-                input,
-                bn_in,
-                blocks,
-                out,
-            } => {
-                let [b1, b2] = blocks;
-                (
-                    vec![input, &b1.a, &b1.b, &b2.a, &b2.b, out],
-                    vec![bn_in, &b1.bn, &b2.bn],
-                )
-            }
-            Layers::WideDeep { l1, l2, out, wide } => (vec![l1, l2, out, wide], vec![]),
-        }
+        layer_parts!(&self.layers)
     }
 
     fn params_mut(&mut self) -> Vec<&mut Param> {
-        let (dense, norms): (Vec<&mut Dense>, Vec<&mut Norm>) = match &mut self.layers {
-            Layers::Base { l1, l2, out } => (vec![l1, l2, out], vec![]),
-            Layers::Enhance {
-                l1,
-                bn1,
-                l2,
-                bn2,
-                out,
-            } => (vec![l1, l2, out], vec![bn1, bn2]),
-            Layers::Advanced {
-                input,
-                bn_in,
-                blocks,
-                out,
-            } => {
-                let [b1, b2] = blocks;
-                (
-                    vec![input, &mut b1.a, &mut b1.b, &mut b2.a, &mut b2.b, out],
-                    vec![bn_in, &mut b1.bn, &mut b2.bn],
-                )
-            }
-            Layers::WideDeep { l1, l2, out, wide } => (vec![l1, l2, out, wide], vec![]),
-        };
+        let (dense, norms): (Vec<&mut Dense>, Vec<&mut Norm>) = layer_parts!(&mut self.layers);
         let mut params = Vec::new();
         for d in dense {
             params.push(&mut d.w);
@@ -412,13 +404,8 @@ impl Net {
 
     /// Logits at prediction (running BatchNorm statistics, no dropout), one per row.
     fn logits(&self, x: &Mat) -> Vec<f32> {
-        let dense_relu = |d: &Dense, x: &Mat| {
-            let mut h = d.forward(x);
-            relu(&mut h);
-            h
-        };
         let z = match &self.layers {
-            Layers::Base { l1, l2, out } => out.forward(&dense_relu(l2, &dense_relu(l1, x))),
+            Layers::Base { l1, l2, out } => stack_forward(l1, l2, out, x).2,
             Layers::Enhance {
                 l1,
                 bn1,
@@ -449,7 +436,7 @@ impl Net {
                 out.forward(&h)
             }
             Layers::WideDeep { l1, l2, out, wide } => {
-                let mut z = out.forward(&dense_relu(l2, &dense_relu(l1, x)));
+                let mut z = stack_forward(l1, l2, out, x).2;
                 add_in_place(&mut z, &wide.forward(&wide_input(x)));
                 z
             }
