@@ -884,6 +884,24 @@ mod tests {
         let e = extra.check().unwrap_err().to_string();
         assert!(e.contains("unexpected tensor l9.w"), "{e}");
 
+        // JSON has no infinity, but a weight past f32's range reads as one: refused by name,
+        // as is an empty tensor list.
+        let mut json = serde_json::to_value(&good).unwrap();
+        json["weights"]["tensors"]["l1.w"][1][0] = serde_json::json!(1e39);
+        let overflowing: Mlp = serde_json::from_value(json).unwrap();
+        let e = overflowing.check().unwrap_err().to_string();
+        assert!(e.contains("tensor l1.w has a non-finite value"), "{e}");
+        assert!(overflowing.predict(&data).is_err());
+        let mut empty = good.clone();
+        empty.weights.tensors.clear();
+        assert!(
+            empty
+                .check()
+                .unwrap_err()
+                .to_string()
+                .contains("is missing")
+        );
+
         let mut unfitted = good;
         unfitted.scaler = None;
         assert!(unfitted.predict(&data).is_err());

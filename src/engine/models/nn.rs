@@ -51,9 +51,27 @@ impl Mat {
     }
 }
 
+/// A borrowed row-major matrix: a `Mat`, or a layer's weights where they lie.
+#[derive(Clone, Copy)]
+struct View<'a> {
+    rows: usize,
+    cols: usize,
+    data: &'a [f32],
+}
+
+impl Mat {
+    fn view(&self) -> View<'_> {
+        View {
+            rows: self.rows,
+            cols: self.cols,
+            data: &self.data,
+        }
+    }
+}
+
 /// `dst (+)= op(a) · op(b)`, where `op` transposes when asked: `op(a)` is m×k, `op(b)` k×n,
 /// `dst` m×n. With `add`, the product is added to what `dst` holds.
-fn matmul(dst: &mut Mat, a: &Mat, ta: bool, b: &Mat, tb: bool, add: bool) {
+fn matmul(dst: &mut Mat, a: View<'_>, ta: bool, b: View<'_>, tb: bool, add: bool) {
     let (m, k) = if ta {
         (a.cols, a.rows)
     } else {
@@ -84,7 +102,7 @@ fn matmul(dst: &mut Mat, a: &Mat, ta: bool, b: &Mat, tb: bool, add: bool) {
         return;
     }
     // Strides of op(x) for a row-major x: (row stride, column stride).
-    let strides = |x: &Mat, t: bool| -> (isize, isize) {
+    let strides = |x: View<'_>, t: bool| -> (isize, isize) {
         if t {
             (1, x.cols as isize)
         } else {
@@ -172,9 +190,12 @@ impl Dense {
         }
     }
 
-    fn weights(&self) -> Mat {
-        // A view would do; the copy is fan_in × fan_out floats, small beside a batch.
-        Mat::from_vec(self.fan_in, self.fan_out, self.w.value.clone())
+    fn weights(&self) -> View<'_> {
+        View {
+            rows: self.fan_in,
+            cols: self.fan_out,
+            data: &self.w.value,
+        }
     }
 
     pub fn forward(&self, x: &Mat) -> Mat {
@@ -182,7 +203,7 @@ impl Dense {
         for row in y.data.chunks_exact_mut(self.fan_out) {
             row.copy_from_slice(&self.b.value);
         }
-        matmul(&mut y, x, false, &self.weights(), false, true);
+        matmul(&mut y, x.view(), false, self.weights(), false, true);
         y
     }
 
@@ -190,12 +211,12 @@ impl Dense {
     /// output; returns the gradient at its input when `need_dx`.
     pub fn backward(&mut self, x: &Mat, dy: &Mat, need_dx: bool) -> Option<Mat> {
         let mut gw = Mat::zeros(self.fan_in, self.fan_out);
-        matmul(&mut gw, x, true, dy, false, false);
+        matmul(&mut gw, x.view(), true, dy.view(), false, false);
         self.w.grad = gw.data;
         col_sums(dy, &mut self.b.grad);
         need_dx.then(|| {
             let mut dx = Mat::zeros(dy.rows, self.fan_in);
-            matmul(&mut dx, dy, false, &self.weights(), true, false);
+            matmul(&mut dx, dy.view(), false, self.weights(), true, false);
             dx
         })
     }
@@ -480,14 +501,14 @@ mod tests {
                 filled(37, 23, 2)
             };
             let mut dst = Mat::zeros(19, 23);
-            matmul(&mut dst, &a, ta, &b, tb, false);
+            matmul(&mut dst, a.view(), ta, b.view(), tb, false);
             let want = naive(&a, ta, &b, tb);
             for (g, w) in dst.data.iter().zip(&want) {
                 assert!((*g as f64 - w).abs() < 1e-4, "{ta} {tb}: {g} vs {w}");
             }
             // Accumulating adds the product to what was there.
             let mut twice = dst.clone();
-            matmul(&mut twice, &a, ta, &b, tb, true);
+            matmul(&mut twice, a.view(), ta, b.view(), tb, true);
             for (g, w) in twice.data.iter().zip(&want) {
                 assert!((*g as f64 - 2.0 * w).abs() < 1e-4);
             }
