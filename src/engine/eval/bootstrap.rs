@@ -5,7 +5,7 @@
 //! two models is taken resample by resample, so its interval says whether one really beats the
 //! other.
 
-use rand::{RngExt, SeedableRng};
+use rand::{Rng, RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::metrics::{KPct, rank, same_score};
@@ -51,18 +51,36 @@ pub fn interval(v: &[f64]) -> Option<(f64, f64)> {
 /// Row counts of resample `b` of a split of `n` rows: `n` draws with replacement from a stream
 /// seeded by (seed, split, b), so a resample is the same whatever the thread count.
 pub fn counts(n: usize, seed: u64, split_salt: u64, b: usize) -> Vec<u32> {
+    let mut c = vec![0u32; n];
+    draw_rows(n, seed, split_salt, b, |i| c[i] += 1);
+    c
+}
+
+/// The `n` draws of resample `b`, in stream order: `hit(i)` for each row drawn.
+fn draw_rows(n: usize, seed: u64, split_salt: u64, b: usize, mut hit: impl FnMut(usize)) {
     let mut rng = ChaCha8Rng::seed_from_u64(
         seed ^ split_salt.wrapping_mul(0x9E37_79B9_7F4A_7C15)
             ^ (b as u64).wrapping_mul(0xA24B_AED4_963E_E407),
     );
-    let mut c = vec![0u32; n];
-    if n == 0 {
-        return c;
+    match u32::try_from(n) {
+        Ok(range) if range > 0 => (0..n).for_each(|_| hit(below(&mut rng, range) as usize)),
+        _ => (0..n).for_each(|_| hit(rng.random_range(0..n))),
     }
-    for _ in 0..n {
-        c[rng.random_range(0..n)] += 1;
+}
+
+/// `rng.random_range(0..range)` as rand 0.10 draws it below 2^32 (Canon's method: the high
+/// word of a 32 × 32-bit product, with a second word where the first may be biased), written
+/// out so it inlines into the draw loop; rand's own function is called once per draw. The
+/// test `draws_are_rands_own` pins the two together.
+#[inline(always)]
+fn below(rng: &mut ChaCha8Rng, range: u32) -> u32 {
+    let m = rng.next_u32() as u64 * range as u64;
+    let (mut result, lo) = ((m >> 32) as u32, m as u32);
+    if lo > range.wrapping_neg() {
+        let hi = ((rng.next_u32() as u64 * range as u64) >> 32) as u32;
+        result += lo.checked_add(hi).is_none() as u32;
     }
-    c
+    result
 }
 
 /// One resample of a split, as every model's walk reads it: the copies of each row, and the
@@ -96,6 +114,63 @@ impl Resample {
             Counts::Wide(count.to_vec())
         };
         Resample { count, n, p }
+    }
+}
+
+/// Resamples walked side by side: one pass down a ranking serves them all.
+pub const LANES: usize = 8;
+
+/// Up to [`LANES`] resamples of one split with the same row count, their copies of each row
+/// interleaved (`count[i][b]`: copies of row i in lane b), so a walk reads one row's copies
+/// for every lane in one load. Unused lanes have no copies and their values are dropped.
+pub struct Lanes {
+    count: Vec<[u8; LANES]>,
+    used: usize,
+    n: u64,
+    p: [u64; LANES],
+}
+
+impl Lanes {
+    /// Resamples `bs` of a split with labels `y`, drawn as [`counts`] draws them. `None`
+    /// unless there are 1 to [`LANES`] of them, the split has fewer than 2^30 rows (the
+    /// narrow layout's limit) and no row is drawn more than 255 times: walk those one by one.
+    pub fn draw(
+        y: &[bool],
+        seed: u64,
+        split_salt: u64,
+        bs: std::ops::Range<usize>,
+    ) -> Option<Lanes> {
+        let n = y.len();
+        if bs.is_empty() || bs.len() > LANES || n >= 1 << 30 {
+            return None;
+        }
+        let mut count = vec![[0u8; LANES]; n];
+        let mut p = [0u64; LANES];
+        // One resample at a time in a byte per row (a small array, so the draws' scattered
+        // increments stay in cache), then laid into its lane in one pass.
+        let mut one = vec![0u8; n];
+        for (lane, b) in bs.clone().enumerate() {
+            one.fill(0);
+            let mut overflow = false;
+            draw_rows(n, seed, split_salt, b, |i| {
+                let (c, o) = one[i].overflowing_add(1);
+                one[i] = c;
+                overflow |= o;
+            });
+            if overflow {
+                return None;
+            }
+            for ((row, &c), &yi) in count.iter_mut().zip(&one).zip(y) {
+                row[lane] = c;
+                p[lane] += c as u64 * yi as u64;
+            }
+        }
+        Some(Lanes {
+            count,
+            used: bs.len(),
+            n: n as u64,
+            p,
+        })
     }
 }
 
@@ -139,6 +214,103 @@ pub fn values_on(r: &Ranked, s: &Resample, ks: &[KPct]) -> Values {
         (Packed::Wide(w), Counts::Wide(c)) => walk(w, c, s.n, ks),
     };
     values(walked, s.n, s.p)
+}
+
+/// One model's values on each resample of `s`, by one walk down its ranking for all lanes.
+/// The same figures, to the bit, as [`values_on`] one resample at a time.
+pub fn values_on_lanes(r: &Ranked, s: &Lanes, ks: &[KPct]) -> Vec<Values> {
+    let walked = match &r.rows {
+        Packed::Narrow(w) => walk_lanes(w, &s.count, s.n, ks),
+        // Unreachable in practice: `Lanes` holds fewer than 2^30 rows, the narrow limit.
+        Packed::Wide(w) => walk_lanes(w, &s.count, s.n, ks),
+    };
+    walked
+        .into_iter()
+        .zip(s.p)
+        .take(s.used)
+        .map(|(w, p)| values(w, s.n, p))
+        .collect()
+}
+
+/// [`walk`] for every lane at once. Each lane's tallies are whole numbers below 2^30 kept in
+/// f64, so every sum is exact and the area terms are computed with the same operations on the
+/// same values as the one-lane walk; the lane loops have no branch and vectorise. A K cut-off
+/// is crossed at most once per lane, so checking for one costs a compare per lane and a rarely
+/// taken branch.
+fn walk_lanes<W: Copy + Into<u64>>(
+    rows: &[W],
+    count: &[[u8; LANES]],
+    n: u64,
+    ks: &[KPct],
+) -> [Walked; LANES] {
+    let kk: Vec<u64> = ks.iter().map(|k| k.k_of(n as usize) as u64).collect();
+    let mut by_k: Vec<usize> = (0..ks.len()).collect();
+    by_k.sort_by_key(|&j| kk[j]);
+    // Cut-offs in ascending order; those at 0 take no row and leave tp 0.
+    let cuts: Vec<f64> = by_k.iter().map(|&j| kk[j] as f64).collect();
+    let first = cuts.iter().take_while(|&&c| c == 0.0).count();
+    let mut next = [first; LANES];
+    let mut cut = [cuts.get(first).copied().unwrap_or(f64::INFINITY); LANES];
+    let mut tp_at = vec![[0.0f64; LANES]; ks.len()];
+    let mut taken = [0.0f64; LANES];
+    let mut tp = [0.0f64; LANES];
+    let mut tp_closed = [0.0f64; LANES];
+    let mut ap = [0.0f64; LANES];
+    for (j, &w) in rows.iter().enumerate() {
+        // The copies are read in ranking order, at random in the array: ask for them ahead.
+        if let Some(&ahead) = rows.get(j + AHEAD) {
+            prefetch(count, (ahead.into() >> 2) as usize);
+        }
+        let w: u64 = w.into();
+        let c: [f64; LANES] = count[(w >> 2) as usize].map(f64::from);
+        let pos = ((w >> 1) & 1) as f64;
+        let closes = (w & 1) as f64;
+        let mut crossing = false;
+        for b in 0..LANES {
+            crossing |= taken[b] + c[b] >= cut[b];
+        }
+        if crossing {
+            for b in 0..LANES {
+                // A cut-off inside this row's copies takes the copies before it.
+                while next[b] < cuts.len() && taken[b] + c[b] >= cuts[next[b]] {
+                    tp_at[by_k[next[b]]][b] = tp[b] + pos * (cuts[next[b]] - taken[b]);
+                    next[b] += 1;
+                }
+                cut[b] = cuts.get(next[b]).copied().unwrap_or(f64::INFINITY);
+            }
+        }
+        for b in 0..LANES {
+            taken[b] += c[b];
+            tp[b] += pos * c[b];
+            // A step that moved no positive adds exactly +0.0 (`max` only keeps 0/0 away
+            // before the first drawn row, where the step is 0 anyway).
+            let step = (tp[b] - tp_closed[b]) * closes;
+            ap[b] += step * (tp[b] / taken[b].max(1.0));
+            tp_closed[b] += step;
+        }
+    }
+    std::array::from_fn(|b| Walked {
+        tp_at: tp_at.iter().map(|t| t[b] as u64).collect(),
+        ap_times_p: ap[b],
+        kk: kk.clone(),
+    })
+}
+
+/// Rows ahead of the walk whose copies are fetched early.
+const AHEAD: usize = 16;
+
+/// A hint that `v[i]` will be read soon (nothing where the CPU has no such hint).
+#[inline(always)]
+fn prefetch<T>(v: &[T], i: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(x) = v.get(i) {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        // SAFETY: a prefetch only hints the cache; it reads nothing and cannot fault, and
+        // the pointer is of a live element. SSE is part of every x86_64 CPU.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>((x as *const T).cast()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (v, i);
 }
 
 /// What a walk finds: true positives at each K's cut-off, and PR-AUC times P.
@@ -243,13 +415,36 @@ pub fn resample_split(
         .collect();
     // Resamples side by side; each is drawn from its own seeded stream, so the values do not
     // depend on how the work is split.
-    let per_resample: Vec<Vec<Values>> = (0..resamples)
+    // Groups of LANES resamples side by side, each drawn from its own seeded stream, so the
+    // values do not depend on how the work is split; a group walks each ranking once.
+    let groups: Vec<Vec<Vec<Values>>> = (0..resamples.div_ceil(LANES))
         .into_par_iter()
-        .map(|b| {
-            let s = Resample::new(&counts(y.len(), seed, split_salt, b), y);
-            ranked.iter().map(|r| values_on(r, &s, ks)).collect()
+        .map(|g| {
+            let bs = g * LANES..((g + 1) * LANES).min(resamples);
+            // Per model, its values on each resample of the group.
+            let per_model: Vec<Vec<Values>> = match Lanes::draw(y, seed, split_salt, bs.clone()) {
+                Some(lanes) => ranked
+                    .iter()
+                    .map(|r| values_on_lanes(r, &lanes, ks))
+                    .collect(),
+                None => {
+                    let one: Vec<Resample> = bs
+                        .clone()
+                        .map(|b| Resample::new(&counts(y.len(), seed, split_salt, b), y))
+                        .collect();
+                    ranked
+                        .iter()
+                        .map(|r| one.iter().map(|s| values_on(r, s, ks)).collect())
+                        .collect()
+                }
+            };
+            // Regrouped by resample.
+            (0..bs.len())
+                .map(|b| per_model.iter().map(|m| m[b].clone()).collect())
+                .collect()
         })
         .collect();
+    let per_resample: Vec<Vec<Values>> = groups.into_iter().flatten().collect();
     (0..scores.len())
         .map(|m| Resampled {
             values: per_resample.iter().map(|r| r[m].clone()).collect(),
@@ -402,6 +597,69 @@ mod tests {
         let (lo, hi) = interval(&series(&r[0], |v| v.lift[2])).unwrap();
         let l = plain.at_k[2].lift.unwrap();
         assert!(lo <= l && l <= hi, "{lo} <= {l} <= {hi}");
+    }
+
+    #[test]
+    fn draws_are_rands_own() {
+        // The written-out draw against rand's `random_range` on the same stream, for ranges
+        // small, odd, near a power of two and near 2^32 (where the second word matters most).
+        for range in [
+            1u32,
+            2,
+            3,
+            7,
+            1000,
+            65_537,
+            (1 << 31) + 1,
+            u32::MAX - 2,
+            u32::MAX,
+        ] {
+            let mut a = ChaCha8Rng::seed_from_u64(u64::from(range));
+            let mut b = a.clone();
+            for _ in 0..20_000 {
+                assert_eq!(
+                    below(&mut a, range),
+                    b.random_range(0..range),
+                    "range {range}"
+                );
+            }
+        }
+    }
+
+    /// Resamples walked side by side give, to the bit, what one resample at a time gives:
+    /// a full group and a short one, coarse scores (long tie groups) and fine ones, K cut-offs
+    /// that fall inside a row's copies.
+    #[test]
+    fn lanes_give_the_one_at_a_time_figures_to_the_bit() {
+        let n = 301;
+        let y: Vec<bool> = (0..n).map(|i| (i * 7) % 5 < 2).collect();
+        let users: Vec<i64> = (0..n as i64).collect();
+        let anchors = vec![0i64; n];
+        let ks: Vec<KPct> = ["5", "12.5", "50", "0.1"]
+            .iter()
+            .map(|k| KPct::parse(k).unwrap())
+            .collect();
+        let coarse: Vec<f64> = (0..n).map(|i| ((i * 13) % 9) as f64 / 8.0).collect();
+        let fine: Vec<f64> = (0..n)
+            .map(|i| ((i * 7919) % 1009) as f64 / 1009.0)
+            .collect();
+        for s in [&coarse, &fine] {
+            let r = Ranked::new(&rank(s, &users, &anchors), s, &y);
+            for bs in [0..LANES, LANES..LANES + 3] {
+                let lanes = Lanes::draw(&y, 5, 2, bs.clone()).unwrap();
+                let got = values_on_lanes(&r, &lanes, &ks);
+                assert_eq!(got.len(), bs.len());
+                for (v, b) in got.iter().zip(bs) {
+                    let c = counts(n, 5, 2, b);
+                    let want = values_on(&r, &Resample::new(&c, &y), &ks);
+                    assert_eq!(v.pr_auc.to_bits(), want.pr_auc.to_bits(), "resample {b}");
+                    assert_eq!(v, &want, "resample {b}");
+                }
+            }
+        }
+        // Groups the lanes cannot hold are refused, and walked one by one instead.
+        assert!(Lanes::draw(&y, 5, 2, 0..LANES + 1).is_none());
+        assert!(Lanes::draw(&y, 5, 2, 3..3).is_none());
     }
 
     #[test]
