@@ -53,11 +53,14 @@ fn solve_spd(a: &[[f64; P]; P], b: &[f64; P]) -> Option<[f64; P]> {
 }
 
 /// Rows per partial sum. Fixed, so the sums (and the coefficients, to the last bit) do not
-/// depend on how many threads add them up.
-const CHUNK: usize = 2048;
+/// depend on how many threads add them up. Small enough that a chunk's fifteen columns stay
+/// in the first-level cache while its 120 Hessian dot products read them (2048 rows took
+/// 10% longer: 0.302 s against 0.273 s for the 4M-event bench's logreg, medians of 15).
+const CHUNK: usize = 512;
 
 /// `Σ a·b` in a fixed order: sixteen running sums (independent additions that vectorise),
 /// added pairwise at the end. The same bits on every thread count.
+#[inline(always)]
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     const L: usize = 16;
     let mut acc = [0.0f64; L];
@@ -88,44 +91,7 @@ fn sums(cols: &[Vec<f64>], y: &[bool], w: &[f64], beta: &[f64; P]) -> ([f64; P],
     let n = y.len();
     let parts: Vec<([f64; P], [[f64; P]; P])> = (0..n.div_ceil(CHUNK))
         .into_par_iter()
-        .map(|c| {
-            let (lo, hi) = (c * CHUNK, ((c + 1) * CHUNK).min(n));
-            let x: Vec<&[f64]> = cols.iter().map(|col| &col[lo..hi]).collect();
-            let mut z = vec![beta[N_FEATURES]; hi - lo];
-            for (j, xj) in x.iter().enumerate() {
-                for (zi, &v) in z.iter_mut().zip(*xj) {
-                    *zi += beta[j] * v;
-                }
-            }
-            let (mut r, mut h) = (vec![0.0; hi - lo], vec![0.0; hi - lo]);
-            for i in 0..hi - lo {
-                let p = sigmoid(z[i]);
-                let wi = w[lo + i];
-                r[i] = wi * (p - if y[lo + i] { 1.0 } else { 0.0 });
-                h[i] = wi * p * (1.0 - p);
-            }
-            let mut grad = [0.0; P];
-            for a in 0..N_FEATURES {
-                grad[a] = dot(&r, x[a]);
-            }
-            // The intercept's: its column is all ones.
-            grad[N_FEATURES] = r.iter().sum();
-            let mut hess = [[0.0; P]; P];
-            let mut hx = vec![0.0; hi - lo];
-            for a in 0..N_FEATURES {
-                for (t, (&hi_, &v)) in hx.iter_mut().zip(h.iter().zip(x[a])) {
-                    *t = hi_ * v;
-                }
-                for b in 0..=a {
-                    hess[a][b] = dot(&hx, x[b]);
-                }
-            }
-            for b in 0..N_FEATURES {
-                hess[N_FEATURES][b] = dot(&h, x[b]);
-            }
-            hess[N_FEATURES][N_FEATURES] = h.iter().sum::<f64>();
-            (grad, hess)
-        })
+        .map(|c| chunk_sums_fast(cols, y, w, beta, c * CHUNK, ((c + 1) * CHUNK).min(n)))
         .collect();
     let mut grad = [0.0; P];
     let mut hess = [[0.0; P]; P];
@@ -140,6 +106,86 @@ fn sums(cols: &[Vec<f64>], y: &[bool], w: &[f64], beta: &[f64; P]) -> ([f64; P],
     (grad, hess)
 }
 
+/// [`chunk_sums`] compiled for AVX where the CPU has it. The same bits as without: each of
+/// the sixteen running sums takes the same additions in the same order whatever the vector
+/// width, Rust never fuses a multiply and an add on its own, and a sum over one vector is
+/// left in order. Only the width changes, and the sums, most of a fit, take half the time.
+fn chunk_sums_fast(
+    cols: &[Vec<f64>],
+    y: &[bool],
+    w: &[f64],
+    beta: &[f64; P],
+    lo: usize,
+    hi: usize,
+) -> ([f64; P], [[f64; P]; P]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx") {
+        // SAFETY: this CPU has AVX, checked just above.
+        return unsafe { chunk_sums_avx(cols, y, w, beta, lo, hi) };
+    }
+    chunk_sums(cols, y, w, beta, lo, hi)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+fn chunk_sums_avx(
+    cols: &[Vec<f64>],
+    y: &[bool],
+    w: &[f64],
+    beta: &[f64; P],
+    lo: usize,
+    hi: usize,
+) -> ([f64; P], [[f64; P]; P]) {
+    chunk_sums(cols, y, w, beta, lo, hi)
+}
+
+/// Gradient and lower-triangle Hessian over rows `lo..hi`.
+#[inline(always)]
+fn chunk_sums(
+    cols: &[Vec<f64>],
+    y: &[bool],
+    w: &[f64],
+    beta: &[f64; P],
+    lo: usize,
+    hi: usize,
+) -> ([f64; P], [[f64; P]; P]) {
+    let x: Vec<&[f64]> = cols.iter().map(|col| &col[lo..hi]).collect();
+    let mut z = vec![beta[N_FEATURES]; hi - lo];
+    for (j, xj) in x.iter().enumerate() {
+        for (zi, &v) in z.iter_mut().zip(*xj) {
+            *zi += beta[j] * v;
+        }
+    }
+    let (mut r, mut h) = (vec![0.0; hi - lo], vec![0.0; hi - lo]);
+    for i in 0..hi - lo {
+        let p = sigmoid(z[i]);
+        let wi = w[lo + i];
+        r[i] = wi * (p - if y[lo + i] { 1.0 } else { 0.0 });
+        h[i] = wi * p * (1.0 - p);
+    }
+    let mut grad = [0.0; P];
+    for a in 0..N_FEATURES {
+        grad[a] = dot(&r, x[a]);
+    }
+    // The intercept's: its column is all ones.
+    grad[N_FEATURES] = r.iter().sum();
+    let mut hess = [[0.0; P]; P];
+    let mut hx = vec![0.0; hi - lo];
+    for a in 0..N_FEATURES {
+        for (t, (&hi_, &v)) in hx.iter_mut().zip(h.iter().zip(x[a])) {
+            *t = hi_ * v;
+        }
+        for b in 0..=a {
+            hess[a][b] = dot(&hx, x[b]);
+        }
+    }
+    for b in 0..N_FEATURES {
+        hess[N_FEATURES][b] = dot(&h, x[b]);
+    }
+    hess[N_FEATURES][N_FEATURES] = h.iter().sum::<f64>();
+    (grad, hess)
+}
+
 /// Newton's method is done when the parameters move less than this; either by the last step,
 /// or by the next one as predicted below.
 const TOL: f64 = 1e-10;
@@ -149,18 +195,29 @@ const TOL: f64 = 1e-10;
 /// on earlier steps (of this C or, warm-started, of the previous one), so that a step whose
 /// successor would move the parameters less than `TOL / 100` ends the fit without paying for
 /// it. Only steps already below 1e-4 trust the prediction.
+///
+/// `fallback`, where `start` is a prediction, is the known optimum it was predicted from: if
+/// the first step from `start` is longer than the distance between the two, the prediction
+/// overshot, and the method starts again from the fallback (one pass lost, never a fit
+/// thrown far from home).
+///
+/// Returns the parameters, the last Hessian of the penalised loss and the passes made.
 fn newton(
     cols: &[Vec<f64>],
     y: &[bool],
     w: &[f64],
     c: f64,
     start: [f64; P],
+    mut fallback: Option<[f64; P]>,
     kappa: &mut Option<f64>,
-) -> Result<[f64; P]> {
+) -> Result<Newton> {
     let lambda = 1.0 / c;
     let mut beta = start;
     let mut last_step: Option<f64> = None;
+    let mut hess_at_end = [[0.0; P]; P];
+    let mut passes = 0;
     for _ in 0..100 {
+        passes += 1;
         let (mut grad, mut hess) = sums(cols, y, w, &beta);
         for a in 0..P {
             for b in 0..a {
@@ -173,8 +230,15 @@ fn newton(
         }
         // A tiny ridge on the intercept keeps the solve stable on separable data.
         hess[N_FEATURES][N_FEATURES] += 1e-12;
-        let step = solve_spd(&hess, &grad)
-            .ok_or_else(|| Error::Config("logistic regression: singular Hessian".into()))?;
+        let step = solve_spd(&hess, &grad).ok_or_else(singular)?;
+        hess_at_end = hess;
+        if let Some(home) = fallback.take() {
+            let moved = max_abs_diff(&beta, &home);
+            if step.iter().any(|s| s.abs() > moved) {
+                beta = home;
+                continue;
+            }
+        }
         let mut max_step: f64 = 0.0;
         for a in 0..P {
             beta[a] -= step[a];
@@ -195,12 +259,99 @@ fn newton(
         }
         last_step = Some(max_step);
     }
-    Ok(beta)
+    Ok(Newton {
+        beta,
+        hess: hess_at_end,
+        passes,
+    })
+}
+
+/// What one run of Newton's method found.
+struct Newton {
+    beta: [f64; P],
+    /// The last Hessian of the penalised loss.
+    hess: [[f64; P]; P],
+    /// Passes over the data (one per step).
+    passes: usize,
+}
+
+fn max_abs_diff(a: &[f64; P], b: &[f64; P]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
+}
+
+fn singular() -> Error {
+    Error::Config("logistic regression: singular Hessian".into())
+}
+
+/// The fits along the C path, each started where the fit before it predicts its optimum:
+/// the optimum of the quadratic model of the loss at the last optimum, under the new penalty
+/// (one Newton step, with the gradient and Hessian already known). Near the optimum the loss
+/// is close to that model, so most fits end after a step or two; where the path bends (large
+/// coefficients, strong penalties) the start may overshoot, and Newton's method falls back
+/// to the last optimum. The start only chooses where the method begins; every fit still
+/// converges to `TOL`. Measured on the 4M-event bench's 325k train rows: 16 passes over the
+/// data for the 8-point path, against 23 starting each fit at the last optimum.
+#[derive(Default)]
+struct PathFits {
+    /// Where the next fit starts.
+    start: [f64; P],
+    /// The optimum `start` was predicted from.
+    home: Option<[f64; P]>,
+    /// Passes over the data so far.
+    passes: usize,
+    /// Newton's measured convergence ratio, carried from fit to fit.
+    kappa: Option<f64>,
+}
+
+impl PathFits {
+    /// The optimum at `c`; then the start for the fit at `c_next`, if any.
+    fn fit(&mut self, x: &Data, w: &[f64], c: f64, c_next: Option<f64>) -> Result<[f64; P]> {
+        let fit = newton(&x.cols, &x.y, w, c, self.start, self.home, &mut self.kappa)?;
+        self.passes += fit.passes;
+        if let Some(c_next) = c_next {
+            // Where the prediction fails, the next fit starts from this optimum.
+            self.start = self
+                .predict(&fit.beta, &fit.hess, c, c_next)
+                .unwrap_or(fit.beta);
+            self.home = Some(fit.beta);
+        }
+        Ok(fit.beta)
+    }
+
+    /// The start for the fit at `c_next`, from the optimum `beta` (Hessian `hess`) at `c`.
+    /// `None` where the Hessian cannot be solved or the prediction is not finite.
+    fn predict(
+        &self,
+        beta: &[f64; P],
+        hess: &[[f64; P]; P],
+        c: f64,
+        c_next: f64,
+    ) -> Option<[f64; P]> {
+        // At the optimum for λ the loss's gradient is −λ·Pβ, so for λ' the gradient there is
+        // Δλ·Pβ and the Hessian H + Δλ·P: one Newton step from the optimum with what is
+        // already known, and no pass over the data.
+        let dl = 1.0 / c_next - 1.0 / c;
+        let mut h = *hess;
+        let mut g = *beta;
+        g[N_FEATURES] = 0.0;
+        for j in 0..N_FEATURES {
+            h[j][j] += dl;
+            g[j] *= dl;
+        }
+        let step = solve_spd(&h, &g)?;
+        let next: [f64; P] = std::array::from_fn(|a| beta[a] - step[a]);
+        next.iter().all(|v| v.is_finite()).then_some(next)
+    }
 }
 
 /// Minimise `Σ wᵢ·logloss(i) + ‖β‖² / (2C)` (intercept unpenalised), as scikit-learn does.
 pub fn fit_weighted(x: &Data, w: &[f64], c: f64) -> Result<Vec<f64>> {
-    Ok(newton(&x.cols, &x.y, w, c, [0.0; P], &mut None)?.to_vec())
+    Ok(newton(&x.cols, &x.y, w, c, [0.0; P], None, &mut None)?
+        .beta
+        .to_vec())
 }
 
 /// `n` values of C evenly spaced on a log scale, from the weakest regularisation down.
@@ -215,15 +366,16 @@ pub fn c_path(n: usize) -> Vec<f64> {
 }
 
 impl LogReg {
+    /// `σ(b + Σⱼ cⱼ·xⱼ)`, the sum taken column by column (it vectorises) in feature order.
     fn score(&self, x: &Data) -> Vec<f64> {
-        (0..x.n())
-            .map(|i| {
-                let row = x.row(i);
-                sigmoid(
-                    self.coef[N_FEATURES]
-                        + (0..N_FEATURES).map(|j| self.coef[j] * row[j]).sum::<f64>(),
-                )
-            })
+        let mut z: Vec<f64> = x.cols[0].iter().map(|&v| self.coef[0] * v).collect();
+        for (col, &c) in x.cols.iter().zip(&self.coef).take(N_FEATURES).skip(1) {
+            for (zi, &v) in z.iter_mut().zip(col) {
+                *zi += c * v;
+            }
+        }
+        z.iter()
+            .map(|&zi| sigmoid(self.coef[N_FEATURES] + zi))
             .collect()
     }
 }
@@ -233,19 +385,19 @@ impl Model for LogReg {
         "logreg"
     }
 
-    /// The C path, weakest regularisation first, each fit warm-started from the previous one
-    /// (a few Newton steps instead of a fit from zero); the best on val by the selection rule.
+    /// The C path, weakest regularisation first, each fit warm-started from the previous
+    /// one's optimum carried along the path (a step or two instead of a fit from zero); the
+    /// best on val by the selection rule.
     fn fit(&mut self, train: &Data, val: &Data, ctx: &FitCtx) -> Result<()> {
         let (scaler, xt) = Scaler::fit_transform(train);
         let xv = scaler.transform(val);
         let w = balanced_weights(&train.y);
         let path = c_path(ctx.trials.max(1));
-        let mut beta = [0.0; P];
-        let mut kappa = None;
+        let mut fits = PathFits::default();
         let mut best: Option<(LogReg, SplitEval)> = None;
         for (t, &c) in path.iter().enumerate() {
             ctx.check_cancel()?;
-            beta = newton(&xt.cols, &train.y, &w, c, beta, &mut kappa)?;
+            let beta = fits.fit(&xt, &w, c, path.get(t + 1).copied())?;
             let cand = LogReg {
                 c,
                 coef: beta.to_vec(),
@@ -312,5 +464,138 @@ impl Model for LogReg {
             .as_ref()
             .ok_or_else(|| super::damaged(name, "no scaler"))?
             .check(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A seeded problem: `n` rows of 14 features, some columns correlated, labels from a
+    /// linear rule plus uniform noise of width `noise` (small: nearly separable).
+    fn problem(n: usize, noise: f64) -> Data {
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        let mut cols = vec![Vec::new(); N_FEATURES];
+        let mut y = Vec::with_capacity(n);
+        for _ in 0..n {
+            let base = next();
+            let mut z = 0.3;
+            for (j, col) in cols.iter_mut().enumerate() {
+                let v = if j % 3 == 0 {
+                    base + 0.3 * next()
+                } else {
+                    2.0 * next()
+                };
+                z += v * (j as f64 - 6.0) / 4.0;
+                col.push(v);
+            }
+            y.push(z + noise * next() > 0.0);
+        }
+        Data {
+            cols,
+            y,
+            users: (0..n as i64).collect(),
+            anchors: vec![0; n],
+            hist: vec![],
+        }
+    }
+
+    /// Each fit on the predicted path reaches the optimum a fit from zero at the same C
+    /// reaches, on a noisy problem and on a nearly separable one (where the path bends and a
+    /// prediction can overshoot): the prediction only moves where Newton's method starts.
+    #[test]
+    fn the_predicted_path_reaches_each_cold_optimum() {
+        for noise in [8.0, 1.5] {
+            let x = problem(3000, noise);
+            let w = balanced_weights(&x.y);
+            let path = c_path(8);
+            let mut fits = PathFits::default();
+            for (t, &c) in path.iter().enumerate() {
+                let warm = fits.fit(&x, &w, c, path.get(t + 1).copied()).unwrap();
+                let cold = fit_weighted(&x, &w, c).unwrap();
+                for (a, (g, want)) in warm.iter().zip(&cold).enumerate() {
+                    assert!(
+                        (g - want).abs() < 1e-9,
+                        "noise {noise}, C={c} coef {a}: {g} vs {want}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// On a smooth path the prediction saves passes over the data against starting each fit
+    /// at the last optimum.
+    #[test]
+    fn the_prediction_saves_passes() {
+        let x = problem(3000, 8.0);
+        let w = balanced_weights(&x.y);
+        let path = c_path(8);
+        let mut fits = PathFits::default();
+        for (t, &c) in path.iter().enumerate() {
+            fits.fit(&x, &w, c, path.get(t + 1).copied()).unwrap();
+        }
+        let (mut start, mut kappa, mut plain) = ([0.0; P], None, 0);
+        for &c in &path {
+            let fit = newton(&x.cols, &x.y, &w, c, start, None, &mut kappa).unwrap();
+            (start, plain) = (fit.beta, plain + fit.passes);
+        }
+        assert!(
+            fits.passes < plain,
+            "{} passes against {plain}",
+            fits.passes
+        );
+    }
+
+    /// A start thrown far from the optimum, with that optimum as the fallback: the first
+    /// step gives the overshoot away and the method goes home, where one step confirms it.
+    #[test]
+    fn an_overshooting_start_falls_back_home() {
+        let x = problem(3000, 8.0);
+        let w = balanced_weights(&x.y);
+        let home = fit_weighted(&x, &w, 1.0).unwrap();
+        let home: [f64; P] = std::array::from_fn(|a| home[a]);
+        let far: [f64; P] = std::array::from_fn(|a| home[a] + 3.0);
+        let fit = newton(&x.cols, &x.y, &w, 1.0, far, Some(home), &mut None).unwrap();
+        assert!(max_abs_diff(&fit.beta, &home) < 1e-9);
+        assert_eq!(
+            fit.passes, 2,
+            "one pass to see the overshoot, one to confirm home"
+        );
+        let lost = newton(&x.cols, &x.y, &w, 1.0, far, None, &mut None).unwrap();
+        assert!(
+            lost.passes > 2,
+            "without the fallback: {} passes",
+            lost.passes
+        );
+    }
+
+    /// The sums compiled for AVX are the plain ones, to the bit.
+    #[test]
+    fn the_avx_sums_are_the_plain_sums_to_the_bit() {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx") {
+            let x = problem(1500, 8.0);
+            let w = balanced_weights(&x.y);
+            let beta: [f64; P] = std::array::from_fn(|a| (a as f64 - 7.0) / 10.0);
+            // A whole chunk and a ragged one.
+            for (lo, hi) in [(0, CHUNK), (CHUNK, 1500)] {
+                let plain = chunk_sums(&x.cols, &x.y, &w, &beta, lo, hi);
+                // SAFETY: this CPU has AVX, checked above.
+                let avx = unsafe { chunk_sums_avx(&x.cols, &x.y, &w, &beta, lo, hi) };
+                let bits = |(g, h): ([f64; P], [[f64; P]; P])| -> Vec<u64> {
+                    g.iter()
+                        .chain(h.iter().flatten())
+                        .map(|v| v.to_bits())
+                        .collect()
+                };
+                assert_eq!(bits(plain), bits(avx), "rows {lo}..{hi}");
+            }
+        }
     }
 }
