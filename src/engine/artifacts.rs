@@ -69,39 +69,73 @@ pub fn eval_file(r: &RunReport) -> EvalFile {
     }
 }
 
-/// `scores.csv`: every val and test row for every model, shortest round-trip floats.
+/// `scores.csv`: every val and test row for every model, shortest round-trip floats. Each
+/// model's split is written on its own (side by side) and the pieces joined in order, so the
+/// bytes are those of one writer going row by row.
 pub fn scores_csv(r: &RunReport) -> String {
+    use rayon::prelude::*;
+    let mut bytes = Vec::new();
+    {
+        let mut out = crate::engine::csv_out::writer(&mut bytes);
+        // Writing to memory cannot fail.
+        let _ = out.write_record(["model", "split", "user_id", "anchor", "y", "score"]);
+    }
+    let blocks: Vec<(&str, &str, &crate::engine::models::Data, &Vec<f64>)> = r
+        .models
+        .iter()
+        .flat_map(|m| {
+            [
+                (m.name.as_str(), "val", &r.val, &m.val_scores),
+                (m.name.as_str(), "test", &r.test, &m.test_scores),
+            ]
+        })
+        .collect();
+    let pieces: Vec<Vec<u8>> = blocks
+        .par_iter()
+        .map(|&(name, split, data, scores)| scores_block(name, split, data, scores))
+        .collect();
+    for p in pieces {
+        bytes.extend_from_slice(&p);
+    }
+    String::from_utf8(bytes).unwrap_or_default()
+}
+
+/// One model's rows of one split, as `scores.csv` lays them out.
+fn scores_block(
+    name: &str,
+    split: &str,
+    data: &crate::engine::models::Data,
+    scores: &[f64],
+) -> Vec<u8> {
     let mut bytes = Vec::new();
     let mut out = crate::engine::csv_out::writer(&mut bytes);
     let mut f = crate::engine::csv_out::Fields::default();
     let mut g = crate::engine::csv_out::Fields::default();
-    // Writing to memory cannot fail.
-    let _ = out.write_record(["model", "split", "user_id", "anchor", "y", "score"]);
-    for m in &r.models {
-        for (split, data, scores) in [
-            ("val", &r.val, &m.val_scores),
-            ("test", &r.test, &m.test_scores),
-        ] {
-            for (((user, anchor), y), score) in data
-                .users
-                .iter()
-                .zip(&data.anchors)
-                .zip(&data.y)
-                .zip(scores.iter())
-            {
-                let _ = out.write_record([
-                    m.name.as_str(),
-                    split,
-                    f.show(user),
-                    &fmt_anchor(*anchor),
-                    if *y { "1" } else { "0" },
-                    g.show(score),
-                ]);
-            }
+    // A split has a handful of anchors, in runs: each is formatted once per run of rows.
+    let mut anchor_text: Option<(i64, String)> = None;
+    for (((user, &anchor), y), score) in data
+        .users
+        .iter()
+        .zip(&data.anchors)
+        .zip(&data.y)
+        .zip(scores)
+    {
+        if anchor_text.as_ref().is_none_or(|(a, _)| *a != anchor) {
+            anchor_text = Some((anchor, fmt_anchor(anchor)));
         }
+        let shown = anchor_text.as_ref().map_or("", |(_, t)| t.as_str());
+        // Writing to memory cannot fail.
+        let _ = out.write_record([
+            name,
+            split,
+            f.show(user),
+            shown,
+            if *y { "1" } else { "0" },
+            g.show(score),
+        ]);
     }
     drop(out);
-    String::from_utf8(bytes).unwrap_or_default()
+    bytes
 }
 
 fn pct(v: Option<f64>) -> String {
