@@ -5,6 +5,7 @@
 //! switches) are computed row-wise against the previous row of the same key, so the one
 //! `group_by` needs only plain sums, maxima and standard deviations.
 
+pub mod brands;
 pub mod columns;
 pub mod history;
 pub mod import;
@@ -14,7 +15,7 @@ pub mod write;
 
 use polars::prelude::*;
 
-use crate::engine::data::schema::{BRAND_RANK, IS_PURCHASE, PRICE, TS, USER_ID};
+use crate::engine::data::schema::{IS_PURCHASE, PRICE, TS, USER_ID};
 use crate::engine::label::Window;
 use crate::engine::label::dormancy::KEY;
 use crate::engine::time::US_PER_DAY;
@@ -121,22 +122,6 @@ pub fn aggregations() -> Vec<Expr> {
         // Nulls (the first date of each key, and repeated dates) are skipped.
         col(GAP).std(0).alias(GAP_STD),
     ]
-}
-
-/// Brand switches and branded-event counts per key, from the rows with a non-null brand
-/// (in time-then-brand order).
-pub fn brand_sequence(rows: LazyFrame) -> LazyFrame {
-    rows.filter(col(BRAND_RANK).is_not_null())
-        .with_column(
-            same_key_as_previous()
-                .and(col(BRAND_RANK).neq(col(BRAND_RANK).shift(lit(1))))
-                .alias(SWITCH),
-        )
-        .group_by([col(KEY)])
-        .agg([
-            col(SWITCH).sum().cast(DataType::Float64).alias(SWITCH),
-            len().cast(DataType::Float64).alias(BRANDED),
-        ])
 }
 
 fn days_before(ts: Expr) -> Expr {

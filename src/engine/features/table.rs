@@ -4,13 +4,12 @@
 use polars::prelude::*;
 use polars_plan::plans::AExprSorted;
 
-use super::{FEATURE_NAMES, T, aggregations, brand_sequence, feature_exprs, row_columns};
+use super::{FEATURE_NAMES, T, aggregations, feature_exprs, row_columns};
 use crate::engine::data::EventLog;
 use crate::engine::data::schema::{TS, UIDX, USER_ID};
 use crate::engine::error::PolarsContext;
 use crate::engine::label::dormancy::{
-    BRAND_SHIFT, FUTURE_BRAND, HOME_BRAND, KEY, KEY_SHIFT, LABEL, MAX_ANCHORS, N_FUTURE, Y,
-    brand_mode, label_expr,
+    BRAND_SHIFT, KEY, KEY_SHIFT, LABEL, MAX_ANCHORS, N_FUTURE, Y, label_expr,
 };
 use crate::engine::label::{AnchorPlan, Split};
 use crate::engine::time::fmt_anchor;
@@ -146,13 +145,11 @@ pub fn rows(log: &EventLog, plan: &AnchorPlan) -> Result<DataFrame> {
     let past = windows(&lf, plan, -w.lookback_us(), 0)?
         .with_columns(first)
         .with_columns(second);
-    let aggs = past.clone().group_by(key()).agg(aggregations());
-    let sequence = brand_sequence(past.clone());
-    let home = brand_mode(past, HOME_BRAND);
+    let aggs = past.group_by(key()).agg(aggregations());
+    let brands = super::brands::brand_tables(log, plan)?;
 
     let future = windows(&lf, plan, 0, w.horizon_us())?;
-    let active = future.clone().group_by(key()).agg([len().alias(N_FUTURE)]);
-    let future_brand = brand_mode(future, FUTURE_BRAND);
+    let active = future.group_by(key()).agg([len().alias(N_FUTURE)]);
 
     let anchors = DataFrame::new_infer_height(vec![
         Column::new(
@@ -179,10 +176,10 @@ pub fn rows(log: &EventLog, plan: &AnchorPlan) -> Result<DataFrame> {
     out.extend(FEATURE_NAMES.iter().map(|f| col(*f)));
     let q = aggs
         .join(anchors.lazy(), [col(T)], [col(T)], left())
-        .join(sequence, key(), key(), left())
-        .join(home, key(), key(), left())
+        .join(brands.sequence.lazy(), key(), key(), left())
+        .join(brands.home.lazy(), key(), key(), left())
         .join(active, key(), key(), left())
-        .join(future_brand, key(), key(), left())
+        .join(brands.future.lazy(), key(), key(), left())
         .with_column(label_expr().alias(LABEL))
         .with_columns(feature_exprs(w))
         .select(out)
@@ -323,4 +320,139 @@ pub fn check_splits(plan: &AnchorPlan, per_anchor: &[AnchorCounts]) -> Result<()
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::data::schema::BRAND_RANK;
+    use crate::engine::features::same_key_as_previous;
+    use crate::engine::features::{BRANDED, SWITCH, TOP_BRAND_COUNT};
+    use crate::engine::label::dormancy::{FUTURE_BRAND, HOME_BRAND};
+
+    // The brand figures as grouped polars queries (how they were computed before the pass in
+    // `brands.rs`): the reference the pass must equal.
+
+    /// Per key: the most frequent non-null brand in `events` (ties: the lexicographically smallest,
+    /// i.e. the smallest rank) as `{name}`, and its count as `{name}_count`.
+    fn brand_mode(events: LazyFrame, name: &str) -> LazyFrame {
+        let base = KEY_SHIFT - 1;
+        events
+            .filter(col(BRAND_RANK).is_not_null())
+            // (key, brand) packed into one integer: a single-key group_by is much cheaper.
+            .with_column(
+                (col(KEY) * lit(BRAND_SHIFT) + col(BRAND_RANK).cast(DataType::Int64)).alias("__kb"),
+            )
+            .group_by([col("__kb")])
+            .agg([len().cast(DataType::Int64).alias("cnt")])
+            .with_columns([
+                col("__kb").floor_div(lit(BRAND_SHIFT)).alias(KEY),
+                (col("__kb") % lit(BRAND_SHIFT)).alias(BRAND_RANK),
+            ])
+            // One number that orders by count, then by smaller rank: its maximum is the mode.
+            .with_column(
+                (col("cnt") * lit(KEY_SHIFT) + (lit(base) - col(BRAND_RANK).cast(DataType::Int64)))
+                    .alias("score"),
+            )
+            .group_by([col(KEY)])
+            .agg([col("score").max()])
+            .select([
+                col(KEY),
+                (lit(base) - col("score") % lit(KEY_SHIFT)).alias(name),
+                col("score")
+                    .floor_div(lit(KEY_SHIFT))
+                    .alias(format!("{name}_count")),
+            ])
+    }
+
+    /// Brand switches and branded-event counts per key, from the rows with a non-null brand
+    /// (in time-then-brand order).
+    fn brand_sequence(rows: LazyFrame) -> LazyFrame {
+        rows.filter(col(BRAND_RANK).is_not_null())
+            .with_column(
+                same_key_as_previous()
+                    .and(col(BRAND_RANK).neq(col(BRAND_RANK).shift(lit(1))))
+                    .alias(SWITCH),
+            )
+            .group_by([col(KEY)])
+            .agg([
+                col(SWITCH).sum().cast(DataType::Float64).alias(SWITCH),
+                len().cast(DataType::Float64).alias(BRANDED),
+            ])
+    }
+
+    /// `df` sorted by key, as plain rows for comparing.
+    fn sorted(df: DataFrame) -> DataFrame {
+        df.sort([KEY], SortMultipleOptions::default()).unwrap()
+    }
+
+    /// On a generated log (thousands of users, ties and null brands included) at five
+    /// anchors, the pass's brand tables are the grouped queries' tables, value for value.
+    #[test]
+    fn the_brand_pass_equals_the_grouped_queries() {
+        use crate::engine::data::generate::{GenConfig, generate, write_file};
+        use crate::engine::data::{Scope, load, resolve};
+        use crate::engine::label::Window;
+        use crate::engine::time::parse_anchor;
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.parquet");
+        let cfg = GenConfig {
+            users: 3_000,
+            start: parse_anchor("2019-10-01").unwrap(),
+            months: 6,
+            seed: 11,
+        };
+        write_file(&generate(&cfg), &path).unwrap();
+        let files = resolve(&[path.to_string_lossy().to_string()]).unwrap();
+        let log = load(&files, &Scope::default()).unwrap();
+        assert!(
+            log.df.column(BRAND_RANK).unwrap().null_count() > 0,
+            "the log has events without a brand"
+        );
+        let month = |m: &str| parse_anchor(m).unwrap();
+        let plan = AnchorPlan {
+            anchors: [
+                "2019-11-01",
+                "2019-12-01",
+                "2020-01-01",
+                "2020-02-01",
+                "2020-03-01",
+            ]
+            .iter()
+            .map(|m| (month(m), Split::Train))
+            .collect(),
+            purged: vec![],
+            window: Window {
+                lookback_days: 30,
+                horizon_days: 30,
+            },
+        };
+        let lf = log.df.clone().lazy();
+        let past = windows(&lf, &plan, -plan.window.lookback_us(), 0).unwrap();
+        let future = windows(&lf, &plan, 0, plan.window.horizon_us()).unwrap();
+        let home = brand_mode(past.clone(), HOME_BRAND)
+            .select([col(KEY), col(HOME_BRAND), col(TOP_BRAND_COUNT)])
+            .collect()
+            .unwrap();
+        let sequence = brand_sequence(past).collect().unwrap();
+        let future = brand_mode(future, FUTURE_BRAND)
+            .select([col(KEY), col(FUTURE_BRAND)])
+            .collect()
+            .unwrap();
+        let got = super::super::brands::brand_tables(&log, &plan).unwrap();
+        assert!(home.height() > 1000, "a real test: {} keys", home.height());
+        assert!(
+            home.column(TOP_BRAND_COUNT)
+                .unwrap()
+                .i64()
+                .unwrap()
+                .into_no_null_iter()
+                .any(|c| c > 1),
+            "some mode counts more than one event"
+        );
+        assert_eq!(sorted(got.home), sorted(home));
+        assert_eq!(sorted(got.sequence), sorted(sequence));
+        assert_eq!(sorted(got.future), sorted(future));
+    }
 }

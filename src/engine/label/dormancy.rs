@@ -1,9 +1,7 @@
-//! m0/m1/m2 labels (SPEC §2) as polars expressions over windowed events keyed by
-//! (anchor, user).
+//! m0/m1/m2 labels (SPEC §2) as a polars expression over the future window's event count and
+//! the home and future brands (found per (anchor, user) key in `features::brands`).
 
 use polars::prelude::*;
-
-use crate::engine::data::schema::BRAND_RANK;
 
 pub const LABEL: &str = "label";
 pub const Y: &str = "y";
@@ -18,38 +16,6 @@ pub const KEY_SHIFT: i64 = 1 << 32;
 /// than 2^20 distinct brands; `features::build` checks both.
 pub const BRAND_SHIFT: i64 = 1 << 20;
 pub const MAX_ANCHORS: usize = 1 << 11;
-
-/// Per key: the most frequent non-null brand in `events` (ties: the lexicographically smallest,
-/// i.e. the smallest rank) as `{name}`, and its count as `{name}_count`.
-pub fn brand_mode(events: LazyFrame, name: &str) -> LazyFrame {
-    let base = KEY_SHIFT - 1;
-    events
-        .filter(col(BRAND_RANK).is_not_null())
-        // (key, brand) packed into one integer: a single-key group_by is much cheaper.
-        .with_column(
-            (col(KEY) * lit(BRAND_SHIFT) + col(BRAND_RANK).cast(DataType::Int64)).alias("__kb"),
-        )
-        .group_by([col("__kb")])
-        .agg([len().cast(DataType::Int64).alias("cnt")])
-        .with_columns([
-            col("__kb").floor_div(lit(BRAND_SHIFT)).alias(KEY),
-            (col("__kb") % lit(BRAND_SHIFT)).alias(BRAND_RANK),
-        ])
-        // One number that orders by count, then by smaller rank: its maximum is the mode.
-        .with_column(
-            (col("cnt") * lit(KEY_SHIFT) + (lit(base) - col(BRAND_RANK).cast(DataType::Int64)))
-                .alias("score"),
-        )
-        .group_by([col(KEY)])
-        .agg([col("score").max()])
-        .select([
-            col(KEY),
-            (lit(base) - col("score") % lit(KEY_SHIFT)).alias(name),
-            col("score")
-                .floor_div(lit(KEY_SHIFT))
-                .alias(format!("{name}_count")),
-        ])
-}
 
 /// m2 when the user has no event in the horizon; m1 when active and both brands are defined and
 /// differ; else m0. Needs `n_future`, `home_brand`, `future_brand`.
