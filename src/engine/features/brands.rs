@@ -64,18 +64,23 @@ pub fn brand_tables(log: &EventLog, plan: &AnchorPlan) -> Result<BrandTables> {
         move || format!("brand figures: {what}")
     };
     let df = &log.df;
-    let ts: Vec<i64> = df
+    // Read in place where the column is one null-free chunk (the log always is), else copied.
+    let ts_col = df
         .column(TS)
         .and_then(|s| s.i64().cloned())
-        .ctx(c("time"))?
-        .into_no_null_iter()
-        .collect();
-    let uidx: Vec<u32> = df
+        .ctx(c("time"))?;
+    let ts: std::borrow::Cow<[i64]> = match ts_col.cont_slice() {
+        Ok(v) => v.into(),
+        Err(_) => ts_col.into_no_null_iter().collect::<Vec<_>>().into(),
+    };
+    let uidx_col = df
         .column(UIDX)
         .and_then(|s| s.u32().cloned())
-        .ctx(c("user index"))?
-        .into_no_null_iter()
-        .collect();
+        .ctx(c("user index"))?;
+    let uidx: std::borrow::Cow<[u32]> = match uidx_col.cont_slice() {
+        Ok(v) => v.into(),
+        Err(_) => uidx_col.into_no_null_iter().collect::<Vec<_>>().into(),
+    };
     let brand: Vec<u32> = df
         .column(BRAND_RANK)
         .and_then(|s| s.u32().cloned())
