@@ -7,6 +7,8 @@
 // Matrix algebra on fixed 15×15 arrays reads clearer with indices.
 #![allow(clippy::needless_range_loop)]
 
+use std::ops::Range;
+
 use super::scaler::Scaler;
 use super::{Data, FitCtx, Model, N_FEATURES, balanced_weights, better, eval_on, sigmoid};
 use crate::engine::eval::SplitEval;
@@ -91,7 +93,10 @@ fn sums(cols: &[Vec<f64>], y: &[bool], w: &[f64], beta: &[f64; P]) -> ([f64; P],
     let n = y.len();
     let parts: Vec<([f64; P], [[f64; P]; P])> = (0..n.div_ceil(CHUNK))
         .into_par_iter()
-        .map(|c| chunk_sums_fast(cols, y, w, beta, c * CHUNK, ((c + 1) * CHUNK).min(n)))
+        .map(|c| {
+            let rows = Rows { cols, y, w };
+            chunk_sums_fast(&rows, beta, c * CHUNK..((c + 1) * CHUNK).min(n))
+        })
         .collect();
     let mut grad = [0.0; P];
     let mut hess = [[0.0; P]; P];
@@ -109,46 +114,38 @@ fn sums(cols: &[Vec<f64>], y: &[bool], w: &[f64], beta: &[f64; P]) -> ([f64; P],
 /// [`chunk_sums`] compiled for AVX where the CPU has it. The same bits as without: each of
 /// the sixteen running sums takes the same additions in the same order whatever the vector
 /// width, Rust never fuses a multiply and an add on its own, and a sum over one vector is
-/// left in order. Only the width changes, and the sums, most of a fit, take half the time.
-fn chunk_sums_fast(
-    cols: &[Vec<f64>],
-    y: &[bool],
-    w: &[f64],
-    beta: &[f64; P],
-    lo: usize,
-    hi: usize,
-) -> ([f64; P], [[f64; P]; P]) {
+/// left in order. Only the width changes (logreg's fit on the 4M-event bench's table: 0.40 s
+/// before, 0.32 s with it).
+fn chunk_sums_fast(rows: &Rows, beta: &[f64; P], range: Range<usize>) -> Sums {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx") {
         // SAFETY: this CPU has AVX, checked just above.
-        return unsafe { chunk_sums_avx(cols, y, w, beta, lo, hi) };
+        return unsafe { chunk_sums_avx(rows, beta, range) };
     }
-    chunk_sums(cols, y, w, beta, lo, hi)
+    chunk_sums(rows, beta, range)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
-fn chunk_sums_avx(
-    cols: &[Vec<f64>],
-    y: &[bool],
-    w: &[f64],
-    beta: &[f64; P],
-    lo: usize,
-    hi: usize,
-) -> ([f64; P], [[f64; P]; P]) {
-    chunk_sums(cols, y, w, beta, lo, hi)
+fn chunk_sums_avx(rows: &Rows, beta: &[f64; P], range: Range<usize>) -> Sums {
+    chunk_sums(rows, beta, range)
 }
 
-/// Gradient and lower-triangle Hessian over rows `lo..hi`.
+/// The scaled feature columns, labels and weights the sums run over.
+struct Rows<'a> {
+    cols: &'a [Vec<f64>],
+    y: &'a [bool],
+    w: &'a [f64],
+}
+
+/// A gradient and a lower-triangle Hessian.
+type Sums = ([f64; P], [[f64; P]; P]);
+
+/// Gradient and lower-triangle Hessian over rows `range`.
 #[inline(always)]
-fn chunk_sums(
-    cols: &[Vec<f64>],
-    y: &[bool],
-    w: &[f64],
-    beta: &[f64; P],
-    lo: usize,
-    hi: usize,
-) -> ([f64; P], [[f64; P]; P]) {
+fn chunk_sums(rows: &Rows, beta: &[f64; P], range: Range<usize>) -> Sums {
+    let Rows { cols, y, w } = *rows;
+    let (lo, hi) = (range.start, range.end);
     let x: Vec<&[f64]> = cols.iter().map(|col| &col[lo..hi]).collect();
     let mut z = vec![beta[N_FEATURES]; hi - lo];
     for (j, xj) in x.iter().enumerate() {
@@ -584,17 +581,22 @@ mod tests {
             let w = balanced_weights(&x.y);
             let beta: [f64; P] = std::array::from_fn(|a| (a as f64 - 7.0) / 10.0);
             // A whole chunk and a ragged one.
-            for (lo, hi) in [(0, CHUNK), (CHUNK, 1500)] {
-                let plain = chunk_sums(&x.cols, &x.y, &w, &beta, lo, hi);
+            let rows = Rows {
+                cols: &x.cols,
+                y: &x.y,
+                w: &w,
+            };
+            for range in [0..CHUNK, CHUNK..1500] {
+                let plain = chunk_sums(&rows, &beta, range.clone());
                 // SAFETY: this CPU has AVX, checked above.
-                let avx = unsafe { chunk_sums_avx(&x.cols, &x.y, &w, &beta, lo, hi) };
+                let avx = unsafe { chunk_sums_avx(&rows, &beta, range.clone()) };
                 let bits = |(g, h): ([f64; P], [[f64; P]; P])| -> Vec<u64> {
                     g.iter()
                         .chain(h.iter().flatten())
                         .map(|v| v.to_bits())
                         .collect()
                 };
-                assert_eq!(bits(plain), bits(avx), "rows {lo}..{hi}");
+                assert_eq!(bits(plain), bits(avx), "rows {range:?}");
             }
         }
     }
