@@ -1,9 +1,9 @@
 //! The brand figures per (anchor, user) key, by one pass over the sorted log: the home brand
 //! (the most frequent non-null brand of the lookback window, ties to the smallest rank) and
 //! its count, the brand switches and branded events of the window, and the future brand (the
-//! same mode over the horizon). SPEC §2–3 define them; `label::dormancy::brand_mode` and
-//! `features::brand_sequence` say the same as polars queries, and the SQL dialects say it
-//! again (`sql.rs`), which the engine tests compare against this table.
+//! same mode over the horizon). SPEC §2–3 define them; the grouped polars queries this pass
+//! replaced say the same and are kept as the reference of a test (`table.rs`), and the SQL
+//! dialects say it again (`sql.rs`), which the engine tests compare against this table.
 //!
 //! Written as a pass because the log is already in (user, time, brand) order: each user's
 //! window is a slice found by binary search, so the figures cost a walk over its rows, where
@@ -69,14 +69,20 @@ pub fn brand_tables(log: &EventLog, plan: &AnchorPlan) -> Result<BrandTables> {
         .column(TS)
         .and_then(|s| s.i64().cloned())
         .ctx(c("time"))?;
-    let ts: std::borrow::Cow<[i64]> = match ts_col.cont_slice() {
-        Ok(v) => v.into(),
-        Err(_) => ts_col.into_no_null_iter().collect::<Vec<_>>().into(),
-    };
     let uidx_col = df
         .column(UIDX)
         .and_then(|s| s.u32().cloned())
         .ctx(c("user index"))?;
+    // The log has no missing time or user (the loader's checks); say so rather than read one.
+    if ts_col.null_count() > 0 || uidx_col.null_count() > 0 {
+        return Err(Error::Config(
+            "brand figures: the event log has a missing time or user".into(),
+        ));
+    }
+    let ts: std::borrow::Cow<[i64]> = match ts_col.cont_slice() {
+        Ok(v) => v.into(),
+        Err(_) => ts_col.into_no_null_iter().collect::<Vec<_>>().into(),
+    };
     let uidx: std::borrow::Cow<[u32]> = match uidx_col.cont_slice() {
         Ok(v) => v.into(),
         Err(_) => uidx_col.into_no_null_iter().collect::<Vec<_>>().into(),
