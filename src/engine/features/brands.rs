@@ -1,7 +1,7 @@
 //! The brand figures per (anchor, user) key, by one pass over the sorted log: the home brand
 //! (the most frequent non-null brand of the lookback window, ties to the smallest rank) and
 //! its count, the brand switches and branded events of the window, and the future brand (the
-//! same mode over the horizon). SPEC §2–3 define them; the grouped polars queries this pass
+//! same mode over the horizon) with the horizon's event count, which the label reads. SPEC §2–3 define them; the grouped polars queries this pass
 //! replaced say the same and are kept as the reference of a test (`table.rs`), and the SQL
 //! dialects say it again (`sql.rs`), which the engine tests compare against this table.
 //!
@@ -19,7 +19,7 @@ use crate::engine::data::EventLog;
 use crate::engine::data::schema::{BRAND_RANK, TS, UIDX};
 use crate::engine::error::PolarsContext;
 use crate::engine::label::AnchorPlan;
-use crate::engine::label::dormancy::{FUTURE_BRAND, HOME_BRAND, KEY, KEY_SHIFT};
+use crate::engine::label::dormancy::{FUTURE_BRAND, HOME_BRAND, KEY, KEY_SHIFT, N_FUTURE};
 use crate::engine::{Error, Result};
 
 /// The three tables the feature query joins on `KEY`; a key is absent where its window holds
@@ -31,6 +31,8 @@ pub struct BrandTables {
     pub sequence: DataFrame,
     /// `KEY`, `FUTURE_BRAND`.
     pub future: DataFrame,
+    /// `KEY`, `N_FUTURE`: events in the horizon; absent where there are none.
+    pub active: DataFrame,
 }
 
 /// Per key, what one user's window gives; collected per chunk of users, in key order.
@@ -39,6 +41,7 @@ struct Figures {
     home: (Vec<i64>, Vec<i64>, Vec<i64>),
     sequence: (Vec<i64>, Vec<f64>, Vec<f64>),
     future: (Vec<i64>, Vec<i64>),
+    active: (Vec<i64>, Vec<IdxSize>),
 }
 
 impl Figures {
@@ -51,6 +54,8 @@ impl Figures {
         self.sequence.2.append(&mut other.sequence.2);
         self.future.0.append(&mut other.future.0);
         self.future.1.append(&mut other.future.1);
+        self.active.0.append(&mut other.active.0);
+        self.active.1.append(&mut other.active.1);
     }
 }
 
@@ -133,7 +138,12 @@ pub fn brand_tables(log: &EventLog, plan: &AnchorPlan) -> Result<BrandTables> {
                         f.sequence.1.push(switches as f64);
                         f.sequence.2.push(branded as f64);
                     }
-                    if let Some((rank, _)) = mode(&brand[rows(0, horizon)], &mut scratch) {
+                    let ahead = rows(0, horizon);
+                    if !ahead.is_empty() {
+                        f.active.0.push(key);
+                        f.active.1.push(ahead.len() as IdxSize);
+                    }
+                    if let Some((rank, _)) = mode(&brand[ahead], &mut scratch) {
                         f.future.0.push(key);
                         f.future.1.push(rank as i64);
                     }
@@ -151,6 +161,7 @@ pub fn brand_tables(log: &EventLog, plan: &AnchorPlan) -> Result<BrandTables> {
         home,
         sequence,
         future,
+        active,
     } = all;
     Ok(BrandTables {
         home: frame(vec![
@@ -166,6 +177,10 @@ pub fn brand_tables(log: &EventLog, plan: &AnchorPlan) -> Result<BrandTables> {
         future: frame(vec![
             Column::new(KEY.into(), future.0),
             Column::new(FUTURE_BRAND.into(), future.1),
+        ])?,
+        active: frame(vec![
+            Column::new(KEY.into(), active.0),
+            Column::new(N_FUTURE.into(), active.1),
         ])?,
     })
 }

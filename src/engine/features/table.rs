@@ -9,7 +9,7 @@ use crate::engine::data::EventLog;
 use crate::engine::data::schema::{TS, UIDX, USER_ID};
 use crate::engine::error::PolarsContext;
 use crate::engine::label::dormancy::{
-    BRAND_SHIFT, KEY, KEY_SHIFT, LABEL, MAX_ANCHORS, N_FUTURE, Y, label_expr,
+    BRAND_SHIFT, KEY, KEY_SHIFT, LABEL, MAX_ANCHORS, Y, label_expr,
 };
 use crate::engine::label::{AnchorPlan, Split};
 use crate::engine::time::fmt_anchor;
@@ -148,9 +148,6 @@ pub fn rows(log: &EventLog, plan: &AnchorPlan) -> Result<DataFrame> {
     let aggs = past.group_by(key()).agg(aggregations());
     let brands = super::brands::brand_tables(log, plan)?;
 
-    let future = windows(&lf, plan, 0, w.horizon_us())?;
-    let active = future.group_by(key()).agg([len().alias(N_FUTURE)]);
-
     let anchors = DataFrame::new_infer_height(vec![
         Column::new(
             T.into(),
@@ -178,7 +175,7 @@ pub fn rows(log: &EventLog, plan: &AnchorPlan) -> Result<DataFrame> {
         .join(anchors.lazy(), [col(T)], [col(T)], left())
         .join(brands.sequence.lazy(), key(), key(), left())
         .join(brands.home.lazy(), key(), key(), left())
-        .join(active, key(), key(), left())
+        .join(brands.active.lazy(), key(), key(), left())
         .join(brands.future.lazy(), key(), key(), left())
         .with_column(label_expr().alias(LABEL))
         .with_columns(feature_exprs(w))
@@ -328,7 +325,7 @@ mod tests {
     use crate::engine::data::schema::BRAND_RANK;
     use crate::engine::features::same_key_as_previous;
     use crate::engine::features::{BRANDED, SWITCH, TOP_BRAND_COUNT};
-    use crate::engine::label::dormancy::{FUTURE_BRAND, HOME_BRAND};
+    use crate::engine::label::dormancy::{FUTURE_BRAND, HOME_BRAND, N_FUTURE};
 
     // The brand figures as grouped polars queries (how they were computed before the pass in
     // `brands.rs`): the reference the pass must equal.
@@ -436,6 +433,12 @@ mod tests {
             .collect()
             .unwrap();
         let sequence = brand_sequence(past).collect().unwrap();
+        let active = future
+            .clone()
+            .group_by([col(KEY)])
+            .agg([len().alias(N_FUTURE)])
+            .collect()
+            .unwrap();
         let future = brand_mode(future, FUTURE_BRAND)
             .select([col(KEY), col(FUTURE_BRAND)])
             .collect()
@@ -454,5 +457,6 @@ mod tests {
         assert_eq!(sorted(got.home), sorted(home));
         assert_eq!(sorted(got.sequence), sorted(sequence));
         assert_eq!(sorted(got.future), sorted(future));
+        assert_eq!(sorted(got.active), sorted(active));
     }
 }
