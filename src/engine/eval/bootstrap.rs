@@ -627,8 +627,8 @@ mod tests {
     }
 
     /// Resamples walked side by side give, to the bit, what one resample at a time gives:
-    /// a full group and a short one, coarse scores (long tie groups) and fine ones, K cut-offs
-    /// that fall inside a row's copies.
+    /// a full group and a short one, coarse scores (long tie groups), fine ones and NaNs, K
+    /// cut-offs that fall inside a row's copies.
     #[test]
     fn lanes_give_the_one_at_a_time_figures_to_the_bit() {
         let n = 301;
@@ -643,7 +643,17 @@ mod tests {
         let fine: Vec<f64> = (0..n)
             .map(|i| ((i * 7919) % 1009) as f64 / 1009.0)
             .collect();
-        for s in [&coarse, &fine] {
+        // A failed model's scores: NaNs of both signs among finite ones, one tie group.
+        let broken: Vec<f64> = fine
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| match i % 5 {
+                0 => f64::NAN,
+                1 => -f64::NAN,
+                _ => v,
+            })
+            .collect();
+        for s in [&coarse, &fine, &broken] {
             let r = Ranked::new(&rank(s, &users, &anchors), s, &y);
             for bs in [0..LANES, LANES..LANES + 3] {
                 let lanes = Lanes::draw(&y, 5, 2, bs.clone()).unwrap();
