@@ -1,4 +1,5 @@
-//! Numbers and text as an analyst reads them (and a terminal may safely show), shared by the workbench, reports and the command line.
+//! Numbers and text as an analyst reads them and a terminal may safely show, shared by the
+//! workbench, reports and the command line.
 
 /// `1234567` as `1,234,567`.
 pub fn thousands(n: u64) -> String {
