@@ -291,9 +291,19 @@ pub fn guard_output(path: &Path, inputs: &[PathBuf]) -> Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    // A directory that does not exist fails at the write, with the OS's own words.
-    let Ok(dir) = std::fs::canonicalize(&parent) else {
-        return Ok(());
+    // A folder that does not exist is said so here: at the write, the OS's words would name
+    // the temp file beside the output, a name the user never gave.
+    let dir = match std::fs::canonicalize(&parent) {
+        Ok(dir) => dir,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::Config(format!(
+                "{}: the folder {} does not exist (create it first)",
+                path.display(),
+                parent.display()
+            )));
+        }
+        // Anything else (a permission, a loop) is the write's to report, with the OS's words.
+        Err(_) => return Ok(()),
     };
     let in_models =
         dir.file_name().is_some_and(|n| n == "models") && dir.parent().is_some_and(is_run_dir);

@@ -552,3 +552,38 @@ fn summary_on_a_short_log_shows_the_log_and_a_split_that_works() {
         assert!(out.contains(split), "{out}");
     }
 }
+
+/// An output into a folder that does not exist names that folder, not the temp file the write
+/// would have made beside the output; every command that writes a file says the same, exit 1,
+/// nothing created.
+#[test]
+fn an_output_in_a_missing_folder_names_the_folder() {
+    let d = tempfile::tempdir().unwrap();
+    let missing = d.path().join("no_such_dir");
+    let out = missing.join("out.csv");
+    let o = out.to_str().unwrap();
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["gen", "--users", "10", "--months", "1", "--out", o],
+        vec!["features", "--out", o],
+        vec![
+            "sql",
+            "--dialect",
+            "duckdb",
+            "--time-range",
+            "2019-10-01,2020-04-30",
+            "--out",
+            o,
+        ],
+    ];
+    for args in cases {
+        let a = bin().args(&args).assert().failure();
+        let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+        assert!(
+            err.contains("no_such_dir")
+                && err.contains("does not exist")
+                && !err.contains(".churn-tui-"),
+            "{args:?}: {err}"
+        );
+        assert!(!missing.exists(), "{args:?} created the folder");
+    }
+}
