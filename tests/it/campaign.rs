@@ -557,6 +557,12 @@ fn mariadb_stores_the_same_rows_and_readout_as_sqlite() {
     let d = tempfile::tempdir().unwrap();
     let mut lite = sqlite(d.path());
     let mut my = campaign::open(&DbUrl::parse(&url).unwrap()).unwrap();
+    // A row lock is waited for less than the 10 s read timeout, so the server's own error
+    // arrives first.
+    let wait = my
+        .query("SELECT @@SESSION.innodb_lock_wait_timeout", &[])
+        .unwrap();
+    assert_eq!(wait[0][0].real(), Some(8.0), "{wait:?}");
     let (tiers, ph) = (TierRule::default(), phrases());
     for db in [&mut lite, &mut my] {
         let mut none = |_: usize| {};
@@ -1285,6 +1291,9 @@ fn every_numeric_flag_takes_a_negative_value_to_its_range_check() {
     assert!(err.contains("from 0 to 50"), "{err}");
     let err = run_err(&["train", "--seed", "-1"]);
     assert!(err.contains("must be ≥ 0"), "{err}");
+    // A size is text with a unit: it takes any hyphen value to its own parser.
+    let err = run_err(&["summary", "--data", "none.csv", "--memory", "-5MB"]);
+    assert!(err.contains("bad size `-5MB`"), "{err}");
 }
 
 /// Issue 29 item 21: a suggestion named `--tiers-config`, which does not exist. Every `--flag`
