@@ -114,10 +114,10 @@ pub struct TableArgs {
     #[arg(long, value_delimiter = ',', value_name = "A,B,C")]
     pub brands: Option<Vec<String>>,
     /// Lookback window W in days.
-    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650), allow_negative_numbers = true)]
     pub lookback_days: u32,
     /// Label horizon H in days.
-    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650), allow_negative_numbers = true)]
     pub horizon_days: u32,
     /// Anchors (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ), split by the default rule. Default: monthly.
     #[arg(long, value_delimiter = ',', value_parser = anchor_arg, conflicts_with_all = ["train_anchors", "val_anchors", "test_anchors"])]
@@ -199,7 +199,7 @@ pub struct SqlArgs {
 pub struct ExecArgs {
     /// Memory budget (e.g. 4GB, 512MB): a log whose events may not fit is computed out of
     /// core, user bucket by bucket. Default: half of the memory available.
-    #[arg(long, value_name = "SIZE")]
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true)]
     pub memory: Option<String>,
     /// Compute out of core whatever the size (spilling user buckets to disk).
     #[arg(long)]
@@ -236,7 +236,26 @@ pub(crate) fn anchor_arg(s: &str) -> std::result::Result<i64, String> {
 
 /// A Top-K percentage argument (up to two decimals, `%` allowed).
 pub(crate) fn k_arg(s: &str) -> std::result::Result<KPct, String> {
+    if s.trim_start().starts_with('-') {
+        return Err("K must be more than 0% (a share of the ranking, up to 100%)".into());
+    }
     KPct::parse(s).map_err(|e| e.to_string())
+}
+
+/// A whole-number argument (a seed, a count): a negative one is out of range, not a flag.
+/// (Numeric flags take `allow_negative_numbers`, so `--seed -1` reaches here and gets this
+/// message instead of clap's "unexpected argument".)
+pub(crate) fn whole_arg<T: std::str::FromStr>(s: &str) -> std::result::Result<T, String> {
+    s.trim().parse::<T>().map_err(|_| {
+        if s.trim_start().starts_with('-') {
+            "must be ≥ 0".to_string()
+        } else {
+            format!(
+                "expected a whole number ≥ 0, got `{}`",
+                crate::engine::text::clip(s, 40)
+            )
+        }
+    })
 }
 
 impl DataArgs {
@@ -273,19 +292,19 @@ pub struct RunArgs {
     #[arg(long, value_delimiter = ',')]
     pub models: Option<Vec<String>>,
     /// Tuning trials: points on logreg's C path (the tree tries every depth from 2 to 10).
-    #[arg(long, default_value_t = crate::engine::run::DEFAULT_TRIALS as u32, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    #[arg(long, default_value_t = crate::engine::run::DEFAULT_TRIALS as u32, value_parser = clap::value_parser!(u32).range(1..=1000), allow_negative_numbers = true)]
     pub trials: u32,
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = 42, value_parser = whole_arg::<u64>, allow_negative_numbers = true)]
     pub seed: u64,
     /// Top-K percentages (up to two decimals).
-    #[arg(long = "k", value_delimiter = ',', default_value = "5,10,15,30", value_parser = k_arg)]
+    #[arg(long = "k", value_delimiter = ',', default_value = "5,10,15,30", value_parser = k_arg, allow_negative_numbers = true)]
     pub ks: Vec<KPct>,
     /// Learn from at most this many train rows: a seeded sample of a larger train split
     /// (0: all rows). Test rows are all scored.
-    #[arg(long, default_value_t = crate::engine::features::sample::DEFAULT_TRAIN_ROWS)]
+    #[arg(long, default_value_t = crate::engine::features::sample::DEFAULT_TRAIN_ROWS, value_parser = whole_arg::<usize>, allow_negative_numbers = true)]
     pub sample_train: usize,
     /// Fit, tune and choose on at most this many val rows (0: all rows).
-    #[arg(long, default_value_t = crate::engine::features::sample::DEFAULT_VAL_ROWS)]
+    #[arg(long, default_value_t = crate::engine::features::sample::DEFAULT_VAL_ROWS, value_parser = whole_arg::<usize>, allow_negative_numbers = true)]
     pub sample_val: usize,
 }
 
@@ -362,10 +381,10 @@ pub struct TuiArgs {
     /// Only ASCII on screen: boxes in + - |, a character per model on charts.
     #[arg(long)]
     pub ascii: bool,
-    /// The campaign database (default: campaigns.db in the runs' folder, --out): an SQLite
-    /// file or mysql://user:password@host:port/database.
-    #[arg(long)]
-    pub db: Option<String>,
+    /// The campaign database: an SQLite file or mysql://user:password@host:port/database.
+    /// The same default as `campaign …`, whatever --out says.
+    #[arg(long, default_value = campaign::DEFAULT_DB)]
+    pub db: String,
     #[command(flatten)]
     pub target: TargetArgs,
 }
@@ -418,7 +437,7 @@ pub struct ListArgs {
     #[arg(long)]
     pub run: PathBuf,
     /// Top K percent (up to two decimals).
-    #[arg(long, default_value = "5", value_parser = k_arg)]
+    #[arg(long, default_value = "5", value_parser = k_arg, allow_negative_numbers = true)]
     pub k: KPct,
     /// Another model of the run than the chosen one.
     #[arg(long)]
@@ -453,15 +472,15 @@ pub struct ReportArgs {
 #[derive(Args, Debug)]
 pub struct GenArgs {
     /// Number of users.
-    #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u32).range(1..), allow_negative_numbers = true)]
     pub users: u32,
     /// First day (YYYY-MM-DD).
     #[arg(long, default_value = "2019-10-01", value_parser = anchor_arg)]
     pub start: i64,
     /// Number of calendar months.
-    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=60))]
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=60), allow_negative_numbers = true)]
     pub months: u32,
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = 42, value_parser = whole_arg::<u64>, allow_negative_numbers = true)]
     pub seed: u64,
     /// Output: .csv, .csv.gz or .parquet. With `{month}` in the name, one file per month
     /// (e.g. `data/{month}.csv.gz` gives `data/2019-Oct.csv.gz`, …).
@@ -469,19 +488,19 @@ pub struct GenArgs {
     pub out: PathBuf,
     /// Users generated and sorted in memory at a time (memory grows with it; the bytes do not
     /// change). For tests.
-    #[arg(long, hide = true, default_value_t = generate::CHUNK_USERS, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, hide = true, default_value_t = generate::CHUNK_USERS, value_parser = clap::value_parser!(u32).range(1..), allow_negative_numbers = true)]
     pub chunk_users: u32,
 }
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
     /// Users in the generated log (about 4M events at the default).
-    #[arg(long, default_value_t = 720_000)]
+    #[arg(long, default_value_t = 720_000, value_parser = whole_arg::<u32>, allow_negative_numbers = true)]
     pub users: u32,
-    #[arg(long, default_value_t = 7)]
+    #[arg(long, default_value_t = 7, value_parser = whole_arg::<u64>, allow_negative_numbers = true)]
     pub seed: u64,
     /// Timed repetitions per format; the median is reported.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=1000), allow_negative_numbers = true)]
     pub reps: u16,
     /// Where the generated files go (kept between runs: regenerated only if missing).
     #[arg(long, default_value = "target/bench-data")]
@@ -789,10 +808,7 @@ fn tui(t: TuiArgs) -> Result<()> {
         train: t.run_args.to_config()?,
         run: t.run,
         out: t.run_args.out.clone(),
-        campaign_db: t
-            .db
-            .clone()
-            .unwrap_or_else(|| t.run_args.out.join("campaigns.db").display().to_string()),
+        campaign_db: t.db.clone(),
         theme: Theme {
             color: !no_color,
             ascii: t.ascii,

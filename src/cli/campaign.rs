@@ -12,9 +12,10 @@ use crate::engine::campaign::store::DbUrl;
 use crate::engine::campaign::{self, Summary};
 use crate::engine::eval::KPct;
 use crate::engine::targeting::export::ExportFormat;
-use crate::engine::text::thousands;
+use crate::engine::text::{printable, thousands};
 
-/// Where campaigns go unless `--db` says otherwise.
+/// Where campaigns go unless `--db` says otherwise: the same file for `campaign …` and the
+/// workbench, whatever the workbench's `--out`.
 pub const DEFAULT_DB: &str = "artifacts/campaigns.db";
 
 #[derive(Subcommand, Debug)]
@@ -25,14 +26,15 @@ pub enum CampaignCommand {
     /// After the horizon: dormant rates of treatment and control, and the uplift with its 90%
     /// interval, per tier and overall (stored, and printed).
     Readout(ReadoutArgs),
-    /// Every campaign with its groups and status (waiting for data, ready, read).
+    /// Every campaign with its groups and status: waiting for data (the horizon is not over),
+    /// due (it is; the read-out needs logs through the day shown) or read.
     List(DbArgs),
 }
 
 #[derive(Args, Debug, Clone)]
 pub struct DbArgs {
     /// The campaign database: an SQLite file (sqlite:PATH or a path) or
-    /// mysql://user:password@host:port/database (MySQL or MariaDB).
+    /// mysql://user:password@host:port/database (MySQL or MariaDB). The workbench's default too.
     #[arg(long, default_value = DEFAULT_DB)]
     pub db: String,
 }
@@ -64,19 +66,19 @@ pub struct CreateArgs {
     #[arg(long = "data", value_name = "PATH")]
     pub data: Vec<String>,
     /// Top K percent (default: every tier).
-    #[arg(long, value_parser = k_arg, conflicts_with = "tiers")]
+    #[arg(long, value_parser = k_arg, conflicts_with = "tiers", allow_negative_numbers = true)]
     pub k: Option<KPct>,
     /// Every tier, down to the widest tier's share (the default).
     #[arg(long)]
     pub tiers: bool,
     /// Control share of each tier in percent (0 to 50).
-    #[arg(long, default_value = "10", value_parser = holdout_arg)]
+    #[arg(long, default_value = "10", value_parser = holdout_arg, allow_negative_numbers = true)]
     pub holdout: u32,
     /// The campaign's name (unique in the database); default from the run, anchor and K.
     #[arg(long)]
     pub name: Option<String>,
     /// Seed of the control draw.
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = 42, value_parser = super::whole_arg::<u64>, allow_negative_numbers = true)]
     pub seed: u64,
     /// Another model of the run than the chosen one.
     #[arg(long)]
@@ -96,7 +98,7 @@ pub struct CreateArgs {
 
 #[derive(Args, Debug)]
 pub struct ReadoutArgs {
-    /// The campaign's id or name.
+    /// The campaign's name or id (`id:N` for an id only).
     #[arg(long)]
     pub campaign: String,
     /// Logs that cover the campaign's horizon; repeatable.
@@ -191,9 +193,9 @@ pub fn created_text(c: &Created, db: &str) -> String {
         s,
         "campaign {} `{}` stored in {db}\n  run {}, model {}, anchor {}, top {}%, holdout {}%, seed {}",
         k.id,
-        k.name,
-        k.run_id,
-        k.model,
+        printable(&k.name),
+        printable(&k.run_id),
+        printable(&k.model),
         k.anchor,
         pct(k.k_bp),
         pct(k.holdout_bp),
@@ -205,7 +207,7 @@ pub fn created_text(c: &Created, db: &str) -> String {
         let _ = writeln!(
             s,
             "  {:<16} {:>10} {:>10}",
-            tier,
+            printable(&tier),
             thousands(nt as u64),
             thousands(nc as u64)
         );
@@ -268,15 +270,15 @@ pub fn readout_text(c: &campaign::Campaign, rows: &[TierReadout]) -> String {
     let _ = writeln!(
         s,
         "# Campaign {} `{}`: read-out\n\nAnchor {}, horizon {} days (to {end}), holdout {}%, \
-         logs to {}.\nDormant = no visit, cart or purchase in the horizon. Uplift = control's \
+         last event in the logs {}.\nDormant = no visit, cart or purchase in the horizon. Uplift = control's \
          dormant rate − treatment's (dormancy prevented per treated user), with its 90% \
          interval (Newcombe).\n",
         c.id,
-        c.name,
-        c.anchor,
+        printable(&c.name),
+        printable(&c.anchor),
         c.horizon_days,
         pct(c.holdout_bp),
-        rows.first().map_or("?", |r| r.data_end.as_str())
+        rows.first().map_or("?".into(), |r| printable(&r.data_end))
     );
     let _ = writeln!(
         s,
@@ -286,7 +288,7 @@ pub fn readout_text(c: &campaign::Campaign, rows: &[TierReadout]) -> String {
         let _ = writeln!(
             s,
             "| {} | {} | {} | {} |",
-            r.tier,
+            printable(&r.tier),
             rate(r.dormant_treatment, r.n_treatment),
             rate(r.dormant_control, r.n_control),
             uplift(r)
@@ -306,24 +308,23 @@ pub fn list_text(all: &[Summary]) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{:>4}  {:<28} {:<20} {:>10} {:>8}  {:<16} uplift (all)",
-        "id", "name", "anchor", "treatment", "control", "status"
+        "{:>4}  {:<28} {:<20} {:>10} {:>8}  status",
+        "id", "name", "anchor", "treatment", "control"
     );
     for c in all {
-        let up = c
-            .readout
-            .iter()
-            .find(|r| r.tier == campaign::readout::ALL)
-            .map_or(String::new(), uplift);
+        // Read: the overall uplift; else what a read-out needs (the read-out's own rule).
+        let status = match c.readout.iter().find(|r| r.tier == campaign::readout::ALL) {
+            Some(all) => format!("{}, uplift (all) {}", c.status_text(), uplift(all)),
+            None => c.status_text(),
+        };
         let _ = writeln!(
             s,
-            "{:>4}  {:<28} {:<20} {:>10} {:>8}  {:<16} {up}",
+            "{:>4}  {:<28} {:<20} {:>10} {:>8}  {status}",
             c.campaign.id,
-            c.campaign.name,
-            c.campaign.anchor,
+            printable(&c.campaign.name),
+            printable(&c.campaign.anchor),
             thousands(c.n_treatment),
             thousands(c.n_control),
-            c.status.label()
         );
     }
     s

@@ -130,7 +130,7 @@ pub fn campaign(app: &mut App, op: &CampaignOp) {
                 let mut db = db.ok_or_else(|| {
                     crate::engine::Error::Config("the campaign database does not exist".into())
                 })?;
-                let c = crate::engine::campaign::find(db.as_mut(), &id.to_string())?;
+                let c = crate::engine::campaign::find_id(db.as_mut(), *id)?;
                 let rows = crate::engine::campaign::readout::read_out(db.as_mut(), &c, data)?;
                 Ok((c, rows))
             });

@@ -226,7 +226,8 @@ fn a_failed_create_leaves_no_rows() {
     let (tiers, ph) = (TierRule::default(), phrases());
     let mut none = |_: usize| {};
     let mut req = request(&tiers, &ph, &mut none);
-    // The coupon file cannot be written (its folder does not exist): after the rows went in.
+    // The coupon file cannot be written (its folder does not exist): nothing is stored, and the
+    // folder is not made.
     req.out = Some((
         d.path().join("no/such/dir/treat.csv"),
         churn_tui::engine::targeting::export::ExportFormat::Csv,
@@ -234,12 +235,13 @@ fn a_failed_create_leaves_no_rows() {
     assert!(create(db.as_mut(), &mut req).is_err());
     assert_eq!(count(db.as_mut(), "campaigns"), 0);
     assert_eq!(count(db.as_mut(), "campaign_targets"), 0);
+    assert!(!d.path().join("no").exists());
 }
 
 const KILL_DIR: &str = "CHURN_TEST_CAMPAIGN_DIR";
 
-// The child of `a_killed_create_leaves_no_rows`: dies by SIGKILL once the target rows are in,
-// before COMMIT.
+// The child of `a_killed_create_leaves_no_rows`: dies by SIGKILL once the target rows are in
+// (and its coupon file is written, staged), before COMMIT.
 #[test]
 #[ignore = "run by a_killed_create_leaves_no_rows as its child process"]
 fn killed_creator() {
@@ -252,12 +254,29 @@ fn killed_creator() {
     };
     let mut req = request(&tiers, &ph, &mut die);
     req.name = Some("killed".into());
+    req.out = Some((
+        dir.join("treat.csv"),
+        churn_tui::engine::targeting::export::ExportFormat::Csv,
+    ));
     let _ = create(db.as_mut(), &mut req);
+}
+
+/// Hidden work folders of staged coupon files in `dir`.
+fn staged_folders(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with(".churn-tui-campaign-"))
+        .collect()
 }
 
 #[test]
 fn a_killed_create_leaves_no_rows() {
     let d = tempfile::tempdir().unwrap();
+    // The coupon file of an earlier campaign, at the path the killed create writes to.
+    let out = d.path().join("treat.csv");
+    std::fs::write(&out, "the earlier list\n").unwrap();
     let status = StdCommand::new(std::env::current_exe().unwrap())
         .args(["--ignored", "--exact", "campaign::killed_creator"])
         .env(KILL_DIR, d.path())
@@ -269,12 +288,34 @@ fn a_killed_create_leaves_no_rows() {
     let mut db = sqlite(d.path());
     assert_eq!(count(db.as_mut(), "campaigns"), 0);
     assert_eq!(count(db.as_mut(), "campaign_targets"), 0);
-    // The name is free again.
+    // Its coupon file was written but never put in place: the earlier one is as it was.
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "the earlier list\n");
+    assert_eq!(
+        staged_folders(d.path()).len(),
+        1,
+        "the kill left its work folder"
+    );
+    // The name is free again; the next create into the folder clears the leftover.
     let (tiers, ph) = (TierRule::default(), phrases());
     let mut none = |_: usize| {};
     let mut req = request(&tiers, &ph, &mut none);
     req.name = Some("killed".into());
-    create(db.as_mut(), &mut req).unwrap();
+    req.out = Some((
+        out.clone(),
+        churn_tui::engine::targeting::export::ExportFormat::Csv,
+    ));
+    let made = create(db.as_mut(), &mut req).unwrap();
+    let treated = made
+        .targets
+        .iter()
+        .filter(|t| t.group == Group::Treatment)
+        .count();
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap().lines().count(),
+        treated + 1,
+        "header and the treatment group"
+    );
+    assert!(staged_folders(d.path()).is_empty());
 }
 
 fn db_arg(d: &Path) -> String {
@@ -326,7 +367,11 @@ fn the_command_line_creates_lists_reads_out_and_refuses_a_second_name() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&o.stdout);
-    assert!(text.contains("spring") && text.contains("ready"), "{text}");
+    // Anchor 2020-04-01 + 30 days: the horizon's last day is 2020-04-30.
+    assert!(
+        text.contains("spring") && text.contains("due: needs logs through 2020-04-30"),
+        "{text}"
+    );
 
     let o = bin()
         .args([
@@ -512,6 +557,12 @@ fn mariadb_stores_the_same_rows_and_readout_as_sqlite() {
     let d = tempfile::tempdir().unwrap();
     let mut lite = sqlite(d.path());
     let mut my = campaign::open(&DbUrl::parse(&url).unwrap()).unwrap();
+    // A row lock is waited for less than the 10 s read timeout, so the server's own error
+    // arrives first.
+    let wait = my
+        .query("SELECT @@SESSION.innodb_lock_wait_timeout", &[])
+        .unwrap();
+    assert_eq!(wait[0][0].real(), Some(8.0), "{wait:?}");
     let (tiers, ph) = (TierRule::default(), phrases());
     for db in [&mut lite, &mut my] {
         let mut none = |_: usize| {};
@@ -658,4 +709,718 @@ fn two_creates_at_once_wait_for_each_other() {
         .unwrap();
     assert_eq!(per.len(), 3);
     assert!(per.windows(2).all(|w| w[0][1] == w[1][1]), "{per:?}");
+}
+
+/// The last event time of a generated log, read from its text: `YYYY-MM-DDTHH:MM:SSZ`.
+fn last_event(log: &Path) -> String {
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(log).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
+    let last = text
+        .lines()
+        .skip(1)
+        .map(|l| {
+            l.split(',')
+                .next()
+                .unwrap()
+                .trim_end_matches(" UTC")
+                .to_string()
+        })
+        .max()
+        .unwrap();
+    format!("{}T{}Z", &last[..10], &last[11..19])
+}
+
+/// The line of `campaign list` for the campaign named `name`.
+fn row_of<'a>(list: &'a str, name: &str) -> &'a str {
+    list.lines()
+        .find(|l| l.split_whitespace().nth(1) == Some(name))
+        .unwrap_or_else(|| panic!("no `{name}` in {list}"))
+}
+
+fn run_ok(args: &[&str]) -> String {
+    let o = bin().args(args).output().unwrap();
+    assert!(
+        o.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+fn run_err(args: &[&str]) -> String {
+    let o = bin().args(args).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(!o.status.success(), "{args:?} succeeded");
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+/// Issue 29 item 3: `list` said `ready` where the read-out refused, and the refusal rounded the
+/// logs' end up a day. One rule now: `list` names the last day a read-out needs, and a read-out
+/// succeeds exactly when the logs' last event falls on that day or later, else names the true
+/// last event.
+#[test]
+fn list_and_readout_apply_one_rule_and_name_the_true_last_event() {
+    let d = tempfile::tempdir().unwrap();
+    let db = db_arg(d.path());
+    let run = fixture_run().display().to_string();
+    let log = fixture_log().display().to_string();
+    let last = last_event(fixture_log());
+    assert_eq!(
+        &last[..10],
+        "2020-04-30",
+        "the fixture's log ends in April: {last}"
+    );
+    // (name, anchor, the horizon's last day = anchor + 30 days − 1, days the log lacks)
+    let cases = [
+        ("before", "2020-03-31", "2020-04-29", 0),
+        ("on", "2020-04-01", "2020-04-30", 0),
+        ("after", "2020-04-02", "2020-05-01", 1),
+        ("month", "2020-05-01", "2020-05-30", 30),
+    ];
+    for (name, anchor, _, _) in cases {
+        run_ok(&[
+            "campaign", "create", "--run", &run, "--db", &db, "--name", name, "--anchor", anchor,
+            "--data", &log,
+        ]);
+    }
+    let list = run_ok(&["campaign", "list", "--db", &db]);
+    assert!(!list.contains("ready"), "{list}");
+    for (name, _, day, _) in cases {
+        let row = row_of(&list, name);
+        assert!(
+            row.ends_with(&format!("due: needs logs through {day}")),
+            "{row}"
+        );
+    }
+    for (name, _, day, missing) in cases {
+        let args = [
+            "campaign",
+            "readout",
+            "--campaign",
+            name,
+            "--db",
+            &db,
+            "--data",
+            &log,
+        ];
+        if missing == 0 {
+            run_ok(&args);
+            continue;
+        }
+        let err = run_err(&args);
+        assert!(
+            err.contains(&format!("needs logs through {day}"))
+                && err.contains(&format!("the last event in the logs is at {last}"))
+                && err.contains(&format!(" {missing} day(s) of logs are missing")),
+            "{err}"
+        );
+    }
+    let list = run_ok(&["campaign", "list", "--db", &db]);
+    for (name, _, day, missing) in cases {
+        let row = row_of(&list, name);
+        if missing == 0 {
+            assert!(row.contains("read, uplift (all)"), "{row}");
+        } else {
+            assert!(
+                row.ends_with(&format!("due: needs logs through {day}")),
+                "{row}"
+            );
+        }
+    }
+}
+
+/// The status by the clock, and the last day needed of an anchor that is not midnight.
+#[test]
+fn the_status_follows_the_clock_and_names_what_a_readout_needs() {
+    use churn_tui::engine::campaign::{Status, summaries};
+    use churn_tui::engine::time::parse_anchor;
+    let d = tempfile::tempdir().unwrap();
+    let mut db = sqlite(d.path());
+    let (tiers, ph) = (TierRule::default(), phrases());
+    let mut none = |_: usize| {};
+    let mut req = request(&tiers, &ph, &mut none);
+    req.name = Some("s".into());
+    create(db.as_mut(), &mut req).unwrap();
+    // Test anchor 2020-04-01, horizon 30 days: over at 2020-05-01T00:00:00Z.
+    let end = parse_anchor("2020-05-01").unwrap();
+    let at = |db: &mut dyn Sql, now: i64| summaries(db, now).unwrap().remove(0);
+    let s = at(db.as_mut(), end - 1);
+    assert_eq!(s.status, Status::WaitingForData);
+    assert_eq!(
+        s.status_text(),
+        "waiting for data: needs logs through 2020-04-30"
+    );
+    let s = at(db.as_mut(), end);
+    assert_eq!(s.status, Status::Due);
+    assert_eq!(s.status_text(), "due: needs logs through 2020-04-30");
+    let c = find(db.as_mut(), "s").unwrap();
+    read_out(db.as_mut(), &c, &[fixture_log().display().to_string()]).unwrap();
+    let s = at(db.as_mut(), end);
+    assert_eq!((s.status, s.status_text().as_str()), (Status::Read, "read"));
+    // Noon anchor: the horizon ends at noon of 2020-05-01, so that day's morning is needed.
+    let noon = churn_tui::engine::campaign::Campaign {
+        anchor: "2020-04-01T12:00:00Z".into(),
+        ..c
+    };
+    assert_eq!(noon.last_day_needed().unwrap(), "2020-05-01");
+}
+
+/// Issue 29 item 5: the workbench and `campaign …` default to one database, named in each help.
+#[test]
+fn the_workbench_and_campaign_commands_share_one_default_database() {
+    use churn_tui::cli::campaign::CampaignCommand;
+    use churn_tui::cli::{Cli, Command};
+    use clap::Parser;
+    const DB: &str = "artifacts/campaigns.db";
+    let cli = Cli::try_parse_from(["churn-tui", "--out", "elsewhere"]).unwrap();
+    assert_eq!(cli.tui.db, DB, "whatever --out says");
+    match Cli::try_parse_from(["churn-tui", "tui", "--out", "elsewhere"])
+        .unwrap()
+        .command
+    {
+        Some(Command::Tui(t)) => assert_eq!(t.db, DB),
+        other => panic!("{other:?}"),
+    }
+    match Cli::try_parse_from(["churn-tui", "campaign", "list"])
+        .unwrap()
+        .command
+    {
+        Some(Command::Campaign(CampaignCommand::List(a))) => assert_eq!(a.db, DB),
+        other => panic!("{other:?}"),
+    }
+    for args in [
+        &["--help"][..],
+        &["tui", "--help"],
+        &["campaign", "create", "--help"],
+        &["campaign", "readout", "--help"],
+        &["campaign", "list", "--help"],
+    ] {
+        let help = run_ok(args);
+        assert!(
+            help.contains(&format!("[default: {DB}]")),
+            "{args:?}: {help}"
+        );
+    }
+}
+
+/// A database whose COMMIT fails, as a locked SQLite file's does.
+struct CommitFails(Box<dyn Sql>);
+
+impl Sql for CommitFails {
+    fn engine(&self) -> churn_tui::engine::campaign::store::Engine {
+        self.0.engine()
+    }
+    fn describe(&self) -> String {
+        self.0.describe()
+    }
+    fn exec(&mut self, sql: &str, params: &[Val]) -> churn_tui::engine::Result<()> {
+        if sql == "COMMIT" {
+            return Err(churn_tui::engine::Error::Config(
+                "database is locked".into(),
+            ));
+        }
+        self.0.exec(sql, params)
+    }
+    fn query(&mut self, sql: &str, params: &[Val]) -> churn_tui::engine::Result<Vec<Vec<Val>>> {
+        self.0.query(sql, params)
+    }
+    fn file(&self) -> Option<PathBuf> {
+        self.0.file()
+    }
+}
+
+/// Issue 29 item 15: an existing coupon file was deleted when COMMIT failed. A failed create
+/// leaves what was there, stores nothing and leaves no work folder.
+#[test]
+fn a_failed_commit_leaves_an_existing_coupon_file_as_it_was() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("treat.csv");
+    std::fs::write(&out, "the earlier list\n").unwrap();
+    let mut db = CommitFails(sqlite(d.path()));
+    let (tiers, ph) = (TierRule::default(), phrases());
+    let mut none = |_: usize| {};
+    let mut req = request(&tiers, &ph, &mut none);
+    req.out = Some((
+        out.clone(),
+        churn_tui::engine::targeting::export::ExportFormat::Csv,
+    ));
+    let e = create(&mut db, &mut req).unwrap_err().to_string();
+    assert!(e.contains("locked"), "{e}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "the earlier list\n");
+    assert!(staged_folders(d.path()).is_empty());
+    let mut db = sqlite(d.path());
+    assert_eq!(count(db.as_mut(), "campaigns"), 0);
+    assert_eq!(count(db.as_mut(), "campaign_targets"), 0);
+}
+
+/// The same with the real binary and a real lock: another process reading the database holds
+/// off the COMMIT until SQLite gives up (10 s).
+#[test]
+fn a_locked_database_leaves_an_existing_coupon_file_as_it_was() {
+    let d = tempfile::tempdir().unwrap();
+    let db = db_arg(d.path());
+    let run = fixture_run().display().to_string();
+    run_ok(&[
+        "campaign", "create", "--run", &run, "--db", &db, "--name", "a",
+    ]);
+    let out = d.path().join("treat.csv");
+    std::fs::write(&out, "the earlier list\n").unwrap();
+    let mut reader = sqlite(d.path());
+    reader.exec("BEGIN", &[]).unwrap();
+    reader.query("SELECT * FROM campaigns", &[]).unwrap();
+    let err = run_err(&[
+        "campaign",
+        "create",
+        "--run",
+        &run,
+        "--db",
+        &db,
+        "--name",
+        "b",
+        "--out",
+        &out.display().to_string(),
+    ]);
+    assert!(err.contains("locked by another process"), "{err}");
+    reader.exec("ROLLBACK", &[]).unwrap();
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "the earlier list\n");
+    assert!(staged_folders(d.path()).is_empty());
+    assert!(find(reader.as_mut(), "b").is_err());
+}
+
+/// Issue 29 item 15: logs of other users read as every target dormant in both groups.
+#[test]
+fn a_log_without_the_campaigns_users_is_refused_naming_the_overlap() {
+    let d = tempfile::tempdir().unwrap();
+    let db = db_arg(d.path());
+    let run = fixture_run().display().to_string();
+    run_ok(&[
+        "campaign", "create", "--run", &run, "--db", &db, "--name", "x",
+    ]);
+    let mut conn = sqlite(d.path());
+    let c = find(conn.as_mut(), "x").unwrap();
+    let n = groups(conn.as_mut(), c.id).len();
+    let t = c.anchor_us().unwrap() / 1_000_000;
+    // Fifty users the fixture never had (its ids are below 10^9), over the whole horizon.
+    let rows: Vec<Row> = (0..50)
+        .flat_map(|i| {
+            let u = 9_000_000_000 + i;
+            [
+                Row::new(u, t - 40 * common::DAY, "view", None, 1.0),
+                Row::new(u, t + 35 * common::DAY, "view", None, 1.0),
+            ]
+        })
+        .collect();
+    assert!(
+        groups(conn.as_mut(), c.id)
+            .keys()
+            .all(|u| *u < 9_000_000_000)
+    );
+    let other = common::write(d.path(), "other.csv", &common::csv_text(&rows));
+    let err = run_err(&[
+        "campaign",
+        "readout",
+        "--campaign",
+        "x",
+        "--db",
+        &db,
+        "--data",
+        &other.display().to_string(),
+    ]);
+    assert!(
+        err.contains(&format!("overlap 0 of {n}")) && err.contains("nothing was stored"),
+        "{err}"
+    );
+    assert_eq!(count(conn.as_mut(), "campaign_readouts"), 0);
+}
+
+/// Issue 29 item 15: `--campaign 1` read out the campaign named "1" though id 1 exists.
+#[test]
+fn a_campaign_text_that_is_one_id_and_another_name_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let db = db_arg(d.path());
+    let run = fixture_run().display().to_string();
+    let log = fixture_log().display().to_string();
+    run_ok(&[
+        "campaign", "create", "--run", &run, "--db", &db, "--name", "first",
+    ]);
+    run_ok(&[
+        "campaign", "create", "--run", &run, "--db", &db, "--name", "second",
+    ]);
+    // New names that read as ids are refused.
+    for name in ["1", "7", "id:3"] {
+        let err = run_err(&[
+            "campaign", "create", "--run", &run, "--db", &db, "--name", name,
+        ]);
+        assert!(err.contains("may not read as an id"), "{name}: {err}");
+    }
+    // One an older churn-tui stored: campaign 2 is named "1".
+    let mut conn = sqlite(d.path());
+    conn.exec("UPDATE campaigns SET name = '1' WHERE id = 2", &[])
+        .unwrap();
+    let err = run_err(&[
+        "campaign",
+        "readout",
+        "--campaign",
+        "1",
+        "--db",
+        &db,
+        "--data",
+        &log,
+    ]);
+    assert!(
+        err.contains("ambiguous")
+            && err.contains("campaign 1 `first`")
+            && err.contains("the name of campaign 2")
+            && err.contains("--campaign id:1")
+            && err.contains("--campaign id:2"),
+        "{err}"
+    );
+    assert_eq!(count(conn.as_mut(), "campaign_readouts"), 0);
+    run_ok(&[
+        "campaign",
+        "readout",
+        "--campaign",
+        "id:2",
+        "--db",
+        &db,
+        "--data",
+        &log,
+    ]);
+    let read: Vec<i64> = conn
+        .query("SELECT DISTINCT campaign_id FROM campaign_readouts", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r[0].int().unwrap())
+        .collect();
+    assert_eq!(read, [2]);
+    let err = run_err(&[
+        "campaign",
+        "readout",
+        "--campaign",
+        "id:9",
+        "--db",
+        &db,
+        "--data",
+        &log,
+    ]);
+    assert!(err.contains("no campaign `id:9`"), "{err}");
+}
+
+/// Issue 29 item 15: duplicate tier names merged two tiers; a tier named `all` collided with
+/// the overall row. Refused at load, naming the config file; nothing stored.
+#[test]
+fn a_config_whose_tier_names_would_merge_rows_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let db = db_arg(d.path());
+    let run = fixture_run().display().to_string();
+    let tier = |name: &str, pct: u32| {
+        format!("[[tiers]]\nname = \"{name}\"\ntop_pct = {pct}\noffer = \"x\"\n\n")
+    };
+    for (file, text, needle) in [
+        (
+            "dup.toml",
+            tier("Hot", 5) + &tier("Hot", 10),
+            "tiers 1 and 2 are both named `Hot`",
+        ),
+        ("all.toml", tier("Hot", 5) + &tier("all", 10), "overall row"),
+    ] {
+        let cfg = common::write(d.path(), file, &text);
+        let err = run_err(&[
+            "campaign",
+            "create",
+            "--run",
+            &run,
+            "--db",
+            &db,
+            "--config",
+            &cfg.display().to_string(),
+        ]);
+        assert!(err.contains(file) && err.contains(needle), "{err}");
+    }
+    assert!(!d.path().join("c.db").exists(), "nothing was stored");
+}
+
+/// Issue 29 item 15: a server that accepts and never answers held `campaign list` for 60 s.
+#[test]
+fn a_silent_mysql_server_is_an_error_within_seconds() {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    // Accepts every connection and keeps it open, never sending a byte.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in l.incoming() {
+            held.push(c);
+        }
+    });
+    let start = std::time::Instant::now();
+    let o = bin()
+        .args([
+            "campaign",
+            "list",
+            "--db",
+            &format!("mysql://u:secret@127.0.0.1:{port}/crm"),
+        ])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let took = start.elapsed();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("no answer within 10 s") && err.contains("read timeout 10 s"),
+        "{err}"
+    );
+    assert!(!err.contains("secret"), "{err}");
+    assert!(took < std::time::Duration::from_secs(30), "{took:?}");
+}
+
+/// Issue 29 item 21: a FIFO at the database path read as `SQLite: disk I/O error`.
+#[test]
+fn a_database_path_that_is_not_a_file_is_refused_by_name() {
+    use std::os::unix::ffi::OsStrExt;
+    let d = tempfile::tempdir().unwrap();
+    let fifo = d.path().join("c.db");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let fifo = fifo.display().to_string();
+    let run = fixture_run().display().to_string();
+    for args in [
+        &["campaign", "list", "--db", &fifo][..],
+        &["campaign", "create", "--run", &run, "--db", &fifo],
+    ] {
+        let o = bin()
+            .args(args)
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success());
+        assert!(
+            err.contains("c.db: is a FIFO (named pipe), not a campaign database"),
+            "{err}"
+        );
+    }
+    let err = run_err(&["campaign", "list", "--db", "/dev/null"]);
+    assert!(err.contains("/dev/null: is a device"), "{err}");
+}
+
+/// Every numeric flag of every command, with its command path.
+fn numeric_flags() -> Vec<(Vec<String>, String)> {
+    use clap::CommandFactory;
+    use std::any::TypeId;
+    let numeric = [
+        TypeId::of::<u16>(),
+        TypeId::of::<u32>(),
+        TypeId::of::<u64>(),
+        TypeId::of::<usize>(),
+        TypeId::of::<churn_tui::engine::eval::KPct>(),
+    ];
+    fn walk(
+        cmd: &clap::Command,
+        path: Vec<String>,
+        numeric: &[std::any::TypeId],
+        out: &mut Vec<(Vec<String>, String, bool)>,
+    ) {
+        for a in cmd.get_arguments() {
+            let Some(long) = a.get_long() else { continue };
+            if numeric.iter().any(|t| a.get_value_parser().type_id() == *t) {
+                let hyphen = a.is_allow_negative_numbers_set() || a.is_allow_hyphen_values_set();
+                out.push((path.clone(), long.to_string(), hyphen));
+            }
+        }
+        for s in cmd.get_subcommands() {
+            let mut p = path.clone();
+            p.push(s.get_name().to_string());
+            walk(s, p, numeric, out);
+        }
+    }
+    let mut all = Vec::new();
+    walk(&churn_tui::cli::Cli::command(), vec![], &numeric, &mut all);
+    let refused: Vec<String> = all
+        .iter()
+        .filter(|(_, _, hyphen)| !hyphen)
+        .map(|(p, l, _)| format!("{} --{l}", p.join(" ")))
+        .collect();
+    assert!(
+        refused.is_empty(),
+        "numeric flags that would read `-5` as a flag: {refused:?}"
+    );
+    all.into_iter().map(|(p, l, _)| (p, l)).collect()
+}
+
+/// Issue 29 item 21: `--k -5` and `--holdout -1` read as unknown flags. Every numeric flag takes
+/// a negative value to its own range check.
+#[test]
+fn every_numeric_flag_takes_a_negative_value_to_its_range_check() {
+    let flags = numeric_flags();
+    for want in [
+        "k",
+        "holdout",
+        "seed",
+        "horizon-days",
+        "lookback-days",
+        "trials",
+        "sample-train",
+        "users",
+        "months",
+        "reps",
+    ] {
+        assert!(flags.iter().any(|(_, l)| l == want), "--{want} not found");
+    }
+    for (path, long) in &flags {
+        let mut args: Vec<String> = path.clone();
+        args.push(format!("--{long}"));
+        args.push("-5".into());
+        let o = bin().args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("invalid value '-5' for '--{long}"))
+                && !err.contains("unexpected argument"),
+            "{args:?}: {err}"
+        );
+    }
+    // The words a user sees for the two of the report.
+    let err = run_err(&["export", "--run", "r", "--out", "x.csv", "--k", "-5"]);
+    assert!(err.contains("K must be more than 0%"), "{err}");
+    let err = run_err(&["campaign", "create", "--run", "r", "--holdout", "-1"]);
+    assert!(err.contains("from 0 to 50"), "{err}");
+    let err = run_err(&["train", "--seed", "-1"]);
+    assert!(err.contains("must be ≥ 0"), "{err}");
+    // A size is text with a unit: it takes any hyphen value to its own parser.
+    let err = run_err(&["summary", "--data", "none.csv", "--memory", "-5MB"]);
+    assert!(err.contains("bad size `-5MB`"), "{err}");
+}
+
+/// Issue 29 item 21: a suggestion named `--tiers-config`, which does not exist. Every `--flag`
+/// that the source's messages and hints name (any string, outside comments and attributes) is
+/// a flag of some command.
+#[test]
+fn every_flag_a_message_names_exists() {
+    use clap::CommandFactory;
+    fn longs(cmd: &clap::Command, out: &mut HashSet<String>) {
+        for a in cmd.get_arguments() {
+            out.extend(a.get_long().map(str::to_string));
+            out.extend(
+                a.get_all_aliases()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(str::to_string),
+            );
+        }
+        for s in cmd.get_subcommands() {
+            longs(s, out);
+        }
+    }
+    let mut known: HashSet<String> = ["help", "version"].map(String::from).into();
+    longs(&churn_tui::cli::Cli::command(), &mut known);
+    fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                files(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let mut sources = Vec::new();
+    files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut sources,
+    );
+    let mut named = 0;
+    let mut unknown = Vec::new();
+    for f in &sources {
+        let text = std::fs::read_to_string(f).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            let t = line.trim_start();
+            if t.starts_with("//") || t.starts_with("#[") {
+                continue;
+            }
+            let b = line.as_bytes();
+            for at in 0..b.len().saturating_sub(2) {
+                let starts = b[at] == b'-'
+                    && b[at + 1] == b'-'
+                    && b[at + 2].is_ascii_lowercase()
+                    && (at == 0 || !(b[at - 1] == b'-' || b[at - 1].is_ascii_alphanumeric()));
+                if !starts {
+                    continue;
+                }
+                let flag: String = line[at + 2..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')
+                    .collect();
+                let flag = flag.trim_end_matches('-');
+                named += 1;
+                if !known.contains(flag) {
+                    unknown.push(format!("{}:{}: --{flag}", f.display(), i + 1));
+                }
+            }
+        }
+    }
+    assert!(named > 20, "the scan found {named} flags");
+    assert!(unknown.is_empty(), "flags no command has: {unknown:#?}");
+}
+
+/// Issue 29 item 13, for campaigns: names and tiers from the database are printed with control
+/// characters escaped by `campaign list`, `campaign readout` and the not-found hint.
+#[test]
+fn campaign_names_and_tiers_are_printed_escaped() {
+    let d = tempfile::tempdir().unwrap();
+    let db = db_arg(d.path());
+    let run = fixture_run().display().to_string();
+    let log = fixture_log().display().to_string();
+    run_ok(&[
+        "campaign", "create", "--run", &run, "--db", &db, "--name", "x",
+    ]);
+    // Written by another tool: a title-setting OSC, a bell, a screen clear.
+    let mut conn = sqlite(d.path());
+    conn.exec(
+        "UPDATE campaigns SET name = ? WHERE id = 1",
+        &["evil\u{1b}]0;pwned\u{7}".into()],
+    )
+    .unwrap();
+    conn.exec(
+        "UPDATE campaign_targets SET tier = ? WHERE tier = 'Emergency'",
+        &["Hot\u{1b}[2J".into()],
+    )
+    .unwrap();
+    let raw = |s: &str| s.contains('\u{1b}') || s.contains('\u{7}');
+    let list = run_ok(&["campaign", "list", "--db", &db]);
+    assert!(
+        !raw(&list) && list.contains("evil\\u{1b}]0;pwned\\u{7}"),
+        "{list}"
+    );
+    let read = run_ok(&[
+        "campaign",
+        "readout",
+        "--campaign",
+        "id:1",
+        "--db",
+        &db,
+        "--data",
+        &log,
+    ]);
+    assert!(!raw(&read) && read.contains("| Hot\\u{1b}[2J |"), "{read}");
+    let list = run_ok(&["campaign", "list", "--db", &db]);
+    assert!(!raw(&list), "{list}");
+    let err = run_err(&[
+        "campaign",
+        "readout",
+        "--campaign",
+        "nope\u{1b}[2J",
+        "--db",
+        &db,
+        "--data",
+        &log,
+    ]);
+    assert!(
+        !raw(&err) && err.contains("nope\\u{1b}[2J") && err.contains("evil\\u{1b}]0;pwned"),
+        "{err}"
+    );
 }

@@ -1,6 +1,8 @@
 //! `campaign create`: the target list at an anchor, split into treatment and control inside each
-//! tier, written to the database in one transaction (and the treatment list exported in the
-//! same step, so a coupon file never exists for a campaign that was not stored).
+//! tier, written to the database in one transaction. The treatment list is written first into a
+//! hidden work folder beside its target and moved into place only after COMMIT, so a coupon file
+//! never exists for a campaign that was not stored, and a failed create leaves an existing file
+//! as it was.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -125,7 +127,7 @@ pub fn create(db: &mut dyn Sql, req: &mut CreateRequest) -> Result<Created> {
         return Err(Error::Config(format!(
             "--k {k}% reaches past the last tier (top {reach}%): users there would get no offer"
         ))
-        .hint("lower --k, or widen the tiers with --tiers-config"));
+        .hint("lower --k, or widen the tiers with --config"));
     }
     let run = LoadedRun::load(&req.run_dir)?;
     let model = req.model.clone().unwrap_or_else(|| run.chosen.clone());
@@ -232,8 +234,19 @@ pub fn create(db: &mut dyn Sql, req: &mut CreateRequest) -> Result<Created> {
 fn check_name(name: &str) -> Result<()> {
     if name.trim().is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
         return Err(Error::Config(format!(
-            "--name {name:?}: a campaign name is 1 to 200 printable characters"
+            "--name \"{}\": a campaign name is 1 to 200 printable characters",
+            crate::engine::text::clip(name, 200)
         )));
+    }
+    // `--campaign 7` means id 7: a name that reads as an id would make it ambiguous.
+    let digits = |t: &str| !t.is_empty() && t.chars().all(|c| c.is_ascii_digit());
+    if digits(name) || name.strip_prefix("id:").is_some_and(digits) {
+        return Err(Error::Config(format!(
+            "--name {name}: a campaign name may not read as an id (`{name}` is how `--campaign` \
+             names campaign {})",
+            name.trim_start_matches("id:")
+        ))
+        .hint("choose a name with a letter in it, e.g. spring-1"));
     }
     Ok(())
 }
@@ -283,8 +296,21 @@ fn write(
     out: &Option<(PathBuf, ExportFormat)>,
     on_rows: &mut dyn FnMut(usize),
 ) -> Result<i64> {
-    let mut exported: Option<&Path> = None;
-    let result = store::transaction(db, |db| {
+    // The coupon file, staged before BEGIN: if it cannot be written, nothing is stored; if the
+    // process dies or the transaction fails, only the hidden work folder is left (removed on
+    // failure here, and by the next create into that folder after a kill).
+    let staged = match out {
+        Some((path, format)) => {
+            let treated: Vec<TargetRow> = targets
+                .iter()
+                .filter(|t| t.group == Group::Treatment)
+                .map(|t| t.row.clone())
+                .collect();
+            Some(Staged::write(&treated, tiers, *format, path)?)
+        }
+        None => None,
+    };
+    let id = store::transaction(db, |db| {
         db.exec(
             "INSERT INTO campaigns (name, created_at, run_id, model, anchor, k_bp, holdout_bp, \
              seed, horizon_days, scope, run_dir) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -337,23 +363,79 @@ fn write(
             done += chunk.len();
             on_rows(done);
         }
-        // The coupon file, before COMMIT: if it cannot be written, nothing is stored.
-        if let Some((path, format)) = out {
-            let treated: Vec<TargetRow> = targets
-                .iter()
-                .filter(|t| t.group == Group::Treatment)
-                .map(|t| t.row.clone())
-                .collect();
-            export(&treated, tiers, *format, path)?;
-            exported = Some(path);
-        }
         Ok(id)
-    });
-    if result.is_err()
-        && let Some(p) = exported
-    {
-        // The file was written but the campaign was not stored (COMMIT failed).
-        let _ = std::fs::remove_file(p);
+    })?;
+    if let Some(s) = staged {
+        s.publish().map_err(|e| {
+            Error::Config(format!(
+                "campaign {id} `{}` is stored in {}, but its treatment list could not be put in \
+                 place: {e}",
+                crate::engine::text::printable(&c.name),
+                db.describe()
+            ))
+        })?;
     }
-    result
+    Ok(id)
+}
+
+/// Work folders of staged coupon files are named `.churn-tui-campaign-XXXXXX.tmp`.
+const STAGE_PREFIX: &str = ".churn-tui-campaign-";
+
+/// A coupon file written in a hidden work folder beside its target, waiting for COMMIT.
+struct Staged {
+    /// Removed with what is still in it when dropped.
+    dir: crate::engine::atomic::WorkDir,
+    file: PathBuf,
+    /// Where it goes (a symlink's target resolved), and the path as the user gave it.
+    target: PathBuf,
+    shown: PathBuf,
+}
+
+impl Staged {
+    fn write(
+        rows: &[TargetRow],
+        tiers: &TierRule,
+        format: ExportFormat,
+        path: &Path,
+    ) -> Result<Staged> {
+        use crate::engine::atomic::{WorkDir, dir_of, resolve_target};
+        let target = resolve_target(path)?;
+        let folder = dir_of(&target);
+        // WorkDir would make a missing folder; an export never does.
+        if !folder.is_dir() {
+            return Err(Error::in_file(
+                path,
+                format!("its folder {} does not exist", folder.display()),
+            ));
+        }
+        let name = target
+            .file_name()
+            .ok_or_else(|| Error::in_file(path, "not a file name"))?;
+        let dir = WorkDir::new(&folder, STAGE_PREFIX)?;
+        let file = dir.path().join(name);
+        export(rows, tiers, format, &file).map_err(|e| match e {
+            // Said of the file the user named, not of the work folder.
+            Error::Io { source, .. } => Error::io(path, source),
+            e => e,
+        })?;
+        // A replaced file keeps its mode, as `write_atomic` keeps it.
+        if let Ok(m) = std::fs::metadata(&target) {
+            let _ = std::fs::set_permissions(&file, m.permissions());
+        }
+        Ok(Staged {
+            dir,
+            file,
+            target,
+            shown: path.to_path_buf(),
+        })
+    }
+
+    /// Move the file into place (one rename in one folder), then drop the work folder.
+    fn publish(self) -> Result<()> {
+        // Re-checked right before: a FIFO or folder put there meanwhile is not replaced.
+        crate::engine::atomic::resolve_target(&self.target)?;
+        std::fs::rename(&self.file, &self.target).map_err(|e| Error::io(&self.shown, e))?;
+        drop(self.dir);
+        Ok(())
+    }
 }

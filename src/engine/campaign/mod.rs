@@ -9,7 +9,8 @@ pub mod readout;
 mod sqlite;
 pub mod store;
 
-use crate::engine::time::parse_anchor;
+use crate::engine::text::{clip, printable};
+use crate::engine::time::{fmt_anchor, parse_anchor};
 use crate::engine::{Error, Result};
 use store::{Sql, Val};
 
@@ -39,7 +40,8 @@ impl Campaign {
         parse_anchor(&self.anchor).ok_or_else(|| {
             Error::Config(format!(
                 "campaign {}: its anchor `{}` is not a time",
-                self.name, self.anchor
+                printable(&self.name),
+                printable(&self.anchor)
             ))
         })
     }
@@ -47,6 +49,13 @@ impl Campaign {
     /// The end of the horizon, `anchor + H`, in µs.
     pub fn horizon_end_us(&self) -> Result<i64> {
         Ok(self.anchor_us()? + i64::from(self.horizon_days) * crate::engine::time::US_PER_DAY)
+    }
+
+    /// The last day a read-out needs logs of (`YYYY-MM-DD`): the day of the horizon's last
+    /// moment, `t + H − 1 µs`. Logs whose last event falls on it or later cover the horizon
+    /// (SPEC §2: a log's range runs to the day after its last event).
+    pub fn last_day_needed(&self) -> Result<String> {
+        Ok(fmt_anchor(self.horizon_end_us()? - 1)[..10].to_string())
     }
 }
 
@@ -94,24 +103,52 @@ pub fn campaigns(db: &mut dyn Sql) -> Result<Vec<Campaign>> {
     .collect()
 }
 
-/// A campaign by id or by name; a clear error naming the ones there are when neither matches.
+/// A campaign by id or by name (`id:N` for an id only); a clear error naming the ones there are
+/// when neither matches, and a refusal when the text is one campaign's id and another's name.
 pub fn find(db: &mut dyn Sql, id_or_name: &str) -> Result<Campaign> {
     let all = campaigns(db)?;
-    let by_name = all.iter().find(|c| c.name == id_or_name);
-    let by_id = id_or_name
-        .parse::<i64>()
-        .ok()
+    let shown = clip(id_or_name, 100);
+    let explicit_id = id_or_name
+        .strip_prefix("id:")
+        .and_then(|n| n.parse::<i64>().ok());
+    let by_id = explicit_id
+        .or_else(|| id_or_name.parse::<i64>().ok())
         .and_then(|id| all.iter().find(|c| c.id == id));
-    if let Some(c) = by_name.or(by_id) {
-        return Ok(c.clone());
+    let by_name = if explicit_id.is_some() {
+        None
+    } else {
+        all.iter().find(|c| c.name == id_or_name)
+    };
+    match (by_id, by_name) {
+        (Some(i), Some(n)) if i.id != n.id => {
+            // A number given by hand could mean either: reading out the wrong campaign would
+            // store a read-out under it, so neither is guessed.
+            return Err(Error::Config(format!(
+                "--campaign `{shown}` is ambiguous in {}: it is the id of campaign {} `{}` and \
+                 the name of campaign {}",
+                db.describe(),
+                i.id,
+                printable(&i.name),
+                n.id
+            ))
+            .hint(format!(
+                "say which by id: `--campaign id:{}` for `{}`, `--campaign id:{}` for the one \
+                 named `{shown}`",
+                i.id,
+                printable(&i.name),
+                n.id
+            )));
+        }
+        (Some(c), _) | (None, Some(c)) => return Ok(c.clone()),
+        (None, None) => {}
     }
     let known: Vec<String> = all
         .iter()
         .rev()
         .take(10)
-        .map(|c| format!("{} ({})", c.id, c.name))
+        .map(|c| format!("{} ({})", c.id, clip(&c.name, 60)))
         .collect();
-    let e = Error::Config(format!("no campaign `{id_or_name}` in {}", db.describe()));
+    let e = Error::Config(format!("no campaign `{shown}` in {}", db.describe()));
     Err(if known.is_empty() {
         e.hint("it holds no campaigns yet: `churn-tui campaign create --run DIR` makes one")
     } else {
@@ -122,14 +159,20 @@ pub fn find(db: &mut dyn Sql, id_or_name: &str) -> Result<Campaign> {
     })
 }
 
+/// The campaign with this id.
+pub fn find_id(db: &mut dyn Sql, id: i64) -> Result<Campaign> {
+    find(db, &format!("id:{id}"))
+}
+
 /// What a campaign stands at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
-    /// The horizon has not passed yet (by the clock).
+    /// The horizon has not passed yet (by the clock): no log can cover it.
     WaitingForData,
-    /// The horizon is over: logs that cover it can be read out.
-    Ready,
+    /// The horizon is over by the clock. Whether logs that cover it exist is not known here
+    /// (`list` reads no logs), so this promises no read-out: it is due once they do.
+    Due,
     /// Read out at least once.
     Read,
 }
@@ -138,7 +181,7 @@ impl Status {
     pub fn label(self) -> &'static str {
         match self {
             Status::WaitingForData => "waiting for data",
-            Status::Ready => "ready",
+            Status::Due => "due",
             Status::Read => "read",
         }
     }
@@ -152,6 +195,18 @@ pub struct Summary {
     pub n_control: u64,
     pub status: Status,
     pub readout: Vec<readout::TierReadout>,
+}
+
+impl Summary {
+    /// The status as `campaign list` shows it: an unread campaign says what its read-out needs,
+    /// the read-out's own rule (SPEC §7), never that logs are there.
+    pub fn status_text(&self) -> String {
+        match (self.status, self.campaign.last_day_needed()) {
+            (Status::Read, _) => self.status.label().to_string(),
+            (s, Ok(day)) => format!("{}: needs logs through {day}", s.label()),
+            (s, Err(_)) => s.label().to_string(),
+        }
+    }
 }
 
 /// Every campaign with its status; `now_us` decides whether a horizon is over.
@@ -173,7 +228,7 @@ pub fn summaries(db: &mut dyn Sql, now_us: i64) -> Result<Vec<Summary>> {
         let status = if !readout.is_empty() {
             Status::Read
         } else if c.horizon_end_us()? <= now_us {
-            Status::Ready
+            Status::Due
         } else {
             Status::WaitingForData
         };

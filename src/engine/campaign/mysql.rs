@@ -14,6 +14,42 @@ pub struct MysqlDb {
     shown: String,
 }
 
+/// How long to wait for the TCP connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long to wait for any answer (the handshake included): a server that accepts the
+/// connection and never speaks must not hold the command for a minute.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// A row lock held by another writer is waited for less than `READ_TIMEOUT`, so the server's
+/// own words (`Lock wait timeout exceeded`) arrive before the socket gives up.
+const LOCK_WAIT_SECS: u64 = 8;
+
+/// A network timeout, as opposed to an answer.
+fn timed_out(e: &mysql::Error) -> bool {
+    use std::error::Error as _;
+    let io = match e {
+        mysql::Error::IoError(io) => Some(io),
+        // A packet read that timed out comes wrapped by the codec.
+        mysql::Error::CodecError(c) => c.source().and_then(|s| s.downcast_ref::<std::io::Error>()),
+        _ => None,
+    };
+    io.is_some_and(|io| {
+        matches!(
+            io.kind(),
+            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+        )
+    })
+}
+
+fn no_answer() -> String {
+    format!(
+        "no answer within {} s (connect timeout {} s, read timeout {} s): is a MySQL or \
+         MariaDB server listening there, and reachable?",
+        READ_TIMEOUT.as_secs(),
+        CONNECT_TIMEOUT.as_secs(),
+        READ_TIMEOUT.as_secs()
+    )
+}
+
 impl MysqlDb {
     pub fn open(url: &str) -> Result<MysqlDb> {
         let shown = DbUrl::Mysql(url.to_string()).redacted();
@@ -25,15 +61,27 @@ impl MysqlDb {
             )));
         }
         let opts = OptsBuilder::from_opts(opts)
-            .tcp_connect_timeout(Some(Duration::from_secs(5)))
-            .read_timeout(Some(Duration::from_secs(60)))
-            .write_timeout(Some(Duration::from_secs(60)));
-        let conn = Conn::new(opts)
-            .map_err(|e| Error::Config(format!("cannot connect to {shown}: {e}")))?;
+            .tcp_connect_timeout(Some(CONNECT_TIMEOUT))
+            .read_timeout(Some(READ_TIMEOUT))
+            .write_timeout(Some(READ_TIMEOUT));
+        let mut conn = Conn::new(opts).map_err(|e| {
+            if timed_out(&e) {
+                Error::Config(format!("cannot connect to {shown}: {}", no_answer()))
+            } else {
+                Error::Config(format!("cannot connect to {shown}: {e}"))
+            }
+        })?;
+        // Best effort: a server without InnoDB has no such variable, and waits on its own.
+        let _ = conn.query_drop(format!(
+            "SET SESSION innodb_lock_wait_timeout = {LOCK_WAIT_SECS}"
+        ));
         Ok(MysqlDb { conn, shown })
     }
 
     fn fail(&self, e: mysql::Error) -> Error {
+        if timed_out(&e) {
+            return Error::Config(format!("{}: {}", self.shown, no_answer()));
+        }
         Error::Config(format!("{}: {e}", self.shown))
     }
 }

@@ -14,6 +14,7 @@ use super::store::{self, Sql, Val};
 use crate::engine::data::{self, Scope};
 use crate::engine::error::PolarsContext;
 use crate::engine::label::anchors::DataRange;
+use crate::engine::text::{printable, thousands};
 use crate::engine::time::{US_PER_DAY, fmt_anchor};
 use crate::engine::{Error, Result};
 
@@ -154,13 +155,15 @@ fn active_between(log: &data::EventLog, from: i64, to: i64) -> Result<HashSet<i6
 }
 
 /// Read a campaign out from `data` (its logs must cover the horizon) and store the read-out,
-/// replacing an earlier one. Logs that end too soon: an error saying how many days are
-/// missing, and nothing stored.
+/// replacing an earlier one. Logs that end too soon: an error naming the last day needed, the
+/// logs' true last event and the days missing, and nothing stored. Logs that hold none of the
+/// campaign's targets (another shop's, another scope's) are refused too: they would read as
+/// every target dormant in both groups.
 pub fn read_out(db: &mut dyn Sql, c: &Campaign, data: &[String]) -> Result<Vec<TierReadout>> {
+    let name = format!("`{}`", printable(&c.name));
     let scope: Scope = serde_json::from_str(&c.scope).map_err(|e| {
         Error::Config(format!(
-            "campaign {}: its scope is not valid JSON ({e})",
-            c.name
+            "campaign {name}: its scope is not valid JSON ({e})"
         ))
     })?;
     let (t, end) = (c.anchor_us()?, c.horizon_end_us()?);
@@ -168,34 +171,47 @@ pub fn read_out(db: &mut dyn Sql, c: &Campaign, data: &[String]) -> Result<Vec<T
     let log = data::load(&files, &scope)?;
     let range = DataRange::of(log.summary.first_ts, log.summary.last_ts);
     if range.end < end {
+        // The same rule `campaign list` states (`needs logs through …`), and the logs' real
+        // last event: their range's end is the midnight after it, which reads as a day more.
         let missing = (end - range.end + US_PER_DAY - 1) / US_PER_DAY;
         return Err(Error::Config(format!(
-            "the logs end at {} but campaign {}'s horizon runs to {}: {missing} day(s) of logs \
-             are missing; nothing was stored",
-            fmt_anchor(range.end),
-            c.name,
-            fmt_anchor(end)
+            "campaign {name} needs logs through {} (its horizon runs to {}), but the last \
+             event in the logs is at {}: {missing} day(s) of logs are missing; nothing was \
+             stored",
+            c.last_day_needed()?,
+            fmt_anchor(end),
+            fmt_anchor(log.summary.last_ts),
         ))
         .hint("read it out again when the logs cover the horizon"));
     }
     if range.start > t {
         return Err(Error::Config(format!(
-            "the logs start at {}, after campaign {}'s anchor {}: a user's visit between the \
-             two would be missed; nothing was stored",
+            "the logs start at {}, after campaign {name}'s anchor {}: a user's visit between \
+             the two would be missed; nothing was stored",
             fmt_anchor(range.start),
-            c.name,
-            c.anchor
+            printable(&c.anchor)
         )));
     }
-    let active = active_between(&log, t, end)?;
     let targets = targets(db, c)?;
     if targets.is_empty() {
         return Err(Error::Config(format!(
-            "campaign {} has no targets in {}",
-            c.name,
+            "campaign {name} has no targets in {}",
             db.describe()
         )));
     }
+    let seen = users_of(&log)?;
+    let overlap = targets.iter().filter(|(u, _, _)| seen.contains(u)).count();
+    if overlap == 0 {
+        return Err(Error::Config(format!(
+            "none of campaign {name}'s {} targets has an event in these logs (overlap 0 of \
+             {}, in the campaign's scope): they are not the logs of the campaign's users, and \
+             would read as every target dormant; nothing was stored",
+            thousands(targets.len() as u64),
+            thousands(targets.len() as u64)
+        ))
+        .hint("give the logs the campaign's run was made from, extended past its horizon"));
+    }
+    let active = active_between(&log, t, end)?;
     let outcomes: Vec<Outcome> = targets
         .iter()
         .map(|(u, tier, g)| Outcome {
@@ -208,6 +224,11 @@ pub fn read_out(db: &mut dyn Sql, c: &Campaign, data: &[String]) -> Result<Vec<T
     let rows = tally(&outcomes, &fmt_anchor(log.summary.last_ts), &read_at);
     store(db, c.id, &rows)?;
     Ok(rows)
+}
+
+/// Every user with an event in `log`.
+fn users_of(log: &data::EventLog) -> Result<HashSet<i64>> {
+    active_between(log, i64::MIN, i64::MAX)
 }
 
 const READOUT_COLS: [&str; 11] = [

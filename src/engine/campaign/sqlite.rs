@@ -8,6 +8,9 @@ use rusqlite::{Connection, ToSql};
 use super::store::{Engine, Sql, Val};
 use crate::engine::{Error, Result};
 
+/// How long to wait for another process's write (a second `campaign create`).
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 pub struct SqliteDb {
     conn: Connection,
     path: PathBuf,
@@ -26,16 +29,28 @@ impl ToSql for Val {
 
 impl SqliteDb {
     pub fn open(path: &Path) -> Result<SqliteDb> {
-        if path.is_dir() {
-            return Err(Error::in_file(
-                path,
-                "is a directory, not a campaign database",
-            ));
+        // A FIFO, device or socket would read as `disk I/O error` (or block): say what it is.
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_dir() => {
+                return Err(Error::in_file(
+                    path,
+                    "is a directory, not a campaign database",
+                ));
+            }
+            Ok(m) if !m.is_file() => {
+                return Err(Error::in_file(
+                    path,
+                    format!(
+                        "is {}, not a campaign database (an SQLite file)",
+                        kind_of(&m)
+                    ),
+                ));
+            }
+            _ => {}
         }
         let conn = Connection::open(path).map_err(|e| fail(path, e))?;
         // Another process writing (a second `campaign create`): wait for it, up to a point.
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(|e| fail(path, e))?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| fail(path, e))?;
         Ok(SqliteDb {
             conn,
             path: path.to_path_buf(),
@@ -43,7 +58,36 @@ impl SqliteDb {
     }
 }
 
+/// What a path that is not a regular file is, in words.
+fn kind_of(m: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = m.file_type();
+        if t.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_block_device() || t.is_char_device() {
+            return "a device";
+        }
+    }
+    let _ = m;
+    "not a regular file"
+}
+
 fn fail(path: &Path, e: rusqlite::Error) -> Error {
+    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) {
+        return Error::in_file(
+            path,
+            format!(
+                "SQLite: the database is locked by another process (waited {} s)",
+                BUSY_TIMEOUT.as_secs()
+            ),
+        );
+    }
     Error::in_file(path, format!("SQLite: {e}"))
 }
 

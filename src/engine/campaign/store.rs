@@ -274,10 +274,15 @@ pub fn migrate(db: &mut dyn Sql) -> Result<()> {
 pub fn transaction<T>(db: &mut dyn Sql, f: impl FnOnce(&mut dyn Sql) -> Result<T>) -> Result<T> {
     db.exec("BEGIN", &[])?;
     match f(db) {
-        Ok(v) => {
-            db.exec("COMMIT", &[])?;
-            Ok(v)
-        }
+        Ok(v) => match db.exec("COMMIT", &[]) {
+            Ok(()) => Ok(v),
+            Err(e) => {
+                // SQLite keeps the transaction open after a busy COMMIT: end it, or this
+                // connection (the workbench's) would hold it and its locks.
+                let _ = db.exec("ROLLBACK", &[]);
+                Err(e)
+            }
+        },
         Err(e) => {
             let _ = db.exec("ROLLBACK", &[]);
             Err(e)

@@ -60,6 +60,10 @@ impl TierRule {
     }
 }
 
+/// The longest tier name and offer: the campaign tables' columns (SPEC §7) hold no more.
+const MAX_NAME: usize = 100;
+const MAX_OFFER: usize = 200;
+
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TierSpec {
@@ -103,6 +107,40 @@ impl TierRule {
             }
             if t.name.trim().is_empty() {
                 return Err(bad(format!("tier {}: empty name", i + 1)));
+            }
+            let shown = crate::engine::text::clip(&t.name, 60);
+            // The read-out's overall row is `all`, and a campaign's rows are keyed by tier name
+            // (in MySQL without regard to case): a tier of that name, or two of one name, would
+            // merge rows. Compared as the database compares them.
+            let key = t.name.trim().to_lowercase();
+            if key == crate::engine::campaign::readout::ALL {
+                return Err(bad(format!(
+                    "tier {} is named `{shown}`, the name of the overall row of a read-out: \
+                     choose another",
+                    i + 1
+                )));
+            }
+            if let Some(j) = tiers
+                .iter()
+                .position(|p: &Tier| p.name.trim().to_lowercase() == key)
+            {
+                return Err(bad(format!(
+                    "tiers {} and {} are both named `{shown}`: each tier needs its own name",
+                    j + 1,
+                    i + 1
+                )));
+            }
+            if t.name.chars().count() > MAX_NAME {
+                return Err(bad(format!(
+                    "tier {} ({shown}): a tier name is at most {MAX_NAME} characters",
+                    i + 1
+                )));
+            }
+            if t.offer.chars().count() > MAX_OFFER {
+                return Err(bad(format!(
+                    "tier {} ({shown}): an offer is at most {MAX_OFFER} characters",
+                    i + 1
+                )));
             }
             prev = k.bp;
             tiers.push(Tier {
@@ -217,5 +255,44 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("c.toml"), "{e}");
+    }
+
+    #[test]
+    fn tier_names_that_would_merge_rows_are_refused_naming_the_file() {
+        let two = |a: &str, b: &str| {
+            format!(
+                "[[tiers]]\nname = \"{a}\"\ntop_pct = 5\noffer = \"x\"\n\n\
+                 [[tiers]]\nname = \"{b}\"\ntop_pct = 10\noffer = \"y\"\n"
+            )
+        };
+        // Two of one name, also as MySQL compares them (case, trailing spaces).
+        for (a, b) in [("Hot", "Hot"), ("Hot", "hot"), ("Hot", "Hot  ")] {
+            let e = TierRule::from_toml(&two(a, b), "t.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("t.toml") && e.contains("tiers 1 and 2") && e.contains("both named"),
+                "{a:?}/{b:?}: {e}"
+            );
+        }
+        // The read-out's overall row, in any case.
+        for name in ["all", "ALL", " All"] {
+            let e = TierRule::from_toml(&two("Hot", name), "t.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("t.toml") && e.contains("overall row"),
+                "{name:?}: {e}"
+            );
+        }
+        // Longer than the campaign tables hold.
+        let long = "n".repeat(101);
+        let e = TierRule::from_toml(&two("Hot", &long), "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("at most 100 characters"), "{e}");
+        // Distinct names, `all` inside a longer one: fine.
+        assert!(TierRule::from_toml(&two("Hot", "all-in"), "t.toml").is_ok());
+        assert!(TierRule::from_toml(&two("Hot", "Warm"), "t.toml").is_ok());
     }
 }

@@ -87,7 +87,7 @@ fn status_style<'a>(sh: &Shared, s: Status, text: &'a str) -> Span<'a> {
     let t = sh.theme;
     match s {
         Status::Read => Span::styled(text, t.good()),
-        Status::Ready => Span::styled(text, t.warn()),
+        Status::Due => Span::styled(text, t.warn()),
         Status::WaitingForData => Span::styled(text, t.dim()),
     }
 }
@@ -283,7 +283,10 @@ fn detail_box(st: &Campaigns, sh: &Shared, c: &Summary, f: &mut Frame, area: Rec
             .unwrap_or_default();
         let what = match c.status {
             Status::WaitingForData => format!("Waiting for data: the horizon ends {end}."),
-            _ => format!("Ready: the horizon ended {end}."),
+            _ => format!(
+                "Due: the horizon ended {end}; a read-out needs logs through {}.",
+                k.last_day_needed().unwrap_or_default()
+            ),
         };
         lines.push(Line::raw(what));
         lines.push(Line::raw(format!(
