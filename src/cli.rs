@@ -144,10 +144,13 @@ impl TableArgs {
         if self.category.as_deref() == Some("") {
             return Err(Error::Config("--category needs a non-empty prefix".into()));
         }
-        Ok(Scope {
+        let scope = Scope {
             category: self.category.clone(),
             brands,
-        })
+        };
+        // The engine checks again where the scope is used; here it fails before any work.
+        scope.check()?;
+        Ok(scope)
     }
 
     pub fn window(&self) -> Window {

@@ -430,3 +430,46 @@ fn the_query_is_readable_and_refuses_what_it_cannot_compute() {
         "too short",
     );
 }
+
+/// A line break in a scope value once ended the query's `-- scope:` comment, and DuckDB ran
+/// the rest (`DROP TABLE events`). Control characters in scope values are refused by every
+/// command that takes a scope, before any work, with the value shown escaped.
+#[test]
+fn scope_values_with_control_characters_are_refused() {
+    let evil = "apple\nDROP TABLE events;--";
+    for (flag, dialect) in [
+        ("--brands", "duckdb"),
+        ("--category", "spark"),
+        ("--brands", "spark"),
+    ] {
+        for v in [evil, "apple\rDROP TABLE events;--"] {
+            let out = Command::new(exe())
+                .args(["sql", "--dialect", dialect])
+                .args(["--time-range", "2019-10-01,2020-04-30", flag, v])
+                .output()
+                .unwrap();
+            assert!(!out.status.success(), "{flag} {v:?} accepted");
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                text.lines().all(|l| !l.trim_start().starts_with("DROP")),
+                "{text}"
+            );
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains("control character"), "{err}");
+            assert!(err.contains("DROP TABLE events;--"), "{err}");
+            assert!(!err.contains("panicked"), "{err}");
+        }
+    }
+    // The same refusal from a command that reads the log.
+    let out = Command::new(exe())
+        .arg("summary")
+        .arg("--data")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data/2019-Oct.csv.gz"))
+        .args(["--brands", "apple,\u{1b}]0;pwned\u{7}"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("control character"), "{err}");
+    assert!(!err.bytes().any(|b| b == 0x1b || b == 0x07), "{err:?}");
+}
