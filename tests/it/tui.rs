@@ -1515,7 +1515,7 @@ fn control_characters_from_data_never_reach_the_screen() {
             let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
             app.targets.page = ui::target_page(h);
             app.fill_reasons();
-            term.draw(|f| ui::render(&mut app, f)).unwrap();
+            term.draw(|f| ui::render(&app, f)).unwrap();
             for cell in term.backend().buffer().content.iter() {
                 assert!(
                     !cell.symbol().contains(char::is_control),
