@@ -18,6 +18,7 @@ use crate::engine::targeting::TierRule;
 use crate::engine::targeting::export::ExportFormat;
 use crate::engine::targeting::list::{ListSpec, target_rows};
 use crate::engine::targeting::phrases::{Lang, Phrases};
+use crate::engine::text::printable;
 use crate::engine::time::parse_anchor;
 use crate::engine::{Error, Result};
 
@@ -144,10 +145,13 @@ impl TableArgs {
         if self.category.as_deref() == Some("") {
             return Err(Error::Config("--category needs a non-empty prefix".into()));
         }
-        Ok(Scope {
+        let scope = Scope {
             category: self.category.clone(),
             brands,
-        })
+        };
+        // The engine checks again where the scope is used; here it fails before any work.
+        scope.check()?;
+        Ok(scope)
     }
 
     pub fn window(&self) -> Window {
@@ -548,10 +552,27 @@ fn install_error_report() {
         .install();
 }
 
-/// The error as color-eyre shows it: the headline, each cause under it, and the suggestion.
+/// Text for the terminal: control characters escaped (ESC, BEL, CR, C1 …) as by
+/// [`printable`], line by line, so a message's or a summary's own line breaks stay. Every text
+/// the command line prints that may hold a log's value, a file name or a config's name goes
+/// through here: a hostile log must not clear the screen, set the title or write the
+/// clipboard (OSC 52).
+pub(crate) fn shown(s: &str) -> String {
+    s.split('\n').map(printable).collect::<Vec<_>>().join("\n")
+}
+
+/// A path as the terminal may show it.
+fn shown_path(p: &std::path::Path) -> String {
+    printable(&p.display().to_string()).into_owned()
+}
+
+/// The error as color-eyre shows it: the headline, each cause under it, and the suggestion,
+/// each with control characters escaped (they may quote a log's value or a file name).
 fn report(e: &Error) -> color_eyre::Report {
     use color_eyre::Section as _;
     let (headline, causes) = e.headline_and_causes();
+    let causes: Vec<String> = causes.iter().map(|c| shown(c)).collect();
+    let headline = shown(&headline);
     let mut r = match causes.split_last() {
         Some((innermost, outer)) => outer
             .iter()
@@ -563,7 +584,7 @@ fn report(e: &Error) -> color_eyre::Report {
         None => color_eyre::eyre::eyre!("{headline}"),
     };
     if let Some(h) = e.suggestion() {
-        r = r.suggestion(h.to_string());
+        r = r.suggestion(shown(h));
     }
     r
 }
@@ -598,7 +619,7 @@ pub fn run(cli: Cli) -> Result<()> {
             let files = crate::engine::data::resolve(&cfg.data)?;
             if cfg.features.is_some() || crate::engine::spill::out_of_core(&files, &cfg.exec) {
                 let ds = build_dataset(&cfg)?;
-                print!("{}", dataset::summary(&ds));
+                print!("{}", shown(&dataset::summary(&ds)));
                 return Ok(());
             }
             // In memory the log is read once: when no split can be made, what it holds is
@@ -606,11 +627,11 @@ pub fn run(cli: Cli) -> Result<()> {
             let log = crate::engine::data::load(&files, &cfg.scope)?;
             match dataset::build_from_log(&log, &cfg) {
                 Ok(ds) => {
-                    print!("{}", dataset::summary(&ds));
+                    print!("{}", shown(&dataset::summary(&ds)));
                     Ok(())
                 }
                 Err(e) => {
-                    print!("{}", dataset::log_summary(&log.summary));
+                    print!("{}", shown(&dataset::log_summary(&log.summary)));
                     let too_short = e.to_string().contains("split is empty");
                     match dataset::split_suggestion(&log.summary, &cfg.window) {
                         Some(hint) if too_short => Err(e.hint(hint)),
@@ -633,9 +654,9 @@ pub fn run(cli: Cli) -> Result<()> {
             });
             bar.finish_and_clear();
             let ds = ds?;
-            eprint!("{}", dataset::summary(&ds));
+            eprint!("{}", shown(&dataset::summary(&ds)));
             let rows: u64 = ds.table.per_anchor.iter().map(|a| a.rows).sum();
-            eprintln!("wrote {rows} rows to {}", out.display());
+            eprintln!("wrote {rows} rows to {}", shown_path(&out));
             Ok(())
         }
         Some(Command::Train(t)) => train(t),
@@ -653,10 +674,10 @@ pub fn run(cli: Cli) -> Result<()> {
                     "wrote {} rows (top {}% by {}, {} excluded, {} added by hand) to {}",
                     rows.len(),
                     spec.k,
-                    spec.model,
+                    printable(spec.model),
                     spec.edits.excluded.len(),
                     rows.iter().filter(|r| r.edited).count(),
-                    e.out.display()
+                    shown_path(&e.out)
                 );
                 Ok(())
             })
@@ -669,7 +690,7 @@ pub fn run(cli: Cli) -> Result<()> {
             ReportFormat::of_path(&r.out)?;
             with_list(&r.list, false, |wb, spec| {
                 write_report_file(wb, spec, &r.out)?;
-                eprintln!("wrote the report to {}", r.out.display());
+                eprintln!("wrote the report to {}", shown_path(&r.out));
                 Ok(())
             })
         }
@@ -689,8 +710,8 @@ pub fn run(cli: Cli) -> Result<()> {
                 "scored {} users at {} with {} -> {}",
                 scored.rows.len(),
                 crate::engine::time::fmt_anchor(anchor),
-                scored.model,
-                s.out.display()
+                printable(&scored.model),
+                shown_path(&s.out)
             );
             Ok(())
         }
@@ -718,7 +739,7 @@ pub fn run(cli: Cli) -> Result<()> {
             });
             bar.finish_and_clear();
             let report = report?;
-            eprintln!("{report}");
+            eprintln!("{}", shown(&report.to_string()));
             Ok(())
         }
         Some(Command::Campaign(c)) => campaign::run(c),
@@ -759,7 +780,11 @@ fn sql(q: SqlArgs) -> Result<()> {
         Some(path) => {
             guard_output(path, &[])?;
             crate::engine::atomic::write_atomic(path, |w| w.write_all(text.as_bytes()))?;
-            eprintln!("wrote the {} query to {}", q.dialect.name(), path.display());
+            eprintln!(
+                "wrote the {} query to {}",
+                q.dialect.name(),
+                shown_path(path)
+            );
         }
         None => {
             std::io::stdout()
@@ -781,6 +806,7 @@ fn with_list<T>(
     let edits = crate::engine::targeting::edits::Edits::load_for(&wb)?;
     let model = a.model.clone().unwrap_or_else(|| wb.chosen.clone());
     if wb.model(&model).is_none() {
+        // Names from a run's files: shown escaped by `report`.
         let names: Vec<&str> = wb.models.iter().map(|m| m.name.as_str()).collect();
         return Err(Error::Config(format!("the run has no model `{model}`"))
             .hint(format!("its models are {}", names.join(", "))));
@@ -882,9 +908,10 @@ fn train(t: TrainArgs) -> Result<()> {
             bar.set_length(total as u64);
             bar.set_position(done as u64);
         }
-        Progress::ModelFailed { model, error } => {
-            say(&bar, format!("! {model} failed and is left out: {error}"))
-        }
+        Progress::ModelFailed { model, error } => say(
+            &bar,
+            shown(&format!("! {model} failed and is left out: {error}")),
+        ),
         // The bar's own clock shows the time; a script's log needs no line a second.
         Progress::Working { model, .. } => bar.set_message(model),
         // The summary is printed with the results.
@@ -906,9 +933,9 @@ fn train(t: TrainArgs) -> Result<()> {
                 .unwrap_or_default()
         );
     } else {
-        eprint!("{}", dataset::summary(&report.dataset));
-        println!("{}", crate::engine::artifacts::leaderboard(&report));
+        eprint!("{}", shown(&dataset::summary(&report.dataset)));
+        println!("{}", shown(&crate::engine::artifacts::leaderboard(&report)));
     }
-    eprintln!("run saved to {}", dir.display());
+    eprintln!("run saved to {}", shown_path(&dir));
     Ok(())
 }

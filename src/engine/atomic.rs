@@ -198,7 +198,8 @@ fn new_file_mode(target: &Path) -> std::fs::Permissions {
 /// Write `df` as a Parquet file at `path`, whole or not at all.
 pub fn write_parquet(df: &mut polars::prelude::DataFrame, path: &Path) -> Result<()> {
     write_atomic(path, |w| {
-        polars::prelude::ParquetWriter::new(w)
+        let schema = df.schema().clone();
+        crate::engine::parquet_out::writer(w, &schema)
             .finish(df)
             .map(|_| ())
             .map_err(std::io::Error::other)

@@ -58,7 +58,7 @@ pub fn run(cfg: &BenchConfig) -> Result<()> {
             write_file(ev, &path)?;
             eprintln!(
                 "generated {} ({} events) in {:.2}s",
-                path.display(),
+                crate::engine::text::printable(&path.display().to_string()),
                 ev.len(),
                 t.elapsed().as_secs_f64()
             );

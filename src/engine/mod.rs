@@ -14,6 +14,7 @@ pub mod file_kind;
 pub mod label;
 pub mod loaded_run;
 pub mod models;
+pub mod parquet_out;
 pub mod run;
 pub mod run_format;
 pub mod score;

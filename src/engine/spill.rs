@@ -824,7 +824,7 @@ pub fn write_features(
             csv_header(w)?;
             return each(&mut |df| csv_rows(df, w));
         }
-        let mut writer = ParquetWriter::new(&mut *w)
+        let mut writer = crate::engine::parquet_out::writer(&mut *w, &schema)
             .batched(&schema)
             .map_err(std::io::Error::other)?;
         each(&mut |df| writer.write_batch(df).map_err(std::io::Error::other))?;

@@ -126,6 +126,9 @@ fn check_table(name: &str) -> Result<()> {
 /// The query, one statement, without a trailing semicolon.
 pub fn feature_query(r: &SqlRequest) -> Result<String> {
     check_table(&r.table)?;
+    // Values reach the query as quoted literals, and the comment below shows them escaped;
+    // control characters are refused outright (a newline once ended the comment).
+    r.scope.check()?;
     if r.plan.anchors.is_empty() {
         return Err(Error::Config("no anchors to compute".into()));
     }
@@ -453,4 +456,68 @@ ORDER BY t, user_id",
         trend = dbl("n_recent_half - (n - n_recent_half)"),
     );
     Ok(q.trim_end().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(dialect: Dialect, scope: Scope) -> SqlRequest {
+        let w = Window {
+            lookback_days: 30,
+            horizon_days: 30,
+        };
+        let day = |d: &str| crate::engine::time::parse_anchor(d).unwrap();
+        let anchors = ["2019-11-01", "2019-12-01", "2020-01-01", "2020-02-01"]
+            .map(day)
+            .to_vec();
+        SqlRequest {
+            dialect,
+            scope,
+            plan: plan(&AnchorChoice::List(anchors), None, &w).unwrap(),
+            table: "events".into(),
+        }
+    }
+
+    /// A newline or CR in a scope value once ended the `-- scope:` comment and ran the rest
+    /// as SQL: such a scope gives no query at all, in either dialect.
+    #[test]
+    fn a_scope_value_with_a_line_break_gives_no_query() {
+        for d in [Dialect::DuckDb, Dialect::Spark] {
+            for evil in ["x\nDROP TABLE events;--", "x\rDROP TABLE events;--"] {
+                for scope in [
+                    Scope {
+                        category: None,
+                        brands: Some(vec!["apple".into(), evil.into()]),
+                    },
+                    Scope {
+                        category: Some(evil.into()),
+                        brands: None,
+                    },
+                ] {
+                    let e = feature_query(&request(d, scope)).expect_err("refused");
+                    assert!(e.to_string().contains("control character"), "{e}");
+                }
+            }
+        }
+    }
+
+    /// Every comment line of the query is one line: no scope value starts a line of its own.
+    #[test]
+    fn scope_values_are_quoted_in_literals_and_escaped_in_comments() {
+        for d in [Dialect::DuckDb, Dialect::Spark] {
+            let scope = Scope {
+                category: Some("it's -- a prefix".into()),
+                brands: Some(vec!["DROP TABLE events;--".into(), "o'neil".into()]),
+            };
+            let q = feature_query(&request(d, scope)).unwrap();
+            assert!(
+                q.lines().all(|l| !l.trim_start().starts_with("DROP")),
+                "{q}"
+            );
+            assert!(q.contains("'DROP TABLE events;--'"), "{q}");
+            assert!(q.contains("'o''neil'"), "{q}");
+            assert!(q.contains("'it''s -- a prefix'"), "{q}");
+        }
+    }
 }

@@ -157,12 +157,11 @@ fn dormant_share_is_near_the_seed_study() {
 }
 
 /// `gen` in slices of users (spilled runs merged by time and user) writes the bytes of the
-/// whole log generated in memory: the Parquet written by polars in one piece as before, with
+/// whole log generated in memory: the Parquet written by polars in one piece, with
 /// more than one row group; CSV, CSV.gz and monthly files through the same merge.
 #[test]
 fn streaming_gen_writes_the_bytes_of_the_in_memory_log() {
     use churn_tui::engine::data::generate::{generate_to_with, to_frame};
-    use polars::prelude::ParquetWriter;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let mut big = cfg(21);
@@ -175,7 +174,9 @@ fn streaming_gen_writes_the_bytes_of_the_in_memory_log() {
     );
     let whole = d.join("whole.parquet");
     let mut df = to_frame(&events).unwrap();
-    ParquetWriter::new(std::fs::File::create(&whole).unwrap())
+    // The writer every Parquet output goes through (plain string types in the footer).
+    let schema = df.schema().clone();
+    churn_tui::engine::parquet_out::writer(std::fs::File::create(&whole).unwrap(), &schema)
         .finish(&mut df)
         .unwrap();
     let sliced = d.join("sliced.parquet");

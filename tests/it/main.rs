@@ -10,6 +10,7 @@ mod features_fixture;
 mod features_import;
 mod formats;
 mod hardening;
+mod injection;
 mod leakage_prop;
 mod metrics;
 mod outofcore;

@@ -416,6 +416,15 @@ fn exports_read_back_equal_to_the_list() {
     for (c, r) in all[1..].iter().zip(&rows) {
         assert_eq!(c[0], Cell::Float(r.rank as f64));
         assert_eq!(c[1], Cell::Float(r.user_id as f64));
+        // The anchor is a date cell: Excel's serial day, 25,569 at 1970-01-01 00:00 UTC.
+        match &c[2] {
+            Cell::DateTime(t) => {
+                assert!(t.is_datetime());
+                let want = r.anchor as f64 / 86_400e6 + 25_569.0;
+                assert!((t.as_f64() - want).abs() < 1e-9, "{} vs {want}", t.as_f64());
+            }
+            c => panic!("the anchor is no date cell: {c:?}"),
+        }
         assert_eq!(c[4], Cell::String(r.tier.clone()));
         assert_eq!(c[7], Cell::Bool(r.edited));
     }

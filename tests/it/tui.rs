@@ -1484,3 +1484,48 @@ fn k_steps_do_what_the_help_says() {
         .to_string();
     assert!(bar.contains("]/[ K 5/10/15%"), "{bar}");
 }
+
+/// A run whose files name a hostile log (ESC, OSC 52, BEL in a file name and in the scope) and
+/// a hostile message: ratatui drops control characters where text enters the buffer (every
+/// span, line and `set_stringn` filters graphemes holding one), so no cell of any tab carries
+/// one to the terminal; the printable rest of the text stays readable.
+#[test]
+fn control_characters_from_data_never_reach_the_screen() {
+    let d = tempfile::tempdir().unwrap();
+    let run = d.path().join("run");
+    crate::common::copy_dir(&fixture_dir(), &run);
+    let stats = run.join("stats.json");
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    v["data"]["scope"] = "brands x\u{1b}]52;c;SGVsbG8=\u{7}y".into();
+    v["data"]["files"][0]["path"] = "/tmp/ev\u{1b}[2J\u{1b}]0;title\u{7}il.csv".into();
+    std::fs::write(&stats, serde_json::to_string(&v).unwrap()).unwrap();
+
+    let wb = LoadedRun::load(&run).expect("run loads");
+    let mut app = App::new(Theme::default(), wb.models.len());
+    effects::open(&mut app, wb);
+    app.notify(
+        "unknown event_type `view\u{1b}]52;c;SGVsbG8=\u{7}\u{1b}[2J\r\u{9b}31m`",
+        true,
+    );
+    let mut seen = String::new();
+    for tab in Tab::ALL {
+        app.update(Action::GoTab(tab));
+        for (w, h) in [(80u16, 24u16), (160, 48)] {
+            let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+            app.targets.page = ui::target_page(h);
+            app.fill_reasons();
+            term.draw(|f| ui::render(&app, f)).unwrap();
+            for cell in term.backend().buffer().content.iter() {
+                assert!(
+                    !cell.symbol().contains(char::is_control),
+                    "{tab:?} {w}x{h}: a cell holds {:?}",
+                    cell.symbol()
+                );
+            }
+            seen.push_str(&screen(&mut app, w, h));
+        }
+    }
+    assert!(seen.contains("/tmp/ev[2J]0;titleil.csv"), "{seen}");
+    assert!(seen.contains("x]52;c;SGVsbG8=y"), "{seen}");
+}

@@ -819,7 +819,8 @@ fn write_parquet_stream(
 ) -> std::io::Result<()> {
     if n == 0 {
         let mut df = to_frame(&[]).map_err(std::io::Error::other)?;
-        return ParquetWriter::new(w)
+        let schema = df.schema().clone();
+        return crate::engine::parquet_out::writer(w, &schema)
             .finish(&mut df)
             .map(|_| ())
             .map_err(std::io::Error::other);
@@ -832,7 +833,7 @@ fn write_parquet_stream(
         let df = to_frame(&group).map_err(std::io::Error::other)?;
         if writer.is_none() {
             writer = Some(
-                ParquetWriter::new(&mut *w)
+                crate::engine::parquet_out::writer(&mut *w, df.schema())
                     .batched(df.schema())
                     .map_err(std::io::Error::other)?,
             );

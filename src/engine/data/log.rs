@@ -97,6 +97,7 @@ pub fn scan_all(files: &[InputFile]) -> Result<LazyFrame> {
 /// The scope filter as an expression over `all` (resolving categories takes one streaming
 /// pass over it when a category prefix is given).
 pub fn scope_expr(all: &LazyFrame, files: &[InputFile], scope: &Scope) -> Result<Expr> {
+    scope.check()?;
     let mut keep = lit(true);
     if let Some(brands) = &scope.brands {
         keep = keep.and(brand_filter(brands));

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use polars::prelude::*;
-use rust_xlsxwriter::{Color, Format, FormatBorder, Workbook, Worksheet, XlsxError};
+use rust_xlsxwriter::{Color, ExcelDateTime, Format, FormatBorder, Workbook, Worksheet, XlsxError};
 
 use super::list::TargetRow;
 use super::tiers::TierRule;
@@ -44,21 +44,26 @@ impl ExportFormat {
     }
 }
 
+/// The CSV export, and so the coupon file of `campaign create`: a spreadsheet opens it, so text
+/// cells are quoted and those it would run as a formula neutralised (SPEC §5); numbers stay
+/// numbers.
 fn write_csv(rows: &[TargetRow], path: &Path) -> Result<()> {
+    use csv_out::text_cell;
     write_atomic(path, |w| {
-        let mut out = csv_out::writer(w);
+        let mut out = csv_out::sheet_writer(w);
         let (mut a, mut b, mut c) = (Fields::default(), Fields::default(), Fields::default());
         let io = csv_out::io;
         out.write_record(COLUMNS).map_err(io)?;
         for r in rows {
+            let reasons = r.reasons.join(REASON_SEP);
             let row: [&str; 8] = [
                 a.show(r.rank),
                 b.show(r.user_id),
                 &fmt_anchor(r.anchor),
                 c.show(r.score),
-                &r.tier,
-                &r.offer,
-                &r.reasons.join(REASON_SEP),
+                &text_cell(&r.tier),
+                &text_cell(&r.offer),
+                &text_cell(&reasons),
                 if r.edited { "true" } else { "false" },
             ];
             out.write_record(row).map_err(io)?;
@@ -163,7 +168,7 @@ pub(super) fn targets_sheet(
         ws.write_string_with_format(0, c as u16, *name, &head)?;
     }
     ws.set_freeze_panes(1, 0)?;
-    for (c, w) in [6.0, 12.0, 21.0, 9.0, 11.0, 28.0, 90.0, 7.0]
+    for (c, w) in [6.0, 12.0, 24.0, 9.0, 11.0, 28.0, 90.0, 7.0]
         .iter()
         .enumerate()
     {
@@ -185,7 +190,17 @@ pub(super) fn targets_sheet(
         let score = f.clone().set_num_format("0.0000");
         ws.write_number_with_format(row, 0, r.rank as f64, f)?;
         ws.write_number_with_format(row, 1, r.user_id as f64, &f.clone().set_num_format("0"))?;
-        ws.write_string_with_format(row, 2, fmt_anchor(r.anchor), f)?;
+        // The anchor as a date a spreadsheet can sort and filter by (Excel has no zones: the
+        // format says UTC); text only where Excel has no date (before 1900).
+        match ExcelDateTime::from_timestamp(r.anchor.div_euclid(1_000_000)) {
+            Ok(t) => ws.write_datetime_with_format(
+                row,
+                2,
+                &t,
+                &f.clone().set_num_format("yyyy-mm-dd hh:mm:ss \"UTC\""),
+            )?,
+            Err(_) => ws.write_string_with_format(row, 2, fmt_anchor(r.anchor), f)?,
+        };
         ws.write_number_with_format(row, 3, r.score, &score)?;
         ws.write_string_with_format(row, 4, &r.tier, f)?;
         ws.write_string_with_format(row, 5, &r.offer, f)?;
