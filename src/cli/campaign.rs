@@ -123,6 +123,31 @@ pub fn run(cmd: CampaignCommand) -> Result<()> {
                 )),
                 None => None,
             };
+            // The flags, else the model and K the workbench saved with the run, else the run's
+            // choice and every tier; the line after says which. (A damaged edits file is
+            // refused by `create`, naming it.)
+            let saved = crate::engine::targeting::edits::Edits::load(&a.run).unwrap_or_default();
+            let (model, model_why) = match (&a.model, &saved.model) {
+                (Some(m), _) => (Some(m.clone()), "--model"),
+                (None, Some(m)) => (Some(m.clone()), "chosen in the workbench"),
+                (None, None) => (None, "the run's choice"),
+            };
+            let (k, k_why) = match (a.k, a.tiers, saved.k) {
+                (Some(k), _, _) => (Some(k), "--k"),
+                (None, true, _) => (None, "every tier, --tiers"),
+                (None, false, Some(k)) => {
+                    if k.bp > tiers.reach().bp {
+                        return Err(crate::engine::Error::Config(format!(
+                            "the K set in the workbench for this run, {k}%, reaches past the \
+                             last tier (top {}%): users there would get no offer",
+                            tiers.reach()
+                        ))
+                        .hint("give --k, or --tiers for every tier"));
+                    }
+                    (Some(k), "set in the workbench")
+                }
+                (None, false, None) => (None, "every tier, the default"),
+            };
             let mut db = a.db.open()?;
             let created = create(
                 db.as_mut(),
@@ -131,17 +156,22 @@ pub fn run(cmd: CampaignCommand) -> Result<()> {
                     anchor: a.anchor,
                     data: super::absolute_inputs(&a.data)?,
                     exec: a.exec.to_exec()?,
-                    k: a.k,
+                    k,
                     holdout_bp: a.holdout,
                     name: a.name.clone(),
                     seed: a.seed,
-                    model: a.model.clone(),
+                    model,
                     tiers: &tiers,
                     phrases: &phrases,
                     out,
                     on_rows: &mut |_| {},
                 },
             )?;
+            eprintln!(
+                "model {} ({model_why}), top {}% ({k_why})",
+                created.campaign.model,
+                pct(created.campaign.k_bp)
+            );
             print!("{}", created_text(&created, &db.describe()));
             if let Some(p) = &a.out {
                 eprintln!("wrote the treatment list to {}", p.display());

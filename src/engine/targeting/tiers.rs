@@ -14,6 +14,31 @@ pub struct Tier {
     pub offer: String,
 }
 
+/// Where a listed row stands (`TierRule::place`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Placed<'a> {
+    /// The tier whose offer the row gets.
+    pub tier: &'a Tier,
+    /// Its place in the tier list.
+    pub index: usize,
+    /// Added by hand from below every tier: shown and exported as `added`, not as `tier`.
+    pub beyond: bool,
+}
+
+impl Placed<'_> {
+    /// The tier column's text: the tier's name, or the `added` label of `phrases`.
+    pub fn name<'a>(&'a self, phrases: &'a super::phrases::Phrases) -> &'a str {
+        if self.beyond {
+            phrases.label(ADDED_LABEL)
+        } else {
+            &self.tier.name
+        }
+    }
+}
+
+/// The phrase key of the tier column of a user added by hand beyond the last tier.
+pub const ADDED_LABEL: &str = "added";
+
 /// The tier list, best first; a rank below the last tier gets no action.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TierRule {
@@ -139,11 +164,27 @@ impl TierRule {
             .find(|t| rank <= KPct { bp: t.top_bp }.k_of(n))
     }
 
-    /// The tier of a listed row: by rank, except that a user added by hand from below every
-    /// tier gets the last tier (marketing put them on the list to receive an offer).
-    pub fn tier_for(&self, rank: usize, n: usize, added: bool) -> Option<&Tier> {
-        self.tier_of(rank, n)
-            .or(if added { self.tiers.last() } else { None })
+    /// Where a listed row stands: in the tier of its rank; or, for a user added by hand from
+    /// below every tier, `beyond` the tiers with the last tier's offer (marketing put them on
+    /// the list to receive one, but they were not ranked there, and every list says `added`).
+    pub fn place(&self, rank: usize, n: usize, added: bool) -> Option<Placed<'_>> {
+        if let Some(i) = self
+            .tiers
+            .iter()
+            .position(|t| rank <= KPct { bp: t.top_bp }.k_of(n))
+        {
+            return Some(Placed {
+                tier: &self.tiers[i],
+                index: i,
+                beyond: false,
+            });
+        }
+        let last = self.tiers.len().checked_sub(1).filter(|_| added)?;
+        Some(Placed {
+            tier: &self.tiers[last],
+            index: last,
+            beyond: true,
+        })
     }
 
     /// Rows in each tier (not cumulative) for a ranking of `n`.
@@ -180,6 +221,18 @@ mod tests {
             Some("Potential")
         );
         assert_eq!(r.tier_of(32, 101), None);
+        // Added by hand from rank 32: the last tier's offer, but beyond the tiers.
+        let p = r.place(32, 101, true).unwrap();
+        assert_eq!(
+            (p.tier.name.as_str(), p.index, p.beyond),
+            ("Potential", 2, true)
+        );
+        assert_eq!(r.place(32, 101, false), None);
+        let p = r.place(31, 101, true).unwrap();
+        assert!(
+            !p.beyond,
+            "an added user ranked inside a tier is placed there"
+        );
         assert_eq!(r.sizes(101), vec![6, 10, 15]);
     }
 
