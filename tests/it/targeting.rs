@@ -15,7 +15,7 @@ use churn_tui::engine::models::{Data, N_FEATURES};
 use churn_tui::engine::run::TrainConfig;
 use churn_tui::engine::stats::{DataInfo, FeatureStats, RunStats};
 use churn_tui::engine::targeting::TierRule;
-use churn_tui::engine::targeting::edits::Edits;
+use churn_tui::engine::targeting::edits::{Edit, Edits};
 use churn_tui::engine::targeting::export::{ExportFormat, export};
 use churn_tui::engine::targeting::list::{ListSpec, TargetRow, target_rows};
 use churn_tui::engine::targeting::phrases::Phrases;
@@ -39,19 +39,67 @@ fn run_copy() -> (tempfile::TempDir, PathBuf) {
     (d, to)
 }
 
-/// (user, score) of a model's test rows, ranked per SPEC §4 (score desc, then user asc).
-fn ranked(run: &Path, model: &str) -> Vec<(i64, f64)> {
+/// (user, score) of a model's test rows from the run's `scores.csv`.
+fn test_scores(run: &Path, model: &str) -> Vec<(i64, f64)> {
     let text = std::fs::read_to_string(run.join("scores.csv")).unwrap();
-    let mut r: Vec<(i64, f64)> = text
-        .lines()
+    text.lines()
         .skip(1)
         .filter_map(|l| {
             let f: Vec<&str> = l.split(',').collect();
             (f[0] == model && f[1] == "test")
                 .then(|| (f[2].parse().unwrap(), f[5].parse().unwrap()))
         })
+        .collect()
+}
+
+/// The model whose scores break `model`'s ties (SPEC §5), read from eval.json: of the other
+/// models, the best val Lift@first K, then val PR-AUC, then the earlier.
+fn runner_up(run: &Path, model: &str) -> String {
+    let e: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("eval.json")).unwrap()).unwrap();
+    let mut best: Option<((f64, f64), String)> = None;
+    for m in e["models"].as_array().unwrap() {
+        let name = m["name"].as_str().unwrap().to_string();
+        let val = &m["splits"]["val"];
+        let key = (
+            val["at_k"][0]["lift"].as_f64().unwrap_or(0.0),
+            val["pr_auc"].as_f64().unwrap_or(0.0),
+        );
+        if name != model && best.as_ref().is_none_or(|b| key > b.0) {
+            best = Some((key, name));
+        }
+    }
+    best.unwrap().1
+}
+
+/// (user, score) of a model's test rows in targeting order (SPEC §5), rebuilt here: score
+/// descending; equal scores by the runner-up's score descending, then days_since_last_event
+/// descending, then xxh3_64 of the user id (little-endian bytes) seeded with the run's seed.
+fn ranked(run: &Path, model: &str) -> Vec<(i64, f64)> {
+    let mut r = test_scores(run, model);
+    let second: std::collections::HashMap<i64, f64> = test_scores(run, &runner_up(run, model))
+        .into_iter()
         .collect();
-    r.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let wb = LoadedRun::load(run).unwrap();
+    let days = FEATURE_NAMES
+        .iter()
+        .position(|f| *f == "days_since_last_event")
+        .unwrap();
+    let recency: std::collections::HashMap<i64, f64> = wb
+        .test
+        .users
+        .iter()
+        .zip(&wb.test.cols[days])
+        .map(|(&u, &d)| (u, d))
+        .collect();
+    let seed = wb.config.seed;
+    let hash = |u: i64| xxhash_rust::xxh3::xxh3_64_with_seed(&u.to_le_bytes(), seed);
+    r.sort_by(|a, b| {
+        b.1.total_cmp(&a.1)
+            .then(second[&b.0].total_cmp(&second[&a.0]))
+            .then(recency[&b.0].total_cmp(&recency[&a.0]))
+            .then(hash(a.0).cmp(&hash(b.0)))
+    });
     r
 }
 
@@ -272,17 +320,29 @@ fn target_list_with_edits_matches_an_independent_ranking() {
     assert_eq!(got, want);
     let k = (1000 * r.len()).div_ceil(10_000);
     assert_eq!(rows.len(), k - 2 + 2, "k − exclusions + additions");
-    // Tiers by rank: the 5% cut is ceil(5·N/100); an added user below every tier gets the last.
+    // Tiers by rank: the 5% cut is ceil(5·N/100); an added user below every tier (the 30%
+    // cut) is `added`, with the last tier's offer.
     let cut5 = (500 * r.len()).div_ceil(10_000);
+    let cut30 = (3000 * r.len()).div_ceil(10_000);
+    assert!(
+        rows.iter().any(|x| x.rank > cut30),
+        "the rank-201 user is below every tier"
+    );
     for row in &rows {
-        let want_tier = if row.rank <= cut5 {
-            "Emergency"
+        let (want_tier, want_offer) = if row.rank <= cut5 {
+            ("Emergency", "30% coupon")
         } else if row.rank <= (1500 * r.len()).div_ceil(10_000) {
-            "Warning"
+            ("Warning", "15–20% discount")
+        } else if row.rank <= cut30 {
+            ("Potential", "10% discount or free shipping")
         } else {
-            "Potential"
+            ("added", "10% discount or free shipping")
         };
-        assert_eq!(row.tier, want_tier, "{row:?}");
+        assert_eq!(
+            (row.tier.as_str(), row.offer.as_str()),
+            (want_tier, want_offer),
+            "{row:?}"
+        );
         assert!(row.reasons.len() <= 3);
     }
     // Adding a user who was not scored is refused, naming them.
@@ -544,6 +604,7 @@ fn update_only_asks_for_writes_and_perform_does_them() {
     let user = *app.targets.edits.excluded.first().unwrap();
     let w = Write::Edits {
         what: format!("user {user} excluded"),
+        edit: Edit::Exclude(user),
     };
     assert_eq!(fx, vec![Effect::Write(w.clone())]);
     assert_eq!(
@@ -551,7 +612,7 @@ fn update_only_asks_for_writes_and_perform_does_them() {
         before,
         "update alone writes nothing"
     );
-    let outcome = effects::perform(&app, &w);
+    let outcome = effects::perform(&mut app, &w);
     assert!(
         !outcome.error && outcome.text.ends_with("— saved"),
         "{outcome:?}"
@@ -566,7 +627,7 @@ fn update_only_asks_for_writes_and_perform_does_them() {
     let fx = app.update(Action::Enter);
     assert_eq!(fx, vec![Effect::Write(Write::Export(path.clone()))]);
     assert!(!path.exists());
-    let outcome = effects::perform(&app, &Write::Export(path.clone()));
+    let outcome = effects::perform(&mut app, &Write::Export(path.clone()));
     assert!(!outcome.error, "{outcome:?}");
     assert!(path.exists());
 
@@ -577,7 +638,7 @@ fn update_only_asks_for_writes_and_perform_does_them() {
     );
     let report = run.join("report-top5.md");
     assert!(!report.exists());
-    let outcome = effects::perform(&app, &Write::Report);
+    let outcome = effects::perform(&mut app, &Write::Report);
     assert!(!outcome.error, "{outcome:?}");
     assert!(report.exists());
 }
@@ -899,8 +960,8 @@ fn the_reports_representative_users_are_on_the_models_list_not_added_by_hand() {
     );
     // The model's own list: the top 5% of its ranking (the added user is far below it).
     let edits = Edits {
-        excluded: Default::default(),
         added: vec![added],
+        ..Default::default()
     };
     let list = expected(&run, &model, 500, &edits);
     assert_eq!(list.last().map(|x| (x.1, x.2)), Some((added, true)));
@@ -931,8 +992,8 @@ fn the_xlsx_report_has_summary_targets_and_leaderboard_sheets() {
     write_report_of(&run, &xlsx);
     // The list expected from scores.csv, and the first row of the CSV export.
     let edits = Edits {
-        excluded: Default::default(),
         added: vec![added],
+        ..Default::default()
     };
     let want: Vec<String> = expected(&run, &model, 500, &edits)
         .iter()
