@@ -559,27 +559,41 @@ impl Targets {
     }
 }
 
-/// `spans` as one line of at most `width` cells: cut, with `…` at its end, when they do not
-/// fit, so a reader knows there is more (the Targets header at 80 columns).
+/// `spans` as one line of at most `width` cells: when they do not fit, cut at the last space
+/// that leaves room for `…` (a number is never cut in two, `1.2…` for 1.25), so a reader knows
+/// there is more and what shows reads right (the Targets header at 80 columns).
 fn fit_line<'a>(spans: Vec<Span<'a>>, width: usize) -> Line<'a> {
-    let total: usize = spans.iter().map(|s| cells(&s.content)).sum();
-    if total <= width {
+    let text: String = spans.iter().map(|s| s.content.as_ref()).collect();
+    if cells(&text) <= width {
         return Line::from(spans);
     }
-    let mut room = width.saturating_sub(1);
-    let mut out = Vec::new();
-    for sp in spans {
-        if room == 0 {
+    let (head, _) = split_at_cells(&text, width.saturating_sub(1));
+    // Back to the last space, unless there is none to go back to; and past a parenthesis left
+    // open (`lift 1.00 (ceiling …` reads as if the ceiling were cut).
+    let mut keep = head.trim_end().rfind(' ').map_or(head.len(), |i| i + 1);
+    loop {
+        let kept = text[..keep].trim_end();
+        let start = kept.rfind(' ').map_or(0, |i| i + 1);
+        let word = &kept[start..];
+        if start > 0 && word.contains('(') && !word.contains(')') {
+            keep = start;
+        } else {
             break;
         }
-        let w = cells(&sp.content);
-        if w <= room {
-            room -= w;
+    }
+    let mut left = keep;
+    let mut out = Vec::new();
+    for sp in spans {
+        if left == 0 {
+            break;
+        }
+        let c = sp.content.as_ref();
+        if c.len() <= left {
+            left -= c.len();
             out.push(sp);
         } else {
-            let (head, _) = split_at_cells(&sp.content, room);
-            out.push(Span::styled(head.to_string(), sp.style));
-            room = 0;
+            out.push(Span::styled(c[..left].to_string(), sp.style));
+            left = 0;
         }
     }
     out.push(Span::raw("…"));
