@@ -63,10 +63,10 @@ pub struct CreateArgs {
     /// Logs to score a later anchor from (default: the run's own inputs).
     #[arg(long = "data", value_name = "PATH")]
     pub data: Vec<String>,
-    /// Top K percent (default: every tier).
+    /// Top K percent (default: the K set in the workbench for this run, else every tier).
     #[arg(long, value_parser = k_arg, conflicts_with = "tiers")]
     pub k: Option<KPct>,
-    /// Every tier, down to the widest tier's share (the default).
+    /// Every tier, down to the widest tier's share (the default when the workbench saved no K).
     #[arg(long)]
     pub tiers: bool,
     /// Control share of each tier in percent (0 to 50).
@@ -78,7 +78,8 @@ pub struct CreateArgs {
     /// Seed of the control draw.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Another model of the run than the chosen one.
+    /// Another model of the run than the chosen one (default: the model picked in the
+    /// workbench for this run, else the run's chosen model).
     #[arg(long)]
     pub model: Option<String>,
     /// The treatment list (the coupon system's file): .csv, .json, .parquet or .xlsx.

@@ -1505,3 +1505,68 @@ fn two_workbenches_on_one_run_keep_both_editors_edits() {
         e
     });
 }
+
+/// A user added by hand from below every tier is `added` with the last tier's offer in every
+/// file: the CSV and XLSX exports and the report's tier table, never counted in the last tier.
+#[test]
+fn a_user_added_below_every_tier_is_added_in_exports_and_the_report() {
+    use calamine::{Data as Cell, Reader, Xlsx, open_workbook};
+    let (d, run, _model, r, added) = run_with_last_user_added();
+    let csv = d.path().join("t.csv");
+    let o = bin()
+        .args(["export", "--tiers", "--run"])
+        .arg(&run)
+        .arg("--out")
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let last = text.lines().last().unwrap();
+    let f: Vec<&str> = last.split(',').collect();
+    assert_eq!(
+        (f[0], f[1], f[4], f[5]),
+        (
+            r.len().to_string().as_str(),
+            added.to_string().as_str(),
+            "added",
+            "10% discount or free shipping"
+        ),
+        "{last}"
+    );
+    // Potential holds ranks ceil(15 · 496 / 100) + 1 = 76 to ceil(30 · 496 / 100) = 149; the
+    // added user is not among them.
+    assert_eq!(
+        text.lines().filter(|l| l.contains(",Potential,")).count(),
+        149 - 75
+    );
+    let xlsx = d.path().join("t.xlsx");
+    bin()
+        .args(["export", "--run"])
+        .arg(&run)
+        .arg("--out")
+        .arg(&xlsx)
+        .assert()
+        .success();
+    let mut x: Xlsx<_> = open_workbook(&xlsx).unwrap();
+    let sheet = x.worksheet_range("targets").unwrap();
+    let row = sheet.rows().last().unwrap();
+    assert_eq!(row[4], Cell::String("added".into()));
+    assert_eq!(row[5], Cell::String("10% discount or free shipping".into()));
+    let md = d.path().join("r.md");
+    bin()
+        .args(["report", "--run"])
+        .arg(&run)
+        .arg("--out")
+        .arg(&md)
+        .assert()
+        .success();
+    let rep = std::fs::read_to_string(&md).unwrap();
+    assert!(
+        rep.contains(
+            "| added | below every tier, added by hand | 1 | 10% discount or free shipping |"
+        ),
+        "{rep}"
+    );
+    assert!(rep.contains("| Potential | top 30% | 0 |"), "{rep}");
+}
