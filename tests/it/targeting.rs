@@ -1550,7 +1550,7 @@ fn a_user_added_below_every_tier_is_added_in_exports_and_the_report() {
         .success();
     let mut x: Xlsx<_> = open_workbook(&xlsx).unwrap();
     let sheet = x.worksheet_range("targets").unwrap();
-    let row = sheet.rows().last().unwrap();
+    let row = sheet.rows().next_back().unwrap();
     assert_eq!(row[4], Cell::String("added".into()));
     assert_eq!(row[5], Cell::String("10% discount or free shipping".into()));
     let md = d.path().join("r.md");
