@@ -16,7 +16,7 @@ use crate::engine::label::{AnchorChoice, Window};
 use crate::engine::sql::Dialect;
 use crate::engine::targeting::TierRule;
 use crate::engine::targeting::export::ExportFormat;
-use crate::engine::targeting::list::{ListSpec, target_rows};
+use crate::engine::targeting::list::{ListSpec, target_list};
 use crate::engine::targeting::phrases::{Lang, Phrases};
 use crate::engine::text::printable;
 use crate::engine::time::parse_anchor;
@@ -440,10 +440,12 @@ pub struct ListArgs {
     /// A run directory written by `train` (or the workbench); its hand edits apply.
     #[arg(long)]
     pub run: PathBuf,
-    /// Top K percent (up to two decimals).
-    #[arg(long, default_value = "5", value_parser = k_arg, allow_negative_numbers = true)]
-    pub k: KPct,
-    /// Another model of the run than the chosen one.
+    /// Top K percent (up to two decimals). Default: the K set in the workbench for this run,
+    /// else the run's first K (5 unless trained with other --k).
+    #[arg(long, value_parser = k_arg, allow_negative_numbers = true)]
+    pub k: Option<KPct>,
+    /// Another model of the run than the chosen one. Default: the model picked in the
+    /// workbench for this run, else the run's chosen model.
     #[arg(long)]
     pub model: Option<String>,
     #[command(flatten)]
@@ -668,8 +670,9 @@ pub fn run(cli: Cli) -> Result<()> {
             };
             guard_output(&e.out, &[])?;
             with_list(&e.list, e.tiers, |wb, spec| {
-                let rows = target_rows(wb, spec)?;
-                export(&rows, spec.tiers, format, &e.out)?;
+                let list = target_list(wb, spec)?;
+                let rows = &list.rows;
+                export(rows, spec.tiers, format, &e.out)?;
                 eprintln!(
                     "wrote {} rows (top {}% by {}, {} excluded, {} added by hand) to {}",
                     rows.len(),
@@ -679,6 +682,9 @@ pub fn run(cli: Cli) -> Result<()> {
                     rows.iter().filter(|r| r.edited).count(),
                     shown_path(&e.out)
                 );
+                if let Some(note) = list.tie_note(spec.k) {
+                    eprintln!("  {note} (SPEC §5)");
+                }
                 Ok(())
             })
         }
@@ -801,16 +807,31 @@ fn with_list<T>(
     f: impl FnOnce(&crate::engine::loaded_run::LoadedRun, &ListSpec) -> Result<T>,
 ) -> Result<T> {
     let (tiers, phrases) = a.target.load()?;
-    let k = if all_tiers { tiers.reach() } else { a.k };
     let wb = crate::engine::loaded_run::LoadedRun::load(&a.run)?;
     let edits = crate::engine::targeting::edits::Edits::load_for(&wb)?;
-    let model = a.model.clone().unwrap_or_else(|| wb.chosen.clone());
+    // The flags first, then what the workbench saved with the run, then the run's own: the
+    // list made here is the one the analyst saw, and the line below says which it is.
+    let (model, model_why) = match (&a.model, &edits.model) {
+        (Some(m), _) => (m.clone(), "--model"),
+        (None, Some(m)) => (m.clone(), "chosen in the workbench"),
+        (None, None) => (wb.chosen.clone(), "the run's choice"),
+    };
+    let (k, k_why) = match (all_tiers, a.k, edits.k) {
+        (true, _, _) => (tiers.reach(), "every tier, --tiers"),
+        (false, Some(k), _) => (k, "--k"),
+        (false, None, Some(k)) => (k, "set in the workbench"),
+        (false, None, None) => (
+            wb.ks.first().copied().unwrap_or(KPct { bp: 500 }),
+            "the run's first K",
+        ),
+    };
     if wb.model(&model).is_none() {
         // Names from a run's files: shown escaped by `report`.
         let names: Vec<&str> = wb.models.iter().map(|m| m.name.as_str()).collect();
         return Err(Error::Config(format!("the run has no model `{model}`"))
             .hint(format!("its models are {}", names.join(", "))));
     }
+    eprintln!("model {model} ({model_why}), top {k}% ({k_why})");
     f(
         &wb,
         &ListSpec {

@@ -65,10 +65,10 @@ pub struct CreateArgs {
     /// Logs to score a later anchor from (default: the run's own inputs).
     #[arg(long = "data", value_name = "PATH")]
     pub data: Vec<String>,
-    /// Top K percent (default: every tier).
+    /// Top K percent (default: the K set in the workbench for this run, else every tier).
     #[arg(long, value_parser = k_arg, conflicts_with = "tiers", allow_negative_numbers = true)]
     pub k: Option<KPct>,
-    /// Every tier, down to the widest tier's share (the default).
+    /// Every tier, down to the widest tier's share (the default when the workbench saved no K).
     #[arg(long)]
     pub tiers: bool,
     /// Control share of each tier in percent (0 to 50).
@@ -80,7 +80,8 @@ pub struct CreateArgs {
     /// Seed of the control draw.
     #[arg(long, default_value_t = 42, value_parser = super::whole_arg::<u64>, allow_negative_numbers = true)]
     pub seed: u64,
-    /// Another model of the run than the chosen one.
+    /// Another model of the run than the chosen one (default: the model picked in the
+    /// workbench for this run, else the run's chosen model).
     #[arg(long)]
     pub model: Option<String>,
     /// The treatment list (the coupon system's file): .csv, .json, .parquet or .xlsx.
@@ -125,6 +126,31 @@ pub fn run(cmd: CampaignCommand) -> Result<()> {
                 )),
                 None => None,
             };
+            // The flags, else the model and K the workbench saved with the run, else the run's
+            // choice and every tier; the line after says which. (A damaged edits file is
+            // refused by `create`, naming it.)
+            let saved = crate::engine::targeting::edits::Edits::load(&a.run).unwrap_or_default();
+            let (model, model_why) = match (&a.model, &saved.model) {
+                (Some(m), _) => (Some(m.clone()), "--model"),
+                (None, Some(m)) => (Some(m.clone()), "chosen in the workbench"),
+                (None, None) => (None, "the run's choice"),
+            };
+            let (k, k_why) = match (a.k, a.tiers, saved.k) {
+                (Some(k), _, _) => (Some(k), "--k"),
+                (None, true, _) => (None, "every tier, --tiers"),
+                (None, false, Some(k)) => {
+                    if k.bp > tiers.reach().bp {
+                        return Err(crate::engine::Error::Config(format!(
+                            "the K set in the workbench for this run, {k}%, reaches past the \
+                             last tier (top {}%): users there would get no offer",
+                            tiers.reach()
+                        ))
+                        .hint("give --k, or --tiers for every tier"));
+                    }
+                    (Some(k), "set in the workbench")
+                }
+                (None, false, None) => (None, "every tier, the default"),
+            };
             let mut db = a.db.open()?;
             let created = create(
                 db.as_mut(),
@@ -133,17 +159,22 @@ pub fn run(cmd: CampaignCommand) -> Result<()> {
                     anchor: a.anchor,
                     data: super::absolute_inputs(&a.data)?,
                     exec: a.exec.to_exec()?,
-                    k: a.k,
+                    k,
                     holdout_bp: a.holdout,
                     name: a.name.clone(),
                     seed: a.seed,
-                    model: a.model.clone(),
+                    model,
                     tiers: &tiers,
                     phrases: &phrases,
                     out,
                     on_rows: &mut |_| {},
                 },
             )?;
+            eprintln!(
+                "model {} ({model_why}), top {}% ({k_why})",
+                created.campaign.model,
+                pct(created.campaign.k_bp)
+            );
             print!("{}", created_text(&created, &db.describe()));
             if let Some(p) = &a.out {
                 eprintln!("wrote the treatment list to {}", p.display());

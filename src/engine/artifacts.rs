@@ -255,7 +255,7 @@ fn write_json<T: serde::Serialize>(dir: &Path, name: &str, value: &T, pretty: bo
 /// The run's own record of itself; `manifest.json` is what marks a directory as a run.
 pub use crate::engine::run_format::MANIFEST;
 /// Every file of the run format (besides `models/`): no export or report may replace one.
-pub const RUN_FILES: [&str; 11] = [
+pub const RUN_FILES: [&str; 12] = [
     MANIFEST,
     VAL_SCORES_FILE,
     FEATURES_FILE,
@@ -267,6 +267,7 @@ pub const RUN_FILES: [&str; 11] = [
     CURVES_FILE,
     "leaderboard.md",
     crate::engine::targeting::edits::EDITS_FILE,
+    crate::engine::targeting::edits::EDITS_LOCK,
 ];
 /// A run is written into `<root>/.churn-run-XXXXXX.tmp/` and renamed when whole.
 pub const RUN_TMP_PREFIX: &str = ".churn-run-";

@@ -407,35 +407,46 @@ impl LoadedRun {
     }
 
     /// The run as it would target at another anchor: `test` holds that anchor's rows, scored
-    /// by `model` (`scores` aligned with them). Only that model is kept; percentiles, medians
-    /// and the ranking are those of the new rows; the population statistics stay the run's.
-    pub fn rescored(&self, model: &str, test: Data, scores: Vec<f64>) -> Result<LoadedRun> {
-        let m = self
-            .model(model)
-            .ok_or_else(|| Error::Config(format!("the run has no model {model}")))?;
-        if scores.len() != test.users.len() {
-            return Err(Error::Config(format!(
-                "{model} scored {} rows of {}",
-                scores.len(),
-                test.users.len()
-            )));
-        }
+    /// by `model` (`scores` aligned with them), and by the models of `others` (the runner-up
+    /// that breaks its ties, SPEC §5). Only those models are kept; percentiles, medians and the
+    /// ranking are those of the new rows; the population statistics stay the run's.
+    pub fn rescored(
+        &self,
+        model: &str,
+        test: Data,
+        scores: Vec<f64>,
+        others: Vec<(String, Vec<f64>)>,
+    ) -> Result<LoadedRun> {
         let test = Arc::new(test);
-        let mut view = ModelView::new(
-            m.name.clone(),
-            m.params.clone(),
-            m.fit_seconds,
-            m.val.clone(),
-            m.test.clone(),
-            m.val_curve.clone(),
-            m.test_curve.clone(),
-            scores,
-            &test,
-        );
-        view.fitted = m.fitted.clone();
+        let mut views = Vec::new();
+        for (name, scores) in std::iter::once((model.to_string(), scores)).chain(others) {
+            let m = self
+                .model(&name)
+                .ok_or_else(|| Error::Config(format!("the run has no model {name}")))?;
+            if scores.len() != test.users.len() {
+                return Err(Error::Config(format!(
+                    "{name} scored {} rows of {}",
+                    scores.len(),
+                    test.users.len()
+                )));
+            }
+            let mut view = ModelView::new(
+                m.name.clone(),
+                m.params.clone(),
+                m.fit_seconds,
+                m.val.clone(),
+                m.test.clone(),
+                m.val_curve.clone(),
+                m.test_curve.clone(),
+                scores,
+                &test,
+            );
+            view.fitted = m.fitted.clone();
+            views.push(view);
+        }
         let mut wb = self.clone();
         wb.chosen = model.to_string();
-        wb.models = vec![view];
+        wb.models = views;
         wb.test = test;
         wb.percentiles = Arc::default();
         Ok(wb)

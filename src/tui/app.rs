@@ -11,7 +11,7 @@ use crate::engine::loaded_run::{LoadedRun, ModelView};
 use crate::engine::run::Progress;
 use crate::engine::stats::RunStats;
 use crate::engine::targeting::TierRule;
-use crate::engine::targeting::edits::Edits;
+use crate::engine::targeting::edits::{Edit, Edits};
 use crate::engine::targeting::list::{ListSpec, TargetRow, target_rows};
 use crate::engine::targeting::phrases::{Phrases, english};
 
@@ -76,8 +76,9 @@ pub enum Write {
     Export(PathBuf),
     /// The campaign report, into the run directory.
     Report,
-    /// The hand edits, into the run directory; `what` (the edit) starts the notice.
-    Edits { what: String },
+    /// One change of the hand edits (or of the targeting model or K), merged into the run
+    /// directory's saved edits; `what` starts the notice (empty: said only if it fails).
+    Edits { what: String, edit: Edit },
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -195,6 +196,10 @@ impl App {
             e.to_string()
         });
         self.targets.open(&wb, edits);
+        self.leaderboard.ties = crate::engine::targeting::order::first_k_ties(&wb)
+            .into_iter()
+            .map(|(m, t)| (m, t.taken, t.tied))
+            .collect();
         self.wb = Some(wb);
         self.leaderboard.sel = 0;
         self.curves.sel = 0;
@@ -210,6 +215,10 @@ impl App {
     /// The outcome of an effect the loop carried out (a file written or not), for the status
     /// line.
     pub fn done(&mut self, outcome: Notice) {
+        // A quiet save (K moved key by key) that worked says nothing.
+        if outcome.text.is_empty() {
+            return;
+        }
         self.last_notice = Some(outcome.clone());
         self.notices += 1;
         self.notice = Some(outcome);
@@ -487,8 +496,12 @@ impl App {
             Tab::Curves => self.curves.update(action, wb, page),
             Tab::Leaderboard => {
                 if let Some(name) = self.leaderboard.update(action, wb, page) {
-                    self.notify(format!("targeting now uses {name}"), false);
-                    self.targets.pick(name);
+                    // Saved with the run's edits, so a restart and `export` use it too.
+                    self.targets.pick(name.clone());
+                    return vec![Effect::Write(Write::Edits {
+                        what: format!("targeting now uses {name}"),
+                        edit: Edit::Model(name),
+                    })];
                 }
             }
             Tab::Targets if action == Action::Campaign => {
@@ -512,7 +525,9 @@ impl App {
         match reply {
             Reply::Nothing => {}
             Reply::Note { text, error } => self.notify(text, error),
-            Reply::Edited { what } => return vec![Effect::Write(Write::Edits { what })],
+            Reply::Edited { what, edit } => {
+                return vec![Effect::Write(Write::Edits { what, edit })];
+            }
             Reply::Open(row) => {
                 self.popup_scroll.reset();
                 self.popup = Some(Popup::User(row));

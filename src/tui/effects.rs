@@ -4,8 +4,9 @@
 //! drive the same path with `apply`.
 
 use crate::engine::loaded_run::LoadedRun;
-use crate::engine::targeting::edits::Edits;
+use crate::engine::targeting::edits::{Edit, Edits};
 use crate::engine::targeting::export::{ExportFormat, export};
+use crate::engine::targeting::list::target_list;
 use crate::engine::targeting::report::{report, write_report};
 
 use super::action::Action;
@@ -21,16 +22,24 @@ fn failed(text: String) -> Notice {
 }
 
 /// Write what `w` names from the app's current state; the outcome is the status line's
-/// message.
-pub fn perform(app: &App, w: &Write) -> Notice {
+/// message. Saving an edit also takes in the edits as saved (another workbench's merged in).
+pub fn perform(app: &mut App, w: &Write) -> Notice {
     match w {
         Write::Export(path) => {
             let res = ExportFormat::of_path(path).and_then(|f| {
-                let rows = app.target_list()?;
-                export(&rows, &app.tiers, f, path).map(|_| rows.len())
+                let (wb, spec) = app
+                    .list_spec()
+                    .ok_or_else(|| crate::engine::Error::Config("no run loaded".into()))?;
+                let list = target_list(wb, &spec)?;
+                export(&list.rows, &app.tiers, f, path)?;
+                Ok((list.rows.len(), list.tie_note(spec.k)))
             });
             match res {
-                Ok(n) => ok(format!("wrote {n} rows to {}", path.display())),
+                Ok((n, tie)) => ok(format!(
+                    "wrote {n} rows to {}{}",
+                    path.display(),
+                    tie.map_or(String::new(), |t| format!("; {t}"))
+                )),
                 Err(e) => failed(format!("export failed: {e}")),
             }
         }
@@ -44,12 +53,42 @@ pub fn perform(app: &App, w: &Write) -> Notice {
                 Err(e) => failed(format!("report failed: {e}")),
             }
         }
-        Write::Edits { what } => {
+        Write::Edits { what, edit } => {
+            let what = if what.is_empty() {
+                "the targeting choice".to_string()
+            } else {
+                what.clone()
+            };
             let Some(wb) = &app.wb else {
                 return failed(format!("{what}, but NOT saved: no run loaded"));
             };
-            match app.targets.edits.save(&wb.dir) {
-                Ok(()) => ok(format!("{what} — saved")),
+            // A file that did not load is never overwritten (editing is off then).
+            if let Some(e) = &app.targets.edits_error {
+                return failed(format!(
+                    "{what}, but NOT saved: the saved edits did not load ({e})"
+                ));
+            }
+            // Merged under the run's lock into the file as it is now: another workbench's
+            // edits saved since this one read it stay.
+            match Edits::update(&wb.dir, |e| e.apply(edit)) {
+                Ok(saved) => {
+                    let mut mine = app.targets.edits.clone();
+                    mine.apply(edit);
+                    let others = !saved.same_users(&mine);
+                    app.targets.adopt(app.wb.as_ref(), saved);
+                    let quiet = matches!(w, Write::Edits { what, .. } if what.is_empty());
+                    if quiet && !others {
+                        return ok(String::new());
+                    }
+                    ok(format!(
+                        "{what} — saved{}",
+                        if others {
+                            " (with edits another workbench saved meanwhile)"
+                        } else {
+                            ""
+                        }
+                    ))
+                }
                 Err(e) => failed(format!("{what}, but NOT saved: {e}")),
             }
         }
@@ -259,6 +298,8 @@ pub fn open_retrained(app: &mut App, wb: LoadedRun) {
             .copied()
             .filter(|u| scored.contains(u))
             .collect(),
+        model: None,
+        k: None,
     };
     // Edits that did not load on the old run stay off: nothing is carried from them.
     let carry = !locked && !kept.is_empty();
@@ -270,23 +311,45 @@ pub fn open_retrained(app: &mut App, wb: LoadedRun) {
             Edits::default()
         }),
     );
+    let mut carried: Vec<Edit> = Vec::new();
     if let Some(m) = model.filter(|m| app.wb.as_ref().is_some_and(|w| w.model(m).is_some())) {
         if Some(&m) != app.wb.as_ref().map(|w| &w.chosen) {
             said.push(format!("targeting still by {m}"));
         }
-        app.targets.pick(m);
+        app.targets.pick(m.clone());
+        carried.push(Edit::Model(m));
     }
     app.targets.k = k;
+    app.targets.edits.k = Some(k);
+    carried.push(Edit::K(k));
     let mut error = false;
-    if carry {
+    // The new run's saved edits: the users kept, the model and K (unless its edits are off).
+    if !locked && let Some(wb) = &app.wb {
         let n = kept.excluded.len() + kept.added.len();
-        let what = format!(
-            "{n} hand edit{} carried over from run {old_id}",
-            if n == 1 { "" } else { "s" }
-        );
-        let outcome = perform(app, &Write::Edits { what });
-        error |= outcome.error;
-        said.push(outcome.text);
+        let saved = Edits::update(&wb.dir, |e| {
+            for ed in kept
+                .excluded
+                .iter()
+                .map(|&u| Edit::Exclude(u))
+                .chain(kept.added.iter().map(|&u| Edit::Add(u)))
+                .chain(carried)
+            {
+                e.apply(&ed);
+            }
+        });
+        match saved {
+            Ok(_) if carry => said.push(format!(
+                "{n} hand edit{} carried over from run {old_id} — saved",
+                if n == 1 { "" } else { "s" }
+            )),
+            Ok(_) => {}
+            Err(e) => {
+                error = true;
+                said.push(format!(
+                    "the hand edits, model and K of run {old_id}, but NOT saved: {e}"
+                ));
+            }
+        }
     }
     if !gone.is_empty() {
         let list: Vec<String> = gone.iter().take(5).map(|u| u.to_string()).collect();

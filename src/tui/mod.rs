@@ -199,7 +199,7 @@ pub fn run(opts: TuiOptions) -> Result<()> {
         for e in fx {
             match e {
                 Effect::Write(w) => {
-                    let outcome = effects::perform(&app, &w);
+                    let outcome = effects::perform(&mut app, &w);
                     app.done(outcome);
                 }
                 Effect::Campaign(op) => effects::campaign(&mut app, &op),

@@ -15,7 +15,7 @@ use churn_tui::engine::models::{Data, N_FEATURES};
 use churn_tui::engine::run::TrainConfig;
 use churn_tui::engine::stats::{DataInfo, FeatureStats, RunStats};
 use churn_tui::engine::targeting::TierRule;
-use churn_tui::engine::targeting::edits::Edits;
+use churn_tui::engine::targeting::edits::{Edit, Edits};
 use churn_tui::engine::targeting::export::{ExportFormat, export};
 use churn_tui::engine::targeting::list::{ListSpec, TargetRow, target_rows};
 use churn_tui::engine::targeting::phrases::Phrases;
@@ -39,19 +39,67 @@ fn run_copy() -> (tempfile::TempDir, PathBuf) {
     (d, to)
 }
 
-/// (user, score) of a model's test rows, ranked per SPEC §4 (score desc, then user asc).
-fn ranked(run: &Path, model: &str) -> Vec<(i64, f64)> {
+/// (user, score) of a model's test rows from the run's `scores.csv`.
+fn test_scores(run: &Path, model: &str) -> Vec<(i64, f64)> {
     let text = std::fs::read_to_string(run.join("scores.csv")).unwrap();
-    let mut r: Vec<(i64, f64)> = text
-        .lines()
+    text.lines()
         .skip(1)
         .filter_map(|l| {
             let f: Vec<&str> = l.split(',').collect();
             (f[0] == model && f[1] == "test")
                 .then(|| (f[2].parse().unwrap(), f[5].parse().unwrap()))
         })
+        .collect()
+}
+
+/// The model whose scores break `model`'s ties (SPEC §5), read from eval.json: of the other
+/// models, the best val Lift@first K, then val PR-AUC, then the earlier.
+fn runner_up(run: &Path, model: &str) -> String {
+    let e: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("eval.json")).unwrap()).unwrap();
+    let mut best: Option<((f64, f64), String)> = None;
+    for m in e["models"].as_array().unwrap() {
+        let name = m["name"].as_str().unwrap().to_string();
+        let val = &m["splits"]["val"];
+        let key = (
+            val["at_k"][0]["lift"].as_f64().unwrap_or(0.0),
+            val["pr_auc"].as_f64().unwrap_or(0.0),
+        );
+        if name != model && best.as_ref().is_none_or(|b| key > b.0) {
+            best = Some((key, name));
+        }
+    }
+    best.unwrap().1
+}
+
+/// (user, score) of a model's test rows in targeting order (SPEC §5), rebuilt here: score
+/// descending; equal scores by the runner-up's score descending, then days_since_last_event
+/// descending, then xxh3_64 of the user id (little-endian bytes) seeded with the run's seed.
+fn ranked(run: &Path, model: &str) -> Vec<(i64, f64)> {
+    let mut r = test_scores(run, model);
+    let second: std::collections::HashMap<i64, f64> = test_scores(run, &runner_up(run, model))
+        .into_iter()
         .collect();
-    r.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let wb = LoadedRun::load(run).unwrap();
+    let days = FEATURE_NAMES
+        .iter()
+        .position(|f| *f == "days_since_last_event")
+        .unwrap();
+    let recency: std::collections::HashMap<i64, f64> = wb
+        .test
+        .users
+        .iter()
+        .zip(&wb.test.cols[days])
+        .map(|(&u, &d)| (u, d))
+        .collect();
+    let seed = wb.config.seed;
+    let hash = |u: i64| xxhash_rust::xxh3::xxh3_64_with_seed(&u.to_le_bytes(), seed);
+    r.sort_by(|a, b| {
+        b.1.total_cmp(&a.1)
+            .then(second[&b.0].total_cmp(&second[&a.0]))
+            .then(recency[&b.0].total_cmp(&recency[&a.0]))
+            .then(hash(a.0).cmp(&hash(b.0)))
+    });
     r
 }
 
@@ -272,17 +320,29 @@ fn target_list_with_edits_matches_an_independent_ranking() {
     assert_eq!(got, want);
     let k = (1000 * r.len()).div_ceil(10_000);
     assert_eq!(rows.len(), k - 2 + 2, "k − exclusions + additions");
-    // Tiers by rank: the 5% cut is ceil(5·N/100); an added user below every tier gets the last.
+    // Tiers by rank: the 5% cut is ceil(5·N/100); an added user below every tier (the 30%
+    // cut) is `added`, with the last tier's offer.
     let cut5 = (500 * r.len()).div_ceil(10_000);
+    let cut30 = (3000 * r.len()).div_ceil(10_000);
+    assert!(
+        rows.iter().any(|x| x.rank > cut30),
+        "the rank-201 user is below every tier"
+    );
     for row in &rows {
-        let want_tier = if row.rank <= cut5 {
-            "Emergency"
+        let (want_tier, want_offer) = if row.rank <= cut5 {
+            ("Emergency", "30% coupon")
         } else if row.rank <= (1500 * r.len()).div_ceil(10_000) {
-            "Warning"
+            ("Warning", "15–20% discount")
+        } else if row.rank <= cut30 {
+            ("Potential", "10% discount or free shipping")
         } else {
-            "Potential"
+            ("added", "10% discount or free shipping")
         };
-        assert_eq!(row.tier, want_tier, "{row:?}");
+        assert_eq!(
+            (row.tier.as_str(), row.offer.as_str()),
+            (want_tier, want_offer),
+            "{row:?}"
+        );
         assert!(row.reasons.len() <= 3);
     }
     // Adding a user who was not scored is refused, naming them.
@@ -553,6 +613,7 @@ fn update_only_asks_for_writes_and_perform_does_them() {
     let user = *app.targets.edits.excluded.first().unwrap();
     let w = Write::Edits {
         what: format!("user {user} excluded"),
+        edit: Edit::Exclude(user),
     };
     assert_eq!(fx, vec![Effect::Write(w.clone())]);
     assert_eq!(
@@ -560,7 +621,7 @@ fn update_only_asks_for_writes_and_perform_does_them() {
         before,
         "update alone writes nothing"
     );
-    let outcome = effects::perform(&app, &w);
+    let outcome = effects::perform(&mut app, &w);
     assert!(
         !outcome.error && outcome.text.ends_with("— saved"),
         "{outcome:?}"
@@ -575,7 +636,7 @@ fn update_only_asks_for_writes_and_perform_does_them() {
     let fx = app.update(Action::Enter);
     assert_eq!(fx, vec![Effect::Write(Write::Export(path.clone()))]);
     assert!(!path.exists());
-    let outcome = effects::perform(&app, &Write::Export(path.clone()));
+    let outcome = effects::perform(&mut app, &Write::Export(path.clone()));
     assert!(!outcome.error, "{outcome:?}");
     assert!(path.exists());
 
@@ -586,7 +647,7 @@ fn update_only_asks_for_writes_and_perform_does_them() {
     );
     let report = run.join("report-top5.md");
     assert!(!report.exists());
-    let outcome = effects::perform(&app, &Write::Report);
+    let outcome = effects::perform(&mut app, &Write::Report);
     assert!(!outcome.error, "{outcome:?}");
     assert!(report.exists());
 }
@@ -908,8 +969,8 @@ fn the_reports_representative_users_are_on_the_models_list_not_added_by_hand() {
     );
     // The model's own list: the top 5% of its ranking (the added user is far below it).
     let edits = Edits {
-        excluded: Default::default(),
         added: vec![added],
+        ..Default::default()
     };
     let list = expected(&run, &model, 500, &edits);
     assert_eq!(list.last().map(|x| (x.1, x.2)), Some((added, true)));
@@ -940,8 +1001,8 @@ fn the_xlsx_report_has_summary_targets_and_leaderboard_sheets() {
     write_report_of(&run, &xlsx);
     // The list expected from scores.csv, and the first row of the CSV export.
     let edits = Edits {
-        excluded: Default::default(),
         added: vec![added],
+        ..Default::default()
     };
     let want: Vec<String> = expected(&run, &model, 500, &edits)
         .iter()
@@ -1082,4 +1143,439 @@ fn a_report_of_another_extension_is_refused_and_nothing_written() {
         .assert()
         .failure();
     assert!(!bad.exists());
+}
+
+// ---------------------------------------------------------------- ties at the cut (issue 29)
+
+/// The screen as text, a line per row, trailing blanks cut (a wide character counted once).
+fn screen(app: &mut App, w: u16, h: u16) -> String {
+    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
+    app.targets.page = churn_tui::tui::ui::target_page(h);
+    app.fill_reasons();
+    term.draw(|f| churn_tui::tui::ui::render(app, f)).unwrap();
+    let buf = term.backend().buffer();
+    let mut out = String::new();
+    for y in 0..h {
+        let mut line = String::new();
+        let mut x = 0;
+        while x < w {
+            let sym = buf[(x, y)].symbol();
+            line.push_str(sym);
+            x += (unicode_width::UnicodeWidthStr::width(sym) as u16).max(1);
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// A one-model run of 30,480 users shaped like the issue's: 41 users above a group of 6,876
+/// sharing one score, the rest below; four in five dormant. Recency (every feature) grows
+/// with the user id, so the tie is broken by it: the largest ids first.
+fn tie_workbench() -> LoadedRun {
+    let n = 30_480usize;
+    let score = |i: usize| {
+        if i < 41 {
+            0.99 - i as f64 * 1e-4
+        } else if i < 41 + 6_876 {
+            0.9
+        } else {
+            0.5 - i as f64 * 1e-6
+        }
+    };
+    let scores: Vec<f64> = (0..n).map(score).collect();
+    let test = Data {
+        cols: (0..N_FEATURES)
+            .map(|_| (0..n).map(|i| i as f64 / 1000.0).collect())
+            .collect(),
+        y: (0..n).map(|i| i % 5 != 0).collect(),
+        users: (0..n as i64).collect(),
+        anchors: vec![0; n],
+        hist: vec![],
+    };
+    let cfg = TrainConfig::default();
+    let ks = cfg.ks().unwrap();
+    let eval = churn_tui::engine::eval::evaluate(&scores, &test.y, &test.users, &test.anchors, &ks);
+    let stats = RunStats {
+        data: DataInfo {
+            users: n as u64,
+            lookback_days: 30,
+            horizon_days: 30,
+            ..Default::default()
+        },
+        labels: vec![],
+        features: FeatureStats::of(&test),
+        sample: None,
+    };
+    let test = std::sync::Arc::new(test);
+    let view = ModelView::new(
+        "tree".into(),
+        serde_json::Value::Null,
+        0.0,
+        eval.clone(),
+        eval,
+        vec![],
+        vec![],
+        scores,
+        &test,
+    );
+    let dir = tempfile::tempdir().unwrap().keep();
+    LoadedRun::from_parts(
+        dir,
+        "t".into(),
+        cfg,
+        "tree".into(),
+        vec![],
+        stats,
+        vec![view],
+        test,
+    )
+    .unwrap()
+}
+
+/// K cutting a tie group: the Targets header says how many of how many tied users were taken
+/// and by what; at 80x24 each header line that does not fit ends with `…`; a user added from
+/// below every tier shows as `added`, not as the last tier.
+#[test]
+fn a_cut_tie_and_an_added_user_on_the_targets_tab_at_80x24() {
+    let wb = tie_workbench();
+    let mut app = App::new(Theme::default(), 1);
+    // k = ceil(5 · 30,480 / 100) = 1,524: the 41 above, then 1,483 of the 6,876 tied.
+    let mut edits = Edits::default();
+    edits.add(20_000);
+    app.set_workbench(wb, Ok(edits));
+    app.update(Action::GoTab(Tab::Targets));
+    let s = screen(&mut app, 80, 24);
+    insta::assert_snapshot!("targets_tie_80x24", s);
+    let lines: Vec<&str> = s.lines().collect();
+    assert!(
+        lines[5].starts_with("tie at k: 1,483 of 6,876 users at score 0.9000 taken, by recency"),
+        "{s}"
+    );
+    for l in &lines[2..6] {
+        assert!(l.chars().count() <= 80, "{l}");
+    }
+    // "dormant caught … (ceiling 1.25)" is 81 columns here: cut between its parts, and says
+    // so (never a number cut in two).
+    assert!(
+        lines[3].starts_with("dormant caught 1,218 (random: 1,219) · precision 79.9% · lift 1.00")
+            && lines[3].ends_with(" …")
+            && !lines[3].contains("1.2…"),
+        "{s}"
+    );
+    // The tie is taken by recency (largest ids here): ranks 42 to 1,524 are ids 6,916 down
+    // to 5,434, the smallest ids of the group left out.
+    let rows = app.target_list().unwrap();
+    assert_eq!((rows[41].user_id, rows[1523].user_id), (6_916, 5_434));
+    // The last row is the added user, `added`, not `Potential`.
+    apply(&mut app, Action::Bottom);
+    let s = screen(&mut app, 80, 24);
+    insta::assert_snapshot!("targets_added_80x24", s);
+    let last = s
+        .lines()
+        .find(|l| l.contains("  20000 "))
+        .expect("the added user is shown");
+    assert!(last.contains("added") && !last.contains("Potential"), "{s}");
+    // The user detail says the same, with the offer given.
+    apply(&mut app, Action::Enter);
+    let s = screen(&mut app, 80, 24);
+    // (The popup wraps the line at a space.)
+    assert!(
+        s.contains("· added (10% discount or") && s.contains("free shipping)"),
+        "{s}"
+    );
+}
+
+#[test]
+fn a_list_cut_in_a_tie_takes_the_runner_ups_best_and_says_so() {
+    let (d, run) = run_copy();
+    let wb = LoadedRun::load(&run).unwrap();
+    // gbdt at 5% of 496: k = 25 cuts a group of 21 equal scores after 11 above it.
+    let (tiers, en) = (TierRule::default(), Phrases::load("en").unwrap());
+    let none = Edits::default();
+    let list = churn_tui::engine::targeting::list::target_list(
+        &wb,
+        &spec("gbdt", KPct { bp: 500 }, &tiers, &none, &en),
+    )
+    .unwrap();
+    let tie = list.tie.expect("a tie at the cut");
+    assert_eq!((tie.tied, tie.taken, tie.above), (21, 14, 11));
+    assert_eq!(runner_up(&run, "gbdt"), "tree");
+    let got: Vec<(usize, i64, bool)> = list
+        .rows
+        .iter()
+        .map(|r| (r.rank, r.user_id, r.edited))
+        .collect();
+    assert_eq!(got, expected(&run, "gbdt", 500, &none));
+    // Not the smallest ids: SPEC §4's order would take those.
+    // Rows 12 to 25 are the 14 taken of the group (11 users rank above it).
+    let s = list.rows[24].score;
+    let mut tied: Vec<i64> = test_scores(&run, "gbdt")
+        .into_iter()
+        .filter(|x| x.1 == s)
+        .map(|x| x.0)
+        .collect();
+    tied.sort();
+    assert_eq!(tied.len(), 21);
+    let taken: BTreeSet<i64> = list.rows[11..].iter().map(|r| r.user_id).collect();
+    assert_ne!(taken, tied[..14].iter().copied().collect::<BTreeSet<_>>());
+    let note = list.tie_note(KPct { bp: 500 }).unwrap();
+    assert!(
+        note.contains("14 of the 21 users") && note.contains("tree's score, then recency"),
+        "{note}"
+    );
+
+    // The export says it, and the report says it and names every model whose cut ties.
+    let out = d.path().join("g.csv");
+    let o = bin()
+        .args(["export", "--model", "gbdt", "--run"])
+        .arg(&run)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("the top 5% cut a tie: 14 of the 21 users"),
+        "{err}"
+    );
+    let md = d.path().join("g.md");
+    let o = bin()
+        .args(["report", "--model", "gbdt", "--run"])
+        .arg(&run)
+        .arg("--out")
+        .arg(&md)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rep = std::fs::read_to_string(&md).unwrap();
+    assert!(
+        rep.contains("The top 5% cut a tie: 14 of the 21 users"),
+        "{rep}"
+    );
+    assert!(
+        rep.contains("tree: 25 of 144 users tied") && rep.contains("gbdt: 14 of 21 users tied"),
+        "{rep}"
+    );
+    // The chosen model's list (logreg) cuts no tie: nothing said.
+    let out = d.path().join("l.csv");
+    let o = bin()
+        .args(["export", "--run"])
+        .arg(&run)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("cut a tie"));
+}
+
+/// The targeting model picked with Enter and K set on Targets are saved with the edits: a
+/// restart shows them, and `export`, `report` and `campaign create` use them when no flag
+/// says otherwise, saying which they used and why.
+#[test]
+fn the_model_and_k_chosen_in_the_workbench_survive_a_restart_and_drive_the_commands() {
+    let (d, run) = run_copy();
+    let mut app = app_on(&run);
+    app.update(Action::GoTab(Tab::Leaderboard));
+    // The board is sorted by val PR-AUC: logreg, then gbdt.
+    apply(&mut app, Action::Down);
+    apply(&mut app, Action::Enter);
+    assert_eq!(app.targets.model.as_deref(), Some("gbdt"));
+    let note = app.notice.clone().unwrap();
+    assert!(
+        note.text.contains("gbdt") && note.text.ends_with("— saved"),
+        "{note:?}"
+    );
+    app.update(Action::GoTab(Tab::Targets));
+    apply(&mut app, Action::KPlus1);
+    assert_eq!(app.targets.k, KPct { bp: 600 });
+    assert!(app.notice.is_none(), "a K step saves quietly");
+    let saved = Edits::load(&run).unwrap();
+    assert_eq!(
+        (saved.model.as_deref(), saved.k),
+        (Some("gbdt"), Some(KPct { bp: 600 }))
+    );
+    drop(app);
+
+    let again = app_on(&run);
+    assert_eq!(again.targets.model.as_deref(), Some("gbdt"));
+    assert_eq!(again.targets.k, KPct { bp: 600 });
+    // ceil(6 · 496 / 100) = 30 rows.
+    assert_eq!(again.k_rows(), 30);
+
+    let out = d.path().join("t.csv");
+    let o = bin()
+        .args(["export", "--run"])
+        .arg(&run)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("model gbdt (chosen in the workbench), top 6% (set in the workbench)"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 31);
+    let o = bin()
+        .args(["export", "--model", "logreg", "--k", "5", "--run"])
+        .arg(&run)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("model logreg (--model), top 5% (--k)"),
+        "{err}"
+    );
+    let md = d.path().join("r.md");
+    let o = bin()
+        .args(["report", "--run"])
+        .arg(&run)
+        .arg("--out")
+        .arg(&md)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&o.stderr).contains("model gbdt (chosen in the workbench)"));
+    assert!(std::fs::read_to_string(&md).unwrap().contains("top 6%"));
+    let db = d.path().join("c.db");
+    let o = bin()
+        .args(["campaign", "create", "--name", "x", "--db"])
+        .arg(&db)
+        .arg("--run")
+        .arg(&run)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("model gbdt (chosen in the workbench), top 6% (set in the workbench)"),
+        "{err}"
+    );
+    // A saved model the run lacks is refused, naming the file.
+    std::fs::write(
+        run.join("edits.json"),
+        "{\"excluded\": [], \"added\": [], \"model\": \"nope\"}",
+    )
+    .unwrap();
+    let o = bin()
+        .args(["export", "--run"])
+        .arg(&run)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("edits.json") && err.contains("nope"),
+        "{err}"
+    );
+}
+
+/// Two workbenches on one run: each edit is merged into the file as it is when saved, so
+/// neither overwrites the other's; the next save shows the other's edits too.
+#[test]
+fn two_workbenches_on_one_run_keep_both_editors_edits() {
+    let (_d, run) = run_copy();
+    let mut a = app_on(&run);
+    let mut b = app_on(&run);
+    apply(&mut a, Action::Exclude);
+    let ua = *a.targets.edits.excluded.first().unwrap();
+    apply(&mut b, Action::Down);
+    apply(&mut b, Action::Down);
+    apply(&mut b, Action::Exclude);
+    let ub = *b.targets.edits.excluded.iter().find(|&&u| u != ua).unwrap();
+    assert_eq!(
+        Edits::load(&run).unwrap().excluded,
+        BTreeSet::from([ua, ub]),
+        "A's exclusion survives B's save"
+    );
+    assert!(
+        b.notice
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("another workbench"),
+        "{:?}",
+        b.notice
+    );
+    // A's next edit brings B's exclusion onto A's list.
+    apply(&mut a, Action::Down);
+    apply(&mut a, Action::Exclude);
+    assert!(a.targets.edits.excluded.contains(&ub));
+    assert_eq!(Edits::load(&run).unwrap().excluded.len(), 3);
+    assert_eq!(Edits::load(&run).unwrap(), {
+        let mut e = a.targets.edits.clone();
+        e.model = None;
+        e.k = None;
+        e
+    });
+}
+
+/// A user added by hand from below every tier is `added` with the last tier's offer in every
+/// file: the CSV and XLSX exports and the report's tier table, never counted in the last tier.
+#[test]
+fn a_user_added_below_every_tier_is_added_in_exports_and_the_report() {
+    use calamine::{Data as Cell, Reader, Xlsx, open_workbook};
+    let (d, run, _model, r, added) = run_with_last_user_added();
+    let csv = d.path().join("t.csv");
+    let o = bin()
+        .args(["export", "--tiers", "--run"])
+        .arg(&run)
+        .arg("--out")
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let last = text.lines().last().unwrap();
+    let f: Vec<&str> = last.split(',').collect();
+    assert_eq!(
+        (f[0], f[1], f[4], f[5]),
+        (
+            r.len().to_string().as_str(),
+            added.to_string().as_str(),
+            "added",
+            "10% discount or free shipping"
+        ),
+        "{last}"
+    );
+    // Potential holds ranks ceil(15 · 496 / 100) + 1 = 76 to ceil(30 · 496 / 100) = 149; the
+    // added user is not among them.
+    assert_eq!(
+        text.lines().filter(|l| l.contains(",Potential,")).count(),
+        149 - 75
+    );
+    let xlsx = d.path().join("t.xlsx");
+    bin()
+        .args(["export", "--run"])
+        .arg(&run)
+        .arg("--out")
+        .arg(&xlsx)
+        .assert()
+        .success();
+    let mut x: Xlsx<_> = open_workbook(&xlsx).unwrap();
+    let sheet = x.worksheet_range("targets").unwrap();
+    let row = sheet.rows().next_back().unwrap();
+    assert_eq!(row[4], Cell::String("added".into()));
+    assert_eq!(row[5], Cell::String("10% discount or free shipping".into()));
+    let md = d.path().join("r.md");
+    bin()
+        .args(["report", "--run"])
+        .arg(&run)
+        .arg("--out")
+        .arg(&md)
+        .assert()
+        .success();
+    let rep = std::fs::read_to_string(&md).unwrap();
+    assert!(
+        rep.contains(
+            "| added | below every tier, added by hand | 1 | 10% discount or free shipping |"
+        ),
+        "{rep}"
+    );
+    assert!(rep.contains("| Potential | top 30% | 0 |"), "{rep}");
 }

@@ -149,8 +149,15 @@ pub fn create(db: &mut dyn Sql, req: &mut CreateRequest) -> Result<Created> {
             Error::Config(format!("the run's saved {model} model could not be loaded"))
         })?;
         let scores = fitted.predict(&rows)?;
+        // The runner-up breaks the model's ties at the new anchor as at the test anchor
+        // (SPEC §5); should it fail to score there, recency does.
+        let others: Vec<(String, Vec<f64>)> =
+            crate::engine::targeting::order::runner_up(&run, &model)
+                .and_then(|r| Some((r.to_string(), run.fitted(r)?.predict(&rows).ok()?)))
+                .into_iter()
+                .collect();
         inputs = files;
-        run.rescored(&model, rows, scores)?
+        run.rescored(&model, rows, scores, others)?
     };
     if let Some((out, _)) = &req.out {
         // Nor the database the campaign is being written to.

@@ -140,7 +140,7 @@ pub fn rank(scores: &[f64], users: &[i64], anchors: &[i64]) -> Vec<usize> {
 }
 
 /// A key whose ascending order is `desc_nan_last`'s: scores descending by `total_cmp`, NaN last.
-fn desc_key(s: f64) -> u64 {
+pub fn desc_key(s: f64) -> u64 {
     if s.is_nan() {
         return u64::MAX;
     }

@@ -1,5 +1,5 @@
-//! The target list of a run: the top-k of a model's test ranking with hand edits applied, tiers,
-//! offers and risk reasons. The TUI, `export` and `report` share it.
+//! The target list of a run: the top-k of a model's test rows in targeting order (SPEC §5) with
+//! hand edits applied, tiers, offers and risk reasons. The TUI, `export` and `report` share it.
 
 use crate::engine::eval::KPct;
 use crate::engine::loaded_run::LoadedRun;
@@ -7,6 +7,7 @@ use crate::engine::models::{Model, N_FEATURES};
 use crate::engine::{Error, Result};
 
 use super::edits::Edits;
+use super::order::{TargetOrder, TieCut, tie_sentence};
 use super::phrases::Phrases;
 use super::reasons::{self, Reason, reasons_for};
 use super::tiers::TierRule;
@@ -70,6 +71,9 @@ pub struct TargetRow {
     /// The features behind `reasons` (SPEC order indices), for summaries; not exported.
     #[serde(skip)]
     pub reason_features: Vec<usize>,
+    /// Added by hand from below every tier: `tier` says `added`, `offer` is the last tier's.
+    #[serde(skip)]
+    pub beyond_tiers: bool,
 }
 
 /// What a target list is made of.
@@ -110,47 +114,90 @@ pub fn added_positions(
     Ok(added)
 }
 
-/// The top K% of `model`'s test ranking minus the excluded users, then the added users in rank
-/// order, with tiers, offers and reasons. An added user below every tier gets the last tier's
-/// offer: marketing put them on the list to receive one.
+/// A target list and how it was cut.
+#[derive(Debug, Clone)]
+pub struct TargetList {
+    pub rows: Vec<TargetRow>,
+    /// The model's targeting order (SPEC §5: ties broken by a second key).
+    pub order: TargetOrder,
+    /// The top k of the order, before hand edits.
+    pub k: usize,
+    /// The tie group the cut at k splits, if it does.
+    pub tie: Option<TieCut>,
+}
+
+impl TargetList {
+    /// The sentence saying how a cut tie was settled, if K cut one: "the top 5% cut a tie:
+    /// 1,483 of the 6,876 users with score 0.9414 are taken, by …".
+    pub fn tie_note(&self, k: KPct) -> Option<String> {
+        self.tie
+            .as_ref()
+            .map(|t| tie_sentence(&format!("the top {k}%"), t, &self.order))
+    }
+}
+
+/// The top K% of `model`'s test rows in targeting order (SPEC §5) minus the excluded users,
+/// then the added users in that order, with tiers, offers and reasons. An added user below
+/// every tier gets the last tier's offer and the tier `added`: marketing put them on the list
+/// to receive one, but the model did not rank them there.
 pub fn target_rows(wb: &LoadedRun, spec: &ListSpec) -> Result<Vec<TargetRow>> {
+    target_list(wb, spec).map(|l| l.rows)
+}
+
+/// The list of `target_rows`, with the order it was taken from and the tie its cut splits.
+pub fn target_list(wb: &LoadedRun, spec: &ListSpec) -> Result<TargetList> {
+    let order = TargetOrder::of(wb, spec.model)?;
     let m = wb
         .model(spec.model)
         .ok_or_else(|| Error::Config(format!("the run has no model {}", spec.model)))?;
-    let n = m.n();
+    let n = order.n();
     let k = spec.k.k_of(n);
-    let mut picked: Vec<(usize, bool)> = m.ranking()[..k]
+    let ranking = &order.ranking;
+    let mut picked: Vec<(usize, bool)> = ranking[..k]
         .iter()
         .enumerate()
         .filter(|(_, r)| !spec.edits.excluded.contains(&wb.test.users[**r]))
         .map(|(p, _)| (p, false))
         .collect();
-    let ranking = m.ranking();
-    let added = added_positions(k, n, spec.edits, |u| {
-        ranking.iter().position(|&r| wb.test.users[r] == u)
-    })?;
+    let added = if spec.edits.added.is_empty() {
+        Vec::new()
+    } else {
+        let pos: std::collections::HashMap<i64, usize> = ranking
+            .iter()
+            .enumerate()
+            .map(|(p, &r)| (wb.test.users[r], p))
+            .collect();
+        added_positions(k, n, spec.edits, |u| pos.get(&u).copied())?
+    };
     picked.extend(added.into_iter().map(|p| (p, true)));
 
     let mut out = Vec::with_capacity(picked.len());
     for chunk in picked.chunks(BATCH) {
-        let rows: Vec<usize> = chunk.iter().map(|(p, _)| m.ranking()[*p]).collect();
+        let rows: Vec<usize> = chunk.iter().map(|(p, _)| ranking[*p]).collect();
         let rs = reasons_batch(wb, wb.fitted(spec.model), &rows);
         for ((&(p, edited), &row), r) in chunk.iter().zip(&rows).zip(rs.iter()) {
-            let tier = spec.tiers.tier_for(p + 1, n, edited);
+            let place = spec.tiers.place(p + 1, n, edited);
             out.push(TargetRow {
                 rank: p + 1,
                 user_id: wb.test.users[row],
                 anchor: wb.test.anchors[row],
                 score: m.test_scores[row],
-                tier: tier.map_or(String::new(), |t| t.name.clone()),
-                offer: tier.map_or(String::new(), |t| t.offer.clone()),
+                tier: place.map_or(String::new(), |t| t.name(spec.phrases).to_string()),
+                offer: place.map_or(String::new(), |t| t.tier.offer.clone()),
                 reasons: r.iter().map(|x| x.text_in(spec.phrases)).collect(),
                 reason_features: r.iter().map(|x| x.feature).collect(),
                 edited,
+                beyond_tiers: place.is_some_and(|t| t.beyond),
             });
         }
     }
-    Ok(out)
+    let tie = order.tie_at(k);
+    Ok(TargetList {
+        rows: out,
+        order,
+        k,
+        tie,
+    })
 }
 
 #[cfg(test)]
@@ -164,12 +211,14 @@ mod tests {
         let edits = Edits {
             excluded: Default::default(),
             added: vec![18, 12, 15, 18, 11],
+            ..Default::default()
         };
         // 11 and 12 are inside the top 3 already; 18 was added twice.
         assert_eq!(added_positions(3, 10, &edits, pos).unwrap(), vec![5, 8]);
         let edits = Edits {
             excluded: Default::default(),
             added: vec![15, 99],
+            ..Default::default()
         };
         let e = added_positions(3, 10, &edits, pos).unwrap_err().to_string();
         assert!(e.contains("user 99") && e.contains("10 users"), "{e}");

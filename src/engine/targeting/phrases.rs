@@ -23,12 +23,13 @@ struct LangTable {
 
 /// The workbench's words around the reasons, in English: what a language's `labels` table
 /// translates (a key it lacks stays English).
-const LABELS_EN: [(&str, &str); 7] = [
+const LABELS_EN: [(&str, &str); 8] = [
     ("risk_reasons", "risk reasons"),
     ("compared", "compared with the users scored"),
     ("feature", "feature"),
     ("value", "value"),
     ("excluded", "excluded"),
+    ("added", "added"),
     ("no_tier", "no tier"),
     ("no_reason", "no feature raised this user's risk"),
 ];
@@ -76,6 +77,9 @@ pub enum Lang {
 }
 
 impl Lang {
+    /// Every shipped language.
+    pub const ALL: [Lang; 2] = [Lang::En, Lang::Ko];
+
     /// The language's key in `assets/reasons.toml`.
     pub fn code(self) -> &'static str {
         match self {
@@ -121,7 +125,7 @@ impl Phrases {
     }
 
     /// A label of the workbench (`risk_reasons`, `compared`, `feature`, `value`, `excluded`,
-    /// `no_tier`, `no_reason`) in this language, else in English.
+    /// `added`, `no_tier`, `no_reason`) in this language, else in English.
     pub fn label<'a>(&'a self, key: &'a str) -> &'a str {
         self.labels
             .get(key)

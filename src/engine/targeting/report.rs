@@ -6,12 +6,13 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
 
-use super::list::{ListSpec, TargetRow, target_rows};
+use super::list::{ListSpec, TargetList, TargetRow, target_list};
+use super::order::{first_k_ties, score_text};
 use crate::engine::Result;
 use crate::engine::atomic::write_atomic;
 use crate::engine::eval::SplitEval;
 use crate::engine::features::FEATURE_NAMES;
-use crate::engine::loaded_run::{LoadedRun, ModelView};
+use crate::engine::loaded_run::LoadedRun;
 use crate::engine::text::thousands;
 use crate::engine::time::fmt_anchor;
 
@@ -88,15 +89,20 @@ pub(super) struct ListFacts {
     pub added: usize,
     /// Users on the list after hand edits.
     pub contact: usize,
-    /// Users of the list in each tier of the spec, in tier order.
+    /// Users of the list in each tier of the spec, in tier order (added beyond them aside).
     pub per_tier: Vec<usize>,
+    /// Users added by hand from below every tier (the last tier's offer, tier `added`).
+    pub beyond: usize,
 }
 
 impl ListFacts {
-    pub(super) fn of(m: &ModelView, spec: &ListSpec, rows: &[TargetRow]) -> ListFacts {
-        let n = m.n();
-        let (k, caught, precision, lift) = m.at(spec.k.k_of(n));
-        let dormant = m.caught().last().copied().unwrap_or(0);
+    pub(super) fn of(spec: &ListSpec, list: &TargetList) -> ListFacts {
+        let order = &list.order;
+        let rows = &list.rows;
+        let n = order.n();
+        // The list's own users: with a cut tie, those the second key took (SPEC §5).
+        let (k, caught, precision, lift) = order.at(list.k);
+        let dormant = order.caught.last().copied().unwrap_or(0);
         ListFacts {
             n,
             k,
@@ -117,10 +123,42 @@ impl ListFacts {
                 .tiers
                 .tiers
                 .iter()
-                .map(|t| rows.iter().filter(|r| r.tier == t.name).count())
+                .map(|t| {
+                    rows.iter()
+                        .filter(|r| !r.beyond_tiers && r.tier == t.name)
+                        .count()
+                })
                 .collect(),
+            beyond: rows.iter().filter(|r| r.beyond_tiers).count(),
         }
     }
+}
+
+/// The models whose first-K cut on the test anchor splits a tie group, in words ("tree: 1,483
+/// of 6,876 users tied at the 5% cut"), or None when no model's does.
+pub(super) fn tied_models_note(wb: &LoadedRun) -> Option<String> {
+    let ties = first_k_ties(wb);
+    if ties.is_empty() {
+        return None;
+    }
+    let first_k = wb.ks.first().map_or("5".to_string(), |k| k.to_string());
+    let each: Vec<String> = ties
+        .iter()
+        .map(|(m, t)| {
+            format!(
+                "{m}: {} of {} users tied at score {}",
+                th(t.taken),
+                th(t.tied),
+                score_text(t.score)
+            )
+        })
+        .collect();
+    Some(format!(
+        "At the {first_k}% cut on the test anchor, {}. Among tied users such a model's list is \
+         arbitrary: the choice (SPEC §4) does not look at ties, and targeting takes the tied \
+         users by a second key (SPEC §5).",
+        each.join("; ")
+    ))
 }
 
 /// Why the report's model is the one: a sentence after its name (model names through
@@ -186,11 +224,12 @@ pub(super) fn representatives(rows: &[TargetRow]) -> Vec<(&'static str, &TargetR
 
 /// The report as Markdown.
 pub fn report(wb: &LoadedRun, spec: &ListSpec) -> Result<String> {
-    let rows = target_rows(wb, spec)?;
+    let list = target_list(wb, spec)?;
+    let rows = &list.rows;
     let m = wb.model(spec.model).ok_or_else(|| {
         crate::engine::Error::Config(format!("the run has no model {}", spec.model))
     })?;
-    let f = ListFacts::of(m, spec, &rows);
+    let f = ListFacts::of(spec, &list);
     let (n, k) = (f.n, f.k);
     let d = &wb.stats.data;
     let mut s = String::new();
@@ -240,6 +279,9 @@ pub fn report(wb: &LoadedRun, spec: &ListSpec) -> Result<String> {
     if let Some(note) = caution {
         let _ = writeln!(s, "**Read with care:** {note}\n");
     }
+    if let Some(note) = tied_models_note(wb) {
+        let _ = writeln!(s, "**Ties at the cut:** {note}\n");
+    }
     let mut others: Vec<(&str, Option<f64>)> = wb
         .models
         .iter()
@@ -273,6 +315,14 @@ pub fn report(wb: &LoadedRun, spec: &ListSpec) -> Result<String> {
         th(f.dormant),
         pct(f.recall)
     );
+    if let Some(note) = list.tie_note(spec.k) {
+        let mut c = note.chars();
+        let note: String = c
+            .next()
+            .map(|f| f.to_uppercase().chain(c).collect())
+            .unwrap_or_default();
+        let _ = writeln!(s, "{note} (SPEC §5).\n");
+    }
     let _ = writeln!(
         s,
         "Hand edits: {} excluded, {} added → **{} users to contact**.\n",
@@ -292,6 +342,15 @@ pub fn report(wb: &LoadedRun, spec: &ListSpec) -> Result<String> {
             crate::engine::eval::KPct { bp: t.top_bp },
             th(*count),
             t.offer
+        );
+    }
+    if let (true, Some(last)) = (f.beyond > 0, spec.tiers.tiers.last()) {
+        let _ = writeln!(
+            s,
+            "| {} | below every tier, added by hand | {} | {} |",
+            spec.phrases.label(super::tiers::ADDED_LABEL),
+            th(f.beyond),
+            last.offer
         );
     }
     s.push('\n');
@@ -328,7 +387,7 @@ pub fn report(wb: &LoadedRun, spec: &ListSpec) -> Result<String> {
         s,
         "Three representative users (top, middle and last of the model's list; none added by hand):\n"
     );
-    for (what, r) in representatives(&rows) {
+    for (what, r) in representatives(rows) {
         user_block(&mut s, what, r);
     }
     if !s.ends_with('\n') {

@@ -9,8 +9,8 @@ use std::path::Path;
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 
 use super::export::{header_format, targets_sheet, write_workbook};
-use super::list::{ListSpec, TargetRow, target_rows};
-use super::report::{ListFacts, why_this_model};
+use super::list::{ListSpec, TargetList, target_list};
+use super::report::{ListFacts, tied_models_note, why_this_model};
 use crate::engine::eval::{KPct, SplitEval};
 use crate::engine::loaded_run::{LoadedRun, ModelView};
 use crate::engine::time::fmt_anchor;
@@ -122,6 +122,7 @@ fn summary(
     spec: &ListSpec,
     m: &ModelView,
     f: &ListFacts,
+    list: &TargetList,
 ) -> X<()> {
     ws.set_name("Summary")?;
     ws.set_column_width(0, 34.0)?;
@@ -179,6 +180,9 @@ fn summary(
     if let Some(note) = caution {
         s.kv("Read with care", &note)?;
     }
+    if let Some(note) = tied_models_note(wb) {
+        s.kv("Ties at the cut", &note)?;
+    }
     s.skip();
     s.header(&[
         "split",
@@ -218,11 +222,21 @@ fn summary(
         s.text(3, &t.offer)?;
         s.skip();
     }
+    if let (true, Some(last)) = (f.beyond > 0, spec.tiers.tiers.last()) {
+        s.text(0, spec.phrases.label(super::tiers::ADDED_LABEL))?;
+        s.text(1, "below every tier, added by hand")?;
+        s.count(2, f.beyond)?;
+        s.text(3, &last.offer)?;
+        s.skip();
+    }
     s.skip();
 
     s.section("Target list (test anchor)")?;
     s.kv("Top K", &format!("{}%", spec.k))?;
     s.kv_count("Users targeted (k)", f.k)?;
+    if let Some(note) = list.tie_note(spec.k) {
+        s.kv("Tie at the cut", &format!("{note} (SPEC §5)"))?;
+    }
     s.kv_count("Dormant among them", f.caught as usize)?;
     s.kv_count(
         "Random targeting of k would catch",
@@ -292,14 +306,14 @@ fn metrics_row(s: &mut Sheet, mut col: u16, e: &SplitEval, ks: usize) -> X<u16> 
     Ok(col)
 }
 
-fn workbook(wb: &LoadedRun, spec: &ListSpec, m: &ModelView, rows: &[TargetRow]) -> X<Vec<u8>> {
+fn workbook(wb: &LoadedRun, spec: &ListSpec, m: &ModelView, list: &TargetList) -> X<Vec<u8>> {
     let looks = Looks::new();
-    let f = ListFacts::of(m, spec, rows);
+    let f = ListFacts::of(spec, list);
     let mut book = Workbook::new();
-    summary(book.add_worksheet(), &looks, wb, spec, m, &f)?;
+    summary(book.add_worksheet(), &looks, wb, spec, m, &f, list)?;
     let ws = book.add_worksheet();
     ws.set_name("Targets")?;
-    targets_sheet(ws, rows, spec.tiers)?;
+    targets_sheet(ws, &list.rows, spec.tiers)?;
     leaderboard(book.add_worksheet(), &looks, wb)?;
     book.save_to_buffer()
 }
@@ -307,9 +321,9 @@ fn workbook(wb: &LoadedRun, spec: &ListSpec, m: &ModelView, rows: &[TargetRow]) 
 /// Write the campaign report workbook for `spec` to `path`, whole or not at all.
 pub fn write_report_xlsx(wb: &LoadedRun, spec: &ListSpec, path: &Path) -> Result<()> {
     crate::engine::artifacts::guard_output(path, &[])?;
-    let rows = target_rows(wb, spec)?;
+    let list = target_list(wb, spec)?;
     let m = wb
         .model(spec.model)
         .ok_or_else(|| Error::Config(format!("the run has no model {}", spec.model)))?;
-    write_workbook(path, || workbook(wb, spec, m, &rows))
+    write_workbook(path, || workbook(wb, spec, m, &list))
 }

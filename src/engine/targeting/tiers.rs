@@ -14,6 +14,40 @@ pub struct Tier {
     pub offer: String,
 }
 
+/// Where a listed row stands (`TierRule::place`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Placed<'a> {
+    /// The tier whose offer the row gets.
+    pub tier: &'a Tier,
+    /// Its place in the tier list.
+    pub index: usize,
+    /// Added by hand from below every tier: shown and exported as `added`, not as `tier`.
+    pub beyond: bool,
+}
+
+impl Placed<'_> {
+    /// The tier column's text: the tier's name, or the `added` label of `phrases`.
+    pub fn name<'a>(&'a self, phrases: &'a super::phrases::Phrases) -> &'a str {
+        if self.beyond {
+            phrases.label(ADDED_LABEL)
+        } else {
+            &self.tier.name
+        }
+    }
+}
+
+/// The phrase key of the tier column of a user added by hand beyond the last tier.
+pub const ADDED_LABEL: &str = "added";
+
+/// The `added` label in every shipped language (a tier may take none of them as its name).
+fn added_labels() -> Vec<String> {
+    super::phrases::Lang::ALL
+        .iter()
+        .filter_map(|l| super::phrases::Phrases::load(l.code()).ok())
+        .map(|p| p.label(ADDED_LABEL).to_string())
+        .collect()
+}
+
 /// The tier list, best first; a rank below the last tier gets no action.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TierRule {
@@ -120,6 +154,18 @@ impl TierRule {
                     i + 1
                 )));
             }
+            // A user added by hand below every tier is listed, and stored in a campaign, under
+            // the `added` label of the list's language: a tier of that name would merge with them.
+            if added_labels()
+                .iter()
+                .any(|l| l.trim().to_lowercase() == key)
+            {
+                return Err(bad(format!(
+                    "tier {} is named `{shown}`, the label of users added by hand below every \
+                     tier: choose another",
+                    i + 1
+                )));
+            }
             if let Some(j) = tiers
                 .iter()
                 .position(|p: &Tier| p.name.trim().to_lowercase() == key)
@@ -177,11 +223,27 @@ impl TierRule {
             .find(|t| rank <= KPct { bp: t.top_bp }.k_of(n))
     }
 
-    /// The tier of a listed row: by rank, except that a user added by hand from below every
-    /// tier gets the last tier (marketing put them on the list to receive an offer).
-    pub fn tier_for(&self, rank: usize, n: usize, added: bool) -> Option<&Tier> {
-        self.tier_of(rank, n)
-            .or(if added { self.tiers.last() } else { None })
+    /// Where a listed row stands: in the tier of its rank; or, for a user added by hand from
+    /// below every tier, `beyond` the tiers with the last tier's offer (marketing put them on
+    /// the list to receive one, but they were not ranked there, and every list says `added`).
+    pub fn place(&self, rank: usize, n: usize, added: bool) -> Option<Placed<'_>> {
+        if let Some(i) = self
+            .tiers
+            .iter()
+            .position(|t| rank <= KPct { bp: t.top_bp }.k_of(n))
+        {
+            return Some(Placed {
+                tier: &self.tiers[i],
+                index: i,
+                beyond: false,
+            });
+        }
+        let last = self.tiers.len().checked_sub(1).filter(|_| added)?;
+        Some(Placed {
+            tier: &self.tiers[last],
+            index: last,
+            beyond: true,
+        })
     }
 
     /// Rows in each tier (not cumulative) for a ranking of `n`.
@@ -218,6 +280,18 @@ mod tests {
             Some("Potential")
         );
         assert_eq!(r.tier_of(32, 101), None);
+        // Added by hand from rank 32: the last tier's offer, but beyond the tiers.
+        let p = r.place(32, 101, true).unwrap();
+        assert_eq!(
+            (p.tier.name.as_str(), p.index, p.beyond),
+            ("Potential", 2, true)
+        );
+        assert_eq!(r.place(32, 101, false), None);
+        let p = r.place(31, 101, true).unwrap();
+        assert!(
+            !p.beyond,
+            "an added user ranked inside a tier is placed there"
+        );
         assert_eq!(r.sizes(101), vec![6, 10, 15]);
     }
 
@@ -291,6 +365,16 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("at most 100 characters"), "{e}");
+        // The label of users added below every tier, in each shipped language.
+        for name in ["added", "Added ", "추가됨"] {
+            let e = TierRule::from_toml(&two("Hot", name), "t.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("t.toml") && e.contains("added by hand"),
+                "{name:?}: {e}"
+            );
+        }
         // Distinct names, `all` inside a longer one: fine.
         assert!(TierRule::from_toml(&two("Hot", "all-in"), "t.toml").is_ok());
         assert!(TierRule::from_toml(&two("Hot", "Warm"), "t.toml").is_ok());

@@ -41,6 +41,9 @@ pub struct Leaderboard {
     pub split: SplitView,
     /// The first row shown when not all fit, as last drawn (it follows the selection).
     pub offset: Cell<usize>,
+    /// (model, taken, tied) for each model whose first-K cut on test splits a tie group: its
+    /// list there is arbitrary among the tied (set when a run opens).
+    pub ties: Vec<(String, usize, usize)>,
 }
 
 impl Default for Leaderboard {
@@ -52,6 +55,7 @@ impl Default for Leaderboard {
             sort_desc: true,
             split: SplitView::Val,
             offset: Cell::new(0),
+            ties: Vec::new(),
         }
     }
 }
@@ -194,7 +198,10 @@ pub fn render(lb: &Leaderboard, sh: &Shared, f: &mut Frame, area: Rect) {
         .take(fit)
         .collect();
 
-    let [table, foot] = Layout::vertical([Constraint::Min(3), Constraint::Length(4)]).areas(area);
+    // A line more under the board when a model's cut splits a tie.
+    let foot_h = 4 + u16::from(!lb.ties.is_empty());
+    let [table, foot] =
+        Layout::vertical([Constraint::Min(3), Constraint::Length(foot_h)]).areas(area);
     let more = if first > 0 || first + fit < cols.len() {
         format!(
             " · columns {}–{} of {} (h/l)",
@@ -304,6 +311,32 @@ pub fn render(lb: &Leaderboard, sh: &Shared, f: &mut Frame, area: Rect) {
         crate::engine::eval::choice::caution(c, &models, &format!("{k1}%"))
     }) {
         notes.push(Line::styled(format!("! {c}"), t.warn()));
+    }
+    if !lb.ties.is_empty() {
+        // The choice (SPEC §4) does not see ties; a model whose cut splits one is named here.
+        use crate::engine::text::thousands;
+        let each: Vec<String> = lb
+            .ties
+            .iter()
+            .map(|(m, taken, tied)| {
+                format!(
+                    "{m}: {} of {} users tied",
+                    thousands(*taken as u64),
+                    thousands(*tied as u64)
+                )
+            })
+            .collect();
+        let line = format!("! at the {k1}% cut (test): {}", each.join(" · "));
+        let w = area.width as usize;
+        notes.push(Line::styled(
+            if line.chars().count() > w {
+                let cut: String = line.chars().take(w.saturating_sub(1)).collect();
+                format!("{cut}…")
+            } else {
+                line
+            },
+            t.warn(),
+        ));
     }
     if !intervals.is_empty() {
         notes.push(Line::styled(intervals, t.dim()));

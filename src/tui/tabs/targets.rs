@@ -7,19 +7,23 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::engine::eval::KPct;
 use crate::engine::features::FEATURE_NAMES;
 use crate::engine::loaded_run::{LoadedRun, ModelView};
-use crate::engine::targeting::edits::Edits;
+use crate::engine::targeting::edits::{Edit, Edits};
 use crate::engine::targeting::list::{added_positions, reasons_batch};
+use crate::engine::targeting::order::{TargetOrder, score_text};
 use crate::engine::targeting::reasons::Reason;
 use crate::engine::text::thousands;
 use crate::engine::time::fmt_anchor;
 use crate::tui::action::Action;
 use crate::tui::input::InputKind;
 use crate::tui::shared::Shared;
-use crate::tui::widgets::{cells, centered, fit_words, scroll_text, waiting, wrap_words};
+use crate::tui::widgets::{
+    cells, centered, fit_words, scroll_text, split_at_cells, waiting, wrap_words,
+};
 
 use super::{Scroll, step};
 
@@ -32,9 +36,11 @@ pub enum Reply {
         text: String,
         error: bool,
     },
-    /// The hand edits changed: save them. `what` starts the notice that says whether they were.
+    /// The hand edits (or the model or K) changed by `edit`: save it. `what` starts the notice
+    /// that says whether it was (empty: a quiet save, a notice only if it fails).
     Edited {
         what: String,
+        edit: Edit,
     },
     /// Show this test row's details.
     Open(usize),
@@ -72,8 +78,10 @@ pub struct Targets {
     pub edits_error: Option<String>,
     /// Ranking positions (≥ k) of users added by hand, ascending; refreshed with the list.
     pub added_pos: Vec<usize>,
-    /// Ranking position of each user id for the model named `pos_model`: built only once
-    /// edits exist, so a run of millions of test rows opens and scrolls without it.
+    /// The targeting order (SPEC §5) of the list's model, made when the model is first shown.
+    order: Option<Arc<TargetOrder>>,
+    /// Position of each user id in `order`: built only once edits exist, so a run of millions
+    /// of test rows opens and scrolls without it.
     pos_of: HashMap<i64, usize>,
     pos_model: String,
     /// Risk reasons by test row, filled before each frame for the rows in view.
@@ -92,6 +100,7 @@ impl Default for Targets {
             edits: Edits::default(),
             edits_error: None,
             added_pos: Vec::new(),
+            order: None,
             pos_of: HashMap::new(),
             pos_model: String::new(),
             reasons: HashMap::new(),
@@ -100,16 +109,27 @@ impl Default for Targets {
 }
 
 impl Targets {
-    /// Start over on a newly loaded run: its first K, its chosen model, its saved edits (or
-    /// why they did not load, which turns editing off).
+    /// Start over on a newly loaded run: the model and K saved with its edits (else its chosen
+    /// model and first K), its saved edits (or why they did not load, which turns editing off).
     pub fn open(&mut self, wb: &LoadedRun, edits: Result<Edits, String>) {
-        self.k = wb.ks.first().copied().unwrap_or(self.k);
         (self.edits, self.edits_error) = match edits {
             Ok(e) => (e, None),
             Err(e) => (Edits::default(), Some(e)),
         };
+        self.k = self
+            .edits
+            .k
+            .or(wb.ks.first().copied())
+            .unwrap_or(KPct { bp: 500 });
         self.pos_model.clear();
-        self.model = Some(wb.chosen.clone());
+        self.order = None;
+        self.model = Some(
+            self.edits
+                .model
+                .clone()
+                .filter(|m| wb.model(m).is_some())
+                .unwrap_or_else(|| wb.chosen.clone()),
+        );
         self.reasons.clear();
         self.sel = 0;
         self.offset = 0;
@@ -117,6 +137,7 @@ impl Targets {
 
     /// Rank by `name` from now on (picked on the Leaderboard); the list starts at its top.
     pub fn pick(&mut self, name: String) {
+        self.edits.model = Some(name.clone());
         self.model = Some(name);
         self.reasons.clear();
         self.sel = 0;
@@ -152,11 +173,32 @@ impl Targets {
         }
     }
 
+    /// The targeting order of the list's model, once made (`ensure_order`; before each frame).
+    pub fn order(&self, wb: Option<&LoadedRun>) -> Option<&TargetOrder> {
+        let m = self.model_in(wb)?;
+        self.order.as_deref().filter(|o| o.model == m.name)
+    }
+
+    /// Make the targeting order of the list's model, if it is not that model's already.
+    fn ensure_order(&mut self, wb: Option<&LoadedRun>) {
+        let (Some(wb), Some(m)) = (wb, self.model_in(wb)) else {
+            return;
+        };
+        if self.order.as_ref().is_none_or(|o| o.model != m.name) {
+            self.order = TargetOrder::of(wb, &m.name).ok().map(Arc::new);
+        }
+    }
+
+    /// The test row at ranking position `p` of the targeting order.
+    fn row_at(&self, wb: Option<&LoadedRun>, p: usize) -> Option<usize> {
+        self.order(wb)?.ranking.get(p).copied()
+    }
+
     /// The user id at list row `i`.
     pub fn list_user(&self, wb: Option<&LoadedRun>, i: usize) -> Option<i64> {
         let (p, _) = self.list_row(wb, i)?;
-        let (wb, m) = (wb?, self.model_in(wb)?);
-        m.ranking().get(p).map(|&r| wb.test.users[r])
+        let r = self.row_at(wb, p)?;
+        wb.map(|wb| wb.test.users[r])
     }
 
     /// Excluded users ranked inside the top k (the exclusions that shorten the list).
@@ -172,24 +214,27 @@ impl Targets {
             .count()
     }
 
-    /// Build the user → rank map of the list's model, if it is not that model's already.
+    /// Build the user → position map of the list's order, if it is not that order's already.
     fn ensure_positions(&mut self, wb: Option<&LoadedRun>) {
-        let (Some(wb), Some(m)) = (wb, self.model_in(wb)) else {
+        self.ensure_order(wb);
+        let (Some(wb), Some(o)) = (wb, self.order(wb)) else {
             return;
         };
-        if self.pos_model != m.name {
-            self.pos_of = m
-                .ranking()
+        if self.pos_model != o.model {
+            let pos = o
+                .ranking
                 .iter()
                 .enumerate()
                 .map(|(p, &r)| (wb.test.users[r], p))
                 .collect();
-            self.pos_model = m.name.clone();
+            self.pos_model = o.model.clone();
+            self.pos_of = pos;
         }
     }
 
     /// Refresh the user → rank map and the added rows (after a model, K or edit change).
     fn refresh_list(&mut self, wb: Option<&LoadedRun>) {
+        self.ensure_order(wb);
         // Without edits the map is not needed: a run of millions of test rows opens without it.
         if self.edits.is_empty() {
             self.added_pos.clear();
@@ -239,18 +284,29 @@ impl Targets {
         if let Some(r) = self.edits_locked() {
             return r;
         }
+        self.ensure_order(wb);
         let Some(u) = self.list_user(wb, self.sel) else {
             return Reply::Nothing;
         };
-        let now = self.edits.toggle_exclude(u);
+        let edit = self.edits.toggle_edit(u);
+        self.edits.apply(&edit);
         self.clamp(wb);
         Reply::Edited {
-            what: if now {
+            what: if self.edits.excluded.contains(&u) {
                 format!("user {u} excluded")
             } else {
                 format!("user {u} back on the list")
             },
+            edit,
         }
+    }
+
+    /// Take the edits as saved (after a change was merged into the file under its lock,
+    /// another workbench's edits included); the model and K on screen stay this one's.
+    pub fn adopt(&mut self, wb: Option<&LoadedRun>, saved: Edits) {
+        let (model, k) = (self.edits.model.clone(), self.edits.k);
+        self.edits = Edits { model, k, ..saved };
+        self.clamp(wb);
     }
 
     /// Add the user whose id was typed, and select them.
@@ -272,7 +328,8 @@ impl Targets {
                 false,
             );
         }
-        self.edits.add(u);
+        let edit = Edit::Add(u);
+        self.edits.apply(&edit);
         self.refresh_list(wb);
         if let Some(i) = (0..self.list_len(wb)).find(|&i| self.list_user(wb, i) == Some(u)) {
             self.sel = i;
@@ -280,17 +337,22 @@ impl Targets {
         }
         Reply::Edited {
             what: format!("user {u} (rank {}) added", p + 1),
+            edit,
         }
     }
 
-    fn set_k(&mut self, wb: Option<&LoadedRun>, bp: i64) {
-        let bp = bp.clamp(100, 10_000) as u32;
-        // Below 1% the arrows stop at 1%; typed values may be finer.
-        self.k = KPct { bp };
+    /// Target the top `k` from now on, saved with the run (quietly: K moves key by key).
+    fn set_k(&mut self, wb: Option<&LoadedRun>, k: KPct) -> Reply {
+        self.k = k;
+        self.edits.k = Some(k);
         self.clamp(wb);
+        Reply::Edited {
+            what: String::new(),
+            edit: Edit::K(k),
+        }
     }
 
-    fn k_step(&mut self, wb: Option<&LoadedRun>, delta_bp: i64) {
+    fn k_step(&mut self, wb: Option<&LoadedRun>, delta_bp: i64) -> Reply {
         let bp = self.k.bp as i64;
         // Steps land on whole multiples (7.25% + 1% → 8%), as a person expects.
         let next = if delta_bp > 0 {
@@ -299,28 +361,30 @@ impl Targets {
             let d = -delta_bp;
             ((bp - 1) / d) * d
         };
-        self.set_k(wb, next);
+        // Below 1% the arrows stop at 1%; typed values may be finer.
+        self.set_k(
+            wb,
+            KPct {
+                bp: next.clamp(100, 10_000) as u32,
+            },
+        )
     }
 
     /// K typed in percent.
     pub fn set_k_text(&mut self, wb: Option<&LoadedRun>, text: &str) -> Reply {
         match KPct::parse(text.trim().trim_end_matches('%')) {
-            Ok(k) => {
-                self.k = k;
-                self.clamp(wb);
-                Reply::Nothing
-            }
+            Ok(k) => self.set_k(wb, k),
             Err(e) => note(e.to_string(), true),
         }
     }
 
     /// Ranking positions of the top-k users whose id contains the search text.
     fn matches(&self, wb: Option<&LoadedRun>, text: &str) -> Vec<usize> {
-        let (Some(wb), Some(m)) = (wb, self.model_in(wb)) else {
+        let (Some(wb), Some(o)) = (wb, self.order(wb)) else {
             return vec![];
         };
-        let k = self.k_rows(Some(wb));
-        m.ranking()[..k]
+        let k = self.k_rows(Some(wb)).min(o.n());
+        o.ranking[..k]
             .iter()
             .enumerate()
             .filter(|(_, i)| wb.test.users[**i].to_string().contains(text))
@@ -354,6 +418,7 @@ impl Targets {
             return Reply::Nothing;
         }
         self.search = Some(text.clone());
+        self.ensure_order(wb);
         let hits = self.matches(wb, &text);
         match hits.iter().find(|&&p| p >= self.sel).or(hits.first()) {
             Some(&p) => self.select_match(wb, p, &hits, &text),
@@ -381,11 +446,11 @@ impl Targets {
     }
 
     fn not_in_top_k(&self, wb: Option<&LoadedRun>, text: &str) -> String {
-        let (Some(wb), Some(m)) = (wb, self.model_in(wb)) else {
+        let (Some(wb), Some(m), Some(o)) = (wb, self.model_in(wb), self.order(wb)) else {
             return format!("no user matches \"{text}\"");
         };
-        match m
-            .ranking()
+        match o
+            .ranking
             .iter()
             .position(|&i| wb.test.users[i].to_string() == text)
         {
@@ -409,6 +474,7 @@ impl Targets {
     }
 
     pub fn update(&mut self, action: Action, wb: Option<&LoadedRun>) -> Reply {
+        self.ensure_order(wb);
         if let Some(d) = action.step(self.page) {
             self.refresh_list(wb);
             self.sel = step(self.sel, d, self.list_len(wb));
@@ -417,10 +483,9 @@ impl Targets {
         }
         match action {
             Action::Enter => self
-                .model_in(wb)
-                .zip(self.list_row(wb, self.sel))
-                .and_then(|(m, (p, _))| m.ranking().get(p))
-                .map_or(Reply::Nothing, |&row| Reply::Open(row)),
+                .list_row(wb, self.sel)
+                .and_then(|(p, _)| self.row_at(wb, p))
+                .map_or(Reply::Nothing, Reply::Open),
             Action::Search => Reply::Ask(InputKind::Search, String::new()),
             Action::SearchNext => self.search_step(wb, true),
             Action::SearchPrev => self.search_step(wb, false),
@@ -431,8 +496,7 @@ impl Targets {
                     Action::KPlus5 => 500,
                     _ => -500,
                 };
-                self.k_step(wb, delta);
-                Reply::Nothing
+                self.k_step(wb, delta)
             }
             Action::KType => Reply::Ask(InputKind::K, String::new()),
             Action::Export if wb.is_some() => {
@@ -455,17 +519,24 @@ impl Targets {
         list_shown: bool,
         popup_row: Option<usize>,
     ) {
-        self.clamp(wb);
+        // Reasons are shown on the Targets tab only: the run opens on another tab without
+        // ranking its rows.
+        if list_shown || popup_row.is_some() {
+            self.ensure_order(wb);
+            // A tie at the cut takes a fourth header line, and a row of the list with it.
+            if list_shown && self.header_lines(wb) > 3 {
+                self.page = self.page.saturating_sub(1).max(1);
+            }
+            self.clamp(wb);
+        }
         let (Some(wb), Some(m)) = (wb, self.model_in(wb)) else {
             return;
         };
-        // Reasons are shown on the Targets tab only: the run opens on another tab without
-        // ranking its rows.
         let mut rows: Vec<usize> = if list_shown {
             let end = (self.offset + self.page).min(self.list_len(Some(wb)));
             (self.offset.min(end)..end)
                 .filter_map(|i| self.list_row(Some(wb), i))
-                .filter_map(|(p, _)| m.ranking().get(p).copied())
+                .filter_map(|(p, _)| self.row_at(Some(wb), p))
                 .collect()
         } else {
             Vec::new()
@@ -488,14 +559,69 @@ impl Targets {
     }
 }
 
+/// `spans` as one line of at most `width` cells: when they do not fit, cut at the last space
+/// that leaves room for `…` (a number is never cut in two, `1.2…` for 1.25), so a reader knows
+/// there is more and what shows reads right (the Targets header at 80 columns).
+fn fit_line<'a>(spans: Vec<Span<'a>>, width: usize) -> Line<'a> {
+    let text: String = spans.iter().map(|s| s.content.as_ref()).collect();
+    if cells(&text) <= width {
+        return Line::from(spans);
+    }
+    let (head, _) = split_at_cells(&text, width.saturating_sub(1));
+    // Back to the last space, unless there is none to go back to; and past a parenthesis left
+    // open (`lift 1.00 (ceiling …` reads as if the ceiling were cut).
+    let mut keep = head.trim_end().rfind(' ').map_or(head.len(), |i| i + 1);
+    loop {
+        let kept = text[..keep].trim_end();
+        let start = kept.rfind(' ').map_or(0, |i| i + 1);
+        let word = &kept[start..];
+        if start > 0 && word.contains('(') && !word.contains(')') {
+            keep = start;
+        } else {
+            break;
+        }
+    }
+    let mut left = keep;
+    let mut out = Vec::new();
+    for sp in spans {
+        if left == 0 {
+            break;
+        }
+        let c = sp.content.as_ref();
+        if c.len() <= left {
+            left -= c.len();
+            out.push(sp);
+        } else {
+            out.push(Span::styled(c[..left].to_string(), sp.style));
+            left = 0;
+        }
+    }
+    out.push(Span::raw("…"));
+    Line::from(out)
+}
+
+impl Targets {
+    /// Lines of the header: three, and a fourth saying how a tie at the cut was broken.
+    pub fn header_lines(&self, wb: Option<&LoadedRun>) -> u16 {
+        if self.tie_at_k(wb).is_some() { 4 } else { 3 }
+    }
+
+    /// The tie group the cut at k splits, if it does.
+    fn tie_at_k(&self, wb: Option<&LoadedRun>) -> Option<crate::engine::targeting::order::TieCut> {
+        self.order(wb)?.tie_at(self.k_rows(wb))
+    }
+}
+
 pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
-    let (Some(wb), Some(m)) = (sh.wb, sh.target) else {
+    let (Some(wb), Some(m), Some(o)) = (sh.wb, sh.target, tg.order(sh.wb)) else {
         return waiting(sh, f, area, "The Top-K target list");
     };
     let t = sh.theme;
     let n = m.n();
-    let (k, tp, precision, lift) = m.at(tg.k_rows(sh.wb));
-    let p = m.caught().last().copied().unwrap_or(0);
+    let width = area.width as usize;
+    // The list's own users: with a cut tie, those the second key took (SPEC §5).
+    let (k, tp, precision, lift) = o.at(tg.k_rows(sh.wb));
+    let p = o.caught.last().copied().unwrap_or(0);
     let ceiling = if p > 0 && k > 0 {
         Some((n as f64 / p as f64).min(n as f64 / k as f64))
     } else {
@@ -509,7 +635,11 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
     let anchor = wb
         .test_anchor()
         .map_or("–".into(), |a| fmt_anchor(a)[..10].to_string());
-    let [head, list] = Layout::vertical([Constraint::Length(3), Constraint::Min(3)]).areas(area);
+    let [head, list] = Layout::vertical([
+        Constraint::Length(tg.header_lines(sh.wb)),
+        Constraint::Min(3),
+    ])
+    .areas(area);
     let tiers: Vec<Span> = sh
         .tiers
         .sizes(n)
@@ -523,25 +653,31 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
             ]
         })
         .collect();
-    let header = vec![
-        Line::from(vec![
-            Span::styled(format!("Top {}%", tg.k), t.key()),
-            Span::raw(format!(
-                " of {} users at {anchor} · k = {} · model {}",
-                thousands(n as u64),
-                thousands(k as u64),
-                m.name
-            )),
-        ]),
-        Line::from(vec![Span::raw(format!(
-            "dormant caught {} (random: {}) · precision {} · lift {} (ceiling {})",
-            thousands(tp.into()),
-            thousands(random.round() as u64),
-            precision.map_or("–".into(), |v| format!("{:.1}%", 100.0 * v)),
-            lift.map_or("–".into(), |v| format!("{v:.2}")),
-            ceiling.map_or("–".into(), |v| format!("{v:.2}")),
-        ))]),
-        Line::from(
+    let mut header = vec![
+        fit_line(
+            vec![
+                Span::styled(format!("Top {}%", tg.k), t.key()),
+                Span::raw(format!(
+                    " of {} users at {anchor} · k = {} · model {}",
+                    thousands(n as u64),
+                    thousands(k as u64),
+                    m.name
+                )),
+            ],
+            width,
+        ),
+        fit_line(
+            vec![Span::raw(format!(
+                "dormant caught {} (random: {}) · precision {} · lift {} (ceiling {})",
+                thousands(tp.into()),
+                thousands(random.round() as u64),
+                precision.map_or("–".into(), |v| format!("{:.1}%", 100.0 * v)),
+                lift.map_or("–".into(), |v| format!("{v:.2}")),
+                ceiling.map_or("–".into(), |v| format!("{v:.2}")),
+            ))],
+            width,
+        ),
+        fit_line(
             std::iter::once(Span::styled("tiers: ", t.dim()))
                 .chain(tiers)
                 .chain((!tg.edits.is_empty()).then(|| {
@@ -557,8 +693,28 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
                     )
                 }))
                 .collect::<Vec<_>>(),
+            width,
         ),
     ];
+    if let Some(tie) = tg.tie_at_k(sh.wb) {
+        // K cuts a group of equal scores: how many of it the list took, and by what.
+        let by = match &o.runner_up {
+            Some(r) => format!("{r}'s score, recency, hash"),
+            None => "recency, hash".to_string(),
+        };
+        header.push(fit_line(
+            vec![
+                Span::styled("tie at k: ", t.warn()),
+                Span::raw(format!(
+                    "{} of {} users at score {} taken, by {by}",
+                    thousands(tie.taken as u64),
+                    thousands(tie.tied as u64),
+                    score_text(tie.score),
+                )),
+            ],
+            width,
+        ));
+    }
     f.render_widget(Paragraph::new(header), head);
 
     let rows_fit = list.height.saturating_sub(3) as usize;
@@ -576,13 +732,13 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
         let Some((pos, added)) = tg.list_row(sh.wb, i) else {
             continue;
         };
-        let row = m.ranking()[pos];
+        let Some(&row) = o.ranking.get(pos) else {
+            continue;
+        };
         let user = wb.test.users[row];
         let excluded = tg.edits.excluded.contains(&user);
-        let tier = sh.tiers.tier_for(pos + 1, n, added);
-        let tier_i = tier
-            .and_then(|x| sh.tiers.tiers.iter().position(|y| y.name == x.name))
-            .unwrap_or(9);
+        let place = sh.tiers.place(pos + 1, n, added);
+        let tier_i = place.map_or(9, |x| x.index);
         // The whole sentence where it fits, else its first part (what the value is), else
         // that cut at a word boundary; Enter shows every reason whole.
         let reason = match tg.reasons_of(row) {
@@ -604,10 +760,11 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
         } else {
             " "
         };
+        // A user added from below every tier says `added`, never a tier it was not ranked in.
         let tier_text = if excluded {
             sh.phrases.label("excluded").to_string()
         } else {
-            tier.map_or("–".to_string(), |x| x.name.clone())
+            place.map_or("–".to_string(), |x| x.name(sh.phrases).to_string())
         };
         let mut line = Line::from(vec![
             Span::styled(mark, t.key()),
@@ -672,25 +829,24 @@ pub fn user_popup(
     let t = sh.theme;
     let w = area.width.min(78);
     let inner = w.saturating_sub(2) as usize;
-    let rank = m
-        .ranking()
-        .iter()
-        .position(|&r| r == row)
+    let rank = tg
+        .order(sh.wb)
+        .and_then(|o| o.ranking.iter().position(|&r| r == row))
         .map_or(0, |p| p + 1);
+    let added = tg.edits.added.contains(&wb.test.users[row]);
     let x = wb.test.row(row);
     // Every line is broken here, at spaces, to the popup's width: the paragraph's own
     // wrapping let a Korean word at the edge spill over the border.
     let who = format!("user {}", wb.test.users[row]);
-    let head =
-        format!(
-            "{who} · rank {rank} of {} · score {:.4} · {}",
-            m.n(),
-            m.test_scores[row],
-            sh.tiers.tier_of(rank, m.n()).map_or(
-                sh.phrases.label("no_tier").to_string(),
-                |x| format!("{} ({})", x.name, x.offer)
-            )
-        );
+    let head = format!(
+        "{who} · rank {rank} of {} · score {:.4} · {}",
+        m.n(),
+        m.test_scores[row],
+        sh.tiers.place(rank, m.n(), added).map_or(
+            sh.phrases.label("no_tier").to_string(),
+            |x| format!("{} ({})", x.name(sh.phrases), x.tier.offer)
+        )
+    );
     let mut lines: Vec<Line> = Vec::new();
     for (i, part) in wrap_words(&head, inner).into_iter().enumerate() {
         lines.push(match part.strip_prefix(who.as_str()) {
