@@ -7,6 +7,7 @@ use crate::engine::loaded_run::LoadedRun;
 use crate::engine::targeting::edits::Edits;
 use crate::engine::targeting::export::{ExportFormat, export};
 use crate::engine::targeting::report::{report, write_report};
+use crate::engine::text::thousands;
 
 use super::action::Action;
 use super::action::Tab;
@@ -30,7 +31,11 @@ pub fn perform(app: &App, w: &Write) -> Notice {
                 export(&rows, &app.tiers, f, path).map(|_| rows.len())
             });
             match res {
-                Ok(n) => ok(format!("wrote {n} rows to {}", path.display())),
+                Ok(n) => ok(format!(
+                    "wrote {} rows to {}",
+                    thousands(n as u64),
+                    path.display()
+                )),
                 Err(e) => failed(format!("export failed: {e}")),
             }
         }
@@ -191,10 +196,12 @@ pub fn campaign(app: &mut App, op: &CampaignOp) {
                         .fold((0, 0), |a, r| (a.0 + r.1, a.1 + r.2));
                     app.notify(
                         format!(
-                            "campaign {} `{}` stored in {db}: {t} treatment, {ctl} control; \
+                            "campaign {} `{}` stored in {db}: {} treatment, {} control; \
                              coupon list {}",
                             c.campaign.id,
                             c.campaign.name,
+                            thousands(t as u64),
+                            thousands(ctl as u64),
                             out.display()
                         ),
                         false,
@@ -281,7 +288,8 @@ pub fn open_retrained(app: &mut App, wb: LoadedRun) {
     if carry {
         let n = kept.excluded.len() + kept.added.len();
         let what = format!(
-            "{n} hand edit{} carried over from run {old_id}",
+            "{} hand edit{} carried over from run {old_id}",
+            thousands(n as u64),
             if n == 1 { "" } else { "s" }
         );
         let outcome = perform(app, &Write::Edits { what });
@@ -292,7 +300,7 @@ pub fn open_retrained(app: &mut App, wb: LoadedRun) {
         let list: Vec<String> = gone.iter().take(5).map(|u| u.to_string()).collect();
         said.push(format!(
             "{} edit{} no longer appl{} (not scored at the new test anchor: user {}{})",
-            gone.len(),
+            thousands(gone.len() as u64),
             if gone.len() == 1 { "" } else { "s" },
             if gone.len() == 1 { "ies" } else { "y" },
             list.join(", "),

@@ -893,8 +893,9 @@ fn the_reports_representative_users_are_on_the_models_list_not_added_by_hand() {
     let events = stats["data"]["events"].as_u64().unwrap();
     assert!((1000..1_000_000).contains(&events));
     let grouped = format!("{},{:03}", events / 1000, events % 1000);
+    // In the one wording of the CLI's summary and the Labels tab: read, in scope, dropped, used.
     assert!(
-        rep.contains(&format!("- {grouped} events in scope")),
+        rep.contains("- Events: ") && rep.contains(&format!("duplicates dropped, {grouped} used")),
         "{rep}"
     );
     // The model's own list: the top 5% of its ranking (the added user is far below it).

@@ -915,7 +915,9 @@ fn risk_reasons_are_cut_at_words_in_the_list_and_whole_in_the_popup() {
                     i + 1
                 );
             }
-            assert!(!s.contains('…'), "{s}");
+            // No reason cut (the key bar, last, may end in `…`: more keys than room).
+            let popup: Vec<&str> = s.lines().take(h as usize - 1).collect();
+            assert!(!popup.iter().any(|l| l.contains('…')), "{s}");
             // Nothing runs over the popup's border (a Korean word at the edge once did).
             // At 60 columns the popup is the screen's width, so each row ends at its border.
             for (top, key) in [(false, ""), (true, "g")] {
