@@ -24,8 +24,9 @@ const KEY_W: usize = 10;
 /// blank and the anchors' header.
 const HEAD_ROWS: u16 = 6;
 
-/// The narrowest labels box beside the data: the columns (46) and a bar of 8.
-const LABELS_MIN: u16 = 56;
+/// The narrowest labels box beside the data: the split table's header (55 cells, wider than
+/// its rows with a bar of 8) in its borders.
+const LABELS_MIN: u16 = 57;
 
 /// How the tab shares its area between the data and the labels.
 #[derive(Debug, Clone, Copy)]
