@@ -9,6 +9,7 @@ use crate::engine::features::{self, FeatureTable};
 use crate::engine::label::anchors::DataRange;
 use crate::engine::label::{AnchorChoice, Split, Window, splits};
 use crate::engine::spill;
+use crate::engine::text::thousands;
 use crate::engine::time::fmt_anchor;
 
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
@@ -218,7 +219,7 @@ pub fn summary(ds: &Dataset) -> String {
                 .map(|t| day(*t))
                 .collect::<Vec<_>>()
                 .join(", "),
-            c.rows,
+            thousands(c.rows),
             pct(c.m0, c.rows),
             pct(c.m1, c.rows),
             pct(c.m2, c.rows)
@@ -275,6 +276,20 @@ pub fn split_suggestion(l: &LogSummary, w: &Window) -> Option<String> {
     ))
 }
 
+/// The event counts in the order they happen: read, kept by the scope (duplicates still in),
+/// exact duplicates dropped, used. One wording for `summary`, the Labels tab and the report, which
+/// once called different numbers "in scope".
+pub fn events_counts(read: u64, duplicates: u64, used: u64) -> String {
+    format!(
+        "{} read, {} in scope, {} duplicate{} dropped, {} used",
+        thousands(read),
+        thousands(used + duplicates),
+        thousands(duplicates),
+        if duplicates == 1 { "" } else { "s" },
+        thousands(used)
+    )
+}
+
 /// The log's part of the summary: files, events, users, time range.
 pub fn log_summary(l: &LogSummary) -> String {
     let mut s = String::new();
@@ -293,18 +308,15 @@ pub fn log_summary(l: &LogSummary) -> String {
             s,
             "a feature table made elsewhere: the log's events and time range are not known here"
         );
-        let _ = writeln!(s, "users:       {}", l.users);
+        let _ = writeln!(s, "users:       {}", thousands(l.users));
     } else {
         let _ = writeln!(
             s,
-            "events:      {} read, {} in scope ({}), {} exact duplicates dropped, {} used",
-            l.rows_read,
-            l.rows_in_scope,
-            l.scope.describe(),
-            l.duplicates,
-            l.events
+            "events:      {}",
+            events_counts(l.rows_read, l.duplicates, l.events)
         );
-        let _ = writeln!(s, "users:       {}", l.users);
+        let _ = writeln!(s, "scope:       {}", l.scope.describe());
+        let _ = writeln!(s, "users:       {}", thousands(l.users));
         let _ = writeln!(s, "time range:  {}", l.time_range());
     }
     s

@@ -8,6 +8,7 @@ use crate::engine::targeting::edits::{Edit, Edits};
 use crate::engine::targeting::export::{ExportFormat, export};
 use crate::engine::targeting::list::target_list;
 use crate::engine::targeting::report::{report, write_report};
+use crate::engine::text::thousands;
 
 use super::action::Action;
 use super::action::Tab;
@@ -36,7 +37,8 @@ pub fn perform(app: &mut App, w: &Write) -> Notice {
             });
             match res {
                 Ok((n, tie)) => ok(format!(
-                    "wrote {n} rows to {}{}",
+                    "wrote {} rows to {}{}",
+                    thousands(n as u64),
                     path.display(),
                     tie.map_or(String::new(), |t| format!("; {t}"))
                 )),
@@ -230,10 +232,12 @@ pub fn campaign(app: &mut App, op: &CampaignOp) {
                         .fold((0, 0), |a, r| (a.0 + r.1, a.1 + r.2));
                     app.notify(
                         format!(
-                            "campaign {} `{}` stored in {db}: {t} treatment, {ctl} control; \
+                            "campaign {} `{}` stored in {db}: {} treatment, {} control; \
                              coupon list {}",
                             c.campaign.id,
                             c.campaign.name,
+                            thousands(t as u64),
+                            thousands(ctl as u64),
                             out.display()
                         ),
                         false,
@@ -339,7 +343,8 @@ pub fn open_retrained(app: &mut App, wb: LoadedRun) {
         });
         match saved {
             Ok(_) if carry => said.push(format!(
-                "{n} hand edit{} carried over from run {old_id} — saved",
+                "{} hand edit{} carried over from run {old_id} — saved",
+                thousands(n as u64),
                 if n == 1 { "" } else { "s" }
             )),
             Ok(_) => {}
@@ -355,7 +360,7 @@ pub fn open_retrained(app: &mut App, wb: LoadedRun) {
         let list: Vec<String> = gone.iter().take(5).map(|u| u.to_string()).collect();
         said.push(format!(
             "{} edit{} no longer appl{} (not scored at the new test anchor: user {}{})",
-            gone.len(),
+            thousands(gone.len() as u64),
             if gone.len() == 1 { "" } else { "s" },
             if gone.len() == 1 { "ies" } else { "y" },
             list.join(", "),

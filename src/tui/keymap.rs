@@ -98,7 +98,7 @@ pub const KEYMAP: &[Binding] = &[
     b(&[k('t')], "t", A::Retrain, G, "retrain with the current settings", "retrain"),
     b(&[kc(KeyCode::Enter)], "Enter", A::Enter, On(Tab::Leaderboard), "use the selected model for targeting", "use model"),
     b(&[k('s')], "s", A::SortFlip, On(Tab::Leaderboard), "flip sort: ▼ largest/Z first, ▲ smallest/A; h/l: column", "flip sort"),
-    b(&[k('v')], "v", A::SwitchSplit, On(Tab::Leaderboard), "sort by val or by test", "val/test"),
+    b(&[k('v')], "v", A::SwitchSplit, On(Tab::Leaderboard), "switch val/test: the split shown (when both show, the one sorted by)", "val/test"),
     b(&[kc(KeyCode::Char(' '))], "Space", A::ToggleModel, On(Tab::Curves), "show or hide the selected model", "show/hide"),
     b(&[k('c')], "c", A::CurveMode, On(Tab::Curves), "PR curve / cumulative gain / lift", "PR/gain/lift"),
     b(&[k('v')], "v", A::SwitchSplit, On(Tab::Curves), "val or test PR curves (gain and lift are on test only)", "val/test"),

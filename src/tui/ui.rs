@@ -12,7 +12,7 @@ use super::input::InputKind;
 use super::keymap;
 use super::tabs;
 use super::theme;
-use super::widgets::{cells, centered, keymap_lines, scroll_text, split_at_cells};
+use super::widgets::{cells, centered, fit, fit_title, keymap_lines, scroll_text, split_at_cells};
 
 /// Below this the screen says so instead of drawing a broken layout.
 pub const MIN_WIDTH: u16 = 60;
@@ -155,25 +155,33 @@ fn status_line(app: &App, f: &mut Frame, area: Rect) {
         let g = Gauge::default()
             .gauge_style(t.good())
             .ratio(tr.ratio())
-            .label(format!("{what} · {:.0}% · q quits", 100.0 * tr.ratio()));
+            .label(fit(
+                &format!("{what} · {:.0}% · q quits", 100.0 * tr.ratio()),
+                area.width as usize,
+            ));
         f.render_widget(g, area);
         return;
     }
+    let width = area.width as usize;
     let line = if let Some(n) = &app.notice {
         Line::styled(
             fit_status(&n.text, area.width as usize),
             if n.error { t.bad() } else { t.good() },
         )
     } else if let Some(wb) = &app.wb {
-        Line::styled(
-            format!(
-                " run {} · chosen: {} · targeting: {}",
-                wb.run_id,
-                wb.chosen,
-                app.targeting_model().map_or("–", |m| m.name.as_str())
-            ),
-            t.dim(),
-        )
+        // Narrow, the run's id goes first: the models say more.
+        let models = format!(
+            "chosen: {} · targeting: {}",
+            wb.chosen,
+            app.targeting_model().map_or("–", |m| m.name.as_str())
+        );
+        let full = format!(" run {} · {models}", wb.run_id);
+        let text = if cells(&full) <= width {
+            full
+        } else {
+            fit(&format!(" {models}"), width)
+        };
+        Line::styled(text, t.dim())
     } else {
         Line::styled(" no run loaded: press t to train", t.dim())
     };
@@ -190,6 +198,8 @@ fn key_bar(app: &App, f: &mut Frame, area: Rect) {
         let text = format!(" {} ", b.bar);
         let w = b.label.chars().count() + text.chars().count() + 1;
         if width + w > area.width as usize {
+            // More keys than room: say so (`?` lists them all, and is always first).
+            spans.push(Span::styled("…", t.dim()));
             break;
         }
         width += w;
@@ -247,8 +257,12 @@ fn message_popup(app: &App, f: &mut Frame, area: Rect) {
 }
 
 fn help_popup(app: &App, f: &mut Frame, area: Rect) {
-    let lines = keymap_lines(&app.theme, Some(app.tab));
     let r = centered(area, 72, area.height.saturating_sub(2));
+    let lines = keymap_lines(
+        &app.theme,
+        Some(app.tab),
+        r.width.saturating_sub(2) as usize,
+    );
     popup(
         app,
         f,
@@ -265,7 +279,7 @@ fn popup(app: &App, f: &mut Frame, r: Rect, title: &str, lines: Vec<Line<'_>>, w
     let block = app
         .theme
         .block()
-        .title(title.to_string())
+        .title(fit_title(title, r.width))
         .border_style(app.theme.title());
     scroll_text(f, r, block, lines, wrap, &app.popup_scroll);
 }
@@ -285,7 +299,8 @@ fn input_box(app: &App, f: &mut Frame, area: Rect) {
             " holdout % per tier (0–50; no offer to them) — Enter creates, Esc cancels "
         }
     };
-    let r = centered(area, 70, 3);
+    // As wide as the screen leaves (76 at 80 columns), so the longest title shows whole there.
+    let r = centered(area, area.width.saturating_sub(4).clamp(70, 76), 3);
     f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new({
@@ -302,7 +317,12 @@ fn input_box(app: &App, f: &mut Frame, area: Rect) {
                 Span::styled(after, body),
             ])
         })
-        .block(app.theme.block().title(title).border_style(app.theme.key())),
+        .block(
+            app.theme
+                .block()
+                .title(fit_title(title, r.width))
+                .border_style(app.theme.key()),
+        ),
         r,
     );
 }

@@ -963,8 +963,9 @@ fn the_reports_representative_users_are_on_the_models_list_not_added_by_hand() {
     let events = stats["data"]["events"].as_u64().unwrap();
     assert!((1000..1_000_000).contains(&events));
     let grouped = format!("{},{:03}", events / 1000, events % 1000);
+    // In the one wording of the CLI's summary and the Labels tab: read, in scope, dropped, used.
     assert!(
-        rep.contains(&format!("- {grouped} events in scope")),
+        rep.contains("- Events: ") && rep.contains(&format!("duplicates dropped, {grouped} used")),
         "{rep}"
     );
     // The model's own list: the top 5% of its ranking (the added user is far below it).
@@ -1048,6 +1049,18 @@ fn the_xlsx_report_has_summary_targets_and_leaderboard_sheets() {
     }
     let k5 = (500 * r.len()).div_ceil(10_000);
     assert_eq!(value("Users targeted (k)"), Cell::Float(k5 as f64));
+    // The event counts as the summary and the Labels tab word them, from stats.json.
+    let stats: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("stats.json")).unwrap()).unwrap();
+    let (read, dups, used) = (
+        stats["data"]["rows_read"].as_f64().unwrap(),
+        stats["data"]["duplicates"].as_f64().unwrap(),
+        stats["data"]["events"].as_f64().unwrap(),
+    );
+    assert_eq!(value("Events read"), Cell::Float(read));
+    assert_eq!(value("Events in scope"), Cell::Float(used + dups));
+    assert_eq!(value("Duplicates dropped"), Cell::Float(dups));
+    assert_eq!(value("Events used"), Cell::Float(used));
     assert_eq!(value("Added by hand"), Cell::Float(1.0));
     assert_eq!(value("Users to contact"), Cell::Float(want.len() as f64));
     // Dormant caught in the top k, counted from scores.csv's labels.

@@ -253,8 +253,8 @@ pub fn report(wb: &LoadedRun, spec: &ListSpec) -> Result<String> {
     );
     let _ = writeln!(
         s,
-        "- {} events in scope ({}), {} users, {} – {}",
-        th(d.events),
+        "- Events: {}; scope: {}; {} users, {} – {}",
+        crate::engine::dataset::events_counts(d.rows_read, d.duplicates, d.events),
         d.scope,
         th(d.users),
         &fmt_anchor(d.first_ts)[..10],

@@ -148,10 +148,14 @@ fn summary(
     s.kv("Scope", &d.scope)?;
     if d.feature_table {
         // Trained from a feature table made elsewhere: there was no log to count or date.
-        s.kv("Events in scope", "not known: no event log was read")?;
+        s.kv("Events", "not known: no event log was read")?;
         s.kv_count("Users", d.users as usize)?;
     } else {
-        s.kv_count("Events in scope", d.events as usize)?;
+        // The counts of `dataset::events_counts`, in its order and words, as numbers.
+        s.kv_count("Events read", d.rows_read as usize)?;
+        s.kv_count("Events in scope", (d.events + d.duplicates) as usize)?;
+        s.kv_count("Duplicates dropped", d.duplicates as usize)?;
+        s.kv_count("Events used", d.events as usize)?;
         s.kv_count("Users", d.users as usize)?;
         s.kv(
             "Time range",

@@ -14,7 +14,7 @@ use crate::engine::eval::KPct;
 use crate::engine::text::thousands;
 use crate::tui::action::Action;
 use crate::tui::shared::Shared;
-use crate::tui::widgets::scroll_text;
+use crate::tui::widgets::{fit_line, fit_title, range, scroll_text};
 
 use super::{Scroll, follow, step};
 
@@ -93,7 +93,7 @@ fn status_style<'a>(sh: &Shared, s: Status, text: &'a str) -> Span<'a> {
 }
 
 pub fn render(st: &Campaigns, sh: &Shared, f: &mut Frame, area: Rect) {
-    let title = format!(" Campaigns · {} ", st.db);
+    let title = fit_title(&format!(" Campaigns · {} ", st.db), area.width);
     let list = match &st.list {
         None => {
             f.render_widget(
@@ -184,14 +184,15 @@ fn list_box(
     }
     let more = if list.len() > visible {
         format!(
-            " {}–{} of {} ",
-            first + 1,
-            (first + visible).min(list.len()),
-            list.len()
+            " {} of {} ",
+            range(first + 1, (first + visible).min(list.len())),
+            thousands(list.len() as u64)
         )
     } else {
         String::new()
     };
+    let width = area.width.saturating_sub(2) as usize;
+    let lines: Vec<Line> = lines.into_iter().map(|l| fit_line(l, width)).collect();
     f.render_widget(
         Paragraph::new(lines).block(
             sh.theme
@@ -304,9 +305,10 @@ fn detail_box(st: &Campaigns, sh: &Shared, c: &Summary, f: &mut Frame, area: Rec
     scroll_text(
         f,
         area,
-        sh.theme
-            .block()
-            .title(" Read-out: dormant rates and uplift (90% interval) "),
+        sh.theme.block().title(fit_title(
+            " Read-out: dormant rates and uplift (90% interval) ",
+            area.width,
+        )),
         lines,
         true,
         &st.detail,

@@ -16,7 +16,7 @@ use crate::engine::loaded_run::{LoadedRun, ModelView};
 use crate::tui::action::Action;
 use crate::tui::shared::Shared;
 use crate::tui::theme::{MODEL_MARKS, Theme};
-use crate::tui::widgets::waiting;
+use crate::tui::widgets::{cells, fit, fit_title, waiting};
 
 use super::{SplitView, follow, step};
 
@@ -284,16 +284,15 @@ pub fn render(curves: &Curves, sh: &Shared, f: &mut Frame, area: Rect) {
             t.dim(),
         )
     };
-    // An axis with its title and three labels: both ends and the middle.
-    let axis = |title, b: [f64; 2], pct: bool| {
-        Axis::default()
-            .title(Span::styled(title, t.dim()))
-            .bounds(b)
-            .labels([
-                lab(b[0], pct),
-                lab((b[0] + b[1]) / 2.0, pct),
-                lab(b[1], pct),
-            ])
+    // An axis with three labels: both ends and the middle. Its title is not drawn in the plot,
+    // where it covered the curves' top left and the K mark under it (a model with precision 1
+    // at K), but on a row of its own above the plot.
+    let axis = |b: [f64; 2], pct: bool| {
+        Axis::default().bounds(b).labels([
+            lab(b[0], pct),
+            lab((b[0] + b[1]) / 2.0, pct),
+            lab(b[1], pct),
+        ])
     };
     let pct_axis = curves.mode != CurveMode::Pr;
     let y_pct = curves.mode == CurveMode::Gain;
@@ -307,22 +306,26 @@ pub fn render(curves: &Curves, sh: &Shared, f: &mut Frame, area: Rect) {
     } else {
         "c: chart"
     };
+    let block = t.block().title(fit_title(
+        &format!(" {mode} on {split} · K = {}% ({keys}) ", sh.k),
+        chart_area.width,
+    ));
+    let inner = block.inner(chart_area);
+    f.render_widget(block, chart_area);
+    let [names, plot] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+    f.render_widget(axis_names(y_title, x_title, names.width as usize, t), names);
     let chart = Chart::new(datasets)
-        .block(
-            t.block()
-                .title(format!(" {mode} on {split} · K = {}% ({keys}) ", sh.k)),
-        )
-        .x_axis(axis(x_title, x_bounds, pct_axis))
-        .y_axis(axis(y_title, y_bounds, y_pct));
-    f.render_widget(chart, chart_area);
+        .x_axis(axis(x_bounds, pct_axis))
+        .y_axis(axis(y_bounds, y_pct));
+    f.render_widget(chart, plot);
     // A chart takes only the colour of a dataset's style (none in monochrome), so the K mark
-    // gets its bold reverse here. No model's character, axis title or label is `K` or `:`.
+    // gets its bold reverse here. No model's character or axis label in the plot is `K` or `:`
+    // (the axis names above it may hold a `:`, and are left alone).
     if !k_mark.is_empty() {
         let glyph = k_glyph(curves.mode).to_string();
-        let inner = t.block().inner(chart_area);
         let buf = f.buffer_mut();
-        for y in inner.top()..inner.bottom() {
-            for x in inner.left()..inner.right() {
+        for y in plot.top()..plot.bottom() {
+            for x in plot.left()..plot.right() {
                 if let Some(cell) = buf.cell_mut((x, y))
                     && cell.symbol() == glyph
                 {
@@ -388,6 +391,17 @@ pub fn render(curves: &Curves, sh: &Shared, f: &mut Frame, area: Rect) {
             })),
         legend_area,
     );
+}
+
+/// The row above the plot: what the y axis shows on the left, what the x axis shows on the
+/// right; one text cut with `…` when both do not fit.
+fn axis_names(y: &str, x: &str, width: usize, t: &Theme) -> Line<'static> {
+    let (y, x) = (format!("↑ {y}"), format!("{x} →"));
+    let gap = width.saturating_sub(cells(&y) + cells(&x));
+    if gap == 0 {
+        return Line::styled(fit(&format!("{y} · {x}"), width), t.dim());
+    }
+    Line::styled(format!("{y}{}{x}", " ".repeat(gap)), t.dim())
 }
 
 #[cfg(test)]

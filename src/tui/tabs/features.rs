@@ -11,7 +11,7 @@ use crate::engine::text::thousands;
 use crate::tui::action::Action;
 use crate::tui::shared::Shared;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{scroll_text, waiting};
+use crate::tui::widgets::{fit_title, scroll_text, waiting};
 
 use super::Scroll;
 
@@ -280,7 +280,8 @@ pub fn render(features: &Features, sh: &Shared, f: &mut Frame, area: Rect) {
             .areas(area);
         let [hm, lg] = Layout::vertical([Constraint::Length(17), Constraint::Min(3)]).areas(l);
         f.render_widget(
-            Paragraph::new(heatmap(t, s, 0, n)).block(sh.theme.block().title(heat_title)),
+            Paragraph::new(heatmap(t, s, 0, n))
+                .block(sh.theme.block().title(fit_title(heat_title, hm.width))),
             hm,
         );
         f.render_widget(
@@ -288,8 +289,11 @@ pub fn render(features: &Features, sh: &Shared, f: &mut Frame, area: Rect) {
             lg,
         );
         f.render_widget(
-            Paragraph::new(vif_table(t, s, 0, STATS.len()))
-                .block(sh.theme.block().title(" VIF and class statistics ")),
+            Paragraph::new(vif_table(t, s, 0, STATS.len())).block(
+                sh.theme
+                    .block()
+                    .title(fit_title(" VIF and class statistics ", r.width)),
+            ),
             r,
         );
         return;
@@ -308,7 +312,7 @@ pub fn render(features: &Features, sh: &Shared, f: &mut Frame, area: Rect) {
         return scroll_text(
             f,
             area,
-            sh.theme.block().title(title),
+            sh.theme.block().title(fit_title(&title, area.width)),
             lines,
             true,
             &features.vif,
@@ -348,7 +352,7 @@ pub fn render(features: &Features, sh: &Shared, f: &mut Frame, area: Rect) {
     scroll_text(
         f,
         heat_area,
-        sh.theme.block().title(title),
+        sh.theme.block().title(fit_title(&title, heat_area.width)),
         lines,
         false,
         &features.corr,

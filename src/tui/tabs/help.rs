@@ -7,7 +7,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::tui::shared::Shared;
-use crate::tui::widgets::{keymap_lines, scroll_text};
+use crate::tui::widgets::{keymap_lines, scroll_text, wrap_lines};
 
 /// The Help tab's own state: how far the keymap is scrolled.
 pub type Help = super::Scrolled;
@@ -73,8 +73,12 @@ pub fn render(help: &Help, sh: &Shared, f: &mut Frame, area: Rect) {
         let [keys, rest] =
             Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
                 .areas(area);
-        let keys_p = Paragraph::new(keymap_lines(t, None));
-        let rest_p = Paragraph::new(explained(t, &sh.phrases.lang)).wrap(Wrap { trim: false });
+        let keys_p = Paragraph::new(keymap_lines(t, None, keys.width.saturating_sub(2) as usize));
+        let rest_p = Paragraph::new(wrap_lines(
+            explained(t, &sh.phrases.lang),
+            rest.width.saturating_sub(2) as usize,
+        ))
+        .wrap(Wrap { trim: false });
         // One scroll for both, as far as the longer one goes.
         let rows = keys_p
             .line_count(keys.width.saturating_sub(2))
@@ -94,7 +98,7 @@ pub fn render(help: &Help, sh: &Shared, f: &mut Frame, area: Rect) {
         );
         return;
     }
-    let mut lines = keymap_lines(t, None);
+    let mut lines = keymap_lines(t, None, area.width.saturating_sub(2) as usize);
     lines.push(Line::raw(""));
     lines.extend(explained(t, &sh.phrases.lang));
     scroll_text(

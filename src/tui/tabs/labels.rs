@@ -1,18 +1,43 @@
 //! Tab 1, Labels: what was read, and m0/m1/m2 and the dormant rate per split and per anchor.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::Paragraph;
 
+use crate::engine::dataset::events_counts;
 use crate::engine::features::table::AnchorCounts;
 use crate::engine::label::Split;
 use crate::engine::time::fmt_anchor;
 use crate::tui::shared::Shared;
-use crate::tui::widgets::{scroll_text, waiting};
+use crate::tui::widgets::{
+    fit_title, scroll_table, scroll_text, waiting, wrap_hanging, wrap_lines,
+};
 
 /// The Labels tab's own state: how far its text is scrolled.
 pub type Labels = super::Scrolled;
+
+/// The width of the data box's names ("events", "purged"): a long value goes on under the values.
+const KEY_W: usize = 10;
+
+/// The rows above the anchors in the labels box: the split table (header and three splits), a
+/// blank and the anchors' header.
+const HEAD_ROWS: u16 = 6;
+
+/// The narrowest labels box beside the data: the split table's header (55 cells, wider than
+/// its rows with a bar of 8) in its borders.
+const LABELS_MIN: u16 = 57;
+
+/// How the tab shares its area between the data and the labels.
+#[derive(Debug, Clone, Copy)]
+enum Layout {
+    /// The data above the labels, the data's file list too when `files`.
+    Stacked { files: bool },
+    /// The data on the left, `left` cells wide, the labels on the right.
+    Side { left: u16 },
+    /// One text, data then labels, scrolled as a whole.
+    Scrolled,
+}
 
 use crate::engine::text::thousands;
 
@@ -43,7 +68,6 @@ pub fn render(labels: &Labels, sh: &Shared, f: &mut Frame, area: Rect) {
     };
     let t = sh.theme;
     let d = &stats.data;
-    let wide = area.width >= 120;
 
     let bytes: u64 = d.files.iter().map(|f| f.bytes).sum();
     let per_split = |s: Split| {
@@ -57,7 +81,7 @@ pub fn render(labels: &Labels, sh: &Shared, f: &mut Frame, area: Rect) {
     };
     let kv = |k: &str, v: String| {
         Line::from(vec![
-            Span::styled(format!("{k:<10}"), t.dim()),
+            Span::styled(format!("{k:<KEY_W$}"), t.dim()),
             Span::raw(v),
         ])
     };
@@ -78,15 +102,7 @@ pub fn render(labels: &Labels, sh: &Shared, f: &mut Frame, area: Rect) {
                 "files",
                 format!("{} ({:.1} MB)", d.files.len(), bytes as f64 / 1e6),
             ),
-            kv(
-                "events",
-                format!(
-                    "{} in scope ({} read, {} duplicates)",
-                    thousands(d.events),
-                    thousands(d.rows_read),
-                    thousands(d.duplicates)
-                ),
-            ),
+            kv("events", events_counts(d.rows_read, d.duplicates, d.events)),
             kv("users", thousands(d.users)),
             kv("time", format!("{} – {}", day(d.first_ts), day(d.last_ts))),
         ]
@@ -117,35 +133,56 @@ pub fn render(labels: &Labels, sh: &Shared, f: &mut Frame, area: Rect) {
             },
         ),
     ]);
-    if wide {
-        info.push(Line::raw(""));
-        info.push(Line::styled("input files", t.title()));
-        for file in &d.files {
-            info.push(Line::styled(
+    let files: Vec<Line> = [Line::raw(""), Line::styled("input files", t.title())]
+        .into_iter()
+        .chain(d.files.iter().map(|file| {
+            Line::styled(
                 format!("  {} ({:.1} MB)", file.path, file.bytes as f64 / 1e6),
                 t.dim(),
-            ));
+            )
+        }))
+        .collect();
+    // The data as lines `w` cells wide: a value too long goes on under the values, not under
+    // the names; a path under its own indent.
+    let data = |w: u16, with_files: bool| -> Vec<Line> {
+        let w = w.saturating_sub(2) as usize;
+        let mut out: Vec<Line> = info
+            .iter()
+            .flat_map(|l| wrap_hanging(l, w, KEY_W))
+            .collect();
+        if with_files {
+            out.extend(wrap_lines(files.clone(), w));
         }
-    }
-    // Wide: side by side, the data (with its file list) scrolling. Narrower: the data box as
-    // tall as its text with the labels scrolling below it, when that leaves the labels room;
-    // else (60x16) one text that scrolls as a whole, so nothing is out of reach.
-    let data_rows = Paragraph::new(info.clone())
-        .wrap(Wrap { trim: false })
-        .line_count(area.width.saturating_sub(2)) as u16
-        + 2;
-    let stacked = !wide && area.height >= data_rows + 8;
-    let [left, right] = if wide {
-        Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(area)
+        out
+    };
+    let rows = |lines: &[Line]| lines.len() as u16 + 2;
+    // The anchors table's rows: the split table above them and the two headers stay put.
+    let labels_rows = stats.labels.len() as u16 + HEAD_ROWS + 2;
+    // Stacked, each box as wide as the screen, when both fit whole (the data with its files);
+    // side by side from 120 columns when they do not (the data as wide as its lines, so it
+    // wraps only when the labels would get too narrow); stacked with the labels scrolling under
+    // the data when that leaves the labels room; else (60x16) one text that scrolls as a whole,
+    // so nothing is out of reach.
+    let layout = if area.height >= rows(&data(area.width, true)) + labels_rows {
+        Layout::Stacked { files: true }
+    } else if area.width >= 120 {
+        let natural = info.iter().map(|l| l.width()).max().unwrap_or(0) as u16 + 2;
+        Layout::Side {
+            left: natural.clamp(30, area.width.saturating_sub(LABELS_MIN)),
+        }
+    } else if area.height >= rows(&data(area.width, false)) + 8 {
+        Layout::Stacked { files: false }
     } else {
-        Layout::vertical([Constraint::Length(data_rows), Constraint::Min(4)]).areas(area)
+        Layout::Scrolled
     };
     let labels_title = " labels: m0 normal · m1 brand switch · m2 dormant ";
     // Bars: per split (m0/m1/m2 shares) then dormant rate per anchor.
     // Borders 2, row label 37, value 7.
-    let bw = (if wide || stacked { right } else { area }.width as usize)
-        .saturating_sub(46)
-        .clamp(8, 60);
+    let box_w = match layout {
+        Layout::Side { left } => area.width.saturating_sub(left),
+        _ => area.width,
+    };
+    let bw = (box_w as usize).saturating_sub(46).clamp(8, 60);
     let mut lines = vec![Line::styled(
         format!(
             "{:<6} {:>8} {:>6} {:>6} {:>6}  dormant (m2) rate",
@@ -185,8 +222,9 @@ pub fn render(labels: &Labels, sh: &Shared, f: &mut Frame, area: Rect) {
         ),
         t.dim(),
     ));
+    let mut body = Vec::new();
     for c in &stats.labels {
-        lines.push(Line::from(vec![
+        body.push(Line::from(vec![
             Span::raw(format!(
                 "{:<11} {:<5} {:>8}  ",
                 day(c.anchor),
@@ -197,34 +235,64 @@ pub fn render(labels: &Labels, sh: &Shared, f: &mut Frame, area: Rect) {
             Span::raw(format!(" {:.1}%", 100.0 * c.dormant_rate())),
         ]));
     }
-    if wide {
-        scroll_text(
-            f,
-            left,
-            sh.theme.block().title(" data "),
-            info,
-            true,
-            &labels.scroll,
-        );
-        f.render_widget(
-            Paragraph::new(lines).block(sh.theme.block().title(labels_title)),
-            right,
-        );
-    } else if stacked {
-        f.render_widget(
-            Paragraph::new(info)
-                .wrap(Wrap { trim: false })
-                .block(sh.theme.block().title(" data ")),
-            left,
-        );
-        let block = sh.theme.block().title(labels_title);
-        scroll_text(f, right, block, lines, false, &labels.scroll);
-    } else {
-        let mut all = info;
-        all.push(Line::raw(""));
-        all.push(Line::styled(labels_title.trim(), t.title()));
-        all.extend(lines);
-        let block = sh.theme.block().title(" data and labels ");
-        scroll_text(f, area, block, all, true, &labels.scroll);
+    match layout {
+        Layout::Stacked { files } => {
+            let data = data(area.width, files);
+            let [top, bottom] = ratatui::layout::Layout::vertical([
+                Constraint::Length(rows(&data)),
+                Constraint::Min(4),
+            ])
+            .areas(area);
+            f.render_widget(
+                Paragraph::new(data).block(sh.theme.block().title(" data ")),
+                top,
+            );
+            let block = sh
+                .theme
+                .block()
+                .title(fit_title(labels_title, bottom.width));
+            scroll_table(f, bottom, block, lines, body, &labels.scroll);
+        }
+        Layout::Side { left } => {
+            let [l, r] =
+                ratatui::layout::Layout::horizontal([Constraint::Length(left), Constraint::Min(0)])
+                    .areas(area);
+            let data = data(left, true);
+            // One scroll for both boxes, as far as the one with more left out goes: the box
+            // drawn last sets how far the keys can go.
+            let over = |n: usize, room: u16| n as i64 - i64::from(room.saturating_sub(2));
+            let data_last =
+                over(data.len(), l.height) > over(body.len(), r.height - HEAD_ROWS.min(r.height));
+            let labels_box = |f: &mut Frame, lines, body| {
+                let block = sh.theme.block().title(fit_title(labels_title, r.width));
+                scroll_table(f, r, block, lines, body, &labels.scroll);
+            };
+            let data_box = |f: &mut Frame, data| {
+                scroll_text(
+                    f,
+                    l,
+                    sh.theme.block().title(" data "),
+                    data,
+                    true,
+                    &labels.scroll,
+                );
+            };
+            if data_last {
+                labels_box(f, lines, body);
+                data_box(f, data);
+            } else {
+                data_box(f, data);
+                labels_box(f, lines, body);
+            }
+        }
+        Layout::Scrolled => {
+            let mut all = data(area.width, true);
+            all.push(Line::raw(""));
+            all.push(Line::styled(labels_title.trim(), t.title()));
+            all.extend(lines);
+            all.extend(body);
+            let block = sh.theme.block().title(" data and labels ");
+            scroll_text(f, area, block, all, true, &labels.scroll);
+        }
     }
 }

@@ -12,7 +12,7 @@ use crate::engine::eval::SplitEval;
 use crate::engine::loaded_run::{LoadedRun, ModelView};
 use crate::tui::action::Action;
 use crate::tui::shared::Shared;
-use crate::tui::widgets::waiting;
+use crate::tui::widgets::{fit_line, waiting};
 
 use super::{SplitView, follow, step};
 
@@ -291,13 +291,17 @@ pub fn render(lb: &Leaderboard, sh: &Shared, f: &mut Frame, area: Rect) {
             let r = |v: Option<(f64, f64)>| {
                 v.map_or("–".to_string(), |(lo, hi)| format!("{lo:.2}{to}{hi:.2}"))
             };
+            // The chosen model against itself is 0 on every resample: say what it is instead.
+            let against = if m.name == wb.chosen {
+                "the chosen model".to_string()
+            } else {
+                format!("− {} {}", wb.chosen, r(vs.lift.first().copied().flatten()))
+            };
             Some(format!(
-                "{} 90%: Lift@{k1}% {} · PR-AUC {} · − {} {}",
+                "{} 90%: Lift@{k1}% {} · PR-AUC {} · {against}",
                 m.name,
                 r(own.lift.first().copied().flatten()),
                 r(own.pr_auc),
-                wb.chosen,
-                r(vs.lift.first().copied().flatten()),
             ))
         })
         .unwrap_or_default();
@@ -362,6 +366,10 @@ pub fn render(lb: &Leaderboard, sh: &Shared, f: &mut Frame, area: Rect) {
             t.bad(),
         ),
     ]);
+    let notes: Vec<Line> = notes
+        .into_iter()
+        .map(|l| fit_line(l, foot.width as usize))
+        .collect();
     f.render_widget(Paragraph::new(notes), foot);
 }
 

@@ -324,7 +324,10 @@ impl Targets {
         };
         if p < self.k_rows(wb) && !self.edits.excluded.contains(&u) {
             return note(
-                format!("user {u} is already on the list (rank {})", p + 1),
+                format!(
+                    "user {u} is already on the list (rank {})",
+                    thousands(p as u64 + 1)
+                ),
                 false,
             );
         }
@@ -336,7 +339,7 @@ impl Targets {
             self.clamp(wb);
         }
         Reply::Edited {
-            what: format!("user {u} (rank {}) added", p + 1),
+            what: format!("user {u} (rank {}) added", thousands(p as u64 + 1)),
             edit,
         }
     }
@@ -404,7 +407,11 @@ impl Targets {
         self.clamp(wb);
         let which = hits.iter().position(|&h| h == p).unwrap_or(0) + 1;
         note(
-            format!("match {which} of {} for \"{text}\"", hits.len()),
+            format!(
+                "match {} of {} for \"{text}\"",
+                thousands(which as u64),
+                thousands(hits.len() as u64)
+            ),
             false,
         )
     }
@@ -456,10 +463,10 @@ impl Targets {
         {
             Some(p) => format!(
                 "user {text} is ranked {} of {}: outside the top {}% (k = {})",
-                p + 1,
-                m.n(),
+                thousands(p as u64 + 1),
+                thousands(m.n() as u64),
                 self.k,
-                self.k_rows(Some(wb))
+                thousands(self.k_rows(Some(wb)) as u64)
             ),
             None => format!("no user in the top {}% matches \"{text}\"", self.k),
         }
@@ -839,8 +846,9 @@ pub fn user_popup(
     // wrapping let a Korean word at the edge spill over the border.
     let who = format!("user {}", wb.test.users[row]);
     let head = format!(
-        "{who} · rank {rank} of {} · score {:.4} · {}",
-        m.n(),
+        "{who} · rank {} of {} · score {:.4} · {}",
+        thousands(rank as u64),
+        thousands(m.n() as u64),
         m.test_scores[row],
         sh.tiers.place(rank, m.n(), added).map_or(
             sh.phrases.label("no_tier").to_string(),
