@@ -25,7 +25,7 @@ use churn_tui::tui::action::{Action, Tab};
 use churn_tui::tui::app::{App, Effect, Write};
 use churn_tui::tui::effects::{self, apply};
 use churn_tui::tui::theme::Theme;
-use common::copy_dir;
+use common::{copy_dir, screen};
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run")
@@ -200,19 +200,12 @@ fn logreg_attributions_sum_to_the_log_odds() {
     }
 }
 
-fn tiny_workbench(values: &[f64]) -> LoadedRun {
-    let n = values.len();
-    let test = Data {
-        cols: (0..N_FEATURES).map(|_| values.to_vec()).collect(),
-        y: vec![false; n],
-        users: (0..n as i64).collect(),
-        anchors: vec![0; n],
-        hist: vec![],
-    };
+/// A one-model run (`name`) over `test` with these test scores (val the same), in `dir`.
+fn one_model_run(dir: PathBuf, name: &str, test: Data, scores: Vec<f64>) -> LoadedRun {
+    let n = test.users.len();
     let cfg = TrainConfig::default();
     let ks = cfg.ks().unwrap();
-    let eval =
-        churn_tui::engine::eval::evaluate(&vec![0.5; n], &test.y, &test.users, &test.anchors, &ks);
+    let eval = churn_tui::engine::eval::evaluate(&scores, &test.y, &test.users, &test.anchors, &ks);
     let stats = RunStats {
         data: DataInfo {
             users: n as u64,
@@ -226,27 +219,39 @@ fn tiny_workbench(values: &[f64]) -> LoadedRun {
     };
     let test = std::sync::Arc::new(test);
     let view = ModelView::new(
-        "m".into(),
+        name.into(),
         serde_json::Value::Null,
         0.0,
         eval.clone(),
         eval,
         vec![],
         vec![],
-        vec![0.5; n],
+        scores,
         &test,
     );
     LoadedRun::from_parts(
-        std::env::temp_dir(),
+        dir,
         "t".into(),
         cfg,
-        "m".into(),
+        name.into(),
         vec![],
         stats,
         vec![view],
         test,
     )
     .unwrap()
+}
+
+fn tiny_workbench(values: &[f64]) -> LoadedRun {
+    let n = values.len();
+    let test = Data {
+        cols: (0..N_FEATURES).map(|_| values.to_vec()).collect(),
+        y: vec![false; n],
+        users: (0..n as i64).collect(),
+        anchors: vec![0; n],
+        hist: vec![],
+    };
+    one_model_run(std::env::temp_dir(), "m", test, vec![0.5; n])
 }
 
 /// The Targets tab's counts are grouped by thousands, as the analyst reads them.
@@ -1160,28 +1165,6 @@ fn a_report_of_another_extension_is_refused_and_nothing_written() {
 
 // ---------------------------------------------------------------- ties at the cut (issue 29)
 
-/// The screen as text, a line per row, trailing blanks cut (a wide character counted once).
-fn screen(app: &mut App, w: u16, h: u16) -> String {
-    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
-    app.targets.page = churn_tui::tui::ui::target_page(h);
-    app.fill_reasons();
-    term.draw(|f| churn_tui::tui::ui::render(app, f)).unwrap();
-    let buf = term.backend().buffer();
-    let mut out = String::new();
-    for y in 0..h {
-        let mut line = String::new();
-        let mut x = 0;
-        while x < w {
-            let sym = buf[(x, y)].symbol();
-            line.push_str(sym);
-            x += (unicode_width::UnicodeWidthStr::width(sym) as u16).max(1);
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
 /// A one-model run of 30,480 users shaped like the issue's: 41 users above a group of 6,876
 /// sharing one score, the rest below; four in five dormant. Recency (every feature) grows
 /// with the user id, so the tie is broken by it: the largest ids first.
@@ -1206,44 +1189,7 @@ fn tie_workbench() -> LoadedRun {
         anchors: vec![0; n],
         hist: vec![],
     };
-    let cfg = TrainConfig::default();
-    let ks = cfg.ks().unwrap();
-    let eval = churn_tui::engine::eval::evaluate(&scores, &test.y, &test.users, &test.anchors, &ks);
-    let stats = RunStats {
-        data: DataInfo {
-            users: n as u64,
-            lookback_days: 30,
-            horizon_days: 30,
-            ..Default::default()
-        },
-        labels: vec![],
-        features: FeatureStats::of(&test),
-        sample: None,
-    };
-    let test = std::sync::Arc::new(test);
-    let view = ModelView::new(
-        "tree".into(),
-        serde_json::Value::Null,
-        0.0,
-        eval.clone(),
-        eval,
-        vec![],
-        vec![],
-        scores,
-        &test,
-    );
-    let dir = tempfile::tempdir().unwrap().keep();
-    LoadedRun::from_parts(
-        dir,
-        "t".into(),
-        cfg,
-        "tree".into(),
-        vec![],
-        stats,
-        vec![view],
-        test,
-    )
-    .unwrap()
+    one_model_run(tempfile::tempdir().unwrap().keep(), "tree", test, scores)
 }
 
 /// K cutting a tie group: the Targets header says how many of how many tied users were taken
@@ -1543,9 +1489,14 @@ fn a_user_added_below_every_tier_is_added_in_exports_and_the_report() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let text = std::fs::read_to_string(&csv).unwrap();
-    let last = text.lines().last().unwrap();
-    let f: Vec<&str> = last.split(',').collect();
+    // Read as a CSV reader would: text cells are quoted (SPEC §5).
+    let records: Vec<csv::StringRecord> = csv::Reader::from_path(&csv)
+        .unwrap()
+        .records()
+        .map(|r| r.unwrap())
+        .collect();
+    let last = records.last().unwrap();
+    let f: Vec<&str> = last.iter().collect();
     assert_eq!(
         (f[0], f[1], f[4], f[5]),
         (
@@ -1554,12 +1505,12 @@ fn a_user_added_below_every_tier_is_added_in_exports_and_the_report() {
             "added",
             "10% discount or free shipping"
         ),
-        "{last}"
+        "{last:?}"
     );
     // Potential holds ranks ceil(15 · 496 / 100) + 1 = 76 to ceil(30 · 496 / 100) = 149; the
     // added user is not among them.
     assert_eq!(
-        text.lines().filter(|l| l.contains(",Potential,")).count(),
+        records.iter().filter(|r| &r[4] == "Potential").count(),
         149 - 75
     );
     let xlsx = d.path().join("t.xlsx");

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use crate::common::screen;
 use churn_tui::engine::eval::KPct;
 use churn_tui::engine::loaded_run::LoadedRun;
 use churn_tui::engine::run::{Progress, TrainConfig};
@@ -30,29 +31,6 @@ fn fixture_app() -> App {
     let mut app = App::new(Theme::default(), wb.models.len());
     effects::open(&mut app, wb);
     app
-}
-
-fn screen(app: &mut App, w: u16, h: u16) -> String {
-    let mut term = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
-    app.targets.page = ui::target_page(h);
-    app.fill_reasons();
-    term.draw(|f| ui::render(app, f)).expect("draw");
-    let buf = term.backend().buffer();
-    let mut out = String::new();
-    for y in 0..h {
-        // A wide character (Korean) fills two cells; the second is left out, so the text
-        // reads as the terminal shows it.
-        let mut line = String::new();
-        let mut x = 0;
-        while x < w {
-            let sym = buf[(x, y)].symbol();
-            line.push_str(sym);
-            x += (unicode_width::UnicodeWidthStr::width(sym) as u16).max(1);
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {

@@ -186,3 +186,29 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// The workbench as a person reads it at `w`×`h`: a line per row, trailing blanks cut.
+pub fn screen(app: &mut churn_tui::tui::app::App, w: u16, h: u16) -> String {
+    let mut term =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).expect("test terminal");
+    app.targets.page = churn_tui::tui::ui::target_page(h);
+    app.fill_reasons();
+    term.draw(|f| churn_tui::tui::ui::render(app, f))
+        .expect("draw");
+    let buf = term.backend().buffer();
+    let mut out = String::new();
+    for y in 0..h {
+        // A wide character (Korean) fills two cells; the second is left out, so the text
+        // reads as the terminal shows it.
+        let mut line = String::new();
+        let mut x = 0;
+        while x < w {
+            let sym = buf[(x, y)].symbol();
+            line.push_str(sym);
+            x += (unicode_width::UnicodeWidthStr::width(sym) as u16).max(1);
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
