@@ -102,6 +102,50 @@ pub fn csv_header(file: &InputFile) -> Result<Vec<String>> {
     }
 }
 
+/// Bytes of a CSV file's text read ahead of polars to check its lines: enough to meet a "line"
+/// of gigabytes (polars would hold it whole, with no word) while costing milliseconds.
+const LINE_PROBE: u64 = 4 << 20;
+
+/// Refuse a CSV file whose first lines (up to `LINE_PROBE` bytes of text) hold one longer
+/// than `diagnose::MAX_LINE`, naming the file and the line; a gzip stream that ends within
+/// them is named too.
+fn check_lines(file: &InputFile) -> Result<()> {
+    let mut r = super::diagnose::BoundedLines::new(open_text(file)?.take(LINE_PROBE));
+    let mut buf = vec![0u8; 1 << 16];
+    let mut line = 1u64;
+    loop {
+        match r.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => line += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                let long = e
+                    .get_ref()
+                    .is_some_and(|x| x.is::<super::diagnose::LineTooLong>());
+                let msg = if long {
+                    e.get_ref().map(|x| x.to_string()).unwrap_or_default()
+                } else if file.format == Format::CsvGz
+                    && e.kind() == std::io::ErrorKind::UnexpectedEof
+                {
+                    "the gzip stream ends early (truncated file?)".to_string()
+                } else if file.format == Format::CsvGz {
+                    format!("the gzip stream cannot be read: {e} (truncated or corrupt file?)")
+                } else {
+                    format!("cannot read: {e}")
+                };
+                return Err(Error::input(
+                    crate::engine::error::Location {
+                        file: Some(file.path.clone()),
+                        line: Some(line),
+                        ..Default::default()
+                    },
+                    msg,
+                ));
+            }
+        }
+    }
+}
+
 /// Fail with a clear message if a required column is missing.
 fn require_columns<'a>(
     file: &InputFile,
@@ -112,7 +156,11 @@ fn require_columns<'a>(
             // What the file has, so a renamed or misspelt header is seen at once (at most 12
             // names: a wide warehouse export says how many more).
             let found: Vec<&str> = have.clone().collect();
-            let shown: Vec<String> = found.iter().take(12).map(|h| format!("`{h}`")).collect();
+            let shown: Vec<String> = found
+                .iter()
+                .take(12)
+                .map(|h| format!("`{}`", crate::engine::text::clip(h, 80)))
+                .collect();
             let more = found.len().saturating_sub(12);
             let listed = if found.is_empty() {
                 "no columns".to_string()
@@ -205,7 +253,7 @@ fn check_parquet_types(file: &InputFile) -> Result<()> {
             return Err(Error::input(
                 crate::engine::error::Location {
                     file: Some(file.path.clone()),
-                    column: Some(field.name.to_string()),
+                    column: Some(crate::engine::text::clip(&field.name, 80)),
                     ..Default::default()
                 },
                 format!(
@@ -225,6 +273,7 @@ pub fn scan_raw(file: &InputFile) -> Result<(LazyFrame, DataType)> {
     match file.format {
         Format::Csv | Format::CsvGz => {
             let header = csv_header(file)?;
+            check_lines(file)?;
             require_columns(file, header.iter().map(|s| s.as_str()))?;
             // The schema by position, under the trimmed names: polars would otherwise take
             // ` price` (a stray space) for another column than `price`.
