@@ -267,9 +267,18 @@ fn check_parquet_types(file: &InputFile) -> Result<()> {
     Ok(())
 }
 
-/// A raw lazy scan of the file with the nine columns, typed as polars reads them.
-pub fn scan_raw(file: &InputFile) -> Result<(LazyFrame, DataType)> {
-    let path = path_str(file)?;
+/// How a checked file is scanned; files with equal keys are read by one polars scan.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScanKey {
+    /// CSV or CSV.gz, with the schema made from its header.
+    Csv(Format, Schema),
+    /// Parquet, with its schema.
+    Parquet(Schema),
+}
+
+/// Check a file (header, lines, columns and types) and say how it is scanned.
+pub fn scan_key(file: &InputFile) -> Result<ScanKey> {
+    path_str(file)?;
     match file.format {
         Format::Csv | Format::CsvGz => {
             let header = csv_header(file)?;
@@ -299,21 +308,12 @@ pub fn scan_raw(file: &InputFile) -> Result<(LazyFrame, DataType)> {
                 let dt = dtypes.get(name).cloned().unwrap_or(DataType::String);
                 schema.with_column(key.into(), dt);
             }
-            let lf = LazyCsvReader::new(PlRefPath::new(path))
-                .with_has_header(true)
-                // Already resolved: a name with `[` or `*` is a file, not a pattern.
-                .with_glob(false)
-                .with_schema(Some(Arc::new(schema)))
-                .with_missing_is_null(true)
-                .finish()
-                .ctx(|| format!("{}: cannot scan", file.path.display()))?;
-            let lf = lf.select(COLUMNS.iter().map(|c| col(*c)).collect::<Vec<_>>());
-            Ok((lf, DataType::String))
+            Ok(ScanKey::Csv(file.format, schema))
         }
         Format::Parquet => {
             check_parquet_types(file)?;
             let mut lf = LazyFrame::scan_parquet(
-                PlRefPath::new(path),
+                PlRefPath::new(path_str(file)?),
                 ScanArgsParquet {
                     glob: false,
                     ..Default::default()
@@ -325,9 +325,8 @@ pub fn scan_raw(file: &InputFile) -> Result<(LazyFrame, DataType)> {
             })?;
             let names: Vec<String> = schema.iter_names().map(|s| s.to_string()).collect();
             require_columns(file, names.iter().map(|s| s.as_str()))?;
-            let time_dtype = schema.get(EVENT_TIME).cloned().unwrap_or(DataType::Null);
-            match &time_dtype {
-                DataType::Datetime(_, _) | DataType::String => {}
+            match schema.get(EVENT_TIME) {
+                Some(DataType::Datetime(_, _) | DataType::String) => {}
                 other => {
                     return Err(Error::input(
                         crate::engine::error::Location {
@@ -335,10 +334,52 @@ pub fn scan_raw(file: &InputFile) -> Result<(LazyFrame, DataType)> {
                             column: Some(EVENT_TIME.into()),
                             ..Default::default()
                         },
-                        format!("has type {other}; expected a timestamp or text"),
+                        format!(
+                            "has type {}; expected a timestamp or text",
+                            other.cloned().unwrap_or(DataType::Null)
+                        ),
                     ));
                 }
             }
+            Ok(ScanKey::Parquet(schema.as_ref().clone()))
+        }
+    }
+}
+
+/// A raw lazy scan of `files` (checked, all of scan key `key`) with the nine columns, typed as
+/// polars reads them; and the type of `event_time`.
+fn scan_raw_key(files: &[InputFile], key: &ScanKey) -> Result<(LazyFrame, DataType)> {
+    let paths = files
+        .iter()
+        .map(|f| path_str(f).map(PlRefPath::new))
+        .collect::<Result<Vec<_>>>()?;
+    let first = files
+        .first()
+        .map(|f| f.path.display().to_string())
+        .unwrap_or_default();
+    match key {
+        ScanKey::Csv(_, schema) => {
+            let lf = LazyCsvReader::new_paths(paths.into())
+                .with_has_header(true)
+                // Already resolved: a name with `[` or `*` is a file, not a pattern.
+                .with_glob(false)
+                .with_schema(Some(Arc::new(schema.clone())))
+                .with_missing_is_null(true)
+                .finish()
+                .ctx(|| format!("{first}: cannot scan"))?;
+            let lf = lf.select(COLUMNS.iter().map(|c| col(*c)).collect::<Vec<_>>());
+            Ok((lf, DataType::String))
+        }
+        ScanKey::Parquet(schema) => {
+            let lf = LazyFrame::scan_parquet_files(
+                paths.into(),
+                ScanArgsParquet {
+                    glob: false,
+                    ..Default::default()
+                },
+            )
+            .ctx(|| format!("{first}: cannot scan"))?;
+            let time_dtype = schema.get(EVENT_TIME).cloned().unwrap_or(DataType::Null);
             let lf = lf.select([
                 col(EVENT_TIME),
                 col(EVENT_TYPE).cast(DataType::String),
@@ -353,6 +394,32 @@ pub fn scan_raw(file: &InputFile) -> Result<(LazyFrame, DataType)> {
             Ok((lf, time_dtype))
         }
     }
+}
+
+/// A raw lazy scan of the file with the nine columns, typed as polars reads them.
+pub fn scan_raw(file: &InputFile) -> Result<(LazyFrame, DataType)> {
+    let key = scan_key(file)?;
+    scan_raw_key(std::slice::from_ref(file), &key)
+}
+
+/// The files as few polars scans as their keys allow: runs of consecutive files with the same
+/// key share one multi-file scan, as (index of the run's first file, canonical frame without
+/// the `__bad` flag). A union of one scan per file made polars' streaming graph quadratic in
+/// files (1,000 one-event files took 63 s); a multi-file scan is one node.
+pub fn scan_runs(files: &[InputFile]) -> Result<Vec<(usize, LazyFrame)>> {
+    let keys = files.iter().map(scan_key).collect::<Result<Vec<_>>>()?;
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < files.len() {
+        let mut end = start + 1;
+        while end < files.len() && keys[end] == keys[start] {
+            end += 1;
+        }
+        let (lf, time_dtype) = scan_raw_key(&files[start..end], &keys[start])?;
+        out.push((start, canonical(lf, &time_dtype)));
+        start = end;
+    }
+    Ok(out)
 }
 
 /// Event time as µs since the epoch; null where the text is not `YYYY-MM-DD HH:MM:SS[ UTC]`.
@@ -414,7 +481,12 @@ pub fn scan_file(file: &InputFile) -> Result<LazyFrame> {
 /// split in two, and one branch waits for the other), so a 57M-event file took 8 GB.
 pub fn scan_file_unchecked(file: &InputFile) -> Result<LazyFrame> {
     let (lf, time_dtype) = scan_raw(file)?;
-    let mut cols = vec![ts_expr(&time_dtype).alias(TS)];
+    Ok(canonical(lf, &time_dtype))
+}
+
+/// The nine raw columns as the canonical ones: `ts` for `event_time`, empty text as null.
+fn canonical(lf: LazyFrame, time_dtype: &DataType) -> LazyFrame {
+    let mut cols = vec![ts_expr(time_dtype).alias(TS)];
     // An empty text field is no value, quoted (`""`, as Python's QUOTE_ALL writes) or not.
     cols.extend(COLUMNS[1..].iter().map(|c| {
         if NULLABLE.contains(c) {
@@ -426,5 +498,5 @@ pub fn scan_file_unchecked(file: &InputFile) -> Result<LazyFrame> {
             col(*c)
         }
     }));
-    Ok(lf.select(cols))
+    lf.select(cols)
 }
