@@ -932,6 +932,89 @@ pub fn write_features(
 mod tests {
     use super::*;
 
+    /// Issue 29, item 19: a gzip of many alike rows is a few kB but millions of events; its
+    /// bound comes from its text, so a small budget sends it out of core. A Parquet file's
+    /// bound is its row count.
+    #[test]
+    fn compressed_inputs_are_sized_by_content() {
+        use std::io::Write;
+        let d = tempfile::tempdir().unwrap();
+        let rows = 300_000u64;
+        let row = b"2019-10-01 10:00:00 UTC,view,1,2,,b,1.5,7,s\n";
+        let path = d.path().join("alike.csv.gz");
+        let mut e = flate2::write::GzEncoder::new(
+            File::create(&path).unwrap(),
+            flate2::Compression::best(),
+        );
+        e.write_all(b"event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session\n").unwrap();
+        for _ in 0..rows {
+            e.write_all(row).unwrap();
+        }
+        e.finish().unwrap();
+        let size = std::fs::metadata(&path).unwrap().len();
+        assert!(size < 200_000, "{size}");
+        let files = vec![InputFile {
+            path: path.clone(),
+            format: Format::CsvGz,
+            size,
+        }];
+        // 44 bytes a row, over the 60 bytes the bound assumes at least.
+        let bound = events_upper_bound(&files);
+        assert!(bound >= rows * 44 / 60, "{bound}");
+        let exec = Exec {
+            memory: Some(64 << 20),
+            ..Default::default()
+        };
+        // 300,000 × 44 / 60 × 250 bytes is 55 MB, over half of 64 MB.
+        assert!(out_of_core(&files, &exec));
+
+        let mut df = polars::df!("a" => vec![1i64; 50_000]).unwrap();
+        let pq = d.path().join("alike.parquet");
+        ParquetWriter::new(File::create(&pq).unwrap())
+            .finish(&mut df)
+            .unwrap();
+        let size = std::fs::metadata(&pq).unwrap().len();
+        let files = vec![InputFile {
+            path: pq,
+            format: Format::Parquet,
+            size,
+        }];
+        assert_eq!(events_upper_bound(&files), 50_000);
+    }
+
+    /// Issue 29, item 20: alike files are one polars scan, so the streaming graph does not grow
+    /// with the number of files (a union of one scan per file was quadratic).
+    #[test]
+    fn alike_files_share_one_scan() {
+        let d = tempfile::tempdir().unwrap();
+        let head = "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session\n";
+        let mut files = Vec::new();
+        for i in 0..300 {
+            let p = d.path().join(format!("f{i:03}.csv"));
+            let text = format!("{head}2019-10-01 10:00:00 UTC,view,{i},2,,b,1.5,{i},s\n");
+            std::fs::write(&p, &text).unwrap();
+            files.push(InputFile {
+                path: p,
+                format: Format::Csv,
+                size: text.len() as u64,
+            });
+        }
+        // Another header order starts a second run.
+        let p = d.path().join("other.csv");
+        let text = "user_id,event_time,event_type,product_id,category_id,category_code,brand,price,user_session\n7,2019-10-02 10:00:00 UTC,view,1,2,,b,1.5,s\n";
+        std::fs::write(&p, text).unwrap();
+        files.push(InputFile {
+            path: p,
+            format: Format::Csv,
+            size: text.len() as u64,
+        });
+        let runs = crate::engine::data::scan::scan_runs(&files).unwrap();
+        assert_eq!(runs.iter().map(|r| r.0).collect::<Vec<_>>(), [0, 300]);
+        let log = crate::engine::data::load(&files, &Scope::default()).unwrap();
+        assert_eq!(log.summary.events, 301);
+        assert_eq!(log.summary.users, 300, "user 7 appears twice");
+    }
+
     #[test]
     fn sizes_parse_in_binary_units_and_refuse_nonsense() {
         assert_eq!(parse_size("4GB").unwrap(), 4 << 30);

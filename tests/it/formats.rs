@@ -350,6 +350,7 @@ fn outputs_take_their_format_from_the_name_and_refuse_others() {
         b"PAR1",
         "a Parquet file, not CSV under its name"
     );
+    use polars::prelude::SerReader as _;
     let df = polars::prelude::ParquetReader::new(std::fs::File::open(&pq).unwrap())
         .finish()
         .unwrap();
