@@ -139,17 +139,18 @@ fn same_inputs(recorded: &[InputRecord], files: &[data::InputFile]) -> Result<()
             files.len()
         )));
     }
+    // Keyed by canonical path: one lookup per file, so many files stay linear.
+    let by_path: std::collections::HashMap<PathBuf, &str> = recorded
+        .iter()
+        .map(|r| (abs(&r.path), r.hash.as_str()))
+        .collect();
     for f in files {
-        let hash = &recorded
-            .iter()
-            .find(|r| abs(&r.path) == abs(&f.path))
-            .ok_or_else(|| {
-                Error::Config(format!(
-                    "{} was not among the files the run was trained on; {hint}",
-                    f.path.display()
-                ))
-            })?
-            .hash;
+        let hash = by_path.get(&abs(&f.path)).ok_or_else(|| {
+            Error::Config(format!(
+                "{} was not among the files the run was trained on; {hint}",
+                f.path.display()
+            ))
+        })?;
         if crate::engine::artifacts::content_hash(&f.path)? != *hash {
             return Err(Error::Config(format!(
                 "{} changed since the run was trained (its content hash differs); {hint}",

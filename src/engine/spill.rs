@@ -139,14 +139,14 @@ const GZ_SAMPLE: u64 = 32 << 20;
 
 fn file_events_bound(f: &InputFile) -> u64 {
     type Key = (PathBuf, u64, Option<std::time::SystemTime>);
-    static SEEN: Mutex<Vec<(Key, u64)>> = Mutex::new(Vec::new());
+    static SEEN: Mutex<Option<std::collections::HashMap<Key, u64>>> = Mutex::new(None);
     let key: Key = (
         f.path.clone(),
         f.size,
         std::fs::metadata(&f.path).and_then(|m| m.modified()).ok(),
     );
     if let Ok(seen) = SEEN.lock()
-        && let Some((_, n)) = seen.iter().find(|(k, _)| *k == key)
+        && let Some(n) = seen.as_ref().and_then(|s| s.get(&key))
     {
         return *n;
     }
@@ -159,7 +159,7 @@ fn file_events_bound(f: &InputFile) -> u64 {
             .map_or(f.size / 5, |n| n as u64),
     };
     if let Ok(mut seen) = SEEN.lock() {
-        seen.push((key, n));
+        seen.get_or_insert_default().insert(key, n);
     }
     n
 }

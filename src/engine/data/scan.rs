@@ -110,6 +110,31 @@ const LINE_PROBE: u64 = 4 << 20;
 /// than `diagnose::MAX_LINE`, naming the file and the line; a gzip stream that ends within
 /// them is named too.
 fn check_lines(file: &InputFile) -> Result<()> {
+    // Checked once per file and version: a command scans a file several times.
+    type Key = (std::path::PathBuf, u64, Option<std::time::SystemTime>);
+    static PASSED: std::sync::Mutex<Option<std::collections::HashSet<Key>>> =
+        std::sync::Mutex::new(None);
+    let key: Key = (
+        file.path.clone(),
+        file.size,
+        std::fs::metadata(&file.path)
+            .and_then(|m| m.modified())
+            .ok(),
+    );
+    if PASSED
+        .lock()
+        .is_ok_and(|p| p.as_ref().is_some_and(|p| p.contains(&key)))
+    {
+        return Ok(());
+    }
+    check_lines_now(file)?;
+    if let Ok(mut p) = PASSED.lock() {
+        p.get_or_insert_default().insert(key);
+    }
+    Ok(())
+}
+
+fn check_lines_now(file: &InputFile) -> Result<()> {
     let mut r = super::diagnose::BoundedLines::new(open_text(file)?.take(LINE_PROBE));
     let mut buf = vec![0u8; 1 << 16];
     let mut line = 1u64;
