@@ -605,6 +605,12 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Some(Command::Sql(q)) => sql(q),
         Some(Command::Features { data, out }) => {
+            let cfg = data.to_config()?;
+            let inputs: Vec<PathBuf> = crate::engine::data::resolve(&cfg.data)?
+                .into_iter()
+                .map(|f| f.path)
+                .collect();
+            guard_output(&out, &inputs)?;
             // The name is checked before any work: an extension that is no table format is
             // refused at once, and nothing is written.
             crate::engine::file_kind::FileKind::expect(
@@ -612,12 +618,6 @@ pub fn run(cli: Cli) -> Result<()> {
                 &crate::engine::features::write::TABLE_KINDS,
                 "feature table",
             )?;
-            let cfg = data.to_config()?;
-            let inputs: Vec<PathBuf> = crate::engine::data::resolve(&cfg.data)?
-                .into_iter()
-                .map(|f| f.path)
-                .collect();
-            guard_output(&out, &inputs)?;
             let bar = progress_bar();
             let ds = dataset::write_features(&cfg, &out, &|pass, done, total| {
                 show_pass(&bar, pass, done, total)
