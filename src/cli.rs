@@ -193,7 +193,7 @@ pub struct SqlArgs {
     /// The events table (a plain name, optionally qualified: db.events).
     #[arg(long = "events-table", default_value = "events")]
     pub events_table: String,
-    /// Write the query to this file (default: standard output).
+    /// Write the query to this .sql file (default: standard output).
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
@@ -407,9 +407,12 @@ pub struct ScoreArgs {
     /// Another model of the run than the chosen one.
     #[arg(long)]
     pub model: Option<String>,
-    /// Output CSV: rank, user_id, anchor, score.
+    /// Output file with rank, user_id, anchor, score: .csv, .parquet or .json.
     #[arg(long)]
     pub out: PathBuf,
+    /// The file format (default: from the --out extension).
+    #[arg(long, value_enum)]
+    pub format: Option<crate::engine::score::ScoreFormat>,
     #[command(flatten)]
     pub exec: ExecArgs,
 }
@@ -650,6 +653,13 @@ pub fn run(cli: Cli) -> Result<()> {
                 .map(|f| f.path)
                 .collect();
             guard_output(&out, &inputs)?;
+            // The name is checked before any work: an extension that is no table format is
+            // refused at once, and nothing is written.
+            crate::engine::file_kind::FileKind::expect(
+                &out,
+                &crate::engine::features::write::TABLE_KINDS,
+                "feature table",
+            )?;
             let bar = progress_bar();
             let ds = dataset::write_features(&cfg, &out, &|pass, done, total| {
                 show_pass(&bar, pass, done, total)
@@ -664,10 +674,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Train(t)) => train(t),
         Some(Command::Export(e)) => {
             use crate::engine::targeting::export::export;
-            let format = match e.format {
-                Some(f) => f,
-                None => ExportFormat::of_path(&e.out)?,
-            };
+            let format = ExportFormat::for_path(&e.out, e.format)?;
             guard_output(&e.out, &[])?;
             with_list(&e.list, e.tiers, |wb, spec| {
                 let list = target_list(wb, spec)?;
@@ -704,6 +711,7 @@ pub fn run(cli: Cli) -> Result<()> {
             use crate::engine::score;
             let anchor = s.anchor;
             guard_output(&s.out, &[])?;
+            let format = score::ScoreFormat::for_path(&s.out, s.format)?;
             let scored = score::score(&score::ScoreRequest {
                 run_dir: s.run,
                 data: s.data,
@@ -711,7 +719,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 model: s.model,
                 exec: s.exec.to_exec()?,
             })?;
-            score::write_csv(&scored, &s.out)?;
+            score::write(&scored, &s.out, format)?;
             eprintln!(
                 "scored {} users at {} with {} -> {}",
                 scored.rows.len(),
@@ -780,6 +788,14 @@ fn sql(q: SqlArgs) -> Result<()> {
         plan: plan(&q.table.anchors(), range, &window)?,
         table: q.events_table.clone(),
     };
+    if let Some(path) = &q.out {
+        // Refused before the query is made: only a .sql name holds a query.
+        crate::engine::file_kind::FileKind::expect(
+            path,
+            &[crate::engine::file_kind::FileKind::Sql],
+            "query file",
+        )?;
+    }
     let text = feature_query(&request)? + "\n";
     use std::io::Write as _;
     match &q.out {

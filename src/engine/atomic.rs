@@ -175,12 +175,45 @@ pub fn clean_stale_temps(dir: &Path) {
             continue;
         }
         let p = e.path();
+        // The writer's pid is in the name: once it is dead, no grace is needed (a run started
+        // right after a kill -9 cleans up too). Else the age covers the moment before the lock.
+        let dead = writer_pid(&name).is_some_and(|pid| !pid_alive(pid));
         let old = e
             .metadata()
-            .is_ok_and(|m| m.is_file() && older_than(&m, TEMP_GRACE));
+            .is_ok_and(|m| m.is_file() && (dead || older_than(&m, TEMP_GRACE)));
         if old && is_stale(&p) {
             let _ = std::fs::remove_file(&p);
         }
+    }
+}
+
+/// The temp-name prefix of this process: `.churn-tui-p<pid>-`.
+fn own_prefix() -> String {
+    format!("{TMP_PREFIX}p{}-", std::process::id())
+}
+
+/// The pid in a temp file's name `.churn-tui-p<pid>-XXXXXX.tmp`, if it has one.
+fn writer_pid(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix(TMP_PREFIX)?.strip_prefix('p')?;
+    let (digits, _) = rest.split_once('-')?;
+    digits.parse().ok()
+}
+
+/// Is a process with this pid alive? (A reused pid only keeps a leftover until it ages.)
+fn pid_alive(pid: u32) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        let Ok(pid) = i32::try_from(pid) else {
+            return true;
+        };
+        // SAFETY: signal 0 only checks that the process exists; nothing is sent.
+        let r = unsafe { libc::kill(pid, 0) };
+        r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = pid;
+        true
     }
 }
 
@@ -215,7 +248,8 @@ pub fn write_atomic(
     let dir = dir_of(&target);
     clean_stale_temps(&dir);
     let mut builder = tempfile::Builder::new();
-    builder.prefix(TMP_PREFIX).suffix(TMP_SUFFIX);
+    let prefix = own_prefix();
+    builder.prefix(&prefix).suffix(TMP_SUFFIX);
     #[cfg(unix)]
     let mode = new_file_mode(&target);
     #[cfg(unix)]
@@ -364,5 +398,18 @@ mod tests {
             young.exists(),
             "a temp file just made may not be locked yet"
         );
+        // A young one whose writer (named in it) is dead goes at once; our own young one stays.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead_pid = child.id();
+        child.wait().unwrap();
+        let orphan = d
+            .path()
+            .join(format!("{TMP_PREFIX}p{dead_pid}-abcdef{TMP_SUFFIX}"));
+        File::create(&orphan).unwrap();
+        let mine = d.path().join(format!("{}abcdef{TMP_SUFFIX}", own_prefix()));
+        File::create(&mine).unwrap();
+        clean_stale_temps(d.path());
+        assert!(!orphan.exists(), "its writer is dead");
+        assert!(mine.exists(), "its writer lives");
     }
 }

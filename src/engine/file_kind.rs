@@ -14,10 +14,11 @@ pub enum FileKind {
     Json,
     Xlsx,
     Markdown,
+    Sql,
 }
 
 /// Longest suffix first, so `.csv.gz` is not taken for `.gz`'s neighbour `.csv`.
-const SUFFIXES: [(&str, FileKind); 7] = [
+const SUFFIXES: [(&str, FileKind); 8] = [
     (".csv.gz", FileKind::CsvGz),
     (".csv", FileKind::Csv),
     (".parquet", FileKind::Parquet),
@@ -25,6 +26,7 @@ const SUFFIXES: [(&str, FileKind); 7] = [
     (".json", FileKind::Json),
     (".xlsx", FileKind::Xlsx),
     (".md", FileKind::Markdown),
+    (".sql", FileKind::Sql),
 ];
 
 impl FileKind {
@@ -62,6 +64,34 @@ impl FileKind {
                     format!("unknown {what} type: expected {list}"),
                 ))
             }
+        }
+    }
+
+    /// The kind to write at `path` when `--format` may say it: the flag's kind when given, else
+    /// the extension's (one of `allowed`). A flag that contradicts a known extension is refused
+    /// (`--format csv --out x.parquet` would put CSV under a Parquet name); a name without a
+    /// known extension takes the flag's kind.
+    pub fn chosen(
+        path: &Path,
+        flag: Option<FileKind>,
+        allowed: &[FileKind],
+        what: &str,
+    ) -> Result<FileKind> {
+        match (flag, FileKind::of(path)) {
+            (None, _) => FileKind::expect(path, allowed, what),
+            (Some(f), Some(ext)) if ext != f => Err(Error::in_file(
+                path,
+                format!(
+                    "--format asks for {} but the name ends in {}: make them agree",
+                    f.suffix(),
+                    ext.suffix()
+                ),
+            )),
+            (Some(f), _) if allowed.contains(&f) => Ok(f),
+            (Some(f), _) => Err(Error::in_file(
+                path,
+                format!("cannot write a {what} as {}", f.suffix()),
+            )),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Scoring a new anchor with a saved run's chosen model: what a weekly cron job calls. No labels
 //! are needed; the run's scope, window and feature order are reused.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::engine::atomic::write_atomic;
@@ -8,6 +9,7 @@ use crate::engine::csv_out::{self, Fields};
 use crate::engine::data;
 use crate::engine::eval::rank;
 use crate::engine::features;
+use crate::engine::file_kind::FileKind;
 use crate::engine::label::anchors::DataRange;
 use crate::engine::label::{AnchorPlan, Split};
 use crate::engine::models::{self, Data};
@@ -137,17 +139,18 @@ fn same_inputs(recorded: &[InputRecord], files: &[data::InputFile]) -> Result<()
             files.len()
         )));
     }
+    // Keyed by canonical path: one lookup per file, so many files stay linear.
+    let by_path: std::collections::HashMap<PathBuf, &str> = recorded
+        .iter()
+        .map(|r| (abs(&r.path), r.hash.as_str()))
+        .collect();
     for f in files {
-        let hash = &recorded
-            .iter()
-            .find(|r| abs(&r.path) == abs(&f.path))
-            .ok_or_else(|| {
-                Error::Config(format!(
-                    "{} was not among the files the run was trained on; {hint}",
-                    f.path.display()
-                ))
-            })?
-            .hash;
+        let hash = by_path.get(&abs(&f.path)).ok_or_else(|| {
+            Error::Config(format!(
+                "{} was not among the files the run was trained on; {hint}",
+                f.path.display()
+            ))
+        })?;
         if crate::engine::artifacts::content_hash(&f.path)? != *hash {
             return Err(Error::Config(format!(
                 "{} changed since the run was trained (its content hash differs); {hint}",
@@ -156,6 +159,48 @@ fn same_inputs(recorded: &[InputRecord], files: &[data::InputFile]) -> Result<()
         }
     }
     Ok(())
+}
+
+/// What `score` writes: the same four columns as CSV, Parquet or JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScoreFormat {
+    Csv,
+    Parquet,
+    Json,
+}
+
+impl ScoreFormat {
+    const KINDS: [FileKind; 3] = [FileKind::Csv, FileKind::Parquet, FileKind::Json];
+
+    fn kind(self) -> FileKind {
+        match self {
+            ScoreFormat::Csv => FileKind::Csv,
+            ScoreFormat::Parquet => FileKind::Parquet,
+            ScoreFormat::Json => FileKind::Json,
+        }
+    }
+
+    /// The format for `path`: `flag` when given (it must agree with a known extension), else
+    /// the extension's. Checked before any scoring, so a bad name costs nothing.
+    pub fn for_path(path: &Path, flag: Option<ScoreFormat>) -> Result<ScoreFormat> {
+        Ok(
+            match FileKind::chosen(path, flag.map(Self::kind), &Self::KINDS, "scores file")? {
+                FileKind::Parquet => ScoreFormat::Parquet,
+                FileKind::Json => ScoreFormat::Json,
+                _ => ScoreFormat::Csv,
+            },
+        )
+    }
+}
+
+/// Write the scores in `format`, whole or not at all.
+pub fn write(s: &Scored, path: &Path, format: ScoreFormat) -> Result<()> {
+    crate::engine::artifacts::guard_output(path, &s.inputs)?;
+    match format {
+        ScoreFormat::Csv => write_csv(s, path),
+        ScoreFormat::Parquet => write_parquet(s, path),
+        ScoreFormat::Json => write_json(s, path),
+    }
 }
 
 /// `rank,user_id,anchor,score`, best first, written whole or not at all.
@@ -173,5 +218,56 @@ pub fn write_csv(s: &Scored, path: &Path) -> Result<()> {
             out.write_record(row).map_err(io)?;
         }
         out.flush()
+    })
+}
+
+/// The scores as Parquet: rank and user_id as int64, anchor as a UTC timestamp (as the feature
+/// table and exports write it), score as float64.
+fn write_parquet(s: &Scored, path: &Path) -> Result<()> {
+    use polars::prelude::*;
+    let c = |e: PolarsError| Error::Polars {
+        context: "building the scores file".into(),
+        source: e,
+    };
+    let n = s.rows.len();
+    let anchor = Series::new("anchor".into(), vec![s.anchor; n])
+        .cast(&crate::engine::features::table::anchor_dtype())
+        .map_err(c)?;
+    let mut df = DataFrame::new(
+        n,
+        vec![
+            Column::new(
+                "rank".into(),
+                s.rows.iter().map(|r| r.0 as i64).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "user_id".into(),
+                s.rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+            ),
+            anchor.into(),
+            Column::new(
+                "score".into(),
+                s.rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+            ),
+        ],
+    )
+    .map_err(c)?;
+    crate::engine::atomic::write_parquet(&mut df, path)
+}
+
+/// The scores as a JSON array of `{rank, user_id, anchor, score}`, best first.
+fn write_json(s: &Scored, path: &Path) -> Result<()> {
+    let anchor = fmt_anchor(s.anchor);
+    let v: Vec<serde_json::Value> = s
+        .rows
+        .iter()
+        .map(|(rank, user, score)| {
+            serde_json::json!({"rank": rank, "user_id": user, "anchor": anchor, "score": score})
+        })
+        .collect();
+    let text = serde_json::to_string_pretty(&v).map_err(|e| Error::Config(e.to_string()))?;
+    write_atomic(path, |w| {
+        w.write_all(text.as_bytes())?;
+        w.write_all(b"\n")
     })
 }

@@ -1339,6 +1339,10 @@ fn every_flag_a_message_names_exists() {
         let text = std::fs::read_to_string(f).unwrap();
         for (i, line) in text.lines().enumerate() {
             let t = line.trim_start();
+            // A file's unit tests (at its end) hold sample text, no messages.
+            if t.starts_with("#[cfg(test)]") {
+                break;
+            }
             if t.starts_with("//") || t.starts_with("#[") {
                 continue;
             }

@@ -207,3 +207,62 @@ fn bad_tables_are_refused_with_their_place() {
         ],
     );
 }
+
+/// Issue 29, item 18: a column named twice, and values too large for the statistics, are
+/// refused at import with file, column and line; nothing is written.
+#[test]
+fn duplicate_columns_and_huge_values_are_refused_at_import() {
+    let d = tempfile::tempdir().unwrap();
+    let good = d.path().join("good.csv");
+    features(&good);
+    let text = std::fs::read_to_string(&good).unwrap();
+    let check = |name: &str, body: String, want: &[&str]| {
+        let bad = d.path().join(format!("{name}.csv"));
+        std::fs::write(&bad, body).unwrap();
+        let out = d.path().join(format!("runs-{name}"));
+        let (ok, err) = train(&out, &["--features", bad.to_str().unwrap()]);
+        assert!(!ok, "{name}: accepted");
+        for w in want {
+            assert!(err.contains(w), "{name}: no `{w}` in: {err}");
+        }
+        assert!(!out.exists() || std::fs::read_dir(&out).unwrap().next().is_none());
+    };
+    // A second `n_events_30d` at the end: which copy is meant cannot be told.
+    let twice: String = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 {
+                format!("{l},n_events_30d\n")
+            } else {
+                format!("{l},0\n")
+            }
+        })
+        .collect();
+    check(
+        "twice",
+        twice,
+        &["twice.csv", "line 1", "column `n_events_30d`", "twice"],
+    );
+    // 1e308 is finite, but its square is not: refused, as is anything past the bound (1e18).
+    for (name, v) in [("e308", "1e308"), ("neg", "-1e300"), ("e19", "2e18")] {
+        check(
+            name,
+            line(&text, 5, |l| field(l, 13, v)),
+            &[
+                &format!("{name}.csv"),
+                "line 5",
+                "column `total_spend_30d`",
+                "out of range",
+            ],
+        );
+    }
+    // A large value within the bound trains.
+    let big = d.path().join("big.csv");
+    std::fs::write(&big, line(&text, 5, |l| field(l, 13, "1e17"))).unwrap();
+    let (ok, err) = train(
+        &d.path().join("runs-big"),
+        &["--features", big.to_str().unwrap()],
+    );
+    assert!(ok, "{err}");
+}

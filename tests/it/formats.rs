@@ -223,3 +223,187 @@ fn streaming_gen_writes_the_bytes_of_the_in_memory_log() {
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+/// `churn-tui` with a quiet backtrace.
+fn bin() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("churn-tui").unwrap();
+    c.env("RUST_BACKTRACE", "0");
+    c
+}
+
+fn repo(p: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
+}
+
+fn sample_glob() -> String {
+    repo("sample_data/*.csv.gz").to_string_lossy().to_string()
+}
+
+/// `score` of the committed fixture run on the sample at 2020-04-01, with `extra` arguments.
+fn score(out: &std::path::Path, extra: &[&str]) -> assert_cmd::assert::Assert {
+    bin()
+        .args(["score", "--anchor", "2020-04-01", "--data", &sample_glob()])
+        .arg("--run")
+        .arg(repo("tests/fixtures/run"))
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .assert()
+}
+
+/// Issue 29, item 1: every command that writes a file takes its format from the extension (or
+/// `--format`) and refuses one it cannot write, with exit 1 and no file written.
+#[test]
+fn outputs_take_their_format_from_the_name_and_refuse_others() {
+    let d = tempfile::tempdir().unwrap();
+    let run = repo("tests/fixtures/run");
+    let refused = |mut c: assert_cmd::Command, out: &std::path::Path, what: &str| {
+        let a = c.assert().code(1);
+        let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+        assert!(!err.contains("panicked"), "{what}: {err}");
+        assert!(!out.exists(), "{what}: {} was written", out.display());
+        assert!(
+            err.contains(&*out.file_name().unwrap().to_string_lossy()),
+            "{what}: the message names the file: {err}"
+        );
+    };
+    for bad in ["x.txt", "noext", "x.xlsx", "x.md"] {
+        let out = d.path().join(format!("score-{bad}"));
+        let mut c = bin();
+        c.args(["score", "--anchor", "2020-04-01", "--data", &sample_glob()])
+            .arg("--run")
+            .arg(&run)
+            .arg("--out")
+            .arg(&out);
+        refused(c, &out, "score");
+
+        let out = d.path().join(format!("features-{bad}"));
+        let mut c = bin();
+        c.args(["features", "--data", &sample_glob(), "--out"])
+            .arg(&out);
+        refused(c, &out, "features");
+
+        let out = d.path().join(format!("sql-{bad}"));
+        let mut c = bin();
+        c.args(["sql", "--dialect", "duckdb", "--time-range"])
+            .arg("2019-10-01,2020-04-30")
+            .arg("--out")
+            .arg(&out);
+        refused(c, &out, "sql");
+
+        let out = d.path().join(format!("gen-{bad}"));
+        let mut c = bin();
+        c.args(["gen", "--users", "50", "--out"]).arg(&out);
+        refused(c, &out, "gen");
+
+        let out = d.path().join(format!("report-{bad}"));
+        if !bad.ends_with(".xlsx") && !bad.ends_with(".md") {
+            let mut c = bin();
+            c.args(["report", "--run"]).arg(&run).arg("--out").arg(&out);
+            refused(c, &out, "report");
+        }
+
+        let out = d.path().join(format!("export-{bad}"));
+        if !bad.ends_with(".xlsx") {
+            let mut c = bin();
+            c.args(["export", "--run"]).arg(&run).arg("--out").arg(&out);
+            refused(c, &out, "export");
+        }
+    }
+    // A --format that contradicts the name's extension is refused too.
+    let out = d.path().join("scores.parquet");
+    score(&out, &["--format", "csv"]).code(1);
+    assert!(!out.exists());
+    let out = d.path().join("list.parquet");
+    bin()
+        .args(["export", "--format", "csv", "--run"])
+        .arg(&run)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(1);
+    assert!(!out.exists());
+
+    // score writes CSV, Parquet and JSON: the same rows in each, read back independently.
+    let csv = d.path().join("scores.csv");
+    score(&csv, &[]).success();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("rank,user_id,anchor,score"));
+    let rows: Vec<(i64, i64, f64)> = lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            assert_eq!(f[2], "2020-04-01T00:00:00Z", "{l}");
+            (
+                f[0].parse().unwrap(),
+                f[1].parse().unwrap(),
+                f[3].parse().unwrap(),
+            )
+        })
+        .collect();
+    assert!(rows.len() > 100, "{} rows", rows.len());
+
+    let pq = d.path().join("scores.parquet");
+    score(&pq, &[]).success();
+    let magic = std::fs::read(&pq).unwrap();
+    assert_eq!(
+        &magic[..4],
+        b"PAR1",
+        "a Parquet file, not CSV under its name"
+    );
+    use polars::prelude::SerReader as _;
+    let df = polars::prelude::ParquetReader::new(std::fs::File::open(&pq).unwrap())
+        .finish()
+        .unwrap();
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(names, ["rank", "user_id", "anchor", "score"]);
+    let col_i = |n: &str| -> Vec<i64> {
+        df.column(n)
+            .unwrap()
+            .i64()
+            .unwrap()
+            .into_no_null_iter()
+            .collect()
+    };
+    let scores: Vec<f64> = df
+        .column("score")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect();
+    assert_eq!(col_i("rank"), rows.iter().map(|r| r.0).collect::<Vec<_>>());
+    assert_eq!(
+        col_i("user_id"),
+        rows.iter().map(|r| r.1).collect::<Vec<_>>()
+    );
+    assert_eq!(scores, rows.iter().map(|r| r.2).collect::<Vec<_>>());
+    let anchor = df
+        .column("anchor")
+        .unwrap()
+        .cast(&polars::prelude::DataType::Int64)
+        .unwrap();
+    let want = parse_anchor("2020-04-01").unwrap();
+    assert!(anchor.i64().unwrap().into_no_null_iter().all(|a| a == want));
+
+    let json = d.path().join("scores.json");
+    score(&json, &[]).success();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let arr = v.as_array().unwrap();
+    assert_eq!(arr.len(), rows.len());
+    for (o, r) in arr.iter().zip(&rows) {
+        assert_eq!(o["rank"].as_i64(), Some(r.0));
+        assert_eq!(o["user_id"].as_i64(), Some(r.1));
+        assert_eq!(o["score"].as_f64(), Some(r.2));
+        assert_eq!(o["anchor"].as_str(), Some("2020-04-01T00:00:00Z"));
+    }
+    // --format decides for a name without a known extension.
+    let plain = d.path().join("scores-latest");
+    score(&plain, &["--format", "parquet"]).success();
+    assert_eq!(&std::fs::read(&plain).unwrap()[..4], b"PAR1");
+}

@@ -988,3 +988,217 @@ fn a_missing_field_or_another_format_version_is_named() {
     );
     assert!(!d.path().join("t.csv").exists());
 }
+
+/// Hidden entries (temp files and work directories) in `d`.
+fn hidden_in(d: &Path) -> Vec<String> {
+    std::fs::read_dir(d)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with('.'))
+        .collect()
+}
+
+// Issue 29, item 19: a `gen` killed with -9 leaves its work directory (sorted runs) and temp
+// file; the next `gen` into that folder removes them, whatever its own size. Leftovers named
+// with a dead writer's pid go at once, without the grace a young temp file gets.
+#[test]
+fn a_killed_gen_leaves_nothing_the_next_gen_keeps() {
+    let d = tempfile::tempdir().unwrap();
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("churn-tui"))
+        .args([
+            "gen",
+            "--users",
+            "2000000",
+            "--chunk-users",
+            "20000",
+            "--out",
+        ])
+        .arg(d.path().join("big.csv"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let has_runs = |d: &Path| {
+        std::fs::read_dir(d).unwrap().flatten().any(|e| {
+            e.file_name().to_string_lossy().starts_with(".churn-gen-")
+                && std::fs::read_dir(e.path()).is_ok_and(|r| {
+                    r.flatten()
+                        .any(|f| f.file_name().to_string_lossy().starts_with("run-"))
+                })
+        })
+    };
+    while !has_runs(d.path()) {
+        assert!(
+            started.elapsed().as_secs() < 300,
+            "gen wrote no sorted run in 5 minutes"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "gen ended early");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    // A temp file of a writer that is dead now, made just now (no grace applies).
+    let mut gone = StdCommand::new("true").spawn().unwrap();
+    let pid = gone.id();
+    gone.wait().unwrap();
+    std::fs::write(
+        d.path().join(format!(".churn-tui-p{pid}-abcdef.tmp")),
+        "half",
+    )
+    .unwrap();
+    assert!(hidden_in(d.path()).len() >= 2, "{:?}", hidden_in(d.path()));
+    bin()
+        .args(["gen", "--users", "50", "--out"])
+        .arg(d.path().join("small.csv"))
+        .assert()
+        .success();
+    assert_eq!(hidden_in(d.path()), Vec::<String>::new());
+    assert!(d.path().join("small.csv").exists() && !d.path().join("big.csv").exists());
+}
+
+// Issue 29, item 19: a file given as --spill-dir is named as such.
+#[test]
+fn a_file_as_spill_dir_is_named() {
+    let d = tempfile::tempdir().unwrap();
+    let file = d.path().join("not-a-dir");
+    std::fs::write(&file, "x").unwrap();
+    let out = d.path().join("t.csv");
+    let err = fails(
+        features(format!("{}/*.csv.gz", sample_dir().display()), &out)
+            .arg("--out-of-core")
+            .arg("--spill-dir")
+            .arg(&file),
+    );
+    assert!(
+        err.contains("--spill-dir") && err.contains("not-a-dir") && err.contains("not a directory"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "x");
+}
+
+/// A CSV of the REES46 header and `rows` lines.
+fn events_csv(rows: &[String]) -> String {
+    let mut s = String::from(
+        "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session\n",
+    );
+    for r in rows {
+        s.push_str(r);
+        s.push('\n');
+    }
+    s
+}
+
+fn gz(path: &Path, text: &[u8]) {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(
+        std::fs::File::create(path).unwrap(),
+        flate2::Compression::fast(),
+    );
+    e.write_all(text).unwrap();
+    e.finish().unwrap();
+}
+
+const GOOD_ROW: &str = "2019-10-01 10:00:00 UTC,view,1,2,,b,1.5,7,s";
+
+// Issue 29, items 20 and 21: long values are cut in messages, a line of megabytes is refused
+// at once (it was held whole, with no word), a file cut short and a truncated gzip say so.
+#[test]
+fn long_values_long_lines_and_cut_files_are_named() {
+    let d = tempfile::tempdir().unwrap();
+    let summary = |p: &Path| {
+        let mut c = bin();
+        c.arg("summary").arg("--data").arg(p);
+        fails(&mut c)
+    };
+    // A 500 kB price: named by line and column, shown cut.
+    let long = format!(
+        "2019-10-01 10:00:00 UTC,view,1,2,,b,{}x,7,s",
+        "9".repeat(500_000)
+    );
+    let p = d.path().join("long-value.csv");
+    std::fs::write(&p, events_csv(&[GOOD_ROW.into(), long, GOOD_ROW.into()])).unwrap();
+    let err = summary(&p);
+    assert!(
+        err.contains("line 3") && err.contains("price") && err.contains("more characters"),
+        "{err}"
+    );
+    assert!(
+        err.len() < 2_000,
+        "the value was echoed whole: {} bytes",
+        err.len()
+    );
+    // A "line" of 64 MB in a gzip of a few hundred kB: refused naming the file and line, fast.
+    let mut text = events_csv(&[GOOD_ROW.into()]).into_bytes();
+    text.extend(std::iter::repeat_n(b'x', 64 << 20));
+    text.extend(b"\n");
+    let p = d.path().join("long-line.csv.gz");
+    gz(&p, &text);
+    let clock = std::time::Instant::now();
+    let err = summary(&p);
+    assert!(
+        err.contains("long-line.csv.gz") && err.contains("line 3") && err.contains("longer than"),
+        "{err}"
+    );
+    assert!(clock.elapsed().as_secs() < 60, "{:?}", clock.elapsed());
+    // A CSV cut in the middle of its last line (then gzipped whole).
+    let rows: Vec<String> = (0..50).map(|_| GOOD_ROW.to_string()).collect();
+    let full = events_csv(&rows);
+    let cut = &full[..full.len() - 20];
+    let p = d.path().join("cut.csv.gz");
+    gz(&p, cut.as_bytes());
+    let err = summary(&p);
+    assert!(
+        err.contains("cut.csv.gz")
+            && err.contains("line 51")
+            && err.contains("middle of this line"),
+        "{err}"
+    );
+    // A gzip stream cut short, early and late in the sample's first month.
+    let bytes = std::fs::read(sample_dir().join("2019-Oct.csv.gz")).unwrap();
+    for (name, at) in [
+        ("early.csv.gz", bytes.len() / 3),
+        ("late.csv.gz", bytes.len() - 3),
+    ] {
+        let p = d.path().join(name);
+        std::fs::write(&p, &bytes[..at]).unwrap();
+        let err = summary(&p);
+        assert!(
+            err.contains(name) && err.contains("gzip stream ends early"),
+            "{name}: {err}"
+        );
+    }
+}
+
+// Issue 29, item 20: a `**` glob that runs into a symbolic-link loop is refused, naming the
+// link (it read 287 files for 7); a file reached twice (a link to it) is read once.
+#[test]
+fn glob_loops_are_refused_and_each_real_file_is_read_once() {
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    for m in ["2019-Oct", "2019-Nov"] {
+        let name = format!("{m}.csv.gz");
+        std::fs::copy(sample_dir().join(&name), data.join(&name)).unwrap();
+    }
+    std::os::unix::fs::symlink(&data, data.join("again")).unwrap();
+    let mut c = bin();
+    c.arg("summary")
+        .arg("--data")
+        .arg(format!("{}/**/*.csv.gz", data.display()));
+    let err = fails(&mut c);
+    assert!(err.contains("loop") && err.contains("again"), "{err}");
+    std::fs::remove_file(data.join("again")).unwrap();
+    std::os::unix::fs::symlink(data.join("2019-Oct.csv.gz"), data.join("z-link.csv.gz")).unwrap();
+    let out = bin()
+        .arg("summary")
+        .arg("--data")
+        .arg(format!("{}/*.csv.gz", data.display()))
+        .arg("--data")
+        .arg(data.join("2019-Nov.csv.gz"))
+        .assert();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(text.contains("files:       2 "), "{text}");
+    assert!(!text.contains("z-link"), "{text}");
+}

@@ -8,7 +8,11 @@ use super::scan::{open_text, scan_raw, ts_expr};
 use super::schema::*;
 use super::source::{Format, InputFile};
 use crate::engine::error::{Location, PolarsContext};
+use crate::engine::text::clip;
 use crate::engine::{Error, Result};
+
+/// The most characters of an input value a message shows.
+pub const MAX_SHOWN: usize = 80;
 
 /// What is wrong with one value of a column, if anything (SPEC §1).
 pub fn check_value(column: &str, value: Option<&str>) -> Option<String> {
@@ -21,6 +25,9 @@ pub fn check_value(column: &str, value: Option<&str>) -> Option<String> {
         None | Some("") => return None,
         Some(v) => v,
     };
+    // A value is shown cut and escaped: a 20 MB field must not be echoed whole, nor a control
+    // character reach the terminal.
+    let shown = clip(v, MAX_SHOWN);
     match column {
         EVENT_TIME => {
             let text = v.strip_suffix(UTC_SUFFIX).unwrap_or(v);
@@ -28,10 +35,12 @@ pub fn check_value(column: &str, value: Option<&str>) -> Option<String> {
             let ok = text.len() == TIME_LEN
                 && NaiveDateTime::parse_from_str(text, TIME_FORMAT)
                     .is_ok_and(|dt| dt.format(TIME_FORMAT).to_string() == text);
-            (!ok).then(|| format!("unparsable time `{v}` (expected `YYYY-MM-DD HH:MM:SS UTC`)"))
+            (!ok).then(|| format!("unparsable time `{shown}` (expected `YYYY-MM-DD HH:MM:SS UTC`)"))
         }
         EVENT_TYPE => (!EVENT_TYPES.contains(&v)).then(|| {
-            format!("unknown event_type `{v}` (expected view, cart, remove_from_cart or purchase)")
+            format!(
+                "unknown event_type `{shown}` (expected view, cart, remove_from_cart or purchase)"
+            )
         }),
         PRODUCT_ID | CATEGORY_ID | USER_ID => match v.parse::<i64>() {
             Ok(_) => None,
@@ -42,17 +51,17 @@ pub fn check_value(column: &str, value: Option<&str>) -> Option<String> {
                 ) =>
             {
                 Some(format!(
-                    "`{v}` is out of range: ids must fit a signed 64-bit integer"
+                    "`{shown}` is out of range: ids must fit a signed 64-bit integer"
                 ))
             }
-            Err(_) => Some(format!("`{v}` is not an integer")),
+            Err(_) => Some(format!("`{shown}` is not an integer")),
         },
         PRICE => match v.parse::<f64>() {
-            Err(_) => Some(format!("`{v}` is not a number")),
-            Ok(p) if p.is_nan() => Some(format!("`{v}` is not a number")),
-            Ok(p) if p < 0.0 => Some(format!("negative price {v}")),
+            Err(_) => Some(format!("`{shown}` is not a number")),
+            Ok(p) if p.is_nan() => Some(format!("`{shown}` is not a number")),
+            Ok(p) if p < 0.0 => Some(format!("negative price {shown}")),
             Ok(p) if p.is_infinite() || p > MAX_PRICE => Some(format!(
-                "price `{v}` is out of range: prices must be finite and at most {MAX_PRICE:e}"
+                "price `{shown}` is out of range: prices must be finite and at most {MAX_PRICE:e}"
             )),
             Ok(_) => None,
         },
@@ -77,14 +86,15 @@ pub fn diagnose_csv(file: &InputFile) -> Result<Option<Error>> {
         .has_headers(true)
         .flexible(true)
         .terminator(csv::Terminator::Any(b'\n'))
-        .from_reader(open_text(file)?);
+        .from_reader(LastByte::new(BoundedLines::new(open_text(file)?)));
     let headers = match rdr.byte_headers() {
         Ok(h) => h.clone(),
         Err(e) => {
-            return Ok(Some(Error::input(
-                loc(file, Some(1), None, None),
-                format!("cannot read: {e}"),
-            )));
+            let what = match e.kind() {
+                csv::ErrorKind::Io(io) => read_failure(file, io),
+                _ => format!("cannot read: {e}"),
+            };
+            return Ok(Some(Error::input(loc(file, Some(1), None, None), what)));
         }
     };
     let header_names: Vec<String> = headers
@@ -110,12 +120,7 @@ pub fn diagnose_csv(file: &InputFile) -> Result<Option<Error>> {
             Err(e) => {
                 let line = e.position().map(|p| p.line()).unwrap_or(last_line + 1);
                 let what = match e.kind() {
-                    csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
-                        "the file ends early (truncated or corrupt compressed data)".to_string()
-                    }
-                    csv::ErrorKind::Io(io) => {
-                        format!("cannot read: {io} (corrupt or truncated file?)")
-                    }
+                    csv::ErrorKind::Io(io) => read_failure(file, io),
                     other => format!("cannot parse: {other:?}"),
                 };
                 return Ok(Some(Error::input(loc(file, Some(line), None, None), what)));
@@ -124,10 +129,21 @@ pub fn diagnose_csv(file: &InputFile) -> Result<Option<Error>> {
         let line = record.position().map(|p| p.line()).unwrap_or(last_line + 1);
         last_line = line;
         if record.len() != headers.len() {
-            return Ok(Some(Error::input(
-                loc(file, Some(line), None, None),
-                format!("expected {} fields, found {}", headers.len(), record.len()),
-            )));
+            // The last line without its line end: the file was cut there (a copy or a
+            // download that stopped), which says more than a field count.
+            let mut next = csv::ByteRecord::new();
+            let at_end = matches!(rdr.read_byte_record(&mut next), Ok(false));
+            let msg = if at_end && !rdr.get_ref().ended_in_newline() {
+                format!(
+                    "the file ends in the middle of this line ({} of {} fields, no line end): \
+                     is it truncated?",
+                    record.len(),
+                    headers.len()
+                )
+            } else {
+                format!("expected {} fields, found {}", headers.len(), record.len())
+            };
+            return Ok(Some(Error::input(loc(file, Some(line), None, None), msg)));
         }
         for (i, name) in &idx {
             let mut bytes = record.get(*i).unwrap_or_default();
@@ -153,13 +169,123 @@ pub fn diagnose_csv(file: &InputFile) -> Result<Option<Error>> {
         // Columns outside the schema still have to be text.
         for (i, field) in record.iter().enumerate() {
             if std::str::from_utf8(field).is_err() {
-                let name = header_names.get(i).map(|s| s.as_str());
+                let name = header_names.get(i).map(|s| clip(s, MAX_SHOWN));
                 return Ok(Some(Error::input(
-                    loc(file, Some(line), None, name),
+                    loc(file, Some(line), None, name.as_deref()),
                     "invalid UTF-8 bytes",
                 )));
             }
         }
+    }
+}
+
+/// What a failed read of a CSV file's bytes says: a gzip stream cut short, a line too long, or
+/// the I/O error.
+fn read_failure(file: &InputFile, io: &std::io::Error) -> String {
+    if let Some(msg) = io.get_ref().and_then(|e| e.downcast_ref::<LineTooLong>()) {
+        return msg.to_string();
+    }
+    let gz = file.format == Format::CsvGz;
+    match io.kind() {
+        std::io::ErrorKind::UnexpectedEof if gz => {
+            "the gzip stream ends early (truncated file?)".to_string()
+        }
+        std::io::ErrorKind::UnexpectedEof => "the file ends early (truncated file?)".to_string(),
+        // flate2 says "corrupt deflate stream" or "invalid gzip header".
+        _ if gz => format!("the gzip stream cannot be read: {io} (truncated or corrupt file?)"),
+        _ => format!("cannot read: {io}"),
+    }
+}
+
+/// The longest CSV line read (bytes): a REES46 line is about 150 bytes, so a longer one is no
+/// event (a binary file, or a value gone wild); refused rather than held whole in memory.
+pub const MAX_LINE: usize = 1 << 20;
+
+/// The error of a line longer than `MAX_LINE`.
+#[derive(Debug)]
+pub struct LineTooLong;
+
+impl std::fmt::Display for LineTooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "a line longer than {} MB: an event line is a few hundred bytes (is this a CSV \
+             file of events?)",
+            MAX_LINE >> 20
+        )
+    }
+}
+
+impl std::error::Error for LineTooLong {}
+
+/// Passes bytes through and fails with `LineTooLong` once a line passes `MAX_LINE`, so a
+/// reader never buffers a 4 GB "line" whole.
+pub struct BoundedLines<R> {
+    inner: R,
+    run: usize,
+}
+
+impl<R> BoundedLines<R> {
+    pub fn new(inner: R) -> Self {
+        BoundedLines { inner, run: 0 }
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for BoundedLines<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let data = &buf[..n];
+        let too_long = || std::io::Error::new(std::io::ErrorKind::InvalidData, LineTooLong);
+        match (
+            data.iter().position(|&b| b == b'\n'),
+            data.iter().rposition(|&b| b == b'\n'),
+        ) {
+            (Some(first), Some(last)) => {
+                if self.run + first > MAX_LINE {
+                    return Err(too_long());
+                }
+                // Lines wholly inside this read matter only when it is longer than a line may be.
+                if last - first > MAX_LINE
+                    && data[first..=last]
+                        .split(|&b| b == b'\n')
+                        .any(|l| l.len() > MAX_LINE)
+                {
+                    return Err(too_long());
+                }
+                self.run = n - 1 - last;
+            }
+            _ => self.run += n,
+        }
+        if self.run > MAX_LINE {
+            return Err(too_long());
+        }
+        Ok(n)
+    }
+}
+
+/// Remembers the last byte read, to tell a file whose last line lacks its line end.
+struct LastByte<R> {
+    inner: R,
+    last: Option<u8>,
+}
+
+impl<R> LastByte<R> {
+    fn new(inner: R) -> Self {
+        LastByte { inner, last: None }
+    }
+
+    fn ended_in_newline(&self) -> bool {
+        self.last == Some(b'\n')
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for LastByte<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n > 0 {
+            self.last = Some(buf[n - 1]);
+        }
+        Ok(n)
     }
 }
 
@@ -241,7 +367,10 @@ pub fn diagnose_parquet(file: &InputFile) -> Result<Option<Error>> {
         // fit (an unsigned id above 2^63, say), which is not "missing".
         let msg = match (msg, value.is_none(), row) {
             (Some(m), true, Some(r)) => Some(raw_value(file, name, r)?.map_or(m, |(v, dt)| {
-                format!("`{v}` ({dt} in the file) is out of range for this column")
+                format!(
+                    "`{}` ({dt} in the file) is out of range for this column",
+                    clip(&v, MAX_SHOWN)
+                )
             })),
             (m, _, _) => m,
         };

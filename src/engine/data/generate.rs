@@ -914,6 +914,9 @@ pub fn generate_to_with(
         }
     };
     let work_root = crate::engine::atomic::dir_of(out);
+    // A killed gen's work directory (and temp files) go now, whether or not this run needs
+    // one of its own: a small run after a killed large one left gigabytes of runs behind.
+    crate::engine::atomic::clean_stale_dirs(&work_root, GEN_TMP_PREFIX);
     let mut work = None;
     let mut runs: Vec<PathBuf> = Vec::new();
     let mut held: Vec<Event> = Vec::new();

@@ -6,7 +6,7 @@
 use polars::prelude::*;
 
 use super::diagnose::{diagnose, explain_failure};
-use super::scan::scan_file;
+use super::scan::{bad_expr, scan_runs};
 use super::schema::*;
 use super::scope::{Scope, products_in_category};
 use super::source::InputFile;
@@ -59,12 +59,11 @@ pub struct EventLog {
 
 fn count_rows(files: &[InputFile]) -> Result<u64> {
     let mut total = 0u64;
-    for f in files {
-        let n = super::scan::scan_raw(f)?
-            .0
+    for (start, lf) in scan_runs(files)? {
+        let n = lf
             .select([len().alias("n")])
             .collect()
-            .map_err(|e| explain_failure(std::slice::from_ref(f), "counting rows", e))?;
+            .map_err(|e| explain_failure(&files[start..], "counting rows", e))?;
         total += n
             .column("n")
             .ok()
@@ -87,9 +86,17 @@ pub fn scan_all(files: &[InputFile]) -> Result<LazyFrame> {
     if files.is_empty() {
         return Err(Error::Config("no input files".into()));
     }
-    let mut scans = Vec::with_capacity(files.len());
-    for (i, f) in files.iter().enumerate() {
-        scans.push(scan_file(f)?.with_column(lit(i as u32).alias(FILE_IDX)));
+    // `__file` is the index of the first file of each run of alike files: a bad row is then
+    // looked for from there on (see `bad_input`).
+    let scans: Vec<LazyFrame> = scan_runs(files)?
+        .into_iter()
+        .map(|(start, lf)| {
+            lf.with_column(bad_expr().alias(BAD))
+                .with_column(lit(start as u32).alias(FILE_IDX))
+        })
+        .collect();
+    if let [one] = scans.as_slice() {
+        return Ok(one.clone());
     }
     concat(scans, UnionArgs::default()).ctx(|| "combining input files".into())
 }
@@ -114,12 +121,19 @@ pub fn scope_expr(all: &LazyFrame, files: &[InputFile], scope: &Scope) -> Result
 }
 
 /// The first bad row of the inputs, as the clearest error we can give (`file_idx` is the
-/// index of a file known to hold one).
+/// index of a file known to hold one, or of the first of a run of files scanned together
+/// among which one does: the first of them with a problem is named).
 pub fn bad_input(files: &[InputFile], file_idx: usize) -> Error {
-    let file = &files[file_idx.min(files.len() - 1)];
-    match diagnose(file) {
-        Ok(Some(e)) | Err(e) => e,
-        Ok(None) => Error::in_file(&file.path, "invalid rows"),
+    let from = file_idx.min(files.len().saturating_sub(1));
+    for file in files.iter().skip(from) {
+        match diagnose(file) {
+            Ok(Some(e)) | Err(e) => return e,
+            Ok(None) => {}
+        }
+    }
+    match files.get(from) {
+        Some(file) => Error::in_file(&file.path, "invalid rows"),
+        None => Error::Config("invalid rows".into()),
     }
 }
 

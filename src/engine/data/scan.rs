@@ -102,6 +102,75 @@ pub fn csv_header(file: &InputFile) -> Result<Vec<String>> {
     }
 }
 
+/// Bytes of a CSV file's text read ahead of polars to check its lines: enough to meet a "line"
+/// of gigabytes (polars would hold it whole, with no word) while costing milliseconds.
+const LINE_PROBE: u64 = 4 << 20;
+
+/// Refuse a CSV file whose first lines (up to `LINE_PROBE` bytes of text) hold one longer
+/// than `diagnose::MAX_LINE`, naming the file and the line; a gzip stream that ends within
+/// them is named too.
+fn check_lines(file: &InputFile) -> Result<()> {
+    // Checked once per file and version: a command scans a file several times.
+    type Key = (std::path::PathBuf, u64, Option<std::time::SystemTime>);
+    static PASSED: std::sync::Mutex<Option<std::collections::HashSet<Key>>> =
+        std::sync::Mutex::new(None);
+    let key: Key = (
+        file.path.clone(),
+        file.size,
+        std::fs::metadata(&file.path)
+            .and_then(|m| m.modified())
+            .ok(),
+    );
+    if PASSED
+        .lock()
+        .is_ok_and(|p| p.as_ref().is_some_and(|p| p.contains(&key)))
+    {
+        return Ok(());
+    }
+    check_lines_now(file)?;
+    if let Ok(mut p) = PASSED.lock() {
+        p.get_or_insert_default().insert(key);
+    }
+    Ok(())
+}
+
+fn check_lines_now(file: &InputFile) -> Result<()> {
+    let mut r = super::diagnose::BoundedLines::new(open_text(file)?.take(LINE_PROBE));
+    let mut buf = vec![0u8; 1 << 16];
+    let mut line = 1u64;
+    loop {
+        match r.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => line += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                let long = e
+                    .get_ref()
+                    .is_some_and(|x| x.is::<super::diagnose::LineTooLong>());
+                let msg = if long {
+                    e.get_ref().map(|x| x.to_string()).unwrap_or_default()
+                } else if file.format == Format::CsvGz
+                    && e.kind() == std::io::ErrorKind::UnexpectedEof
+                {
+                    "the gzip stream ends early (truncated file?)".to_string()
+                } else if file.format == Format::CsvGz {
+                    format!("the gzip stream cannot be read: {e} (truncated or corrupt file?)")
+                } else {
+                    format!("cannot read: {e}")
+                };
+                return Err(Error::input(
+                    crate::engine::error::Location {
+                        file: Some(file.path.clone()),
+                        line: Some(line),
+                        ..Default::default()
+                    },
+                    msg,
+                ));
+            }
+        }
+    }
+}
+
 /// Fail with a clear message if a required column is missing.
 fn require_columns<'a>(
     file: &InputFile,
@@ -112,7 +181,11 @@ fn require_columns<'a>(
             // What the file has, so a renamed or misspelt header is seen at once (at most 12
             // names: a wide warehouse export says how many more).
             let found: Vec<&str> = have.clone().collect();
-            let shown: Vec<String> = found.iter().take(12).map(|h| format!("`{h}`")).collect();
+            let shown: Vec<String> = found
+                .iter()
+                .take(12)
+                .map(|h| format!("`{}`", crate::engine::text::clip(h, 80)))
+                .collect();
             let more = found.len().saturating_sub(12);
             let listed = if found.is_empty() {
                 "no columns".to_string()
@@ -205,7 +278,7 @@ fn check_parquet_types(file: &InputFile) -> Result<()> {
             return Err(Error::input(
                 crate::engine::error::Location {
                     file: Some(file.path.clone()),
-                    column: Some(field.name.to_string()),
+                    column: Some(crate::engine::text::clip(&field.name, 80)),
                     ..Default::default()
                 },
                 format!(
@@ -219,12 +292,22 @@ fn check_parquet_types(file: &InputFile) -> Result<()> {
     Ok(())
 }
 
-/// A raw lazy scan of the file with the nine columns, typed as polars reads them.
-pub fn scan_raw(file: &InputFile) -> Result<(LazyFrame, DataType)> {
-    let path = path_str(file)?;
+/// How a checked file is scanned; files with equal keys are read by one polars scan.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScanKey {
+    /// CSV or CSV.gz, with the schema made from its header.
+    Csv(Format, Schema),
+    /// Parquet, with its schema.
+    Parquet(Schema),
+}
+
+/// Check a file (header, lines, columns and types) and say how it is scanned.
+pub fn scan_key(file: &InputFile) -> Result<ScanKey> {
+    path_str(file)?;
     match file.format {
         Format::Csv | Format::CsvGz => {
             let header = csv_header(file)?;
+            check_lines(file)?;
             require_columns(file, header.iter().map(|s| s.as_str()))?;
             // The schema by position, under the trimmed names: polars would otherwise take
             // ` price` (a stray space) for another column than `price`.
@@ -250,21 +333,12 @@ pub fn scan_raw(file: &InputFile) -> Result<(LazyFrame, DataType)> {
                 let dt = dtypes.get(name).cloned().unwrap_or(DataType::String);
                 schema.with_column(key.into(), dt);
             }
-            let lf = LazyCsvReader::new(PlRefPath::new(path))
-                .with_has_header(true)
-                // Already resolved: a name with `[` or `*` is a file, not a pattern.
-                .with_glob(false)
-                .with_schema(Some(Arc::new(schema)))
-                .with_missing_is_null(true)
-                .finish()
-                .ctx(|| format!("{}: cannot scan", file.path.display()))?;
-            let lf = lf.select(COLUMNS.iter().map(|c| col(*c)).collect::<Vec<_>>());
-            Ok((lf, DataType::String))
+            Ok(ScanKey::Csv(file.format, schema))
         }
         Format::Parquet => {
             check_parquet_types(file)?;
             let mut lf = LazyFrame::scan_parquet(
-                PlRefPath::new(path),
+                PlRefPath::new(path_str(file)?),
                 ScanArgsParquet {
                     glob: false,
                     ..Default::default()
@@ -276,9 +350,8 @@ pub fn scan_raw(file: &InputFile) -> Result<(LazyFrame, DataType)> {
             })?;
             let names: Vec<String> = schema.iter_names().map(|s| s.to_string()).collect();
             require_columns(file, names.iter().map(|s| s.as_str()))?;
-            let time_dtype = schema.get(EVENT_TIME).cloned().unwrap_or(DataType::Null);
-            match &time_dtype {
-                DataType::Datetime(_, _) | DataType::String => {}
+            match schema.get(EVENT_TIME) {
+                Some(DataType::Datetime(_, _) | DataType::String) => {}
                 other => {
                     return Err(Error::input(
                         crate::engine::error::Location {
@@ -286,10 +359,52 @@ pub fn scan_raw(file: &InputFile) -> Result<(LazyFrame, DataType)> {
                             column: Some(EVENT_TIME.into()),
                             ..Default::default()
                         },
-                        format!("has type {other}; expected a timestamp or text"),
+                        format!(
+                            "has type {}; expected a timestamp or text",
+                            other.cloned().unwrap_or(DataType::Null)
+                        ),
                     ));
                 }
             }
+            Ok(ScanKey::Parquet(schema.as_ref().clone()))
+        }
+    }
+}
+
+/// A raw lazy scan of `files` (checked, all of scan key `key`) with the nine columns, typed as
+/// polars reads them; and the type of `event_time`.
+fn scan_raw_key(files: &[InputFile], key: &ScanKey) -> Result<(LazyFrame, DataType)> {
+    let paths = files
+        .iter()
+        .map(|f| path_str(f).map(PlRefPath::new))
+        .collect::<Result<Vec<_>>>()?;
+    let first = files
+        .first()
+        .map(|f| f.path.display().to_string())
+        .unwrap_or_default();
+    match key {
+        ScanKey::Csv(_, schema) => {
+            let lf = LazyCsvReader::new_paths(paths.into())
+                .with_has_header(true)
+                // Already resolved: a name with `[` or `*` is a file, not a pattern.
+                .with_glob(false)
+                .with_schema(Some(Arc::new(schema.clone())))
+                .with_missing_is_null(true)
+                .finish()
+                .ctx(|| format!("{first}: cannot scan"))?;
+            let lf = lf.select(COLUMNS.iter().map(|c| col(*c)).collect::<Vec<_>>());
+            Ok((lf, DataType::String))
+        }
+        ScanKey::Parquet(schema) => {
+            let lf = LazyFrame::scan_parquet_files(
+                paths.into(),
+                ScanArgsParquet {
+                    glob: false,
+                    ..Default::default()
+                },
+            )
+            .ctx(|| format!("{first}: cannot scan"))?;
+            let time_dtype = schema.get(EVENT_TIME).cloned().unwrap_or(DataType::Null);
             let lf = lf.select([
                 col(EVENT_TIME),
                 col(EVENT_TYPE).cast(DataType::String),
@@ -304,6 +419,32 @@ pub fn scan_raw(file: &InputFile) -> Result<(LazyFrame, DataType)> {
             Ok((lf, time_dtype))
         }
     }
+}
+
+/// A raw lazy scan of the file with the nine columns, typed as polars reads them.
+pub fn scan_raw(file: &InputFile) -> Result<(LazyFrame, DataType)> {
+    let key = scan_key(file)?;
+    scan_raw_key(std::slice::from_ref(file), &key)
+}
+
+/// The files as few polars scans as their keys allow: runs of consecutive files with the same
+/// key share one multi-file scan, as (index of the run's first file, canonical frame without
+/// the `__bad` flag). A union of one scan per file made polars' streaming graph quadratic in
+/// files (1,000 one-event files took 63 s); a multi-file scan is one node.
+pub fn scan_runs(files: &[InputFile]) -> Result<Vec<(usize, LazyFrame)>> {
+    let keys = files.iter().map(scan_key).collect::<Result<Vec<_>>>()?;
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < files.len() {
+        let mut end = start + 1;
+        while end < files.len() && keys[end] == keys[start] {
+            end += 1;
+        }
+        let (lf, time_dtype) = scan_raw_key(&files[start..end], &keys[start])?;
+        out.push((start, canonical(lf, &time_dtype)));
+        start = end;
+    }
+    Ok(out)
 }
 
 /// Event time as µs since the epoch; null where the text is not `YYYY-MM-DD HH:MM:SS[ UTC]`.
@@ -365,7 +506,12 @@ pub fn scan_file(file: &InputFile) -> Result<LazyFrame> {
 /// split in two, and one branch waits for the other), so a 57M-event file took 8 GB.
 pub fn scan_file_unchecked(file: &InputFile) -> Result<LazyFrame> {
     let (lf, time_dtype) = scan_raw(file)?;
-    let mut cols = vec![ts_expr(&time_dtype).alias(TS)];
+    Ok(canonical(lf, &time_dtype))
+}
+
+/// The nine raw columns as the canonical ones: `ts` for `event_time`, empty text as null.
+fn canonical(lf: LazyFrame, time_dtype: &DataType) -> LazyFrame {
+    let mut cols = vec![ts_expr(time_dtype).alias(TS)];
     // An empty text field is no value, quoted (`""`, as Python's QUOTE_ALL writes) or not.
     cols.extend(COLUMNS[1..].iter().map(|c| {
         if NULLABLE.contains(c) {
@@ -377,5 +523,5 @@ pub fn scan_file_unchecked(file: &InputFile) -> Result<LazyFrame> {
             col(*c)
         }
     }));
-    Ok(lf.select(cols))
+    lf.select(cols)
 }

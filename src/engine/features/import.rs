@@ -19,6 +19,7 @@ use crate::engine::data::{LogSummary, Scope};
 use crate::engine::error::{Location, PolarsContext};
 use crate::engine::label::dormancy::{LABEL, Y};
 use crate::engine::label::{AnchorPlan, Split, Window};
+use crate::engine::text::clip;
 use crate::engine::time::{fmt_anchor, parse_anchor};
 use crate::engine::{Error, Result};
 
@@ -73,12 +74,14 @@ fn read(path: &Path) -> Result<(DataFrame, Kind, Vec<std::path::PathBuf>)> {
     }
     let kind = FileKind::expect(path, &super::write::TABLE_KINDS, "feature table")?;
     if kind == FileKind::Parquet {
+        parquet_names_once(path)?;
         let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         let df = ParquetReader::new(f)
             .finish()
             .map_err(|e| Error::in_file(path, format!("not a readable Parquet file: {e}")))?;
         Ok((df, Kind::Parquet, vec![path.to_path_buf()]))
     } else {
+        csv_header_once(path)?;
         // Everything as text first: each column is then parsed here, so a bad value is named
         // by its line, not by a parser's offset.
         let df = CsvReadOptions::default()
@@ -89,6 +92,77 @@ fn read(path: &Path) -> Result<(DataFrame, Kind, Vec<std::path::PathBuf>)> {
             .map_err(|e| Error::in_file(path, format!("not a readable CSV file: {e}")))?;
         Ok((df, Kind::Csv, vec![path.to_path_buf()]))
     }
+}
+
+/// Refuse a CSV header that names a column twice: the CSV reader would keep both under other
+/// names and train on the first copy, whichever the maker meant.
+fn csv_header_once(path: &Path) -> Result<()> {
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(std::io::Read::take(f, 1 << 20));
+    let mut rec = csv::StringRecord::new();
+    // An unreadable header is left to the CSV reader, which says so.
+    if !rdr.read_record(&mut rec).unwrap_or(false) {
+        return Ok(());
+    }
+    let names: Vec<&str> = rec
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            if i == 0 {
+                n.trim_start_matches('\u{feff}')
+            } else {
+                n
+            }
+        })
+        .collect();
+    for (i, n) in names.iter().enumerate() {
+        if let Some(j) = names[..i].iter().position(|m| m == n) {
+            return Err(Error::input(
+                Location {
+                    file: Some(path.to_path_buf()),
+                    column: Some(crate::engine::text::clip(n, 80)),
+                    line: Some(1),
+                    ..Default::default()
+                },
+                format!(
+                    "the header names this column twice (fields {} and {}): which one is meant?",
+                    j + 1,
+                    i + 1
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Parquet names a column twice only if its writer let it (polars keeps one of them): refused.
+fn parquet_names_once(path: &Path) -> Result<()> {
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let fields = ParquetReader::new(f)
+        .get_metadata()
+        .map(|m| {
+            m.schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().to_string())
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    for (i, n) in fields.iter().enumerate() {
+        if fields[..i].contains(n) {
+            return Err(Error::input(
+                Location {
+                    file: Some(path.to_path_buf()),
+                    column: Some(crate::engine::text::clip(n, 80)),
+                    ..Default::default()
+                },
+                "the file names this column twice: which one is meant?",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A directory of Parquet parts (as Spark writes a table): the parts in name order, one table.
@@ -134,7 +208,7 @@ fn ints(t: &Table, df: &DataFrame, name: &str) -> Result<Vec<i64>> {
                 None | Some("") => Err(t.bad(i, name, "missing value")),
                 Some(v) => v
                     .parse::<i64>()
-                    .map_err(|_| t.bad(i, name, format!("`{v}` is not an integer"))),
+                    .map_err(|_| t.bad(i, name, format!("`{}` is not an integer", clip(v, 80)))),
             })
             .collect();
     }
@@ -152,7 +226,14 @@ fn ints(t: &Table, df: &DataFrame, name: &str) -> Result<Vec<i64>> {
         .collect()
 }
 
-/// A column's values as f64; null, NaN and ±inf are refused (no model may see them).
+/// The largest feature magnitude a table may hold (SPEC §6). Far above any value a valid log
+/// gives (a price is at most 1e12, a window at most 3,650 days), and small enough that squares
+/// summed over a billion rows stay finite: 1e308 passed `is_finite` and then overflowed the
+/// statistics to NaN.
+pub const MAX_FEATURE: f64 = 1e18;
+
+/// A column's values as f64; null, NaN, ±inf and magnitudes above `MAX_FEATURE` are refused
+/// (no model may see them).
 fn floats(t: &Table, df: &DataFrame, name: &str) -> Result<Vec<f64>> {
     let c = df.column(name).ctx(|| name.to_string())?;
     let values: Vec<Option<f64>> = if let DataType::String = c.dtype() {
@@ -164,7 +245,7 @@ fn floats(t: &Table, df: &DataFrame, name: &str) -> Result<Vec<f64>> {
                 Some(v) => v
                     .parse::<f64>()
                     .map(Some)
-                    .map_err(|_| t.bad(i, name, format!("`{v}` is not a number"))),
+                    .map_err(|_| t.bad(i, name, format!("`{}` is not a number", clip(v, 80)))),
             })
             .collect::<Result<_>>()?
     } else if c.dtype().is_primitive_numeric() {
@@ -183,6 +264,11 @@ fn floats(t: &Table, df: &DataFrame, name: &str) -> Result<Vec<f64>> {
             None => Err(t.bad(i, name, "missing value")),
             Some(x) if x.is_nan() => Err(t.bad(i, name, "NaN: features must be numbers")),
             Some(x) if x.is_infinite() => Err(t.bad(i, name, "infinite")),
+            Some(x) if x.abs() > MAX_FEATURE => Err(t.bad(
+                i,
+                name,
+                format!("{x:e} is out of range: features must lie within ±{MAX_FEATURE:e}"),
+            )),
             Some(x) => Ok(x),
         })
         .collect()
@@ -216,7 +302,10 @@ fn anchors(t: &Table, df: &DataFrame) -> Result<Vec<i64>> {
                         t.bad(
                             i,
                             ANCHOR,
-                            format!("`{v}` is not a time (expected YYYY-MM-DDTHH:MM:SSZ)"),
+                            format!(
+                                "`{}` is not a time (expected YYYY-MM-DDTHH:MM:SSZ)",
+                                clip(v, 80)
+                            ),
                         )
                     }),
                 })
@@ -353,7 +442,7 @@ pub fn load(path: &Path, window: &Window) -> Result<(LogSummary, FeatureTable)> 
                     t.bad(
                         i,
                         SPLIT,
-                        format!("unknown split `{s}` (train, val or test)"),
+                        format!("unknown split `{}` (train, val or test)", clip(s, 80)),
                     )
                 })
         })
@@ -362,7 +451,11 @@ pub fn load(path: &Path, window: &Window) -> Result<(LogSummary, FeatureTable)> 
     let ys = ints(&t, &df, Y)?;
     for (i, (l, y)) in labels.iter().zip(&ys).enumerate() {
         if !matches!(*l, "m0" | "m1" | "m2") {
-            return Err(t.bad(i, LABEL, format!("unknown label `{l}` (m0, m1 or m2)")));
+            return Err(t.bad(
+                i,
+                LABEL,
+                format!("unknown label `{}` (m0, m1 or m2)", clip(l, 80)),
+            ));
         }
         if *y != (*l == "m2") as i64 {
             return Err(t.bad(

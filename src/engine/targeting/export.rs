@@ -42,6 +42,24 @@ impl ExportFormat {
             },
         )
     }
+
+    /// The format for `p`: `flag` (--format) when given, which must agree with a known
+    /// extension, else the extension's.
+    pub fn for_path(p: &Path, flag: Option<ExportFormat>) -> Result<ExportFormat> {
+        use crate::engine::file_kind::FileKind as K;
+        let kind = |f: ExportFormat| match f {
+            ExportFormat::Csv => K::Csv,
+            ExportFormat::Json => K::Json,
+            ExportFormat::Parquet => K::Parquet,
+            ExportFormat::Xlsx => K::Xlsx,
+        };
+        let allowed = [K::Csv, K::Json, K::Parquet, K::Xlsx];
+        K::chosen(p, flag.map(kind), &allowed, "export")?;
+        match flag {
+            Some(f) => Ok(f),
+            None => ExportFormat::of_path(p),
+        }
+    }
 }
 
 /// The CSV export, and so the coupon file of `campaign create`: a spreadsheet opens it, so text
