@@ -567,7 +567,7 @@ pub(crate) fn shown(s: &str) -> String {
 }
 
 /// A path as the terminal may show it.
-fn shown_path(p: &std::path::Path) -> String {
+pub(crate) fn shown_path(p: &std::path::Path) -> String {
     printable(&p.display().to_string()).into_owned()
 }
 

@@ -119,10 +119,8 @@ pub fn run(cmd: CampaignCommand) -> Result<()> {
             let out = match &a.out {
                 Some(p) => Some((
                     p.clone(),
-                    match a.format {
-                        Some(f) => f,
-                        None => ExportFormat::of_path(p)?,
-                    },
+                    // A --format that contradicts the name's extension is refused (SPEC §6).
+                    ExportFormat::for_path(p, a.format)?,
                 )),
                 None => None,
             };
@@ -177,11 +175,19 @@ pub fn run(cmd: CampaignCommand) -> Result<()> {
             );
             print!("{}", created_text(&created, &db.describe()));
             if let Some(p) = &a.out {
-                eprintln!("wrote the treatment list to {}", p.display());
+                eprintln!("wrote the treatment list to {}", super::shown_path(p));
             }
             Ok(())
         }
         CampaignCommand::Readout(a) => {
+            // The read-out report is Markdown: a name that says otherwise is refused first.
+            if let Some(p) = &a.report {
+                crate::engine::file_kind::FileKind::expect(
+                    p,
+                    &[crate::engine::file_kind::FileKind::Markdown],
+                    "read-out report",
+                )?;
+            }
             let mut db = a.db.open()?;
             let c = campaign::find(db.as_mut(), &a.campaign)?;
             let data = super::absolute_inputs(&a.data)?;
@@ -203,7 +209,7 @@ pub fn run(cmd: CampaignCommand) -> Result<()> {
                 crate::engine::atomic::write_atomic(p, |w| {
                     std::io::Write::write_all(w, text.as_bytes())
                 })?;
-                eprintln!("wrote the read-out to {}", p.display());
+                eprintln!("wrote the read-out to {}", super::shown_path(p));
             }
             Ok(())
         }

@@ -1428,3 +1428,56 @@ fn campaign_names_and_tiers_are_printed_escaped() {
         "{err}"
     );
 }
+
+/// Issue 29 item 1, for campaigns: the coupon file and the read-out report take their format
+/// from their names; a `--format` that contradicts the name, or a report not named `.md`, is
+/// refused before anything is stored or written.
+#[test]
+fn campaign_files_take_their_format_from_their_names() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("c.db").display().to_string();
+    let run = fixture_run().display().to_string();
+    let coupons = d.path().join("c.parquet");
+    let o = bin()
+        .args([
+            "campaign", "create", "--run", &run, "--db", &db, "--format", "csv",
+        ])
+        .arg("--out")
+        .arg(&coupons)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(err.contains("c.parquet"), "{err}");
+    assert!(!coupons.exists());
+    // Nothing was stored: the database holds no campaign (or was never made).
+    let listed = bin()
+        .args(["campaign", "list", "--db", &db])
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&listed.stdout).contains("treatment"),
+        "{}",
+        String::from_utf8_lossy(&listed.stdout)
+    );
+    let report = d.path().join("r.txt");
+    let o = bin()
+        .args([
+            "campaign",
+            "readout",
+            "--campaign",
+            "x",
+            "--db",
+            &db,
+            "--data",
+            "x.csv",
+            "--report",
+        ])
+        .arg(&report)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("r.txt") && err.contains(".md"), "{err}");
+    assert!(!report.exists());
+}
