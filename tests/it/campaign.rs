@@ -505,7 +505,8 @@ fn bad_inputs_are_clear_errors_and_store_nothing() {
             "--report",
             &db,
         ],
-        "refusing to replace",
+        // Refused by its name first (a report is `.md`): the database is never written.
+        "expected .md",
     );
     assert_eq!(count(conn.as_mut(), "campaign_readouts"), 0);
     assert!(find(conn.as_mut(), "y").is_err());

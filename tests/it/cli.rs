@@ -562,6 +562,8 @@ fn an_output_in_a_missing_folder_names_the_folder() {
     let missing = d.path().join("no_such_dir");
     let out = missing.join("out.csv");
     let o = out.to_str().unwrap();
+    let query = missing.join("out.sql");
+    let q = query.to_str().unwrap();
     let cases: Vec<Vec<&str>> = vec![
         vec!["gen", "--users", "10", "--months", "1", "--out", o],
         vec!["features", "--out", o],
@@ -572,7 +574,7 @@ fn an_output_in_a_missing_folder_names_the_folder() {
             "--time-range",
             "2019-10-01,2020-04-30",
             "--out",
-            o,
+            q,
         ],
     ];
     for args in cases {
