@@ -300,8 +300,21 @@ pub fn log_summary(l: &LogSummary) -> String {
         l.files.len(),
         bytes as f64 / 1e6
     );
-    for f in &l.files {
-        let _ = writeln!(s, "             {}", f.path.display());
+    // Thousands of files are a listing nobody reads (and a screenful per run): the first
+    // ones, how many more, and the last.
+    const SHOWN: usize = 12;
+    let n = l.files.len();
+    for (i, f) in l.files.iter().enumerate() {
+        if n > SHOWN && i == SHOWN - 2 {
+            let _ = writeln!(
+                s,
+                "             … {} more files",
+                thousands((n - SHOWN + 1) as u64)
+            );
+        }
+        if n <= SHOWN || i < SHOWN - 2 || i == n - 1 {
+            let _ = writeln!(s, "             {}", f.path.display());
+        }
     }
     if l.feature_table {
         let _ = writeln!(
@@ -344,4 +357,49 @@ pub fn table_splits(
         ..Default::default()
     })?;
     crate::engine::models::Data::splits(&ds.table.df)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::data::{Format, InputFile, Scope};
+
+    fn summary_of(n: usize) -> String {
+        let l = LogSummary {
+            files: (0..n)
+                .map(|i| InputFile {
+                    path: format!("/d/f{i}.csv").into(),
+                    format: Format::Csv,
+                    size: 1_000_000,
+                })
+                .collect(),
+            rows_read: 0,
+            rows_in_scope: 0,
+            duplicates: 0,
+            events: 0,
+            users: 0,
+            first_ts: 0,
+            last_ts: 0,
+            scope: Scope::default(),
+            timings: vec![],
+            feature_table: false,
+        };
+        log_summary(&l)
+    }
+
+    #[test]
+    fn many_files_are_listed_first_and_last_with_the_count_between() {
+        // Twelve are listed whole.
+        let s = summary_of(12);
+        assert!(s.starts_with("files:       12 (12.0 MB)\n"), "{s}");
+        assert_eq!(s.matches("/d/f").count(), 12);
+        assert!(!s.contains("more files"));
+        // 1,000: f0 to f9, then the 989 not shown (1,000 − 11), then f999.
+        let s = summary_of(1000);
+        assert_eq!(s.matches("/d/f").count(), 11, "{s}");
+        assert!(
+            s.contains("/d/f9.csv\n             … 989 more files\n             /d/f999.csv\n"),
+            "{s}"
+        );
+    }
 }
