@@ -303,6 +303,21 @@ pub fn fit(text: &str, width: usize) -> String {
     format!("{}{CUT}", head.trim_end())
 }
 
+/// The first `chars` characters of `spans`, each piece in its span's style: what a line cut
+/// short keeps (before its `…`).
+pub fn span_prefix(spans: &[Span<'_>], mut chars: usize) -> Vec<Span<'static>> {
+    let mut out = Vec::new();
+    for s in spans {
+        if chars == 0 {
+            break;
+        }
+        let part: String = s.content.chars().take(chars).collect();
+        chars -= part.chars().count();
+        out.push(Span::styled(part, s.style));
+    }
+    out
+}
+
 /// `line` in at most `width` cells, its styles kept: whole when it fits, else cut as by [`fit`],
 /// the `…` in the style of the text before it.
 pub fn fit_line(line: Line<'_>, width: usize) -> Line<'_> {
@@ -314,18 +329,9 @@ pub fn fit_line(line: Line<'_>, width: usize) -> Line<'_> {
     }
     let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
     // `fit` keeps a start of the text and adds the one `…`.
-    let mut keep = fit(&text, width).chars().count().saturating_sub(1);
-    let mut spans: Vec<Span<'static>> = Vec::new();
-    let mut last = Style::default();
-    for s in &line.spans {
-        if keep == 0 {
-            break;
-        }
-        let part: String = s.content.chars().take(keep).collect();
-        keep -= part.chars().count();
-        last = s.style;
-        spans.push(Span::styled(part, s.style));
-    }
+    let keep = fit(&text, width).chars().count().saturating_sub(1);
+    let mut spans = span_prefix(&line.spans, keep);
+    let last = spans.last().map_or(Style::default(), |s| s.style);
     spans.push(Span::styled(CUT.to_string(), last));
     Line::from(spans)
         .style(line.style)

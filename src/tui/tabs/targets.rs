@@ -588,21 +588,7 @@ fn fit_line<'a>(spans: Vec<Span<'a>>, width: usize) -> Line<'a> {
             break;
         }
     }
-    let mut left = keep;
-    let mut out = Vec::new();
-    for sp in spans {
-        if left == 0 {
-            break;
-        }
-        let c = sp.content.as_ref();
-        if c.len() <= left {
-            left -= c.len();
-            out.push(sp);
-        } else {
-            out.push(Span::styled(c[..left].to_string(), sp.style));
-            left = 0;
-        }
-    }
+    let mut out = crate::tui::widgets::span_prefix(&spans, text[..keep].chars().count());
     out.push(Span::raw("…"));
     Line::from(out)
 }
