@@ -827,11 +827,8 @@ fn with_list<T>(
     let edits = crate::engine::targeting::edits::Edits::load_for(&wb)?;
     // The flags first, then what the workbench saved with the run, then the run's own: the
     // list made here is the one the analyst saw, and the line below says which it is.
-    let (model, model_why) = match (&a.model, &edits.model) {
-        (Some(m), _) => (m.clone(), "--model"),
-        (None, Some(m)) => (m.clone(), "chosen in the workbench"),
-        (None, None) => (wb.chosen.clone(), "the run's choice"),
-    };
+    let (model, model_why) = edits.model_choice(a.model.as_deref());
+    let model = model.unwrap_or_else(|| wb.chosen.clone());
     let (k, k_why) = match (all_tiers, a.k, edits.k) {
         (true, _, _) => (tiers.reach(), "every tier, --tiers"),
         (false, Some(k), _) => (k, "--k"),
@@ -847,7 +844,10 @@ fn with_list<T>(
         return Err(Error::Config(format!("the run has no model `{model}`"))
             .hint(format!("its models are {}", names.join(", "))));
     }
-    eprintln!("model {model} ({model_why}), top {k}% ({k_why})");
+    eprintln!(
+        "model {} ({model_why}), top {k}% ({k_why})",
+        printable(&model)
+    );
     f(
         &wb,
         &ListSpec {

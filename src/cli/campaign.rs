@@ -128,11 +128,7 @@ pub fn run(cmd: CampaignCommand) -> Result<()> {
             // choice and every tier; the line after says which. (A damaged edits file is
             // refused by `create`, naming it.)
             let saved = crate::engine::targeting::edits::Edits::load(&a.run).unwrap_or_default();
-            let (model, model_why) = match (&a.model, &saved.model) {
-                (Some(m), _) => (Some(m.clone()), "--model"),
-                (None, Some(m)) => (Some(m.clone()), "chosen in the workbench"),
-                (None, None) => (None, "the run's choice"),
-            };
+            let (model, model_why) = saved.model_choice(a.model.as_deref());
             let (k, k_why) = match (a.k, a.tiers, saved.k) {
                 (Some(k), _, _) => (Some(k), "--k"),
                 (None, true, _) => (None, "every tier, --tiers"),
@@ -170,7 +166,7 @@ pub fn run(cmd: CampaignCommand) -> Result<()> {
             )?;
             eprintln!(
                 "model {} ({model_why}), top {}% ({k_why})",
-                created.campaign.model,
+                printable(&created.campaign.model),
                 pct(created.campaign.k_bp)
             );
             print!("{}", created_text(&created, &db.describe()));

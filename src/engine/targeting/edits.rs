@@ -73,6 +73,16 @@ pub enum Edit {
 }
 
 impl Edits {
+    /// The model a list is made with, and why in words: `flag` (--model), else the model picked
+    /// in the workbench, else `None` (the run's choice). Every command that makes a list says it.
+    pub fn model_choice(&self, flag: Option<&str>) -> (Option<String>, &'static str) {
+        match (flag, &self.model) {
+            (Some(m), _) => (Some(m.to_string()), "--model"),
+            (None, Some(m)) => (Some(m.clone()), "chosen in the workbench"),
+            (None, None) => (None, "the run's choice"),
+        }
+    }
+
     pub fn path(run_dir: &Path) -> PathBuf {
         run_dir.join(EDITS_FILE)
     }
