@@ -129,6 +129,8 @@ impl TierRule {
         }
         let mut prev = 0;
         let mut tiers = Vec::new();
+        // Each shipped language's reasons table is parsed once here, not once per tier.
+        let added = added_labels();
         for (i, t) in specs.into_iter().enumerate() {
             let k = KPct::parse(&t.top_pct.to_string())
                 .map_err(|e| bad(format!("tier {} ({}): top_pct: {e}", i + 1, t.name)))?;
@@ -156,10 +158,7 @@ impl TierRule {
             }
             // A user added by hand below every tier is listed, and stored in a campaign, under
             // the `added` label of the list's language: a tier of that name would merge with them.
-            if added_labels()
-                .iter()
-                .any(|l| l.trim().to_lowercase() == key)
-            {
+            if added.iter().any(|l| l.trim().to_lowercase() == key) {
                 return Err(bad(format!(
                     "tier {} is named `{shown}`, the label of users added by hand below every \
                      tier: choose another",
