@@ -598,10 +598,10 @@ pub fn main() -> ExitCode {
     limit_malloc_arenas();
     install_error_report();
     let cli = Cli::parse();
-    crate::engine::atomic::remove_live_on_signal();
+    crate::engine::io::atomic::remove_live_on_signal();
     let result = run(cli);
     // A worker thread may still be writing (the TUI closed mid-training): its temp files go.
-    crate::engine::atomic::remove_live();
+    crate::engine::io::atomic::remove_live();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -655,7 +655,7 @@ pub fn run(cli: Cli) -> Result<()> {
             guard_output(&out, &inputs)?;
             // The name is checked before any work: an extension that is no table format is
             // refused at once, and nothing is written.
-            crate::engine::file_kind::FileKind::expect(
+            crate::engine::io::file_kind::FileKind::expect(
                 &out,
                 &crate::engine::features::write::TABLE_KINDS,
                 "feature table",
@@ -790,9 +790,9 @@ fn sql(q: SqlArgs) -> Result<()> {
     };
     if let Some(path) = &q.out {
         // Refused before the query is made: only a .sql name holds a query.
-        crate::engine::file_kind::FileKind::expect(
+        crate::engine::io::file_kind::FileKind::expect(
             path,
-            &[crate::engine::file_kind::FileKind::Sql],
+            &[crate::engine::io::file_kind::FileKind::Sql],
             "query file",
         )?;
     }
@@ -801,7 +801,7 @@ fn sql(q: SqlArgs) -> Result<()> {
     match &q.out {
         Some(path) => {
             guard_output(path, &[])?;
-            crate::engine::atomic::write_atomic(path, |w| w.write_all(text.as_bytes()))?;
+            crate::engine::io::atomic::write_atomic(path, |w| w.write_all(text.as_bytes()))?;
             eprintln!(
                 "wrote the {} query to {}",
                 q.dialect.name(),

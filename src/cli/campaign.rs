@@ -178,9 +178,9 @@ pub fn run(cmd: CampaignCommand) -> Result<()> {
         CampaignCommand::Readout(a) => {
             // The read-out report is Markdown: a name that says otherwise is refused first.
             if let Some(p) = &a.report {
-                crate::engine::file_kind::FileKind::expect(
+                crate::engine::io::file_kind::FileKind::expect(
                     p,
-                    &[crate::engine::file_kind::FileKind::Markdown],
+                    &[crate::engine::io::file_kind::FileKind::Markdown],
                     "read-out report",
                 )?;
             }
@@ -202,7 +202,7 @@ pub fn run(cmd: CampaignCommand) -> Result<()> {
             let text = readout_text(&c, &rows);
             print!("{text}");
             if let Some(p) = &a.report {
-                crate::engine::atomic::write_atomic(p, |w| {
+                crate::engine::io::atomic::write_atomic(p, |w| {
                     std::io::Write::write_all(w, text.as_bytes())
                 })?;
                 eprintln!("wrote the read-out to {}", super::shown_path(p));

@@ -76,7 +76,7 @@ pub fn scores_csv(r: &RunReport) -> String {
     use rayon::prelude::*;
     let mut bytes = Vec::new();
     {
-        let mut out = crate::engine::csv_out::writer(&mut bytes);
+        let mut out = crate::engine::io::csv_out::writer(&mut bytes);
         // Writing to memory cannot fail.
         let _ = out.write_record(["model", "split", "user_id", "anchor", "y", "score"]);
     }
@@ -108,9 +108,9 @@ fn scores_block(
     scores: &[f64],
 ) -> Vec<u8> {
     let mut bytes = Vec::new();
-    let mut out = crate::engine::csv_out::writer(&mut bytes);
-    let mut f = crate::engine::csv_out::Fields::default();
-    let mut g = crate::engine::csv_out::Fields::default();
+    let mut out = crate::engine::io::csv_out::writer(&mut bytes);
+    let mut f = crate::engine::io::csv_out::Fields::default();
+    let mut g = crate::engine::io::csv_out::Fields::default();
     // A split has a handful of anchors, in runs: each is formatted once per run of rows.
     let mut anchor_text: Option<(i64, String)> = None;
     for (((user, &anchor), y), score) in data
@@ -271,7 +271,7 @@ pub const RUN_FILES: [&str; 12] = [
 ];
 /// A run is written into `<root>/.churn-run-XXXXXX.tmp/` and renamed when whole.
 pub const RUN_TMP_PREFIX: &str = ".churn-run-";
-pub use crate::engine::atomic::WRITING_LOCK;
+pub use crate::engine::io::atomic::WRITING_LOCK;
 
 fn is_run_dir(dir: &Path) -> bool {
     dir.join(MANIFEST).is_file()
@@ -281,7 +281,7 @@ fn is_run_dir(dir: &Path) -> bool {
 /// scores or edits), or one of `inputs`. Other names inside a run directory are fine: the
 /// workbench writes its exports and reports there.
 pub fn guard_output(path: &Path, inputs: &[PathBuf]) -> Result<()> {
-    let target = crate::engine::atomic::resolve_target(path)?;
+    let target = crate::engine::io::atomic::resolve_target(path)?;
     let Some(name) = target.file_name().map(|n| n.to_string_lossy().to_string()) else {
         return Err(Error::Config(format!(
             "{}: not a file name",
@@ -374,7 +374,7 @@ fn rename_noreplace(from: &Path, to: &Path) -> std::io::Result<()> {
 
 /// Remove run temp directories (and temp files) that killed writers left under `root`.
 pub fn clean_stale_runs(root: &Path) {
-    crate::engine::atomic::clean_stale_dirs(root, RUN_TMP_PREFIX);
+    crate::engine::io::atomic::clean_stale_dirs(root, RUN_TMP_PREFIX);
 }
 
 /// The newest finished run under `root` trained with exactly `cfg`, if any. Temp directories
@@ -421,7 +421,7 @@ fn save_as(
     root: &Path,
     ids: impl Iterator<Item = String>,
 ) -> Result<(PathBuf, LoadedRun)> {
-    let work = crate::engine::atomic::WorkDir::new(root, RUN_TMP_PREFIX)?;
+    let work = crate::engine::io::atomic::WorkDir::new(root, RUN_TMP_PREFIX)?;
     let dir = work.path().to_path_buf();
     write_body(r, &dir)?;
     let mut wb: Option<LoadedRun> = None;
@@ -497,7 +497,7 @@ fn write_body(r: &RunReport, dir: &Path) -> Result<()> {
         files.push((VAL_SCORES_FILE, score_columns(&r.val, |m| &m.val_scores)?));
     }
     for (name, mut scores) in files {
-        crate::engine::atomic::write_parquet(&mut scores, &dir.join(name))?;
+        crate::engine::io::atomic::write_parquet(&mut scores, &dir.join(name))?;
     }
     if scores_fit_csv(r) {
         write(dir, SCORES_CSV, &scores_csv(r))?;

@@ -1,20 +1,17 @@
 //! The engine: data ingest, labels, features. Knows nothing of terminals.
 
 pub mod artifacts;
-pub mod atomic;
 pub mod bench;
 pub mod campaign;
-pub mod csv_out;
 pub mod data;
 pub mod dataset;
 pub mod error;
 pub mod eval;
+pub mod io;
 pub mod features;
-pub mod file_kind;
 pub mod label;
 pub mod loaded_run;
 pub mod models;
-pub mod parquet_out;
 pub mod run;
 pub mod run_format;
 pub mod score;

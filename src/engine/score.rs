@@ -4,12 +4,12 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::engine::atomic::write_atomic;
-use crate::engine::csv_out::{self, Fields};
+use crate::engine::io::atomic::write_atomic;
+use crate::engine::io::csv_out::{self, Fields};
 use crate::engine::data;
 use crate::engine::eval::rank;
 use crate::engine::features;
-use crate::engine::file_kind::FileKind;
+use crate::engine::io::file_kind::FileKind;
 use crate::engine::label::anchors::DataRange;
 use crate::engine::label::{AnchorPlan, Split};
 use crate::engine::models::{self, Data};
@@ -252,7 +252,7 @@ fn write_parquet(s: &Scored, path: &Path) -> Result<()> {
         ],
     )
     .map_err(c)?;
-    crate::engine::atomic::write_parquet(&mut df, path)
+    crate::engine::io::atomic::write_parquet(&mut df, path)
 }
 
 /// The scores as a JSON array of `{rank, user_id, anchor, score}`, best first.

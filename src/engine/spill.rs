@@ -16,8 +16,8 @@ use std::sync::{Arc, Mutex};
 
 use polars::prelude::*;
 
-use crate::engine::atomic::WorkDir;
-use crate::engine::atomic::write_atomic;
+use crate::engine::io::atomic::WorkDir;
+use crate::engine::io::atomic::write_atomic;
 use crate::engine::data::log::{bad_input, event_log, scan_all, scope_expr};
 use crate::engine::data::scan::{bad_expr, scan_file_unchecked};
 use crate::engine::data::schema::*;
@@ -845,11 +845,11 @@ pub fn write_features(
     out: &Path,
     progress: PassProgress,
 ) -> Result<(LogSummary, AnchorPlan, Vec<AnchorCounts>)> {
-    let csv = crate::engine::file_kind::FileKind::expect(
+    let csv = crate::engine::io::file_kind::FileKind::expect(
         out,
         &crate::engine::features::write::TABLE_KINDS,
         "feature table",
-    )? == crate::engine::file_kind::FileKind::Csv;
+    )? == crate::engine::io::file_kind::FileKind::Csv;
     let work = WorkDir::new(&spill_root(exec)?, SPILL_PREFIX)?;
     let mut unit_files: Vec<PathBuf> = Vec::new();
     let (summary, plan, counts) =
@@ -916,7 +916,7 @@ pub fn write_features(
             csv_header(w)?;
             return each(&mut |df| csv_rows(df, w));
         }
-        let mut writer = crate::engine::parquet_out::writer(&mut *w, &schema)
+        let mut writer = crate::engine::io::parquet_out::writer(&mut *w, &schema)
             .batched(&schema)
             .map_err(std::io::Error::other)?;
         each(&mut |df| writer.write_batch(df).map_err(std::io::Error::other))?;

@@ -391,7 +391,7 @@ const STAGE_PREFIX: &str = ".churn-tui-campaign-";
 /// A coupon file written in a hidden work folder beside its target, waiting for COMMIT.
 struct Staged {
     /// Removed with what is still in it when dropped.
-    dir: crate::engine::atomic::WorkDir,
+    dir: crate::engine::io::atomic::WorkDir,
     file: PathBuf,
     /// Where it goes (a symlink's target resolved), and the path as the user gave it.
     target: PathBuf,
@@ -405,7 +405,7 @@ impl Staged {
         format: ExportFormat,
         path: &Path,
     ) -> Result<Staged> {
-        use crate::engine::atomic::{WorkDir, dir_of, resolve_target};
+        use crate::engine::io::atomic::{WorkDir, dir_of, resolve_target};
         let target = resolve_target(path)?;
         let folder = dir_of(&target);
         // WorkDir would make a missing folder; an export never does.
@@ -440,7 +440,7 @@ impl Staged {
     /// Move the file into place (one rename in one folder), then drop the work folder.
     fn publish(self) -> Result<()> {
         // Re-checked right before: a FIFO or folder put there meanwhile is not replaced.
-        crate::engine::atomic::resolve_target(&self.target)?;
+        crate::engine::io::atomic::resolve_target(&self.target)?;
         std::fs::rename(&self.file, &self.target).map_err(|e| Error::io(&self.shown, e))?;
         drop(self.dir);
         Ok(())

@@ -18,8 +18,8 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Exp, Gamma, LogNormal};
 
 use super::source::Format;
-use crate::engine::atomic::write_atomic;
-use crate::engine::csv_out;
+use crate::engine::io::atomic::write_atomic;
+use crate::engine::io::csv_out;
 use crate::engine::time::{US_PER_DAY, US_PER_SEC, next_month_start, parse_anchor};
 use crate::engine::{Error, Result};
 
@@ -820,7 +820,7 @@ fn write_parquet_stream(
     if n == 0 {
         let mut df = to_frame(&[]).map_err(std::io::Error::other)?;
         let schema = df.schema().clone();
-        return crate::engine::parquet_out::writer(w, &schema)
+        return crate::engine::io::parquet_out::writer(w, &schema)
             .finish(&mut df)
             .map(|_| ())
             .map_err(std::io::Error::other);
@@ -833,7 +833,7 @@ fn write_parquet_stream(
         let df = to_frame(&group).map_err(std::io::Error::other)?;
         if writer.is_none() {
             writer = Some(
-                crate::engine::parquet_out::writer(&mut *w, df.schema())
+                crate::engine::io::parquet_out::writer(&mut *w, df.schema())
                     .batched(df.schema())
                     .map_err(std::io::Error::other)?,
             );
@@ -913,10 +913,10 @@ pub fn generate_to_with(
             i = j;
         }
     };
-    let work_root = crate::engine::atomic::dir_of(out);
+    let work_root = crate::engine::io::atomic::dir_of(out);
     // A killed gen's work directory (and temp files) go now, whether or not this run needs
     // one of its own: a small run after a killed large one left gigabytes of runs behind.
-    crate::engine::atomic::clean_stale_dirs(&work_root, GEN_TMP_PREFIX);
+    crate::engine::io::atomic::clean_stale_dirs(&work_root, GEN_TMP_PREFIX);
     let mut work = None;
     let mut runs: Vec<PathBuf> = Vec::new();
     let mut held: Vec<Event> = Vec::new();
@@ -929,7 +929,7 @@ pub fn generate_to_with(
             held = events;
         } else {
             if work.is_none() {
-                work = Some(crate::engine::atomic::WorkDir::new(
+                work = Some(crate::engine::io::atomic::WorkDir::new(
                     &work_root,
                     GEN_TMP_PREFIX,
                 )?);

@@ -1,6 +1,6 @@
 //! Input files: `--data` arguments (paths or globs) resolved to a sorted list of files.
 
-use crate::engine::file_kind::FileKind;
+use crate::engine::io::file_kind::FileKind;
 use std::path::{Path, PathBuf};
 
 use crate::engine::{Error, Result};

@@ -4,7 +4,7 @@
 //! (user, anchor), each anchor in one split with the splits in time order and purged, and
 //! finite features. Errors name the file, the column and the CSV line or Parquet row.
 
-use crate::engine::file_kind::FileKind;
+use crate::engine::io::file_kind::FileKind;
 use std::collections::HashMap;
 use std::path::Path;
 

@@ -8,10 +8,10 @@ use polars::prelude::*;
 
 use super::FEATURE_NAMES;
 use super::columns::{ANCHOR, SPLIT};
-use crate::engine::atomic::write_atomic;
-use crate::engine::csv_out;
+use crate::engine::io::atomic::write_atomic;
+use crate::engine::io::csv_out;
 use crate::engine::data::schema::USER_ID;
-use crate::engine::file_kind::FileKind;
+use crate::engine::io::file_kind::FileKind;
 use crate::engine::label::dormancy::{LABEL, Y};
 use crate::engine::time::fmt_anchor;
 use crate::engine::{Error, Result};
@@ -89,5 +89,5 @@ pub fn spec_columns(df: &DataFrame) -> Result<DataFrame> {
 }
 
 pub fn write_parquet(df: &DataFrame, path: &Path) -> Result<()> {
-    crate::engine::atomic::write_parquet(&mut spec_columns(df)?, path)
+    crate::engine::io::atomic::write_parquet(&mut spec_columns(df)?, path)
 }

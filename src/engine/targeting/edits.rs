@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::engine::atomic::write_atomic;
+use crate::engine::io::atomic::write_atomic;
 use crate::engine::eval::KPct;
 use crate::engine::{Error, Result};
 

@@ -9,8 +9,8 @@ use rust_xlsxwriter::{Color, ExcelDateTime, Format, FormatBorder, Workbook, Work
 
 use super::list::TargetRow;
 use super::tiers::TierRule;
-use crate::engine::atomic::write_atomic;
-use crate::engine::csv_out::{self, Fields};
+use crate::engine::io::atomic::write_atomic;
+use crate::engine::io::csv_out::{self, Fields};
 use crate::engine::features::table::anchor_dtype;
 use crate::engine::time::fmt_anchor;
 use crate::engine::{Error, Result};
@@ -32,7 +32,7 @@ pub enum ExportFormat {
 impl ExportFormat {
     /// The format a file name asks for.
     pub fn of_path(p: &Path) -> Result<ExportFormat> {
-        use crate::engine::file_kind::FileKind as K;
+        use crate::engine::io::file_kind::FileKind as K;
         Ok(
             match K::expect(p, &[K::Csv, K::Json, K::Parquet, K::Xlsx], "export")? {
                 K::Json => ExportFormat::Json,
@@ -46,7 +46,7 @@ impl ExportFormat {
     /// The format for `p`: `flag` (--format) when given, which must agree with a known
     /// extension, else the extension's.
     pub fn for_path(p: &Path, flag: Option<ExportFormat>) -> Result<ExportFormat> {
-        use crate::engine::file_kind::FileKind as K;
+        use crate::engine::io::file_kind::FileKind as K;
         let kind = |f: ExportFormat| match f {
             ExportFormat::Csv => K::Csv,
             ExportFormat::Json => K::Json,
@@ -159,7 +159,7 @@ fn frame(rows: &[TargetRow]) -> Result<DataFrame> {
 }
 
 fn write_parquet(rows: &[TargetRow], path: &Path) -> Result<()> {
-    crate::engine::atomic::write_parquet(&mut frame(rows)?, path)
+    crate::engine::io::atomic::write_parquet(&mut frame(rows)?, path)
 }
 
 /// Row fills per tier, most urgent first (light, so black text stays readable in print).

@@ -9,7 +9,7 @@ use std::path::Path;
 use super::list::{ListSpec, TargetList, TargetRow, target_list};
 use super::order::{first_k_ties, score_text};
 use crate::engine::Result;
-use crate::engine::atomic::write_atomic;
+use crate::engine::io::atomic::write_atomic;
 use crate::engine::eval::SplitEval;
 use crate::engine::features::FEATURE_NAMES;
 use crate::engine::loaded_run::LoadedRun;
@@ -406,7 +406,7 @@ pub enum ReportFormat {
 impl ReportFormat {
     /// The format a file name asks for; another extension is refused, naming both.
     pub fn of_path(p: &Path) -> Result<ReportFormat> {
-        use crate::engine::file_kind::FileKind as K;
+        use crate::engine::io::file_kind::FileKind as K;
         Ok(match K::expect(p, &[K::Markdown, K::Xlsx], "report")? {
             K::Xlsx => ReportFormat::Xlsx,
             _ => ReportFormat::Markdown,

@@ -232,7 +232,7 @@ fn new_file_mode(target: &Path) -> std::fs::Permissions {
 pub fn write_parquet(df: &mut polars::prelude::DataFrame, path: &Path) -> Result<()> {
     write_atomic(path, |w| {
         let schema = df.schema().clone();
-        crate::engine::parquet_out::writer(w, &schema)
+        crate::engine::io::parquet_out::writer(w, &schema)
             .finish(df)
             .map(|_| ())
             .map_err(std::io::Error::other)
