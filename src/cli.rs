@@ -7,12 +7,12 @@ use clap::{Args, Parser, Subcommand};
 
 pub mod campaign;
 
-use crate::engine::artifacts::guard_output;
 use crate::engine::data::generate::{self, GenConfig};
 use crate::engine::data::{Format, Scope};
 use crate::engine::dataset::{self, DatasetConfig};
 use crate::engine::eval::KPct;
 use crate::engine::label::{AnchorChoice, Window};
+use crate::engine::run::files::guard_output;
 use crate::engine::sql::Dialect;
 use crate::engine::targeting::TierRule;
 use crate::engine::targeting::export::ExportFormat;
@@ -412,7 +412,7 @@ pub struct ScoreArgs {
     pub out: PathBuf,
     /// The file format (default: from the --out extension).
     #[arg(long, value_enum)]
-    pub format: Option<crate::engine::score::ScoreFormat>,
+    pub format: Option<crate::engine::run::score::ScoreFormat>,
     #[command(flatten)]
     pub exec: ExecArgs,
 }
@@ -708,7 +708,7 @@ pub fn run(cli: Cli) -> Result<()> {
             })
         }
         Some(Command::Score(s)) => {
-            use crate::engine::score;
+            use crate::engine::run::score;
             let anchor = s.anchor;
             guard_output(&s.out, &[])?;
             let format = score::ScoreFormat::for_path(&s.out, s.format)?;
@@ -820,10 +820,10 @@ fn sql(q: SqlArgs) -> Result<()> {
 fn with_list<T>(
     a: &ListArgs,
     all_tiers: bool,
-    f: impl FnOnce(&crate::engine::loaded_run::LoadedRun, &ListSpec) -> Result<T>,
+    f: impl FnOnce(&crate::engine::run::open::LoadedRun, &ListSpec) -> Result<T>,
 ) -> Result<T> {
     let (tiers, phrases) = a.target.load()?;
-    let wb = crate::engine::loaded_run::LoadedRun::load(&a.run)?;
+    let wb = crate::engine::run::open::LoadedRun::load(&a.run)?;
     let edits = crate::engine::targeting::edits::Edits::load_for(&wb)?;
     // The flags first, then what the workbench saved with the run, then the run's own: the
     // list made here is the one the analyst saw, and the line below says which it is.
@@ -962,16 +962,16 @@ fn train(t: TrainArgs) -> Result<()> {
     let report = run::train(&cfg, &progress, &cancel);
     bar.finish_and_clear();
     let report = report?;
-    let (dir, _) = crate::engine::artifacts::save_new(&report, &t.run.out)?;
+    let (dir, _) = crate::engine::run::save::save_new(&report, &t.run.out)?;
     if t.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&crate::engine::artifacts::eval_file(&report))
+            serde_json::to_string_pretty(&crate::engine::run::save::eval_file(&report))
                 .unwrap_or_default()
         );
     } else {
         eprint!("{}", shown(&dataset::summary(&report.dataset)));
-        println!("{}", shown(&crate::engine::artifacts::leaderboard(&report)));
+        println!("{}", shown(&crate::engine::run::save::leaderboard(&report)));
     }
     eprintln!("run saved to {}", shown_path(&dir));
     Ok(())

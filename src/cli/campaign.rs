@@ -196,7 +196,7 @@ pub fn run(cmd: CampaignCommand) -> Result<()> {
                         .into_iter()
                         .map(|f| f.path),
                 );
-                crate::engine::artifacts::guard_output(p, &keep)?;
+                crate::engine::run::files::guard_output(p, &keep)?;
             }
             let rows = read_out(db.as_mut(), &c, &data)?;
             let text = readout_text(&c, &rows);

@@ -122,7 +122,7 @@ fn train_bench(cfg: &BenchConfig, ds_cfg: &DatasetConfig) -> Result<()> {
     for rep in 0..cfg.reps.max(1) {
         let t = Instant::now();
         let r = train(&tcfg, &|_| {}, &cancel)?;
-        let dir = crate::engine::artifacts::save(
+        let dir = crate::engine::run::save::save(
             &r,
             &out,
             &format!("bench-{rep}-{}", std::process::id()),

@@ -1,20 +1,16 @@
 //! The engine: data ingest, labels, features. Knows nothing of terminals.
 
-pub mod artifacts;
 pub mod bench;
 pub mod campaign;
 pub mod data;
 pub mod dataset;
 pub mod error;
 pub mod eval;
-pub mod io;
 pub mod features;
+pub mod io;
 pub mod label;
-pub mod loaded_run;
 pub mod models;
 pub mod run;
-pub mod run_format;
-pub mod score;
 pub mod spill;
 pub mod spill_rows;
 pub mod sql;

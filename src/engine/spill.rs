@@ -16,8 +16,6 @@ use std::sync::{Arc, Mutex};
 
 use polars::prelude::*;
 
-use crate::engine::io::atomic::WorkDir;
-use crate::engine::io::atomic::write_atomic;
 use crate::engine::data::log::{bad_input, event_log, scan_all, scope_expr};
 use crate::engine::data::scan::{bad_expr, scan_file_unchecked};
 use crate::engine::data::schema::*;
@@ -29,6 +27,8 @@ use crate::engine::features::table::{
     AnchorCounts, FeatureTable, accumulate_counts, check_splits, rows,
 };
 use crate::engine::features::write::{csv_header, csv_rows, spec_columns};
+use crate::engine::io::atomic::WorkDir;
+use crate::engine::io::atomic::write_atomic;
 use crate::engine::label::AnchorPlan;
 use crate::engine::spill_rows::{Layout, append};
 use crate::engine::{Error, Result};

@@ -7,8 +7,8 @@
 
 use std::path::PathBuf;
 
-use crate::engine::loaded_run::{LoadedRun, ModelView};
 use crate::engine::run::Progress;
+use crate::engine::run::open::{LoadedRun, ModelView};
 use crate::engine::stats::RunStats;
 use crate::engine::targeting::TierRule;
 use crate::engine::targeting::edits::{Edit, Edits};

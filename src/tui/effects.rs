@@ -3,7 +3,7 @@
 //! runs `perform` for each `Effect::Write` and hands the outcome back with `App::done`; tests
 //! drive the same path with `apply`.
 
-use crate::engine::loaded_run::LoadedRun;
+use crate::engine::run::open::LoadedRun;
 use crate::engine::targeting::edits::{Edit, Edits};
 use crate::engine::targeting::export::{ExportFormat, export};
 use crate::engine::targeting::list::target_list;

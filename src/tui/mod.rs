@@ -25,9 +25,9 @@ use ratatui::crossterm::event::{
     self as ct, Event as CtEvent, KeyCode, KeyEventKind, KeyModifiers,
 };
 
-use crate::engine::artifacts::find_run;
-use crate::engine::loaded_run::LoadedRun;
 use crate::engine::run::TrainConfig;
+use crate::engine::run::open::LoadedRun;
+use crate::engine::run::open::find_run;
 use crate::engine::{Error, Result};
 
 use action::Action;
@@ -107,7 +107,7 @@ fn start_training(opts: &TuiOptions, tx: &mpsc::Sender<Event>, app: &mut App) ->
 
 pub fn run(opts: TuiOptions) -> Result<()> {
     // Temp runs of killed processes go; those another live process is writing stay.
-    crate::engine::artifacts::clean_stale_runs(&opts.out);
+    crate::engine::run::files::clean_stale_runs(&opts.out);
     let mut app = App::new(opts.theme, opts.train.models.len());
     app.tiers = opts.tiers.clone();
     app.phrases = opts.phrases.clone();

@@ -2,7 +2,7 @@
 //! from this and their own state, so they need not import the app that holds them.
 
 use crate::engine::eval::KPct;
-use crate::engine::loaded_run::{LoadedRun, ModelView};
+use crate::engine::run::open::{LoadedRun, ModelView};
 use crate::engine::targeting::TierRule;
 use crate::engine::targeting::phrases::Phrases;
 

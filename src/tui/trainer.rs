@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::thread::JoinHandle;
 
-use crate::engine::artifacts::save_new;
+use crate::engine::run::save::save_new;
 use crate::engine::run::{self, TrainConfig};
 
 use super::app::EngineMsg;

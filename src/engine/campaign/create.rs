@@ -11,7 +11,7 @@ use super::Campaign;
 use super::assign::{Group, controls};
 use super::store::{self, Sql, Val};
 use crate::engine::eval::KPct;
-use crate::engine::loaded_run::LoadedRun;
+use crate::engine::run::open::LoadedRun;
 use crate::engine::targeting::edits::Edits;
 use crate::engine::targeting::export::{ExportFormat, export};
 use crate::engine::targeting::list::{ListSpec, TargetRow, target_rows};
@@ -143,8 +143,9 @@ pub fn create(db: &mut dyn Sql, req: &mut CreateRequest) -> Result<Created> {
     let wb = if anchor == test_anchor && req.data.is_empty() {
         run
     } else {
-        let manifest = crate::engine::run_format::read_manifest(&req.run_dir)?;
-        let (rows, files) = crate::engine::score::rows_at(&manifest, &req.data, anchor, &req.exec)?;
+        let manifest = crate::engine::run::format::read_manifest(&req.run_dir)?;
+        let (rows, files) =
+            crate::engine::run::score::rows_at(&manifest, &req.data, anchor, &req.exec)?;
         let fitted = run.fitted(&model).ok_or_else(|| {
             Error::Config(format!("the run's saved {model} model could not be loaded"))
         })?;
@@ -162,7 +163,7 @@ pub fn create(db: &mut dyn Sql, req: &mut CreateRequest) -> Result<Created> {
     if let Some((out, _)) = &req.out {
         // Nor the database the campaign is being written to.
         inputs.extend(db.file());
-        crate::engine::artifacts::guard_output(out, &inputs)?;
+        crate::engine::run::files::guard_output(out, &inputs)?;
     }
     // Hand-added users the new anchor did not score are left out, and said so.
     let scored: HashSet<i64> = wb.test.users.iter().copied().collect();

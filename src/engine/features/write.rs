@@ -8,9 +8,9 @@ use polars::prelude::*;
 
 use super::FEATURE_NAMES;
 use super::columns::{ANCHOR, SPLIT};
+use crate::engine::data::schema::USER_ID;
 use crate::engine::io::atomic::write_atomic;
 use crate::engine::io::csv_out;
-use crate::engine::data::schema::USER_ID;
 use crate::engine::io::file_kind::FileKind;
 use crate::engine::label::dormancy::{LABEL, Y};
 use crate::engine::time::fmt_anchor;

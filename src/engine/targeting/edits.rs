@@ -9,13 +9,10 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::engine::io::atomic::write_atomic;
 use crate::engine::eval::KPct;
+use crate::engine::io::atomic::write_atomic;
+use crate::engine::run::files::{EDITS_FILE, EDITS_LOCK};
 use crate::engine::{Error, Result};
-
-pub const EDITS_FILE: &str = "edits.json";
-/// Held (an advisory `flock`) while `edits.json` is read, changed and written back.
-pub const EDITS_LOCK: &str = "edits.lock";
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Edits {
@@ -100,7 +97,7 @@ impl Edits {
 
     /// The run's saved edits, each id checked against the users scored at the test anchor: a
     /// hand-edited file naming someone else is refused, naming the file.
-    pub fn load_for(wb: &crate::engine::loaded_run::LoadedRun) -> Result<Edits> {
+    pub fn load_for(wb: &crate::engine::run::open::LoadedRun) -> Result<Edits> {
         let e = Edits::load(&wb.dir)?;
         if e.is_empty() && e.model.is_none() {
             return Ok(e);

@@ -9,9 +9,9 @@ use rust_xlsxwriter::{Color, ExcelDateTime, Format, FormatBorder, Workbook, Work
 
 use super::list::TargetRow;
 use super::tiers::TierRule;
+use crate::engine::features::table::anchor_dtype;
 use crate::engine::io::atomic::write_atomic;
 use crate::engine::io::csv_out::{self, Fields};
-use crate::engine::features::table::anchor_dtype;
 use crate::engine::time::fmt_anchor;
 use crate::engine::{Error, Result};
 
@@ -261,7 +261,7 @@ pub fn export(
     format: ExportFormat,
     path: &Path,
 ) -> Result<()> {
-    crate::engine::artifacts::guard_output(path, &[])?;
+    crate::engine::run::files::guard_output(path, &[])?;
     match format {
         ExportFormat::Csv => write_csv(rows, path),
         ExportFormat::Json => write_json(rows, path),

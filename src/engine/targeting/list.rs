@@ -2,8 +2,8 @@
 //! hand edits applied, tiers, offers and risk reasons. The TUI, `export` and `report` share it.
 
 use crate::engine::eval::KPct;
-use crate::engine::loaded_run::LoadedRun;
 use crate::engine::models::{Model, N_FEATURES};
+use crate::engine::run::open::LoadedRun;
 use crate::engine::{Error, Result};
 
 use super::edits::Edits;

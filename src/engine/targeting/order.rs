@@ -7,8 +7,8 @@
 //! how many of how many tied users it took.
 
 use crate::engine::eval::metrics::{desc_key, same_score};
-use crate::engine::loaded_run::LoadedRun;
 use crate::engine::models::better;
+use crate::engine::run::open::LoadedRun;
 use crate::engine::{Error, Result};
 
 /// `days_since_last_event`'s place in the feature order (SPEC §3).
@@ -18,7 +18,7 @@ pub const RECENCY: usize = 4;
 /// choice's objective on val (Lift at the first K, then PR-AUC; SPEC §4), the earlier in the
 /// run's order when equal. None when the run has no other model.
 pub fn runner_up<'a>(wb: &'a LoadedRun, model: &str) -> Option<&'a str> {
-    let mut best: Option<&crate::engine::loaded_run::ModelView> = None;
+    let mut best: Option<&crate::engine::run::open::ModelView> = None;
     for m in wb.models.iter().filter(|m| m.name != model) {
         if best.is_none_or(|b| better(&m.val, &b.val)) {
             best = Some(m);

@@ -9,10 +9,10 @@ use std::path::Path;
 use super::list::{ListSpec, TargetList, TargetRow, target_list};
 use super::order::{first_k_ties, score_text};
 use crate::engine::Result;
-use crate::engine::io::atomic::write_atomic;
 use crate::engine::eval::SplitEval;
 use crate::engine::features::FEATURE_NAMES;
-use crate::engine::loaded_run::LoadedRun;
+use crate::engine::io::atomic::write_atomic;
+use crate::engine::run::open::LoadedRun;
 use crate::engine::text::thousands;
 use crate::engine::time::fmt_anchor;
 
@@ -424,7 +424,7 @@ pub fn write_report_file(wb: &LoadedRun, spec: &ListSpec, path: &Path) -> Result
 
 /// Write the report, whole or not at all.
 pub fn write_report(text: &str, path: &Path) -> Result<()> {
-    crate::engine::artifacts::guard_output(path, &[])?;
+    crate::engine::run::files::guard_output(path, &[])?;
     write_atomic(path, |w| w.write_all(text.as_bytes()))
 }
 

@@ -12,7 +12,7 @@ use super::export::{header_format, targets_sheet, write_workbook};
 use super::list::{ListSpec, TargetList, target_list};
 use super::report::{ListFacts, tied_models_note, why_this_model};
 use crate::engine::eval::{KPct, SplitEval};
-use crate::engine::loaded_run::{LoadedRun, ModelView};
+use crate::engine::run::open::{LoadedRun, ModelView};
 use crate::engine::time::fmt_anchor;
 use crate::engine::{Error, Result};
 
@@ -324,7 +324,7 @@ fn workbook(wb: &LoadedRun, spec: &ListSpec, m: &ModelView, list: &TargetList) -
 
 /// Write the campaign report workbook for `spec` to `path`, whole or not at all.
 pub fn write_report_xlsx(wb: &LoadedRun, spec: &ListSpec, path: &Path) -> Result<()> {
-    crate::engine::artifacts::guard_output(path, &[])?;
+    crate::engine::run::files::guard_output(path, &[])?;
     let list = target_list(wb, spec)?;
     let m = wb
         .model(spec.model)

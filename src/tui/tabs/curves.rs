@@ -12,7 +12,7 @@ use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph};
 
-use crate::engine::loaded_run::{LoadedRun, ModelView};
+use crate::engine::run::open::{LoadedRun, ModelView};
 use crate::tui::action::Action;
 use crate::tui::shared::Shared;
 use crate::tui::theme::{MODEL_MARKS, Theme};

@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::engine::eval::SplitEval;
-use crate::engine::loaded_run::{LoadedRun, ModelView};
+use crate::engine::run::open::{LoadedRun, ModelView};
 use crate::tui::action::Action;
 use crate::tui::shared::Shared;
 use crate::tui::widgets::{fit_line, waiting};

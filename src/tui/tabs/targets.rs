@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::engine::eval::KPct;
 use crate::engine::features::FEATURE_NAMES;
-use crate::engine::loaded_run::{LoadedRun, ModelView};
+use crate::engine::run::open::{LoadedRun, ModelView};
 use crate::engine::targeting::edits::{Edit, Edits};
 use crate::engine::targeting::list::{added_positions, reasons_batch};
 use crate::engine::targeting::order::{TargetOrder, score_text};

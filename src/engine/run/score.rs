@@ -4,16 +4,17 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::engine::io::atomic::write_atomic;
-use crate::engine::io::csv_out::{self, Fields};
+use super::files::MODELS_DIR;
+use super::format::{self, InputRecord};
 use crate::engine::data;
 use crate::engine::eval::rank;
 use crate::engine::features;
+use crate::engine::io::atomic::write_atomic;
+use crate::engine::io::csv_out::{self, Fields};
 use crate::engine::io::file_kind::FileKind;
 use crate::engine::label::anchors::DataRange;
 use crate::engine::label::{AnchorPlan, Split};
 use crate::engine::models::{self, Data};
-use crate::engine::run_format::{self, InputRecord};
 use crate::engine::time::fmt_anchor;
 use crate::engine::{Error, Result};
 
@@ -43,12 +44,12 @@ fn read_json(path: &Path) -> Result<serde_json::Value> {
 }
 
 pub fn score(req: &ScoreRequest) -> Result<Scored> {
-    let manifest = run_format::read_manifest(&req.run_dir)?;
+    let manifest = format::read_manifest(&req.run_dir)?;
     let name = match &req.model {
         Some(m) => m.clone(),
         None => manifest.chosen_model.clone(),
     };
-    let mpath = req.run_dir.join("models").join(format!("{name}.json"));
+    let mpath = req.run_dir.join(MODELS_DIR).join(format!("{name}.json"));
     let model = models::load(&name, &read_json(&mpath)?)
         .and_then(|m| m.check().map(|()| m))
         .map_err(|e| Error::in_file(&mpath, e.to_string()))?;
@@ -71,7 +72,7 @@ pub fn score(req: &ScoreRequest) -> Result<Scored> {
 /// inputs when empty, which must be the very files it was trained on) with the run's scope and
 /// window; and the files read.
 pub fn rows_at(
-    manifest: &run_format::Manifest,
+    manifest: &format::Manifest,
     data: &[String],
     anchor: i64,
     exec: &crate::engine::spill::Exec,
@@ -151,7 +152,7 @@ fn same_inputs(recorded: &[InputRecord], files: &[data::InputFile]) -> Result<()
                 f.path.display()
             ))
         })?;
-        if crate::engine::artifacts::content_hash(&f.path)? != *hash {
+        if format::content_hash(&f.path)? != *hash {
             return Err(Error::Config(format!(
                 "{} changed since the run was trained (its content hash differs); {hint}",
                 f.path.display()
@@ -195,7 +196,7 @@ impl ScoreFormat {
 
 /// Write the scores in `format`, whole or not at all.
 pub fn write(s: &Scored, path: &Path, format: ScoreFormat) -> Result<()> {
-    crate::engine::artifacts::guard_output(path, &s.inputs)?;
+    super::files::guard_output(path, &s.inputs)?;
     match format {
         ScoreFormat::Csv => write_csv(s, path),
         ScoreFormat::Parquet => write_parquet(s, path),
@@ -205,7 +206,7 @@ pub fn write(s: &Scored, path: &Path, format: ScoreFormat) -> Result<()> {
 
 /// `rank,user_id,anchor,score`, best first, written whole or not at all.
 pub fn write_csv(s: &Scored, path: &Path) -> Result<()> {
-    crate::engine::artifacts::guard_output(path, &s.inputs)?;
+    super::files::guard_output(path, &s.inputs)?;
     let anchor = fmt_anchor(s.anchor);
     write_atomic(path, |w| {
         let mut out = csv_out::writer(w);

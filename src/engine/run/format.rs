@@ -3,28 +3,26 @@
 //! meeting a file with a missing or mistyped field stops with an error naming the file and the
 //! field; a manifest of another `format_version` is refused before anything else is read.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
+use super::config::TrainConfig;
+use super::files::MANIFEST;
+use super::train::ModelIntervals;
 use crate::engine::data::Format;
 use crate::engine::eval::SplitEval;
 use crate::engine::eval::choice::Choice;
 use crate::engine::label::Split;
 use crate::engine::models::scaler::Scaler;
-use crate::engine::run::{ModelIntervals, TrainConfig};
 use crate::engine::{Error, Result};
 
 /// The run format this build writes and reads. 2: the first versioned format (typed files,
 /// `test_scores.parquet` always written; the `scores.csv`-only layout of earlier runs is no
 /// longer read).
 pub const FORMAT_VERSION: u32 = 2;
-
-pub const MANIFEST: &str = "manifest.json";
-pub const EVAL_FILE: &str = "eval.json";
-pub const CURVES_FILE: &str = "pr_curves.json";
-pub const FEATURES_FILE: &str = "features.json";
 
 /// `manifest.json`: what the run is, what it read, what it chose.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -203,6 +201,21 @@ pub fn to_text<T: Serialize>(value: &T, pretty: bool) -> Result<String> {
     };
     text.map(|t| t + "\n")
         .map_err(|e| Error::Config(format!("could not serialise a run file: {e}")))
+}
+
+/// A file's content hash as the manifest records it.
+pub fn content_hash(path: &Path) -> Result<String> {
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(format!("xxh3-128:{:032x}", h.digest128()))
 }
 
 #[cfg(test)]

@@ -9,16 +9,18 @@ use std::sync::{Arc, OnceLock};
 use polars::prelude::*;
 use serde_json::Value;
 
-use crate::engine::artifacts::{
-    MANIFEST, STATS_FILE, TEST_FEATURES_FILE, TEST_SCORES_FILE, WRITING_LOCK,
+use super::config::TrainConfig;
+use super::files::{
+    CURVES_FILE, EVAL_FILE, MANIFEST, MODELS_DIR, STATS_FILE, TEST_FEATURES_FILE, TEST_SCORES_FILE,
+    WRITING_LOCK,
 };
+use super::format::{self, CurvesFile, EvalFile};
+use super::train::ModelIntervals;
 use crate::engine::error::PolarsContext;
 use crate::engine::eval::choice::Choice;
 use crate::engine::eval::{KPct, SplitEval, rank};
 use crate::engine::label::Split;
 use crate::engine::models::{self, Data, Model, N_FEATURES};
-use crate::engine::run::{ModelIntervals, TrainConfig};
-use crate::engine::run_format::{self, CURVES_FILE, CurvesFile, EVAL_FILE, EvalFile};
 use crate::engine::stats::{RunStats, sorted_median};
 use crate::engine::{Error, Result};
 
@@ -241,13 +243,13 @@ impl LoadedRun {
     /// run this way before it gets its name).
     pub fn open_dir(dir: &Path) -> Result<LoadedRun> {
         let mpath = dir.join(MANIFEST);
-        let manifest = run_format::read_manifest(dir)?;
+        let manifest = format::read_manifest(dir)?;
         let spath = dir.join(STATS_FILE);
-        let stats: RunStats = run_format::read(&spath)?;
+        let stats: RunStats = format::read(&spath)?;
         let epath = dir.join(EVAL_FILE);
-        let eval: EvalFile = run_format::read(&epath)?;
+        let eval: EvalFile = format::read(&epath)?;
         let cpath = dir.join(CURVES_FILE);
-        let mut curves: CurvesFile = run_format::read(&cpath)?;
+        let mut curves: CurvesFile = format::read(&cpath)?;
         let names: Vec<String> = eval.models.iter().map(|m| m.name.clone()).collect();
         // The test rows and scores are read while the model files are parsed and checked,
         // side by side (together most of the time it takes to open a big run).
@@ -262,7 +264,7 @@ impl LoadedRun {
                 names
                     .par_iter()
                     .map(|name| {
-                        let mpath = dir.join("models").join(format!("{name}.json"));
+                        let mpath = dir.join(MODELS_DIR).join(format!("{name}.json"));
                         models::load(name, &read_json(&mpath)?)
                             .and_then(|m| m.check().map(|()| m))
                             .map_err(|e| Error::in_file(&mpath, e.to_string()))
@@ -456,4 +458,26 @@ impl LoadedRun {
     pub fn test_anchor(&self) -> Option<i64> {
         self.test.anchors.iter().max().copied()
     }
+}
+/// The newest finished run under `root` trained with exactly `cfg`, if any. Temp directories
+/// (hidden names) are never candidates.
+pub fn find_run(root: &Path, cfg: &TrainConfig) -> Option<PathBuf> {
+    let want = serde_json::to_value(cfg).ok()?;
+    let config_of = |d: &Path| {
+        format::read_manifest(d)
+            .ok()
+            .and_then(|m| serde_json::to_value(m.config).ok())
+    };
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .map(|e| e.path())
+        .filter(|p| p.join(MANIFEST).is_file() && p.join(STATS_FILE).is_file())
+        .collect();
+    // Run ids start with the UTC time, so the name order is the time order.
+    dirs.sort();
+    dirs.into_iter()
+        .rev()
+        .find(|d| config_of(d).is_some_and(|c| c == want))
 }

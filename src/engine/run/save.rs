@@ -3,40 +3,25 @@
 //! beside it and renamed, so a failed run leaves nothing.
 
 use std::fmt::Write as _;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
+use super::files::*;
+use super::format::{
+    self, AnchorRecord, BootstrapRecord, CurvePair, CurvesFile, EvalFile, FailedModel,
+    FeaturesFile, InputRecord, MadeBy, Manifest, ModelEval, ModelRecord, SplitsRecord, StageTime,
+    content_hash,
+};
+use super::open::LoadedRun;
+use super::train::RunReport;
 use crate::engine::error::PolarsContext;
 use crate::engine::features::FEATURE_NAMES;
 use crate::engine::features::columns::SPLIT;
 use crate::engine::features::write::write_parquet;
 use crate::engine::label::Split;
-use crate::engine::loaded_run::LoadedRun;
-use crate::engine::run::RunReport;
-use crate::engine::run_format::{
-    self, AnchorRecord, BootstrapRecord, CURVES_FILE, CurvePair, CurvesFile, EVAL_FILE, EvalFile,
-    FEATURES_FILE, FailedModel, FeaturesFile, InputRecord, MadeBy, Manifest, ModelEval,
-    ModelRecord, SplitsRecord, StageTime,
-};
 use crate::engine::time::fmt_anchor;
 use crate::engine::{Error, Result};
-
-/// Data summary, label counts and feature statistics (`stats::RunStats`).
-pub const STATS_FILE: &str = "stats.json";
-/// The test split's rows of the feature table (SPEC §6 columns).
-pub const TEST_FEATURES_FILE: &str = "test_features.parquet";
-/// Every model's test scores in the test rows' order (user_id, anchor µs, one column per model):
-/// what the workbench reads instead of parsing all of `scores.csv`.
-pub const TEST_SCORES_FILE: &str = "test_scores.parquet";
-/// A big run's val scores, laid out as `test_scores.parquet`: written instead of `scores.csv`
-/// when that would pass `SCORES_CSV_MAX_ROWS` rows (nine models × millions of rows would make a
-/// CSV of gigabytes).
-pub const VAL_SCORES_FILE: &str = "val_scores.parquet";
-/// Every val and test score of every model, while that stays under `SCORES_CSV_MAX_ROWS` rows.
-pub const SCORES_CSV: &str = "scores.csv";
-pub const SCORES_CSV_MAX_ROWS: usize = 2_000_000;
 
 /// Does this run's `scores.csv` stay small enough to write?
 pub fn scores_fit_csv(r: &RunReport) -> bool {
@@ -228,107 +213,13 @@ pub fn leaderboard(r: &RunReport) -> String {
     s
 }
 
-/// A file's content hash as the manifest records it.
-pub fn content_hash(path: &Path) -> Result<String> {
-    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut h = xxhash_rust::xxh3::Xxh3::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(format!("xxh3-128:{:032x}", h.digest128()))
-}
-
 fn write(dir: &Path, name: &str, text: &str) -> Result<()> {
     let p = dir.join(name);
     std::fs::write(&p, text).map_err(|e| Error::io(&p, e))
 }
 
 fn write_json<T: serde::Serialize>(dir: &Path, name: &str, value: &T, pretty: bool) -> Result<()> {
-    write(dir, name, &run_format::to_text(value, pretty)?)
-}
-
-/// The run's own record of itself; `manifest.json` is what marks a directory as a run.
-pub use crate::engine::run_format::MANIFEST;
-/// Every file of the run format (besides `models/`): no export or report may replace one.
-pub const RUN_FILES: [&str; 12] = [
-    MANIFEST,
-    VAL_SCORES_FILE,
-    FEATURES_FILE,
-    EVAL_FILE,
-    STATS_FILE,
-    TEST_FEATURES_FILE,
-    TEST_SCORES_FILE,
-    SCORES_CSV,
-    CURVES_FILE,
-    "leaderboard.md",
-    crate::engine::targeting::edits::EDITS_FILE,
-    crate::engine::targeting::edits::EDITS_LOCK,
-];
-/// A run is written into `<root>/.churn-run-XXXXXX.tmp/` and renamed when whole.
-pub const RUN_TMP_PREFIX: &str = ".churn-run-";
-pub use crate::engine::io::atomic::WRITING_LOCK;
-
-fn is_run_dir(dir: &Path) -> bool {
-    dir.join(MANIFEST).is_file()
-}
-
-/// Refuse an output path that would replace one of a run's own files (its manifest, models,
-/// scores or edits), or one of `inputs`. Other names inside a run directory are fine: the
-/// workbench writes its exports and reports there.
-pub fn guard_output(path: &Path, inputs: &[PathBuf]) -> Result<()> {
-    let target = crate::engine::io::atomic::resolve_target(path)?;
-    let Some(name) = target.file_name().map(|n| n.to_string_lossy().to_string()) else {
-        return Err(Error::Config(format!(
-            "{}: not a file name",
-            path.display()
-        )));
-    };
-    let parent = match target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    // A folder that does not exist is said so here: at the write, the OS's words would name
-    // the temp file beside the output, a name the user never gave.
-    let dir = match std::fs::canonicalize(&parent) {
-        Ok(dir) => dir,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Error::Config(format!(
-                "{}: the folder {} does not exist (create it first)",
-                path.display(),
-                parent.display()
-            )));
-        }
-        // Anything else (a permission, a loop) is the write's to report, with the OS's words.
-        Err(_) => return Ok(()),
-    };
-    let in_models =
-        dir.file_name().is_some_and(|n| n == "models") && dir.parent().is_some_and(is_run_dir);
-    if in_models || (is_run_dir(&dir) && RUN_FILES.contains(&name.as_str())) {
-        return Err(Error::Config(format!(
-            "{}: is a file of the run in {}; refusing to replace it (choose another name)",
-            path.display(),
-            if in_models {
-                dir.parent().unwrap_or(&dir).display()
-            } else {
-                dir.display()
-            }
-        )));
-    }
-    let full = dir.join(&name);
-    for input in inputs {
-        if std::fs::canonicalize(input).is_ok_and(|i| i == full) {
-            return Err(Error::Config(format!(
-                "{}: is one of the input files; refusing to replace it",
-                path.display()
-            )));
-        }
-    }
-    Ok(())
+    write(dir, name, &format::to_text(value, pretty)?)
 }
 
 /// Move `from` to `to` unless `to` exists, atomically (no window in which two writers both
@@ -370,34 +261,6 @@ fn rename_noreplace(from: &Path, to: &Path) -> std::io::Result<()> {
         std::io::ErrorKind::DirectoryNotEmpty => std::io::ErrorKind::AlreadyExists.into(),
         _ => e,
     })
-}
-
-/// Remove run temp directories (and temp files) that killed writers left under `root`.
-pub fn clean_stale_runs(root: &Path) {
-    crate::engine::io::atomic::clean_stale_dirs(root, RUN_TMP_PREFIX);
-}
-
-/// The newest finished run under `root` trained with exactly `cfg`, if any. Temp directories
-/// (hidden names) are never candidates.
-pub fn find_run(root: &Path, cfg: &crate::engine::run::TrainConfig) -> Option<PathBuf> {
-    let want = serde_json::to_value(cfg).ok()?;
-    let config_of = |d: &Path| {
-        run_format::read_manifest(d)
-            .ok()
-            .and_then(|m| serde_json::to_value(m.config).ok())
-    };
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
-        .ok()?
-        .filter_map(|e| e.ok())
-        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
-        .map(|e| e.path())
-        .filter(|p| p.join(MANIFEST).is_file() && p.join(STATS_FILE).is_file())
-        .collect();
-    // Run ids start with the UTC time, so the name order is the time order.
-    dirs.sort();
-    dirs.into_iter()
-        .rev()
-        .find(|d| config_of(d).is_some_and(|c| c == want))
 }
 
 /// Write the run under `root` with a fresh id (UTC time and seed, then `-2`, `-3`, … when
@@ -476,8 +339,7 @@ fn write_body(r: &RunReport, dir: &Path) -> Result<()> {
         .ctx(|| "selecting the test rows".to_string())?;
     write_parquet(&test_rows, &dir.join(TEST_FEATURES_FILE))?;
     let score_columns =
-        |data: &crate::engine::models::Data,
-         pick: fn(&crate::engine::run::ModelResult) -> &Vec<f64>| {
+        |data: &crate::engine::models::Data, pick: fn(&super::train::ModelResult) -> &Vec<f64>| {
             let mut cols = vec![
                 Column::new("user_id".into(), data.users.clone()),
                 Column::new("anchor_us".into(), data.anchors.clone()),
@@ -515,7 +377,7 @@ fn write_body(r: &RunReport, dir: &Path) -> Result<()> {
         .collect();
     // Compact: a curve has a point per distinct score (≈ 100 MB pretty-printed on 4M events).
     write_json(dir, CURVES_FILE, &curves, false)?;
-    let models_dir = dir.join("models");
+    let models_dir = dir.join(MODELS_DIR);
     std::fs::create_dir(&models_dir).map_err(|e| Error::io(&models_dir, e))?;
     for m in &r.models {
         write_json(&models_dir, &format!("{}.json", m.name), &m.saved, false)?;
@@ -542,12 +404,12 @@ fn write_named(r: &RunReport, dir: &Path, run_id: &str) -> Result<()> {
         .collect::<Result<Vec<_>>>()?;
     write(
         dir,
-        "leaderboard.md",
+        LEADERBOARD_FILE,
         &format!("# Leaderboard — run {run_id}\n{}", leaderboard(r)),
     )?;
     let plan = &r.dataset.table.plan;
     let manifest = Manifest {
-        format_version: run_format::FORMAT_VERSION,
+        format_version: format::FORMAT_VERSION,
         made_by: MadeBy::this_build(),
         run_id: run_id.to_string(),
         config: r.config.clone(),
