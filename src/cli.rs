@@ -11,9 +11,9 @@ use crate::engine::data::generate::{self, GenConfig};
 use crate::engine::data::{Format, Scope};
 use crate::engine::dataset::{self, DatasetConfig};
 use crate::engine::eval::KPct;
+use crate::engine::features::sql::Dialect;
 use crate::engine::label::{AnchorChoice, Window};
 use crate::engine::run::files::guard_output;
-use crate::engine::sql::Dialect;
 use crate::engine::targeting::TierRule;
 use crate::engine::targeting::export::ExportFormat;
 use crate::engine::targeting::list::{ListSpec, target_list};
@@ -214,17 +214,17 @@ pub struct ExecArgs {
 }
 
 impl ExecArgs {
-    pub fn to_exec(&self) -> Result<crate::engine::spill::Exec> {
-        Ok(crate::engine::spill::Exec {
+    pub fn to_exec(&self) -> Result<crate::engine::dataset::out_of_core::Exec> {
+        Ok(crate::engine::dataset::out_of_core::Exec {
             mode: if self.out_of_core {
-                crate::engine::spill::Mode::OutOfCore
+                crate::engine::dataset::out_of_core::Mode::OutOfCore
             } else {
-                crate::engine::spill::Mode::Auto
+                crate::engine::dataset::out_of_core::Mode::Auto
             },
             memory: self
                 .memory
                 .as_deref()
-                .map(crate::engine::spill::parse_size)
+                .map(crate::engine::dataset::out_of_core::parse_size)
                 .transpose()?,
             spill_dir: self.spill_dir.clone(),
             buckets: None,
@@ -622,7 +622,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Summary { data }) => {
             let cfg = data.to_config()?;
             let files = crate::engine::data::resolve(&cfg.data)?;
-            if cfg.features.is_some() || crate::engine::spill::out_of_core(&files, &cfg.exec) {
+            if cfg.features.is_some()
+                || crate::engine::dataset::out_of_core::out_of_core(&files, &cfg.exec)
+            {
                 let ds = build_dataset(&cfg)?;
                 print!("{}", shown(&dataset::summary(&ds)));
                 return Ok(());
@@ -771,7 +773,7 @@ pub fn run(cli: Cli) -> Result<()> {
 /// Open the run of `a` with its hand edits, tiers and language, and hand `f` the target list's
 /// spec: the chosen (or named) model at K, or down to the widest tier with `all_tiers`.
 fn sql(q: SqlArgs) -> Result<()> {
-    use crate::engine::sql::{SqlRequest, feature_query, plan};
+    use crate::engine::features::sql::{SqlRequest, feature_query, plan};
     let range = match q.time_range.as_deref() {
         None => None,
         Some(&[first, last]) => Some((first, last)),

@@ -7,9 +7,9 @@
 
 use std::path::PathBuf;
 
+use crate::engine::dataset::stats::RunStats;
 use crate::engine::run::Progress;
 use crate::engine::run::open::{LoadedRun, ModelView};
-use crate::engine::stats::RunStats;
 use crate::engine::targeting::TierRule;
 use crate::engine::targeting::edits::{Edit, Edits};
 use crate::engine::targeting::list::{ListSpec, TargetRow, target_rows};

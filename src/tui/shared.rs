@@ -13,7 +13,7 @@ pub struct Shared<'a> {
     pub wb: Option<&'a LoadedRun>,
     /// The data summary and feature statistics: the training run's as soon as it has them,
     /// else the shown run's (the Labels and Features tabs draw from these alone).
-    pub stats: Option<&'a crate::engine::stats::RunStats>,
+    pub stats: Option<&'a crate::engine::dataset::stats::RunStats>,
     /// A training run is going: placeholders say a run is on its way.
     pub training: bool,
     pub tiers: &'a TierRule,

@@ -25,7 +25,7 @@ pub struct CreateRequest<'a> {
     /// Another anchor than the run's test anchor: scores the run's log (or `data`) there.
     pub anchor: Option<i64>,
     pub data: Vec<String>,
-    pub exec: crate::engine::spill::Exec,
+    pub exec: crate::engine::dataset::out_of_core::Exec,
     /// Top K; `None` targets every tier.
     pub k: Option<KPct>,
     pub holdout_bp: u32,

@@ -525,3 +525,42 @@ fn canonical(lf: LazyFrame, time_dtype: &DataType) -> LazyFrame {
     }));
     lf.select(cols)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::data::Scope;
+
+    /// Issue 29, item 20: alike files are one polars scan, so the streaming graph does not grow
+    /// with the number of files (a union of one scan per file was quadratic).
+    #[test]
+    fn alike_files_share_one_scan() {
+        let d = tempfile::tempdir().unwrap();
+        let head = "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session\n";
+        let mut files = Vec::new();
+        for i in 0..300 {
+            let p = d.path().join(format!("f{i:03}.csv"));
+            let text = format!("{head}2019-10-01 10:00:00 UTC,view,{i},2,,b,1.5,{i},s\n");
+            std::fs::write(&p, &text).unwrap();
+            files.push(InputFile {
+                path: p,
+                format: Format::Csv,
+                size: text.len() as u64,
+            });
+        }
+        // Another header order starts a second run.
+        let p = d.path().join("other.csv");
+        let text = "user_id,event_time,event_type,product_id,category_id,category_code,brand,price,user_session\n7,2019-10-02 10:00:00 UTC,view,1,2,,b,1.5,s\n";
+        std::fs::write(&p, text).unwrap();
+        files.push(InputFile {
+            path: p,
+            format: Format::Csv,
+            size: text.len() as u64,
+        });
+        let runs = crate::engine::data::scan::scan_runs(&files).unwrap();
+        assert_eq!(runs.iter().map(|r| r.0).collect::<Vec<_>>(), [0, 300]);
+        let log = crate::engine::data::load(&files, &Scope::default()).unwrap();
+        assert_eq!(log.summary.events, 301);
+        assert_eq!(log.summary.users, 300, "user 7 appears twice");
+    }
+}

@@ -10,6 +10,7 @@ pub mod columns;
 pub mod history;
 pub mod import;
 pub mod sample;
+pub mod sql;
 pub mod table;
 pub mod write;
 

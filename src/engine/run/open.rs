@@ -16,12 +16,12 @@ use super::files::{
 };
 use super::format::{self, CurvesFile, EvalFile};
 use super::train::ModelIntervals;
+use crate::engine::dataset::stats::{RunStats, sorted_median};
 use crate::engine::error::PolarsContext;
 use crate::engine::eval::choice::Choice;
 use crate::engine::eval::{KPct, SplitEval, rank};
 use crate::engine::label::Split;
 use crate::engine::models::{self, Data, Model, N_FEATURES};
-use crate::engine::stats::{RunStats, sorted_median};
 use crate::engine::{Error, Result};
 
 /// One model of the run.

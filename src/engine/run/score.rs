@@ -26,7 +26,7 @@ pub struct ScoreRequest {
     /// A model of the run other than the chosen one.
     pub model: Option<String>,
     /// In memory or out of core (a log larger than memory is scored bucket by bucket).
-    pub exec: crate::engine::spill::Exec,
+    pub exec: crate::engine::dataset::out_of_core::Exec,
 }
 
 pub struct Scored {
@@ -75,7 +75,7 @@ pub fn rows_at(
     manifest: &format::Manifest,
     data: &[String],
     anchor: i64,
-    exec: &crate::engine::spill::Exec,
+    exec: &crate::engine::dataset::out_of_core::Exec,
 ) -> Result<(Data, Vec<PathBuf>)> {
     let cfg = &manifest.config;
     if let (Some(table), true) = (&cfg.dataset.features, data.is_empty()) {
@@ -116,9 +116,10 @@ pub fn rows_at(
             window: w,
         })
     };
-    let table = if crate::engine::spill::out_of_core(&files, exec) {
+    let table = if crate::engine::dataset::out_of_core::out_of_core(&files, exec) {
         let none = &|_: &'static str, _: u64, _: u64| {};
-        crate::engine::spill::build(&files, &cfg.dataset.scope, plan_of, exec, none)?.1
+        crate::engine::dataset::out_of_core::build(&files, &cfg.dataset.scope, plan_of, exec, none)?
+            .1
     } else {
         let log = data::load(&files, &cfg.dataset.scope)?;
         let plan = plan_of(log.summary.first_ts, log.summary.last_ts)?;

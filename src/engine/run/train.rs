@@ -5,6 +5,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use super::config::TrainConfig;
+use crate::engine::dataset::stats::RunStats;
 use crate::engine::dataset::{self, Dataset};
 use crate::engine::eval::bootstrap::{RESAMPLES, resample_split};
 use crate::engine::eval::choice::{Choice, Intervals, choose};
@@ -13,7 +14,6 @@ use crate::engine::eval::{KPct, SplitEval, pr_curve};
 use crate::engine::label::Split;
 use crate::engine::models::scaler::Scaler;
 use crate::engine::models::{self, Data, FitCtx};
-use crate::engine::stats::RunStats;
 use crate::engine::{Error, Result};
 
 /// What a run reports while it works.

@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::engine::stats::{FeatureStats, VIF_FLAG};
+use crate::engine::dataset::stats::{FeatureStats, VIF_FLAG};
 use crate::engine::text::thousands;
 use crate::tui::action::Action;
 use crate::tui::shared::Shared;

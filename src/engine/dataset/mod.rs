@@ -1,6 +1,9 @@
 //! From input files to the feature table: the first half of every run, shared by the CLI, the
 //! TUI and the benchmarks.
 
+pub mod out_of_core;
+pub mod stats;
+
 use std::fmt::Write as _;
 
 use crate::engine::Result;
@@ -8,7 +11,6 @@ use crate::engine::data::{self, EventLog, LogSummary, Scope};
 use crate::engine::features::{self, FeatureTable};
 use crate::engine::label::anchors::DataRange;
 use crate::engine::label::{AnchorChoice, Split, Window, splits};
-use crate::engine::spill;
 use crate::engine::text::thousands;
 use crate::engine::time::fmt_anchor;
 
@@ -25,7 +27,7 @@ pub struct DatasetConfig {
     pub features: Option<std::path::PathBuf>,
     /// How to compute it (in memory or out of core): never what it holds, so not recorded.
     #[serde(skip)]
-    pub exec: crate::engine::spill::Exec,
+    pub exec: crate::engine::dataset::out_of_core::Exec,
 }
 
 #[derive(Debug, Clone)]
@@ -41,17 +43,17 @@ pub fn build(cfg: &DatasetConfig) -> Result<Dataset> {
 
 /// Read the log and build the feature table, in memory or out of core as `cfg.exec` and the
 /// input's size decide, reporting each pass of the out-of-core path.
-pub fn build_with(cfg: &DatasetConfig, progress: spill::PassProgress) -> Result<Dataset> {
+pub fn build_with(cfg: &DatasetConfig, progress: out_of_core::PassProgress) -> Result<Dataset> {
     if let Some(path) = &cfg.features {
         let (log, table) = features::import::load(path, &cfg.window)?;
         return Ok(Dataset { log, table });
     }
     let files = data::resolve(&cfg.data)?;
-    if spill::out_of_core(&files, &cfg.exec) {
+    if out_of_core::out_of_core(&files, &cfg.exec) {
         let plan_of = |first: i64, last: i64| {
             splits::plan(&cfg.anchors, &DataRange::of(first, last), &cfg.window)
         };
-        let (log, table) = spill::build(&files, &cfg.scope, plan_of, &cfg.exec, progress)?;
+        let (log, table) = out_of_core::build(&files, &cfg.scope, plan_of, &cfg.exec, progress)?;
         return Ok(Dataset { log, table });
     }
     let log = data::load(&files, &cfg.scope)?;
@@ -85,7 +87,7 @@ impl RowCaps {
 pub fn build_for_training(
     cfg: &DatasetConfig,
     caps: RowCaps,
-    progress: spill::PassProgress,
+    progress: out_of_core::PassProgress,
 ) -> Result<Dataset> {
     let mut ds = if cfg.features.is_some() {
         let mut ds = build_with(cfg, progress)?;
@@ -95,12 +97,12 @@ pub fn build_for_training(
             ds.table.df = s.finish()?;
         }
         ds
-    } else if spill::out_of_core(&data::resolve(&cfg.data)?, &cfg.exec) {
+    } else if out_of_core::out_of_core(&data::resolve(&cfg.data)?, &cfg.exec) {
         let files = data::resolve(&cfg.data)?;
         let plan_of = |first: i64, last: i64| {
             splits::plan(&cfg.anchors, &DataRange::of(first, last), &cfg.window)
         };
-        let (log, table) = spill::build_sampled(
+        let (log, table) = out_of_core::build_sampled(
             &files,
             &cfg.scope,
             plan_of,
@@ -143,15 +145,15 @@ pub fn build_for_training(
 pub fn write_features(
     cfg: &DatasetConfig,
     out: &std::path::Path,
-    progress: spill::PassProgress,
+    progress: out_of_core::PassProgress,
 ) -> Result<Dataset> {
     let files = data::resolve(&cfg.data)?;
-    if spill::out_of_core(&files, &cfg.exec) {
+    if out_of_core::out_of_core(&files, &cfg.exec) {
         let plan_of = |first: i64, last: i64| {
             splits::plan(&cfg.anchors, &DataRange::of(first, last), &cfg.window)
         };
         let (log, plan, per_anchor) =
-            spill::write_features(&files, &cfg.scope, plan_of, &cfg.exec, out, progress)?;
+            out_of_core::write_features(&files, &cfg.scope, plan_of, &cfg.exec, out, progress)?;
         return Ok(Dataset {
             log,
             table: FeatureTable {
