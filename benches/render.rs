@@ -6,9 +6,9 @@ use std::time::Instant;
 
 use churn_tui::engine::dataset::stats::{DataInfo, FeatureStats, RunStats};
 use churn_tui::engine::eval::{SplitEval, evaluate};
+use churn_tui::engine::features::matrix::{Data, N_FEATURES};
 use churn_tui::engine::features::table::AnchorCounts;
 use churn_tui::engine::label::Split;
-use churn_tui::engine::models::{Data, N_FEATURES};
 use churn_tui::engine::run::TrainConfig;
 use churn_tui::engine::run::open::{LoadedRun, ModelView};
 use churn_tui::tui::action::{Action, Tab};

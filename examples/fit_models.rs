@@ -14,7 +14,8 @@ use churn_tui::engine::bench::median;
 use churn_tui::engine::dataset;
 use churn_tui::engine::eval::KPct;
 use churn_tui::engine::eval::bootstrap::{RESAMPLES, resample_split};
-use churn_tui::engine::models::{FitCtx, MODEL_NAMES, eval_on, make};
+use churn_tui::engine::models::model::eval_on;
+use churn_tui::engine::models::{FitCtx, MODEL_NAMES, make};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);

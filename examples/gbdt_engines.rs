@@ -15,7 +15,8 @@ use churn_tui::engine::bench::median;
 use churn_tui::engine::dataset;
 use churn_tui::engine::eval::KPct;
 use churn_tui::engine::models::gbdt::{Gbdt, Settings};
-use churn_tui::engine::models::{FitCtx, Model, eval_on};
+use churn_tui::engine::models::model::eval_on;
+use churn_tui::engine::models::{FitCtx, Model};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);

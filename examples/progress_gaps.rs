@@ -10,7 +10,7 @@ use churn_tui::engine::run::{Progress, TrainConfig, train};
 fn main() -> churn_tui::engine::Result<()> {
     let mut data: Vec<String> = std::env::args().skip(1).collect();
     if data.is_empty() {
-        data.push(churn_tui::engine::data::sample::sample_glob()?);
+        data.push(churn_tui::engine::data::sample_log::sample_glob()?);
     }
     let mut cfg = TrainConfig::default();
     cfg.dataset.data = data;

@@ -265,7 +265,7 @@ pub(crate) fn whole_arg<T: std::str::FromStr>(s: &str) -> std::result::Result<T,
 impl DataArgs {
     pub fn to_config(&self) -> Result<DatasetConfig> {
         let data = if self.data.is_empty() {
-            vec![crate::engine::data::sample::sample_glob()?]
+            vec![crate::engine::data::sample_log::sample_glob()?]
         } else {
             absolute_inputs(&self.data)?
         };
@@ -305,10 +305,10 @@ pub struct RunArgs {
     pub ks: Vec<KPct>,
     /// Learn from at most this many train rows: a seeded sample of a larger train split
     /// (0: all rows). Test rows are all scored.
-    #[arg(long, default_value_t = crate::engine::features::sample::DEFAULT_TRAIN_ROWS, value_parser = whole_arg::<usize>, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = crate::engine::features::row_sample::DEFAULT_TRAIN_ROWS, value_parser = whole_arg::<usize>, allow_negative_numbers = true)]
     pub sample_train: usize,
     /// Fit, tune and choose on at most this many val rows (0: all rows).
-    #[arg(long, default_value_t = crate::engine::features::sample::DEFAULT_VAL_ROWS, value_parser = whole_arg::<usize>, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = crate::engine::features::row_sample::DEFAULT_VAL_ROWS, value_parser = whole_arg::<usize>, allow_negative_numbers = true)]
     pub sample_val: usize,
 }
 

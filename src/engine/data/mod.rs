@@ -4,7 +4,7 @@
 pub mod diagnose;
 pub mod generate;
 pub mod log;
-pub mod sample;
+pub mod sample_log;
 pub mod scan;
 pub mod schema;
 pub mod scope;

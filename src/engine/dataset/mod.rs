@@ -69,8 +69,8 @@ pub struct RowCaps {
 }
 
 impl RowCaps {
-    fn sampler(&self) -> features::sample::Sampler {
-        features::sample::Sampler::new(self.train, self.val, self.seed)
+    fn sampler(&self) -> features::row_sample::Sampler {
+        features::row_sample::Sampler::new(self.train, self.val, self.seed)
     }
 
     fn needed(&self, table: &FeatureTable) -> bool {
@@ -350,15 +350,15 @@ pub fn sample_line(r: &features::table::RowSample) -> String {
 pub fn table_splits(
     path: std::path::PathBuf,
 ) -> Result<(
-    crate::engine::models::Data,
-    crate::engine::models::Data,
-    crate::engine::models::Data,
+    crate::engine::features::matrix::Data,
+    crate::engine::features::matrix::Data,
+    crate::engine::features::matrix::Data,
 )> {
     let ds = build(&DatasetConfig {
         features: Some(path),
         ..Default::default()
     })?;
-    crate::engine::models::Data::splits(&ds.table.df)
+    crate::engine::features::matrix::Data::splits(&ds.table.df)
 }
 
 #[cfg(test)]

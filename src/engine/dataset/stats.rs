@@ -4,9 +4,9 @@
 
 use crate::engine::dataset::Dataset;
 use crate::engine::features::FEATURE_NAMES;
+use crate::engine::features::matrix::{Data, N_FEATURES};
 use crate::engine::features::table::AnchorCounts;
 use crate::engine::label::Split;
-use crate::engine::models::{Data, N_FEATURES};
 
 /// VIF at or above this is flagged as multicollinear.
 pub const VIF_FLAG: f64 = 5.0;
@@ -304,7 +304,7 @@ mod tests {
     /// A feature that is a linear function of another is named with it; near ones are not.
     #[test]
     fn a_pair_carrying_the_same_information_is_found() {
-        use crate::engine::models::N_FEATURES;
+        use crate::engine::features::matrix::N_FEATURES;
         let n = 200;
         // Distinct, unrelated columns (a different stride modulo a prime for each)...
         let mut cols: Vec<Vec<f64>> = (0..N_FEATURES)

@@ -14,12 +14,13 @@
 use polars::prelude::*;
 use rayon::prelude::*;
 
-use super::{BRANDED, SWITCH, TOP_BRAND_COUNT};
+use super::columns::{KEY, KEY_SHIFT};
+use super::exprs::{BRANDED, SWITCH, TOP_BRAND_COUNT};
 use crate::engine::data::EventLog;
 use crate::engine::data::schema::{BRAND_RANK, TS, UIDX};
 use crate::engine::error::PolarsContext;
 use crate::engine::label::AnchorPlan;
-use crate::engine::label::dormancy::{FUTURE_BRAND, HOME_BRAND, KEY, KEY_SHIFT, N_FUTURE};
+use crate::engine::label::dormancy::{FUTURE_BRAND, HOME_BRAND, N_FUTURE};
 use crate::engine::{Error, Result};
 
 /// The three tables the feature query joins on `KEY`; a key is absent where its window holds

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use super::FEATURE_NAMES;
+use super::columns::FEATURE_NAMES;
 use super::columns::{ANCHOR, SPLIT};
 use super::table::{FeatureTable, anchor_dtype, count_labels};
 use crate::engine::data::schema::USER_ID;

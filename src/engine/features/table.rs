@@ -4,13 +4,12 @@
 use polars::prelude::*;
 use polars_plan::plans::AExprSorted;
 
-use super::{FEATURE_NAMES, T, aggregations, feature_exprs, row_columns};
+use super::columns::{BRAND_SHIFT, FEATURE_NAMES, KEY, KEY_SHIFT, MAX_ANCHORS};
+use super::exprs::{T, aggregations, feature_exprs, row_columns};
 use crate::engine::data::EventLog;
 use crate::engine::data::schema::{TS, UIDX, USER_ID};
 use crate::engine::error::PolarsContext;
-use crate::engine::label::dormancy::{
-    BRAND_SHIFT, KEY, KEY_SHIFT, LABEL, MAX_ANCHORS, Y, label_expr,
-};
+use crate::engine::label::dormancy::{LABEL, Y, label_expr};
 use crate::engine::label::{AnchorPlan, Split};
 use crate::engine::time::fmt_anchor;
 use crate::engine::{Error, Result};
@@ -44,7 +43,7 @@ pub struct FeatureTable {
     pub plan: AnchorPlan,
     /// Label counts of every row, sampled or not.
     pub per_anchor: Vec<AnchorCounts>,
-    /// Set when `df` holds a sample of the train and val rows (see `features::sample`).
+    /// Set when `df` holds a sample of the train and val rows (see `features::row_sample`).
     pub sample: Option<RowSample>,
 }
 
@@ -323,8 +322,8 @@ pub fn check_splits(plan: &AnchorPlan, per_anchor: &[AnchorCounts]) -> Result<()
 mod tests {
     use super::*;
     use crate::engine::data::schema::BRAND_RANK;
-    use crate::engine::features::same_key_as_previous;
-    use crate::engine::features::{BRANDED, SWITCH, TOP_BRAND_COUNT};
+    use crate::engine::features::exprs::same_key_as_previous;
+    use crate::engine::features::exprs::{BRANDED, SWITCH, TOP_BRAND_COUNT};
     use crate::engine::label::dormancy::{FUTURE_BRAND, HOME_BRAND, N_FUTURE};
 
     // The brand figures as grouped polars queries (how they were computed before the pass in

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use super::FEATURE_NAMES;
+use super::columns::FEATURE_NAMES;
 use super::columns::{ANCHOR, SPLIT};
 use crate::engine::data::schema::USER_ID;
 use crate::engine::io::atomic::write_atomic;

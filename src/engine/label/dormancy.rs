@@ -9,14 +9,6 @@ pub const Y: &str = "y";
 pub const HOME_BRAND: &str = "home_brand";
 pub const FUTURE_BRAND: &str = "future_brand";
 pub const N_FUTURE: &str = "n_future";
-/// (anchor index << 32) | user index: one integer key per (anchor, user).
-pub const KEY: &str = "__key";
-pub const KEY_SHIFT: i64 = 1 << 32;
-/// Packing (key, brand rank) into an i64 needs key < 2^43 (so at most 2^11 anchors) and fewer
-/// than 2^20 distinct brands; `features::build` checks both.
-pub const BRAND_SHIFT: i64 = 1 << 20;
-pub const MAX_ANCHORS: usize = 1 << 11;
-
 /// m2 when the user has no event in the horizon; m1 when active and both brands are defined and
 /// differ; else m0. Needs `n_future`, `home_brand`, `future_brand`.
 pub fn label_expr() -> Expr {

@@ -7,7 +7,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{Data, FitCtx, Model};
+use super::model::{FitCtx, Model};
+use crate::engine::features::matrix::Data;
 use crate::engine::{Error, Result};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -191,7 +192,7 @@ impl Model for BgNbd {
         if [r, alpha, a, b].iter().all(|v| v.is_finite() && *v > 0.0) {
             Ok(())
         } else {
-            Err(super::damaged(
+            Err(super::model::damaged(
                 self.name(),
                 "r, alpha, a and b must be positive numbers",
             ))

@@ -9,9 +9,10 @@
 
 use std::ops::Range;
 
+use super::model::{FitCtx, Model, balanced_weights, better, eval_on, sigmoid};
 use super::scaler::Scaler;
-use super::{Data, FitCtx, Model, N_FEATURES, balanced_weights, better, eval_on, sigmoid};
 use crate::engine::eval::SplitEval;
+use crate::engine::features::matrix::{Data, N_FEATURES};
 use crate::engine::{Error, Result};
 
 /// Range of the inverse regularisation strength searched on val (scikit-learn's `C`).
@@ -435,7 +436,7 @@ impl Model for LogReg {
     fn check(&self) -> Result<()> {
         let name = self.name();
         if self.coef.len() != P {
-            return Err(super::damaged(
+            return Err(super::model::damaged(
                 name,
                 format!(
                     "{} coefficients, expected {P} (14 features and the intercept)",
@@ -443,12 +444,12 @@ impl Model for LogReg {
                 ),
             ));
         }
-        if !super::finite(&self.coef) {
-            return Err(super::damaged(name, "a coefficient is not finite"));
+        if !super::model::finite(&self.coef) {
+            return Err(super::model::damaged(name, "a coefficient is not finite"));
         }
         self.scaler
             .as_ref()
-            .ok_or_else(|| super::damaged(name, "no scaler"))?
+            .ok_or_else(|| super::model::damaged(name, "no scaler"))?
             .check(name)
     }
 }

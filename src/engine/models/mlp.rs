@@ -11,12 +11,13 @@ use std::collections::BTreeMap;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::model::{FitCtx, Model, balanced_weights, eval_on};
 use super::nn::{
     AdamW, Dense, Mat, Norm, NormCache, Param, add_in_place, mul_in_place, relu, relu_back,
 };
 use super::scaler::Scaler;
-use super::{Data, FitCtx, Model, N_FEATURES, balanced_weights, eval_on};
 use crate::engine::eval::SplitEval;
+use crate::engine::features::matrix::{Data, N_FEATURES};
 use crate::engine::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -720,15 +721,16 @@ impl Model for Mlp {
     fn check(&self) -> Result<()> {
         let name = self.name();
         if !(1..=MAX_WIDTH).contains(&self.width) {
-            return Err(super::damaged(
+            return Err(super::model::damaged(
                 name,
                 format!("width {} outside 1 to {MAX_WIDTH}", self.width),
             ));
         }
-        Net::restore(self.kind, self.width, &self.weights).map_err(|e| super::damaged(name, e))?;
+        Net::restore(self.kind, self.width, &self.weights)
+            .map_err(|e| super::model::damaged(name, e))?;
         self.scaler
             .as_ref()
-            .ok_or_else(|| super::damaged(name, "no scaler"))?
+            .ok_or_else(|| super::model::damaged(name, "no scaler"))?
             .check(name)
     }
 }

@@ -1,7 +1,8 @@
 //! `rule_recency`: the rule marketing uses today — the longer since the last visit, the riskier.
 
-use super::{Data, FitCtx, Model};
+use super::model::{FitCtx, Model};
 use crate::engine::Result;
+use crate::engine::features::matrix::Data;
 
 const DAYS_SINCE: usize = 4; // days_since_last_event in SPEC order
 
@@ -44,7 +45,7 @@ impl Model for RuleRecency {
         if self.lookback.is_finite() && self.lookback > 0.0 {
             Ok(())
         } else {
-            Err(super::damaged(
+            Err(super::model::damaged(
                 self.name(),
                 "lookback is not a positive number",
             ))

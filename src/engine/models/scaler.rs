@@ -1,8 +1,8 @@
 //! Standard scaling fit on train rows only (SPEC §3 leakage rules), with log1p first for counts
 //! and money, whose heavy right tails otherwise dominate a linear model.
 
-use super::{Data, N_FEATURES};
 use crate::engine::features::FEATURE_NAMES;
+use crate::engine::features::matrix::{Data, N_FEATURES};
 
 /// Features that are non-negative counts or amounts.
 pub const LOG1P: [&str; 7] = [
@@ -88,19 +88,21 @@ impl Scaler {
     pub fn check(&self, model: &str) -> crate::engine::Result<()> {
         let names = self.features.iter().map(String::as_str);
         if !names.eq(FEATURE_NAMES.iter().copied()) {
-            return Err(super::damaged(
+            return Err(super::model::damaged(
                 model,
                 "the scaler's features are not the 14 features in order",
             ));
         }
         if [self.log1p.len(), self.mean.len(), self.std.len()] != [N_FEATURES; 3] {
-            return Err(super::damaged(
+            return Err(super::model::damaged(
                 model,
                 "the scaler does not have 14 values per field",
             ));
         }
-        if !super::finite(&self.mean) || self.std.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
-            return Err(super::damaged(
+        if !super::model::finite(&self.mean)
+            || self.std.iter().any(|s| !(s.is_finite() && *s > 0.0))
+        {
+            return Err(super::model::damaged(
                 model,
                 "the scaler has a non-finite mean or a non-positive std",
             ));

@@ -17,7 +17,7 @@ pub struct TrainConfig {
     /// K list in basis points (5% = 500).
     pub ks_bp: Vec<u32>,
     /// At most this many train rows are learnt from (a seeded sample, see
-    /// `features::sample`); 0: all.
+    /// `features::row_sample`); 0: all.
     #[serde(default = "default_train_rows")]
     pub sample_train: usize,
     /// At most this many val rows fit, tune and choose the models; 0: all.
@@ -26,11 +26,11 @@ pub struct TrainConfig {
 }
 
 fn default_train_rows() -> usize {
-    crate::engine::features::sample::DEFAULT_TRAIN_ROWS
+    crate::engine::features::row_sample::DEFAULT_TRAIN_ROWS
 }
 
 fn default_val_rows() -> usize {
-    crate::engine::features::sample::DEFAULT_VAL_ROWS
+    crate::engine::features::row_sample::DEFAULT_VAL_ROWS
 }
 
 pub const DEFAULT_TRIALS: usize = 8;

@@ -20,8 +20,9 @@ use crate::engine::dataset::stats::{RunStats, sorted_median};
 use crate::engine::error::PolarsContext;
 use crate::engine::eval::choice::Choice;
 use crate::engine::eval::{KPct, SplitEval, rank};
+use crate::engine::features::matrix::{Data, N_FEATURES};
 use crate::engine::label::Split;
-use crate::engine::models::{self, Data, Model, N_FEATURES};
+use crate::engine::models::{self, Model};
 use crate::engine::{Error, Result};
 
 /// One model of the run.
@@ -197,7 +198,9 @@ fn load_score_columns(dir: &Path, test: &Data) -> Result<HashMap<String, Vec<f64
         df.column(name)
             .ok()
             .and_then(|c| c.i64().ok())
-            .is_some_and(|c| c.null_count() == 0 && models::values(c, 0) == want)
+            .is_some_and(|c| {
+                c.null_count() == 0 && crate::engine::features::matrix::values(c, 0) == want
+            })
     };
     // The file is the run's own: rows that are not the test rows mean it was damaged.
     if !same("user_id", &test.users) || !same("anchor_us", &test.anchors) {
@@ -212,7 +215,7 @@ fn load_score_columns(dir: &Path, test: &Data) -> Result<HashMap<String, Vec<f64
         if name == "user_id" || name == "anchor_us" {
             continue;
         }
-        let v = models::values(
+        let v = crate::engine::features::matrix::values(
             c.f64().ctx(|| format!("{}: {name}", path.display()))?,
             f64::NAN,
         );

@@ -65,7 +65,12 @@ pub fn scores_csv(r: &RunReport) -> String {
         // Writing to memory cannot fail.
         let _ = out.write_record(["model", "split", "user_id", "anchor", "y", "score"]);
     }
-    let blocks: Vec<(&str, &str, &crate::engine::models::Data, &Vec<f64>)> = r
+    let blocks: Vec<(
+        &str,
+        &str,
+        &crate::engine::features::matrix::Data,
+        &Vec<f64>,
+    )> = r
         .models
         .iter()
         .flat_map(|m| {
@@ -89,7 +94,7 @@ pub fn scores_csv(r: &RunReport) -> String {
 fn scores_block(
     name: &str,
     split: &str,
-    data: &crate::engine::models::Data,
+    data: &crate::engine::features::matrix::Data,
     scores: &[f64],
 ) -> Vec<u8> {
     let mut bytes = Vec::new();
@@ -339,7 +344,8 @@ fn write_body(r: &RunReport, dir: &Path) -> Result<()> {
         .ctx(|| "selecting the test rows".to_string())?;
     write_parquet(&test_rows, &dir.join(TEST_FEATURES_FILE))?;
     let score_columns =
-        |data: &crate::engine::models::Data, pick: fn(&super::train::ModelResult) -> &Vec<f64>| {
+        |data: &crate::engine::features::matrix::Data,
+         pick: fn(&super::train::ModelResult) -> &Vec<f64>| {
             let mut cols = vec![
                 Column::new("user_id".into(), data.users.clone()),
                 Column::new("anchor_us".into(), data.anchors.clone()),

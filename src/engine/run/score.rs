@@ -9,12 +9,13 @@ use super::format::{self, InputRecord};
 use crate::engine::data;
 use crate::engine::eval::rank;
 use crate::engine::features;
+use crate::engine::features::matrix::Data;
 use crate::engine::io::atomic::write_atomic;
 use crate::engine::io::csv_out::{self, Fields};
 use crate::engine::io::file_kind::FileKind;
 use crate::engine::label::anchors::DataRange;
 use crate::engine::label::{AnchorPlan, Split};
-use crate::engine::models::{self, Data};
+use crate::engine::models;
 use crate::engine::time::fmt_anchor;
 use crate::engine::{Error, Result};
 

@@ -11,9 +11,10 @@ use crate::engine::eval::bootstrap::{RESAMPLES, resample_split};
 use crate::engine::eval::choice::{Choice, Intervals, choose};
 use crate::engine::eval::metrics::{CURVE_POINTS, thin_curve};
 use crate::engine::eval::{KPct, SplitEval, pr_curve};
+use crate::engine::features::matrix::Data;
 use crate::engine::label::Split;
 use crate::engine::models::scaler::Scaler;
-use crate::engine::models::{self, Data, FitCtx};
+use crate::engine::models::{self, FitCtx};
 use crate::engine::{Error, Result};
 
 /// What a run reports while it works.
@@ -339,8 +340,8 @@ fn fit_one(
         name: name.to_string(),
         params: model.params(),
         saved: model.save(),
-        val: models::eval_on(&val_scores, val, ks),
-        test: models::eval_on(&test_scores, test, ks),
+        val: models::model::eval_on(&val_scores, val, ks),
+        test: models::model::eval_on(&test_scores, test, ks),
         val_curve: thin_curve(pr_curve(&val_scores, &val.y), CURVE_POINTS),
         test_curve: thin_curve(pr_curve(&test_scores, &test.y), CURVE_POINTS),
         val_scores,

@@ -2,7 +2,8 @@
 //! hand edits applied, tiers, offers and risk reasons. The TUI, `export` and `report` share it.
 
 use crate::engine::eval::KPct;
-use crate::engine::models::{Model, N_FEATURES};
+use crate::engine::features::matrix::N_FEATURES;
+use crate::engine::models::Model;
 use crate::engine::run::open::LoadedRun;
 use crate::engine::{Error, Result};
 

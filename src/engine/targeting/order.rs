@@ -7,7 +7,7 @@
 //! how many of how many tied users it took.
 
 use crate::engine::eval::metrics::{desc_key, same_score};
-use crate::engine::models::better;
+use crate::engine::models::model::better;
 use crate::engine::run::open::LoadedRun;
 use crate::engine::{Error, Result};
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use crate::engine::features::FEATURE_NAMES;
-use crate::engine::models::N_FEATURES;
+use crate::engine::features::matrix::N_FEATURES;
 use crate::engine::{Error, Result};
 
 /// The shipped table.

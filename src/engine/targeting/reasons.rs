@@ -7,7 +7,8 @@
 //! features on the dormant side of the population, ranked by how far out they lie.
 
 use super::phrases::{Phrases, english};
-use crate::engine::models::{Data, Model, N_FEATURES};
+use crate::engine::features::matrix::{Data, N_FEATURES};
+use crate::engine::models::Model;
 
 /// Reasons given per user.
 pub const MAX_REASONS: usize = 3;

@@ -184,7 +184,7 @@ pub fn build_sampled(
     scope: &Scope,
     plan_of: impl FnOnce(i64, i64) -> Result<AnchorPlan>,
     exec: &Exec,
-    mut sampler: Option<crate::engine::features::sample::Sampler>,
+    mut sampler: Option<crate::engine::features::row_sample::Sampler>,
     progress: PassProgress,
 ) -> Result<(LogSummary, FeatureTable)> {
     let work = WorkDir::new(&spill_root(exec)?, SPILL_PREFIX)?;

@@ -3,8 +3,8 @@
 //! reached each node (the node covers). Polynomial in the depth; the test checks it against
 //! the Shapley formula summed over all 2^14 feature subsets.
 
-use super::N_FEATURES;
-use super::gbdt::Tree;
+use super::trees::RegressionTree;
+use crate::engine::features::matrix::N_FEATURES;
 
 #[derive(Clone, Copy)]
 struct Step {
@@ -76,7 +76,7 @@ fn unwound_sum(path: &[Step], k: usize) -> f64 {
 
 #[allow(clippy::too_many_arguments)]
 fn recurse(
-    tree: &Tree,
+    tree: &RegressionTree,
     row: &[f64; N_FEATURES],
     phi: &mut [f64; N_FEATURES],
     node: usize,
@@ -113,14 +113,14 @@ fn recurse(
 }
 
 /// Add one tree's SHAP values for `row` to `phi`.
-pub fn add(tree: &Tree, row: &[f64; N_FEATURES], phi: &mut [f64; N_FEATURES]) {
+pub fn add(tree: &RegressionTree, row: &[f64; N_FEATURES], phi: &mut [f64; N_FEATURES]) {
     if tree.nodes.len() > 1 {
         recurse(tree, row, phi, 0, &[], 1.0, 1.0, usize::MAX);
     }
 }
 
 /// The tree's output averaged over the train rows (by the leaf covers): its SHAP bias.
-pub fn expected(tree: &Tree) -> f64 {
+pub fn expected(tree: &RegressionTree) -> f64 {
     let root = tree.nodes.first().map_or(1.0, |n| n.cover);
     tree.nodes
         .iter()
@@ -131,12 +131,12 @@ pub fn expected(tree: &Tree) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::trees::Node;
     use super::*;
-    use crate::engine::models::gbdt::Node;
 
     /// The tree's output when only the features in `known` (a bit set) are known: unknown
     /// splits average their children by cover (the same "value of a coalition" TreeSHAP uses).
-    fn value(tree: &Tree, row: &[f64; N_FEATURES], known: u32, node: usize) -> f64 {
+    fn value(tree: &RegressionTree, row: &[f64; N_FEATURES], known: u32, node: usize) -> f64 {
         let n = &tree.nodes[node];
         match n.feature {
             None => n.value,
@@ -158,7 +158,7 @@ mod tests {
     }
 
     /// Shapley values by their definition, over all 2^14 coalitions.
-    fn brute(tree: &Tree, row: &[f64; N_FEATURES]) -> [f64; N_FEATURES] {
+    fn brute(tree: &RegressionTree, row: &[f64; N_FEATURES]) -> [f64; N_FEATURES] {
         let m = N_FEATURES;
         let v: Vec<f64> = (0..1u32 << m).map(|s| value(tree, row, s, 0)).collect();
         let fact = |k: usize| (1..=k).map(|i| i as f64).product::<f64>();
@@ -197,8 +197,8 @@ mod tests {
 
     /// A tree that splits on feature 2 twice on one path (the case `unwind` exists for), and
     /// on features 0 and 5 elsewhere, with uneven covers.
-    fn tree() -> Tree {
-        Tree {
+    fn tree() -> RegressionTree {
+        RegressionTree {
             nodes: vec![
                 split(2, 0.5, 1, 2, 100.0),
                 split(0, 0.3, 3, 4, 60.0),

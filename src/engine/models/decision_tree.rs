@@ -9,8 +9,9 @@
 //! `assert!(n_samples > 0.0)` trips; and it took ~4 s a fit there. Where it is exact it is the
 //! reference: a test checks that both trees partition the training rows the same way.
 
-use super::{Data, FitCtx, Model, N_FEATURES, balanced_weights, better, eval_on};
+use super::model::{FitCtx, Model, balanced_weights, better, eval_on};
 use crate::engine::eval::SplitEval;
+use crate::engine::features::matrix::{Data, N_FEATURES};
 use crate::engine::{Error, Result};
 
 /// Depth range searched on val.
@@ -72,7 +73,7 @@ impl Node {
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct Tree {
+pub struct DecisionTree {
     pub depth: usize,
     pub min_weight_leaf: f64,
     pub root: Option<Node>,
@@ -280,7 +281,7 @@ fn fit_depth(train: &Data, w: &[f64], depth: usize, min_leaf: f64) -> Result<Nod
     Ok(grow(train, w, depth, min_leaf)?.cut(depth))
 }
 
-impl Model for Tree {
+impl Model for DecisionTree {
     fn name(&self) -> &'static str {
         "tree"
     }
@@ -289,12 +290,12 @@ impl Model for Tree {
         let w = balanced_weights(&train.y);
         let grown = grow(train, &w, DEPTH.1 as usize, MIN_LEAF)?;
         // Every depth in the range, shallowest first; a deeper one only when strictly better.
-        let mut best: Option<(Tree, SplitEval)> = None;
+        let mut best: Option<(DecisionTree, SplitEval)> = None;
         let depths = DEPTH.0 as usize..=DEPTH.1 as usize;
         let steps = depths.clone().count();
         for (t, depth) in depths.enumerate() {
             ctx.check_cancel()?;
-            let cand = Tree {
+            let cand = DecisionTree {
                 depth,
                 min_weight_leaf: MIN_LEAF,
                 root: Some(grown.cut(depth)),
@@ -348,8 +349,8 @@ impl Model for Tree {
         let root = self
             .root
             .as_ref()
-            .ok_or_else(|| super::damaged(self.name(), "no tree"))?;
-        walk(root).map_err(|e| super::damaged(self.name(), e))
+            .ok_or_else(|| super::model::damaged(self.name(), "no tree"))?;
+        walk(root).map_err(|e| super::model::damaged(self.name(), e))
     }
 }
 
