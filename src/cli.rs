@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 pub mod campaign;
 
-use crate::engine::data::generate::{self, GenConfig};
+use crate::engine::data::synth::{self, GenConfig};
 use crate::engine::data::{Format, Scope};
 use crate::engine::dataset::{self, DatasetConfig};
 use crate::engine::eval::KPct;
@@ -497,7 +497,7 @@ pub struct GenArgs {
     pub out: PathBuf,
     /// Users generated and sorted in memory at a time (memory grows with it; the bytes do not
     /// change). For tests.
-    #[arg(long, hide = true, default_value_t = generate::CHUNK_USERS, value_parser = clap::value_parser!(u32).range(1..), allow_negative_numbers = true)]
+    #[arg(long, hide = true, default_value_t = synth::CHUNK_USERS, value_parser = clap::value_parser!(u32).range(1..), allow_negative_numbers = true)]
     pub chunk_users: u32,
 }
 
@@ -740,12 +740,12 @@ pub fn run(cli: Cli) -> Result<()> {
             };
             guard_output(&g.out, &[])?;
             let bar = progress_bar();
-            let report = generate::generate_to_with(&cfg, &g.out, g.chunk_users, &mut |p| {
+            let report = synth::generate_to_with(&cfg, &g.out, g.chunk_users, &mut |p| {
                 let (what, done, total) = match p {
-                    generate::GenProgress::Users { done, total } => {
+                    synth::GenProgress::Users { done, total } => {
                         ("gen · users", done as u64, total as u64)
                     }
-                    generate::GenProgress::Written { done, total } => {
+                    synth::GenProgress::Written { done, total } => {
                         ("gen · events written", done as u64, total as u64)
                     }
                 };

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::engine::data::generate::{GenConfig, generate, write_file};
+use crate::engine::data::synth::{GenConfig, generate, write_file};
 use crate::engine::dataset::{self, DatasetConfig};
 use crate::engine::time::parse_anchor;
 use crate::engine::{Error, Result};

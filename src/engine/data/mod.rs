@@ -2,13 +2,14 @@
 //! and a synthetic generator for the same schema.
 
 pub mod diagnose;
-pub mod generate;
 pub mod log;
 pub mod sample_log;
 pub mod scan;
 pub mod schema;
 pub mod scope;
 pub mod source;
+pub mod synth;
+pub mod text_file;
 
 pub use log::{EventLog, LogSummary, load};
 pub use scope::Scope;

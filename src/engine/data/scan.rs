@@ -5,22 +5,13 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::sync::Arc;
 
-use flate2::read::MultiGzDecoder;
 use polars::prelude::*;
 
 use super::schema::*;
 use super::source::{Format, InputFile};
+use super::text_file::{BoundedLines, LineTooLong, open_text};
 use crate::engine::error::PolarsContext;
 use crate::engine::{Error, Result};
-
-/// Open a CSV or CSV.gz file as a byte stream.
-pub fn open_text(file: &InputFile) -> Result<Box<dyn Read>> {
-    let f = File::open(&file.path).map_err(|e| Error::io(&file.path, e))?;
-    Ok(match file.format {
-        Format::CsvGz => Box::new(MultiGzDecoder::new(BufReader::with_capacity(1 << 16, f))),
-        _ => Box::new(f),
-    })
-}
 
 fn path_str(file: &InputFile) -> Result<&str> {
     file.path
@@ -107,7 +98,7 @@ pub fn csv_header(file: &InputFile) -> Result<Vec<String>> {
 const LINE_PROBE: u64 = 4 << 20;
 
 /// Refuse a CSV file whose first lines (up to `LINE_PROBE` bytes of text) hold one longer
-/// than `diagnose::MAX_LINE`, naming the file and the line; a gzip stream that ends within
+/// than `text_file::MAX_LINE`, naming the file and the line; a gzip stream that ends within
 /// them is named too.
 fn check_lines(file: &InputFile) -> Result<()> {
     // Checked once per file and version: a command scans a file several times.
@@ -135,7 +126,7 @@ fn check_lines(file: &InputFile) -> Result<()> {
 }
 
 fn check_lines_now(file: &InputFile) -> Result<()> {
-    let mut r = super::diagnose::BoundedLines::new(open_text(file)?.take(LINE_PROBE));
+    let mut r = BoundedLines::new(open_text(file)?.take(LINE_PROBE));
     let mut buf = vec![0u8; 1 << 16];
     let mut line = 1u64;
     loop {
@@ -144,9 +135,7 @@ fn check_lines_now(file: &InputFile) -> Result<()> {
             Ok(n) => line += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => {
-                let long = e
-                    .get_ref()
-                    .is_some_and(|x| x.is::<super::diagnose::LineTooLong>());
+                let long = e.get_ref().is_some_and(|x| x.is::<LineTooLong>());
                 let msg = if long {
                     e.get_ref().map(|x| x.to_string()).unwrap_or_default()
                 } else if file.format == Format::CsvGz

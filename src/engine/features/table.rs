@@ -386,7 +386,7 @@ mod tests {
     /// anchors, the pass's brand tables are the grouped queries' tables, value for value.
     #[test]
     fn the_brand_pass_equals_the_grouped_queries() {
-        use crate::engine::data::generate::{GenConfig, generate, write_file};
+        use crate::engine::data::synth::{GenConfig, generate, write_file};
         use crate::engine::data::{Scope, load, resolve};
         use crate::engine::label::Window;
         use crate::engine::time::parse_anchor;
