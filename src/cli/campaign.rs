@@ -7,8 +7,8 @@ use clap::{Args, Subcommand};
 use super::{ExecArgs, TargetArgs, anchor_arg, k_arg};
 use crate::engine::Result;
 use crate::engine::campaign::create::{CreateRequest, Created, create};
+use crate::engine::campaign::db::DbUrl;
 use crate::engine::campaign::readout::{TierReadout, read_out};
-use crate::engine::campaign::store::DbUrl;
 use crate::engine::campaign::{self, Summary};
 use crate::engine::eval::KPct;
 use crate::engine::targeting::export::ExportFormat;
@@ -40,12 +40,12 @@ pub struct DbArgs {
 }
 
 impl DbArgs {
-    pub fn open(&self) -> Result<Box<dyn crate::engine::campaign::store::Sql>> {
+    pub fn open(&self) -> Result<Box<dyn crate::engine::campaign::db::Sql>> {
         let url = DbUrl::parse(&self.db)?;
         if self.db == DEFAULT_DB {
             url.make_folder()?;
         }
-        campaign::open(&url)
+        campaign::db::open(&url)
     }
 }
 

@@ -120,8 +120,8 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
 fn campaign_db(
     app: &App,
     create: bool,
-) -> crate::engine::Result<Option<Box<dyn crate::engine::campaign::store::Sql>>> {
-    use crate::engine::campaign::{self, store::DbUrl};
+) -> crate::engine::Result<Option<Box<dyn crate::engine::campaign::db::Sql>>> {
+    use crate::engine::campaign::{self, db::DbUrl};
     let Some(url) = &app.campaign_db else {
         return Err(crate::engine::Error::Config(
             "no campaign database was given".into(),
@@ -136,7 +136,7 @@ fn campaign_db(
         }
         url.make_folder()?;
     }
-    campaign::open(&url).map(Some)
+    campaign::db::open(&url).map(Some)
 }
 
 /// A file name's worth of a campaign name: letters, digits, `-` and `_`; the rest `_`.

@@ -112,7 +112,7 @@ pub fn run(opts: TuiOptions) -> Result<()> {
     app.tiers = opts.tiers.clone();
     app.phrases = opts.phrases.clone();
     app.campaign_db = Some(opts.campaign_db.clone());
-    app.campaigns.db = crate::engine::campaign::store::DbUrl::parse(&opts.campaign_db)?.redacted();
+    app.campaigns.db = crate::engine::campaign::db::DbUrl::parse(&opts.campaign_db)?.redacted();
     // Load before taking over the screen, so an error prints normally.
     let initial = match &opts.run {
         Some(dir) => Some(LoadedRun::load(dir)?),

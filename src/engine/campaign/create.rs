@@ -7,9 +7,9 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use super::Campaign;
 use super::assign::{Group, controls};
-use super::store::{self, Sql, Val};
+use super::db::sql::{self, Sql, Val};
+use super::record::Campaign;
 use crate::engine::eval::KPct;
 use crate::engine::run::open::LoadedRun;
 use crate::engine::targeting::edits::Edits;
@@ -318,7 +318,7 @@ fn write(
         }
         None => None,
     };
-    let id = store::transaction(db, |db| {
+    let id = sql::transaction(db, |db| {
         db.exec(
             "INSERT INTO campaigns (name, created_at, run_id, model, anchor, k_bp, holdout_bp, \
              seed, horizon_days, scope, run_dir) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -367,7 +367,7 @@ fn write(
                     ]
                 })
                 .collect();
-            store::insert_rows(db, "campaign_targets", &TARGET_COLS, &rows)?;
+            sql::insert_rows(db, "campaign_targets", &TARGET_COLS, &rows)?;
             done += chunk.len();
             on_rows(done);
         }

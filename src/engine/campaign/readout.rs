@@ -7,10 +7,10 @@ use std::collections::HashSet;
 
 use polars::prelude::*;
 
-use super::Campaign;
 use super::assign::Group;
+use super::db::sql::{self, Sql, Val};
 use super::interval::{Z90, newcombe};
-use super::store::{self, Sql, Val};
+use super::record::Campaign;
 use crate::engine::data::{self, Scope};
 use crate::engine::error::PolarsContext;
 use crate::engine::label::anchors::DataRange;
@@ -264,12 +264,12 @@ fn store(db: &mut dyn Sql, id: i64, rows: &[TierReadout]) -> Result<()> {
             ]
         })
         .collect();
-    store::transaction(db, |db| {
+    sql::transaction(db, |db| {
         db.exec(
             "DELETE FROM campaign_readouts WHERE campaign_id = ?",
             &[Val::Int(id)],
         )?;
-        store::insert_rows(db, "campaign_readouts", &READOUT_COLS, &vals)
+        sql::insert_rows(db, "campaign_readouts", &READOUT_COLS, &vals)
     })
 }
 

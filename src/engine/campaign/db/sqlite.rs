@@ -1,11 +1,11 @@
-//! The embedded engine: one SQLite file, the default home of campaigns.
+//! The embedded backend: one SQLite file, the default home of campaigns.
 
 use std::path::{Path, PathBuf};
 
 use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
 use rusqlite::{Connection, ToSql};
 
-use super::store::{Engine, Sql, Val};
+use super::sql::{Backend, Sql, Val};
 use crate::engine::{Error, Result};
 
 /// How long to wait for another process's write (a second `campaign create`).
@@ -92,8 +92,8 @@ fn fail(path: &Path, e: rusqlite::Error) -> Error {
 }
 
 impl Sql for SqliteDb {
-    fn engine(&self) -> Engine {
-        Engine::Sqlite
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
     }
 
     fn describe(&self) -> String {

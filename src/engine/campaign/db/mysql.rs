@@ -5,7 +5,8 @@ use std::time::Duration;
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder, Params, Value};
 
-use super::store::{DbUrl, Engine, Sql, Val};
+use super::sql::{Backend, Sql, Val};
+use super::url::DbUrl;
 use crate::engine::{Error, Result};
 
 pub struct MysqlDb {
@@ -103,8 +104,8 @@ fn params(vals: &[Val]) -> Params {
 }
 
 impl Sql for MysqlDb {
-    fn engine(&self) -> Engine {
-        Engine::Mysql
+    fn backend(&self) -> Backend {
+        Backend::Mysql
     }
 
     fn describe(&self) -> String {
