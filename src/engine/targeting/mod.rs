@@ -7,7 +7,6 @@ pub mod order;
 pub mod phrases;
 pub mod reasons;
 pub mod report;
-pub mod report_xlsx;
 pub mod tiers;
 
 pub use reasons::{Reason, reasons_for};

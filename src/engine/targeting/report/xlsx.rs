@@ -8,11 +8,11 @@ use std::path::Path;
 
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 
-use super::export::{header_format, targets_sheet, write_workbook};
-use super::list::{ListSpec, TargetList, target_list};
-use super::report::{ListFacts, tied_models_note, why_this_model};
+use super::facts::{ListFacts, tied_models_note, why_this_model};
 use crate::engine::eval::{KPct, SplitEval};
 use crate::engine::run::open::{LoadedRun, ModelView};
+use crate::engine::targeting::export::{header_format, targets_sheet, write_workbook};
+use crate::engine::targeting::list::{ListSpec, TargetList, target_list};
 use crate::engine::time::fmt_anchor;
 use crate::engine::{Error, Result};
 
@@ -227,7 +227,11 @@ fn summary(
         s.skip();
     }
     if let (true, Some(last)) = (f.beyond > 0, spec.tiers.tiers.last()) {
-        s.text(0, spec.phrases.label(super::tiers::ADDED_LABEL))?;
+        s.text(
+            0,
+            spec.phrases
+                .label(crate::engine::targeting::tiers::ADDED_LABEL),
+        )?;
         s.text(1, "below every tier, added by hand")?;
         s.count(2, f.beyond)?;
         s.text(3, &last.offer)?;
