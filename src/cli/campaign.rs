@@ -2,115 +2,15 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Subcommand};
-
-use super::{ExecArgs, TargetArgs, anchor_arg, k_arg};
+use super::args::{CampaignCommand, absolute_inputs};
+use super::show::shown_path;
 use crate::engine::Result;
 use crate::engine::campaign::create::{CreateRequest, Created, create};
-use crate::engine::campaign::db::DbUrl;
 use crate::engine::campaign::readout::{TierReadout, read_out};
 use crate::engine::campaign::{self, Summary};
 use crate::engine::eval::KPct;
 use crate::engine::targeting::export::ExportFormat;
 use crate::engine::text::{printable, thousands};
-
-/// Where campaigns go unless `--db` says otherwise: the same file for `campaign …` and the
-/// workbench, whatever the workbench's `--out`.
-pub const DEFAULT_DB: &str = "artifacts/campaigns.db";
-
-#[derive(Subcommand, Debug)]
-pub enum CampaignCommand {
-    /// Target list at an anchor, split into treatment and a random control group per tier,
-    /// stored in one transaction; the treatment list is exported with --out.
-    Create(CreateArgs),
-    /// After the horizon: dormant rates of treatment and control, and the uplift with its 90%
-    /// interval, per tier and overall (stored, and printed).
-    Readout(ReadoutArgs),
-    /// Every campaign with its groups and status: waiting for data (the horizon is not over),
-    /// due (it is; the read-out needs logs through the day shown) or read.
-    List(DbArgs),
-}
-
-#[derive(Args, Debug, Clone)]
-pub struct DbArgs {
-    /// The campaign database: an SQLite file (sqlite:PATH or a path) or
-    /// mysql://user:password@host:port/database (MySQL or MariaDB). The workbench's default too.
-    #[arg(long, default_value = DEFAULT_DB)]
-    pub db: String,
-}
-
-impl DbArgs {
-    pub fn open(&self) -> Result<Box<dyn crate::engine::campaign::db::Sql>> {
-        let url = DbUrl::parse(&self.db)?;
-        if self.db == DEFAULT_DB {
-            url.make_folder()?;
-        }
-        campaign::db::open(&url)
-    }
-}
-
-/// A holdout share in percent, 0 to 50, up to two decimals.
-fn holdout_arg(s: &str) -> std::result::Result<u32, String> {
-    crate::engine::campaign::create::parse_holdout(s).map_err(|e| e.to_string())
-}
-
-#[derive(Args, Debug)]
-pub struct CreateArgs {
-    /// The run whose model, edits and window the campaign uses.
-    #[arg(long)]
-    pub run: PathBuf,
-    /// The anchor to target at (default: the run's test anchor; a later one scores the log there).
-    #[arg(long, value_parser = anchor_arg)]
-    pub anchor: Option<i64>,
-    /// Logs to score a later anchor from (default: the run's own inputs).
-    #[arg(long = "data", value_name = "PATH")]
-    pub data: Vec<String>,
-    /// Top K percent (default: the K set in the workbench for this run, else every tier).
-    #[arg(long, value_parser = k_arg, conflicts_with = "tiers", allow_negative_numbers = true)]
-    pub k: Option<KPct>,
-    /// Every tier, down to the widest tier's share (the default when the workbench saved no K).
-    #[arg(long)]
-    pub tiers: bool,
-    /// Control share of each tier in percent (0 to 50).
-    #[arg(long, default_value = "10", value_parser = holdout_arg, allow_negative_numbers = true)]
-    pub holdout: u32,
-    /// The campaign's name (unique in the database); default from the run, anchor and K.
-    #[arg(long)]
-    pub name: Option<String>,
-    /// Seed of the control draw.
-    #[arg(long, default_value_t = 42, value_parser = super::whole_arg::<u64>, allow_negative_numbers = true)]
-    pub seed: u64,
-    /// Another model of the run than the chosen one (default: the model picked in the
-    /// workbench for this run, else the run's chosen model).
-    #[arg(long)]
-    pub model: Option<String>,
-    /// The treatment list (the coupon system's file): .csv, .json, .parquet or .xlsx.
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    #[arg(long, value_enum, requires = "out")]
-    pub format: Option<ExportFormat>,
-    #[command(flatten)]
-    pub db: DbArgs,
-    #[command(flatten)]
-    pub target: TargetArgs,
-    #[command(flatten)]
-    pub exec: ExecArgs,
-}
-
-#[derive(Args, Debug)]
-pub struct ReadoutArgs {
-    /// The campaign's name or id (`id:N` for an id only).
-    #[arg(long)]
-    pub campaign: String,
-    /// Logs that cover the campaign's horizon; repeatable.
-    #[arg(long = "data", value_name = "PATH", required = true)]
-    pub data: Vec<String>,
-    /// Also write the read-out as a Markdown report.
-    #[arg(long)]
-    pub report: Option<PathBuf>,
-    #[command(flatten)]
-    pub db: DbArgs,
-}
 
 pub fn run(cmd: CampaignCommand) -> Result<()> {
     match cmd {
@@ -151,7 +51,7 @@ pub fn run(cmd: CampaignCommand) -> Result<()> {
                 &mut CreateRequest {
                     run_dir: a.run.clone(),
                     anchor: a.anchor,
-                    data: super::absolute_inputs(&a.data)?,
+                    data: absolute_inputs(&a.data)?,
                     exec: a.exec.to_exec()?,
                     k,
                     holdout_bp: a.holdout,
@@ -171,7 +71,7 @@ pub fn run(cmd: CampaignCommand) -> Result<()> {
             );
             print!("{}", created_text(&created, &db.describe()));
             if let Some(p) = &a.out {
-                eprintln!("wrote the treatment list to {}", super::shown_path(p));
+                eprintln!("wrote the treatment list to {}", shown_path(p));
             }
             Ok(())
         }
@@ -186,7 +86,7 @@ pub fn run(cmd: CampaignCommand) -> Result<()> {
             }
             let mut db = a.db.open()?;
             let c = campaign::find(db.as_mut(), &a.campaign)?;
-            let data = super::absolute_inputs(&a.data)?;
+            let data = absolute_inputs(&a.data)?;
             if let Some(p) = &a.report {
                 // Checked before anything is stored: the report may replace neither the
                 // database nor the logs read.
@@ -205,7 +105,7 @@ pub fn run(cmd: CampaignCommand) -> Result<()> {
                 crate::engine::io::atomic::write_atomic(p, |w| {
                     std::io::Write::write_all(w, text.as_bytes())
                 })?;
-                eprintln!("wrote the read-out to {}", super::shown_path(p));
+                eprintln!("wrote the read-out to {}", shown_path(p));
             }
             Ok(())
         }

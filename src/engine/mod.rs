@@ -1,6 +1,5 @@
 //! The engine: data ingest, labels, features. Knows nothing of terminals.
 
-pub mod bench;
 pub mod campaign;
 pub mod data;
 pub mod dataset;

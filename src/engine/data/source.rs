@@ -5,13 +5,10 @@ use std::path::{Path, PathBuf};
 
 use crate::engine::{Error, Result};
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Format {
     Csv,
-    #[value(name = "csv.gz", alias = "gz")]
     CsvGz,
     Parquet,
 }

@@ -16,12 +16,11 @@ use crate::engine::time::{US_PER_DAY, fmt_anchor};
 use crate::engine::{Error, Result};
 
 /// The SQL engines the query is written for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
     /// Spark SQL 3.5+ / 4.x (session time zone UTC).
     Spark,
     /// DuckDB 1.x.
-    #[value(name = "duckdb")]
     DuckDb,
 }
 

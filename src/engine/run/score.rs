@@ -165,7 +165,7 @@ fn same_inputs(recorded: &[InputRecord], files: &[data::InputFile]) -> Result<()
 }
 
 /// What `score` writes: the same four columns as CSV, Parquet or JSON.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScoreFormat {
     Csv,
     Parquet,

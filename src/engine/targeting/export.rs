@@ -21,7 +21,7 @@ pub const COLUMNS: [&str; 8] = [
 /// Reasons share one cell in CSV, Parquet and XLSX, joined by this.
 pub const REASON_SEP: &str = " | ";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportFormat {
     Csv,
     Json,

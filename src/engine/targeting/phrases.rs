@@ -70,7 +70,7 @@ fn share_floor(v: f64) -> String {
 }
 
 /// The languages `assets/reasons.toml` has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
     En,
     Ko,

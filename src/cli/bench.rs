@@ -1,9 +1,10 @@
 //! `churn-tui bench`: the feature table on a generated log (fixed seed), timed over repetitions,
-//! with medians and the process's peak RSS.
+//! with medians and the process's peak RSS. In the CLI, not the engine: it prints.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
+use super::args::BenchArgs;
 use crate::engine::data::synth::{GenConfig, generate, write_file};
 use crate::engine::dataset::{self, DatasetConfig};
 use crate::engine::time::parse_anchor;
@@ -167,4 +168,16 @@ fn train_bench(cfg: &BenchConfig, ds_cfg: &DatasetConfig) -> Result<()> {
         rule_pr_auc
     );
     Ok(())
+}
+
+/// `bench`: the command's flags as a `BenchConfig`.
+pub fn bench(b: BenchArgs) -> Result<()> {
+    run(&BenchConfig {
+        users: b.users,
+        seed: b.seed,
+        reps: b.reps as usize,
+        dir: b.dir,
+        formats: b.formats,
+        train: b.train,
+    })
 }

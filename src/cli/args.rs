@@ -1,26 +1,66 @@
-//! The command-line face: argument parsing and printing over the engine.
+//! Every command's arguments, as clap reads them, and what they turn into for the engine
+//! (`DatasetConfig`, `TrainConfig`, `Exec`, tiers and phrases). The engine's value enums get their
+//! `ValueEnum` here, so the engine knows nothing of clap.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-pub mod campaign;
-
-use crate::engine::data::synth::{self, GenConfig};
+use crate::engine::campaign::db::{DbUrl, Sql};
+use crate::engine::data::synth;
 use crate::engine::data::{Format, Scope};
-use crate::engine::dataset::{self, DatasetConfig};
+use crate::engine::dataset::DatasetConfig;
 use crate::engine::eval::KPct;
 use crate::engine::features::sql::Dialect;
 use crate::engine::label::{AnchorChoice, Window};
-use crate::engine::run::files::guard_output;
+use crate::engine::run::score::ScoreFormat;
 use crate::engine::targeting::TierRule;
 use crate::engine::targeting::export::ExportFormat;
-use crate::engine::targeting::list::{ListSpec, target_list};
 use crate::engine::targeting::phrases::{Lang, Phrases};
-use crate::engine::text::printable;
 use crate::engine::time::parse_anchor;
 use crate::engine::{Error, Result};
+
+/// `ValueEnum` for an engine enum: its values as the command line spells them (clap's derive
+/// would put `clap` into the engine).
+macro_rules! value_enum {
+    ($t:ty { $($v:path => $name:literal $([alias $alias:literal])? $([help $help:literal])?),* $(,)? }) => {
+        impl clap::ValueEnum for $t {
+            fn value_variants<'a>() -> &'a [Self] {
+                &[$($v),*]
+            }
+            fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+                Some(match self {
+                    $($v => clap::builder::PossibleValue::new($name)$(.alias($alias))?$(.help($help))?,)*
+                })
+            }
+        }
+    };
+}
+
+value_enum!(Dialect {
+    Dialect::Spark => "spark" [help "Spark SQL 3.5+ / 4.x (session time zone UTC)"],
+    Dialect::DuckDb => "duckdb" [help "DuckDB 1.x"],
+});
+value_enum!(Format {
+    Format::Csv => "csv",
+    Format::CsvGz => "csv.gz" [alias "gz"],
+    Format::Parquet => "parquet",
+});
+value_enum!(ScoreFormat {
+    ScoreFormat::Csv => "csv",
+    ScoreFormat::Parquet => "parquet",
+    ScoreFormat::Json => "json",
+});
+value_enum!(Lang {
+    Lang::En => "en",
+    Lang::Ko => "ko",
+});
+value_enum!(ExportFormat {
+    ExportFormat::Csv => "csv",
+    ExportFormat::Json => "json",
+    ExportFormat::Parquet => "parquet",
+    ExportFormat::Xlsx => "xlsx",
+});
 
 /// Inputs as the run records them: absolute, so a run names the same files from any directory.
 /// A glob keeps its pattern; the current directory is escaped, as it is no pattern.
@@ -91,7 +131,7 @@ pub enum Command {
     Bench(BenchArgs),
     /// Campaigns with a randomised holdout, stored in a database, and their uplift read-out.
     #[command(subcommand)]
-    Campaign(campaign::CampaignCommand),
+    Campaign(CampaignCommand),
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -387,7 +427,7 @@ pub struct TuiArgs {
     pub ascii: bool,
     /// The campaign database: an SQLite file or mysql://user:password@host:port/database.
     /// The same default as `campaign …`, whatever --out says.
-    #[arg(long, default_value = campaign::DEFAULT_DB)]
+    #[arg(long, default_value = DEFAULT_DB)]
     pub db: String,
     #[command(flatten)]
     pub target: TargetArgs,
@@ -522,459 +562,102 @@ pub struct BenchArgs {
     pub train: bool,
 }
 
-/// glibc gives each thread that allocates its own heap arena (up to 8 per core), and polars'
-/// threads leave them fragmented: measured on a 35.5M-event log out of core with `--memory
-/// 4GB`, peak RSS 4.25 GB with the default and 2.77 GB with two arenas, the same time. Two
-/// arenas keep memory near what is in use, so a budget means something.
-fn limit_malloc_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets an allocator parameter; it runs before any thread is spawned.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
+// --- `campaign …`
+
+/// Where campaigns go unless `--db` says otherwise: the same file for `campaign …` and the
+/// workbench, whatever the workbench's `--out`.
+pub const DEFAULT_DB: &str = "artifacts/campaigns.db";
+
+#[derive(Subcommand, Debug)]
+pub enum CampaignCommand {
+    /// Target list at an anchor, split into treatment and a random control group per tier,
+    /// stored in one transaction; the treatment list is exported with --out.
+    Create(CreateArgs),
+    /// After the horizon: dormant rates of treatment and control, and the uplift with its 90%
+    /// interval, per tier and overall (stored, and printed).
+    Readout(ReadoutArgs),
+    /// Every campaign with its groups and status: waiting for data (the horizon is not over),
+    /// due (it is; the read-out needs logs through the day shown) or read.
+    List(DbArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DbArgs {
+    /// The campaign database: an SQLite file (sqlite:PATH or a path) or
+    /// mysql://user:password@host:port/database (MySQL or MariaDB). The workbench's default too.
+    #[arg(long, default_value = DEFAULT_DB)]
+    pub db: String,
+}
+
+impl DbArgs {
+    pub fn open(&self) -> Result<Box<dyn Sql>> {
+        let url = DbUrl::parse(&self.db)?;
+        if self.db == DEFAULT_DB {
+            url.make_folder()?;
+        }
+        crate::engine::campaign::db::open(&url)
     }
 }
 
-/// color-eyre prints errors (headline, causes, suggestion) and panics; in colour only on a
-/// terminal and without NO_COLOR.
-fn install_error_report() {
-    use std::io::IsTerminal;
-    // A user's error is no bug: no backtrace under it, even with RUST_BACKTRACE set (panics
-    // still get theirs).
-    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
-        // SAFETY: called first thing in main, before any other thread exists.
-        unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
-    }
-    let color = std::io::stderr().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let theme = if color {
-        color_eyre::config::Theme::dark()
-    } else {
-        color_eyre::config::Theme::new()
-    };
-    let _ = color_eyre::config::HookBuilder::default()
-        .theme(theme)
-        .display_env_section(false)
-        .install();
+/// A holdout share in percent, 0 to 50, up to two decimals.
+fn holdout_arg(s: &str) -> std::result::Result<u32, String> {
+    crate::engine::campaign::create::parse_holdout(s).map_err(|e| e.to_string())
 }
 
-/// Text for the terminal: control characters escaped (ESC, BEL, CR, C1 …) as by
-/// [`printable`], line by line, so a message's or a summary's own line breaks stay. Every text
-/// the command line prints that may hold a log's value, a file name or a config's name goes
-/// through here: a hostile log must not clear the screen, set the title or write the
-/// clipboard (OSC 52).
-pub(crate) fn shown(s: &str) -> String {
-    s.split('\n').map(printable).collect::<Vec<_>>().join("\n")
+#[derive(Args, Debug)]
+pub struct CreateArgs {
+    /// The run whose model, edits and window the campaign uses.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// The anchor to target at (default: the run's test anchor; a later one scores the log there).
+    #[arg(long, value_parser = anchor_arg)]
+    pub anchor: Option<i64>,
+    /// Logs to score a later anchor from (default: the run's own inputs).
+    #[arg(long = "data", value_name = "PATH")]
+    pub data: Vec<String>,
+    /// Top K percent (default: the K set in the workbench for this run, else every tier).
+    #[arg(long, value_parser = k_arg, conflicts_with = "tiers", allow_negative_numbers = true)]
+    pub k: Option<KPct>,
+    /// Every tier, down to the widest tier's share (the default when the workbench saved no K).
+    #[arg(long)]
+    pub tiers: bool,
+    /// Control share of each tier in percent (0 to 50).
+    #[arg(long, default_value = "10", value_parser = holdout_arg, allow_negative_numbers = true)]
+    pub holdout: u32,
+    /// The campaign's name (unique in the database); default from the run, anchor and K.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Seed of the control draw.
+    #[arg(long, default_value_t = 42, value_parser = whole_arg::<u64>, allow_negative_numbers = true)]
+    pub seed: u64,
+    /// Another model of the run than the chosen one (default: the model picked in the
+    /// workbench for this run, else the run's chosen model).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// The treatment list (the coupon system's file): .csv, .json, .parquet or .xlsx.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[arg(long, value_enum, requires = "out")]
+    pub format: Option<ExportFormat>,
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub exec: ExecArgs,
 }
 
-/// A path as the terminal may show it.
-pub(crate) fn shown_path(p: &std::path::Path) -> String {
-    printable(&p.display().to_string()).into_owned()
-}
-
-/// The error as color-eyre shows it: the headline, each cause under it, and the suggestion,
-/// each with control characters escaped (they may quote a log's value or a file name).
-fn report(e: &Error) -> color_eyre::Report {
-    use color_eyre::Section as _;
-    let (headline, causes) = e.headline_and_causes();
-    let causes: Vec<String> = causes.iter().map(|c| shown(c)).collect();
-    let headline = shown(&headline);
-    let mut r = match causes.split_last() {
-        Some((innermost, outer)) => outer
-            .iter()
-            .rev()
-            .fold(color_eyre::eyre::eyre!("{innermost}"), |r, c| {
-                r.wrap_err(c.clone())
-            })
-            .wrap_err(headline),
-        None => color_eyre::eyre::eyre!("{headline}"),
-    };
-    if let Some(h) = e.suggestion() {
-        r = r.suggestion(shown(h));
-    }
-    r
-}
-
-pub fn main() -> ExitCode {
-    limit_malloc_arenas();
-    install_error_report();
-    let cli = Cli::parse();
-    crate::engine::io::atomic::remove_live_on_signal();
-    let result = run(cli);
-    // A worker thread may still be writing (the TUI closed mid-training): its temp files go.
-    crate::engine::io::atomic::remove_live();
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("Error: {:?}", report(&e));
-            ExitCode::FAILURE
-        }
-    }
-}
-
-pub fn run(cli: Cli) -> Result<()> {
-    // The workbench logs to its own file (it owns the screen); commands to stderr.
-    if !matches!(cli.command, None | Some(Command::Tui(_))) {
-        crate::logging::to_stderr();
-    }
-    match cli.command {
-        None => tui(cli.tui),
-        Some(Command::Tui(t)) => tui(t),
-        Some(Command::Summary { data }) => {
-            let cfg = data.to_config()?;
-            let files = crate::engine::data::resolve(&cfg.data)?;
-            if cfg.features.is_some()
-                || crate::engine::dataset::out_of_core::out_of_core(&files, &cfg.exec)
-            {
-                let ds = build_dataset(&cfg)?;
-                print!("{}", shown(&dataset::summary(&ds)));
-                return Ok(());
-            }
-            // In memory the log is read once: when no split can be made, what it holds is
-            // still shown, with why and what would make a split.
-            let log = crate::engine::data::load(&files, &cfg.scope)?;
-            match dataset::build_from_log(&log, &cfg) {
-                Ok(ds) => {
-                    print!("{}", shown(&dataset::summary(&ds)));
-                    Ok(())
-                }
-                Err(e) => {
-                    print!("{}", shown(&dataset::log_summary(&log.summary)));
-                    let too_short = e.to_string().contains("split is empty");
-                    match dataset::split_suggestion(&log.summary, &cfg.window) {
-                        Some(hint) if too_short => Err(e.hint(hint)),
-                        _ => Err(e),
-                    }
-                }
-            }
-        }
-        Some(Command::Sql(q)) => sql(q),
-        Some(Command::Features { data, out }) => {
-            let cfg = data.to_config()?;
-            let inputs: Vec<PathBuf> = crate::engine::data::resolve(&cfg.data)?
-                .into_iter()
-                .map(|f| f.path)
-                .collect();
-            guard_output(&out, &inputs)?;
-            // The name is checked before any work: an extension that is no table format is
-            // refused at once, and nothing is written.
-            crate::engine::io::file_kind::FileKind::expect(
-                &out,
-                &crate::engine::features::write::TABLE_KINDS,
-                "feature table",
-            )?;
-            let bar = progress_bar();
-            let ds = dataset::write_features(&cfg, &out, &|pass, done, total| {
-                show_pass(&bar, pass, done, total)
-            });
-            bar.finish_and_clear();
-            let ds = ds?;
-            eprint!("{}", shown(&dataset::summary(&ds)));
-            let rows: u64 = ds.table.per_anchor.iter().map(|a| a.rows).sum();
-            eprintln!("wrote {rows} rows to {}", shown_path(&out));
-            Ok(())
-        }
-        Some(Command::Train(t)) => train(t),
-        Some(Command::Export(e)) => {
-            use crate::engine::targeting::export::export;
-            let format = ExportFormat::for_path(&e.out, e.format)?;
-            guard_output(&e.out, &[])?;
-            with_list(&e.list, e.tiers, |wb, spec| {
-                let list = target_list(wb, spec)?;
-                let rows = &list.rows;
-                export(rows, spec.tiers, format, &e.out)?;
-                eprintln!(
-                    "wrote {} rows (top {}% by {}, {} excluded, {} added by hand) to {}",
-                    rows.len(),
-                    spec.k,
-                    printable(spec.model),
-                    spec.edits.excluded.len(),
-                    rows.iter().filter(|r| r.edited).count(),
-                    shown_path(&e.out)
-                );
-                if let Some(note) = list.tie_note(spec.k) {
-                    eprintln!("  {note} (SPEC §5)");
-                }
-                Ok(())
-            })
-        }
-        Some(Command::Report(r)) => {
-            use crate::engine::targeting::report::{ReportFormat, write_report_file};
-            // Both refusals come before the run is loaded: a path no output may take, then an
-            // extension that is no report format.
-            guard_output(&r.out, &[])?;
-            ReportFormat::of_path(&r.out)?;
-            with_list(&r.list, false, |wb, spec| {
-                write_report_file(wb, spec, &r.out)?;
-                eprintln!("wrote the report to {}", shown_path(&r.out));
-                Ok(())
-            })
-        }
-        Some(Command::Score(s)) => {
-            use crate::engine::run::score;
-            let anchor = s.anchor;
-            guard_output(&s.out, &[])?;
-            let format = score::ScoreFormat::for_path(&s.out, s.format)?;
-            let scored = score::score(&score::ScoreRequest {
-                run_dir: s.run,
-                data: s.data,
-                anchor,
-                model: s.model,
-                exec: s.exec.to_exec()?,
-            })?;
-            score::write(&scored, &s.out, format)?;
-            eprintln!(
-                "scored {} users at {} with {} -> {}",
-                scored.rows.len(),
-                crate::engine::time::fmt_anchor(anchor),
-                printable(&scored.model),
-                shown_path(&s.out)
-            );
-            Ok(())
-        }
-        Some(Command::Gen(g)) => {
-            let cfg = GenConfig {
-                users: g.users,
-                start: g.start,
-                months: g.months,
-                seed: g.seed,
-            };
-            guard_output(&g.out, &[])?;
-            let bar = progress_bar();
-            let report = synth::generate_to_with(&cfg, &g.out, g.chunk_users, &mut |p| {
-                let (what, done, total) = match p {
-                    synth::GenProgress::Users { done, total } => {
-                        ("gen · users", done as u64, total as u64)
-                    }
-                    synth::GenProgress::Written { done, total } => {
-                        ("gen · events written", done as u64, total as u64)
-                    }
-                };
-                bar.set_message(what);
-                bar.set_length(total);
-                bar.set_position(done);
-            });
-            bar.finish_and_clear();
-            let report = report?;
-            eprintln!("{}", shown(&report.to_string()));
-            Ok(())
-        }
-        Some(Command::Campaign(c)) => campaign::run(c),
-        Some(Command::Bench(b)) => crate::engine::bench::run(&crate::engine::bench::BenchConfig {
-            users: b.users,
-            seed: b.seed,
-            reps: b.reps as usize,
-            dir: b.dir,
-            formats: b.formats,
-            train: b.train,
-        }),
-    }
-}
-
-/// Open the run of `a` with its hand edits, tiers and language, and hand `f` the target list's
-/// spec: the chosen (or named) model at K, or down to the widest tier with `all_tiers`.
-fn sql(q: SqlArgs) -> Result<()> {
-    use crate::engine::features::sql::{SqlRequest, feature_query, plan};
-    let range = match q.time_range.as_deref() {
-        None => None,
-        Some(&[first, last]) => Some((first, last)),
-        Some(_) => {
-            return Err(Error::Config(
-                "--time-range takes two times: FIRST,LAST".into(),
-            ));
-        }
-    };
-    let window = q.table.window();
-    let request = SqlRequest {
-        dialect: q.dialect,
-        scope: q.table.scope()?,
-        plan: plan(&q.table.anchors(), range, &window)?,
-        table: q.events_table.clone(),
-    };
-    if let Some(path) = &q.out {
-        // Refused before the query is made: only a .sql name holds a query.
-        crate::engine::io::file_kind::FileKind::expect(
-            path,
-            &[crate::engine::io::file_kind::FileKind::Sql],
-            "query file",
-        )?;
-    }
-    let text = feature_query(&request)? + "\n";
-    use std::io::Write as _;
-    match &q.out {
-        Some(path) => {
-            guard_output(path, &[])?;
-            crate::engine::io::atomic::write_atomic(path, |w| w.write_all(text.as_bytes()))?;
-            eprintln!(
-                "wrote the {} query to {}",
-                q.dialect.name(),
-                shown_path(path)
-            );
-        }
-        None => {
-            std::io::stdout()
-                .write_all(text.as_bytes())
-                .map_err(|e| Error::Config(format!("writing the query: {e}")))?;
-        }
-    }
-    Ok(())
-}
-
-fn with_list<T>(
-    a: &ListArgs,
-    all_tiers: bool,
-    f: impl FnOnce(&crate::engine::run::open::LoadedRun, &ListSpec) -> Result<T>,
-) -> Result<T> {
-    let (tiers, phrases) = a.target.load()?;
-    let wb = crate::engine::run::open::LoadedRun::load(&a.run)?;
-    let edits = crate::engine::targeting::edits::Edits::load_for(&wb)?;
-    // The flags first, then what the workbench saved with the run, then the run's own: the
-    // list made here is the one the analyst saw, and the line below says which it is.
-    let (model, model_why) = edits.model_choice(a.model.as_deref());
-    let model = model.unwrap_or_else(|| wb.chosen.clone());
-    let (k, k_why) = match (all_tiers, a.k, edits.k) {
-        (true, _, _) => (tiers.reach(), "every tier, --tiers"),
-        (false, Some(k), _) => (k, "--k"),
-        (false, None, Some(k)) => (k, "set in the workbench"),
-        (false, None, None) => (
-            wb.ks.first().copied().unwrap_or(KPct { bp: 500 }),
-            "the run's first K",
-        ),
-    };
-    if wb.model(&model).is_none() {
-        // Names from a run's files: shown escaped by `report`.
-        let names: Vec<&str> = wb.models.iter().map(|m| m.name.as_str()).collect();
-        return Err(Error::Config(format!("the run has no model `{model}`"))
-            .hint(format!("its models are {}", names.join(", "))));
-    }
-    eprintln!(
-        "model {} ({model_why}), top {k}% ({k_why})",
-        printable(&model)
-    );
-    f(
-        &wb,
-        &ListSpec {
-            model: &model,
-            k,
-            tiers: &tiers,
-            edits: &edits,
-            phrases: &phrases,
-        },
-    )
-}
-
-fn tui(t: TuiArgs) -> Result<()> {
-    use crate::tui::{TuiOptions, run, theme::Theme};
-    let no_color = t.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let (tiers, phrases) = t.target.load()?;
-    crate::logging::to_file(&t.run_args.out.join("churn-tui.log"));
-    run(TuiOptions {
-        tiers,
-        phrases,
-        train: t.run_args.to_config()?,
-        run: t.run,
-        out: t.run_args.out.clone(),
-        campaign_db: t.db.clone(),
-        theme: Theme {
-            color: !no_color,
-            ascii: t.ascii,
-        },
-    })
-}
-
-/// One bar on stderr: the stage, then each step. indicatif hides it when stderr is not a
-/// terminal (scripts and cron see only the finished lines).
-fn progress_bar() -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::new_spinner();
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{spinner} {elapsed:>4} {msg} {wide_bar} {pos}/{len}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-    );
-    bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    bar
-}
-
-/// A finished line above the bar, or on stderr when the bar is hidden (not a terminal).
-fn say(bar: &indicatif::ProgressBar, line: String) {
-    if bar.is_hidden() {
-        eprintln!("{line}");
-    } else {
-        bar.println(line);
-    }
-}
-
-/// A pass of the out-of-core feature stage on the bar: events scanned (with the rate), or
-/// bucket units done.
-fn show_pass(bar: &indicatif::ProgressBar, pass: &str, done: u64, total: u64) {
-    if total == 0 {
-        let secs = bar.elapsed().as_secs_f64().max(1e-3);
-        bar.set_message(format!(
-            "features · {pass}: {:.1}M ({:.1}M/s)",
-            done as f64 / 1e6,
-            done as f64 / 1e6 / secs
-        ));
-        bar.set_length(0);
-    } else {
-        bar.set_message(format!("features · {pass}"));
-        bar.set_length(total);
-        bar.set_position(done);
-    }
-}
-
-/// The dataset of `cfg`, with the out-of-core passes shown on a bar.
-fn build_dataset(cfg: &DatasetConfig) -> Result<dataset::Dataset> {
-    let bar = progress_bar();
-    let ds = dataset::build_with(cfg, &|pass, done, total| show_pass(&bar, pass, done, total));
-    bar.finish_and_clear();
-    ds
-}
-
-fn train(t: TrainArgs) -> Result<()> {
-    use crate::engine::run::{self, Progress};
-    use std::sync::atomic::AtomicBool;
-
-    let cfg = t.run.to_config()?;
-    let bar = progress_bar();
-    let progress = |p: Progress| match p {
-        Progress::Stage(s) => {
-            bar.set_message(s.to_string());
-            bar.set_length(0);
-            bar.set_position(0);
-        }
-        Progress::Model { model, done, total } => {
-            bar.set_message(model);
-            bar.set_length(total as u64);
-            bar.set_position(done as u64);
-        }
-        Progress::ModelFailed { model, error } => say(
-            &bar,
-            shown(&format!("! {model} failed and is left out: {error}")),
-        ),
-        // The bar's own clock shows the time; a script's log needs no line a second.
-        Progress::Working { model, .. } => bar.set_message(model),
-        // The summary is printed with the results.
-        Progress::Stats(_) => {}
-        Progress::Pass { pass, done, total } => show_pass(&bar, pass, done, total),
-        Progress::ModelDone { model, seconds } => {
-            say(&bar, format!("· {model}: fit in {seconds:.2}s"))
-        }
-    };
-    let cancel = AtomicBool::new(false);
-    let report = run::train(&cfg, &progress, &cancel);
-    bar.finish_and_clear();
-    let report = report?;
-    let (dir, _) = crate::engine::run::save::save_new(&report, &t.run.out)?;
-    if t.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&crate::engine::run::save::eval_file(&report))
-                .unwrap_or_default()
-        );
-    } else {
-        eprint!("{}", shown(&dataset::summary(&report.dataset)));
-        println!("{}", shown(&crate::engine::run::save::leaderboard(&report)));
-    }
-    eprintln!("run saved to {}", shown_path(&dir));
-    Ok(())
+#[derive(Args, Debug)]
+pub struct ReadoutArgs {
+    /// The campaign's name or id (`id:N` for an id only).
+    #[arg(long)]
+    pub campaign: String,
+    /// Logs that cover the campaign's horizon; repeatable.
+    #[arg(long = "data", value_name = "PATH", required = true)]
+    pub data: Vec<String>,
+    /// Also write the read-out as a Markdown report.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    #[command(flatten)]
+    pub db: DbArgs,
 }
