@@ -7,7 +7,7 @@ use churn_tui::engine::dataset::{self, DatasetConfig};
 use churn_tui::engine::features::write;
 use churn_tui::engine::time::parse_anchor;
 
-use crate::common::{bin, fixture_run, sample_dir, sample_glob};
+use crate::common::{bin, fixture_run, read_json, sample_dir, sample_glob};
 
 fn cfg(seed: u64) -> GenConfig {
     GenConfig {
@@ -380,8 +380,7 @@ fn outputs_take_their_format_from_the_name_and_refuse_others() {
 
     let json = d.path().join("scores.json");
     score(&json, &[]).success();
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let v: serde_json::Value = read_json(&json);
     let arr = v.as_array().unwrap();
     assert_eq!(arr.len(), rows.len());
     for (o, r) in arr.iter().zip(&rows) {

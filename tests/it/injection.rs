@@ -152,8 +152,7 @@ fn hostile_run(d: &Path) -> PathBuf {
     let run = d.join("run");
     copy_dir(&fixture_run(), &run);
     let stats = run.join("stats.json");
-    let mut v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    let mut v: serde_json::Value = read_json(&stats);
     v["data"]["scope"] = "=HYPERLINK(\"http://x\")".into();
     std::fs::write(&stats, serde_json::to_string(&v).unwrap()).unwrap();
     run

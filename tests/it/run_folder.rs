@@ -44,9 +44,7 @@ fn concurrent_saves_get_distinct_run_ids() {
     names.dedup();
     assert_eq!(names.len(), 4, "{names:?}");
     for d in &dirs {
-        let m: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(d.join("manifest.json")).unwrap())
-                .unwrap();
+        let m: serde_json::Value = read_json(&d.join("manifest.json"));
         assert_eq!(
             m["run_id"].as_str(),
             d.file_name().and_then(|n| n.to_str()),
@@ -254,8 +252,7 @@ fn a_missing_field_or_another_format_version_is_named() {
     std::fs::write(&eval_path, good).unwrap();
 
     let mpath = run.join("manifest.json");
-    let mut m: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&mpath).unwrap()).unwrap();
+    let mut m: serde_json::Value = read_json(&mpath);
     m["format_version"] = serde_json::json!(3);
     std::fs::write(&mpath, m.to_string()).unwrap();
     let err = fails(&mut export_cmd(&run, &d.path().join("t.csv")));

@@ -14,7 +14,7 @@ use churn_tui::engine::targeting::list::target_rows;
 use churn_tui::engine::targeting::phrases::Phrases;
 
 use crate::common::targeting::*;
-use crate::common::{bin, run_copy};
+use crate::common::{bin, read_json, run_copy};
 
 #[test]
 fn exports_read_back_equal_to_the_list() {
@@ -60,7 +60,7 @@ fn exports_read_back_equal_to_the_list() {
     // JSON.
     let p = d.path().join("t.json");
     export(&rows, &tiers, ExportFormat::Json, &p).unwrap();
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    let v: serde_json::Value = read_json(&p);
     let arr = v.as_array().unwrap();
     assert_eq!(arr.len(), rows.len());
     for (j, r) in arr.iter().zip(&rows) {
@@ -330,8 +330,7 @@ fn the_reports_representative_users_are_on_the_models_list_not_added_by_hand() {
     let rep = std::fs::read_to_string(&out).unwrap();
     assert!(rep.contains("0 excluded, 1 added"), "{rep}");
     // Counts are grouped by thousands (the fixture's log has between 1,000 and 999,999 events).
-    let stats: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("stats.json")).unwrap()).unwrap();
+    let stats: serde_json::Value = read_json(&run.join("stats.json"));
     let events = stats["data"]["events"].as_u64().unwrap();
     assert!((1000..1_000_000).contains(&events));
     let grouped = format!("{},{:03}", events / 1000, events % 1000);
@@ -408,10 +407,8 @@ fn the_xlsx_report_has_summary_targets_and_leaderboard_sheets() {
             .unwrap_or_else(|| panic!("no {label} row"))[1]
             .clone()
     };
-    let eval: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("eval.json")).unwrap()).unwrap();
-    let manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
+    let eval: serde_json::Value = read_json(&run.join("eval.json"));
+    let manifest: serde_json::Value = read_json(&run.join("manifest.json"));
     assert_eq!(manifest["chosen_model"].as_str().unwrap(), model);
     assert_eq!(value("Model"), Cell::String(model.clone()));
     let why = eval["choice"]["why"].as_str().unwrap();
@@ -422,8 +419,7 @@ fn the_xlsx_report_has_summary_targets_and_leaderboard_sheets() {
     let k5 = (500 * r.len()).div_ceil(10_000);
     assert_eq!(value("Users targeted (k)"), Cell::Float(k5 as f64));
     // The event counts as the summary and the Labels tab word them, from stats.json.
-    let stats: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("stats.json")).unwrap()).unwrap();
+    let stats: serde_json::Value = read_json(&run.join("stats.json"));
     let (read, dups, used) = (
         stats["data"]["rows_read"].as_f64().unwrap(),
         stats["data"]["duplicates"].as_f64().unwrap(),

@@ -17,7 +17,7 @@ use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::common::tui::*;
-use crate::common::{fixture_run, screen};
+use crate::common::{fixture_run, read_json, screen};
 
 #[test]
 fn every_tab_at_80x24_and_160x48() {
@@ -394,8 +394,7 @@ fn control_characters_from_data_never_reach_the_screen() {
     let run = d.path().join("run");
     crate::common::copy_dir(&fixture_run(), &run);
     let stats = run.join("stats.json");
-    let mut v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    let mut v: serde_json::Value = read_json(&stats);
     v["data"]["scope"] = "brands x\u{1b}]52;c;SGVsbG8=\u{7}y".into();
     v["data"]["files"][0]["path"] = "/tmp/ev\u{1b}[2J\u{1b}]0;title\u{7}il.csv".into();
     std::fs::write(&stats, serde_json::to_string(&v).unwrap()).unwrap();
