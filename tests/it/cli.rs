@@ -6,15 +6,8 @@ use crate::common;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use common::*;
 use polars::prelude::*;
-
-fn bin() -> Command {
-    let mut c = Command::cargo_bin("churn-tui").unwrap();
-    c.env("RUST_BACKTRACE", "0");
-    c
-}
 
 /// A small valid log with enough months for every split (Oct 1 – Apr 30).
 fn good_rows() -> Vec<Row> {
@@ -476,10 +469,7 @@ fn workbench_on_a_missing_or_broken_run_fails_before_taking_the_terminal() {
 
     // A run directory whose eval.json is truncated names that file.
     let broken = dir.path().join("broken");
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run"),
-        &broken,
-    );
+    copy_dir(&fixture_run(), &broken);
     std::fs::write(broken.join("eval.json"), "{\"models\": [").unwrap();
     let out = bin()
         .args(["tui", "--run", broken.to_str().unwrap()])

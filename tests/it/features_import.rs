@@ -5,9 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn exe() -> PathBuf {
-    assert_cmd::cargo::cargo_bin("churn-tui")
-}
+use crate::common::exe;
 
 fn run(c: &mut Command) -> (bool, String) {
     let out = c.output().expect("run");

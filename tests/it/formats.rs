@@ -1,10 +1,13 @@
 //! The same log as CSV, CSV.gz, Parquet and a glob of monthly files gives identical feature
-//! tables; the generator is deterministic to the byte.
+//! tables; the generator is deterministic to the byte; the built-in sample is the shipped one;
+//! outputs take their format from their names.
 
 use churn_tui::engine::data::generate::{GenConfig, generate, generate_to, write_file};
 use churn_tui::engine::dataset::{self, DatasetConfig};
 use churn_tui::engine::features::write;
 use churn_tui::engine::time::parse_anchor;
+
+use crate::common::{bin, fixture_run, read_json, sample_dir, sample_glob};
 
 fn cfg(seed: u64) -> GenConfig {
     GenConfig {
@@ -224,27 +227,12 @@ fn streaming_gen_writes_the_bytes_of_the_in_memory_log() {
     assert!(left.is_empty(), "left behind: {left:?}");
 }
 
-/// `churn-tui` with a quiet backtrace.
-fn bin() -> assert_cmd::Command {
-    let mut c = assert_cmd::Command::cargo_bin("churn-tui").unwrap();
-    c.env("RUST_BACKTRACE", "0");
-    c
-}
-
-fn repo(p: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
-}
-
-fn sample_glob() -> String {
-    repo("sample_data/*.csv.gz").to_string_lossy().to_string()
-}
-
 /// `score` of the committed fixture run on the sample at 2020-04-01, with `extra` arguments.
 fn score(out: &std::path::Path, extra: &[&str]) -> assert_cmd::assert::Assert {
     bin()
         .args(["score", "--anchor", "2020-04-01", "--data", &sample_glob()])
         .arg("--run")
-        .arg(repo("tests/fixtures/run"))
+        .arg(fixture_run())
         .arg("--out")
         .arg(out)
         .args(extra)
@@ -256,7 +244,7 @@ fn score(out: &std::path::Path, extra: &[&str]) -> assert_cmd::assert::Assert {
 #[test]
 fn outputs_take_their_format_from_the_name_and_refuse_others() {
     let d = tempfile::tempdir().unwrap();
-    let run = repo("tests/fixtures/run");
+    let run = fixture_run();
     let refused = |mut c: assert_cmd::Command, out: &std::path::Path, what: &str| {
         let a = c.assert().code(1);
         let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
@@ -392,8 +380,7 @@ fn outputs_take_their_format_from_the_name_and_refuse_others() {
 
     let json = d.path().join("scores.json");
     score(&json, &[]).success();
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let v: serde_json::Value = read_json(&json);
     let arr = v.as_array().unwrap();
     assert_eq!(arr.len(), rows.len());
     for (o, r) in arr.iter().zip(&rows) {
@@ -406,4 +393,23 @@ fn outputs_take_their_format_from_the_name_and_refuse_others() {
     let plain = d.path().join("scores-latest");
     score(&plain, &["--format", "parquet"]).success();
     assert_eq!(&std::fs::read(&plain).unwrap()[..4], b"PAR1");
+}
+
+// Issue 9 #18. The sample is built in: found wherever the binary runs.
+#[test]
+fn the_built_in_sample_is_the_shipped_one() {
+    use churn_tui::engine::data::sample::FILES;
+    for (name, bytes) in FILES {
+        assert_eq!(
+            std::fs::read(sample_dir().join(name)).unwrap(),
+            bytes,
+            "{name}"
+        );
+    }
+    let shipped = std::fs::read_dir(sample_dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".csv.gz"))
+        .count();
+    assert_eq!(shipped, FILES.len(), "every shipped file is built in");
 }

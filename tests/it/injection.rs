@@ -8,18 +8,7 @@ use crate::common;
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use common::*;
-
-fn bin() -> Command {
-    let mut c = Command::cargo_bin("churn-tui").unwrap();
-    c.env("RUST_BACKTRACE", "0");
-    c
-}
-
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run")
-}
 
 /// What a terminal must never be sent from data: ESC, BEL and the 8-bit CSI (U+009B).
 fn assert_clean(what: &str, bytes: &[u8]) {
@@ -161,10 +150,9 @@ offer = "\tfree shipping"
 /// trained with `--brands '=HYPERLINK("http://x")'` would).
 fn hostile_run(d: &Path) -> PathBuf {
     let run = d.join("run");
-    copy_dir(&fixture(), &run);
+    copy_dir(&fixture_run(), &run);
     let stats = run.join("stats.json");
-    let mut v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    let mut v: serde_json::Value = read_json(&stats);
     v["data"]["scope"] = "=HYPERLINK(\"http://x\")".into();
     std::fs::write(&stats, serde_json::to_string(&v).unwrap()).unwrap();
     run

@@ -15,13 +15,6 @@ use common::*;
 use polars::prelude::SerReader;
 use proptest::prelude::*;
 
-fn sample_glob() -> String {
-    format!(
-        "{}/sample_data/*.csv.gz",
-        glob::Pattern::escape(env!("CARGO_MANIFEST_DIR"))
-    )
-}
-
 fn build(
     cfg: &DatasetConfig,
     mode: Mode,

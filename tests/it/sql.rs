@@ -15,10 +15,6 @@ use std::process::Command;
 use common::*;
 use polars::prelude::*;
 
-fn exe() -> PathBuf {
-    assert_cmd::cargo::cargo_bin("churn-tui")
-}
-
 fn run_ok(c: &mut Command) -> String {
     let out = c.output().expect("run");
     let err = String::from_utf8_lossy(&out.stderr).to_string();
@@ -226,13 +222,6 @@ fn sample_range() -> String {
     let ds = churn_tui::engine::dataset::build(&cfg).unwrap();
     let f = churn_tui::engine::time::fmt_anchor;
     format!("{},{}", f(ds.log.first_ts), f(ds.log.last_ts))
-}
-
-fn sample_glob() -> String {
-    format!(
-        "{}/sample_data/*.csv.gz",
-        glob::Pattern::escape(env!("CARGO_MANIFEST_DIR"))
-    )
 }
 
 fn sample_files() -> Vec<PathBuf> {

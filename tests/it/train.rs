@@ -1,5 +1,6 @@
 //! The training engine: logistic regression against scikit-learn, byte-identical runs for one
-//! seed, and test-split discipline (test labels never change a model, a choice or a val metric).
+//! seed, test-split discipline (test labels never change a model, a choice or a val metric),
+//! and a heartbeat from slow steps.
 
 use std::sync::atomic::AtomicBool;
 
@@ -287,4 +288,32 @@ fn networks_saved_by_the_earlier_engine_score_as_they_did() {
         }
         assert!(test.n() > 1000 && worst < 1e-6, "{name}: {worst}");
     }
+}
+
+// Issue 9 #19. A model that works for seconds without a step to count still reports every second.
+#[test]
+fn slow_steps_send_a_heartbeat() {
+    use churn_tui::engine::run::{Progress, heartbeat};
+    let (tx, rx) = std::sync::mpsc::channel::<Progress>();
+    let tx = std::sync::Mutex::new(tx);
+    let sink = move |p: Progress| {
+        let _ = tx.lock().unwrap().send(p);
+    };
+    // The work blocks until two heartbeats have come (or 20 s pass), so a missing heartbeat
+    // fails the test instead of slowing it.
+    let got = heartbeat("slow", &sink, || {
+        let mut beats = 0;
+        let start = std::time::Instant::now();
+        while beats < 2 && start.elapsed().as_secs() < 20 {
+            if let Ok(Progress::Working { model, .. }) =
+                rx.recv_timeout(std::time::Duration::from_millis(100))
+            {
+                assert_eq!(model, "slow");
+                beats += 1;
+            }
+        }
+        Ok(beats)
+    })
+    .unwrap();
+    assert_eq!(got, 2);
 }

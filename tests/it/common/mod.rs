@@ -1,9 +1,18 @@
-//! Fixture helpers: tiny REES46 logs written to a temp dir, and feature-table lookups.
+//! The helpers every test file shares: the binary and the committed fixture run, tiny REES46
+//! logs written to a temp dir, feature-table lookups and screens. Helpers that only one area's
+//! files share live in the submodules: `campaign` (a SQLite store and create requests),
+//! `targeting` (the target list rebuilt independently from a run's files) and `tui` (the
+//! workbench on the fixture run, keys pressed).
 #![allow(dead_code)]
+
+pub mod campaign;
+pub mod targeting;
+pub mod tui;
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use churn_tui::engine::data::{self, EventLog, Scope};
 use churn_tui::engine::features::{self, FEATURE_NAMES, FeatureTable};
@@ -211,4 +220,164 @@ pub fn screen(app: &mut churn_tui::tui::app::App, w: u16, h: u16) -> String {
         out.push('\n');
     }
     out
+}
+
+/// `p` inside the repository (the crate's root).
+pub fn repo(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
+}
+
+/// The built `churn-tui`, for `std::process::Command`.
+pub fn exe() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("churn-tui")
+}
+
+/// `churn-tui` with a quiet backtrace.
+pub fn bin() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("churn-tui").unwrap();
+    c.env("RUST_BACKTRACE", "0");
+    c
+}
+
+/// `churn-tui` with a quiet backtrace and `NO_COLOR=1` (the campaign commands' output).
+pub fn bin_no_color() -> assert_cmd::Command {
+    let mut c = bin();
+    c.env("NO_COLOR", "1");
+    c
+}
+
+/// Run and expect failure without a panic; returns stderr.
+pub fn fails(c: &mut assert_cmd::Command) -> String {
+    let out = c.assert().failure();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(!err.contains("panicked"), "a panic: {err}");
+    err
+}
+
+/// The committed fixture run (`tests/fixtures/run`: a generated 3,000-user log, five models).
+pub fn fixture_run() -> PathBuf {
+    repo("tests/fixtures/run")
+}
+
+/// A private copy of the committed fixture run (for tests that write into it), at `<tmp>/run`.
+pub fn run_copy() -> (tempfile::TempDir, PathBuf) {
+    let d = tempfile::tempdir().unwrap();
+    let to = d.path().join("run");
+    copy_dir(&fixture_run(), &to);
+    (d, to)
+}
+
+/// The log the fixture run was trained on, generated again (`gen --users 3000 --seed 5`), once
+/// per test process.
+pub fn fixture_log() -> &'static Path {
+    static LOG: OnceLock<PathBuf> = OnceLock::new();
+    LOG.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap().keep();
+        let p = dir.join("events.csv.gz");
+        bin_no_color()
+            .args(["gen", "--users", "3000", "--seed", "5", "--out"])
+            .arg(&p)
+            .assert()
+            .success();
+        p
+    })
+}
+
+/// The shipped sample's folder (`sample_data/`, monthly `.csv.gz` files).
+pub fn sample_dir() -> PathBuf {
+    repo("sample_data")
+}
+
+/// A glob of the shipped sample's files, the repository's path escaped.
+pub fn sample_glob() -> String {
+    format!(
+        "{}/sample_data/*.csv.gz",
+        glob::Pattern::escape(env!("CARGO_MANIFEST_DIR"))
+    )
+}
+
+/// A JSON file, parsed.
+pub fn read_json(p: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+/// Hidden entries (temp files and work directories) in `d`.
+pub fn hidden_in(d: &Path) -> Vec<String> {
+    std::fs::read_dir(d)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with('.'))
+        .collect()
+}
+
+/// `churn-tui export --run RUN --out OUT`.
+pub fn export_cmd(run: &Path, out: &Path) -> assert_cmd::Command {
+    let mut c = bin();
+    c.arg("export").arg("--run").arg(run).arg("--out").arg(out);
+    c
+}
+
+/// `churn-tui report --run RUN --out OUT`.
+pub fn report_cmd(run: &Path, out: &Path) -> assert_cmd::Command {
+    let mut c = bin();
+    c.arg("report").arg("--run").arg(run).arg("--out").arg(out);
+    c
+}
+
+/// Train the two quick models on `data` (as given on the command line, from `cwd`) into
+/// `out`; returns the run directory.
+pub fn train_quick(cwd: &Path, data: &str, out: &Path) -> PathBuf {
+    let a = bin()
+        .current_dir(cwd)
+        .args(["train", "--models", "rule_recency,logreg", "--trials", "1"])
+        .args(["--data", data])
+        .arg("--out")
+        .arg(out)
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    let line = err
+        .lines()
+        .find_map(|l| l.strip_prefix("run saved to "))
+        .unwrap_or_else(|| panic!("no run saved: {err}"));
+    cwd.join(line.trim())
+}
+
+/// Oct 1 – Apr 30 with brand-less events, session-less views and a category-less product.
+pub fn rows_with_empty_fields() -> Vec<Row> {
+    let mut rows = Vec::new();
+    let mut t = secs("2019-10-01");
+    let end = secs("2020-04-30 23:00:00");
+    let mut u = 1;
+    while t <= end {
+        let brand = if u % 3 == 0 { None } else { Some("apple") };
+        rows.push(Row::new(u % 9, t, "view", brand, 10.0).session(None));
+        rows.push(
+            Row::new((u + 4) % 9, t + 60, "purchase", Some("samsung"), 20.0).product(2, None),
+        );
+        t += 2 * DAY + 3600;
+        u += 1;
+    }
+    rows
+}
+
+/// Run `churn-tui ARGS` (`NO_COLOR=1`) and expect success; returns stdout.
+pub fn run_ok(args: &[&str]) -> String {
+    let o = bin_no_color().args(args).output().unwrap();
+    assert!(
+        o.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+/// Run `churn-tui ARGS` (`NO_COLOR=1`) and expect failure without a panic; returns stderr.
+pub fn run_err(args: &[&str]) -> String {
+    let o = bin_no_color().args(args).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(!o.status.success(), "{args:?} succeeded");
+    assert!(!err.contains("panicked"), "{err}");
+    err
 }
