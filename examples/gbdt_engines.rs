@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use churn_tui::engine::bench::median;
+use churn_tui::cli::bench::median;
 use churn_tui::engine::dataset;
 use churn_tui::engine::eval::KPct;
 use churn_tui::engine::models::gbdt::{Gbdt, Settings};

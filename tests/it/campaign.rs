@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::process::Command as StdCommand;
 
 use churn_tui::engine::campaign::create::create;
+use churn_tui::engine::campaign::db::{DbUrl, Sql, Val};
 use churn_tui::engine::campaign::readout::read_out;
-use churn_tui::engine::campaign::store::{DbUrl, Sql, Val};
 use churn_tui::engine::campaign::{self, find};
 use churn_tui::engine::targeting::tiers::TierRule;
 
@@ -30,7 +30,8 @@ fn rows_of(db: &mut dyn Sql, sql: &str) -> Vec<Vec<Val>> {
 #[ignore = "needs a MariaDB server (CHURN_TEST_MYSQL_URL); .ci/run starts one and runs this"]
 fn mariadb_stores_the_same_rows_and_readout_as_sqlite() {
     let url = mysql_url();
-    let mut my = churn_tui::engine::campaign::store::connect(&DbUrl::parse(&url).unwrap()).unwrap();
+    let mut my =
+        churn_tui::engine::campaign::db::schema::connect(&DbUrl::parse(&url).unwrap()).unwrap();
     for t in [
         "campaign_readouts",
         "campaign_targets",
@@ -42,7 +43,7 @@ fn mariadb_stores_the_same_rows_and_readout_as_sqlite() {
     drop(my);
     let d = tempfile::tempdir().unwrap();
     let mut lite = sqlite(d.path());
-    let mut my = campaign::open(&DbUrl::parse(&url).unwrap()).unwrap();
+    let mut my = campaign::db::open(&DbUrl::parse(&url).unwrap()).unwrap();
     // A row lock is waited for less than the 10 s read timeout, so the server's own error
     // arrives first.
     let wait = my
@@ -87,7 +88,7 @@ fn mariadb_stores_the_same_rows_and_readout_as_sqlite() {
     let e = create(my.as_mut(), &mut req).unwrap_err().to_string();
     assert!(e.contains("already"), "{e}");
     let wrong = url.replacen(":churn-pw@", ":wrong@", 1);
-    let e = campaign::open(&DbUrl::parse(&wrong).unwrap())
+    let e = campaign::db::open(&DbUrl::parse(&wrong).unwrap())
         .err()
         .unwrap()
         .to_string();
@@ -150,7 +151,7 @@ fn two_creates_at_once_wait_for_each_other() {
 /// Issue 29 item 5: the workbench and `campaign …` default to one database, named in each help.
 #[test]
 fn the_workbench_and_campaign_commands_share_one_default_database() {
-    use churn_tui::cli::campaign::CampaignCommand;
+    use churn_tui::cli::args::CampaignCommand;
     use churn_tui::cli::{Cli, Command};
     use clap::Parser;
     const DB: &str = "artifacts/campaigns.db";
@@ -189,8 +190,8 @@ fn the_workbench_and_campaign_commands_share_one_default_database() {
 struct CommitFails(Box<dyn Sql>);
 
 impl Sql for CommitFails {
-    fn engine(&self) -> churn_tui::engine::campaign::store::Engine {
-        self.0.engine()
+    fn backend(&self) -> churn_tui::engine::campaign::db::Backend {
+        self.0.backend()
     }
     fn describe(&self) -> String {
         self.0.describe()

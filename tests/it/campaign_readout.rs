@@ -9,9 +9,9 @@ use std::path::Path;
 
 use churn_tui::engine::campaign::assign::Group;
 use churn_tui::engine::campaign::create::create;
+use churn_tui::engine::campaign::db::Sql;
 use churn_tui::engine::campaign::find;
 use churn_tui::engine::campaign::readout::{ALL, read_out};
-use churn_tui::engine::campaign::store::Sql;
 use churn_tui::engine::targeting::tiers::TierRule;
 
 use crate::common::campaign::*;

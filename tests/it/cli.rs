@@ -414,7 +414,7 @@ fn parquet_bad_row_names_column_and_row() {
 /// and nothing is written (the check reads the file batch by batch, not whole).
 #[test]
 fn parquet_bad_row_in_a_late_row_group() {
-    use churn_tui::engine::data::generate::{GenConfig, generate, to_frame};
+    use churn_tui::engine::data::synth::{GenConfig, generate, to_frame};
     let dir = tempfile::tempdir().unwrap();
     let mut df = to_frame(&generate(&GenConfig {
         users: 2_000,

@@ -2,7 +2,7 @@
 //! tables; the generator is deterministic to the byte; the built-in sample is the shipped one;
 //! outputs take their format from their names.
 
-use churn_tui::engine::data::generate::{GenConfig, generate, generate_to, write_file};
+use churn_tui::engine::data::synth::{GenConfig, generate, generate_to, write_file};
 use churn_tui::engine::dataset::{self, DatasetConfig};
 use churn_tui::engine::features::write;
 use churn_tui::engine::time::parse_anchor;
@@ -164,7 +164,7 @@ fn dormant_share_is_near_the_seed_study() {
 /// more than one row group; CSV, CSV.gz and monthly files through the same merge.
 #[test]
 fn streaming_gen_writes_the_bytes_of_the_in_memory_log() {
-    use churn_tui::engine::data::generate::{generate_to_with, to_frame};
+    use churn_tui::engine::data::synth::{generate_to_with, to_frame};
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let mut big = cfg(21);
@@ -179,7 +179,7 @@ fn streaming_gen_writes_the_bytes_of_the_in_memory_log() {
     let mut df = to_frame(&events).unwrap();
     // The writer every Parquet output goes through (plain string types in the footer).
     let schema = df.schema().clone();
-    churn_tui::engine::parquet_out::writer(std::fs::File::create(&whole).unwrap(), &schema)
+    churn_tui::engine::io::parquet_out::writer(std::fs::File::create(&whole).unwrap(), &schema)
         .finish(&mut df)
         .unwrap();
     let sliced = d.join("sliced.parquet");
@@ -398,7 +398,7 @@ fn outputs_take_their_format_from_the_name_and_refuse_others() {
 // Issue 9 #18. The sample is built in: found wherever the binary runs.
 #[test]
 fn the_built_in_sample_is_the_shipped_one() {
-    use churn_tui::engine::data::sample::FILES;
+    use churn_tui::engine::data::sample_log::FILES;
     for (name, bytes) in FILES {
         assert_eq!(
             std::fs::read(sample_dir().join(name)).unwrap(),

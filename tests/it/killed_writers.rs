@@ -11,7 +11,7 @@ use crate::common::*;
 // 16. Temp runs of killed processes are removed on the next start and never opened.
 #[test]
 fn stale_temp_runs_are_cleaned_and_never_opened() {
-    use churn_tui::engine::artifacts::{RUN_TMP_PREFIX, WRITING_LOCK, clean_stale_runs};
+    use churn_tui::engine::run::files::{RUN_TMP_PREFIX, WRITING_LOCK, clean_stale_runs};
     let root = tempfile::tempdir().unwrap();
     let dead = root.path().join(format!("{RUN_TMP_PREFIX}dead.tmp"));
     let live = root.path().join(format!("{RUN_TMP_PREFIX}live.tmp"));
@@ -29,7 +29,7 @@ fn stale_temp_runs_are_cleaned_and_never_opened() {
         .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(10))
         .unwrap();
     // Whatever is half-written is never opened, even with every file in place.
-    let err = churn_tui::engine::loaded_run::LoadedRun::load(&dead)
+    let err = churn_tui::engine::run::open::LoadedRun::load(&dead)
         .unwrap_err()
         .to_string();
     assert!(err.contains("unfinished run"), "{err}");
@@ -42,7 +42,7 @@ fn stale_temp_runs_are_cleaned_and_never_opened() {
     )
     .unwrap();
     assert_eq!(
-        churn_tui::engine::artifacts::find_run(root.path(), &cfg),
+        churn_tui::engine::run::open::find_run(root.path(), &cfg),
         None
     );
     clean_stale_runs(root.path());
@@ -71,7 +71,7 @@ fn killed_child() {
     let dir = PathBuf::from(std::env::var(KILL_DIR).unwrap());
     match std::env::var(KILL_MODE).unwrap().as_str() {
         "file" => {
-            let _ = churn_tui::engine::atomic::write_atomic(&dir.join("out.csv"), |w| {
+            let _ = churn_tui::engine::io::atomic::write_atomic(&dir.join("out.csv"), |w| {
                 use std::io::Write;
                 w.write_all(b"rank,user_id\n1,")?;
                 w.flush()?;
@@ -79,7 +79,7 @@ fn killed_child() {
             });
         }
         _ => {
-            use churn_tui::engine::artifacts::RUN_TMP_PREFIX;
+            use churn_tui::engine::run::files::RUN_TMP_PREFIX;
             let cfg = churn_tui::engine::run::TrainConfig {
                 dataset: churn_tui::engine::dataset::DatasetConfig {
                     data: vec![format!("{}/*.csv.gz", sample_dir().display())],
@@ -108,7 +108,7 @@ fn killed_child() {
                         .any(|e| {
                             e.file_name().to_string_lossy().starts_with(RUN_TMP_PREFIX)
                                 && e.path()
-                                    .join(churn_tui::engine::artifacts::WRITING_LOCK)
+                                    .join(churn_tui::engine::run::files::WRITING_LOCK)
                                     .exists()
                         });
                     if seen {
@@ -117,7 +117,7 @@ fn killed_child() {
                     std::thread::sleep(std::time::Duration::from_micros(200));
                 }
             });
-            let _ = churn_tui::engine::artifacts::save_new(&report, &dir);
+            let _ = churn_tui::engine::run::save::save_new(&report, &dir);
             // Saved before the watcher saw it: still die, the parent reports it.
             kill_self();
         }
@@ -192,7 +192,7 @@ fn a_killed_writer_leaves_nothing_the_next_start_keeps() {
         "{:?}",
         hidden_in(root.path())
     );
-    churn_tui::engine::loaded_run::LoadedRun::load(&run).unwrap();
+    churn_tui::engine::run::open::LoadedRun::load(&run).unwrap();
 }
 
 // Issue 29, item 19: a `gen` killed with -9 leaves its work directory (sorted runs) and temp

@@ -7,10 +7,10 @@ use crate::common;
 use std::path::{Path, PathBuf};
 
 use churn_tui::engine::data::Scope;
+use churn_tui::engine::dataset::out_of_core::{Exec, Mode};
 use churn_tui::engine::dataset::{self, Dataset, DatasetConfig};
 use churn_tui::engine::features::write::write_csv;
 use churn_tui::engine::label::{AnchorChoice, Window};
-use churn_tui::engine::spill::{Exec, Mode};
 use common::*;
 use polars::prelude::SerReader;
 use proptest::prelude::*;
@@ -294,7 +294,7 @@ proptest! {
 /// at once. Either way no output appears, and the next run writes the table a clean run does.
 #[test]
 fn killed_or_interrupted_in_each_pass() {
-    use churn_tui::engine::data::generate::{GenConfig, generate, write_file};
+    use churn_tui::engine::data::synth::{GenConfig, generate, write_file};
     use std::process::Command;
     let d = tempfile::tempdir().unwrap();
     let log = d.path().join("log.parquet");

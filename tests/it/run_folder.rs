@@ -11,7 +11,7 @@ use polars::prelude::*;
 // 3. Runs saved at once into the same root, in the same second, all land, each whole.
 #[test]
 fn concurrent_saves_get_distinct_run_ids() {
-    use churn_tui::engine::artifacts::save_new;
+    use churn_tui::engine::run::save::save_new;
     use churn_tui::engine::run::{TrainConfig, train};
     let cfg = TrainConfig {
         dataset: churn_tui::engine::dataset::DatasetConfig {
@@ -50,7 +50,7 @@ fn concurrent_saves_get_distinct_run_ids() {
             d.file_name().and_then(|n| n.to_str()),
             "the manifest names its own directory"
         );
-        churn_tui::engine::loaded_run::LoadedRun::load(d).unwrap();
+        churn_tui::engine::run::open::LoadedRun::load(d).unwrap();
     }
     let hidden: Vec<_> = std::fs::read_dir(root.path())
         .unwrap()
@@ -132,7 +132,7 @@ fn damaged_model_files_are_errors() {
 #[test]
 fn nan_scores_are_refused() {
     let (d, run) = run_copy();
-    let wb = churn_tui::engine::loaded_run::LoadedRun::load(&run).unwrap();
+    let wb = churn_tui::engine::run::open::LoadedRun::load(&run).unwrap();
     let mut cols = vec![
         Column::new("user_id".into(), wb.test.users.clone()),
         Column::new("anchor_us".into(), wb.test.anchors.clone()),
@@ -215,7 +215,7 @@ fn bad_edits_and_missing_score_columns_name_their_file() {
     }
     std::fs::remove_file(run.join("edits.json")).unwrap();
     // A run with test_scores.parquet that lacks a model's column.
-    let wb = churn_tui::engine::loaded_run::LoadedRun::load(&run).unwrap();
+    let wb = churn_tui::engine::run::open::LoadedRun::load(&run).unwrap();
     let mut cols = vec![
         Column::new("user_id".into(), wb.test.users.clone()),
         Column::new("anchor_us".into(), wb.test.anchors.clone()),

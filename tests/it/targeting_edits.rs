@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use churn_tui::engine::eval::KPct;
-use churn_tui::engine::loaded_run::LoadedRun;
+use churn_tui::engine::run::open::LoadedRun;
 use churn_tui::engine::targeting::edits::{Edit, Edits};
 use churn_tui::tui::action::{Action, Tab};
 use churn_tui::tui::app::{Effect, Write};

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use churn_tui::engine::eval::KPct;
-use churn_tui::engine::loaded_run::LoadedRun;
+use churn_tui::engine::run::open::LoadedRun;
 use churn_tui::engine::targeting::TierRule;
 use churn_tui::engine::targeting::edits::Edits;
 use churn_tui::engine::targeting::export::{ExportFormat, export};
@@ -144,7 +144,7 @@ fn an_interrupted_write_leaves_the_old_file_and_no_temp() {
     let p = d.path().join("targets.csv");
     std::fs::write(&p, "old contents\n").unwrap();
     // Every export goes through write_atomic; fail it halfway through the rows.
-    let r = churn_tui::engine::atomic::write_atomic(&p, |w| {
+    let r = churn_tui::engine::io::atomic::write_atomic(&p, |w| {
         use std::io::Write;
         writeln!(w, "rank,user_id")?;
         writeln!(w, "1,2")?;

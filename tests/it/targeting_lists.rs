@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 
 use churn_tui::engine::eval::KPct;
 use churn_tui::engine::features::FEATURE_NAMES;
-use churn_tui::engine::loaded_run::LoadedRun;
-use churn_tui::engine::models::{Data, N_FEATURES};
+use churn_tui::engine::features::matrix::{Data, N_FEATURES};
+use churn_tui::engine::run::open::LoadedRun;
 use churn_tui::engine::targeting::TierRule;
 use churn_tui::engine::targeting::edits::Edits;
 use churn_tui::engine::targeting::list::target_rows;

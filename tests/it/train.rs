@@ -4,11 +4,12 @@
 
 use std::sync::atomic::AtomicBool;
 
-use churn_tui::engine::artifacts::{eval_file, scores_csv};
-use churn_tui::engine::data::generate::{GenConfig, generate, write_file};
+use churn_tui::engine::data::synth::{GenConfig, generate, write_file};
 use churn_tui::engine::dataset::{self, DatasetConfig};
+use churn_tui::engine::features::matrix::Data;
 use churn_tui::engine::models::logreg::fit_weighted;
-use churn_tui::engine::models::{Data, balanced_weights};
+use churn_tui::engine::models::model::balanced_weights;
+use churn_tui::engine::run::save::{eval_file, scores_csv};
 use churn_tui::engine::run::{Progress, RunReport, TrainConfig, train, train_dataset};
 use churn_tui::engine::time::parse_anchor;
 use polars::prelude::*;
@@ -105,8 +106,8 @@ fn same_seed_same_bytes() {
     assert_eq!(text(&a), text(&b));
     assert_eq!(scores_csv(&a), scores_csv(&b));
     // And through the files the run directory holds.
-    let da = churn_tui::engine::artifacts::save(&a, dir.path(), "a").unwrap();
-    let db = churn_tui::engine::artifacts::save(&b, dir.path(), "b").unwrap();
+    let da = churn_tui::engine::run::save::save(&a, dir.path(), "a").unwrap();
+    let db = churn_tui::engine::run::save::save(&b, dir.path(), "b").unwrap();
     for f in ["eval.json", "scores.csv", "features.json", "pr_curves.json"] {
         assert_eq!(
             std::fs::read(da.join(f)).unwrap(),
@@ -199,16 +200,16 @@ fn cancel_stops_the_run() {
 
 #[test]
 fn score_reproduces_the_runs_test_scores() {
-    use churn_tui::engine::score::{ScoreRequest, score};
+    use churn_tui::engine::run::score::{ScoreRequest, score};
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(small_log(dir.path()));
     let cancel = AtomicBool::new(false);
     let r = train(&cfg, &quiet, &cancel).unwrap();
-    let run = churn_tui::engine::artifacts::save(&r, dir.path(), "run").unwrap();
+    let run = churn_tui::engine::run::save::save(&r, dir.path(), "run").unwrap();
     let test_anchor = r.test.anchors[0];
     // Out of core (many buckets, a tiny budget) every model scores as in memory, to the bit.
-    let ooc = churn_tui::engine::spill::Exec {
-        mode: churn_tui::engine::spill::Mode::OutOfCore,
+    let ooc = churn_tui::engine::dataset::out_of_core::Exec {
+        mode: churn_tui::engine::dataset::out_of_core::Mode::OutOfCore,
         memory: Some(2 << 20),
         spill_dir: Some(dir.path().to_path_buf()),
         buckets: Some(9),

@@ -5,7 +5,7 @@
 //! tab, and no control character from data on screen. Keyboard behaviour is in `tui_keys.rs`,
 //! the training thread in `tui_training.rs`, colour and ASCII themes in `tui_themes.rs`.
 
-use churn_tui::engine::loaded_run::LoadedRun;
+use churn_tui::engine::run::open::LoadedRun;
 use churn_tui::tui::action::{Action, Tab};
 use churn_tui::tui::app::App;
 use churn_tui::tui::effects;
@@ -291,7 +291,7 @@ fn enter(app: &mut App) {
 
 #[test]
 fn c_on_targets_stores_a_campaign_and_the_campaigns_tab_reads_it_out() {
-    use churn_tui::engine::campaign::{self, store::DbUrl};
+    use churn_tui::engine::campaign::{self, db::DbUrl};
     let d = tempfile::tempdir().unwrap();
     let run = d.path().join("run");
     crate::common::copy_dir(&fixture_run(), &run);
@@ -327,7 +327,7 @@ fn c_on_targets_stores_a_campaign_and_the_campaigns_tab_reads_it_out() {
     let n = app.notice.clone().unwrap();
     assert!(!n.error && n.text.contains("`spring` stored"), "{n:?}");
     assert_eq!(app.tab, Tab::Campaigns, "the new campaign is shown");
-    let mut conn = campaign::open(&DbUrl::Sqlite(db.clone())).unwrap();
+    let mut conn = campaign::db::open(&DbUrl::Sqlite(db.clone())).unwrap();
     let c = campaign::find(conn.as_mut(), "spring").unwrap();
     assert_eq!((c.k_bp, c.holdout_bp), (500, 2000));
     let rows = conn

@@ -5,7 +5,7 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
-use churn_tui::engine::loaded_run::LoadedRun;
+use churn_tui::engine::run::open::LoadedRun;
 use churn_tui::engine::run::{Progress, TrainConfig};
 use churn_tui::tui::action::{Action, Tab};
 use churn_tui::tui::app::{App, Effect, EngineMsg};
@@ -39,7 +39,7 @@ fn q_quits_and_cancels_training() {
 fn sample_config(models: &[&str]) -> TrainConfig {
     TrainConfig {
         dataset: churn_tui::engine::dataset::DatasetConfig {
-            data: vec![churn_tui::engine::data::sample::sample_glob().unwrap()],
+            data: vec![churn_tui::engine::data::sample_log::sample_glob().unwrap()],
             ..Default::default()
         },
         models: models.iter().map(|s| s.to_string()).collect(),

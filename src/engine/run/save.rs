@@ -7,7 +7,11 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
-use super::files::*;
+use super::files::{
+    CURVES_FILE, EVAL_FILE, FEATURES_FILE, LEADERBOARD_FILE, MANIFEST, MODELS_DIR, RUN_TMP_PREFIX,
+    SCORES_CSV, SCORES_CSV_MAX_ROWS, STATS_FILE, TEST_FEATURES_FILE, TEST_SCORES_FILE,
+    VAL_SCORES_FILE, WRITING_LOCK,
+};
 use super::format::{
     self, AnchorRecord, BootstrapRecord, CurvePair, CurvesFile, EvalFile, FailedModel,
     FeaturesFile, InputRecord, MadeBy, Manifest, ModelEval, ModelRecord, SplitsRecord, StageTime,

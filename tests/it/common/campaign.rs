@@ -7,14 +7,14 @@ use std::path::Path;
 
 use churn_tui::engine::campaign;
 use churn_tui::engine::campaign::create::CreateRequest;
-use churn_tui::engine::campaign::store::{DbUrl, Sql, Val};
+use churn_tui::engine::campaign::db::{DbUrl, Sql, Val};
 use churn_tui::engine::targeting::phrases::Phrases;
 use churn_tui::engine::targeting::tiers::TierRule;
 
 use super::fixture_run;
 
 pub fn sqlite(dir: &Path) -> Box<dyn Sql> {
-    campaign::open(&DbUrl::Sqlite(dir.join("c.db"))).unwrap()
+    campaign::db::open(&DbUrl::Sqlite(dir.join("c.db"))).unwrap()
 }
 
 pub fn request<'a>(

@@ -4,12 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
+use churn_tui::engine::dataset::stats::{DataInfo, FeatureStats, RunStats};
 use churn_tui::engine::eval::KPct;
 use churn_tui::engine::features::FEATURE_NAMES;
-use churn_tui::engine::loaded_run::{LoadedRun, ModelView};
-use churn_tui::engine::models::Data;
+use churn_tui::engine::features::matrix::Data;
 use churn_tui::engine::run::TrainConfig;
-use churn_tui::engine::stats::{DataInfo, FeatureStats, RunStats};
+use churn_tui::engine::run::open::{LoadedRun, ModelView};
 use churn_tui::engine::targeting::TierRule;
 use churn_tui::engine::targeting::edits::Edits;
 use churn_tui::engine::targeting::list::{ListSpec, TargetRow, target_rows};

@@ -1,7 +1,7 @@
 //! Helpers of the workbench tests (`tui*.rs`): the workbench opened on the fixture run, keys
 //! pressed as a person would, and the fixture's test scores read straight from `scores.csv`.
 
-use churn_tui::engine::loaded_run::LoadedRun;
+use churn_tui::engine::run::open::LoadedRun;
 use churn_tui::tui::action::{Action, Tab};
 use churn_tui::tui::app::{App, Effect};
 use churn_tui::tui::effects;
