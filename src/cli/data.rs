@@ -29,7 +29,7 @@ pub fn summary(data: DataArgs) -> Result<()> {
         }
         Err(e) => {
             print!("{}", shown(&dataset::log_summary(&log.summary)));
-            let too_short = e.to_string().contains("split is empty");
+            let too_short = e.is_empty_split();
             match dataset::split_suggestion(&log.summary, &cfg.window) {
                 Some(hint) if too_short => Err(e.hint(hint)),
                 _ => Err(e),

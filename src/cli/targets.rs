@@ -15,8 +15,8 @@ pub fn export(e: ExportArgs) -> Result<()> {
     use crate::engine::targeting::export::export;
     let format = ExportFormat::for_path(&e.out, e.format)?;
     guard_output(&e.out, &[])?;
-    with_list(&e.list, e.tiers, |wb, spec| {
-        let list = target_list(wb, spec)?;
+    with_list(&e.list, e.tiers, |run, spec| {
+        let list = target_list(run, spec)?;
         let rows = &list.rows;
         export(rows, spec.tiers, format, &e.out)?;
         eprintln!(
@@ -42,8 +42,8 @@ pub fn report(r: ReportArgs) -> Result<()> {
     // extension that is no report format.
     guard_output(&r.out, &[])?;
     ReportFormat::of_path(&r.out)?;
-    with_list(&r.list, false, |wb, spec| {
-        write_report_file(wb, spec, &r.out)?;
+    with_list(&r.list, false, |run, spec| {
+        write_report_file(run, spec, &r.out)?;
         eprintln!("wrote the report to {}", shown_path(&r.out));
         Ok(())
     })
@@ -57,24 +57,24 @@ fn with_list<T>(
     f: impl FnOnce(&crate::engine::run::open::LoadedRun, &ListSpec) -> Result<T>,
 ) -> Result<T> {
     let (tiers, phrases) = a.target.load()?;
-    let wb = crate::engine::run::open::LoadedRun::load(&a.run)?;
-    let edits = crate::engine::targeting::edits::Edits::load_for(&wb)?;
+    let run = crate::engine::run::open::LoadedRun::load(&a.run)?;
+    let edits = crate::engine::targeting::edits::Edits::load_for(&run)?;
     // The flags first, then what the workbench saved with the run, then the run's own: the
     // list made here is the one the analyst saw, and the line below says which it is.
     let (model, model_why) = edits.model_choice(a.model.as_deref());
-    let model = model.unwrap_or_else(|| wb.chosen.clone());
+    let model = model.unwrap_or_else(|| run.chosen.clone());
     let (k, k_why) = match (all_tiers, a.k, edits.k) {
         (true, _, _) => (tiers.reach(), "every tier, --tiers"),
         (false, Some(k), _) => (k, "--k"),
         (false, None, Some(k)) => (k, "set in the workbench"),
         (false, None, None) => (
-            wb.ks.first().copied().unwrap_or(KPct { bp: 500 }),
+            run.ks.first().copied().unwrap_or(KPct { bp: 500 }),
             "the run's first K",
         ),
     };
-    if wb.model(&model).is_none() {
+    if run.model(&model).is_none() {
         // Names from a run's files: shown escaped by `report`.
-        let names: Vec<&str> = wb.models.iter().map(|m| m.name.as_str()).collect();
+        let names: Vec<&str> = run.models.iter().map(|m| m.name.as_str()).collect();
         return Err(Error::Config(format!("the run has no model `{model}`"))
             .hint(format!("its models are {}", names.join(", "))));
     }
@@ -83,7 +83,7 @@ fn with_list<T>(
         printable(&model)
     );
     f(
-        &wb,
+        &run,
         &ListSpec {
             model: &model,
             k,

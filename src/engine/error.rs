@@ -50,9 +50,13 @@ pub enum Error {
     /// Bad input data: a missing column, an unknown event type, an unparsable time, ...
     #[error("{loc}: {msg}")]
     Input { loc: Location, msg: String },
-    /// A user-supplied setting that cannot work (an ineligible anchor, an empty split, ...).
+    /// A user-supplied setting that cannot work (an ineligible anchor, a bad flag, ...).
     #[error("{0}")]
     Config(String),
+    /// A split (train, val or test) with no rows: the anchors tried, or why nobody is in it,
+    /// follow in `why`. Its own variant, so a caller can offer the split that would work.
+    #[error("the {split} split is empty{why}")]
+    EmptySplit { split: String, why: String },
     /// The run was cancelled (by the user, or the UI closing).
     #[error("cancelled")]
     Cancelled,
@@ -112,6 +116,11 @@ impl Error {
             Error::Hinted { hint, .. } => Some(hint),
             _ => None,
         }
+    }
+
+    /// Is this (under any hint) a split with no rows?
+    pub fn is_empty_split(&self) -> bool {
+        matches!(self.inner(), Error::EmptySplit { .. })
     }
 
     /// The error without its hint.

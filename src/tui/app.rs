@@ -119,7 +119,7 @@ pub struct App {
     pub tab: Tab,
     pub theme: Theme,
     /// The run shown (none while the first training runs).
-    pub wb: Option<LoadedRun>,
+    pub run: Option<LoadedRun>,
     /// The training run's progress, while one runs.
     pub training: Option<Training>,
     /// The status line's message, cleared by the next key.
@@ -162,7 +162,7 @@ impl App {
         App {
             tab: Tab::Labels,
             theme,
-            wb: None,
+            run: None,
             training: None,
             notice: None,
             last_notice: None,
@@ -190,17 +190,17 @@ impl App {
 
     /// Show a loaded run with its saved hand edits, or the error that kept them from loading
     /// (the caller reads them: `effects::open`). Keeps the current tab.
-    pub fn set_workbench(&mut self, wb: LoadedRun, edits: crate::engine::Result<Edits>) {
+    pub fn show_run(&mut self, run: LoadedRun, edits: crate::engine::Result<Edits>) {
         let edits = edits.map_err(|e| {
             self.notify(format!("hand edits not loaded: {e}"), true);
             e.to_string()
         });
-        self.targets.open(&wb, edits);
-        self.leaderboard.ties = crate::engine::targeting::order::first_k_ties(&wb)
+        self.targets.open(&run, edits);
+        self.leaderboard.ties = crate::engine::targeting::order::first_k_ties(&run)
             .into_iter()
             .map(|(m, t)| (m, t.taken, t.tied))
             .collect();
-        self.wb = Some(wb);
+        self.run = Some(run);
         self.leaderboard.sel = 0;
         self.curves.sel = 0;
     }
@@ -228,12 +228,12 @@ impl App {
     pub fn shared(&self) -> Shared<'_> {
         Shared {
             theme: &self.theme,
-            wb: self.wb.as_ref(),
+            run: self.run.as_ref(),
             // A run in training shows its own data, not the run shown before it.
             stats: self
                 .early_stats
                 .as_ref()
-                .or(self.wb.as_ref().map(|w| &w.stats)),
+                .or(self.run.as_ref().map(|w| &w.stats)),
             training: self.training.is_some(),
             tiers: &self.tiers,
             phrases: &self.phrases,
@@ -244,32 +244,32 @@ impl App {
 
     /// The model the Targets tab ranks by.
     pub fn targeting_model(&self) -> Option<&ModelView> {
-        self.targets.model_in(self.wb.as_ref())
+        self.targets.model_in(self.run.as_ref())
     }
 
     /// Rows in the current Top-K.
     pub fn k_rows(&self) -> usize {
-        self.targets.k_rows(self.wb.as_ref())
+        self.targets.k_rows(self.run.as_ref())
     }
 
     /// Rows of the Targets list: the top k, then users added by hand from below it.
     pub fn list_len(&self) -> usize {
-        self.targets.list_len(self.wb.as_ref())
+        self.targets.list_len(self.run.as_ref())
     }
 
     /// The current target list as an export would write it.
     pub fn target_list(&self) -> crate::engine::Result<Vec<TargetRow>> {
-        let (wb, spec) = self
+        let (run, spec) = self
             .list_spec()
             .ok_or_else(|| crate::engine::Error::Config("no run loaded".into()))?;
-        target_rows(wb, &spec)
+        target_rows(run, &spec)
     }
 
     /// What the current target list is made of: the targeting model, K, tiers, edits, language.
     pub fn list_spec(&self) -> Option<(&LoadedRun, ListSpec<'_>)> {
-        let (wb, m) = (self.wb.as_ref()?, self.targeting_model()?);
+        let (run, m) = (self.run.as_ref()?, self.targeting_model()?);
         Some((
-            wb,
+            run,
             ListSpec {
                 model: &m.name,
                 k: self.targets.k,
@@ -358,11 +358,11 @@ impl App {
                 }
                 None
             }
-            EngineMsg::Finished(Ok(wb)) => {
+            EngineMsg::Finished(Ok(run)) => {
                 self.training = None;
                 self.early_stats = None;
-                self.notify(format!("run saved to {}", wb.dir.display()), false);
-                Some(*wb)
+                self.notify(format!("run saved to {}", run.dir.display()), false);
+                Some(*run)
             }
             EngineMsg::Finished(Err(e)) => {
                 self.training = None;
@@ -461,7 +461,7 @@ impl App {
 
     /// An action scoped to a tab goes to the tab on screen (the keymap binds it there).
     fn on_tab(&mut self, action: Action) -> Vec<Effect> {
-        let wb = self.wb.as_ref();
+        let run = self.run.as_ref();
         // A page is the rows the Targets list shows; the scrolling tabs page by it too.
         let page = self.targets.page;
         match self.tab {
@@ -473,7 +473,7 @@ impl App {
                     // The run's own logs when the campaign is of the run shown and it read
                     // one file or glob (a path with spaces stays whole in the box).
                     let own = self
-                        .wb
+                        .run
                         .as_ref()
                         .filter(|w| w.run_id == c.campaign.run_id)
                         .map(|w| w.config.dataset.data.clone())
@@ -493,9 +493,9 @@ impl App {
                     false,
                 );
             }
-            Tab::Curves => self.curves.update(action, wb, page),
+            Tab::Curves => self.curves.update(action, run, page),
             Tab::Leaderboard => {
-                if let Some(name) = self.leaderboard.update(action, wb, page) {
+                if let Some(name) = self.leaderboard.update(action, run, page) {
                     // Saved with the run's edits, so a restart and `export` use it too.
                     self.targets.pick(name.clone());
                     return vec![Effect::Write(Write::Edits {
@@ -513,7 +513,7 @@ impl App {
                 }
             }
             Tab::Targets => {
-                let reply = self.targets.update(action, wb);
+                let reply = self.targets.update(action, run);
                 return self.reply(reply);
             }
         }
@@ -542,11 +542,11 @@ impl App {
         let Some(input) = self.input.take() else {
             return vec![];
         };
-        let wb = self.wb.as_ref();
+        let run = self.run.as_ref();
         let reply = match input.kind {
-            InputKind::Search => self.targets.search_for(wb, &input.text),
-            InputKind::K => self.targets.set_k_text(wb, &input.text),
-            InputKind::AddUser => self.targets.add_user(wb, &input.text),
+            InputKind::Search => self.targets.search_for(run, &input.text),
+            InputKind::K => self.targets.set_k_text(run, &input.text),
+            InputKind::AddUser => self.targets.add_user(run, &input.text),
             InputKind::CampaignName => {
                 let name = input.text.trim();
                 if name.is_empty() {
@@ -603,10 +603,10 @@ impl App {
 
     /// The name a new campaign is offered: the targeting model, K and the test anchor's day.
     fn campaign_default_name(&self) -> String {
-        let Some((wb, spec)) = self.list_spec() else {
+        let Some((run, spec)) = self.list_spec() else {
             return String::new();
         };
-        let day = wb
+        let day = run
             .test_anchor()
             .map(|t| crate::engine::time::fmt_anchor(t)[..10].to_string())
             .unwrap_or_default();
@@ -622,6 +622,6 @@ impl App {
             _ => None,
         };
         self.targets
-            .fill_reasons(self.wb.as_ref(), self.tab == Tab::Targets, popup_row);
+            .fill_reasons(self.run.as_ref(), self.tab == Tab::Targets, popup_row);
     }
 }

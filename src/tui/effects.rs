@@ -28,10 +28,10 @@ pub fn perform(app: &mut App, w: &Write) -> Notice {
     match w {
         Write::Export(path) => {
             let res = ExportFormat::of_path(path).and_then(|f| {
-                let (wb, spec) = app
+                let (run, spec) = app
                     .list_spec()
                     .ok_or_else(|| crate::engine::Error::Config("no run loaded".into()))?;
-                let list = target_list(wb, &spec)?;
+                let list = target_list(run, &spec)?;
                 export(&list.rows, &app.tiers, f, path)?;
                 Ok((list.rows.len(), list.tie_note(spec.k)))
             });
@@ -46,11 +46,11 @@ pub fn perform(app: &mut App, w: &Write) -> Notice {
             }
         }
         Write::Report => {
-            let Some((wb, spec)) = app.list_spec() else {
+            let Some((run, spec)) = app.list_spec() else {
                 return failed("no run loaded".into());
             };
-            let path = wb.dir.join(format!("report-top{}.md", spec.k));
-            match report(wb, &spec).and_then(|text| write_report(&text, &path)) {
+            let path = run.dir.join(format!("report-top{}.md", spec.k));
+            match report(run, &spec).and_then(|text| write_report(&text, &path)) {
                 Ok(()) => ok(format!("report written to {}", path.display())),
                 Err(e) => failed(format!("report failed: {e}")),
             }
@@ -61,7 +61,7 @@ pub fn perform(app: &mut App, w: &Write) -> Notice {
             } else {
                 what.clone()
             };
-            let Some(wb) = &app.wb else {
+            let Some(run) = &app.run else {
                 return failed(format!("{what}, but NOT saved: no run loaded"));
             };
             // A file that did not load is never overwritten (editing is off then).
@@ -72,12 +72,12 @@ pub fn perform(app: &mut App, w: &Write) -> Notice {
             }
             // Merged under the run's lock into the file as it is now: another workbench's
             // edits saved since this one read it stay.
-            match Edits::update(&wb.dir, |e| e.apply(edit)) {
+            match Edits::update(&run.dir, |e| e.apply(edit)) {
                 Ok(saved) => {
                     let mut mine = app.targets.edits.clone();
                     mine.apply(edit);
                     let others = !saved.same_users(&mine);
-                    app.targets.adopt(app.wb.as_ref(), saved);
+                    app.targets.adopt(app.run.as_ref(), saved);
                     let quiet = matches!(w, Write::Edits { what, .. } if what.is_empty());
                     if quiet && !others {
                         return ok(String::new());
@@ -194,11 +194,11 @@ pub fn campaign(app: &mut App, op: &CampaignOp) {
             }
         }
         CampaignOp::Create { name, holdout_bp } => {
-            let Some((wb, spec)) = app.list_spec() else {
+            let Some((run, spec)) = app.list_spec() else {
                 app.notify("no run loaded: no campaign made", true);
                 return;
             };
-            let (run_dir, k, model) = (wb.dir.clone(), spec.k, spec.model.to_string());
+            let (run_dir, k, model) = (run.dir.clone(), spec.k, spec.model.to_string());
             let out = run_dir.join(format!("campaign-{}-treatment.csv", file_safe(name)));
             let made = campaign_db(app, true).and_then(|db| {
                 let mut db = db.ok_or_else(|| {
@@ -251,19 +251,19 @@ pub fn campaign(app: &mut App, op: &CampaignOp) {
     }
 }
 
-/// Show `wb` with the hand edits saved in its directory (each id checked against the users
+/// Show `run` with the hand edits saved in its directory (each id checked against the users
 /// it scored).
-pub fn open(app: &mut App, wb: LoadedRun) {
-    let edits = Edits::load_for(&wb);
-    app.set_workbench(wb, edits);
+pub fn open(app: &mut App, run: LoadedRun) {
+    let edits = Edits::load_for(&run);
+    app.show_run(run, edits);
 }
 
 /// Show a run trained from the workbench. The analyst's hand edits, targeting model and K on
 /// the run shown before it carry over (the edits are saved into the new run at once), and
 /// edits naming users the new run does not score are listed in the notice, not dropped
 /// silently. With no run shown before, it opens as any run does.
-pub fn open_retrained(app: &mut App, wb: LoadedRun) {
-    let before = app.wb.as_ref().map(|old| {
+pub fn open_retrained(app: &mut App, run: LoadedRun) {
+    let before = app.run.as_ref().map(|old| {
         (
             old.run_id.clone(),
             app.targets.edits.clone(),
@@ -273,7 +273,7 @@ pub fn open_retrained(app: &mut App, wb: LoadedRun) {
         )
     });
     let Some((old_id, edits, locked, model, k)) = before else {
-        return open(app, wb);
+        return open(app, run);
     };
     let saved_to = app
         .notice
@@ -281,7 +281,7 @@ pub fn open_retrained(app: &mut App, wb: LoadedRun) {
         .map(|n| n.text.clone())
         .unwrap_or_default();
     let mut said = vec![saved_to];
-    let scored: std::collections::HashSet<i64> = wb.test.users.iter().copied().collect();
+    let scored: std::collections::HashSet<i64> = run.test.users.iter().copied().collect();
     let gone: Vec<i64> = edits
         .excluded
         .iter()
@@ -307,8 +307,8 @@ pub fn open_retrained(app: &mut App, wb: LoadedRun) {
     };
     // Edits that did not load on the old run stay off: nothing is carried from them.
     let carry = !locked && !kept.is_empty();
-    app.set_workbench(
-        wb,
+    app.show_run(
+        run,
         Ok(if carry {
             kept.clone()
         } else {
@@ -316,8 +316,8 @@ pub fn open_retrained(app: &mut App, wb: LoadedRun) {
         }),
     );
     let mut carried: Vec<Edit> = Vec::new();
-    if let Some(m) = model.filter(|m| app.wb.as_ref().is_some_and(|w| w.model(m).is_some())) {
-        if Some(&m) != app.wb.as_ref().map(|w| &w.chosen) {
+    if let Some(m) = model.filter(|m| app.run.as_ref().is_some_and(|w| w.model(m).is_some())) {
+        if Some(&m) != app.run.as_ref().map(|w| &w.chosen) {
             said.push(format!("targeting still by {m}"));
         }
         app.targets.pick(m.clone());
@@ -328,9 +328,9 @@ pub fn open_retrained(app: &mut App, wb: LoadedRun) {
     carried.push(Edit::K(k));
     let mut error = false;
     // The new run's saved edits: the users kept, the model and K (unless its edits are off).
-    if !locked && let Some(wb) = &app.wb {
+    if !locked && let Some(run) = &app.run {
         let n = kept.excluded.len() + kept.added.len();
-        let saved = Edits::update(&wb.dir, |e| {
+        let saved = Edits::update(&run.dir, |e| {
             for ed in kept
                 .excluded
                 .iter()

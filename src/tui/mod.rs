@@ -117,7 +117,7 @@ pub fn run(opts: TuiOptions) -> Result<()> {
     let initial = match &opts.run {
         Some(dir) => Some(LoadedRun::load(dir)?),
         None => find_run(&opts.out, &opts.train).and_then(|d| match LoadedRun::load(&d) {
-            Ok(wb) => Some(wb),
+            Ok(run) => Some(run),
             Err(e) => {
                 tracing::warn!("cannot reopen {}: {e}", d.display());
                 None
@@ -127,9 +127,9 @@ pub fn run(opts: TuiOptions) -> Result<()> {
     let (tx, rx) = mpsc::channel::<Event>();
     let mut trainer: Option<trainer::Trainer> = None;
     match initial {
-        Some(wb) => {
-            tracing::info!("opened run {}", wb.dir.display());
-            effects::open(&mut app, wb);
+        Some(run) => {
+            tracing::info!("opened run {}", run.dir.display());
+            effects::open(&mut app, run);
         }
         None => {
             // Missing files and empty globs are reported before the screen is taken.
@@ -185,13 +185,13 @@ pub fn run(opts: TuiOptions) -> Result<()> {
             Event::Engine(msg) => {
                 if let EngineMsg::Finished(r) = &msg {
                     match r {
-                        Ok(wb) => tracing::info!("training finished: {}", wb.dir.display()),
+                        Ok(run) => tracing::info!("training finished: {}", run.dir.display()),
                         Err(e) => tracing::error!("training failed: {e}"),
                     }
                     trainer = None;
                 }
-                if let Some(wb) = app.engine(msg) {
-                    effects::open_retrained(&mut app, wb);
+                if let Some(run) = app.engine(msg) {
+                    effects::open_retrained(&mut app, run);
                 }
                 vec![]
             }

@@ -10,7 +10,7 @@ use super::theme::Theme;
 
 pub struct Shared<'a> {
     pub theme: &'a Theme,
-    pub wb: Option<&'a LoadedRun>,
+    pub run: Option<&'a LoadedRun>,
     /// The data summary and feature statistics: the training run's as soon as it has them,
     /// else the shown run's (the Labels and Features tabs draw from these alone).
     pub stats: Option<&'a crate::engine::dataset::stats::RunStats>,

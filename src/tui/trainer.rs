@@ -45,7 +45,7 @@ pub fn spawn(cfg: TrainConfig, out: PathBuf, tx: Sender<Event>) -> Trainer {
                     progress(run::Progress::Stage("saving the run"));
                     save_new(&report, &out)
                 })
-                .map(|(_, wb)| Box::new(wb))
+                .map(|(_, run)| Box::new(run))
                 .map_err(|e| e.to_string())
         }))
         .unwrap_or_else(|p| {

@@ -168,14 +168,14 @@ fn status_line(app: &App, f: &mut Frame, area: Rect) {
             fit_status(&n.text, area.width as usize),
             if n.error { t.bad() } else { t.good() },
         )
-    } else if let Some(wb) = &app.wb {
+    } else if let Some(run) = &app.run {
         // Narrow, the run's id goes first: the models say more.
         let models = format!(
             "chosen: {} · targeting: {}",
-            wb.chosen,
+            run.chosen,
             app.targeting_model().map_or("–", |m| m.name.as_str())
         );
-        let full = format!(" run {} · {models}", wb.run_id);
+        let full = format!(" run {} · {models}", run.run_id);
         let text = if cells(&full) <= width {
             full
         } else {

@@ -152,8 +152,13 @@ fn hand_edits_apply_and_a_later_anchor_scores_the_log_there() {
     // The analyst took the first-ranked user off the list and put a low-ranked one on it.
     let first = plain.targets[0].row.user_id;
     let listed: HashSet<i64> = plain.targets.iter().map(|t| t.row.user_id).collect();
-    let wb = churn_tui::engine::run::open::LoadedRun::load(&run).unwrap();
-    let outsider = *wb.test.users.iter().find(|u| !listed.contains(u)).unwrap();
+    let loaded = churn_tui::engine::run::open::LoadedRun::load(&run).unwrap();
+    let outsider = *loaded
+        .test
+        .users
+        .iter()
+        .find(|u| !listed.contains(u))
+        .unwrap();
     std::fs::write(
         run.join("edits.json"),
         format!("{{\"excluded\": [{first}], \"added\": [{outsider}]}}"),

@@ -132,12 +132,12 @@ fn damaged_model_files_are_errors() {
 #[test]
 fn nan_scores_are_refused() {
     let (d, run) = run_copy();
-    let wb = churn_tui::engine::run::open::LoadedRun::load(&run).unwrap();
+    let loaded = churn_tui::engine::run::open::LoadedRun::load(&run).unwrap();
     let mut cols = vec![
-        Column::new("user_id".into(), wb.test.users.clone()),
-        Column::new("anchor_us".into(), wb.test.anchors.clone()),
+        Column::new("user_id".into(), loaded.test.users.clone()),
+        Column::new("anchor_us".into(), loaded.test.anchors.clone()),
     ];
-    for (i, m) in wb.models.iter().enumerate() {
+    for (i, m) in loaded.models.iter().enumerate() {
         let mut scores = m.test_scores.clone();
         if i == 1 {
             scores[3] = f64::NAN;
@@ -152,7 +152,7 @@ fn nan_scores_are_refused() {
     assert!(
         err.contains("test_scores.parquet")
             && err.contains("not a probability")
-            && err.contains(&wb.models[1].name),
+            && err.contains(&loaded.models[1].name),
         "{err}"
     );
 }
@@ -215,12 +215,12 @@ fn bad_edits_and_missing_score_columns_name_their_file() {
     }
     std::fs::remove_file(run.join("edits.json")).unwrap();
     // A run with test_scores.parquet that lacks a model's column.
-    let wb = churn_tui::engine::run::open::LoadedRun::load(&run).unwrap();
+    let loaded = churn_tui::engine::run::open::LoadedRun::load(&run).unwrap();
     let mut cols = vec![
-        Column::new("user_id".into(), wb.test.users.clone()),
-        Column::new("anchor_us".into(), wb.test.anchors.clone()),
+        Column::new("user_id".into(), loaded.test.users.clone()),
+        Column::new("anchor_us".into(), loaded.test.anchors.clone()),
     ];
-    for m in wb.models.iter().skip(1) {
+    for m in loaded.models.iter().skip(1) {
         cols.push(Column::new(m.name.as_str().into(), m.test_scores.clone()));
     }
     let mut df = DataFrame::new_infer_height(cols).unwrap();
@@ -229,7 +229,7 @@ fn bad_edits_and_missing_score_columns_name_their_file() {
         .unwrap();
     let err = fails(&mut export_cmd(&run, &d.path().join("t.csv")));
     assert!(
-        err.contains("test_scores.parquet") && err.contains(&wb.models[0].name),
+        err.contains("test_scores.parquet") && err.contains(&loaded.models[0].name),
         "{err}"
     );
 }

@@ -215,7 +215,7 @@ fn retraining_carries_the_edits_and_the_targeting_choice_over() {
     copy_dir(&fixture_run(), &new_dir);
     effects::open_retrained(&mut app, LoadedRun::load(&new_dir).unwrap());
 
-    assert_eq!(app.wb.as_ref().unwrap().dir, new_dir);
+    assert_eq!(app.run.as_ref().unwrap().dir, new_dir);
     assert!(app.targets.edits.excluded.contains(&excluded));
     assert!(!app.targets.edits.added.contains(&999_999_999));
     assert_eq!(

@@ -382,8 +382,12 @@ fn the_xlsx_report_has_summary_targets_and_leaderboard_sheets() {
         .collect();
     let csv = d.path().join("list.csv");
     let (tiers, en) = (TierRule::default(), Phrases::load("en").unwrap());
-    let wb = LoadedRun::load(&run).unwrap();
-    let rows = target_rows(&wb, &spec(&model, KPct { bp: 500 }, &tiers, &edits, &en)).unwrap();
+    let loaded = LoadedRun::load(&run).unwrap();
+    let rows = target_rows(
+        &loaded,
+        &spec(&model, KPct { bp: 500 }, &tiers, &edits, &en),
+    )
+    .unwrap();
     export(&rows, &tiers, ExportFormat::Csv, &csv).unwrap();
     let csv_first = std::fs::read_to_string(&csv)
         .unwrap()

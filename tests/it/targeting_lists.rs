@@ -23,31 +23,31 @@ use crate::common::targeting::*;
 use crate::common::{bin, fixture_run, run_copy, screen};
 
 /// A row at the test population's medians with one feature pushed to `v`.
-fn one_extreme(wb: &LoadedRun, feature: usize, v: f64) -> Data {
-    let mut cols: Vec<Vec<f64>> = wb.medians().iter().map(|&m| vec![m]).collect();
+fn one_extreme(loaded: &LoadedRun, feature: usize, v: f64) -> Data {
+    let mut cols: Vec<Vec<f64>> = loaded.medians().iter().map(|&m| vec![m]).collect();
     cols[feature][0] = v;
     Data {
         cols,
         y: vec![true],
         users: vec![1],
-        anchors: vec![wb.test.anchors[0]],
+        anchors: vec![loaded.test.anchors[0]],
         hist: vec![],
     }
 }
 
 #[test]
 fn one_extreme_feature_is_the_top_reason_for_logreg_and_gbdt() {
-    let wb = LoadedRun::load(&fixture_run()).unwrap();
-    let max = |j: usize| wb.test.cols[j].iter().copied().fold(f64::MIN, f64::max);
+    let loaded = LoadedRun::load(&fixture_run()).unwrap();
+    let max = |j: usize| loaded.test.cols[j].iter().copied().fold(f64::MIN, f64::max);
     // Long silence: days_since_last_event at the population's maximum, everything else at the
     // median. (activity_ratio_15d and activity_trend are exactly collinear, so a linear model
     // may split their weight either way; they make no fair single-feature test.)
     for (feature, value) in [(4usize, max(4))] {
         for model in ["logreg", "gbdt"] {
-            let m = wb.fitted(model).unwrap();
-            let x = one_extreme(&wb, feature, value);
+            let m = loaded.fitted(model).unwrap();
+            let x = one_extreme(&loaded, feature, value);
             let attr = m.contributions(&x).expect("model attributions");
-            let rs = reasons_for(&attr[0], &x.row(0), |j, v| wb.shares(j, v));
+            let rs = reasons_for(&attr[0], &x.row(0), |j, v| loaded.shares(j, v));
             assert_eq!(
                 rs.first().map(|r| r.feature),
                 Some(feature),
@@ -63,10 +63,10 @@ fn one_extreme_feature_is_the_top_reason_for_logreg_and_gbdt() {
 fn logreg_attributions_sum_to_the_log_odds() {
     // coef × z over the features plus the intercept is the model's logit: an independent check
     // through predict().
-    let wb = LoadedRun::load(&fixture_run()).unwrap();
-    let m = wb.fitted("logreg").unwrap();
+    let loaded = LoadedRun::load(&fixture_run()).unwrap();
+    let m = loaded.fitted("logreg").unwrap();
     let rows: Vec<usize> = (0..20).collect();
-    let x = wb.test.select(&rows);
+    let x = loaded.test.select(&rows);
     let attr = m.contributions(&x).unwrap();
     let p = m.predict(&x).unwrap();
     let intercept: Vec<f64> = attr
@@ -121,21 +121,21 @@ fn the_targets_header_groups_counts_by_thousands() {
 #[test]
 fn percentiles_on_a_hand_built_population() {
     // Ten users: 1,2,2,3,3,3,4,5,8,20.
-    let wb = tiny_workbench(&[3.0, 1.0, 2.0, 20.0, 3.0, 5.0, 2.0, 3.0, 8.0, 4.0]);
+    let loaded = tiny_workbench(&[3.0, 1.0, 2.0, 20.0, 3.0, 5.0, 2.0, 3.0, 8.0, 4.0]);
     // Value 3: 3 below (1,2,2), 4 above (4,5,8,20).
-    assert_eq!(wb.shares(0, 3.0), (0.3, 0.4));
+    assert_eq!(loaded.shares(0, 3.0), (0.3, 0.4));
     // Value 20: 9 below, none above; value 1: none below, 9 above.
-    assert_eq!(wb.shares(0, 20.0), (0.9, 0.0));
-    assert_eq!(wb.shares(0, 1.0), (0.0, 0.9));
+    assert_eq!(loaded.shares(0, 20.0), (0.9, 0.0));
+    assert_eq!(loaded.shares(0, 1.0), (0.0, 0.9));
     // Between values: 2.5 has 3 below and 7 above.
-    assert_eq!(wb.shares(0, 2.5), (0.3, 0.7));
+    assert_eq!(loaded.shares(0, 2.5), (0.3, 0.7));
     let en = Phrases::load("en").unwrap();
-    let (b, a) = wb.shares(1, 1.0);
+    let (b, a) = loaded.shares(1, 1.0);
     assert_eq!(
         en.sentence(1, 1.0, b, a),
         "active on 1 of the last 30 days — lower than 90% of users"
     );
-    let (b, a) = wb.shares(0, 20.0);
+    let (b, a) = loaded.shares(0, 20.0);
     assert_eq!(
         en.sentence(0, 20.0, b, a),
         "20 events in the last 30 days — higher than 90% of users"
@@ -145,8 +145,8 @@ fn percentiles_on_a_hand_built_population() {
 #[test]
 fn target_list_with_edits_matches_an_independent_ranking() {
     let (_d, run) = run_copy();
-    let wb = LoadedRun::load(&run).unwrap();
-    let model = wb.chosen.clone();
+    let loaded = LoadedRun::load(&run).unwrap();
+    let model = loaded.chosen.clone();
     let r = ranked(&run, &model);
     let mut edits = Edits::default();
     edits.toggle_exclude(r[0].0);
@@ -154,7 +154,11 @@ fn target_list_with_edits_matches_an_independent_ranking() {
     edits.add(r[200].0);
     edits.add(r[100].0);
     let (tiers, en) = (TierRule::default(), Phrases::load("en").unwrap());
-    let rows = target_rows(&wb, &spec(&model, KPct { bp: 1000 }, &tiers, &edits, &en)).unwrap();
+    let rows = target_rows(
+        &loaded,
+        &spec(&model, KPct { bp: 1000 }, &tiers, &edits, &en),
+    )
+    .unwrap();
     let want = expected(&run, &model, 1000, &edits);
     let got: Vec<(usize, i64, bool)> = rows.iter().map(|r| (r.rank, r.user_id, r.edited)).collect();
     assert_eq!(got, want);
@@ -188,7 +192,7 @@ fn target_list_with_edits_matches_an_independent_ranking() {
     // Adding a user who was not scored is refused, naming them.
     let mut bad = Edits::default();
     bad.add(42);
-    let e = target_rows(&wb, &spec(&model, KPct { bp: 500 }, &tiers, &bad, &en))
+    let e = target_rows(&loaded, &spec(&model, KPct { bp: 500 }, &tiers, &bad, &en))
         .unwrap_err()
         .to_string();
     assert!(e.contains("42"), "{e}");
@@ -226,12 +230,12 @@ fn tie_workbench() -> LoadedRun {
 /// below every tier shows as `added`, not as the last tier.
 #[test]
 fn a_cut_tie_and_an_added_user_on_the_targets_tab_at_80x24() {
-    let wb = tie_workbench();
+    let loaded = tie_workbench();
     let mut app = App::new(Theme::default(), 1);
     // k = ceil(5 · 30,480 / 100) = 1,524: the 41 above, then 1,483 of the 6,876 tied.
     let mut edits = Edits::default();
     edits.add(20_000);
-    app.set_workbench(wb, Ok(edits));
+    app.show_run(loaded, Ok(edits));
     app.update(Action::GoTab(Tab::Targets));
     let s = screen(&mut app, 80, 24);
     insta::assert_snapshot!("targets_tie_80x24", s);
@@ -277,12 +281,12 @@ fn a_cut_tie_and_an_added_user_on_the_targets_tab_at_80x24() {
 #[test]
 fn a_list_cut_in_a_tie_takes_the_runner_ups_best_and_says_so() {
     let (d, run) = run_copy();
-    let wb = LoadedRun::load(&run).unwrap();
+    let loaded = LoadedRun::load(&run).unwrap();
     // gbdt at 5% of 496: k = 25 cuts a group of 21 equal scores after 11 above it.
     let (tiers, en) = (TierRule::default(), Phrases::load("en").unwrap());
     let none = Edits::default();
     let list = churn_tui::engine::targeting::list::target_list(
-        &wb,
+        &loaded,
         &spec("gbdt", KPct { bp: 500 }, &tiers, &none, &en),
     )
     .unwrap();

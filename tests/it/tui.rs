@@ -122,8 +122,13 @@ fn app_in(lang: &str) -> App {
 
 /// The full risk reasons of the user with this id, as the popup should show them.
 fn full_reasons(app: &App, user: i64) -> Vec<String> {
-    let wb = app.wb.as_ref().expect("run");
-    let row = wb.test.users.iter().position(|u| *u == user).expect("user");
+    let loaded = app.run.as_ref().expect("run");
+    let row = loaded
+        .test
+        .users
+        .iter()
+        .position(|u| *u == user)
+        .expect("user");
     app.targets
         .reasons_of(row)
         .unwrap_or_default()
@@ -179,7 +184,7 @@ fn risk_reasons_are_cut_at_words_in_the_list_and_whole_in_the_popup() {
             press(&mut app, KeyCode::Enter);
             keys(&mut app, "G");
             let s = screen(&mut app, w, h);
-            let user = app.targets.list_user(app.wb.as_ref(), 0).expect("user");
+            let user = app.targets.list_user(app.run.as_ref(), 0).expect("user");
             let text = bare(
                 &s.lines()
                     .skip_while(|l| !l.contains("1."))
@@ -295,9 +300,9 @@ fn c_on_targets_stores_a_campaign_and_the_campaigns_tab_reads_it_out() {
     let d = tempfile::tempdir().unwrap();
     let run = d.path().join("run");
     crate::common::copy_dir(&fixture_run(), &run);
-    let wb = LoadedRun::load(&run).unwrap();
-    let mut app = App::new(Theme::default(), wb.models.len());
-    effects::open(&mut app, wb);
+    let loaded = LoadedRun::load(&run).unwrap();
+    let mut app = App::new(Theme::default(), loaded.models.len());
+    effects::open(&mut app, loaded);
     let db = d.path().join("c.db");
     app.campaign_db = Some(db.display().to_string());
     app.campaigns.db = "campaigns.db".into();
@@ -399,9 +404,9 @@ fn control_characters_from_data_never_reach_the_screen() {
     v["data"]["files"][0]["path"] = "/tmp/ev\u{1b}[2J\u{1b}]0;title\u{7}il.csv".into();
     std::fs::write(&stats, serde_json::to_string(&v).unwrap()).unwrap();
 
-    let wb = LoadedRun::load(&run).expect("run loads");
-    let mut app = App::new(Theme::default(), wb.models.len());
-    effects::open(&mut app, wb);
+    let loaded = LoadedRun::load(&run).expect("run loads");
+    let mut app = App::new(Theme::default(), loaded.models.len());
+    effects::open(&mut app, loaded);
     app.notify(
         "unknown event_type `view\u{1b}]52;c;SGVsbG8=\u{7}\u{1b}[2J\r\u{9b}31m`",
         true,
@@ -587,7 +592,7 @@ fn the_chosen_models_interval_line_does_not_compare_it_with_itself() {
     let chosen = chosen();
     let mut app = fixture_app();
     keys(&mut app, "3g");
-    let n = app.wb.as_ref().expect("run").models.len();
+    let n = app.run.as_ref().expect("run").models.len();
     for row in 0..n {
         let s = screen(&mut app, 80, 24);
         let line = s
@@ -637,7 +642,7 @@ fn event_counts_read_the_same_in_summary_and_on_the_labels_tab() {
     );
 
     let mut app = fixture_app();
-    let mut stats = app.wb.as_ref().expect("run").stats.clone();
+    let mut stats = app.run.as_ref().expect("run").stats.clone();
     (
         stats.data.rows_read,
         stats.data.duplicates,

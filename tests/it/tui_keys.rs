@@ -491,19 +491,19 @@ fn sort_arrows_mean_the_same_on_every_column() {
     let mut app = fixture_app();
     keys(&mut app, "3");
     let names = |app: &App| -> Vec<String> {
-        let wb = app.wb.as_ref().expect("run");
+        let loaded = app.run.as_ref().expect("run");
         app.leaderboard
-            .order(Some(wb))
+            .order(Some(loaded))
             .iter()
-            .map(|&i| wb.models[i].name.clone())
+            .map(|&i| loaded.models[i].name.clone())
             .collect()
     };
     let aucs = |app: &App| -> Vec<f64> {
-        let wb = app.wb.as_ref().expect("run");
+        let loaded = app.run.as_ref().expect("run");
         app.leaderboard
-            .order(Some(wb))
+            .order(Some(loaded))
             .iter()
-            .map(|&i| wb.models[i].val.pr_auc.unwrap_or(f64::NAN))
+            .map(|&i| loaded.models[i].val.pr_auc.unwrap_or(f64::NAN))
             .collect()
     };
     // Default: PR-AUC, descending.

@@ -47,7 +47,7 @@ fn curves_without_colour_tell_the_models_apart() {
     let s = screen(&mut app, 80, 24);
     insta::assert_snapshot!("curves_nocolor_80x24", &s);
     let names: Vec<String> = app
-        .wb
+        .run
         .as_ref()
         .expect("run")
         .models
@@ -195,12 +195,12 @@ fn ascii_puts_only_ascii_on_every_tab_and_popup() {
 /// Makes `name` the targeting model as a person would: its row on the Leaderboard, Enter.
 fn target(app: &mut App, name: &str) {
     keys(app, "3g");
-    let wb = app.wb.as_ref().expect("run");
+    let loaded = app.run.as_ref().expect("run");
     let pos = app
         .leaderboard
-        .order(Some(wb))
+        .order(Some(loaded))
         .iter()
-        .position(|&i| wb.models[i].name == name)
+        .position(|&i| loaded.models[i].name == name)
         .expect("model on the board");
     for _ in 0..pos {
         keys(app, "j");
@@ -249,7 +249,7 @@ fn the_k_mark_on_val_shows_whichever_model_is_targeted_in_every_theme() {
         (ASCII, "ascii_"),
     ] {
         let names: Vec<String> = themed_app(theme)
-            .wb
+            .run
             .as_ref()
             .expect("run")
             .models

@@ -81,10 +81,10 @@ fn training_progress_reaches_the_ui_and_the_run_opens() {
     loop {
         match next_engine(&rx) {
             EngineMsg::Finished(r) => {
-                let wb = app
+                let loaded = app
                     .engine(EngineMsg::Finished(r))
                     .expect("the new run opens");
-                effects::open(&mut app, wb);
+                effects::open(&mut app, loaded);
                 break;
             }
             m => {
@@ -103,7 +103,7 @@ fn training_progress_reaches_the_ui_and_the_run_opens() {
 
     // The workbench's scores (from test_scores.parquet) are the run's scores.csv, read here
     // on its own, row by row.
-    let dir = app.wb.as_ref().expect("run").dir.clone();
+    let dir = app.run.as_ref().expect("run").dir.clone();
     let run = LoadedRun::load(&dir).expect("load");
     let csv = std::fs::read_to_string(dir.join("scores.csv")).expect("scores.csv");
     let mut rows = 0;
@@ -211,13 +211,13 @@ fn progress_never_counts_past_its_total() {
 /// made, while the models still fit (the Leaderboard waits for them).
 #[test]
 fn labels_and_features_show_before_the_models_finish() {
-    let wb = LoadedRun::load(&fixture_run()).unwrap();
-    let mut app = App::new(Theme::default(), wb.models.len());
+    let loaded = LoadedRun::load(&fixture_run()).unwrap();
+    let mut app = App::new(Theme::default(), loaded.models.len());
     app.training_started();
     let waiting = "appears here when training finishes";
     assert!(screen(&mut app, 80, 24).contains(waiting));
     app.engine(EngineMsg::Progress(Progress::Stats(Box::new(
-        wb.stats.clone(),
+        loaded.stats.clone(),
     ))));
     let labels = screen(&mut app, 80, 24);
     assert!(!labels.contains(waiting), "{labels}");

@@ -140,7 +140,7 @@ pub fn create(db: &mut dyn Sql, req: &mut CreateRequest) -> Result<Created> {
         .ok_or_else(|| Error::Config("the run has no test rows".into()))?;
     let anchor = req.anchor.unwrap_or(test_anchor);
     let mut inputs: Vec<PathBuf> = Vec::new();
-    let wb = if anchor == test_anchor && req.data.is_empty() {
+    let run = if anchor == test_anchor && req.data.is_empty() {
         run
     } else {
         let manifest = crate::engine::run::format::read_manifest(&req.run_dir)?;
@@ -166,7 +166,7 @@ pub fn create(db: &mut dyn Sql, req: &mut CreateRequest) -> Result<Created> {
         crate::engine::run::files::guard_output(out, &inputs)?;
     }
     // Hand-added users the new anchor did not score are left out, and said so.
-    let scored: HashSet<i64> = wb.test.users.iter().copied().collect();
+    let scored: HashSet<i64> = run.test.users.iter().copied().collect();
     let dropped_edits: Vec<i64> = edits
         .added
         .iter()
@@ -176,7 +176,7 @@ pub fn create(db: &mut dyn Sql, req: &mut CreateRequest) -> Result<Created> {
     edits.added.retain(|u| scored.contains(u));
 
     let rows = target_rows(
-        &wb,
+        &run,
         &ListSpec {
             model: &model,
             k,
@@ -195,7 +195,7 @@ pub fn create(db: &mut dyn Sql, req: &mut CreateRequest) -> Result<Created> {
     let name = req.name.clone().unwrap_or_else(|| {
         format!(
             "{}-{}-top{}",
-            wb.run_id,
+            run.run_id,
             &fmt_anchor(anchor)[..10],
             k.to_string().replace('.', "_")
         )
@@ -205,14 +205,14 @@ pub fn create(db: &mut dyn Sql, req: &mut CreateRequest) -> Result<Created> {
         id: 0,
         name,
         created_at: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        run_id: wb.run_id.clone(),
+        run_id: run.run_id.clone(),
         model,
         anchor: fmt_anchor(anchor),
         k_bp: k.bp,
         holdout_bp: req.holdout_bp,
         seed: req.seed as i64,
-        horizon_days: wb.config.dataset.window.horizon_days,
-        scope: serde_json::to_string(&wb.config.dataset.scope)
+        horizon_days: run.config.dataset.window.horizon_days,
+        scope: serde_json::to_string(&run.config.dataset.scope)
             .map_err(|e| Error::Config(format!("scope: {e}")))?,
         run_dir: std::path::absolute(&req.run_dir)
             .unwrap_or_else(|_| req.run_dir.clone())

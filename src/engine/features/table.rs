@@ -304,15 +304,18 @@ pub fn check_splits(plan: &AnchorPlan, per_anchor: &[AnchorCounts]) -> Result<()
             .map(|a| a.rows)
             .sum();
         if !anchors.is_empty() && rows == 0 {
-            return Err(Error::Config(format!(
-                "the {split} split is empty: nobody was active in the {}-day lookback before {}",
-                plan.window.lookback_days,
-                anchors
-                    .iter()
-                    .map(|t| fmt_anchor(*t))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
+            return Err(Error::EmptySplit {
+                split: split.to_string(),
+                why: format!(
+                    ": nobody was active in the {}-day lookback before {}",
+                    plan.window.lookback_days,
+                    anchors
+                        .iter()
+                        .map(|t| fmt_anchor(*t))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
         }
     }
     Ok(())

@@ -69,13 +69,14 @@ pub fn split_default(anchors: &[i64], w: &Window) -> Result<AnchorPlan> {
     sorted.sort_unstable();
     sorted.dedup();
     let h = w.horizon_us();
-    let empty = |split: &str| {
-        Error::Config(format!(
-            "the {split} split is empty; eligible anchors tried: {} (lookback {}d, horizon {}d)",
+    let empty = |split: &str| Error::EmptySplit {
+        split: split.to_string(),
+        why: format!(
+            "; eligible anchors tried: {} (lookback {}d, horizon {}d)",
             list(&sorted),
             w.lookback_days,
             w.horizon_days
-        ))
+        ),
     };
     let test = *sorted.last().ok_or_else(|| empty("test"))?;
     let val = sorted
@@ -135,11 +136,14 @@ pub fn split_assigned(train: &[i64], val: &[i64], test: &[i64], w: &Window) -> R
             }
         }
         if kept == 0 {
-            return Err(Error::Config(format!(
-                "the {split} split is empty; anchors tried: {} (purged: {})",
-                tried(given),
-                list(&plan.purged)
-            )));
+            return Err(Error::EmptySplit {
+                split: split.to_string(),
+                why: format!(
+                    "; anchors tried: {} (purged: {})",
+                    tried(given),
+                    list(&plan.purged)
+                ),
+            });
         }
     }
     plan.anchors.sort_unstable();
@@ -244,7 +248,9 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("train split is empty"), "{err}");
+        assert!(err.is_empty_split());
         assert!(err.to_string().contains("2019-12-15T00:00:00Z"), "{err}");
+        assert!(err.hint("a hint does not hide it").is_empty_split());
     }
 
     #[test]
@@ -252,6 +258,7 @@ mod tests {
         let w = Window::default();
         let err = split_default(&[d("2019-11-01"), d("2019-12-01")], &w).unwrap_err();
         assert!(err.to_string().contains("train split is empty"), "{err}");
+        assert!(err.is_empty_split());
         assert!(
             err.to_string()
                 .contains("2019-11-01T00:00:00Z, 2019-12-01T00:00:00Z"),

@@ -326,7 +326,7 @@ impl LoadedRun {
             .into_iter()
             .map(|f| (f.name, f.error))
             .collect();
-        let mut wb = LoadedRun::from_parts(
+        let mut run = LoadedRun::from_parts(
             dir.to_path_buf(),
             manifest.run_id,
             manifest.config,
@@ -336,8 +336,8 @@ impl LoadedRun {
             views,
             test,
         )?;
-        wb.choice = Some(eval.choice);
-        Ok(wb)
+        run.choice = Some(eval.choice);
+        Ok(run)
     }
 
     /// A workbench from its parts (benchmarks and tests build one without a run directory).
@@ -449,12 +449,12 @@ impl LoadedRun {
             view.fitted = m.fitted.clone();
             views.push(view);
         }
-        let mut wb = self.clone();
-        wb.chosen = model.to_string();
-        wb.models = views;
-        wb.test = test;
-        wb.percentiles = Arc::default();
-        Ok(wb)
+        let mut run = self.clone();
+        run.chosen = model.to_string();
+        run.models = views;
+        run.test = test;
+        run.percentiles = Arc::default();
+        Ok(run)
     }
 
     /// The anchor of the test rows (the last one when the test split has several).

@@ -296,14 +296,14 @@ fn save_as(
     let work = crate::engine::io::atomic::WorkDir::new(root, RUN_TMP_PREFIX)?;
     let dir = work.path().to_path_buf();
     write_body(r, &dir)?;
-    let mut wb: Option<LoadedRun> = None;
+    let mut run: Option<LoadedRun> = None;
     let mut last = String::new();
     for run_id in ids.take(1000) {
         write_named(r, &dir, &run_id)?;
-        if wb.is_none() {
+        if run.is_none() {
             // Open it exactly as a reader will: NaN in a file, a split nothing can be ranked
             // on, a model that does not load — all fail here, before the run has a name.
-            wb = Some(LoadedRun::open_dir(&dir).map_err(|e| {
+            run = Some(LoadedRun::open_dir(&dir).map_err(|e| {
                 Error::Config(format!("the run would not open, so it was not saved: {e}"))
             })?);
         }
@@ -312,10 +312,10 @@ fn save_as(
             Ok(()) => {
                 let _ = std::fs::remove_file(final_dir.join(WRITING_LOCK));
                 work.disarm();
-                let mut wb = wb.ok_or_else(|| Error::Config("run not opened".into()))?;
-                wb.dir = final_dir.clone();
-                wb.run_id = run_id;
-                return Ok((final_dir, wb));
+                let mut run = run.ok_or_else(|| Error::Config("run not opened".into()))?;
+                run.dir = final_dir.clone();
+                run.run_id = run_id;
+                return Ok((final_dir, run));
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = run_id,
             Err(e) => return Err(Error::io(&final_dir, e)),

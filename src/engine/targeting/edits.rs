@@ -97,18 +97,18 @@ impl Edits {
 
     /// The run's saved edits, each id checked against the users scored at the test anchor: a
     /// hand-edited file naming someone else is refused, naming the file.
-    pub fn load_for(wb: &crate::engine::run::open::LoadedRun) -> Result<Edits> {
-        let e = Edits::load(&wb.dir)?;
+    pub fn load_for(run: &crate::engine::run::open::LoadedRun) -> Result<Edits> {
+        let e = Edits::load(&run.dir)?;
         if e.is_empty() && e.model.is_none() {
             return Ok(e);
         }
-        if let Some(m) = e.model.as_deref().filter(|m| wb.model(m).is_none()) {
+        if let Some(m) = e.model.as_deref().filter(|m| run.model(m).is_none()) {
             return Err(Error::in_file(
-                Edits::path(&wb.dir),
+                Edits::path(&run.dir),
                 format!("the targeting model `{m}` is not among the run's models"),
             ));
         }
-        let scored: std::collections::HashSet<i64> = wb.test.users.iter().copied().collect();
+        let scored: std::collections::HashSet<i64> = run.test.users.iter().copied().collect();
         if let Some(u) = e
             .excluded
             .iter()
@@ -116,7 +116,7 @@ impl Edits {
             .find(|u| !scored.contains(u))
         {
             return Err(Error::in_file(
-                Edits::path(&wb.dir),
+                Edits::path(&run.dir),
                 format!(
                     "user {u} is not among the {} users scored at the test anchor",
                     scored.len()

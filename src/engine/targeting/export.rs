@@ -229,11 +229,11 @@ pub(super) fn targets_sheet(
 }
 
 fn xlsx_bytes(rows: &[TargetRow], tiers: &TierRule) -> std::result::Result<Vec<u8>, XlsxError> {
-    let mut wb = Workbook::new();
-    let ws = wb.add_worksheet();
+    let mut book = Workbook::new();
+    let ws = book.add_worksheet();
     ws.set_name("targets")?;
     targets_sheet(ws, rows, tiers)?;
-    wb.save_to_buffer()
+    book.save_to_buffer()
 }
 
 /// Build a workbook in memory, then write it whole or not at all; `build`'s errors name `path`.

@@ -16,27 +16,27 @@ use super::tiers::TierRule;
 /// Risk reasons of the given test rows: occlusion on `model` where it scores from the
 /// features, else the features on the dormant side of the population.
 pub fn reasons_batch(
-    wb: &LoadedRun,
+    run: &LoadedRun,
     model: Option<&dyn Model>,
     rows: &[usize],
 ) -> Vec<Vec<Reason>> {
     // The model's own attributions where it has them (logreg, gbdt), else occlusion.
     let attrs = model.and_then(|m| {
-        let sub = wb.test.select(rows);
+        let sub = run.test.select(rows);
         m.contributions(&sub)
             .filter(|c| c.len() == rows.len())
-            .or_else(|| reasons::occlusion(m, &wb.test, rows, wb.medians()))
+            .or_else(|| reasons::occlusion(m, &run.test, rows, run.medians()))
     });
-    let f = &wb.stats.features;
+    let f = &run.stats.features;
     let dormant_higher: [Option<bool>; N_FEATURES] = std::array::from_fn(|j| {
         let (d, a) = (f.dormant.get(j)?.mean, f.active.get(j)?.mean);
         (d != a).then_some(d > a)
     });
-    let shares = |j: usize, v: f64| wb.shares(j, v);
+    let shares = |j: usize, v: f64| run.shares(j, v);
     rows.iter()
         .enumerate()
         .map(|(n, &r)| {
-            let x = wb.test.row(r);
+            let x = run.test.row(r);
             let rs = attrs
                 .as_ref()
                 .map(|a| {
@@ -141,14 +141,14 @@ impl TargetList {
 /// then the added users in that order, with tiers, offers and reasons. An added user below
 /// every tier gets the last tier's offer and the tier `added`: marketing put them on the list
 /// to receive one, but the model did not rank them there.
-pub fn target_rows(wb: &LoadedRun, spec: &ListSpec) -> Result<Vec<TargetRow>> {
-    target_list(wb, spec).map(|l| l.rows)
+pub fn target_rows(run: &LoadedRun, spec: &ListSpec) -> Result<Vec<TargetRow>> {
+    target_list(run, spec).map(|l| l.rows)
 }
 
 /// The list of `target_rows`, with the order it was taken from and the tie its cut splits.
-pub fn target_list(wb: &LoadedRun, spec: &ListSpec) -> Result<TargetList> {
-    let order = TargetOrder::of(wb, spec.model)?;
-    let m = wb
+pub fn target_list(run: &LoadedRun, spec: &ListSpec) -> Result<TargetList> {
+    let order = TargetOrder::of(run, spec.model)?;
+    let m = run
         .model(spec.model)
         .ok_or_else(|| Error::Config(format!("the run has no model {}", spec.model)))?;
     let n = order.n();
@@ -157,7 +157,7 @@ pub fn target_list(wb: &LoadedRun, spec: &ListSpec) -> Result<TargetList> {
     let mut picked: Vec<(usize, bool)> = ranking[..k]
         .iter()
         .enumerate()
-        .filter(|(_, r)| !spec.edits.excluded.contains(&wb.test.users[**r]))
+        .filter(|(_, r)| !spec.edits.excluded.contains(&run.test.users[**r]))
         .map(|(p, _)| (p, false))
         .collect();
     let added = if spec.edits.added.is_empty() {
@@ -166,7 +166,7 @@ pub fn target_list(wb: &LoadedRun, spec: &ListSpec) -> Result<TargetList> {
         let pos: std::collections::HashMap<i64, usize> = ranking
             .iter()
             .enumerate()
-            .map(|(p, &r)| (wb.test.users[r], p))
+            .map(|(p, &r)| (run.test.users[r], p))
             .collect();
         added_positions(k, n, spec.edits, |u| pos.get(&u).copied())?
     };
@@ -175,13 +175,13 @@ pub fn target_list(wb: &LoadedRun, spec: &ListSpec) -> Result<TargetList> {
     let mut out = Vec::with_capacity(picked.len());
     for chunk in picked.chunks(BATCH) {
         let rows: Vec<usize> = chunk.iter().map(|(p, _)| ranking[*p]).collect();
-        let rs = reasons_batch(wb, wb.fitted(spec.model), &rows);
+        let rs = reasons_batch(run, run.fitted(spec.model), &rows);
         for ((&(p, edited), &row), r) in chunk.iter().zip(&rows).zip(rs.iter()) {
             let place = spec.tiers.place(p + 1, n, edited);
             out.push(TargetRow {
                 rank: p + 1,
-                user_id: wb.test.users[row],
-                anchor: wb.test.anchors[row],
+                user_id: run.test.users[row],
+                anchor: run.test.anchors[row],
                 score: m.test_scores[row],
                 tier: place.map_or(String::new(), |t| t.name(spec.phrases).to_string()),
                 offer: place.map_or(String::new(), |t| t.tier.offer.clone()),

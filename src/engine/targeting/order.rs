@@ -17,9 +17,9 @@ pub const RECENCY: usize = 4;
 /// The model whose scores break `model`'s ties: of the run's other models, the best by the
 /// choice's objective on val (Lift at the first K, then PR-AUC; SPEC §4), the earlier in the
 /// run's order when equal. None when the run has no other model.
-pub fn runner_up<'a>(wb: &'a LoadedRun, model: &str) -> Option<&'a str> {
+pub fn runner_up<'a>(run: &'a LoadedRun, model: &str) -> Option<&'a str> {
     let mut best: Option<&crate::engine::run::open::ModelView> = None;
-    for m in wb.models.iter().filter(|m| m.name != model) {
+    for m in run.models.iter().filter(|m| m.name != model) {
         if best.is_none_or(|b| better(&m.val, &b.val)) {
             best = Some(m);
         }
@@ -66,11 +66,11 @@ pub fn cut_tie(scores: &[f64], k: usize) -> Option<TieCut> {
 /// Each model's tie at the run's first K on the test anchor, for the models whose cut splits
 /// one: there, their list is arbitrary among the tied (SPEC §4 leaves the choice as it is, and
 /// the Leaderboard and the report say so).
-pub fn first_k_ties(wb: &LoadedRun) -> Vec<(String, TieCut)> {
-    let Some(k) = wb.ks.first() else {
+pub fn first_k_ties(run: &LoadedRun) -> Vec<(String, TieCut)> {
+    let Some(k) = run.ks.first() else {
         return Vec::new();
     };
-    wb.models
+    run.models
         .iter()
         .filter_map(|m| cut_tie(&m.test_scores, k.k_of(m.n())).map(|t| (m.name.clone(), t)))
         .collect()
@@ -92,22 +92,22 @@ pub struct TargetOrder {
 }
 
 impl TargetOrder {
-    /// `model`'s targeting order on `wb`'s test rows: score descending (SPEC §4), then, among
+    /// `model`'s targeting order on `run`'s test rows: score descending (SPEC §4), then, among
     /// equal scores, the runner-up's score descending, `days_since_last_event` descending (the
     /// longer a user has been away, the likelier dormant), then `xxh3_64(user_id)` seeded with
     /// the run's seed, ascending; anchor and row last, so the order is total.
-    pub fn of(wb: &LoadedRun, model: &str) -> Result<TargetOrder> {
-        let m = wb
+    pub fn of(run: &LoadedRun, model: &str) -> Result<TargetOrder> {
+        let m = run
             .model(model)
             .ok_or_else(|| Error::Config(format!("the run has no model {model}")))?;
-        let runner_up = runner_up(wb, model).map(str::to_string);
+        let runner_up = runner_up(run, model).map(str::to_string);
         let second = runner_up
             .as_deref()
-            .and_then(|r| wb.model(r))
+            .and_then(|r| run.model(r))
             .map(|r| r.test_scores.as_slice());
-        let test = &wb.test;
+        let test = &run.test;
         let recency = test.cols.get(RECENCY).map(Vec::as_slice);
-        let seed = wb.config.seed;
+        let seed = run.config.seed;
         let scores = &m.test_scores;
         let mut ranking = m.ranking().to_vec();
         // A row's second keys, each as an integer whose ascending order is the one wanted.

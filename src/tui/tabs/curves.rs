@@ -60,9 +60,9 @@ impl Curves {
         action != Action::SwitchSplit || self.mode == CurveMode::Pr
     }
 
-    pub fn update(&mut self, action: Action, wb: Option<&LoadedRun>, page: usize) {
+    pub fn update(&mut self, action: Action, run: Option<&LoadedRun>, page: usize) {
         if let Some(d) = action.step(page) {
-            self.sel = step(self.sel, d, wb.map_or(0, |w| w.models.len()));
+            self.sel = step(self.sel, d, run.map_or(0, |w| w.models.len()));
             return;
         }
         match action {
@@ -70,7 +70,7 @@ impl Curves {
             Action::Right | Action::CurveMode => self.mode = self.mode.turn(true),
             Action::SwitchSplit if self.offers(action) => self.split = self.split.other(),
             Action::ToggleModel => {
-                if let Some(m) = wb.and_then(|w| w.models.get(self.sel))
+                if let Some(m) = run.and_then(|w| w.models.get(self.sel))
                     && !self.hidden.remove(&m.name)
                 {
                     self.hidden.insert(m.name.clone());
@@ -145,7 +145,7 @@ fn gain_points(m: &ModelView, lift: bool) -> Vec<(f64, f64)> {
 }
 
 pub fn render(curves: &Curves, sh: &Shared, f: &mut Frame, area: Rect) {
-    let Some(wb) = sh.wb else {
+    let Some(run) = sh.run else {
         return waiting(sh, f, area, "PR, gain and lift curves");
     };
     let t = sh.theme;
@@ -155,7 +155,7 @@ pub fn render(curves: &Curves, sh: &Shared, f: &mut Frame, area: Rect) {
     let k_pct = sh.k.as_f64();
 
     let mut series: Vec<(usize, Vec<(f64, f64)>)> = Vec::new();
-    for (i, m) in wb.models.iter().enumerate() {
+    for (i, m) in run.models.iter().enumerate() {
         if curves.hidden.contains(&m.name) {
             continue;
         }
@@ -181,7 +181,7 @@ pub fn render(curves: &Curves, sh: &Shared, f: &mut Frame, area: Rect) {
                     if let (Some(prec), true) = (prec, p > 0 && k > 0) {
                         k_mark.push((tp as f64 / p as f64, prec));
                     }
-                } else if let Some(a) = wb
+                } else if let Some(a) = run
                     .ks
                     .iter()
                     .position(|k| *k == sh.k)
@@ -338,12 +338,12 @@ pub fn render(curves: &Curves, sh: &Shared, f: &mut Frame, area: Rect) {
     let mut lines = Vec::new();
     // The notes below the models take up to four rows; the models scroll to keep the
     // selection in view above them.
-    let n = wb.models.len();
+    let n = run.models.len();
     let visible = (legend_area.height.saturating_sub(2) as usize)
         .saturating_sub(4)
         .max(1);
     let first = follow(&curves.offset, curves.sel, n, visible);
-    for (i, m) in wb.models.iter().enumerate().skip(first).take(visible) {
+    for (i, m) in run.models.iter().enumerate().skip(first).take(visible) {
         let on = !curves.hidden.contains(&m.name);
         let mark = if t.colour_curves() {
             '⣿'

@@ -63,8 +63,8 @@ impl Default for Leaderboard {
 impl Leaderboard {
     /// The metric columns of a run: PR-AUC, then lift, precision and recall at each K, then
     /// the fit time.
-    pub fn columns(wb: Option<&LoadedRun>) -> Vec<Column> {
-        let nk = wb.map_or(0, |w| w.ks.len());
+    pub fn columns(run: Option<&LoadedRun>) -> Vec<Column> {
+        let nk = run.map_or(0, |w| w.ks.len());
         let mut c = vec![Column::PrAuc];
         for i in 0..nk {
             c.extend([Column::Lift(i), Column::Precision(i), Column::Recall(i)]);
@@ -90,23 +90,23 @@ impl Leaderboard {
 
     /// The rows in display order (indices into the run's models). `sort_desc` means the same
     /// on every column, names included: largest (or Z) first, which the arrow ▼ shows.
-    pub fn order(&self, wb: Option<&LoadedRun>) -> Vec<usize> {
-        let Some(wb) = wb else { return vec![] };
-        let cols = Leaderboard::columns(Some(wb));
+    pub fn order(&self, run: Option<&LoadedRun>) -> Vec<usize> {
+        let Some(run) = run else { return vec![] };
+        let cols = Leaderboard::columns(Some(run));
         let c = cols
             .get(self.sort_col.saturating_sub(1))
             .copied()
             .unwrap_or(Column::PrAuc);
-        let mut idx: Vec<usize> = (0..wb.models.len()).collect();
+        let mut idx: Vec<usize> = (0..run.models.len()).collect();
         if self.sort_col == 0 {
-            idx.sort_by(|&a, &b| wb.models[b].name.cmp(&wb.models[a].name).then(a.cmp(&b)));
+            idx.sort_by(|&a, &b| run.models[b].name.cmp(&run.models[a].name).then(a.cmp(&b)));
         } else {
             idx.sort_by(|&a, &b| {
                 let va = self
-                    .column_value(&wb.models[a], c)
+                    .column_value(&run.models[a], c)
                     .unwrap_or(f64::NEG_INFINITY);
                 let vb = self
-                    .column_value(&wb.models[b], c)
+                    .column_value(&run.models[b], c)
                     .unwrap_or(f64::NEG_INFINITY);
                 vb.total_cmp(&va).then(a.cmp(&b))
             });
@@ -121,25 +121,25 @@ impl Leaderboard {
     pub fn update(
         &mut self,
         action: Action,
-        wb: Option<&LoadedRun>,
+        run: Option<&LoadedRun>,
         page: usize,
     ) -> Option<String> {
         if let Some(d) = action.step(page) {
-            self.sel = step(self.sel, d, wb.map_or(0, |w| w.models.len()));
+            self.sel = step(self.sel, d, run.map_or(0, |w| w.models.len()));
             return None;
         }
         match action {
             Action::Left | Action::Right => {
                 let d: isize = if action == Action::Left { -1 } else { 1 };
-                let n = Leaderboard::columns(wb).len() + 1;
+                let n = Leaderboard::columns(run).len() + 1;
                 self.sort_col = (self.sort_col as isize + d).rem_euclid(n as isize) as usize;
             }
             Action::SortFlip => self.sort_desc = !self.sort_desc,
             Action::SwitchSplit => self.split = self.split.other(),
             Action::Enter => {
-                let wb = wb?;
-                let &i = self.order(Some(wb)).get(self.sel)?;
-                return Some(wb.models[i].name.clone());
+                let run = run?;
+                let &i = self.order(Some(run)).get(self.sel)?;
+                return Some(run.models[i].name.clone());
             }
             _ => {}
         }
@@ -151,8 +151,8 @@ fn pct(v: Option<f64>) -> String {
     v.map_or("–".into(), |v| format!("{:.1}%", 100.0 * v))
 }
 
-fn header(wb: &LoadedRun, c: Column) -> String {
-    let ks = &wb.ks;
+fn header(run: &LoadedRun, c: Column) -> String {
+    let ks = &run.ks;
     match c {
         Column::PrAuc => "PR-AUC".into(),
         Column::Lift(i) => format!(
@@ -180,11 +180,11 @@ fn cell(e: &SplitEval, c: Column, fit: f64) -> String {
 }
 
 pub fn render(lb: &Leaderboard, sh: &Shared, f: &mut Frame, area: Rect) {
-    let Some(wb) = sh.wb else {
+    let Some(run) = sh.run else {
         return waiting(sh, f, area, "The model leaderboard");
     };
     let t = sh.theme;
-    let cols = Leaderboard::columns(Some(wb));
+    let cols = Leaderboard::columns(Some(run));
     let split = lb.split.name();
     // Which columns fit: a window over `cols` that keeps the sort column in view.
     let fit = ((area.width as usize).saturating_sub(NAME_W + 4) / (COL_W + 1)).max(1);
@@ -214,7 +214,7 @@ pub fn render(lb: &Leaderboard, sh: &Shared, f: &mut Frame, area: Rect) {
     };
     // Val and test one above the other when both fit (rows in the same order); else the split
     // that sorts, with `v` to switch.
-    let need = wb.models.len() as u16 + 4;
+    let need = run.models.len() as u16 + 4;
     if table.height >= 2 * need {
         let [top, bottom] =
             Layout::vertical([Constraint::Length(need), Constraint::Min(need)]).areas(table);
@@ -227,14 +227,14 @@ pub fn render(lb: &Leaderboard, sh: &Shared, f: &mut Frame, area: Rect) {
                 ""
             };
             f.render_widget(
-                Paragraph::new(split_lines(lb, sh, wb, &shown, test, 0..wb.models.len()))
+                Paragraph::new(split_lines(lb, sh, run, &shown, test, 0..run.models.len()))
                     .block(sh.theme.block().title(format!(" {name}{how}{more} "))),
                 area,
             );
         }
     } else {
         // The rows that fit under the header and the ceilings, following the selection.
-        let n = wb.models.len();
+        let n = run.models.len();
         let visible = (table.height.saturating_sub(4) as usize).max(1);
         let first = follow(&lb.offset, lb.sel, n, visible);
         let rows = first..(first + visible).min(n);
@@ -245,7 +245,7 @@ pub fn render(lb: &Leaderboard, sh: &Shared, f: &mut Frame, area: Rect) {
         };
         let test = lb.split == SplitView::Test;
         f.render_widget(
-            Paragraph::new(split_lines(lb, sh, wb, &shown, test, rows)).block(
+            Paragraph::new(split_lines(lb, sh, run, &shown, test, rows)).block(
                 sh.theme.block().title({
                     let full = format!(" leaderboard on {split} (v: val/test){more}{which} ");
                     // Narrow, the title keeps what it tells: the split and what is left out.
@@ -259,9 +259,9 @@ pub fn render(lb: &Leaderboard, sh: &Shared, f: &mut Frame, area: Rect) {
             table,
         );
     }
-    let k1 = wb.ks.first().map_or("5".to_string(), |k| k.to_string());
+    let k1 = run.ks.first().map_or("5".to_string(), |k| k.to_string());
     // Short enough for 80 columns; the whole sentence is in the report and leaderboard.md.
-    let why = match &wb.choice {
+    let why = match &run.choice {
         Some(c) if c.tied.len() > 1 => format!(
             "* {}: ≈ tied on val Lift@{k1}%, best val PR-AUC of the tied · test scored once",
             c.chosen
@@ -275,9 +275,9 @@ pub fn render(lb: &Leaderboard, sh: &Shared, f: &mut Frame, area: Rect) {
     };
     // The selected model's 90% intervals (paired bootstrap) on the split shown.
     let selected = lb
-        .order(Some(wb))
+        .order(Some(run))
         .get(lb.sel)
-        .and_then(|&i| wb.models.get(i));
+        .and_then(|&i| run.models.get(i));
     let intervals = selected
         .and_then(|m| {
             let iv = m.intervals.as_ref()?;
@@ -292,10 +292,10 @@ pub fn render(lb: &Leaderboard, sh: &Shared, f: &mut Frame, area: Rect) {
                 v.map_or("–".to_string(), |(lo, hi)| format!("{lo:.2}{to}{hi:.2}"))
             };
             // The chosen model against itself is 0 on every resample: say what it is instead.
-            let against = if m.name == wb.chosen {
+            let against = if m.name == run.chosen {
                 "the chosen model".to_string()
             } else {
-                format!("− {} {}", wb.chosen, r(vs.lift.first().copied().flatten()))
+                format!("− {} {}", run.chosen, r(vs.lift.first().copied().flatten()))
             };
             Some(format!(
                 "{} 90%: Lift@{k1}% {} · PR-AUC {} · {against}",
@@ -306,8 +306,8 @@ pub fn render(lb: &Leaderboard, sh: &Shared, f: &mut Frame, area: Rect) {
         })
         .unwrap_or_default();
     let mut notes = vec![Line::styled(why, t.dim())];
-    if let Some(c) = wb.choice.as_ref().and_then(|c| {
-        let models: Vec<(&str, &SplitEval)> = wb
+    if let Some(c) = run.choice.as_ref().and_then(|c| {
+        let models: Vec<(&str, &SplitEval)> = run
             .models
             .iter()
             .map(|m| (m.name.as_str(), &m.val))
@@ -351,12 +351,12 @@ pub fn render(lb: &Leaderboard, sh: &Shared, f: &mut Frame, area: Rect) {
             t.dim(),
         ),
         Line::styled(
-            if wb.failed.is_empty() {
+            if run.failed.is_empty() {
                 String::new()
             } else {
                 format!(
                     "failed: {}",
-                    wb.failed
+                    run.failed
                         .iter()
                         .map(|(m, e)| format!("{m} ({e})"))
                         .collect::<Vec<_>>()
@@ -377,7 +377,7 @@ pub fn render(lb: &Leaderboard, sh: &Shared, f: &mut Frame, area: Rect) {
 fn split_lines(
     lb: &Leaderboard,
     sh: &Shared,
-    wb: &LoadedRun,
+    run: &LoadedRun,
     shown: &[(usize, Column)],
     test: bool,
     rows: std::ops::Range<usize>,
@@ -404,7 +404,7 @@ fn split_lines(
         if lb.sort_col == 0 { t.key() } else { t.dim() },
     )];
     for (i, c) in shown {
-        let mut h = header(wb, *c);
+        let mut h = header(run, *c);
         if *i + 1 == lb.sort_col {
             h.push_str(arrow);
         }
@@ -419,7 +419,7 @@ fn split_lines(
     }
     lines.push(Line::from(head));
     // Ceilings under the Lift headers: the best lift any model could reach on this split.
-    let e0 = wb
+    let e0 = run
         .models
         .first()
         .map(|m| if test { &m.test } else { &m.val });
@@ -441,13 +441,13 @@ fn split_lines(
     lines.push(Line::from(ceil));
     let target = sh.target.map(|m| m.name.clone());
     for (pos, &mi) in lb
-        .order(Some(wb))
+        .order(Some(run))
         .iter()
         .enumerate()
         .take(rows.end)
         .skip(rows.start)
     {
-        let m = &wb.models[mi];
+        let m = &run.models[mi];
         let e = if test { &m.test } else { &m.val };
         let mut marks = String::new();
         marks.push(if target.as_deref() == Some(m.name.as_str()) {
@@ -455,11 +455,11 @@ fn split_lines(
         } else {
             ' '
         });
-        let tied = wb
+        let tied = run
             .choice
             .as_ref()
-            .is_some_and(|c| c.tied.contains(&m.name) && m.name != wb.chosen);
-        marks.push(if m.name == wb.chosen {
+            .is_some_and(|c| c.tied.contains(&m.name) && m.name != run.chosen);
+        marks.push(if m.name == run.chosen {
             '*'
         } else if tied {
             '≈'
@@ -468,7 +468,7 @@ fn split_lines(
         });
         let mut spans = vec![Span::styled(
             format!("{marks}{:<w$}", m.name, w = NAME_W),
-            if m.name == wb.chosen {
+            if m.name == run.chosen {
                 t.chosen()
             } else {
                 t.text()

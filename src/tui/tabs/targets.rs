@@ -111,7 +111,7 @@ impl Default for Targets {
 impl Targets {
     /// Start over on a newly loaded run: the model and K saved with its edits (else its chosen
     /// model and first K), its saved edits (or why they did not load, which turns editing off).
-    pub fn open(&mut self, wb: &LoadedRun, edits: Result<Edits, String>) {
+    pub fn open(&mut self, run: &LoadedRun, edits: Result<Edits, String>) {
         (self.edits, self.edits_error) = match edits {
             Ok(e) => (e, None),
             Err(e) => (Edits::default(), Some(e)),
@@ -119,7 +119,7 @@ impl Targets {
         self.k = self
             .edits
             .k
-            .or(wb.ks.first().copied())
+            .or(run.ks.first().copied())
             .unwrap_or(KPct { bp: 500 });
         self.pos_model.clear();
         self.order = None;
@@ -127,8 +127,8 @@ impl Targets {
             self.edits
                 .model
                 .clone()
-                .filter(|m| wb.model(m).is_some())
-                .unwrap_or_else(|| wb.chosen.clone()),
+                .filter(|m| run.model(m).is_some())
+                .unwrap_or_else(|| run.chosen.clone()),
         );
         self.reasons.clear();
         self.sel = 0;
@@ -145,27 +145,27 @@ impl Targets {
     }
 
     /// The model the list ranks by.
-    pub fn model_in<'a>(&self, wb: Option<&'a LoadedRun>) -> Option<&'a ModelView> {
-        let wb = wb?;
+    pub fn model_in<'a>(&self, run: Option<&'a LoadedRun>) -> Option<&'a ModelView> {
+        let run = run?;
         self.model
             .as_deref()
-            .and_then(|m| wb.model(m))
-            .or_else(|| wb.models.first())
+            .and_then(|m| run.model(m))
+            .or_else(|| run.models.first())
     }
 
     /// Rows in the current Top-K.
-    pub fn k_rows(&self, wb: Option<&LoadedRun>) -> usize {
-        self.model_in(wb).map_or(0, |m| self.k.k_of(m.n()))
+    pub fn k_rows(&self, run: Option<&LoadedRun>) -> usize {
+        self.model_in(run).map_or(0, |m| self.k.k_of(m.n()))
     }
 
     /// Rows of the list: the top k, then users added by hand from below it.
-    pub fn list_len(&self, wb: Option<&LoadedRun>) -> usize {
-        self.k_rows(wb) + self.added_pos.len()
+    pub fn list_len(&self, run: Option<&LoadedRun>) -> usize {
+        self.k_rows(run) + self.added_pos.len()
     }
 
     /// The ranking position shown at list row `i`, and whether it was added by hand.
-    pub fn list_row(&self, wb: Option<&LoadedRun>, i: usize) -> Option<(usize, bool)> {
-        let k = self.k_rows(wb);
+    pub fn list_row(&self, run: Option<&LoadedRun>, i: usize) -> Option<(usize, bool)> {
+        let k = self.k_rows(run);
         if i < k {
             Some((i, false))
         } else {
@@ -174,39 +174,39 @@ impl Targets {
     }
 
     /// The targeting order of the list's model, once made (`ensure_order`; before each frame).
-    pub fn order(&self, wb: Option<&LoadedRun>) -> Option<&TargetOrder> {
-        let m = self.model_in(wb)?;
+    pub fn order(&self, run: Option<&LoadedRun>) -> Option<&TargetOrder> {
+        let m = self.model_in(run)?;
         self.order.as_deref().filter(|o| o.model == m.name)
     }
 
     /// Make the targeting order of the list's model, if it is not that model's already.
-    fn ensure_order(&mut self, wb: Option<&LoadedRun>) {
-        let (Some(wb), Some(m)) = (wb, self.model_in(wb)) else {
+    fn ensure_order(&mut self, run: Option<&LoadedRun>) {
+        let (Some(run), Some(m)) = (run, self.model_in(run)) else {
             return;
         };
         if self.order.as_ref().is_none_or(|o| o.model != m.name) {
-            self.order = TargetOrder::of(wb, &m.name).ok().map(Arc::new);
+            self.order = TargetOrder::of(run, &m.name).ok().map(Arc::new);
         }
     }
 
     /// The test row at ranking position `p` of the targeting order.
-    fn row_at(&self, wb: Option<&LoadedRun>, p: usize) -> Option<usize> {
-        self.order(wb)?.ranking.get(p).copied()
+    fn row_at(&self, run: Option<&LoadedRun>, p: usize) -> Option<usize> {
+        self.order(run)?.ranking.get(p).copied()
     }
 
     /// The user id at list row `i`.
-    pub fn list_user(&self, wb: Option<&LoadedRun>, i: usize) -> Option<i64> {
-        let (p, _) = self.list_row(wb, i)?;
-        let r = self.row_at(wb, p)?;
-        wb.map(|wb| wb.test.users[r])
+    pub fn list_user(&self, run: Option<&LoadedRun>, i: usize) -> Option<i64> {
+        let (p, _) = self.list_row(run, i)?;
+        let r = self.row_at(run, p)?;
+        run.map(|run| run.test.users[r])
     }
 
     /// Excluded users ranked inside the top k (the exclusions that shorten the list).
-    pub fn excluded_in_top_k(&self, wb: Option<&LoadedRun>) -> usize {
+    pub fn excluded_in_top_k(&self, run: Option<&LoadedRun>) -> usize {
         if self.edits.excluded.is_empty() {
             return 0;
         }
-        let k = self.k_rows(wb);
+        let k = self.k_rows(run);
         self.edits
             .excluded
             .iter()
@@ -215,9 +215,9 @@ impl Targets {
     }
 
     /// Build the user → position map of the list's order, if it is not that order's already.
-    fn ensure_positions(&mut self, wb: Option<&LoadedRun>) {
-        self.ensure_order(wb);
-        let (Some(wb), Some(o)) = (wb, self.order(wb)) else {
+    fn ensure_positions(&mut self, run: Option<&LoadedRun>) {
+        self.ensure_order(run);
+        let (Some(run), Some(o)) = (run, self.order(run)) else {
             return;
         };
         if self.pos_model != o.model {
@@ -225,7 +225,7 @@ impl Targets {
                 .ranking
                 .iter()
                 .enumerate()
-                .map(|(p, &r)| (wb.test.users[r], p))
+                .map(|(p, &r)| (run.test.users[r], p))
                 .collect();
             self.pos_model = o.model.clone();
             self.pos_of = pos;
@@ -233,15 +233,15 @@ impl Targets {
     }
 
     /// Refresh the user → rank map and the added rows (after a model, K or edit change).
-    fn refresh_list(&mut self, wb: Option<&LoadedRun>) {
-        self.ensure_order(wb);
+    fn refresh_list(&mut self, run: Option<&LoadedRun>) {
+        self.ensure_order(run);
         // Without edits the map is not needed: a run of millions of test rows opens without it.
         if self.edits.is_empty() {
             self.added_pos.clear();
             return;
         }
-        self.ensure_positions(wb);
-        let (k, n) = (self.k_rows(wb), self.model_in(wb).map_or(0, |m| m.n()));
+        self.ensure_positions(run);
+        let (k, n) = (self.k_rows(run), self.model_in(run).map_or(0, |m| m.n()));
         // The engine's rule, so the list shown is the list exported. It cannot fail here: saved
         // edits are checked against the scored users when loaded, and `add_user` against the
         // ranking; should it, the export reports the user.
@@ -250,9 +250,9 @@ impl Targets {
     }
 
     /// Keep the selection on the list and in view.
-    fn clamp(&mut self, wb: Option<&LoadedRun>) {
-        self.refresh_list(wb);
-        let k = self.list_len(wb);
+    fn clamp(&mut self, run: Option<&LoadedRun>) {
+        self.refresh_list(run);
+        let k = self.list_len(run);
         if k == 0 {
             self.sel = 0;
             self.offset = 0;
@@ -280,17 +280,17 @@ impl Targets {
         })
     }
 
-    fn toggle_exclude(&mut self, wb: Option<&LoadedRun>) -> Reply {
+    fn toggle_exclude(&mut self, run: Option<&LoadedRun>) -> Reply {
         if let Some(r) = self.edits_locked() {
             return r;
         }
-        self.ensure_order(wb);
-        let Some(u) = self.list_user(wb, self.sel) else {
+        self.ensure_order(run);
+        let Some(u) = self.list_user(run, self.sel) else {
             return Reply::Nothing;
         };
         let edit = self.edits.toggle_edit(u);
         self.edits.apply(&edit);
-        self.clamp(wb);
+        self.clamp(run);
         Reply::Edited {
             what: if self.edits.excluded.contains(&u) {
                 format!("user {u} excluded")
@@ -303,26 +303,26 @@ impl Targets {
 
     /// Take the edits as saved (after a change was merged into the file under its lock,
     /// another workbench's edits included); the model and K on screen stay this one's.
-    pub fn adopt(&mut self, wb: Option<&LoadedRun>, saved: Edits) {
+    pub fn adopt(&mut self, run: Option<&LoadedRun>, saved: Edits) {
         let (model, k) = (self.edits.model.clone(), self.edits.k);
         self.edits = Edits { model, k, ..saved };
-        self.clamp(wb);
+        self.clamp(run);
     }
 
     /// Add the user whose id was typed, and select them.
-    pub fn add_user(&mut self, wb: Option<&LoadedRun>, text: &str) -> Reply {
+    pub fn add_user(&mut self, run: Option<&LoadedRun>, text: &str) -> Reply {
         if let Some(r) = self.edits_locked() {
             return r;
         }
         let Ok(u) = text.trim().parse::<i64>() else {
             return note(format!("`{}` is not a user id", text.trim()), true);
         };
-        self.refresh_list(wb);
-        self.ensure_positions(wb);
+        self.refresh_list(run);
+        self.ensure_positions(run);
         let Some(&p) = self.pos_of.get(&u) else {
             return note(format!("user {u} was not scored at the test anchor"), true);
         };
-        if p < self.k_rows(wb) && !self.edits.excluded.contains(&u) {
+        if p < self.k_rows(run) && !self.edits.excluded.contains(&u) {
             return note(
                 format!(
                     "user {u} is already on the list (rank {})",
@@ -333,10 +333,10 @@ impl Targets {
         }
         let edit = Edit::Add(u);
         self.edits.apply(&edit);
-        self.refresh_list(wb);
-        if let Some(i) = (0..self.list_len(wb)).find(|&i| self.list_user(wb, i) == Some(u)) {
+        self.refresh_list(run);
+        if let Some(i) = (0..self.list_len(run)).find(|&i| self.list_user(run, i) == Some(u)) {
             self.sel = i;
-            self.clamp(wb);
+            self.clamp(run);
         }
         Reply::Edited {
             what: format!("user {u} (rank {}) added", thousands(p as u64 + 1)),
@@ -345,17 +345,17 @@ impl Targets {
     }
 
     /// Target the top `k` from now on, saved with the run (quietly: K moves key by key).
-    fn set_k(&mut self, wb: Option<&LoadedRun>, k: KPct) -> Reply {
+    fn set_k(&mut self, run: Option<&LoadedRun>, k: KPct) -> Reply {
         self.k = k;
         self.edits.k = Some(k);
-        self.clamp(wb);
+        self.clamp(run);
         Reply::Edited {
             what: String::new(),
             edit: Edit::K(k),
         }
     }
 
-    fn k_step(&mut self, wb: Option<&LoadedRun>, delta_bp: i64) -> Reply {
+    fn k_step(&mut self, run: Option<&LoadedRun>, delta_bp: i64) -> Reply {
         let bp = self.k.bp as i64;
         // Steps land on whole multiples (7.25% + 1% → 8%), as a person expects.
         let next = if delta_bp > 0 {
@@ -366,7 +366,7 @@ impl Targets {
         };
         // Below 1% the arrows stop at 1%; typed values may be finer.
         self.set_k(
-            wb,
+            run,
             KPct {
                 bp: next.clamp(100, 10_000) as u32,
             },
@@ -374,23 +374,23 @@ impl Targets {
     }
 
     /// K typed in percent.
-    pub fn set_k_text(&mut self, wb: Option<&LoadedRun>, text: &str) -> Reply {
+    pub fn set_k_text(&mut self, run: Option<&LoadedRun>, text: &str) -> Reply {
         match KPct::parse(text.trim().trim_end_matches('%')) {
-            Ok(k) => self.set_k(wb, k),
+            Ok(k) => self.set_k(run, k),
             Err(e) => note(e.to_string(), true),
         }
     }
 
     /// Ranking positions of the top-k users whose id contains the search text.
-    fn matches(&self, wb: Option<&LoadedRun>, text: &str) -> Vec<usize> {
-        let (Some(wb), Some(o)) = (wb, self.order(wb)) else {
+    fn matches(&self, run: Option<&LoadedRun>, text: &str) -> Vec<usize> {
+        let (Some(run), Some(o)) = (run, self.order(run)) else {
             return vec![];
         };
-        let k = self.k_rows(Some(wb)).min(o.n());
+        let k = self.k_rows(Some(run)).min(o.n());
         o.ranking[..k]
             .iter()
             .enumerate()
-            .filter(|(_, i)| wb.test.users[**i].to_string().contains(text))
+            .filter(|(_, i)| run.test.users[**i].to_string().contains(text))
             .map(|(p, _)| p)
             .collect()
     }
@@ -398,13 +398,13 @@ impl Targets {
     /// Select `p`, one of `hits` for `text`, and say which match it is.
     fn select_match(
         &mut self,
-        wb: Option<&LoadedRun>,
+        run: Option<&LoadedRun>,
         p: usize,
         hits: &[usize],
         text: &str,
     ) -> Reply {
         self.sel = p;
-        self.clamp(wb);
+        self.clamp(run);
         let which = hits.iter().position(|&h| h == p).unwrap_or(0) + 1;
         note(
             format!(
@@ -418,28 +418,28 @@ impl Targets {
 
     /// Search for the typed text: the first match at or after the selection, so the current
     /// row can match. Empty text ends the search.
-    pub fn search_for(&mut self, wb: Option<&LoadedRun>, text: &str) -> Reply {
+    pub fn search_for(&mut self, run: Option<&LoadedRun>, text: &str) -> Reply {
         let text = text.trim().to_string();
         if text.is_empty() {
             self.search = None;
             return Reply::Nothing;
         }
         self.search = Some(text.clone());
-        self.ensure_order(wb);
-        let hits = self.matches(wb, &text);
+        self.ensure_order(run);
+        let hits = self.matches(run, &text);
         match hits.iter().find(|&&p| p >= self.sel).or(hits.first()) {
-            Some(&p) => self.select_match(wb, p, &hits, &text),
-            None => note(self.not_in_top_k(wb, &text), true),
+            Some(&p) => self.select_match(run, p, &hits, &text),
+            None => note(self.not_in_top_k(run, &text), true),
         }
     }
 
-    fn search_step(&mut self, wb: Option<&LoadedRun>, forward: bool) -> Reply {
+    fn search_step(&mut self, run: Option<&LoadedRun>, forward: bool) -> Reply {
         let Some(text) = self.search.clone() else {
             return note("no search: press / to search users by id", false);
         };
-        let hits = self.matches(wb, &text);
+        let hits = self.matches(run, &text);
         if hits.is_empty() {
-            return note(self.not_in_top_k(wb, &text), true);
+            return note(self.not_in_top_k(run, &text), true);
         }
         let next = if forward {
             hits.iter().find(|&&p| p > self.sel).or(hits.first())
@@ -447,55 +447,55 @@ impl Targets {
             hits.iter().rev().find(|&&p| p < self.sel).or(hits.last())
         };
         match next {
-            Some(&p) => self.select_match(wb, p, &hits, &text),
+            Some(&p) => self.select_match(run, p, &hits, &text),
             None => Reply::Nothing,
         }
     }
 
-    fn not_in_top_k(&self, wb: Option<&LoadedRun>, text: &str) -> String {
-        let (Some(wb), Some(m), Some(o)) = (wb, self.model_in(wb), self.order(wb)) else {
+    fn not_in_top_k(&self, run: Option<&LoadedRun>, text: &str) -> String {
+        let (Some(run), Some(m), Some(o)) = (run, self.model_in(run), self.order(run)) else {
             return format!("no user matches \"{text}\"");
         };
         match o
             .ranking
             .iter()
-            .position(|&i| wb.test.users[i].to_string() == text)
+            .position(|&i| run.test.users[i].to_string() == text)
         {
             Some(p) => format!(
                 "user {text} is ranked {} of {}: outside the top {}% (k = {})",
                 thousands(p as u64 + 1),
                 thousands(m.n() as u64),
                 self.k,
-                thousands(self.k_rows(Some(wb)) as u64)
+                thousands(self.k_rows(Some(run)) as u64)
             ),
             None => format!("no user in the top {}% matches \"{text}\"", self.k),
         }
     }
 
     /// The default export path for the current K: in the run's directory.
-    pub fn export_default(&self, wb: Option<&LoadedRun>) -> String {
-        let dir = wb.map_or_else(|| std::path::PathBuf::from("."), |w| w.dir.clone());
+    pub fn export_default(&self, run: Option<&LoadedRun>) -> String {
+        let dir = run.map_or_else(|| std::path::PathBuf::from("."), |w| w.dir.clone());
         dir.join(format!("targets-top{}.csv", self.k))
             .display()
             .to_string()
     }
 
-    pub fn update(&mut self, action: Action, wb: Option<&LoadedRun>) -> Reply {
-        self.ensure_order(wb);
+    pub fn update(&mut self, action: Action, run: Option<&LoadedRun>) -> Reply {
+        self.ensure_order(run);
         if let Some(d) = action.step(self.page) {
-            self.refresh_list(wb);
-            self.sel = step(self.sel, d, self.list_len(wb));
-            self.clamp(wb);
+            self.refresh_list(run);
+            self.sel = step(self.sel, d, self.list_len(run));
+            self.clamp(run);
             return Reply::Nothing;
         }
         match action {
             Action::Enter => self
-                .list_row(wb, self.sel)
-                .and_then(|(p, _)| self.row_at(wb, p))
+                .list_row(run, self.sel)
+                .and_then(|(p, _)| self.row_at(run, p))
                 .map_or(Reply::Nothing, Reply::Open),
             Action::Search => Reply::Ask(InputKind::Search, String::new()),
-            Action::SearchNext => self.search_step(wb, true),
-            Action::SearchPrev => self.search_step(wb, false),
+            Action::SearchNext => self.search_step(run, true),
+            Action::SearchPrev => self.search_step(run, false),
             Action::KPlus1 | Action::KMinus1 | Action::KPlus5 | Action::KMinus5 => {
                 let delta = match action {
                     Action::KPlus1 => 100,
@@ -503,15 +503,15 @@ impl Targets {
                     Action::KPlus5 => 500,
                     _ => -500,
                 };
-                self.k_step(wb, delta)
+                self.k_step(run, delta)
             }
             Action::KType => Reply::Ask(InputKind::K, String::new()),
-            Action::Export if wb.is_some() => {
-                Reply::Ask(InputKind::ExportPath, self.export_default(wb))
+            Action::Export if run.is_some() => {
+                Reply::Ask(InputKind::ExportPath, self.export_default(run))
             }
             Action::Export => note("nothing to export yet: no run is loaded", true),
-            Action::Exclude => self.toggle_exclude(wb),
-            Action::AddUser if wb.is_some() => Reply::Ask(InputKind::AddUser, String::new()),
+            Action::Exclude => self.toggle_exclude(run),
+            Action::AddUser if run.is_some() => Reply::Ask(InputKind::AddUser, String::new()),
             Action::Report => Reply::Report,
             _ => Reply::Nothing,
         }
@@ -522,28 +522,28 @@ impl Targets {
     /// (the list's when `list_shown`, and the open user popup's row). A cache fill, no I/O.
     pub fn fill_reasons(
         &mut self,
-        wb: Option<&LoadedRun>,
+        run: Option<&LoadedRun>,
         list_shown: bool,
         popup_row: Option<usize>,
     ) {
         // Reasons are shown on the Targets tab only: the run opens on another tab without
         // ranking its rows.
         if list_shown || popup_row.is_some() {
-            self.ensure_order(wb);
+            self.ensure_order(run);
             // A tie at the cut takes a fourth header line, and a row of the list with it.
-            if list_shown && self.header_lines(wb) > 3 {
+            if list_shown && self.header_lines(run) > 3 {
                 self.page = self.page.saturating_sub(1).max(1);
             }
-            self.clamp(wb);
+            self.clamp(run);
         }
-        let (Some(wb), Some(m)) = (wb, self.model_in(wb)) else {
+        let (Some(run), Some(m)) = (run, self.model_in(run)) else {
             return;
         };
         let mut rows: Vec<usize> = if list_shown {
-            let end = (self.offset + self.page).min(self.list_len(Some(wb)));
+            let end = (self.offset + self.page).min(self.list_len(Some(run)));
             (self.offset.min(end)..end)
-                .filter_map(|i| self.list_row(Some(wb), i))
-                .filter_map(|(p, _)| self.row_at(Some(wb), p))
+                .filter_map(|i| self.list_row(Some(run), i))
+                .filter_map(|(p, _)| self.row_at(Some(run), p))
                 .collect()
         } else {
             Vec::new()
@@ -555,7 +555,7 @@ impl Targets {
         }
         for (r, rs) in rows
             .iter()
-            .zip(reasons_batch(wb, wb.fitted(&m.name), &rows))
+            .zip(reasons_batch(run, run.fitted(&m.name), &rows))
         {
             self.reasons.insert(*r, rs);
         }
@@ -595,25 +595,25 @@ fn fit_line<'a>(spans: Vec<Span<'a>>, width: usize) -> Line<'a> {
 
 impl Targets {
     /// Lines of the header: three, and a fourth saying how a tie at the cut was broken.
-    pub fn header_lines(&self, wb: Option<&LoadedRun>) -> u16 {
-        if self.tie_at_k(wb).is_some() { 4 } else { 3 }
+    pub fn header_lines(&self, run: Option<&LoadedRun>) -> u16 {
+        if self.tie_at_k(run).is_some() { 4 } else { 3 }
     }
 
     /// The tie group the cut at k splits, if it does.
-    fn tie_at_k(&self, wb: Option<&LoadedRun>) -> Option<crate::engine::targeting::order::TieCut> {
-        self.order(wb)?.tie_at(self.k_rows(wb))
+    fn tie_at_k(&self, run: Option<&LoadedRun>) -> Option<crate::engine::targeting::order::TieCut> {
+        self.order(run)?.tie_at(self.k_rows(run))
     }
 }
 
 pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
-    let (Some(wb), Some(m), Some(o)) = (sh.wb, sh.target, tg.order(sh.wb)) else {
+    let (Some(run), Some(m), Some(o)) = (sh.run, sh.target, tg.order(sh.run)) else {
         return waiting(sh, f, area, "The Top-K target list");
     };
     let t = sh.theme;
     let n = m.n();
     let width = area.width as usize;
     // The list's own users: with a cut tie, those the second key took (SPEC §5).
-    let (k, tp, precision, lift) = o.at(tg.k_rows(sh.wb));
+    let (k, tp, precision, lift) = o.at(tg.k_rows(sh.run));
     let p = o.caught.last().copied().unwrap_or(0);
     let ceiling = if p > 0 && k > 0 {
         Some((n as f64 / p as f64).min(n as f64 / k as f64))
@@ -625,11 +625,11 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
     } else {
         0.0
     };
-    let anchor = wb
+    let anchor = run
         .test_anchor()
         .map_or("–".into(), |a| fmt_anchor(a)[..10].to_string());
     let [head, list] = Layout::vertical([
-        Constraint::Length(tg.header_lines(sh.wb)),
+        Constraint::Length(tg.header_lines(sh.run)),
         Constraint::Min(3),
     ])
     .areas(area);
@@ -674,7 +674,7 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
             std::iter::once(Span::styled("tiers: ", t.dim()))
                 .chain(tiers)
                 .chain((!tg.edits.is_empty()).then(|| {
-                    let excl = tg.excluded_in_top_k(sh.wb);
+                    let excl = tg.excluded_in_top_k(sh.run);
                     Span::styled(
                         format!(
                             "· edited −{} +{} = {}",
@@ -689,7 +689,7 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
             width,
         ),
     ];
-    if let Some(tie) = tg.tie_at_k(sh.wb) {
+    if let Some(tie) = tg.tie_at_k(sh.run) {
         // K cuts a group of equal scores: how many of it the list took, and by what.
         let by = match &o.runner_up {
             Some(r) => format!("{r}'s score, recency, hash"),
@@ -719,16 +719,16 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
         ),
         t.dim(),
     )];
-    let total = tg.list_len(sh.wb);
+    let total = tg.list_len(sh.run);
     let end = (tg.offset + rows_fit).min(total);
     for i in tg.offset.min(end)..end {
-        let Some((pos, added)) = tg.list_row(sh.wb, i) else {
+        let Some((pos, added)) = tg.list_row(sh.run, i) else {
             continue;
         };
         let Some(&row) = o.ranking.get(pos) else {
             continue;
         };
-        let user = wb.test.users[row];
+        let user = run.test.users[row];
         let excluded = tg.edits.excluded.contains(&user);
         let place = sh.tiers.place(pos + 1, n, added);
         let tier_i = place.map_or(9, |x| x.index);
@@ -816,21 +816,21 @@ pub fn user_popup(
     row: usize,
     scroll: &Scroll,
 ) {
-    let (Some(wb), Some(m)) = (sh.wb, sh.target) else {
+    let (Some(run), Some(m)) = (sh.run, sh.target) else {
         return;
     };
     let t = sh.theme;
     let w = area.width.min(78);
     let inner = w.saturating_sub(2) as usize;
     let rank = tg
-        .order(sh.wb)
+        .order(sh.run)
         .and_then(|o| o.ranking.iter().position(|&r| r == row))
         .map_or(0, |p| p + 1);
-    let added = tg.edits.added.contains(&wb.test.users[row]);
-    let x = wb.test.row(row);
+    let added = tg.edits.added.contains(&run.test.users[row]);
+    let x = run.test.row(row);
     // Every line is broken here, at spaces, to the popup's width: the paragraph's own
     // wrapping let a Korean word at the edge spill over the border.
-    let who = format!("user {}", wb.test.users[row]);
+    let who = format!("user {}", run.test.users[row]);
     let head = format!(
         "{who} · rank {} of {} · score {:.4} · {}",
         thousands(rank as u64),
@@ -877,7 +877,7 @@ pub fn user_popup(
         t.dim(),
     );
     for (j, name) in FEATURE_NAMES.iter().enumerate() {
-        let (below, above) = wb.shares(j, x[j]);
+        let (below, above) = run.shares(j, x[j]);
         row_lines(
             format!("{name:<26} {:>10.3}", x[j]),
             sh.phrases.comparison(below, above),

@@ -63,19 +63,19 @@ pub fn ranked(run: &Path, model: &str) -> Vec<(i64, f64)> {
     let second: std::collections::HashMap<i64, f64> = test_scores(run, &runner_up(run, model))
         .into_iter()
         .collect();
-    let wb = LoadedRun::load(run).unwrap();
+    let loaded = LoadedRun::load(run).unwrap();
     let days = FEATURE_NAMES
         .iter()
         .position(|f| *f == "days_since_last_event")
         .unwrap();
-    let recency: std::collections::HashMap<i64, f64> = wb
+    let recency: std::collections::HashMap<i64, f64> = loaded
         .test
         .users
         .iter()
-        .zip(&wb.test.cols[days])
+        .zip(&loaded.test.cols[days])
         .map(|(&u, &d)| (u, d))
         .collect();
-    let seed = wb.config.seed;
+    let seed = loaded.config.seed;
     let hash = |u: i64| xxhash_rust::xxh3::xxh3_64_with_seed(&u.to_le_bytes(), seed);
     r.sort_by(|a, b| {
         b.1.total_cmp(&a.1)
@@ -176,8 +176,8 @@ pub fn app_on(run: &Path) -> App {
 }
 
 pub fn list_for_export(run: &Path) -> (Vec<TargetRow>, Vec<(usize, i64, bool)>, TierRule) {
-    let wb = LoadedRun::load(run).unwrap();
-    let model = wb.chosen.clone();
+    let loaded = LoadedRun::load(run).unwrap();
+    let model = loaded.chosen.clone();
     let r = ranked(run, &model);
     let mut edits = Edits::default();
     edits.toggle_exclude(r[1].0);
@@ -185,7 +185,11 @@ pub fn list_for_export(run: &Path) -> (Vec<TargetRow>, Vec<(usize, i64, bool)>, 
     edits.add(r[300].0);
     let tiers = TierRule::default();
     let en = Phrases::load("en").unwrap();
-    let rows = target_rows(&wb, &spec(&model, KPct { bp: 1000 }, &tiers, &edits, &en)).unwrap();
+    let rows = target_rows(
+        &loaded,
+        &spec(&model, KPct { bp: 1000 }, &tiers, &edits, &en),
+    )
+    .unwrap();
     (rows, expected(run, &model, 1000, &edits), tiers)
 }
 
@@ -207,12 +211,12 @@ pub fn run_with_last_user_added() -> (tempfile::TempDir, PathBuf, String, Vec<(i
 /// The report of the run's chosen model at 5% as the command writes it: the hand edits read
 /// from the run's edits.json, default tiers, English reasons; the format from `out`'s name.
 pub fn write_report_of(run: &Path, out: &Path) {
-    let wb = LoadedRun::load(run).unwrap();
-    let edits = Edits::load_for(&wb).unwrap();
+    let loaded = LoadedRun::load(run).unwrap();
+    let edits = Edits::load_for(&loaded).unwrap();
     let (tiers, en) = (TierRule::default(), Phrases::load("en").unwrap());
-    let model = wb.chosen.clone();
+    let model = loaded.chosen.clone();
     write_report_file(
-        &wb,
+        &loaded,
         &spec(&model, KPct { bp: 500 }, &tiers, &edits, &en),
         out,
     )

@@ -12,9 +12,9 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::fixture_run;
 
 pub fn fixture_app() -> App {
-    let wb = LoadedRun::load(&fixture_run()).expect("fixture run loads");
-    let mut app = App::new(Theme::default(), wb.models.len());
-    effects::open(&mut app, wb);
+    let loaded = LoadedRun::load(&fixture_run()).expect("fixture run loads");
+    let mut app = App::new(Theme::default(), loaded.models.len());
+    effects::open(&mut app, loaded);
     app
 }
 
@@ -70,9 +70,9 @@ pub fn chosen() -> String {
 }
 
 pub fn themed_app(theme: Theme) -> App {
-    let wb = LoadedRun::load(&fixture_run()).expect("fixture run loads");
-    let mut app = App::new(theme, wb.models.len());
-    effects::open(&mut app, wb);
+    let loaded = LoadedRun::load(&fixture_run()).expect("fixture run loads");
+    let mut app = App::new(theme, loaded.models.len());
+    effects::open(&mut app, loaded);
     app
 }
 

@@ -76,12 +76,12 @@ impl ListFacts {
 
 /// The models whose first-K cut on the test anchor splits a tie group, in words ("tree: 1,483
 /// of 6,876 users tied at the 5% cut"), or None when no model's does.
-pub fn tied_models_note(wb: &LoadedRun) -> Option<String> {
-    let ties = first_k_ties(wb);
+pub fn tied_models_note(run: &LoadedRun) -> Option<String> {
+    let ties = first_k_ties(run);
     if ties.is_empty() {
         return None;
     }
-    let first_k = wb.ks.first().map_or("5".to_string(), |k| k.to_string());
+    let first_k = run.ks.first().map_or("5".to_string(), |k| k.to_string());
     let each: Vec<String> = ties
         .iter()
         .map(|(m, t)| {
@@ -104,16 +104,16 @@ pub fn tied_models_note(wb: &LoadedRun) -> Option<String> {
 /// Why the report's model is the one: a sentence after its name (model names through
 /// `quote`), and a caution when the choice is closer than it looks.
 pub fn why_this_model(
-    wb: &LoadedRun,
+    run: &LoadedRun,
     model: &str,
     quote: impl Fn(&str) -> String,
 ) -> (String, Option<String>) {
-    let first_k = wb.ks.first().map_or("5".to_string(), |k| k.to_string());
-    if model != wb.chosen {
-        let chosen = wb.model(&wb.chosen);
+    let first_k = run.ks.first().map_or("5".to_string(), |k| k.to_string());
+    if model != run.chosen {
+        let chosen = run.model(&run.chosen);
         let why = format!(
             "picked by hand; the rule (Lift@{first_k}% on val, then PR-AUC) chose {}{}",
-            quote(&wb.chosen),
+            quote(&run.chosen),
             chosen.map_or(String::new(), |c| format!(
                 " (val Lift@{first_k}% {})",
                 num(c.val.at_k.first().and_then(|a| a.lift))
@@ -121,16 +121,16 @@ pub fn why_this_model(
         );
         return (why, None);
     }
-    let Some(c) = &wb.choice else {
+    let Some(c) = &run.choice else {
         return (
             format!(
                 "chosen among {} models on the val anchor by Lift@{first_k}% (then PR-AUC), before the test anchor was scored",
-                wb.models.len()
+                run.models.len()
             ),
             None,
         );
     };
-    let models: Vec<(&str, &SplitEval)> = wb
+    let models: Vec<(&str, &SplitEval)> = run
         .models
         .iter()
         .map(|m| (m.name.as_str(), &m.val))
@@ -138,7 +138,7 @@ pub fn why_this_model(
     (
         format!(
             "chosen among {} models on the val anchor, before the test anchor was scored: {}",
-            wb.models.len(),
+            run.models.len(),
             c.why
         ),
         crate::engine::eval::choice::caution(c, &models, &format!("{first_k}%")).map(|note| {

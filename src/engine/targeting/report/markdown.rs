@@ -14,7 +14,7 @@ use crate::engine::time::fmt_anchor;
 
 /// A count as an analyst reads it (`1,234`).
 
-fn metrics_table(s: &mut String, wb: &LoadedRun, e: &SplitEval, split: &str) {
+fn metrics_table(s: &mut String, run: &LoadedRun, e: &SplitEval, split: &str) {
     let _ = writeln!(
         s,
         "| {split} | PR-AUC {} | n = {}, dormant {} |",
@@ -23,7 +23,7 @@ fn metrics_table(s: &mut String, wb: &LoadedRun, e: &SplitEval, split: &str) {
         pct(e.prevalence)
     );
     let _ = writeln!(s, "|---|---|---|");
-    for (a, k) in e.at_k.iter().zip(&wb.ks) {
+    for (a, k) in e.at_k.iter().zip(&run.ks) {
         let _ = writeln!(
             s,
             "| K = {k}% (k = {}) | Lift {} (ceiling {}) | Precision {} · Recall {} |",
@@ -56,27 +56,27 @@ fn user_block(s: &mut String, what: &str, r: &TargetRow) {
 }
 
 /// The report as Markdown.
-pub fn report(wb: &LoadedRun, spec: &ListSpec) -> Result<String> {
-    let list = target_list(wb, spec)?;
+pub fn report(run: &LoadedRun, spec: &ListSpec) -> Result<String> {
+    let list = target_list(run, spec)?;
     let rows = &list.rows;
-    let m = wb.model(spec.model).ok_or_else(|| {
+    let m = run.model(spec.model).ok_or_else(|| {
         crate::engine::Error::Config(format!("the run has no model {}", spec.model))
     })?;
     let f = ListFacts::of(spec, &list);
     let (n, k) = (f.n, f.k);
-    let d = &wb.stats.data;
+    let d = &run.stats.data;
     let mut s = String::new();
     let _ = writeln!(
         s,
         "# Campaign report — top {}% at {}\n",
         spec.k,
-        wb.test_anchor().map_or("–".into(), fmt_anchor)
+        run.test_anchor().map_or("–".into(), fmt_anchor)
     );
     let _ = writeln!(s, "## Data\n");
     let _ = writeln!(
         s,
         "- Run `{}`; {} input file(s): {}",
-        wb.run_id,
+        run.run_id,
         th(d.files.len()),
         d.files
             .iter()
@@ -106,16 +106,16 @@ pub fn report(wb: &LoadedRun, spec: &ListSpec) -> Result<String> {
     );
 
     let _ = writeln!(s, "## Model\n");
-    let first_k = wb.ks.first().map_or("5".to_string(), |k| k.to_string());
-    let (why, caution) = why_this_model(wb, spec.model, |x| format!("`{x}`"));
+    let first_k = run.ks.first().map_or("5".to_string(), |k| k.to_string());
+    let (why, caution) = why_this_model(run, spec.model, |x| format!("`{x}`"));
     let _ = writeln!(s, "`{}` — {why}.\n", spec.model);
     if let Some(note) = caution {
         let _ = writeln!(s, "**Read with care:** {note}\n");
     }
-    if let Some(note) = tied_models_note(wb) {
+    if let Some(note) = tied_models_note(run) {
         let _ = writeln!(s, "**Ties at the cut:** {note}\n");
     }
-    let mut others: Vec<(&str, Option<f64>)> = wb
+    let mut others: Vec<(&str, Option<f64>)> = run
         .models
         .iter()
         .map(|x| (x.name.as_str(), x.val.at_k.first().and_then(|a| a.lift)))
@@ -130,8 +130,8 @@ pub fn report(wb: &LoadedRun, spec: &ListSpec) -> Result<String> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    metrics_table(&mut s, wb, &m.val, "val");
-    metrics_table(&mut s, wb, &m.test, "test (scored once)");
+    metrics_table(&mut s, run, &m.val, "val");
+    metrics_table(&mut s, run, &m.test, "test (scored once)");
 
     let _ = writeln!(s, "## Target list\n");
     let _ = writeln!(

@@ -34,10 +34,10 @@ impl ReportFormat {
 }
 
 /// Build the report for `spec` and write it to `path` in the format its extension asks for.
-pub fn write_report_file(wb: &LoadedRun, spec: &ListSpec, path: &Path) -> Result<()> {
+pub fn write_report_file(run: &LoadedRun, spec: &ListSpec, path: &Path) -> Result<()> {
     match ReportFormat::of_path(path)? {
-        ReportFormat::Markdown => write_report(&report(wb, spec)?, path),
-        ReportFormat::Xlsx => xlsx::write_report_xlsx(wb, spec, path),
+        ReportFormat::Markdown => write_report(&report(run, spec)?, path),
+        ReportFormat::Xlsx => xlsx::write_report_xlsx(run, spec, path),
     }
 }
 

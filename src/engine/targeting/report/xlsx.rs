@@ -118,7 +118,7 @@ impl Sheet<'_> {
 fn summary(
     ws: &mut Worksheet,
     looks: &Looks,
-    wb: &LoadedRun,
+    run: &LoadedRun,
     spec: &ListSpec,
     m: &ModelView,
     f: &ListFacts,
@@ -130,17 +130,17 @@ fn summary(
     for c in 2..10u16 {
         ws.set_column_width(c, 13.0)?;
     }
-    let d = &wb.stats.data;
+    let d = &run.stats.data;
     let mut s = Sheet { ws, row: 0, looks };
     s.section(&format!(
         "Campaign report — top {}% at {}",
         spec.k,
-        wb.test_anchor().map_or("–".into(), fmt_anchor)
+        run.test_anchor().map_or("–".into(), fmt_anchor)
     ))?;
     s.skip();
 
     s.section("Data")?;
-    s.kv("Run", &wb.run_id)?;
+    s.kv("Run", &run.run_id)?;
     s.kv_count("Input files", d.files.len())?;
     for file in &d.files {
         s.kv("  file", &file.path)?;
@@ -179,12 +179,12 @@ fn summary(
 
     s.section("Model and why it was chosen")?;
     s.kv("Model", spec.model)?;
-    let (why, caution) = why_this_model(wb, spec.model, |x| x.to_string());
+    let (why, caution) = why_this_model(run, spec.model, |x| x.to_string());
     s.kv("Why", &why)?;
     if let Some(note) = caution {
         s.kv("Read with care", &note)?;
     }
-    if let Some(note) = tied_models_note(wb) {
+    if let Some(note) = tied_models_note(run) {
         s.kv("Ties at the cut", &note)?;
     }
     s.skip();
@@ -201,7 +201,7 @@ fn summary(
         "dormant share",
     ])?;
     for (split, e) in [("val", &m.val), ("test (scored once)", &m.test)] {
-        for (a, k) in e.at_k.iter().zip(&wb.ks) {
+        for (a, k) in e.at_k.iter().zip(&run.ks) {
             s.text(0, split)?;
             s.text(1, &format!("{k}%"))?;
             s.count(2, a.k)?;
@@ -260,12 +260,12 @@ fn summary(
     Ok(())
 }
 
-fn leaderboard(ws: &mut Worksheet, looks: &Looks, wb: &LoadedRun) -> X<()> {
+fn leaderboard(ws: &mut Worksheet, looks: &Looks, run: &LoadedRun) -> X<()> {
     ws.set_name("Leaderboard")?;
     let mut names: Vec<String> = vec!["model".into(), "chosen".into()];
     for split in ["val", "test"] {
         names.push(format!("{split} PR-AUC"));
-        for k in &wb.ks {
+        for k in &run.ks {
             names.push(format!("{split} Lift@{k}%"));
             names.push(format!("{split} Precision@{k}%"));
             names.push(format!("{split} Recall@{k}%"));
@@ -279,19 +279,19 @@ fn leaderboard(ws: &mut Worksheet, looks: &Looks, wb: &LoadedRun) -> X<()> {
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     s.header(&refs)?;
     s.ws.set_freeze_panes(1, 1)?;
-    for m in &wb.models {
+    for m in &run.models {
         s.text(0, &m.name)?;
-        s.ws.write_boolean(s.row, 1, m.name == wb.chosen)?;
+        s.ws.write_boolean(s.row, 1, m.name == run.chosen)?;
         let mut col = 2u16;
         for e in [&m.val, &m.test] {
-            col = metrics_row(&mut s, col, e, wb.ks.len())?;
+            col = metrics_row(&mut s, col, e, run.ks.len())?;
         }
         s.skip();
     }
-    if !wb.failed.is_empty() {
+    if !run.failed.is_empty() {
         s.skip();
         s.section("Models that failed to train")?;
-        for (name, why) in &wb.failed {
+        for (name, why) in &run.failed {
             s.kv(name, why)?;
         }
     }
@@ -314,24 +314,24 @@ fn metrics_row(s: &mut Sheet, mut col: u16, e: &SplitEval, ks: usize) -> X<u16> 
     Ok(col)
 }
 
-fn workbook(wb: &LoadedRun, spec: &ListSpec, m: &ModelView, list: &TargetList) -> X<Vec<u8>> {
+fn workbook(run: &LoadedRun, spec: &ListSpec, m: &ModelView, list: &TargetList) -> X<Vec<u8>> {
     let looks = Looks::new();
     let f = ListFacts::of(spec, list);
     let mut book = Workbook::new();
-    summary(book.add_worksheet(), &looks, wb, spec, m, &f, list)?;
+    summary(book.add_worksheet(), &looks, run, spec, m, &f, list)?;
     let ws = book.add_worksheet();
     ws.set_name("Targets")?;
     targets_sheet(ws, &list.rows, spec.tiers)?;
-    leaderboard(book.add_worksheet(), &looks, wb)?;
+    leaderboard(book.add_worksheet(), &looks, run)?;
     book.save_to_buffer()
 }
 
 /// Write the campaign report workbook for `spec` to `path`, whole or not at all.
-pub fn write_report_xlsx(wb: &LoadedRun, spec: &ListSpec, path: &Path) -> Result<()> {
+pub fn write_report_xlsx(run: &LoadedRun, spec: &ListSpec, path: &Path) -> Result<()> {
     crate::engine::run::files::guard_output(path, &[])?;
-    let list = target_list(wb, spec)?;
-    let m = wb
+    let list = target_list(run, spec)?;
+    let m = run
         .model(spec.model)
         .ok_or_else(|| Error::Config(format!("the run has no model {}", spec.model)))?;
-    write_workbook(path, || workbook(wb, spec, m, &list))
+    write_workbook(path, || workbook(run, spec, m, &list))
 }
