@@ -1,8 +1,9 @@
 //! The terminal face: one event channel (keys, resizes, ticks, engine messages), keys mapped to
 //! actions, `App::update` as the only state change, and a draw of `&App` per event. What an
-//! update asks of the world comes back as effects the loop carries out: file writes
-//! (`effects::perform`, their outcome handed back with `App::done`) and training, which runs on
-//! its own thread with a cancel flag, so every tab stays usable while it trains.
+//! update asks of the world comes back as effects: file writes and campaign operations are
+//! carried out by `effects::apply` (the one path the tests drive too, their outcome handed back
+//! with `App::done`); training, which runs on its own thread with a cancel flag so every tab
+//! stays usable while it trains, and quitting are the loop's own.
 
 pub mod action;
 pub mod app;
@@ -179,7 +180,11 @@ pub fn run(opts: TuiOptions) -> Result<()> {
                 } else {
                     keymap::action_for(app.tab, &k)
                 };
-                action.map(|a| app.update(a)).unwrap_or_default()
+                // Writes and campaign operations are carried out in `apply`, as the tests
+                // drive them; what comes back is the loop's own (training, quitting).
+                action
+                    .map(|a| effects::apply(&mut app, a))
+                    .unwrap_or_default()
             }
             Event::Resize => vec![],
             Event::Engine(msg) => {
@@ -198,11 +203,8 @@ pub fn run(opts: TuiOptions) -> Result<()> {
         };
         for e in fx {
             match e {
-                Effect::Write(w) => {
-                    let outcome = effects::perform(&mut app, &w);
-                    app.done(outcome);
-                }
-                Effect::Campaign(op) => effects::campaign(&mut app, &op),
+                // Carried out by `effects::apply` already.
+                Effect::Write(_) | Effect::Campaign(_) => {}
                 Effect::Quit => {}
                 Effect::CancelTraining => {
                     if let Some(t) = &trainer {
