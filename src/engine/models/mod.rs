@@ -8,7 +8,6 @@ pub mod gbdt;
 pub mod logreg;
 pub mod mlp;
 pub mod model;
-pub mod nn;
 pub mod registry;
 pub mod rule;
 pub mod scaler;

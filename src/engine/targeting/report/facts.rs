@@ -8,8 +8,6 @@ use crate::engine::targeting::list::{ListSpec, TargetList, TargetRow};
 use crate::engine::targeting::order::{first_k_ties, score_text};
 use crate::engine::text::thousands;
 
-/// A count as an analyst reads it (`1,234`).
-
 /// The numbers of a target list that both report formats show.
 pub struct ListFacts {
     /// Users scored at the test anchor.
@@ -162,6 +160,7 @@ pub fn representatives(rows: &[TargetRow]) -> Vec<(&'static str, &TargetRow)> {
     }
 }
 
+/// A count as an analyst reads it (`1,234`).
 pub(super) fn th(n: impl TryInto<u64>) -> String {
     thousands(n.try_into().unwrap_or(u64::MAX))
 }

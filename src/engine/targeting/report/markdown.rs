@@ -12,8 +12,6 @@ use crate::engine::run::open::LoadedRun;
 use crate::engine::targeting::list::{ListSpec, TargetRow, target_list};
 use crate::engine::time::fmt_anchor;
 
-/// A count as an analyst reads it (`1,234`).
-
 fn metrics_table(s: &mut String, run: &LoadedRun, e: &SplitEval, split: &str) {
     let _ = writeln!(
         s,
