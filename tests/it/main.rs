@@ -1,5 +1,5 @@
 //! The integration tests, as one test binary. Each file here used to be its own binary, and each
-//! linked polars and candle again (about 320 MB apiece in a debug build): thirteen of them filled
+//! linked polars again (about 320 MB apiece in a debug build): thirteen of them filled
 //! a CI machine's disk until the linker died with a bus error. One binary links once.
 //!
 //! One file per subject; `common/` holds the helpers the files share (the binary, the fixture

@@ -56,8 +56,8 @@ impl TierReadout {
     }
 }
 
-/// The name of the overall row.
-pub const ALL: &str = "all";
+/// The name of the overall row (reserved in the tier config, which owns the name).
+pub use crate::engine::targeting::tiers::OVERALL_ROW as ALL;
 
 /// A target's tier and group, and whether it went dormant.
 pub struct Outcome<'a> {

@@ -14,6 +14,9 @@ pub struct Tier {
     pub offer: String,
 }
 
+/// The name of a campaign read-out's overall row: no tier may take it.
+pub const OVERALL_ROW: &str = "all";
+
 /// Where a listed row stands (`TierRule::place`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Placed<'a> {
@@ -149,7 +152,7 @@ impl TierRule {
             // (in MySQL without regard to case): a tier of that name, or two of one name, would
             // merge rows. Compared as the database compares them.
             let key = t.name.trim().to_lowercase();
-            if key == crate::engine::campaign::readout::ALL {
+            if key == OVERALL_ROW {
                 return Err(bad(format!(
                     "tier {} is named `{shown}`, the name of the overall row of a read-out: \
                      choose another",
