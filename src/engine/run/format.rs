@@ -1,5 +1,5 @@
-//! The run directory's JSON files as types (SPEC §6), used by the writer (`artifacts`) and by
-//! every reader (`loaded_run`, `score`, `find_run`), so the two cannot drift apart. A reader
+//! The run directory's JSON files as types (SPEC §6), used by the writer (`save`) and by
+//! every reader (`open`, `score`, `find_run`), so the two cannot drift apart. A reader
 //! meeting a file with a missing or mistyped field stops with an error naming the file and the
 //! field; a manifest of another `format_version` is refused before anything else is read.
 

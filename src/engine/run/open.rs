@@ -242,7 +242,7 @@ impl LoadedRun {
         LoadedRun::open_dir(dir)
     }
 
-    /// Open and check every file of a run directory, finished or not (`artifacts` checks a
+    /// Open and check every file of a run directory, finished or not (`save` checks a
     /// run this way before it gets its name).
     pub fn open_dir(dir: &Path) -> Result<LoadedRun> {
         let mpath = dir.join(MANIFEST);

@@ -96,7 +96,7 @@ const KEEP: &str = "__keep";
 
 struct Bucket {
     file: Option<File>,
-    /// Encoded rows not yet written (see `spill_rows`).
+    /// Encoded rows not yet written (see `rows`).
     buf: Vec<u8>,
     events: u64,
 }
