@@ -123,8 +123,11 @@ pub enum Command {
     /// Export the Top-K target list (hand edits applied) as CSV, JSON, Parquet or XLSX.
     Export(ExportArgs),
     /// Write the campaign report for the Top-K target list: Markdown (.md) or an Excel workbook
-    /// (.xlsx: Summary, Targets and Leaderboard sheets).
+    /// (.xlsx: Summary, Targets, Leaderboard and Plan sheets).
     Report(ReportArgs),
+    /// What a list costs and returns at K from 1% to 100% and at a budget's K: users, cost,
+    /// customers kept and net with 90% intervals, from the tier costs and a read-out campaign.
+    Plan(PlanArgs),
     /// Generate a synthetic REES46-schema event log.
     Gen(GenArgs),
     /// Benchmark the feature table on a generated log (fixed seed).
@@ -279,6 +282,11 @@ pub(crate) fn anchor_arg(s: &str) -> std::result::Result<i64, String> {
 }
 
 /// A Top-K percentage argument (up to two decimals, `%` allowed).
+/// A budget (SPEC §5.2): a finite amount, 0 or more, digits grouped by commas allowed.
+pub(crate) fn budget_arg(s: &str) -> std::result::Result<f64, String> {
+    crate::engine::targeting::money::parse_budget(s).map_err(|e| e.to_string())
+}
+
 pub(crate) fn k_arg(s: &str) -> std::result::Result<KPct, String> {
     if s.trim_start().starts_with('-') {
         return Err("K must be more than 0% (a share of the ranking, up to 100%)".into());
@@ -429,6 +437,9 @@ pub struct TuiArgs {
     /// The same default as `campaign …`, whatever --out says.
     #[arg(long, default_value = DEFAULT_DB)]
     pub db: String,
+    /// Start the Targets list at the K this budget buys (SPEC §5.2).
+    #[arg(long, value_parser = budget_arg, allow_negative_numbers = true, value_name = "AMOUNT")]
+    pub budget: Option<f64>,
     #[command(flatten)]
     pub target: TargetArgs,
 }
@@ -460,7 +471,9 @@ pub struct ScoreArgs {
 /// Targeting settings shared by the workbench, `export` and `report`.
 #[derive(Args, Debug, Clone)]
 pub struct TargetArgs {
-    /// Targeting config (TOML): `[[tiers]]` with `name`, `top_pct`, `offer`. Default: SPEC §5 tiers.
+    /// Targeting config (TOML): `[[tiers]]` with `name`, `top_pct`, `offer`, and the offer's
+    /// `cost` (or `discount` and `redeem_rate`); `currency` and `value` at the top. Default:
+    /// assets/tiers.toml (SPEC §5).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Language of the risk reasons, and of the default tiers and offers (a --config file's
@@ -483,10 +496,14 @@ pub struct ListArgs {
     /// A run directory written by `train` (or the workbench); its hand edits apply.
     #[arg(long)]
     pub run: PathBuf,
-    /// Top K percent (up to two decimals). Default: the K set in the workbench for this run,
-    /// else the run's first K (5 unless trained with other --k).
+    /// Top K percent (up to two decimals). Default: the K (or budget) set in the workbench for
+    /// this run, else the run's first K (5 unless trained with other --k).
     #[arg(long, value_parser = k_arg, allow_negative_numbers = true)]
     pub k: Option<KPct>,
+    /// A marketing budget instead of K: the longest prefix of the list whose offers' expected
+    /// cost it pays (the tier config's costs; SPEC §5.2).
+    #[arg(long, value_parser = budget_arg, conflicts_with = "k", allow_negative_numbers = true, value_name = "AMOUNT")]
+    pub budget: Option<f64>,
     /// Another model of the run than the chosen one. Default: the model picked in the
     /// workbench for this run, else the run's chosen model.
     #[arg(long)]
@@ -503,7 +520,7 @@ pub struct ExportArgs {
     #[arg(long, value_enum)]
     pub format: Option<ExportFormat>,
     /// Export every tier (down to the widest tier's share) instead of the top K.
-    #[arg(long, conflicts_with = "k")]
+    #[arg(long, conflicts_with_all = ["k", "budget"])]
     pub tiers: bool,
     #[arg(long)]
     pub out: PathBuf,
@@ -516,6 +533,62 @@ pub struct ReportArgs {
     /// Output: .md (Markdown) or .xlsx (workbook).
     #[arg(long)]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub uplift: UpliftArgs,
+}
+
+/// Where a plan's uplifts come from (SPEC §5.3).
+#[derive(Args, Debug, Clone)]
+pub struct UpliftArgs {
+    /// The read-out campaign whose uplift per tier gives the return (a name, or `id:N`).
+    /// Default: the latest read-out campaign of the run.
+    #[arg(long)]
+    pub campaign: Option<String>,
+    /// The campaign database: an SQLite file or mysql://user:password@host:port/database.
+    /// The default file is read only if it exists.
+    #[arg(long, default_value = DEFAULT_DB)]
+    pub db: String,
+}
+
+impl UpliftArgs {
+    /// The database, when there is one to read: the default file only once it exists (a plan
+    /// makes no database), any other one always (a missing file is an error naming it).
+    pub fn open(&self) -> Result<Option<Box<dyn Sql>>> {
+        let url = DbUrl::parse(&self.db)?;
+        if let DbUrl::Sqlite(p) = &url
+            && !p.exists()
+        {
+            if self.db == DEFAULT_DB {
+                return Ok(None);
+            }
+            return Err(Error::Config(format!(
+                "no campaign database at {}",
+                crate::engine::text::printable(&p.display().to_string())
+            )));
+        }
+        crate::engine::campaign::db::open(&url).map(Some)
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct PlanArgs {
+    /// A run directory written by `train` (or the workbench); its hand edits apply.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Also the K this budget buys (SPEC §5.2).
+    #[arg(long, value_parser = budget_arg, allow_negative_numbers = true, value_name = "AMOUNT")]
+    pub budget: Option<f64>,
+    /// Another model of the run than the chosen one (default: the model picked in the
+    /// workbench, else the run's chosen model).
+    #[arg(long)]
+    pub model: Option<String>,
+    #[command(flatten)]
+    pub uplift: UpliftArgs,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Print the table as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -618,6 +691,10 @@ pub struct CreateArgs {
     /// Top K percent (default: the K set in the workbench for this run, else every tier).
     #[arg(long, value_parser = k_arg, conflicts_with = "tiers", allow_negative_numbers = true)]
     pub k: Option<KPct>,
+    /// A marketing budget instead of K: the longest prefix of the list whose offers' expected
+    /// cost it pays (SPEC §5.2).
+    #[arg(long, value_parser = budget_arg, conflicts_with_all = ["k", "tiers"], allow_negative_numbers = true, value_name = "AMOUNT")]
+    pub budget: Option<f64>,
     /// Every tier, down to the widest tier's share (the default when the workbench saved no K).
     #[arg(long)]
     pub tiers: bool,

@@ -29,9 +29,15 @@ pub fn run(cmd: CampaignCommand) -> Result<()> {
             // refused by `create`, naming it.)
             let saved = crate::engine::targeting::edits::Edits::load(&a.run).unwrap_or_default();
             let (model, model_why) = saved.model_choice(a.model.as_deref());
+            let mut budget = a.budget;
             let (k, k_why) = match (a.k, a.tiers, saved.k) {
+                _ if budget.is_some() => (None, "--budget"),
                 (Some(k), _, _) => (Some(k), "--k"),
                 (None, true, _) => (None, "every tier, --tiers"),
+                (None, false, None) if saved.budget.is_some() => {
+                    budget = saved.budget;
+                    (None, "the budget set in the workbench")
+                }
                 (None, false, Some(k)) => {
                     if k.bp > tiers.reach().bp {
                         return Err(crate::engine::Error::Config(format!(
@@ -53,7 +59,8 @@ pub fn run(cmd: CampaignCommand) -> Result<()> {
                     anchor: a.anchor,
                     data: absolute_inputs(&a.data)?,
                     exec: a.exec.to_exec()?,
-                    k,
+                    k: k.map(Into::into),
+                    budget,
                     holdout_bp: a.holdout,
                     name: a.name.clone(),
                     seed: a.seed,
@@ -64,12 +71,27 @@ pub fn run(cmd: CampaignCommand) -> Result<()> {
                     on_rows: &mut |_| {},
                 },
             )?;
-            eprintln!(
-                "model {} ({model_why}), top {}% ({k_why})",
-                printable(&created.campaign.model),
-                pct(created.campaign.k_bp)
-            );
+            match created.budget {
+                Some(b) => {
+                    eprintln!(
+                        "model {} ({model_why}), budget {} ({k_why}): {}",
+                        printable(&created.campaign.model),
+                        tiers.amount(b.budget, &phrases.lang),
+                        crate::engine::targeting::list::Cut::Users(b.k).text(created.n)
+                    );
+                }
+                None => eprintln!(
+                    "model {} ({model_why}), top {}% ({k_why})",
+                    printable(&created.campaign.model),
+                    pct(created.campaign.k_bp)
+                ),
+            }
             print!("{}", created_text(&created, &db.describe()));
+            if let Some(m) = &created.money {
+                for line in m.lines(&tiers, &phrases.lang) {
+                    println!("{line}");
+                }
+            }
             if let Some(p) = &a.out {
                 eprintln!("wrote the treatment list to {}", shown_path(p));
             }

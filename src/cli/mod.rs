@@ -65,6 +65,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Score(s)) => train::score(s),
         Some(Command::Export(e)) => targets::export(e),
         Some(Command::Report(r)) => targets::report(r),
+        Some(Command::Plan(p)) => targets::plan(p),
         Some(Command::Campaign(c)) => campaign::run(c),
         Some(Command::Bench(b)) => bench::bench(b),
     }

@@ -46,6 +46,11 @@ pub fn clip(s: &str, max: usize) -> String {
     format!("{}… ({} more characters)", printable(&head), n - max)
 }
 
+/// Terminal cells `s` takes (a Hangul syllable two, `₩` one): for aligning columns of text.
+pub fn width(s: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(s)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -66,6 +66,10 @@ pub enum Action {
     KPlus5,
     KMinus5,
     KType,
+    /// Type a budget: K follows it (SPEC §5.2).
+    Budget,
+    /// The plan view: cost, expected return and net by K.
+    Plan,
     Export,
     Retrain,
     SortFlip,

@@ -238,8 +238,46 @@ impl App {
             tiers: &self.tiers,
             phrases: &self.phrases,
             target: self.targeting_model(),
-            k: self.targets.k,
+            k: self.targets.cut(),
         }
+    }
+
+    /// The list's money for a report: its ledger, what it costs (and what the budget bought),
+    /// the plan's table with the read-out's uplifts as the Campaigns tab last read them.
+    pub fn money_for_outputs(&self) -> crate::engine::targeting::money::Money {
+        use crate::engine::targeting::money::{ListMoney, Money, PlanTable, group_names};
+        let mut money = Money::default();
+        let (Some(run), Some(m)) = (self.run.as_ref(), self.targeting_model()) else {
+            return money;
+        };
+        match &self.targets.money.ledger {
+            None => {}
+            Some(Err(e)) => money.why_not = Some(e.clone()),
+            Some(Ok(l)) => {
+                let names = group_names(&self.tiers, &self.phrases);
+                let k = self.targets.cut().k_of(m.n());
+                let bought = self.targets.budget.map(|b| l.budget_k(b));
+                money.list = Some(ListMoney::of(l, k, bought, &names));
+                let uplifts = match &self.campaigns.list {
+                    Some(Ok(all)) => crate::engine::campaign::uplifts::latest(
+                        all,
+                        &run.run_id,
+                        &self.campaigns.db,
+                    ),
+                    Some(Err(e)) => Err(format!("the campaign database did not open: {e}")),
+                    None => Err("the campaigns were not read (open the Campaigns tab)".into()),
+                };
+                money.plan = Some(PlanTable::new(
+                    l,
+                    names,
+                    uplifts,
+                    self.targets.budget,
+                    &self.tiers,
+                ));
+                money.ledger = Some(l.as_ref().clone());
+            }
+        }
+        money
     }
 
     /// The model the Targets tab ranks by.
@@ -272,7 +310,7 @@ impl App {
             run,
             ListSpec {
                 model: &m.name,
-                k: self.targets.k,
+                cut: self.targets.cut(),
                 tiers: &self.tiers,
                 edits: &self.targets.edits,
                 phrases: &self.phrases,
@@ -435,7 +473,11 @@ impl App {
                 return self.go(Tab::ALL[(self.tab.index() + Tab::ALL.len() - 1) % Tab::ALL.len()]);
             }
             Action::GoTab(t) => return self.go(t),
-            // Esc is bound everywhere: outside a box or popup it ends the Targets search.
+            // Esc is bound everywhere: outside a box or popup it closes the plan view, else
+            // ends the Targets search.
+            Action::Esc if self.tab == Tab::Targets && self.targets.plan_open => {
+                self.targets.plan_open = false;
+            }
             Action::Esc => self.targets.search = None,
             Action::Retrain => {
                 if self.training.is_some() {
@@ -514,7 +556,12 @@ impl App {
             }
             Tab::Targets => {
                 let reply = self.targets.update(action, run);
-                return self.reply(reply);
+                let mut effects = self.reply(reply);
+                // The plan takes its uplifts from the campaigns as stored now.
+                if action == Action::Plan && self.targets.plan_open {
+                    effects.push(Effect::Campaign(CampaignOp::Load));
+                }
+                return effects;
             }
         }
         vec![]
@@ -546,6 +593,10 @@ impl App {
         let reply = match input.kind {
             InputKind::Search => self.targets.search_for(run, &input.text),
             InputKind::K => self.targets.set_k_text(run, &input.text),
+            InputKind::Budget => {
+                self.targets
+                    .set_budget_text(run, &self.tiers, &self.phrases.lang, &input.text)
+            }
             InputKind::AddUser => self.targets.add_user(run, &input.text),
             InputKind::CampaignName => {
                 let name = input.text.trim();
@@ -610,7 +661,8 @@ impl App {
             .test_anchor()
             .map(|t| crate::engine::time::fmt_anchor(t)[..10].to_string())
             .unwrap_or_default();
-        format!("{day} {} top {}%", spec.model, spec.k)
+        let n = run.model(spec.model).map_or(0, |m| m.n());
+        format!("{day} {} {}", spec.model, spec.cut.text(n))
     }
 
     /// Before each draw: fit the Targets list to the page and fill the risk-reason cache for
@@ -621,6 +673,20 @@ impl App {
             Some(Popup::User(r)) => Some(r),
             _ => None,
         };
+        let (tiers, phrases, campaigns) = (&self.tiers, &self.phrases, &self.campaigns);
+        let run = self.run.as_ref();
+        self.targets.prepare_money(
+            run,
+            tiers,
+            || crate::engine::targeting::money::group_names(tiers, phrases),
+            || match (&campaigns.list, run) {
+                (Some(Ok(all)), Some(run)) => {
+                    crate::engine::campaign::uplifts::latest(all, &run.run_id, &campaigns.db)
+                }
+                (Some(Err(e)), _) => Err(format!("the campaign database did not open: {e}")),
+                _ => Err("reading the campaigns…".into()),
+            },
+        );
         self.targets
             .fill_reasons(self.run.as_ref(), self.tab == Tab::Targets, popup_row);
     }

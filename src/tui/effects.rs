@@ -33,7 +33,7 @@ pub fn perform(app: &mut App, w: &Write) -> Notice {
                     .ok_or_else(|| crate::engine::Error::Config("no run loaded".into()))?;
                 let list = target_list(run, &spec)?;
                 export(&list.rows, &app.tiers, f, path)?;
-                Ok((list.rows.len(), list.tie_note(spec.k)))
+                Ok((list.rows.len(), list.tie_note(spec.cut)))
             });
             match res {
                 Ok((n, tie)) => ok(format!(
@@ -49,8 +49,9 @@ pub fn perform(app: &mut App, w: &Write) -> Notice {
             let Some((run, spec)) = app.list_spec() else {
                 return failed("no run loaded".into());
             };
-            let path = run.dir.join(format!("report-top{}.md", spec.k));
-            match report(run, &spec).and_then(|text| write_report(&text, &path)) {
+            let path = run.dir.join(format!("report-top{}.md", spec.cut.slug()));
+            let money = app.money_for_outputs();
+            match report(run, &spec, &money).and_then(|text| write_report(&text, &path)) {
                 Ok(()) => ok(format!("report written to {}", path.display())),
                 Err(e) => failed(format!("report failed: {e}")),
             }
@@ -198,7 +199,7 @@ pub fn campaign(app: &mut App, op: &CampaignOp) {
                 app.notify("no run loaded: no campaign made", true);
                 return;
             };
-            let (run_dir, k, model) = (run.dir.clone(), spec.k, spec.model.to_string());
+            let (run_dir, k, model) = (run.dir.clone(), spec.cut, spec.model.to_string());
             let out = run_dir.join(format!("campaign-{}-treatment.csv", file_safe(name)));
             let made = campaign_db(app, true).and_then(|db| {
                 let mut db = db.ok_or_else(|| {
@@ -212,6 +213,7 @@ pub fn campaign(app: &mut App, op: &CampaignOp) {
                         data: vec![],
                         exec: Default::default(),
                         k: Some(k),
+                        budget: None,
                         holdout_bp: *holdout_bp,
                         name: Some(name.clone()),
                         seed: 42,
@@ -304,6 +306,7 @@ pub fn open_retrained(app: &mut App, run: LoadedRun) {
             .collect(),
         model: None,
         k: None,
+        budget: None,
     };
     // Edits that did not load on the old run stay off: nothing is carried from them.
     let carry = !locked && !kept.is_empty();

@@ -8,6 +8,7 @@ use ratatui::crossterm::event::{KeyCode, KeyModifiers};
 pub enum InputKind {
     Search,
     K,
+    Budget,
     ExportPath,
     AddUser,
     CampaignName,

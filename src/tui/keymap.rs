@@ -114,6 +114,8 @@ pub const KEYMAP: &[Binding] = &[
     b(&[k('o')], "o", A::Readout, On(Tab::Campaigns), "read the selected campaign out: dormant rates and uplift from logs that cover its horizon (asked; default the run's own)", "read out"),
     b(&[k(']')], "]/[", A::KPlus5, On(Tab::Targets), "K to the next multiple of 5% ([ the one below)", "K 5/10/15%"),
     b(&[k('K')], "K", A::KType, On(Tab::Targets), "type K in percent", "type K"),
+    b(&[k('b')], "b", A::Budget, On(Tab::Targets), "type a budget: K follows it (+/- still move K; empty drops the budget)", "budget"),
+    b(&[k('p')], "p", A::Plan, On(Tab::Targets), "plan: cost, expected return and net by K (p or Esc: back to the list)", "plan"),
     b(&[k('-')], "-", A::KMinus1, On(Tab::Targets), "", ""),
     b(&[k('[')], "[", A::KMinus5, On(Tab::Targets), "", ""),
     b(&[k('n')], "n", A::SearchNext, On(Tab::Targets), "next match", ""),

@@ -289,6 +289,7 @@ fn input_box(app: &App, f: &mut Frame, area: Rect) {
     let title = match input.kind {
         InputKind::Search => " search user id — Enter finds, Esc cancels ",
         InputKind::K => " K in percent (e.g. 7.5) — Enter sets, Esc cancels ",
+        InputKind::Budget => " budget (e.g. 5,000,000) — Enter sets, empty drops it, Esc cancels ",
         InputKind::ExportPath => {
             " export to — Tab: csv/json/parquet/xlsx · Enter writes · Esc cancels "
         }

@@ -311,7 +311,7 @@ fn a_list_cut_in_a_tie_takes_the_runner_ups_best_and_says_so() {
     assert_eq!(tied.len(), 21);
     let taken: BTreeSet<i64> = list.rows[11..].iter().map(|r| r.user_id).collect();
     assert_ne!(taken, tied[..14].iter().copied().collect::<BTreeSet<_>>());
-    let note = list.tie_note(KPct { bp: 500 }).unwrap();
+    let note = list.tie_note(KPct { bp: 500 }.into()).unwrap();
     assert!(
         note.contains("14 of the 21 users") && note.contains("tree's score, then recency"),
         "{note}"

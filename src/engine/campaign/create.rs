@@ -14,7 +14,9 @@ use crate::engine::eval::KPct;
 use crate::engine::run::open::LoadedRun;
 use crate::engine::targeting::edits::Edits;
 use crate::engine::targeting::export::{ExportFormat, export};
-use crate::engine::targeting::list::{ListSpec, TargetRow, target_rows};
+use crate::engine::targeting::list::{Cut, ListSpec, TargetRow, target_rows};
+use crate::engine::targeting::money::{BudgetCut, Ledger, ListMoney, group_names};
+use crate::engine::targeting::order::TargetOrder;
 use crate::engine::targeting::phrases::Phrases;
 use crate::engine::targeting::tiers::TierRule;
 use crate::engine::time::fmt_anchor;
@@ -26,8 +28,10 @@ pub struct CreateRequest<'a> {
     pub anchor: Option<i64>,
     pub data: Vec<String>,
     pub exec: crate::engine::dataset::out_of_core::Exec,
-    /// Top K; `None` targets every tier.
-    pub k: Option<KPct>,
+    /// Top K (a share, or a number of users); `None` targets every tier.
+    pub k: Option<Cut>,
+    /// A budget instead of K: the longest prefix of the list whose offers it pays (SPEC §5.2).
+    pub budget: Option<f64>,
     pub holdout_bp: u32,
     pub name: Option<String>,
     pub seed: u64,
@@ -54,6 +58,12 @@ pub struct Created {
     pub targets: Vec<Target>,
     /// Hand-added users the anchor's scoring does not have (a later anchor), left out.
     pub dropped_edits: Vec<i64>,
+    /// What the budget bought, when the list was cut by one.
+    pub budget: Option<BudgetCut>,
+    /// Users scored at the anchor.
+    pub n: usize,
+    /// What the list costs (and what the budget bought), when the tiers have costs.
+    pub money: Option<ListMoney>,
 }
 
 impl Created {
@@ -122,8 +132,9 @@ pub fn create(db: &mut dyn Sql, req: &mut CreateRequest) -> Result<Created> {
         .hint("`ls artifacts` lists the runs there are"));
     }
     let reach = req.tiers.reach();
-    let k = req.k.unwrap_or(reach);
-    if k.bp > reach.bp {
+    if let Some(Cut::Share(k)) = req.k
+        && k.bp > reach.bp
+    {
         return Err(Error::Config(format!(
             "--k {k}% reaches past the last tier (top {reach}%): users there would get no offer"
         ))
@@ -175,29 +186,77 @@ pub fn create(db: &mut dyn Sql, req: &mut CreateRequest) -> Result<Created> {
         .collect();
     edits.added.retain(|u| scored.contains(u));
 
+    let n = run.model(&model).map_or(0, |m| m.n());
+    // The money of the list: needed for a budget (a tier without a cost is then an error),
+    // shown whenever the tiers have costs.
+    let ledger = if req.budget.is_some() || req.tiers.has_costs() {
+        let order = TargetOrder::of(&run, &model)?;
+        match Ledger::build(&run, &order, req.tiers, &edits) {
+            Ok(l) => Some(l),
+            Err(e) if req.budget.is_some() => return Err(e),
+            Err(_) => None,
+        }
+    } else {
+        None
+    };
+    let mut budget = None;
+    let cut = match (req.budget, req.k) {
+        (Some(b), _) => {
+            let bought = ledger
+                .as_ref()
+                .ok_or_else(|| Error::Config("a budget needs the tiers' costs".into()))?
+                .budget_k(b);
+            budget = Some(bought);
+            Cut::Users(bought.k)
+        }
+        (None, Some(Cut::Users(k))) if k > reach.k_of(n) => {
+            return Err(Error::Config(format!(
+                "the top {} users reach past the last tier (top {reach}%): users there would \
+                 get no offer",
+                crate::engine::text::thousands(k as u64)
+            )));
+        }
+        (None, Some(c)) => c,
+        (None, None) => Cut::Share(reach),
+    };
     let rows = target_rows(
         &run,
         &ListSpec {
             model: &model,
-            k,
+            cut,
             tiers: req.tiers,
             edits: &edits,
             phrases: req.phrases,
         },
     )?;
     if rows.is_empty() {
+        let why = match budget {
+            Some(b) => format!(
+                ": the budget of {} buys no offer{}",
+                req.tiers.amount(b.budget, &req.phrases.lang),
+                b.next.map_or(String::new(), |c| format!(
+                    " (the first costs {})",
+                    req.tiers.amount(c, &req.phrases.lang)
+                ))
+            ),
+            None => String::new(),
+        };
         return Err(Error::Config(format!(
-            "the top {k}% at {} holds no users: nothing to send",
+            "the {} at {} holds no users{why}: nothing to send",
+            cut.text(n),
             fmt_anchor(anchor)
         )));
     }
+    let money = ledger
+        .as_ref()
+        .map(|l| ListMoney::of(l, cut.k_of(n), budget, &group_names(req.tiers, req.phrases)));
     let targets = split(&rows, req.holdout_bp, req.seed);
     let name = req.name.clone().unwrap_or_else(|| {
         format!(
             "{}-{}-top{}",
             run.run_id,
             &fmt_anchor(anchor)[..10],
-            k.to_string().replace('.', "_")
+            cut.slug().replace('.', "_")
         )
     });
     check_name(&name)?;
@@ -208,7 +267,12 @@ pub fn create(db: &mut dyn Sql, req: &mut CreateRequest) -> Result<Created> {
         run_id: run.run_id.clone(),
         model,
         anchor: fmt_anchor(anchor),
-        k_bp: k.bp,
+        // A number of users is stored as the share it is of those scored, rounded up.
+        k_bp: match cut {
+            Cut::Share(k) => k.bp,
+            Cut::Users(k) if n > 0 => (k as u64 * 10_000).div_ceil(n as u64).min(10_000) as u32,
+            Cut::Users(_) => 0,
+        },
         holdout_bp: req.holdout_bp,
         seed: req.seed as i64,
         horizon_days: run.config.dataset.window.horizon_days,
@@ -236,6 +300,9 @@ pub fn create(db: &mut dyn Sql, req: &mut CreateRequest) -> Result<Created> {
         campaign: Campaign { id, ..campaign },
         targets,
         dropped_edits,
+        budget,
+        n,
+        money,
     })
 }
 

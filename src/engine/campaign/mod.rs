@@ -8,6 +8,7 @@ pub mod interval;
 pub mod readout;
 pub mod record;
 pub mod status;
+pub mod uplifts;
 
 pub use record::{Campaign, campaigns, find, find_id};
 pub use status::{Status, Summary, summaries};

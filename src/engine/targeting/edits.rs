@@ -14,7 +14,7 @@ use crate::engine::io::atomic::write_atomic;
 use crate::engine::run::files::{EDITS_FILE, EDITS_LOCK};
 use crate::engine::{Error, Result};
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Edits {
     /// Users taken out of the list even when ranked inside the top K.
     pub excluded: BTreeSet<i64>,
@@ -31,6 +31,31 @@ pub struct Edits {
         with = "k_pct"
     )]
     pub k: Option<KPct>,
+    /// The budget typed in the workbench (SPEC §5.2). K follows it unless `k` was set after it,
+    /// when the list is the top K and the budget is what it is compared with.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "budget")]
+    pub budget: Option<f64>,
+}
+
+/// A budget in the file, checked as a typed one is.
+mod budget {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(b: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+        match b {
+            Some(b) => s.serialize_f64(*b),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+        let v: Option<f64> = Option::deserialize(d)?;
+        v.map(|v| {
+            crate::engine::targeting::money::parse_budget(&v.to_string())
+                .map_err(|e| serde::de::Error::custom(e.to_string()))
+        })
+        .transpose()
+    }
 }
 
 /// K as a number of percent (`7.5`) in the file, exact to the basis point.
@@ -55,7 +80,7 @@ mod k_pct {
 }
 
 /// One change to the edits, applied to whatever the file holds when it is saved.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Edit {
     /// Take a user off the list (a user added by hand just loses the addition).
     Exclude(i64),
@@ -67,7 +92,14 @@ pub enum Edit {
     Model(String),
     /// Target the top K.
     K(KPct),
+    /// Cut the list by a budget (K follows it), or drop the budget.
+    Budget(Option<f64>),
+    /// Drop the budget; K stays where the budget had put it.
+    ClearBudget(KPct),
 }
+
+// A budget is never NaN (it is checked when typed and when read), so equality is total.
+impl Eq for Edit {}
 
 impl Edits {
     /// The model a list is made with, and why in words: `flag` (--model), else the model picked
@@ -189,6 +221,17 @@ impl Edits {
             }
             Edit::Model(m) => self.model = Some(m.clone()),
             Edit::K(k) => self.k = Some(*k),
+            Edit::ClearBudget(k) => {
+                self.budget = None;
+                self.k = Some(*k);
+            }
+            Edit::Budget(b) => {
+                self.budget = *b;
+                // K follows a new budget; without one, the K on screen stays.
+                if b.is_some() {
+                    self.k = None;
+                }
+            }
         }
     }
 

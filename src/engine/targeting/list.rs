@@ -77,10 +77,62 @@ pub struct TargetRow {
     pub beyond_tiers: bool,
 }
 
+/// Where a list is cut: at a share of the ranking (`--k`), or at a number of users (the K a
+/// budget buys, SPEC §5.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    Share(KPct),
+    Users(usize),
+}
+
+impl From<KPct> for Cut {
+    fn from(k: KPct) -> Cut {
+        Cut::Share(k)
+    }
+}
+
+impl Cut {
+    /// Ranking positions taken of `n`.
+    pub fn k_of(self, n: usize) -> usize {
+        match self {
+            Cut::Share(k) => k.k_of(n),
+            Cut::Users(k) => k.min(n),
+        }
+    }
+
+    /// `top 5%`, or `top 1,234 users (7.72%)` of `n`.
+    pub fn text(self, n: usize) -> String {
+        match self {
+            Cut::Share(k) => format!("top {k}%"),
+            Cut::Users(k) => format!(
+                "top {} users ({})",
+                crate::engine::text::thousands(k as u64),
+                share_text(k, n)
+            ),
+        }
+    }
+
+    /// The cut in a file name: `5`, `7.5`, `1234users`.
+    pub fn slug(self) -> String {
+        match self {
+            Cut::Share(k) => k.to_string(),
+            Cut::Users(k) => format!("{k}users"),
+        }
+    }
+}
+
+/// `k` of `n` in percent with two decimals (`7.72%`); `0%` of none.
+pub fn share_text(k: usize, n: usize) -> String {
+    if n == 0 {
+        return "0%".into();
+    }
+    format!("{:.2}%", 100.0 * k as f64 / n as f64)
+}
+
 /// What a target list is made of.
 pub struct ListSpec<'a> {
     pub model: &'a str,
-    pub k: KPct,
+    pub cut: Cut,
     pub tiers: &'a TierRule,
     pub edits: &'a Edits,
     pub phrases: &'a Phrases,
@@ -128,12 +180,12 @@ pub struct TargetList {
 }
 
 impl TargetList {
-    /// The sentence saying how a cut tie was settled, if K cut one: "the top 5% cut a tie:
-    /// 1,483 of the 6,876 users with score 0.9414 are taken, by …".
-    pub fn tie_note(&self, k: KPct) -> Option<String> {
+    /// The sentence saying how a cut tie was settled, if the cut split one: "the top 5% cut a
+    /// tie: 1,483 of the 6,876 users with score 0.9414 are taken, by …".
+    pub fn tie_note(&self, cut: Cut) -> Option<String> {
         self.tie
             .as_ref()
-            .map(|t| tie_sentence(&format!("the top {k}%"), t, &self.order))
+            .map(|t| tie_sentence(&format!("the {}", cut.text(self.order.n())), t, &self.order))
     }
 }
 
@@ -152,7 +204,7 @@ pub fn target_list(run: &LoadedRun, spec: &ListSpec) -> Result<TargetList> {
         .model(spec.model)
         .ok_or_else(|| Error::Config(format!("the run has no model {}", spec.model)))?;
     let n = order.n();
-    let k = spec.k.k_of(n);
+    let k = spec.cut.k_of(n);
     let ranking = &order.ranking;
     let mut picked: Vec<(usize, bool)> = ranking[..k]
         .iter()

@@ -3,6 +3,7 @@
 pub mod edits;
 pub mod export;
 pub mod list;
+pub mod money;
 pub mod order;
 pub mod phrases;
 pub mod reasons;

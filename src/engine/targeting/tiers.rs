@@ -6,12 +6,18 @@ use std::path::Path;
 use crate::engine::eval::KPct;
 use crate::engine::{Error, Result};
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+use super::money::costs::{Place, parse_cost, parse_value};
+use super::money::{Cost, Currency, Value};
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct Tier {
     pub name: String,
     /// Cumulative share of the ranking this tier reaches down to.
     pub top_bp: u32,
     pub offer: String,
+    /// What the offer is expected to cost per targeted user (SPEC §5.1); none in a config
+    /// without costs.
+    pub cost: Option<Cost>,
 }
 
 /// The name of a campaign read-out's overall row: no tier may take it.
@@ -52,9 +58,15 @@ fn added_labels() -> Vec<String> {
 }
 
 /// The tier list, best first; a rank below the last tier gets no action.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TierRule {
     pub tiers: Vec<Tier>,
+    /// How amounts print (none: grouped numbers without a symbol).
+    pub currency: Option<Currency>,
+    /// What a kept customer is worth (none: no return is computed).
+    pub value: Option<Value>,
+    /// Where the tiers came from, for messages: the config's path, or the shipped table.
+    pub source: String,
 }
 
 /// The shipped default tiers, by language.
@@ -71,18 +83,44 @@ impl Default for TierRule {
 
 impl TierRule {
     fn fallback() -> TierRule {
-        let t = |name: &str, bp, offer: &str| Tier {
+        let t = |name: &str, bp, offer: &str, cost| Tier {
             name: name.into(),
             top_bp: bp,
             offer: offer.into(),
+            cost: Some(cost),
+        };
+        let d = |discount, redeem_rate| Cost::Discount {
+            discount,
+            redeem_rate,
         };
         TierRule {
             tiers: vec![
-                t("Emergency", 500, "30% coupon"),
-                t("Warning", 1500, "15–20% discount"),
-                t("Potential", 3000, "10% discount or free shipping"),
+                t("Emergency", 500, "30% coupon", d(0.30, 0.25)),
+                t("Warning", 1500, "15–20% discount", d(0.20, 0.20)),
+                t(
+                    "Potential",
+                    3000,
+                    "10% discount or free shipping",
+                    Cost::Fixed(5.0),
+                ),
             ],
+            currency: Currency::of_code("USD"),
+            value: Some(Value::Spend),
+            source: "assets/tiers.toml [en]".into(),
         }
+    }
+
+    /// How an amount prints in the config's currency, grouped as `lang` expects.
+    pub fn amount(&self, x: f64, lang: &str) -> String {
+        match self.currency {
+            Some(c) => c.format(x, lang),
+            None => super::money::currency::plain(x),
+        }
+    }
+
+    /// Whether any tier has a cost (a config without costs keeps working without money).
+    pub fn has_costs(&self) -> bool {
+        self.tiers.iter().any(|t| t.cost.is_some())
     }
 
     /// The default tiers in a shipped language (`en`, `ko`), from `assets/tiers.toml`.
@@ -93,7 +131,7 @@ impl TierRule {
         let c = all.remove(lang).ok_or_else(|| {
             Error::Config(format!("{source}: no default tiers in language `{lang}`"))
         })?;
-        TierRule::from_specs(c.tiers, &format!("{source} [{lang}]"))
+        TierRule::from_config(c, &format!("{source} [{lang}]"))
     }
 }
 
@@ -108,11 +146,18 @@ struct TierSpec {
     /// Cumulative top share in percent (up to two decimals).
     top_pct: f64,
     offer: String,
+    /// The offer's cost per user, or its `discount` and `redeem_rate` (SPEC §5.1); kept as
+    /// TOML values so a bad one is refused naming its tier.
+    cost: Option<toml::Value>,
+    discount: Option<toml::Value>,
+    redeem_rate: Option<toml::Value>,
 }
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ConfigFile {
+    currency: Option<toml::Value>,
+    value: Option<toml::Value>,
     tiers: Vec<TierSpec>,
 }
 
@@ -121,7 +166,26 @@ impl TierRule {
     pub fn from_toml(text: &str, source: &str) -> Result<TierRule> {
         let c: ConfigFile =
             toml::from_str(text).map_err(|e| Error::Config(format!("{source}: {e}")))?;
-        TierRule::from_specs(c.tiers, source)
+        TierRule::from_config(c, source)
+    }
+
+    /// A config checked: its currency and value, then its tiers.
+    fn from_config(c: ConfigFile, source: &str) -> Result<TierRule> {
+        let currency = match &c.currency {
+            None => None,
+            Some(toml::Value::String(code)) => Some(Currency::parse(code, source)?),
+            Some(other) => {
+                return Err(Error::Config(format!(
+                    "{source}: currency: {} is not an ISO 4217 currency code (e.g. KRW, USD)",
+                    super::money::costs::shown(other)
+                )));
+            }
+        };
+        let value = parse_value(c.value.as_ref(), source)?;
+        let mut rule = TierRule::from_specs(c.tiers, source)?;
+        rule.currency = currency;
+        rule.value = value;
+        Ok(rule)
     }
 
     /// Tiers checked: at least one, each named, their reach growing from tier to tier.
@@ -190,14 +254,29 @@ impl TierRule {
                     i + 1
                 )));
             }
+            let cost = parse_cost(
+                t.cost.as_ref(),
+                t.discount.as_ref(),
+                t.redeem_rate.as_ref(),
+                &Place {
+                    source,
+                    tier: Some((i + 1, &t.name)),
+                },
+            )?;
             prev = k.bp;
             tiers.push(Tier {
                 name: t.name,
                 top_bp: k.bp,
                 offer: t.offer,
+                cost,
             });
         }
-        Ok(TierRule { tiers })
+        Ok(TierRule {
+            tiers,
+            currency: None,
+            value: None,
+            source: source.to_string(),
+        })
     }
 
     /// The tiers of a config file, as written; or, when `path` is `None`, the default tiers

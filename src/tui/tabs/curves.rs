@@ -13,6 +13,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph};
 
 use crate::engine::run::open::{LoadedRun, ModelView};
+use crate::engine::targeting::list::Cut;
 use crate::tui::action::Action;
 use crate::tui::shared::Shared;
 use crate::tui::theme::{MODEL_MARKS, Theme};
@@ -89,7 +90,7 @@ const BASELINE: char = '.';
 
 /// How model `i`'s curve is drawn: braille when colour tells the curves apart, else the
 /// model's own character (the legend shows which).
-fn model_marker(t: &Theme, i: usize) -> Marker {
+pub(crate) fn model_marker(t: &Theme, i: usize) -> Marker {
     if t.colour_curves() {
         Marker::Braille
     } else {
@@ -152,7 +153,7 @@ pub fn render(curves: &Curves, sh: &Shared, f: &mut Frame, area: Rect) {
     let legend_w = 24u16.min(area.width / 3);
     let [chart_area, legend_area] =
         Layout::horizontal([Constraint::Min(20), Constraint::Length(legend_w)]).areas(area);
-    let k_pct = sh.k.as_f64();
+    let k_pct = sh.k_pct();
 
     let mut series: Vec<(usize, Vec<(f64, f64)>)> = Vec::new();
     for (i, m) in run.models.iter().enumerate() {
@@ -184,7 +185,7 @@ pub fn render(curves: &Curves, sh: &Shared, f: &mut Frame, area: Rect) {
                 } else if let Some(a) = run
                     .ks
                     .iter()
-                    .position(|k| *k == sh.k)
+                    .position(|k| Cut::Share(*k) == sh.k)
                     .and_then(|i| m.val.at_k.get(i))
                     && let (Some(r), Some(p)) = (a.recall, a.precision)
                 {
@@ -307,7 +308,7 @@ pub fn render(curves: &Curves, sh: &Shared, f: &mut Frame, area: Rect) {
         "c: chart"
     };
     let block = t.block().title(fit_title(
-        &format!(" {mode} on {split} · K = {}% ({keys}) ", sh.k),
+        &format!(" {mode} on {split} · K = {:.2}% ({keys}) ", sh.k_pct()),
         chart_area.width,
     ));
     let inner = block.inner(chart_area);

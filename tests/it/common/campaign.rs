@@ -28,6 +28,7 @@ pub fn request<'a>(
         data: vec![],
         exec: Default::default(),
         k: None,
+        budget: None,
         holdout_bp: 1000,
         name: None,
         seed: 7,

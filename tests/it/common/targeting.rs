@@ -117,7 +117,7 @@ pub fn spec<'a>(
 ) -> ListSpec<'a> {
     ListSpec {
         model,
-        k,
+        cut: k.into(),
         tiers,
         edits,
         phrases,
@@ -219,6 +219,7 @@ pub fn write_report_of(run: &Path, out: &Path) {
         &loaded,
         &spec(&model, KPct { bp: 500 }, &tiers, &edits, &en),
         out,
+        &Default::default(),
     )
     .unwrap();
 }

@@ -10,7 +10,49 @@ use crate::engine::eval::SplitEval;
 use crate::engine::features::FEATURE_NAMES;
 use crate::engine::run::open::LoadedRun;
 use crate::engine::targeting::list::{ListSpec, TargetRow, target_list};
+use crate::engine::targeting::money::Money;
 use crate::engine::time::fmt_anchor;
+
+/// What the list costs (and what the budget bought), and the plan's table (SPEC §5.2–5.3).
+fn money_section(s: &mut String, spec: &ListSpec, money: &Money) {
+    let lang = &spec.phrases.lang;
+    let _ = writeln!(s, "## Money\n");
+    match (&money.list, &money.why_not) {
+        (Some(m), _) => {
+            for line in m.lines(spec.tiers, lang) {
+                let _ = writeln!(s, "- {}", line.trim_start());
+            }
+            s.push('\n');
+        }
+        (None, Some(why)) => {
+            let _ = writeln!(s, "No cost: {why}.\n");
+            return;
+        }
+        (None, None) => {
+            let _ = writeln!(
+                s,
+                "The tier config gives no costs (SPEC §5.1): no cost, budget or return.\n"
+            );
+            return;
+        }
+    }
+    if let Some(plan) = &money.plan {
+        let _ = writeln!(s, "### Plan: cost and expected return by K\n");
+        s.push_str(&plan.text(spec.tiers, lang, true));
+        s.push('\n');
+        for note in plan.notes(spec.tiers, lang) {
+            let _ = writeln!(s, "{}.\n", capital(&note));
+        }
+    }
+}
+
+/// `text` with its first letter upper-case.
+fn capital(text: &str) -> String {
+    let mut c = text.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
 
 fn metrics_table(s: &mut String, run: &LoadedRun, e: &SplitEval, split: &str) {
     let _ = writeln!(
@@ -54,7 +96,7 @@ fn user_block(s: &mut String, what: &str, r: &TargetRow) {
 }
 
 /// The report as Markdown.
-pub fn report(run: &LoadedRun, spec: &ListSpec) -> Result<String> {
+pub fn report(run: &LoadedRun, spec: &ListSpec, money: &Money) -> Result<String> {
     let list = target_list(run, spec)?;
     let rows = &list.rows;
     let m = run.model(spec.model).ok_or_else(|| {
@@ -66,8 +108,8 @@ pub fn report(run: &LoadedRun, spec: &ListSpec) -> Result<String> {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "# Campaign report — top {}% at {}\n",
-        spec.k,
+        "# Campaign report — {} at {}\n",
+        spec.cut.text(n),
         run.test_anchor().map_or("–".into(), fmt_anchor)
     );
     let _ = writeln!(s, "## Data\n");
@@ -134,8 +176,8 @@ pub fn report(run: &LoadedRun, spec: &ListSpec) -> Result<String> {
     let _ = writeln!(s, "## Target list\n");
     let _ = writeln!(
         s,
-        "Top {}% = k = {} of {} users. On the test anchor, **{} of them went dormant** (precision {}, lift {}); random targeting of {} users would catch {}. All {} dormant users: recall {}.\n",
-        spec.k,
+        "{} = k = {} of {} users. On the test anchor, **{} of them went dormant** (precision {}, lift {}); random targeting of {} users would catch {}. All {} dormant users: recall {}.\n",
+        capital(&spec.cut.text(n)),
         th(k),
         th(n),
         th(f.caught),
@@ -146,13 +188,8 @@ pub fn report(run: &LoadedRun, spec: &ListSpec) -> Result<String> {
         th(f.dormant),
         pct(f.recall)
     );
-    if let Some(note) = list.tie_note(spec.k) {
-        let mut c = note.chars();
-        let note: String = c
-            .next()
-            .map(|f| f.to_uppercase().chain(c).collect())
-            .unwrap_or_default();
-        let _ = writeln!(s, "{note} (SPEC §5).\n");
+    if let Some(note) = list.tie_note(spec.cut) {
+        let _ = writeln!(s, "{} (SPEC §5).\n", capital(&note));
     }
     let _ = writeln!(
         s,
@@ -186,6 +223,7 @@ pub fn report(run: &LoadedRun, spec: &ListSpec) -> Result<String> {
         );
     }
     s.push('\n');
+    money_section(&mut s, spec, money);
 
     let _ = writeln!(s, "## Why these users\n");
     let mut counts = [0usize; 14];

@@ -9,6 +9,7 @@ use std::io::Write as _;
 use std::path::Path;
 
 use super::list::ListSpec;
+use super::money::Money;
 use crate::engine::Result;
 use crate::engine::io::atomic::write_atomic;
 use crate::engine::run::open::LoadedRun;
@@ -34,10 +35,15 @@ impl ReportFormat {
 }
 
 /// Build the report for `spec` and write it to `path` in the format its extension asks for.
-pub fn write_report_file(run: &LoadedRun, spec: &ListSpec, path: &Path) -> Result<()> {
+pub fn write_report_file(
+    run: &LoadedRun,
+    spec: &ListSpec,
+    path: &Path,
+    money: &Money,
+) -> Result<()> {
     match ReportFormat::of_path(path)? {
-        ReportFormat::Markdown => write_report(&report(run, spec)?, path),
-        ReportFormat::Xlsx => xlsx::write_report_xlsx(run, spec, path),
+        ReportFormat::Markdown => write_report(&report(run, spec, money)?, path),
+        ReportFormat::Xlsx => xlsx::write_report_xlsx(run, spec, path, money),
     }
 }
 

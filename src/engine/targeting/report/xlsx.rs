@@ -13,6 +13,7 @@ use crate::engine::eval::{KPct, SplitEval};
 use crate::engine::run::open::{LoadedRun, ModelView};
 use crate::engine::targeting::export::{header_format, targets_sheet, write_workbook};
 use crate::engine::targeting::list::{ListSpec, TargetList, target_list};
+use crate::engine::targeting::money::Money;
 use crate::engine::time::fmt_anchor;
 use crate::engine::{Error, Result};
 
@@ -133,8 +134,8 @@ fn summary(
     let d = &run.stats.data;
     let mut s = Sheet { ws, row: 0, looks };
     s.section(&format!(
-        "Campaign report — top {}% at {}",
-        spec.k,
+        "Campaign report — {} at {}",
+        spec.cut.text(list.order.n()),
         run.test_anchor().map_or("–".into(), fmt_anchor)
     ))?;
     s.skip();
@@ -240,9 +241,9 @@ fn summary(
     s.skip();
 
     s.section("Target list (test anchor)")?;
-    s.kv("Top K", &format!("{}%", spec.k))?;
+    s.kv("Top K", &spec.cut.text(f.n).replacen("top ", "", 1))?;
     s.kv_count("Users targeted (k)", f.k)?;
-    if let Some(note) = list.tie_note(spec.k) {
+    if let Some(note) = list.tie_note(spec.cut) {
         s.kv("Tie at the cut", &format!("{note} (SPEC §5)"))?;
     }
     s.kv_count("Dormant among them", f.caught as usize)?;
@@ -314,7 +315,85 @@ fn metrics_row(s: &mut Sheet, mut col: u16, e: &SplitEval, ks: usize) -> X<u16> 
     Ok(col)
 }
 
-fn workbook(run: &LoadedRun, spec: &ListSpec, m: &ModelView, list: &TargetList) -> X<Vec<u8>> {
+/// The Plan sheet (SPEC §5.3): what the list costs, then users, cost, customers kept and net
+/// with their 90% intervals at each K of the plan, amounts as numbers in the config's currency.
+fn plan_sheet(ws: &mut Worksheet, looks: &Looks, spec: &ListSpec, money: &Money) -> X<()> {
+    ws.set_name("Plan")?;
+    ws.set_column_width(0, 12.0)?;
+    for c in 1..10u16 {
+        ws.set_column_width(c, 15.0)?;
+    }
+    let lang = &spec.phrases.lang;
+    let amount = Format::new().set_num_format(
+        spec.tiers
+            .currency
+            .map_or("#,##0.00".to_string(), |c| c.excel_format()),
+    );
+    let kept = Format::new().set_num_format("#,##0.0");
+    let mut s = Sheet { ws, row: 0, looks };
+    s.section("Plan: cost and expected return by K")?;
+    let lines = match (&money.list, &money.why_not) {
+        (Some(m), _) => m.lines(spec.tiers, lang),
+        (None, Some(why)) => vec![format!("No cost: {why}")],
+        (None, None) => {
+            vec!["The tier config gives no costs (SPEC §5.1): no cost, budget or return.".into()]
+        }
+    };
+    for line in lines {
+        s.text(0, line.trim_start())?;
+        s.skip();
+    }
+    let Some(plan) = &money.plan else {
+        return Ok(());
+    };
+    s.skip();
+    s.header(&[
+        "K",
+        "share",
+        "users",
+        "cost",
+        "kept",
+        "kept low",
+        "kept high",
+        "net",
+        "net low",
+        "net high",
+    ])?;
+    for l in plan.all_rows() {
+        s.text(0, &l.label)?;
+        s.opt(
+            1,
+            Some(l.row.k_pct / 100.0),
+            &Format::new().set_num_format("0.00%"),
+        )?;
+        s.count(2, l.row.users)?;
+        s.opt(3, Some(l.row.cost), &amount)?;
+        let est = |e: Option<crate::engine::targeting::money::plan::Estimate>| {
+            [e.map(|e| e.mid), e.map(|e| e.low), e.map(|e| e.high)]
+        };
+        for (i, v) in est(l.row.retained).into_iter().enumerate() {
+            s.opt(4 + i as u16, v, &kept)?;
+        }
+        for (i, v) in est(l.row.net).into_iter().enumerate() {
+            s.opt(7 + i as u16, v, &amount)?;
+        }
+        s.skip();
+    }
+    s.skip();
+    for note in plan.notes(spec.tiers, lang) {
+        s.text(0, &note)?;
+        s.skip();
+    }
+    Ok(())
+}
+
+fn workbook(
+    run: &LoadedRun,
+    spec: &ListSpec,
+    m: &ModelView,
+    list: &TargetList,
+    money: &Money,
+) -> X<Vec<u8>> {
     let looks = Looks::new();
     let f = ListFacts::of(spec, list);
     let mut book = Workbook::new();
@@ -323,15 +402,21 @@ fn workbook(run: &LoadedRun, spec: &ListSpec, m: &ModelView, list: &TargetList) 
     ws.set_name("Targets")?;
     targets_sheet(ws, &list.rows, spec.tiers)?;
     leaderboard(book.add_worksheet(), &looks, run)?;
+    plan_sheet(book.add_worksheet(), &looks, spec, money)?;
     book.save_to_buffer()
 }
 
 /// Write the campaign report workbook for `spec` to `path`, whole or not at all.
-pub fn write_report_xlsx(run: &LoadedRun, spec: &ListSpec, path: &Path) -> Result<()> {
+pub fn write_report_xlsx(
+    run: &LoadedRun,
+    spec: &ListSpec,
+    path: &Path,
+    money: &Money,
+) -> Result<()> {
     crate::engine::run::files::guard_output(path, &[])?;
     let list = target_list(run, spec)?;
     let m = run
         .model(spec.model)
         .ok_or_else(|| Error::Config(format!("the run has no model {}", spec.model)))?;
-    write_workbook(path, || workbook(run, spec, m, &list))
+    write_workbook(path, || workbook(run, spec, m, &list, money))
 }

@@ -7,14 +7,18 @@ use std::sync::Arc;
 use crate::engine::eval::KPct;
 use crate::engine::run::open::{LoadedRun, ModelView};
 use crate::engine::targeting::edits::{Edit, Edits};
-use crate::engine::targeting::list::{added_positions, reasons_batch};
+use crate::engine::targeting::list::{Cut, added_positions, reasons_batch};
+use crate::engine::targeting::money::plan::Uplifts;
 use crate::engine::targeting::order::TargetOrder;
 use crate::engine::targeting::reasons::Reason;
+use crate::engine::targeting::tiers::TierRule;
 use crate::engine::text::thousands;
 use crate::tui::action::Action;
 use crate::tui::input::InputKind;
 
 use crate::tui::tabs::step;
+
+use super::money::MoneyState;
 
 /// What a Targets action asks of the app, which owns the status line, the input box, the popup
 /// and the file writes.
@@ -75,6 +79,14 @@ pub struct Targets {
     pos_model: String,
     /// Risk reasons by test row, filled before each frame for the rows in view.
     reasons: HashMap<usize, Vec<Reason>>,
+    /// The budget typed (`b`) or saved with the run (SPEC §5.2).
+    pub budget: Option<f64>,
+    /// K follows the budget: set by a budget, ended by moving or typing K.
+    pub follow: bool,
+    /// The plan view (`p`) is shown instead of the list.
+    pub plan_open: bool,
+    /// The list's costs, the budget's K and the plan's curves.
+    pub money: MoneyState,
 }
 
 impl Default for Targets {
@@ -93,6 +105,10 @@ impl Default for Targets {
             pos_of: HashMap::new(),
             pos_model: String::new(),
             reasons: HashMap::new(),
+            budget: None,
+            follow: false,
+            plan_open: false,
+            money: MoneyState::default(),
         }
     }
 }
@@ -110,6 +126,11 @@ impl Targets {
             .k
             .or(run.ks.first().copied())
             .unwrap_or(KPct { bp: 500 });
+        // A saved budget without a K set after it: K follows the budget.
+        self.budget = self.edits.budget;
+        self.follow = self.edits.budget.is_some() && self.edits.k.is_none();
+        self.money = MoneyState::default();
+        self.plan_open = false;
         self.pos_model.clear();
         self.order = None;
         self.model = Some(
@@ -142,9 +163,120 @@ impl Targets {
             .or_else(|| run.models.first())
     }
 
-    /// Rows in the current Top-K.
+    /// Rows in the current Top-K: the budget's K when K follows a budget.
     pub fn k_rows(&self, run: Option<&LoadedRun>) -> usize {
-        self.model_in(run).map_or(0, |m| self.k.k_of(m.n()))
+        self.model_in(run).map_or(0, |m| self.cut().k_of(m.n()))
+    }
+
+    /// Where the list is cut: at K, or at the number of users the budget buys.
+    pub fn cut(&self) -> Cut {
+        match self.money.bought.filter(|_| self.follow) {
+            Some(b) => Cut::Users(b.k),
+            None => Cut::Share(self.k),
+        }
+    }
+
+    /// The cut as a share of the ranking (a budget's K rounded up to the basis point, at
+    /// least 0.01%): where K moves from when stepped.
+    fn share_now(&self, run: Option<&LoadedRun>) -> KPct {
+        match (self.cut(), self.model_in(run)) {
+            (Cut::Users(k), Some(m)) if m.n() > 0 => KPct {
+                bp: ((k as u64 * 10_000).div_ceil(m.n() as u64)).clamp(1, 10_000) as u32,
+            },
+            _ => self.k,
+        }
+    }
+
+    /// Before a frame: the ledger of the list's model and edits, the budget's K on it, and
+    /// with the plan view open its curves (`uplifts`: the read-out, or why there is none).
+    pub fn prepare_money(
+        &mut self,
+        run: Option<&LoadedRun>,
+        tiers: &TierRule,
+        names: impl FnOnce() -> Vec<String>,
+        uplifts: impl FnOnce() -> Result<Uplifts, String>,
+    ) {
+        self.ensure_order(run);
+        let (Some(run), Some(order)) = (run, self.order.clone()) else {
+            return;
+        };
+        if self
+            .model_in(Some(run))
+            .is_none_or(|m| m.name != order.model)
+        {
+            return;
+        }
+        let before = self.k_rows(Some(run));
+        self.money
+            .ensure(run, &order, tiers, &self.edits, self.budget);
+        if self.plan_open {
+            self.money.ensure_curve(names(), uplifts());
+        }
+        if self.k_rows(Some(run)) != before {
+            self.clamp(Some(run));
+        }
+    }
+
+    /// A budget typed in the box: K follows it. Empty text drops the budget (K stays where it
+    /// is, as a share).
+    pub fn set_budget_text(
+        &mut self,
+        run: Option<&LoadedRun>,
+        tiers: &TierRule,
+        lang: &str,
+        text: &str,
+    ) -> Reply {
+        if text.trim().is_empty() {
+            if self.budget.is_none() {
+                return Reply::Nothing;
+            }
+            let k = self.share_now(run);
+            self.k = k;
+            self.budget = None;
+            self.follow = false;
+            self.edits.budget = None;
+            self.edits.k = Some(k);
+            self.clamp(run);
+            return Reply::Edited {
+                what: format!("budget dropped; K stays at {k}%"),
+                edit: Edit::ClearBudget(k),
+            };
+        }
+        let b = match crate::engine::targeting::money::parse_budget(text) {
+            Ok(b) => b,
+            Err(e) => return note(e.to_string(), true),
+        };
+        let bought = match &self.money.ledger {
+            None => {
+                return note(
+                    format!(
+                        "{} gives no costs: a budget needs each tier's `cost` (or `discount` and \
+                         `redeem_rate`; SPEC §5.1)",
+                        tiers.source
+                    ),
+                    true,
+                );
+            }
+            Some(Err(e)) => return note(e.clone(), true),
+            Some(Ok(l)) => l.budget_k(b),
+        };
+        self.budget = Some(b);
+        self.follow = true;
+        self.money.bought = Some(bought);
+        self.edits.budget = Some(b);
+        self.edits.k = None;
+        self.clamp(run);
+        let n = self.model_in(run).map_or(0, |m| m.n());
+        Reply::Edited {
+            what: format!(
+                "budget {}: K = {} users ({}), cost {}",
+                tiers.amount(b, lang),
+                thousands(bought.k as u64),
+                crate::engine::targeting::list::share_text(bought.k, n),
+                tiers.amount(bought.cost, lang)
+            ),
+            edit: Edit::Budget(Some(b)),
+        }
     }
 
     /// Rows of the list: the top k, then users added by hand from below it.
@@ -336,6 +468,8 @@ impl Targets {
     /// Target the top `k` from now on, saved with the run (quietly: K moves key by key).
     fn set_k(&mut self, run: Option<&LoadedRun>, k: KPct) -> Reply {
         self.k = k;
+        // K moves by itself from now on; a budget stays, for spent and left.
+        self.follow = false;
         self.edits.k = Some(k);
         self.clamp(run);
         Reply::Edited {
@@ -345,7 +479,7 @@ impl Targets {
     }
 
     fn k_step(&mut self, run: Option<&LoadedRun>, delta_bp: i64) -> Reply {
-        let bp = self.k.bp as i64;
+        let bp = self.share_now(run).bp as i64;
         // Steps land on whole multiples (7.25% + 1% → 8%), as a person expects.
         let next = if delta_bp > 0 {
             (bp / delta_bp + 1) * delta_bp
@@ -495,6 +629,14 @@ impl Targets {
                 self.k_step(run, delta)
             }
             Action::KType => Reply::Ask(InputKind::K, String::new()),
+            Action::Budget => Reply::Ask(
+                InputKind::Budget,
+                self.budget.map_or(String::new(), |b| b.to_string()),
+            ),
+            Action::Plan => {
+                self.plan_open = !self.plan_open;
+                Reply::Nothing
+            }
             Action::Export if run.is_some() => {
                 Reply::Ask(InputKind::ExportPath, self.export_default(run))
             }
@@ -519,9 +661,10 @@ impl Targets {
         // ranking its rows.
         if list_shown || popup_row.is_some() {
             self.ensure_order(run);
-            // A tie at the cut takes a fourth header line, and a row of the list with it.
-            if list_shown && self.header_lines(run) > 3 {
-                self.page = self.page.saturating_sub(1).max(1);
+            // A tie at the cut and the money take header lines, and list rows with them.
+            if list_shown {
+                let extra = usize::from(self.header_lines(run).saturating_sub(3));
+                self.page = self.page.saturating_sub(extra).max(1);
             }
             self.clamp(run);
         }
@@ -556,9 +699,10 @@ impl Targets {
 }
 
 impl Targets {
-    /// Lines of the header: three, and a fourth saying how a tie at the cut was broken.
+    /// Lines of the header: three, one saying what the list costs (when the tiers have
+    /// costs), and one saying how a tie at the cut was broken.
     pub fn header_lines(&self, run: Option<&LoadedRun>) -> u16 {
-        if self.tie_at_k(run).is_some() { 4 } else { 3 }
+        3 + u16::from(self.money.ledger.is_some()) + u16::from(self.tie_at_k(run).is_some())
     }
 
     /// The tie group the cut at k splits, if it does.

@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use crate::engine::features::FEATURE_NAMES;
+use crate::engine::targeting::list::{Cut, share_text};
 use crate::engine::targeting::order::score_text;
 use crate::engine::text::thousands;
 use crate::engine::time::fmt_anchor;
@@ -44,6 +45,60 @@ fn fit_line<'a>(spans: Vec<Span<'a>>, width: usize) -> Line<'a> {
     let mut out = crate::tui::widgets::span_prefix(&spans, text[..keep].chars().count());
     out.push(Span::raw("…"));
     Line::from(out)
+}
+
+/// The header's money line (SPEC §5.2): what the list cut at `k` costs; with a budget, spent and
+/// left (or over); why there is no cost when a tier has none.
+fn money_line<'a>(tg: &Targets, sh: &Shared, k: usize) -> Option<Vec<Span<'a>>> {
+    let t = sh.theme;
+    let lang = &sh.phrases.lang;
+    let a = |x: f64| sh.tiers.amount(x, lang);
+    let ledger = match tg.money.ledger.as_ref()? {
+        Ok(l) => l,
+        Err(e) => {
+            return Some(vec![
+                Span::styled("no cost: ", t.warn()),
+                Span::styled(e.clone(), t.dim()),
+            ]);
+        }
+    };
+    let cost = ledger.cost_at(k);
+    let mut spans = Vec::new();
+    match tg.budget {
+        Some(b) => {
+            let left = b - cost;
+            spans.push(Span::styled("budget ", t.dim()));
+            spans.push(Span::raw(a(b)));
+            spans.push(Span::styled(" · spent ", t.dim()));
+            spans.push(Span::raw(a(cost)));
+            if left < 0.0 {
+                spans.push(Span::styled(format!(" · over {}", a(-left)), t.warn()));
+            } else {
+                spans.push(Span::styled(" · left ", t.dim()));
+                spans.push(Span::raw(a(left)));
+            }
+            match tg.money.bought.filter(|_| tg.follow) {
+                Some(b) if b.over => spans.push(Span::styled(
+                    " · the users added by hand alone cost more",
+                    t.warn(),
+                )),
+                Some(b) if b.whole => {
+                    spans.push(Span::styled(" · every tier fits: the whole list", t.dim()))
+                }
+                Some(b) if b.k == 0 => spans.push(Span::styled(
+                    " · buys no offer: the list is empty",
+                    t.warn(),
+                )),
+                _ => {}
+            }
+        }
+        None => {
+            spans.push(Span::styled("cost ", t.dim()));
+            spans.push(Span::raw(a(cost)));
+            spans.push(Span::styled(" · b: budget · p: plan", t.dim()));
+        }
+    }
+    Some(spans)
 }
 
 pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
@@ -90,7 +145,13 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
     let mut header = vec![
         fit_line(
             vec![
-                Span::styled(format!("Top {}%", tg.k), t.key()),
+                Span::styled(
+                    match tg.cut() {
+                        Cut::Share(k) => format!("Top {k}%"),
+                        Cut::Users(u) => format!("Top {} by budget", share_text(u, n)),
+                    },
+                    t.key(),
+                ),
                 Span::raw(format!(
                     " of {} users at {anchor} · k = {} · model {}",
                     thousands(n as u64),
@@ -130,6 +191,9 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
             width,
         ),
     ];
+    if let Some(line) = money_line(tg, sh, k) {
+        header.push(fit_line(line, width));
+    }
     if let Some(tie) = tg.tie_at_k(sh.run) {
         // K cuts a group of equal scores: how many of it the list took, and by what.
         let by = match &o.runner_up {
@@ -150,6 +214,9 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
         ));
     }
     f.render_widget(Paragraph::new(header), head);
+    if tg.plan_open {
+        return super::plan_view::render(tg, sh, f, list);
+    }
 
     let rows_fit = list.height.saturating_sub(3) as usize;
     let reason_w = (list.width as usize).saturating_sub(2 + 1 + 7 + 11 + 8 + 11 + 4);
