@@ -29,6 +29,14 @@ impl Shared<'_> {
         self.target.map_or(0, |m| self.k.k_of(m.n()))
     }
 
+    /// The current K as the charts' titles say it: `5%`, or a budget's `7.72%`.
+    pub fn k_label(&self) -> String {
+        match self.k {
+            Cut::Share(k) => format!("{k}%"),
+            Cut::Users(_) => format!("{:.2}%", self.k_pct()),
+        }
+    }
+
     /// The current K in percent of the targeting model's ranking.
     pub fn k_pct(&self) -> f64 {
         match self.k {

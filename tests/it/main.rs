@@ -21,6 +21,8 @@ mod input_edges;
 mod killed_writers;
 mod leakage_prop;
 mod metrics;
+mod money;
+mod money_cli;
 mod outofcore;
 mod outputs;
 mod run_folder;

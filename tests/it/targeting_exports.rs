@@ -400,7 +400,10 @@ fn the_xlsx_report_has_summary_targets_and_leaderboard_sheets() {
         .to_string();
 
     let mut x: Xlsx<_> = open_workbook(&xlsx).unwrap();
-    assert_eq!(x.sheet_names(), ["Summary", "Targets", "Leaderboard"]);
+    assert_eq!(
+        x.sheet_names(),
+        ["Summary", "Targets", "Leaderboard", "Plan"]
+    );
 
     // Summary: label in column A, value in B.
     let summary = x.worksheet_range("Summary").unwrap();

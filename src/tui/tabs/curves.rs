@@ -308,7 +308,7 @@ pub fn render(curves: &Curves, sh: &Shared, f: &mut Frame, area: Rect) {
         "c: chart"
     };
     let block = t.block().title(fit_title(
-        &format!(" {mode} on {split} · K = {:.2}% ({keys}) ", sh.k_pct()),
+        &format!(" {mode} on {split} · K = {} ({keys}) ", sh.k_label()),
         chart_area.width,
     ));
     let inner = block.inner(chart_area);
