@@ -34,5 +34,6 @@ mod targeting_lists;
 mod train;
 mod tui;
 mod tui_keys;
+mod tui_money;
 mod tui_themes;
 mod tui_training;

@@ -22,7 +22,7 @@ const MARK_POINTS: usize = 120;
 
 /// The current K's mark and the best net's: characters no curve uses.
 const K_GLYPH: char = ':';
-const BEST_GLYPH: char = '*';
+const BEST_GLYPH: char = '#';
 
 pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
     let t = sh.theme;
@@ -94,7 +94,6 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
         .unwrap_or_default();
     let mut datasets = vec![
         Dataset::default()
-            .name("cost")
             .marker(model_marker(t, 0))
             .graph_type(GraphType::Line)
             .style(t.series(0))
@@ -103,7 +102,6 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
     if has_return {
         datasets.push(
             Dataset::default()
-                .name("return")
                 .marker(model_marker(t, 1))
                 .graph_type(GraphType::Line)
                 .style(t.series(1))
@@ -111,7 +109,6 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
         );
         datasets.push(
             Dataset::default()
-                .name("net")
                 .marker(model_marker(t, 2))
                 .graph_type(GraphType::Line)
                 .style(t.series(2))
@@ -147,7 +144,32 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
             lab(a(hi)),
         ]));
 
-    let mut notes: Vec<Line> = Vec::new();
+    // The legend first: the curves are told apart by colour (or, without, by character).
+    let swatch = |i: usize, name: &str| {
+        let mark = if t.colour_curves() {
+            '━'
+        } else {
+            crate::tui::theme::MODEL_MARKS[i % crate::tui::theme::MODEL_MARKS.len()]
+        };
+        [
+            Span::styled(format!("{mark}{mark} "), t.series(i)),
+            Span::raw(format!("{name}  ")),
+        ]
+    };
+    let mut legend: Vec<Span> = swatch(0, "cost").into();
+    if has_return {
+        legend.extend(swatch(1, "return"));
+        legend.extend(swatch(2, "net"));
+    }
+    legend.push(Span::styled(format!("{K_GLYPH} current K"), t.k_mark()));
+    if curve.best.is_some() {
+        legend.push(Span::styled(
+            format!("  {BEST_GLYPH} largest net"),
+            t.good(),
+        ));
+    }
+    legend.push(Span::styled("  (+/- ]/[ move K)", t.dim()));
+    let mut notes: Vec<Line> = vec![Line::from(legend)];
     let est = |e: Estimate, money: bool| {
         let f = |x: f64| if money { a(x) } else { format!("{x:.1}") };
         format!("{} [90%: {}, {}]", f(e.mid), f(e.low), f(e.high))
@@ -171,6 +193,18 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
     match (&curve.uplifts, &curve.best) {
         (Ok(u), best) => {
             if let Some(b) = best
+                && let Some(net) = b.net
+                && b.k == 0
+            {
+                notes.push(Line::styled(
+                    format!(
+                        "{BEST_GLYPH} no K pays: every list's expected net is below zero \
+                         (at no one: {})",
+                        a(net.mid)
+                    ),
+                    t.warn(),
+                ));
+            } else if let Some(b) = best
                 && let Some(net) = b.net
             {
                 notes.push(Line::from(vec![
@@ -202,16 +236,16 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
                          at this K",
                         u.campaign, u.campaign_id
                     ),
+                    None if !ledger.has_value => format!(
+                        "uplift per tier from campaign `{}` (id {}); the config gives no \
+                         `value` for a kept customer, so no net",
+                        u.campaign, u.campaign_id
+                    ),
                     None => format!(
-                        "uplift per tier from campaign `{}` (id {}), logs through {}; value: {}",
+                        "uplift per tier from campaign `{}` (id {}), read out with logs through {}",
                         u.campaign,
                         u.campaign_id,
                         u.data_end.get(..10).unwrap_or(&u.data_end),
-                        if ledger.has_value {
-                            "as configured"
-                        } else {
-                            "none in the config (no net)"
-                        }
                     ),
                 },
                 t.dim(),
@@ -219,15 +253,6 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
         }
         (Err(why), _) => notes.push(Line::styled(format!("cost only: {why}"), t.dim())),
     }
-    let legend = if has_return {
-        "cost · return · net"
-    } else {
-        "cost"
-    };
-    notes.push(Line::styled(
-        format!("{legend} · +/- ]/[ K moves the {K_GLYPH} mark"),
-        t.dim(),
-    ));
     let text_rows = (notes.len() as u16 + 1).min(inner.height.saturating_sub(4));
     let [plot, text] =
         Layout::vertical([Constraint::Min(4), Constraint::Length(text_rows)]).areas(inner);

@@ -196,25 +196,34 @@ impl Targets {
         names: impl FnOnce() -> Vec<String>,
         uplifts: impl FnOnce() -> Result<Uplifts, String>,
     ) {
+        let before = self.k_rows(run);
+        if !self.ensure_money(run, tiers) {
+            return;
+        }
+        if self.plan_open {
+            self.money.ensure_curve(names(), uplifts());
+        }
+        if self.k_rows(run) != before {
+            self.clamp(run);
+        }
+    }
+
+    /// The ledger of the list's model and edits, and the budget's K on it; false without a
+    /// run or an order to build it from.
+    fn ensure_money(&mut self, run: Option<&LoadedRun>, tiers: &TierRule) -> bool {
         self.ensure_order(run);
         let (Some(run), Some(order)) = (run, self.order.clone()) else {
-            return;
+            return false;
         };
         if self
             .model_in(Some(run))
             .is_none_or(|m| m.name != order.model)
         {
-            return;
+            return false;
         }
-        let before = self.k_rows(Some(run));
         self.money
             .ensure(run, &order, tiers, &self.edits, self.budget);
-        if self.plan_open {
-            self.money.ensure_curve(names(), uplifts());
-        }
-        if self.k_rows(Some(run)) != before {
-            self.clamp(Some(run));
-        }
+        true
     }
 
     /// A budget typed in the box: K follows it. Empty text drops the budget (K stays where it
@@ -246,6 +255,7 @@ impl Targets {
             Ok(b) => b,
             Err(e) => return note(e.to_string(), true),
         };
+        self.ensure_money(run, tiers);
         let bought = match &self.money.ledger {
             None => {
                 return note(
