@@ -1,9 +1,13 @@
 //! Frame time of the Targets tab at 160x48 with 100,000 ranked users (fixed seed): the work a
 //! real frame does (reasons for rows coming into view, then drawing), with the selection moving
-//! one row per frame. `cargo bench --bench render`; prints the median and the 95th percentile.
+//! one row per frame; then of the plan view (SPEC §5.3) with K moving one step per frame, its
+//! uplifts from a read-out. `cargo bench --bench render`; prints the medians and the 95th
+//! percentiles.
 
 use std::time::Instant;
 
+use churn_tui::engine::campaign::readout::TierReadout;
+use churn_tui::engine::campaign::{Campaign, Status, Summary};
 use churn_tui::engine::dataset::stats::{DataInfo, FeatureStats, RunStats};
 use churn_tui::engine::eval::{SplitEval, evaluate};
 use churn_tui::engine::features::matrix::{Data, N_FEATURES};
@@ -92,7 +96,17 @@ fn workbench() -> LoadedRun {
 }
 
 fn main() {
-    let mut app = App::new(Theme::default(), 1);
+    // The same frames with tiers that have no costs: what the money line and its ledger add.
+    let mut free = App::new(Theme::default(), 1);
+    for t in &mut free.tiers.tiers {
+        t.cost = None;
+    }
+    targets_tab(free, "tiers without costs");
+    let app = App::new(Theme::default(), 1);
+    targets_tab(app, "the shipped tiers, with costs");
+}
+
+fn targets_tab(mut app: App, what: &str) {
     effects::open(&mut app, workbench());
     app.update(Action::GoTab(Tab::Targets));
     // K = 30%: 30,000 rows in the list.
@@ -120,9 +134,87 @@ fn main() {
     }
     times.sort_by(f64::total_cmp);
     println!(
-        "targets tab 160x48, {USERS} ranked users, K = {}% (k = {}): median {:.3} ms, p95 {:.3} ms, max {:.3} ms over {FRAMES} frames",
+        "targets tab 160x48 ({what}), {USERS} ranked users, K = {}% (k = {}): median {:.3} ms, p95 {:.3} ms, max {:.3} ms over {FRAMES} frames",
         app.targets.k,
         app.k_rows(),
+        times[FRAMES / 2],
+        times[FRAMES * 95 / 100],
+        times[FRAMES - 1]
+    );
+    if app.tiers.has_costs() {
+        plan_view(&mut app, &mut term);
+    }
+}
+
+/// A read-out of every default tier, for the plan's return.
+fn readout() -> Summary {
+    let row = |tier: &str, u: f64| TierReadout {
+        tier: tier.into(),
+        n_treatment: 900,
+        n_control: 100,
+        dormant_treatment: 450,
+        dormant_control: 60,
+        uplift: Some(u),
+        ci_low: Some(u - 0.05),
+        ci_high: Some(u + 0.05),
+        data_end: "2020-05-31T00:00:00Z".into(),
+        read_at: "2020-06-01T00:00:00Z".into(),
+    };
+    Summary {
+        campaign: Campaign {
+            id: 1,
+            name: "bench".into(),
+            created_at: "2020-04-01T00:00:00Z".into(),
+            run_id: "bench".into(),
+            model: "synthetic".into(),
+            anchor: "2020-04-01T00:00:00Z".into(),
+            k_bp: 3000,
+            holdout_bp: 1000,
+            seed: 1,
+            horizon_days: 30,
+            scope: "{}".into(),
+            run_dir: ".".into(),
+        },
+        n_treatment: 900,
+        n_control: 100,
+        status: Status::Read,
+        readout: vec![
+            row("Emergency", 0.12),
+            row("Warning", 0.06),
+            row("Potential", 0.02),
+        ],
+    }
+}
+
+/// The plan view open, K stepping up and down one percent per frame: the curves are made once
+/// (the first frame, timed apart), then each frame moves the mark and the figures under it.
+fn plan_view(app: &mut App, term: &mut Terminal<TestBackend>) {
+    app.campaigns.set(Ok(vec![readout()]));
+    app.update(Action::Plan);
+    let draw = |app: &mut App, term: &mut Terminal<TestBackend>| {
+        app.targets.page = ui::target_page(48);
+        app.fill_reasons();
+        if let Err(e) = term.draw(|f| ui::render(app, f)) {
+            panic!("draw: {e}");
+        }
+    };
+    let t = Instant::now();
+    draw(app, term);
+    let first = t.elapsed().as_secs_f64() * 1e3;
+    let mut times = Vec::with_capacity(FRAMES);
+    for i in 0..FRAMES {
+        let t = Instant::now();
+        app.update(if (i / 20) % 2 == 0 {
+            Action::KPlus1
+        } else {
+            Action::KMinus1
+        });
+        draw(app, term);
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "plan view 160x48, {USERS} ranked users, K moving by 1%: median {:.3} ms, p95 {:.3} ms, max {:.3} ms over {FRAMES} frames (first frame, making the curves: {first:.3} ms)",
         times[FRAMES / 2],
         times[FRAMES * 95 / 100],
         times[FRAMES - 1]

@@ -84,6 +84,7 @@ fn tui(t: TuiArgs) -> Result<()> {
         run: t.run,
         out: t.run_args.out.clone(),
         campaign_db: t.db.clone(),
+        budget: t.budget,
         theme: Theme {
             color: !no_color,
             ascii: t.ascii,

@@ -147,6 +147,8 @@ pub struct App {
     pub campaigns: Campaigns,
     /// Where campaigns are stored (`--db`); none in tests that do not ask for one.
     pub campaign_db: Option<String>,
+    /// `--budget`: each run shown starts with K following it (not saved with the run).
+    pub start_budget: Option<f64>,
     /// The new run's data summary and feature statistics while its models still fit (the
     /// Labels and Features tabs show them before the run is saved).
     pub early_stats: Option<RunStats>,
@@ -181,6 +183,7 @@ impl App {
             help: Help::default(),
             campaigns: Campaigns::default(),
             campaign_db: None,
+            start_budget: None,
             campaign_name: None,
             readout_id: None,
             early_stats: None,
@@ -196,6 +199,10 @@ impl App {
             e.to_string()
         });
         self.targets.open(&run, edits);
+        if let Some(b) = self.start_budget {
+            self.targets.budget = Some(b);
+            self.targets.follow = true;
+        }
         self.leaderboard.ties = crate::engine::targeting::order::first_k_ties(&run)
             .into_iter()
             .map(|(m, t)| (m, t.taken, t.tied))

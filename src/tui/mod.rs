@@ -47,6 +47,8 @@ pub struct TuiOptions {
     pub phrases: crate::engine::targeting::phrases::Phrases,
     /// Where campaigns are stored (an SQLite file or a MySQL URL).
     pub campaign_db: String,
+    /// Start the Targets list at the K this budget buys (`--budget`; for this session).
+    pub budget: Option<f64>,
 }
 
 /// Restores the terminal however the loop ends (return, `?`, panic unwinding).
@@ -113,6 +115,7 @@ pub fn run(opts: TuiOptions) -> Result<()> {
     app.tiers = opts.tiers.clone();
     app.phrases = opts.phrases.clone();
     app.campaign_db = Some(opts.campaign_db.clone());
+    app.start_budget = opts.budget;
     app.campaigns.db = crate::engine::campaign::db::DbUrl::parse(&opts.campaign_db)?.redacted();
     // Load before taking over the screen, so an error prints normally.
     let initial = match &opts.run {

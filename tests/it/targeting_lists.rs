@@ -241,10 +241,12 @@ fn a_cut_tie_and_an_added_user_on_the_targets_tab_at_80x24() {
     insta::assert_snapshot!("targets_tie_80x24", s);
     let lines: Vec<&str> = s.lines().collect();
     assert!(
-        lines[5].starts_with("tie at k: 1,483 of 6,876 users at score 0.9000 taken, by recency"),
+        lines[6].starts_with("tie at k: 1,483 of 6,876 users at score 0.9000 taken, by recency"),
         "{s}"
     );
-    for l in &lines[2..6] {
+    // The line before it says what the list costs (the shipped tiers have costs).
+    assert!(lines[5].starts_with("cost $"), "{s}");
+    for l in &lines[2..7] {
         assert!(l.chars().count() <= 80, "{l}");
     }
     // "dormant caught … (ceiling 1.25)" is 81 columns here: cut between its parts, and says

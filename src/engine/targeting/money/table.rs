@@ -8,6 +8,12 @@ use super::plan::{Estimate, PlanRow, Returns, TABLE_PCTS, Uplifts, k_of_pct};
 use crate::engine::targeting::tiers::TierRule;
 use crate::engine::text::thousands;
 
+/// Customers kept with one decimal; a value that rounds to zero prints without a sign.
+pub fn kept_text(x: f64) -> String {
+    let s = format!("{x:.1}");
+    if s == "-0.0" { "0.0".into() } else { s }
+}
+
 /// One row of the table, with what it stands for (`5%`, `budget`, `best net`).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Line {
@@ -108,7 +114,7 @@ impl PlanTable {
         let a = |x: f64| tiers.amount(x, lang);
         let est = |e: Option<Estimate>, money: bool| {
             e.map_or("–".to_string(), |e| {
-                let f = |x: f64| if money { a(x) } else { format!("{x:.1}") };
+                let f = |x: f64| if money { a(x) } else { kept_text(x) };
                 format!("{} [{}, {}]", f(e.mid), f(e.low), f(e.high))
             })
         };
@@ -188,6 +194,14 @@ impl PlanTable {
             out.push(crate::engine::text::printable(w).to_string());
         }
         if let Some(b) = &self.best
+            && let Some(net) = b.row.net
+            && b.row.k == 0
+        {
+            out.push(format!(
+                "no list pays: the expected net is below zero at every K (at no one: {})",
+                a(net.mid)
+            ));
+        } else if let Some(b) = &self.best
             && let Some(net) = b.row.net
         {
             out.push(format!(

@@ -171,7 +171,13 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
     legend.push(Span::styled("  (+/- ]/[ move K)", t.dim()));
     let mut notes: Vec<Line> = vec![Line::from(legend)];
     let est = |e: Estimate, money: bool| {
-        let f = |x: f64| if money { a(x) } else { format!("{x:.1}") };
+        let f = |x: f64| {
+            if money {
+                a(x)
+            } else {
+                crate::engine::targeting::money::table::kept_text(x)
+            }
+        };
         format!("{} [90%: {}, {}]", f(e.mid), f(e.low), f(e.high))
     };
     let mut first = vec![
