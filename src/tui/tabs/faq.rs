@@ -44,6 +44,10 @@ pub const EN: &[(&str, &str)] = &[
         "A high risk score says who will leave, not whom a coupon keeps: some come back anyway. A campaign (c on Targets, or churn-tui campaign create) gives no offer to a random share of each tier; after the horizon, uplift = control's dormant rate - treatment's, with a 90% interval. An interval that straddles zero cannot tell the offer from chance (too few users, or too weak an effect): not proof that it did nothing.",
     ),
     (
+        "How do I pick K from a budget, and what does a list return?",
+        "Give each tier's offer a cost in the --config file (cost = 3000, or discount and redeem_rate) and a currency. On Targets, b types a budget: K becomes the longest head of the list whose offers it pays (an excluded user frees budget, an added one spends it), and the header says spent and left. p opens the plan: cost, expected return and net by K. The return needs a campaign's read-out (its uplift per tier); without one the plan shows the cost only.",
+    ),
+    (
         "Where do the files go?",
         "Runs go to artifacts/<run-id>/ (or --out): manifest, models, eval.json, scores, curves, your hand edits (edits.json). Exports and reports default to the run's directory; campaigns go to artifacts/campaigns.db (or --db); the log is artifacts/churn-tui.log.",
     ),
@@ -90,6 +94,10 @@ pub const KO: &[(&str, &str)] = &[
     (
         "왜 대조군을 남겨 두고, 업리프트는 어떻게 읽나요?",
         "위험 점수가 높다는 것은 누가 떠날지를 말할 뿐, 쿠폰이 누구를 붙잡는지는 말하지 않습니다: 어차피 돌아올 고객도 있습니다. 캠페인(Targets 탭의 c, 또는 churn-tui campaign create)은 각 등급에서 무작위로 일부에게 혜택을 주지 않습니다. 기간이 지나면 업리프트 = 대조군 휴면율 - 처치군 휴면율을 90% 구간과 함께 봅니다. 구간이 0을 걸치면 효과를 우연과 구별할 수 없다는 뜻이지(고객 수가 적거나 효과가 약함), 효과가 없다는 증거는 아닙니다.",
+    ),
+    (
+        "예산으로 K를 정하려면, 그리고 목록의 기대 수익은?",
+        "--config 파일에서 각 등급의 혜택 비용(cost = 3000, 또는 discount와 redeem_rate)과 currency를 정하세요. Targets 탭에서 b로 예산을 입력하면 K는 그 예산으로 혜택을 줄 수 있는 가장 긴 목록 앞부분이 됩니다(제외한 사용자는 예산을 돌려주고, 추가한 사용자는 씁니다). 머리글에 쓴 금액과 남은 금액이 나옵니다. p는 K별 비용, 기대 수익, 순이익을 보여 줍니다. 수익에는 캠페인 결과(등급별 업리프트)가 필요하고, 없으면 비용만 보여 줍니다.",
     ),
     (
         "파일은 어디에 저장되나요?",
