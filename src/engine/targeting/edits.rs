@@ -51,7 +51,7 @@ mod budget {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
         let v: Option<f64> = Option::deserialize(d)?;
         v.map(|v| {
-            crate::engine::targeting::money::parse_budget(&v.to_string())
+            crate::engine::targeting::money::costs::parse_budget(&v.to_string())
                 .map_err(|e| serde::de::Error::custom(e.to_string()))
         })
         .transpose()

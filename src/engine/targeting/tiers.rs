@@ -6,8 +6,9 @@ use std::path::Path;
 use crate::engine::eval::KPct;
 use crate::engine::{Error, Result};
 
+use super::money::costs::{Cost, Value};
 use super::money::costs::{Place, parse_cost, parse_value};
-use super::money::{Cost, Currency, Value};
+use super::money::currency::Currency;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tier {
