@@ -4,7 +4,7 @@
 //! The pipeline, each folder using only the ones before it (no import cycle between files):
 //!
 //! ```text
-//! data → label → features → dataset → eval → models → run → targeting → campaign
+//! data → label → features → dataset → eval → models → run → targeting → campaign → uplift
 //! ```
 //!
 //! - `data`: input files, scans, checks, scope, de-duplication; `synth` generates logs.
@@ -14,8 +14,9 @@
 //! - `eval`: Top-K metrics, curves, bootstrap intervals, the choice rule.
 //! - `models`: the trait, the registry, the families.
 //! - `run`: a training run and its folder (config, train, files, format, save, open, score).
-//! - `targeting`: tiers, reasons, the ranked list, hand edits, exports, the report.
+//! - `targeting`: tiers, reasons, the ranked list, hand edits, exports, the report, money.
 //! - `campaign`: holdout assignment, the store (SQLite, MySQL), the read-out.
+//! - `uplift`: whom an offer keeps: the Qini and uplift metrics.
 //!
 //! Shared by all: `error`, `time`, `text`, and `io` (every byte written).
 
@@ -32,6 +33,7 @@ pub mod run;
 pub mod targeting;
 pub mod text;
 pub mod time;
+pub mod uplift;
 
 pub use error::{Error, Result};
 

@@ -37,3 +37,4 @@ mod tui_keys;
 mod tui_money;
 mod tui_themes;
 mod tui_training;
+mod uplift_metrics;
