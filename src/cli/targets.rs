@@ -190,22 +190,16 @@ fn money_of(
     budget: Option<f64>,
 ) -> Result<(Money, Option<crate::engine::targeting::money::BudgetCut>)> {
     let mut money = Money::default();
-    if budget.is_none() && !tiers.has_costs() {
-        return Ok((money, None));
-    }
-    let order = TargetOrder::of(run, model)?;
-    match Ledger::build(run, &order, tiers, edits) {
-        Ok(l) => {
-            let bought = budget.map(|b| l.budget_k(b));
+    let mut bought = None;
+    match Ledger::of_list(run, model, tiers, edits, budget.is_some())? {
+        None => {}
+        Some(Ok(l)) => {
+            bought = budget.map(|b| l.budget_k(b));
             money.ledger = Some(l);
-            Ok((money, bought))
         }
-        Err(e) if budget.is_none() => {
-            money.why_not = Some(e.to_string());
-            Ok((money, None))
-        }
-        Err(e) => Err(e),
+        Some(Err(why)) => money.why_not = Some(why),
     }
+    Ok((money, bought))
 }
 
 /// Open the run of `a` with its hand edits, tiers and language, and hand `f` the target list's

@@ -16,7 +16,6 @@ use crate::engine::targeting::edits::Edits;
 use crate::engine::targeting::export::{ExportFormat, export};
 use crate::engine::targeting::list::{Cut, ListSpec, TargetRow, target_rows};
 use crate::engine::targeting::money::{BudgetCut, Ledger, ListMoney, group_names};
-use crate::engine::targeting::order::TargetOrder;
 use crate::engine::targeting::phrases::Phrases;
 use crate::engine::targeting::tiers::TierRule;
 use crate::engine::time::fmt_anchor;
@@ -189,16 +188,8 @@ pub fn create(db: &mut dyn Sql, req: &mut CreateRequest) -> Result<Created> {
     let n = run.model(&model).map_or(0, |m| m.n());
     // The money of the list: needed for a budget (a tier without a cost is then an error),
     // shown whenever the tiers have costs.
-    let ledger = if req.budget.is_some() || req.tiers.has_costs() {
-        let order = TargetOrder::of(&run, &model)?;
-        match Ledger::build(&run, &order, req.tiers, &edits) {
-            Ok(l) => Some(l),
-            Err(e) if req.budget.is_some() => return Err(e),
-            Err(_) => None,
-        }
-    } else {
-        None
-    };
+    let ledger = Ledger::of_list(&run, &model, req.tiers, &edits, req.budget.is_some())?
+        .and_then(|l| l.ok());
     let mut budget = None;
     let cut = match (req.budget, req.k) {
         (Some(b), _) => {

@@ -350,6 +350,23 @@ mod tests {
     }
 
     #[test]
+    fn a_saved_budget_round_trips_and_a_bad_one_is_an_error_naming_file_and_key() {
+        let d = tempfile::tempdir().unwrap();
+        let e = Edits::update(d.path(), |e| e.apply(&Edit::Budget(Some(5000.5)))).unwrap();
+        assert_eq!(Edits::load(d.path()).unwrap(), e);
+        assert_eq!(e.budget, Some(5000.5));
+        for bad in ["-5", "1e13", "\"abc\"", "true"] {
+            std::fs::write(
+                d.path().join(EDITS_FILE),
+                format!("{{\"excluded\": [], \"added\": [], \"budget\": {bad}}}"),
+            )
+            .unwrap();
+            let err = Edits::load(d.path()).unwrap_err().to_string();
+            assert!(err.contains(EDITS_FILE), "{bad}: {err}");
+        }
+    }
+
+    #[test]
     fn a_corrupt_edits_file_is_an_error_naming_it() {
         let d = tempfile::tempdir().unwrap();
         std::fs::write(d.path().join(EDITS_FILE), "{\"excluded\": [").unwrap();

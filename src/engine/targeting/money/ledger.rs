@@ -248,6 +248,27 @@ impl Ledger {
         })
     }
 
+    /// The ledger of `model`'s list, when it can be had: `Ok(None)` for tiers without costs
+    /// when no budget asks for one; `Ok(Some(Err(why)))` when a tier lacks a cost and none
+    /// does; an error when a budget needs the costs and they are not all there.
+    pub fn of_list(
+        run: &LoadedRun,
+        model: &str,
+        tiers: &TierRule,
+        edits: &Edits,
+        budget: bool,
+    ) -> Result<Option<std::result::Result<Ledger, String>>> {
+        if !budget && !tiers.has_costs() {
+            return Ok(None);
+        }
+        let order = TargetOrder::of(run, model)?;
+        match Ledger::build(run, &order, tiers, edits) {
+            Ok(l) => Ok(Some(Ok(l))),
+            Err(e) if !budget => Ok(Some(Err(e.to_string()))),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The groups a list is summed by: one per tier, then the users added from below them.
     pub fn groups(&self) -> usize {
         self.tails.len()
