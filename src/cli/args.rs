@@ -135,6 +135,9 @@ pub enum Command {
     /// Campaigns with a randomised holdout, stored in a database, and their uplift read-out.
     #[command(subcommand)]
     Campaign(CampaignCommand),
+    /// Uplift: learn from a randomised campaign whom an offer keeps (SPEC §7a).
+    #[command(subcommand)]
+    Uplift(UpliftCommand),
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -612,6 +615,18 @@ pub struct GenArgs {
     /// change). For tests.
     #[arg(long, hide = true, default_value_t = synth::CHUNK_USERS, value_parser = clap::value_parser!(u32).range(1..), allow_negative_numbers = true)]
     pub chunk_users: u32,
+    /// Simulate a randomised campaign at this anchor (YYYY-MM-DD[THH:MM:SSZ]): users active in
+    /// the 30 days before it are treated at random, and the offer changes their next 30 days
+    /// (SPEC §7a.1). Needs --truth.
+    #[arg(long, value_parser = anchor_arg, requires = "truth")]
+    pub campaign_anchor: Option<i64>,
+    /// The share of the campaign's users treated, in percent.
+    #[arg(long, default_value = "50", value_parser = k_arg, requires = "campaign_anchor")]
+    pub campaign_share: KPct,
+    /// Where the campaign's truth goes (.parquet or .csv): user_id, group, p_dormant_control,
+    /// p_dormant_treated, true_uplift.
+    #[arg(long, requires = "campaign_anchor")]
+    pub truth: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -652,6 +667,75 @@ pub enum CampaignCommand {
     /// Every campaign with its groups and status: waiting for data (the horizon is not over),
     /// due (it is; the read-out needs logs through the day shown) or read.
     List(DbArgs),
+    /// Register a campaign run elsewhere from its assignment file (user_id,group[,tier]; CSV
+    /// or Parquet): every user must be in the logs' population at the anchor.
+    Import(ImportArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// The campaign's name.
+    #[arg(long)]
+    pub name: String,
+    /// When the offers went out (YYYY-MM-DD[THH:MM:SSZ]).
+    #[arg(long, value_parser = anchor_arg)]
+    pub anchor: i64,
+    /// user_id,group[,tier] per user (group: treatment or control), CSV or Parquet.
+    #[arg(long)]
+    pub assignment: PathBuf,
+    /// The logs the users are checked against (an event in the 30 days before the anchor).
+    #[arg(long = "data", value_name = "PATH", required = true)]
+    pub data: Vec<String>,
+    /// Days after the anchor the outcome is read in.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=365), allow_negative_numbers = true)]
+    pub horizon: u32,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UpliftCommand {
+    /// Fit the uplift learners on a campaign's users (features at its anchor, dormancy in its
+    /// horizon), judge them on a held-out fold against the risk ranking and random, and write
+    /// the folder (models, table.parquet, eval_predictions.csv, uplift.json).
+    Train(UpliftTrainArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct UpliftTrainArgs {
+    /// The campaign's name or id (`id:N` for an id only).
+    #[arg(long)]
+    pub campaign: String,
+    /// Logs that cover the campaign's lookback and horizon; repeatable.
+    #[arg(long = "data", value_name = "PATH", required = true)]
+    pub data: Vec<String>,
+    /// Methods, comma-separated: t_learner, x_learner, transformed_outcome (default: all).
+    #[arg(long, value_delimiter = ',', value_parser = method_arg)]
+    pub method: Vec<crate::engine::uplift::Method>,
+    #[arg(long, default_value_t = 42, value_parser = whole_arg::<u64>, allow_negative_numbers = true)]
+    pub seed: u64,
+    /// The output folder (default: artifacts/uplift-c<ID>-s<SEED>); never replaced.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// A run whose chosen model gives the risk ranking (default: the campaign's own run; for an
+    /// imported campaign, the control group's dormancy model).
+    #[arg(long)]
+    pub run: Option<PathBuf>,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+fn method_arg(s: &str) -> std::result::Result<crate::engine::uplift::Method, String> {
+    crate::engine::uplift::Method::parse(s.trim()).ok_or_else(|| {
+        format!(
+            "unknown method `{s}`: one of {}",
+            crate::engine::uplift::Method::ALL
+                .map(|m| m.name())
+                .join(", ")
+        )
+    })
 }
 
 #[derive(Args, Debug, Clone)]

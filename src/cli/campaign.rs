@@ -131,6 +131,50 @@ pub fn run(cmd: CampaignCommand) -> Result<()> {
             }
             Ok(())
         }
+        CampaignCommand::Import(a) => {
+            let mut db = a.db.open()?;
+            let req = crate::engine::campaign::import::ImportRequest {
+                name: a.name.clone(),
+                anchor: a.anchor,
+                assignment: a.assignment.clone(),
+                data: absolute_inputs(&a.data)?,
+                window: crate::engine::label::Window {
+                    lookback_days: crate::engine::label::Window::default().lookback_days,
+                    horizon_days: a.horizon,
+                },
+            };
+            let done = crate::engine::campaign::import::import(db.as_mut(), &req)?;
+            let k = &done.campaign;
+            println!(
+                "campaign {} `{}` imported into {}\n  anchor {}, horizon {} days, control {}%",
+                k.id,
+                printable(&k.name),
+                db.describe(),
+                k.anchor,
+                k.horizon_days,
+                pct(k.holdout_bp)
+            );
+            println!("  {:<16} {:>10} {:>10}", "tier", "treatment", "control");
+            for (tier, t, c) in &done.counts {
+                println!(
+                    "  {:<16} {:>10} {:>10}",
+                    printable(tier),
+                    thousands(*t as u64),
+                    thousands(*c as u64)
+                );
+            }
+            if !done.ignored.is_empty() {
+                eprintln!(
+                    "note: columns not read: {}",
+                    done.ignored
+                        .iter()
+                        .map(|c| printable(c).to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            Ok(())
+        }
         CampaignCommand::List(a) => {
             let mut db = a.open()?;
             let now = chrono::Utc::now().timestamp_micros();

@@ -122,8 +122,22 @@ pub fn generate(g: GenArgs) -> Result<()> {
         seed: g.seed,
     };
     guard_output(&g.out, &[])?;
+    let sim = match (g.campaign_anchor, &g.truth) {
+        (Some(anchor), Some(truth)) => {
+            guard_output(truth, &[g.out.clone()])?;
+            Some((
+                synth::CampaignSim {
+                    anchor,
+                    share_bp: g.campaign_share.bp,
+                    window: crate::engine::label::Window::default(),
+                },
+                truth.clone(),
+            ))
+        }
+        _ => None,
+    };
     let bar = progress_bar();
-    let report = synth::generate_to_with(&cfg, &g.out, g.chunk_users, &mut |p| {
+    let mut show = |p: synth::GenProgress| {
         let (what, done, total) = match p {
             synth::GenProgress::Users { done, total } => ("gen · users", done as u64, total as u64),
             synth::GenProgress::Written { done, total } => {
@@ -133,10 +147,24 @@ pub fn generate(g: GenArgs) -> Result<()> {
         bar.set_message(what);
         bar.set_length(total);
         bar.set_position(done);
-    });
+    };
+    let report = match &sim {
+        Some((sim, truth)) => {
+            synth::generate_campaign_to(&cfg, sim, &g.out, truth, g.chunk_users, &mut show)
+                .map(|(r, n)| (r, Some((truth, n))))
+        }
+        None => synth::generate_to_with(&cfg, &g.out, g.chunk_users, &mut show).map(|r| (r, None)),
+    };
     bar.finish_and_clear();
-    let report = report?;
+    let (report, truth) = report?;
     eprintln!("{}", shown(&report.to_string()));
+    if let Some((path, n)) = truth {
+        eprintln!(
+            "campaign truth of {} users: {}",
+            crate::engine::text::thousands(n as u64),
+            shown_path(path)
+        );
+    }
     Ok(())
 }
 

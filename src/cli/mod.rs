@@ -10,6 +10,7 @@ pub mod data;
 pub mod show;
 pub mod targets;
 pub mod train;
+pub mod uplift;
 
 use std::process::ExitCode;
 
@@ -67,6 +68,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Report(r)) => targets::report(r),
         Some(Command::Plan(p)) => targets::plan(p),
         Some(Command::Campaign(c)) => campaign::run(c),
+        Some(Command::Uplift(u)) => uplift::run(u),
         Some(Command::Bench(b)) => bench::bench(b),
     }
 }

@@ -297,7 +297,7 @@ pub fn create(db: &mut dyn Sql, req: &mut CreateRequest) -> Result<Created> {
     })
 }
 
-fn check_name(name: &str) -> Result<()> {
+pub(super) fn check_name(name: &str) -> Result<()> {
     if name.trim().is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
         return Err(Error::Config(format!(
             "--name \"{}\": a campaign name is 1 to 200 printable characters",
@@ -376,7 +376,28 @@ fn write(
         }
         None => None,
     };
-    let id = sql::transaction(db, |db| {
+    let id = insert(db, c, targets, on_rows)?;
+    if let Some(s) = staged {
+        s.publish().map_err(|e| {
+            Error::Config(format!(
+                "campaign {id} `{}` is stored in {}, but its treatment list could not be put in \
+                 place: {e}",
+                crate::engine::text::printable(&c.name),
+                db.describe()
+            ))
+        })?;
+    }
+    Ok(id)
+}
+
+/// The campaign and its targets in one transaction; the new campaign's id.
+pub(super) fn insert(
+    db: &mut dyn Sql,
+    c: &Campaign,
+    targets: &[Target],
+    on_rows: &mut dyn FnMut(usize),
+) -> Result<i64> {
+    sql::transaction(db, |db| {
         db.exec(
             "INSERT INTO campaigns (name, created_at, run_id, model, anchor, k_bp, holdout_bp, \
              seed, horizon_days, scope, run_dir) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -430,18 +451,7 @@ fn write(
             on_rows(done);
         }
         Ok(id)
-    })?;
-    if let Some(s) = staged {
-        s.publish().map_err(|e| {
-            Error::Config(format!(
-                "campaign {id} `{}` is stored in {}, but its treatment list could not be put in \
-                 place: {e}",
-                crate::engine::text::printable(&c.name),
-                db.describe()
-            ))
-        })?;
-    }
-    Ok(id)
+    })
 }
 
 /// Work folders of staged coupon files are named `.churn-tui-campaign-XXXXXX.tmp`.

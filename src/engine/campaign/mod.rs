@@ -4,6 +4,7 @@
 pub mod assign;
 pub mod create;
 pub mod db;
+pub mod import;
 pub mod interval;
 pub mod readout;
 pub mod record;

@@ -233,7 +233,7 @@ fn write_json<T: serde::Serialize>(dir: &Path, name: &str, value: &T, pretty: bo
 
 /// Move `from` to `to` unless `to` exists, atomically (no window in which two writers both
 /// see the name free). `AlreadyExists` when it is taken.
-fn rename_noreplace(from: &Path, to: &Path) -> std::io::Result<()> {
+pub(crate) fn rename_noreplace(from: &Path, to: &Path) -> std::io::Result<()> {
     #[cfg(target_os = "linux")]
     {
         use std::os::unix::ffi::OsStrExt;

@@ -98,10 +98,24 @@ pub fn rows_at(
     } else {
         data::resolve(data)?
     };
-    let w = cfg.dataset.window;
+    let (_, table) = table_at(&files, &cfg.dataset.scope, cfg.dataset.window, anchor, exec)?;
+    let x = Data::from_table(&table.df, Split::Test)?;
+    Ok((x, files.into_iter().map(|f| f.path).collect()))
+}
+
+/// The feature table of every eligible user at `anchor` (one test anchor), built from `files`
+/// in `scope` with window `w`, in memory or out of core as `exec` says. Only the lookback has
+/// to lie in the data: the horizon is what is predicted (the labels are right only where the
+/// logs cover it, which the caller checks when it reads them).
+pub fn table_at(
+    files: &[data::InputFile],
+    scope: &data::Scope,
+    w: crate::engine::label::Window,
+    anchor: i64,
+    exec: &crate::engine::dataset::out_of_core::Exec,
+) -> Result<(data::LogSummary, features::FeatureTable)> {
     let plan_of = |first: i64, last: i64| -> Result<AnchorPlan> {
         let range = DataRange::of(first, last);
-        // Only the lookback has to lie in the data: the horizon is what we predict.
         if anchor - w.lookback_us() < range.start || anchor > range.end {
             return Err(Error::Config(format!(
                 "cannot score at {}: [t − {}d, t) must lie inside the data ({} – {})",
@@ -117,17 +131,14 @@ pub fn rows_at(
             window: w,
         })
     };
-    let table = if crate::engine::dataset::out_of_core::out_of_core(&files, exec) {
+    if crate::engine::dataset::out_of_core::out_of_core(files, exec) {
         let none = &|_: &'static str, _: u64, _: u64| {};
-        crate::engine::dataset::out_of_core::build(&files, &cfg.dataset.scope, plan_of, exec, none)?
-            .1
+        crate::engine::dataset::out_of_core::build(files, scope, plan_of, exec, none)
     } else {
-        let log = data::load(&files, &cfg.dataset.scope)?;
+        let log = data::load(files, scope)?;
         let plan = plan_of(log.summary.first_ts, log.summary.last_ts)?;
-        features::build(&log, &plan)?
-    };
-    let x = Data::from_table(&table.df, Split::Test)?;
-    Ok((x, files.into_iter().map(|f| f.path).collect()))
+        Ok((log.summary.clone(), features::build(&log, &plan)?))
+    }
 }
 
 /// Scoring with the run's own inputs must read the very files it was trained on: the same

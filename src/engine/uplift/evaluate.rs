@@ -38,6 +38,55 @@ pub struct UpliftEval {
     pub at_k: Vec<AtK>,
     pub resamples: usize,
     pub seed: u64,
+    /// Each resample's values, for paired differences: two rankings of the same users judged
+    /// with the same seed share their resamples.
+    #[serde(skip)]
+    pub draws: Draws,
+}
+
+/// The values of each resample, in resample order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Draws {
+    pub qini: Vec<f64>,
+    /// Per K, uplift@K (NaN where undefined).
+    pub at_k: Vec<Vec<f64>>,
+}
+
+impl UpliftEval {
+    /// `self − other` of the Qini coefficient: the point and its 90% interval from the paired
+    /// resamples (both must be of the same users with the same seed).
+    pub fn qini_minus(&self, other: &UpliftEval) -> Estimate {
+        paired(
+            self.qini.value - other.qini.value,
+            &self.draws.qini,
+            &other.draws.qini,
+            1.0,
+        )
+    }
+
+    /// `self − other` of the users an offer keeps in the top K (uplift@K × users there), at
+    /// the `j`-th K; None where either uplift@K is undefined.
+    pub fn kept_minus(&self, other: &UpliftEval, j: usize) -> Option<Estimate> {
+        let (a, b) = (self.at_k.get(j)?, other.at_k.get(j)?);
+        let k = a.k as f64;
+        let point = (a.uplift?.value - b.uplift?.value) * k;
+        Some(paired(
+            point,
+            self.draws.at_k.get(j)?,
+            other.draws.at_k.get(j)?,
+            k,
+        ))
+    }
+}
+
+fn paired(point: f64, a: &[f64], b: &[f64], scale: f64) -> Estimate {
+    let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| (x - y) * scale).collect();
+    let iv = interval(&d);
+    Estimate {
+        value: point,
+        low: iv.map(|i| i.0),
+        high: iv.map(|i| i.1),
+    }
 }
 
 /// One order of the users and where its groups of equal scores end.
@@ -209,27 +258,30 @@ pub fn evaluate(
         (0..n).filter(|&i| treated[i]).collect(),
         (0..n).filter(|&i| !treated[i]).collect(),
     ];
-    let mut qs = Vec::with_capacity(resamples);
-    let mut aucs = Vec::with_capacity(resamples);
-    let mut ats: Vec<Vec<f64>> = vec![Vec::with_capacity(resamples); ks.len()];
-    let mut w = vec![0u32; n];
-    for b in 0..resamples {
-        w.iter_mut().for_each(|c| *c = 0);
-        for (salt, members) in groups.iter().enumerate() {
-            for (j, c) in counts(members.len(), seed, 0xC0FFEE + salt as u64, b)
-                .into_iter()
-                .enumerate()
-            {
-                w[members[j]] = c;
-            }
-        }
-        let (q, a, at) = p.values(&w, &k_users);
-        qs.push(q);
-        aucs.push(a);
-        for (i, v) in at.into_iter().enumerate() {
-            ats[i].push(v.unwrap_or(f64::NAN));
-        }
-    }
+    // Resamples are independent and seeded by their number: drawn in parallel, kept in order.
+    let draws: Vec<(f64, f64, Vec<Option<f64>>)> = {
+        use rayon::prelude::*;
+        (0..resamples)
+            .into_par_iter()
+            .map(|b| {
+                let mut w = vec![0u32; n];
+                for (salt, members) in groups.iter().enumerate() {
+                    for (j, c) in counts(members.len(), seed, 0xC0FFEE + salt as u64, b)
+                        .into_iter()
+                        .enumerate()
+                    {
+                        w[members[j]] = c;
+                    }
+                }
+                p.values(&w, &k_users)
+            })
+            .collect()
+    };
+    let qs: Vec<f64> = draws.iter().map(|d| d.0).collect();
+    let aucs: Vec<f64> = draws.iter().map(|d| d.1).collect();
+    let ats: Vec<Vec<f64>> = (0..ks.len())
+        .map(|i| draws.iter().map(|d| d.2[i].unwrap_or(f64::NAN)).collect())
+        .collect();
     let est = |value: f64, v: &[f64]| {
         let iv = interval(v);
         Estimate {
@@ -256,6 +308,10 @@ pub fn evaluate(
             .collect(),
         resamples,
         seed,
+        draws: Draws {
+            qini: qs,
+            at_k: ats,
+        },
     })
 }
 

@@ -10,6 +10,7 @@ use crate::engine::time::next_month_start;
 use crate::engine::{Error, Result};
 
 use super::behaviour::{Behaviour, GenConfig};
+use super::campaign::{CampaignSim, Effect, TruthRow};
 
 use super::merge::{Merge, write_run};
 use super::users::Generator;
@@ -62,12 +63,49 @@ pub fn generate_to_with(
     chunk_users: u32,
     progress: &mut dyn FnMut(GenProgress),
 ) -> Result<GenReport> {
+    let g = Generator::new(cfg, &Behaviour::default());
+    drive(g, cfg, out, chunk_users, progress).map(|(r, _)| r)
+}
+
+/// `generate_to_with` with a simulated campaign (SPEC §7a.1): the log, then the truth of the
+/// campaign's users (`user_id, group, p_dormant_control, p_dormant_treated, true_uplift`, by
+/// user) in `truth` (Parquet or CSV), each written whole or not at all.
+pub fn generate_campaign_to(
+    cfg: &GenConfig,
+    sim: &CampaignSim,
+    out: &Path,
+    truth: &Path,
+    chunk_users: u32,
+    progress: &mut dyn FnMut(GenProgress),
+) -> Result<(GenReport, usize)> {
+    sim.check(cfg)?;
+    let kind = crate::engine::io::file_kind::FileKind::expect(
+        truth,
+        &[
+            crate::engine::io::file_kind::FileKind::Parquet,
+            crate::engine::io::file_kind::FileKind::Csv,
+        ],
+        "--truth",
+    )?;
+    let g = Generator::new(cfg, &Behaviour::default()).with_campaign(*sim, Effect::default());
+    let (report, rows) = drive(g, cfg, out, chunk_users, progress)?;
+    let n = rows.len();
+    super::campaign::write_truth(&rows, kind, truth)?;
+    Ok((report, n))
+}
+
+fn drive(
+    mut g: Generator,
+    cfg: &GenConfig,
+    out: &Path,
+    chunk_users: u32,
+    progress: &mut dyn FnMut(GenProgress),
+) -> Result<(GenReport, Vec<TruthRow>)> {
     let name = out.to_string_lossy().to_string();
     let monthly = name.contains("{month}");
     // Refuse a bad name before any work.
     format_of(&PathBuf::from(name.replace("{month}", "m")))?;
     let chunk_users = chunk_users.max(1);
-    let mut g = Generator::new(cfg, &Behaviour::default());
     // Events per month (keyed by the month's start), for file names and Parquet row groups.
     let mut months: std::collections::BTreeMap<i64, usize> = Default::default();
     let count_months = |events: &[Event], months: &mut std::collections::BTreeMap<i64, usize>| {
@@ -119,6 +157,7 @@ pub fn generate_to_with(
         from = to;
     }
     let total: usize = months.values().sum();
+    let truth = std::mem::take(&mut g.truth);
     let mut stream: Box<EventStream<'_>> = if runs.is_empty() {
         Box::new(held.into_iter().map(Ok))
     } else {
@@ -146,11 +185,14 @@ pub fn generate_to_with(
         files.push((out.to_path_buf(), total));
     }
     drop(work);
-    Ok(GenReport {
-        files,
-        events: total,
-        users: cfg.users,
-    })
+    Ok((
+        GenReport {
+            files,
+            events: total,
+            users: cfg.users,
+        },
+        truth,
+    ))
 }
 
 /// Work directories of `gen`'s sorted runs are named `.churn-gen-XXXXXX.tmp`.

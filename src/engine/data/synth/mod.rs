@@ -9,6 +9,7 @@
 //! sorted runs.
 
 pub mod behaviour;
+pub mod campaign;
 pub mod catalog;
 pub mod chunks;
 pub mod merge;
@@ -16,8 +17,10 @@ pub mod users;
 pub mod write;
 
 pub use behaviour::{Behaviour, GenConfig};
+pub use campaign::{CampaignSim, Effect, TruthRow};
 pub use chunks::{
-    CHUNK_USERS, GEN_TMP_PREFIX, GenProgress, GenReport, generate_to, generate_to_with,
+    CHUNK_USERS, GEN_TMP_PREFIX, GenProgress, GenReport, generate_campaign_to, generate_to,
+    generate_to_with,
 };
 pub use users::generate;
 pub use write::{Event, to_frame, write_csv, write_file};

@@ -9,6 +9,7 @@ use rand_distr::{Distribution, Exp, Gamma, LogNormal};
 use crate::engine::time::{US_PER_DAY, US_PER_SEC, next_month_start, parse_anchor};
 
 use super::behaviour::{Behaviour, GenConfig};
+use super::campaign::{CampaignSim, Effect, Latent, TruthRow, decide};
 use super::catalog::{CATEGORIES, Catalog, build_catalog, pick_weighted};
 
 use super::write::Event;
@@ -22,6 +23,9 @@ pub(super) struct Generator {
     pub(super) catalog: Catalog,
     end: i64,
     pub(super) rekey_at: i64,
+    /// A simulated campaign, and the truth of its users so far (in user order).
+    campaign: Option<(CampaignSim, Effect)>,
+    pub(super) truth: Vec<TruthRow>,
 }
 
 fn exp_mean(exp1: Option<Exp<f64>>, rng: &mut ChaCha8Rng, mean: f64) -> f64 {
@@ -43,7 +47,15 @@ impl Generator {
             catalog,
             end,
             rekey_at: parse_anchor("2019-12-01").unwrap_or(i64::MAX),
+            campaign: None,
+            truth: Vec::new(),
         }
+    }
+
+    /// The same generator with a simulated campaign.
+    pub(super) fn with_campaign(mut self, sim: CampaignSim, effect: Effect) -> Generator {
+        self.campaign = Some((sim, effect));
+        self
     }
 
     /// Append user `u`'s events (some may fall outside the log's months; the caller drops them).
@@ -55,6 +67,8 @@ impl Generator {
             catalog,
             end,
             rekey_at,
+            campaign,
+            truth,
         } = self;
         let (end, rekey_at) = (*end, *rekey_at);
         let (bu, bs, be) = (&behaviour.users, &behaviour.sessions, &behaviour.events);
@@ -123,6 +137,39 @@ impl Generator {
         if rng.random_bool(bu.comeback) {
             sessions.push(death + exp(rng, bu.comeback_days) * US_PER_DAY as f64);
         }
+
+        // The campaign redraws the horizon of its users (see `campaign`).
+        let mut horizon_cut = None;
+        if let Some((sim, effect)) = campaign.as_ref() {
+            let latent = Latent {
+                one_shot,
+                arrival,
+                death,
+                fade,
+                rate,
+                fade_floor: bu.fade_floor,
+                second_visit: bu.one_shot_second_visit,
+                second_visit_days: bu.one_shot_second_visit_days,
+                comeback: bu.comeback,
+                comeback_days: bu.comeback_days,
+                loyalty,
+                buyer,
+            };
+            if let Some(o) = decide(sim, effect, cfg.seed, u, user_id, &latent, &sessions) {
+                let (t0, t1) = (sim.anchor, sim.anchor + sim.window.horizon_us());
+                if o.dormant {
+                    let at = |s: f64| s.round() as i64 / US_PER_SEC * US_PER_SEC;
+                    sessions.retain(|&s| !(t0..t1).contains(&at(s)));
+                    horizon_cut = Some((t0, t1));
+                }
+                if let Some(v) = o.extra_visit {
+                    let i = sessions.partition_point(|&s| s <= v);
+                    sessions.insert(i, v);
+                }
+                truth.push(o.truth);
+            }
+        }
+        let first_event = events.len();
 
         for s in sessions {
             let mut t = s.round() as i64 / US_PER_SEC * US_PER_SEC;
@@ -196,6 +243,12 @@ impl Generator {
                 t += bs.event_gap_min_secs * US_PER_SEC
                     + (exp(rng, bs.event_gap_mean_secs) as i64) * US_PER_SEC;
             }
+        }
+        // A session begun before `T` may run into the horizon: a dormant user has none there.
+        if let Some((t0, t1)) = horizon_cut {
+            let mut own = events.split_off(first_event);
+            own.retain(|e| !(t0..t1).contains(&e.ts));
+            events.extend(own);
         }
     }
 

@@ -82,6 +82,111 @@ impl Gbdt {
     }
 }
 
+/// Gradient boosting from `base` with the per-row gradient and hessian `grad(margin, row)`,
+/// stopped early by `loss` on a seeded sample of `val` (as it chooses every other model's
+/// hyperparameters; test never reaches here).
+fn boost(
+    train: &Data,
+    val: &Data,
+    s: &Settings,
+    base: f64,
+    grad: &(dyn Fn(f64, usize) -> (f64, f64) + Sync),
+    loss: &dyn Fn(&[f64], &Data) -> f64,
+    ctx: &FitCtx,
+) -> Result<Gbdt> {
+    let n = train.n();
+    let edges = bin_edges(train, s, ctx.seed);
+    let binned = bin_rows(train, &edges);
+    // A seeded sample bounds the cost of a stopping check per round.
+    let stop = val.sample(s.stop_rows, ctx.seed ^ 0x6bd7);
+    let stop_rows: Vec<[f64; N_FEATURES]> = (0..stop.n()).map(|i| stop.row(i)).collect();
+    let mut margin = vec![base; n];
+    let mut stop_margin = vec![base; stop.n()];
+    let mut best = (loss(&stop_margin, &stop), 0usize);
+    let mut trees = Vec::new();
+    let max_rounds = s.max_rounds.max(1);
+    for round in 1..=max_rounds {
+        ctx.check_cancel()?;
+        let gh: Vec<(f64, f64)> = margin
+            .par_iter()
+            .with_min_len(4096)
+            .enumerate()
+            .map(|(i, &z)| grad(z, i))
+            .collect();
+        let tree = grow(&binned, &edges, &gh, s, &mut margin);
+        if tree.nodes.len() == 1 {
+            break; // No split gains any more: that tree is dropped, and training ends.
+        }
+        stop_margin
+            .par_iter_mut()
+            .zip(&stop_rows)
+            .for_each(|(m, row)| *m += tree.predict(row));
+        trees.push(tree);
+        let l = loss(&stop_margin, &stop);
+        if l < best.0 {
+            best = (l, round);
+        }
+        (ctx.progress)(round, max_rounds);
+        if round - best.1 >= s.patience.max(1) {
+            break;
+        }
+    }
+    trees.truncate(best.1);
+    Ok(Gbdt {
+        settings: Some(*s),
+        base,
+        trees,
+    })
+}
+
+impl Gbdt {
+    /// A regression on the squared error: `target[i]` for train row `i`, early stopping on
+    /// the mean squared error of `val_target` (`margins` are then the predictions). For the
+    /// uplift learners' effect models (SPEC §7a).
+    pub fn fit_regression(
+        settings: Settings,
+        train: &Data,
+        target: &[f64],
+        val: &Data,
+        val_target: &[f64],
+        ctx: &FitCtx,
+    ) -> Result<Gbdt> {
+        let n = train.n();
+        if n == 0 || target.len() != n || val_target.len() != val.n() {
+            return Err(Error::Config(
+                "gbdt regression: no rows, or targets of another length".into(),
+            ));
+        }
+        if let Some(v) = target.iter().chain(val_target).find(|v| !v.is_finite()) {
+            return Err(Error::Config(format!(
+                "gbdt regression: a target is not finite ({v})"
+            )));
+        }
+        let base = target.iter().sum::<f64>() / n as f64;
+        // The val rows are tagged with their place so the loss can find their targets: the
+        // stopping sample keeps the rows' order, and `users` carries the index.
+        let mut tagged = val.clone();
+        tagged.users = (0..val.n() as i64).collect();
+        let mse = |m: &[f64], v: &Data| {
+            let sum: f64 = m
+                .iter()
+                .zip(&v.users)
+                .map(|(&z, &i)| (z - val_target[i as usize]).powi(2))
+                .sum();
+            sum / m.len().max(1) as f64
+        };
+        boost(
+            train,
+            &tagged,
+            &settings,
+            base,
+            &|z, i| (z - target[i], 1.0),
+            &mse,
+            ctx,
+        )
+    }
+}
+
 impl Model for Gbdt {
     fn name(&self) -> &'static str {
         "gbdt"
@@ -95,52 +200,12 @@ impl Model for Gbdt {
             return Err(Error::Config("gbdt: train needs both classes".into()));
         }
         let base = (pos / (n as f64 - pos)).ln();
-        let edges = bin_edges(train, &s, ctx.seed);
-        let binned = bin_rows(train, &edges);
-        // Val decides when to stop (a seeded sample bounds the cost per round), as it chooses
-        // every other model's hyperparameters; test never reaches here.
-        let stop = val.sample(s.stop_rows, ctx.seed ^ 0x6bd7);
-        let stop_rows: Vec<[f64; N_FEATURES]> = (0..stop.n()).map(|i| stop.row(i)).collect();
-        let mut margin = vec![base; n];
-        let mut stop_margin = vec![base; stop.n()];
-        let mut best = (logloss(&stop_margin, &stop.y), 0usize);
-        let mut trees = Vec::new();
-        let max_rounds = s.max_rounds.max(1);
-        for round in 1..=max_rounds {
-            ctx.check_cancel()?;
-            let gh: Vec<(f64, f64)> = margin
-                .par_iter()
-                .with_min_len(4096)
-                .zip(&train.y)
-                .map(|(&z, &y)| {
-                    let p = sigmoid(z);
-                    (p - if y { 1.0 } else { 0.0 }, (p * (1.0 - p)).max(1e-16))
-                })
-                .collect();
-            let tree = grow(&binned, &edges, &gh, &s, &mut margin);
-            if tree.nodes.len() == 1 {
-                break; // No split gains any more: that tree is dropped, and training ends.
-            }
-            stop_margin
-                .par_iter_mut()
-                .zip(&stop_rows)
-                .for_each(|(m, row)| *m += tree.predict(row));
-            trees.push(tree);
-            let loss = logloss(&stop_margin, &stop.y);
-            if loss < best.0 {
-                best = (loss, round);
-            }
-            (ctx.progress)(round, max_rounds);
-            if round - best.1 >= s.patience.max(1) {
-                break;
-            }
-        }
-        trees.truncate(best.1);
-        *self = Gbdt {
-            settings: Some(s),
-            base,
-            trees,
+        let grad = |z: f64, i: usize| {
+            let p = sigmoid(z);
+            let y = if train.y[i] { 1.0 } else { 0.0 };
+            (p - y, (p * (1.0 - p)).max(1e-16))
         };
+        *self = boost(train, val, &s, base, &grad, &|m, v| logloss(m, &v.y), ctx)?;
         Ok(())
     }
 
