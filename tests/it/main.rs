@@ -37,4 +37,5 @@ mod tui_keys;
 mod tui_money;
 mod tui_themes;
 mod tui_training;
+mod uplift_cli;
 mod uplift_metrics;

@@ -323,7 +323,7 @@ fn thin(c: Curve) -> Curve {
 /// SPEC §4's rule on val Qini: the best; every method whose paired difference to it has a 90%
 /// interval containing 0 is tied; among the tied the highest val uplift@(first K); then the
 /// earlier method.
-fn choose(val: &[(Method, UpliftEval)]) -> MethodChoice {
+fn choose(val: &[(Method, UpliftEval)], flat: &[bool]) -> MethodChoice {
     let q = |e: &UpliftEval| {
         if e.qini.value.is_finite() {
             e.qini.value
@@ -331,9 +331,12 @@ fn choose(val: &[(Method, UpliftEval)]) -> MethodChoice {
             f64::NEG_INFINITY
         }
     };
-    let mut best = 0;
+    // A method that ranks every user alike learnt nothing: it is not chosen while another
+    // method ranks (its Qini of 0 would otherwise tie with any weak ranking).
+    let ranks = |i: usize| !flat[i] || flat.iter().all(|&f| f);
+    let mut best = (0..val.len()).find(|&i| ranks(i)).unwrap_or(0);
     for (i, (_, e)) in val.iter().enumerate() {
-        if q(e) > q(&val[best].1) {
+        if ranks(i) && q(e) > q(&val[best].1) {
             best = i;
         }
     }
@@ -525,11 +528,13 @@ pub fn train(req: &UpliftRequest) -> Result<Trained> {
     (req.progress)("choosing the method on the val users");
     let (vr, er) = (response(&vx), response(&ex));
     let mut val = Vec::new();
+    let mut flat = Vec::new();
     for &m in &methods {
         let s = models.predict(m, &vx, &ve)?;
+        flat.push(s.windows(2).all(|w| w[0] == w[1]));
         val.push((m, evaluate(&vr, &vt, &s, &ks, RESAMPLES, req.seed)?));
     }
-    let choice = choose(&val);
+    let choice = choose(&val, &flat);
 
     (req.progress)("judging on the evaluation users");
     let mut eval_uplift = Vec::new();

@@ -53,9 +53,9 @@ pub struct Effect {
 impl Default for Effect {
     fn default() -> Self {
         Effect {
-            peak: 0.30,
-            centre: 0.45,
-            width: 0.40,
+            peak: 0.40,
+            centre: 0.50,
+            width: 0.45,
             sensitive_below: 0.70,
             insensitive_share: 0.3,
             dog_buyer_above: 0.5,
@@ -349,13 +349,13 @@ mod tests {
     fn the_effect_has_its_segments() {
         let e = Effect::default();
         // The peak, on a price-sensitive user at the centre.
-        assert!((e.uplift(0.45, 0.5, 0.1) - 0.30).abs() < 1e-12);
+        assert!((e.uplift(0.5, 0.5, 0.1) - 0.40).abs() < 1e-12);
         // A loyal one gets 0.3 of it.
-        assert!((e.uplift(0.45, 0.9, 0.1) - 0.09).abs() < 1e-12);
+        assert!((e.uplift(0.5, 0.9, 0.1) - 0.12).abs() < 1e-12);
         // Lost causes: nothing.
-        assert_eq!(e.uplift(0.9, 0.5, 0.1), 0.0);
-        // Half-way: 1 − 0.5² = 0.75 of the peak.
-        assert!((e.uplift(0.65, 0.5, 0.1) - 0.225).abs() < 1e-12);
+        assert_eq!(e.uplift(0.96, 0.5, 0.1), 0.0);
+        // Half-way out (0.5 + 0.225): 1 − 0.5² = 0.75 of the peak.
+        assert!((e.uplift(0.725, 0.5, 0.1) - 0.30).abs() < 1e-12);
         // Sleeping dogs.
         assert_eq!(e.uplift(0.2, 0.5, 0.8), -0.05);
     }
