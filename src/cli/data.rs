@@ -124,7 +124,7 @@ pub fn generate(g: GenArgs) -> Result<()> {
     guard_output(&g.out, &[])?;
     let sim = match (g.campaign_anchor, &g.truth) {
         (Some(anchor), Some(truth)) => {
-            guard_output(truth, &[g.out.clone()])?;
+            guard_output(truth, std::slice::from_ref(&g.out))?;
             Some((
                 synth::CampaignSim {
                     anchor,

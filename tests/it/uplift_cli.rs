@@ -203,7 +203,11 @@ fn campaigns_in(db: &Path) -> usize {
         .success();
     String::from_utf8_lossy(&out.get_output().stdout)
         .lines()
-        .filter(|l| l.contains("imported") || l.contains("`"))
+        .filter(|l| {
+            l.split_whitespace()
+                .next()
+                .is_some_and(|w| w.parse::<u64>().is_ok())
+        })
         .count()
 }
 
