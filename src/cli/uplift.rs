@@ -68,7 +68,7 @@ fn train_cmd(a: UpliftTrainArgs) -> Result<()> {
     });
     bar.finish_and_clear();
     let trained = trained?;
-    train::write(&trained, &out)?;
+    crate::engine::uplift::output::write(&trained, &out)?;
     print!("{}", report_text(&trained.report));
     eprintln!(
         "wrote {} in {:.1} s",

@@ -73,3 +73,58 @@ pub fn write_eval(t: &Trained, path: &Path) -> Result<()> {
     drop(w);
     buf.flush().map_err(|e| Error::io(path, e))
 }
+
+/// The output folder's file names.
+pub const REPORT_FILE: &str = "uplift.json";
+pub const MODELS_FILE: &str = "models.json";
+pub const TABLE_FILE: &str = "table.parquet";
+pub const EVAL_FILE: &str = "eval_predictions.csv";
+
+/// Write the output folder: staged in a hidden work folder beside it and renamed into place,
+/// so it is whole or absent; an existing folder is never replaced.
+pub fn write(t: &Trained, out: &Path) -> Result<()> {
+    use crate::engine::io::atomic::WorkDir;
+    if out.exists() {
+        return Err(Error::Config(format!(
+            "{} already exists: an uplift folder is never replaced",
+            out.display()
+        ))
+        .hint("choose another --out, or remove that folder"));
+    }
+    let root = crate::engine::io::atomic::dir_of(out);
+    let work = WorkDir::new(&root, ".churn-tui-uplift-")?;
+    let dir = work.path().to_path_buf();
+    let text = |name: &str, v: &dyn erased::Json| -> Result<()> {
+        let p = dir.join(name);
+        std::fs::write(&p, v.text()?).map_err(|e| Error::io(&p, e))
+    };
+    text(REPORT_FILE, &t.report)?;
+    text(MODELS_FILE, &t.models)?;
+    write_table(t, &dir.join(TABLE_FILE))?;
+    write_eval(t, &dir.join(EVAL_FILE))?;
+    crate::engine::run::save::rename_noreplace(&dir, out).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            Error::Config(format!(
+                "{} already exists: an uplift folder is never replaced",
+                out.display()
+            ))
+        } else {
+            Error::io(out, e)
+        }
+    })?;
+    let _ = std::fs::remove_file(out.join(crate::engine::io::atomic::WRITING_LOCK));
+    work.disarm();
+    Ok(())
+}
+
+mod erased {
+    /// A value written as pretty JSON with a final newline.
+    pub trait Json {
+        fn text(&self) -> crate::engine::Result<String>;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn text(&self) -> crate::engine::Result<String> {
+            crate::engine::run::format::to_text(self, true)
+        }
+    }
+}

@@ -208,7 +208,7 @@ pub(super) fn decide(
 
 impl CampaignSim {
     /// The lookback and the horizon must lie in the log's months, and both groups be drawn.
-    pub fn check(&self, cfg: &super::GenConfig) -> crate::engine::Result<()> {
+    pub fn check(&self, cfg: &super::behaviour::GenConfig) -> crate::engine::Result<()> {
         use crate::engine::time::{fmt_anchor, next_month_start};
         let mut end = cfg.start;
         for _ in 0..cfg.months {
