@@ -621,7 +621,7 @@ pub struct GenArgs {
     #[arg(long, value_parser = anchor_arg, requires = "truth")]
     pub campaign_anchor: Option<i64>,
     /// The share of the campaign's users treated, in percent.
-    #[arg(long, default_value = "50", value_parser = k_arg, requires = "campaign_anchor")]
+    #[arg(long, default_value = "50", value_parser = k_arg, requires = "campaign_anchor", allow_negative_numbers = true)]
     pub campaign_share: KPct,
     /// Where the campaign's truth goes (.parquet or .csv): user_id, group, p_dormant_control,
     /// p_dormant_treated, true_uplift.

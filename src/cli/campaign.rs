@@ -302,7 +302,7 @@ pub fn readout_text(c: &campaign::Campaign, rows: &[TierReadout]) -> String {
 pub fn list_text(all: &[Summary]) -> String {
     use std::fmt::Write;
     if all.is_empty() {
-        return "no campaigns yet (`churn-tui campaign create --run DIR` makes one)\n".into();
+        return "no campaigns yet (`churn-tui campaign create --run DIR` makes one; `campaign import` registers one run elsewhere)\n".into();
     }
     let mut s = String::new();
     let _ = writeln!(

@@ -45,11 +45,26 @@ pub struct UpliftEval {
 }
 
 /// The values of each resample, in resample order.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Draws {
     pub qini: Vec<f64>,
     /// Per K, uplift@K (NaN where undefined).
     pub at_k: Vec<Vec<f64>>,
+}
+
+/// Equal when bit for bit the same: an undefined uplift@K (NaN) equals itself, so the same seed
+/// gives equal evaluations.
+impl PartialEq for Draws {
+    fn eq(&self, other: &Draws) -> bool {
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        bits(&self.qini) == bits(&other.qini)
+            && self.at_k.len() == other.at_k.len()
+            && self
+                .at_k
+                .iter()
+                .zip(&other.at_k)
+                .all(|(a, b)| bits(a) == bits(b))
+    }
 }
 
 impl UpliftEval {
