@@ -263,16 +263,26 @@ fn detail_box(st: &Campaigns, sh: &Shared, c: &Summary, f: &mut Frame, area: Rec
             status_style(sh, c.status, c.status.label()),
         ]),
         Line::styled(
-            format!(
-                "run {} · {} · anchor {} · top {}% · holdout {}% · seed {} · horizon {} days",
-                k.run_id,
-                k.model,
-                k.anchor,
-                pct(k.k_bp),
-                pct(k.holdout_bp),
-                k.seed,
-                k.horizon_days
-            ),
+            if k.run_id == crate::engine::campaign::import::IMPORTED {
+                // Run elsewhere: no run, model, K or seed of ours to show.
+                format!(
+                    "imported · anchor {} · control {}% · horizon {} days",
+                    k.anchor,
+                    pct(k.holdout_bp),
+                    k.horizon_days
+                )
+            } else {
+                format!(
+                    "run {} · {} · anchor {} · top {}% · holdout {}% · seed {} · horizon {} days",
+                    k.run_id,
+                    k.model,
+                    k.anchor,
+                    pct(k.k_bp),
+                    pct(k.holdout_bp),
+                    k.seed,
+                    k.horizon_days
+                )
+            },
             t.dim(),
         ),
         Line::raw(""),
