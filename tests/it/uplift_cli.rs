@@ -261,6 +261,18 @@ fn bad_assignment_files_are_refused_naming_file_and_line_and_nothing_is_stored()
     let text = assignment(d.path(), "text.csv", |r| r[0].0 = "x1".into());
     let e = fails(&mut import(d.path(), &db, "t", &text, &[]));
     assert!(e.contains("line 2") && e.contains("x1"), "{e}");
+    // A FIFO named like a CSV is refused, not read (it would block forever).
+    let fifo = d.path().join("fifo.csv");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let e = fails(&mut import(d.path(), &db, "f", &fifo, &[]));
+    assert!(
+        e.contains("fifo.csv") && e.contains("not a regular file"),
+        "{e}"
+    );
     assert_eq!(campaigns_in(&db), 0, "a refused import stored a campaign");
 }
 

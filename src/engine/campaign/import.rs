@@ -100,6 +100,14 @@ fn parse_group(path: &Path, csv: bool, at: u64, g: &str) -> Result<Group> {
 /// Read and check an assignment file's rows (no duplicates; not yet the population).
 pub fn read_assignment(path: &Path) -> Result<(Vec<Assigned>, Vec<String>)> {
     let kind = FileKind::expect(path, &[FileKind::Csv, FileKind::Parquet], "assignment file")?;
+    // A FIFO or device named `x.csv` would block or never end: only a regular file is read.
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        return Err(Error::in_file(
+            path,
+            "not a regular file: an assignment file is a CSV or Parquet file",
+        ));
+    }
     let (rows, ignored) = if kind == FileKind::Csv {
         read_csv(path)?
     } else {
