@@ -274,18 +274,7 @@ pub fn create(db: &mut dyn Sql, req: &mut CreateRequest) -> Result<Created> {
             .display()
             .to_string(),
     };
-    let taken = db.query(
-        "SELECT id FROM campaigns WHERE name = ?",
-        &[campaign.name.as_str().into()],
-    )?;
-    if !taken.is_empty() {
-        return Err(Error::Config(format!(
-            "a campaign named `{}` is already in {}",
-            campaign.name,
-            db.describe()
-        ))
-        .hint("choose another --name"));
-    }
+    check_name_free(db, &campaign.name)?;
     let id = write(db, &campaign, &targets, req.tiers, &req.out, req.on_rows)?;
     Ok(Created {
         campaign: Campaign { id, ..campaign },
@@ -295,6 +284,20 @@ pub fn create(db: &mut dyn Sql, req: &mut CreateRequest) -> Result<Created> {
         n,
         money,
     })
+}
+
+/// A campaign name is unique in its database: a taken one is refused before anything is written.
+pub(super) fn check_name_free(db: &mut dyn Sql, name: &str) -> Result<()> {
+    let taken = db.query("SELECT id FROM campaigns WHERE name = ?", &[name.into()])?;
+    if !taken.is_empty() {
+        return Err(Error::Config(format!(
+            "a campaign named `{}` is already in {}",
+            crate::engine::text::printable(name),
+            db.describe()
+        ))
+        .hint("choose another --name"));
+    }
+    Ok(())
 }
 
 pub(super) fn check_name(name: &str) -> Result<()> {

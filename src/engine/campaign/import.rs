@@ -11,16 +11,16 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 
 use super::assign::Group;
-use super::create::{Target, check_name, insert};
+use super::create::{Target, check_name, check_name_free, insert};
 use super::db::Sql;
 use super::record::Campaign;
 use crate::engine::data::{self, Scope};
-use crate::engine::error::{Location, PolarsContext};
+use crate::engine::error::Location;
 use crate::engine::io::file_kind::FileKind;
 use crate::engine::label::anchors::{DataRange, Window};
 use crate::engine::targeting::list::TargetRow;
 use crate::engine::targeting::tiers::OVERALL_ROW;
-use crate::engine::text::{printable, thousands};
+use crate::engine::text::thousands;
 use crate::engine::time::fmt_anchor;
 use crate::engine::{Error, Result};
 
@@ -299,18 +299,7 @@ pub fn population(
             fmt_anchor(range.end)
         )));
     }
-    let df = log
-        .df
-        .lazy()
-        .filter(col("ts").gt_eq(lit(from)).and(col("ts").lt(lit(anchor))))
-        .select([col("user_id").unique()])
-        .collect()
-        .ctx(|| "finding the users active before the anchor".into())?;
-    let users = df
-        .column("user_id")
-        .and_then(|c| c.i64().cloned())
-        .ctx(|| "user ids".into())?;
-    Ok(users.iter().flatten().collect())
+    super::readout::active_between(&log, from, anchor)
 }
 
 /// Check and store an imported campaign: all of it in one transaction, or nothing.
@@ -341,18 +330,7 @@ pub fn import(db: &mut dyn Sql, req: &ImportRequest) -> Result<Imported> {
         )
         .hint("check the anchor and the logs, or leave those users out of the file"));
     }
-    let taken = db.query(
-        "SELECT id FROM campaigns WHERE name = ?",
-        &[req.name.as_str().into()],
-    )?;
-    if !taken.is_empty() {
-        return Err(Error::Config(format!(
-            "a campaign named `{}` is already in {}",
-            printable(&req.name),
-            db.describe()
-        ))
-        .hint("choose another --name"));
-    }
+    check_name_free(db, &req.name)?;
     let mut counts: Vec<(String, usize, usize)> = Vec::new();
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
     for r in &rows {

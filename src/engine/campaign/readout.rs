@@ -138,7 +138,7 @@ pub fn targets(db: &mut dyn Sql, c: &Campaign) -> Result<Vec<(i64, String, Group
 }
 
 /// The users of `log` with an event in `[from, to)`.
-fn active_between(log: &data::EventLog, from: i64, to: i64) -> Result<HashSet<i64>> {
+pub(crate) fn active_between(log: &data::EventLog, from: i64, to: i64) -> Result<HashSet<i64>> {
     let df = log
         .df
         .clone()
