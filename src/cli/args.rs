@@ -512,7 +512,46 @@ pub struct ListArgs {
     #[arg(long)]
     pub model: Option<String>,
     #[command(flatten)]
+    pub rank: RankArgs,
+    #[command(flatten)]
     pub target: TargetArgs,
+}
+
+/// What a list ranks by (SPEC §7a.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RankBy {
+    Risk,
+    Uplift,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RankArgs {
+    /// Rank the list by the model's risk, or by the uplift --uplift's folder predicts (users
+    /// with a predicted uplift of zero or below are then not targeted).
+    #[arg(long, value_enum, default_value = "risk")]
+    pub rank_by: RankBy,
+    /// An uplift folder written by `uplift train` (needed by --rank-by uplift).
+    #[arg(long, value_name = "DIR")]
+    pub uplift: Option<PathBuf>,
+}
+
+impl RankArgs {
+    /// The uplift folder to rank by, if the list ranks by uplift; each flag without the other
+    /// is refused rather than ignored.
+    pub fn uplift_dir(&self) -> Result<Option<&std::path::Path>> {
+        match (self.rank_by, &self.uplift) {
+            (RankBy::Uplift, Some(d)) => Ok(Some(d)),
+            (RankBy::Uplift, None) => Err(Error::Config(
+                "--rank-by uplift needs --uplift DIR: the folder `uplift train --out DIR` wrote"
+                    .into(),
+            )),
+            (RankBy::Risk, Some(_)) => Err(Error::Config(
+                "--uplift is read only with --rank-by uplift".into(),
+            )
+            .hint("add --rank-by uplift, or leave --uplift out to rank by risk")),
+            (RankBy::Risk, None) => Ok(None),
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -588,6 +627,8 @@ pub struct PlanArgs {
     #[command(flatten)]
     pub uplift: UpliftArgs,
     #[command(flatten)]
+    pub rank: RankArgs,
+    #[command(flatten)]
     pub target: TargetArgs,
     /// Print the table as JSON.
     #[arg(long)]
@@ -660,7 +701,7 @@ pub const DEFAULT_DB: &str = "artifacts/campaigns.db";
 pub enum CampaignCommand {
     /// Target list at an anchor, split into treatment and a random control group per tier,
     /// stored in one transaction; the treatment list is exported with --out.
-    Create(CreateArgs),
+    Create(Box<CreateArgs>),
     /// After the horizon: dormant rates of treatment and control, and the uplift with its 90%
     /// interval, per tier and overall (stored, and printed).
     Readout(ReadoutArgs),
@@ -795,6 +836,8 @@ pub struct CreateArgs {
     /// workbench for this run, else the run's chosen model).
     #[arg(long)]
     pub model: Option<String>,
+    #[command(flatten)]
+    pub rank: RankArgs,
     /// The treatment list (the coupon system's file): .csv, .json, .parquet or .xlsx.
     #[arg(long)]
     pub out: Option<PathBuf>,

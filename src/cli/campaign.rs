@@ -65,6 +65,7 @@ pub fn run(cmd: CampaignCommand) -> Result<()> {
                     name: a.name.clone(),
                     seed: a.seed,
                     model,
+                    uplift: a.rank.uplift_dir()?.map(std::path::Path::to_path_buf),
                     tiers: &tiers,
                     phrases: &phrases,
                     out,

@@ -11,7 +11,7 @@ use crate::engine::targeting::edits::Edits;
 use crate::engine::targeting::export::ExportFormat;
 use crate::engine::targeting::list::{Cut, ListSpec, target_list};
 use crate::engine::targeting::money::{Ledger, ListMoney, Money, PlanTable, group_names};
-use crate::engine::targeting::order::TargetOrder;
+use crate::engine::targeting::ranking::{Ranking, UpliftRank};
 use crate::engine::targeting::tiers::TierRule;
 use crate::engine::text::printable;
 use crate::engine::{Error, Result};
@@ -29,7 +29,10 @@ pub fn export(e: ExportArgs) -> Result<()> {
             "wrote {} rows ({} by {}, {} excluded, {} added by hand) to {}",
             rows.len(),
             spec.cut.text(list.order.n()),
-            printable(spec.model),
+            match spec.rank.uplift() {
+                Some(u) => format!("uplift ({})", u.model.label()),
+                None => printable(spec.model).to_string(),
+            },
             spec.edits.excluded.len(),
             rows.iter().filter(|r| r.edited).count(),
             shown_path(&e.out)
@@ -83,11 +86,13 @@ pub fn report(r: ReportArgs) -> Result<()> {
 /// `plan`: users, cost, customers kept and net at fixed shares of the list, at the budget's K
 /// and at the K of largest expected net.
 pub fn plan(p: PlanArgs) -> Result<()> {
+    let uplift_dir = p.rank.uplift_dir()?;
     let (tiers, phrases) = p.target.load()?;
     let run = LoadedRun::load(&p.run)?;
+    let rank = ranking(&run, uplift_dir)?;
     let edits = Edits::load_for(&run)?;
     let model = model_of(&run, &edits, p.model.as_deref())?;
-    let order = TargetOrder::of(&run, &model)?;
+    let order = rank.order(&run, &model)?;
     let ledger = Ledger::build(&run, &order, &tiers, &edits)?;
     let uplifts = uplifts_for(&run, &p.uplift)?;
     let table = PlanTable::new(
@@ -120,6 +125,7 @@ pub fn plan(p: PlanArgs) -> Result<()> {
             None => "none given".to_string(),
         }
     );
+    println!("{}", rank.describe(&model));
     print!("{}", table.text(&tiers, lang, false));
     for line in table.notes(&tiers, lang) {
         println!("{line}");
@@ -185,13 +191,14 @@ enum Source {
 fn money_of(
     run: &LoadedRun,
     model: &str,
+    rank: &Ranking,
     tiers: &TierRule,
     edits: &Edits,
     budget: Option<f64>,
 ) -> Result<(Money, Option<crate::engine::targeting::money::BudgetCut>)> {
     let mut money = Money::default();
     let mut bought = None;
-    match Ledger::of_list(run, model, tiers, edits, budget.is_some())? {
+    match Ledger::of_list(run, model, rank, tiers, edits, budget.is_some())? {
         None => {}
         Some(Ok(l)) => {
             bought = budget.map(|b| l.budget_k(b));
@@ -210,8 +217,10 @@ fn with_list<T>(
     all_tiers: bool,
     f: impl FnOnce(&LoadedRun, &ListSpec, &Money) -> Result<T>,
 ) -> Result<T> {
+    let uplift_dir = a.rank.uplift_dir()?;
     let (tiers, phrases) = a.target.load()?;
     let run = LoadedRun::load(&a.run)?;
+    let rank = ranking(&run, uplift_dir)?;
     let edits = Edits::load_for(&run)?;
     // The flags first, then what the workbench saved with the run, then the run's own: the
     // list made here is the one the analyst saw, and the line below says which it is.
@@ -236,7 +245,7 @@ fn with_list<T>(
         Source::Budget(b, _) => Some(b),
         Source::Share(..) => compared,
     };
-    let (mut money, bought) = money_of(&run, &model, &tiers, &edits, budget)?;
+    let (mut money, bought) = money_of(&run, &model, &rank, &tiers, &edits, budget)?;
     let n = run.model(&model).map_or(0, |m| m.n());
     let cut = match (&source, bought) {
         (Source::Budget(..), Some(b)) => Cut::Users(b.k),
@@ -257,6 +266,7 @@ fn with_list<T>(
             cut.text(n)
         ),
     }
+    eprintln!("{}", rank.describe(&model));
     if let Some(l) = &money.ledger {
         money.list = Some(ListMoney::of(
             l,
@@ -273,7 +283,17 @@ fn with_list<T>(
             tiers: &tiers,
             edits: &edits,
             phrases: &phrases,
+            rank: &rank,
         },
         &money,
     )
+}
+
+/// The ranking the flags ask for: by risk, or by the uplift of the folder given (loaded and
+/// scored on the run's test users).
+fn ranking(run: &LoadedRun, uplift: Option<&std::path::Path>) -> Result<Ranking> {
+    Ok(match uplift {
+        Some(d) => Ranking::Uplift(std::sync::Arc::new(UpliftRank::load(run, d)?)),
+        None => Ranking::Risk,
+    })
 }

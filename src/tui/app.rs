@@ -321,6 +321,7 @@ impl App {
                 tiers: &self.tiers,
                 edits: &self.targets.edits,
                 phrases: &self.phrases,
+                rank: &self.targets.rank,
             },
         ))
     }

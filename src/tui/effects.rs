@@ -200,6 +200,8 @@ pub fn campaign(app: &mut App, op: &CampaignOp) {
                 return;
             };
             let (run_dir, k, model) = (run.dir.clone(), spec.cut, spec.model.to_string());
+            // The list on screen: ranked by uplift when `u` turned that on.
+            let uplift = spec.rank.uplift().map(|u| u.model.dir.clone());
             let out = run_dir.join(format!("campaign-{}-treatment.csv", file_safe(name)));
             let made = campaign_db(app, true).and_then(|db| {
                 let mut db = db.ok_or_else(|| {
@@ -218,6 +220,7 @@ pub fn campaign(app: &mut App, op: &CampaignOp) {
                         name: Some(name.clone()),
                         seed: 42,
                         model: Some(model),
+                        uplift,
                         tiers: &app.tiers,
                         phrases: &app.phrases,
                         out: Some((out.clone(), ExportFormat::Csv)),

@@ -12,6 +12,7 @@ use churn_tui::engine::targeting::money::plan::{Returns, TierUplift, Uplifts};
 use churn_tui::engine::targeting::money::{Ledger, PlanTable, group_names};
 use churn_tui::engine::targeting::order::TargetOrder;
 use churn_tui::engine::targeting::phrases::Phrases;
+use churn_tui::engine::targeting::ranking::Ranking;
 
 use crate::common::targeting::one_model_run;
 
@@ -159,6 +160,7 @@ fn the_budgets_k_at_one_below_and_one_above_a_users_cumulative_cost() {
             tiers: &t,
             edits: &edits,
             phrases: &en,
+            rank: &Ranking::Risk,
         },
     )
     .unwrap();
@@ -340,6 +342,7 @@ fn a_config_without_costs_keeps_working_and_a_budget_names_the_tier_without_one(
             tiers: &none,
             edits: &edits,
             phrases: &en,
+            rank: &Ranking::Risk,
         },
     )
     .unwrap();

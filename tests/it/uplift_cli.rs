@@ -385,3 +385,208 @@ fn the_same_seed_gives_the_same_models_and_curves() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// `(user_id → column values)` of a CSV with a header, by column name.
+fn csv_columns(p: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_path(p).unwrap();
+    let head: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
+    let rows = r
+        .records()
+        .map(|x| x.unwrap().iter().map(str::to_string).collect())
+        .collect();
+    (head, rows)
+}
+
+/// A run whose test anchor is the campaign's anchor, so its test users are scored on the very
+/// features the uplift model's evaluation fold was: the uplift a list carries can be checked
+/// against `eval_predictions.csv`, written by `uplift train` itself.
+#[test]
+fn a_list_ranked_by_uplift_takes_users_by_predicted_uplift_above_zero() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("c.db");
+    import(d.path(), &db, "sim", &sim().1, &[])
+        .assert()
+        .success();
+    let up = d.path().join("up");
+    train(&db, "sim", &up).assert().success();
+    let runs = d.path().join("runs");
+    bin_no_color()
+        .args(["train", "--models", "logreg", "--data"])
+        .arg(&sim().0)
+        .args([
+            "--train-anchors",
+            "2019-11-30",
+            "--val-anchors",
+            "2019-12-30",
+        ])
+        .args(["--test-anchors", ANCHOR, "--out"])
+        .arg(&runs)
+        .assert()
+        .success();
+    let run = std::fs::read_dir(&runs)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| p.is_dir())
+        .unwrap();
+
+    let list = d.path().join("list.csv");
+    let out = bin_no_color()
+        .arg("export")
+        .arg("--run")
+        .arg(&run)
+        .args(["--k", "30", "--rank-by", "uplift", "--uplift"])
+        .arg(&up)
+        .arg("--out")
+        .arg(&list)
+        .assert()
+        .success();
+    let said = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(said.contains("ranked by uplift"), "{said}");
+    let (head, rows) = csv_columns(&list);
+    assert_eq!(head.last().map(String::as_str), Some("uplift"), "{head:?}");
+    let col = |n: &str| head.iter().position(|h| h == n).unwrap();
+    let (ui, ri, rs) = (col("user_id"), col("uplift"), col("reasons"));
+    let uplift: Vec<f64> = rows.iter().map(|r| r[ri].parse().unwrap()).collect();
+    assert!(!rows.is_empty());
+    // Best first, and nobody the offer is not expected to keep.
+    assert!(uplift.windows(2).all(|w| w[0] >= w[1]), "not by uplift");
+    assert!(
+        uplift.iter().all(|&u| u > 0.0),
+        "a user with uplift ≤ 0 listed"
+    );
+    // Most users have a reason: a feature that raises their uplift.
+    let with_reasons = rows.iter().filter(|r| !r[rs].is_empty()).count();
+    assert!(
+        with_reasons * 10 >= rows.len() * 9,
+        "{with_reasons} of {}",
+        rows.len()
+    );
+
+    // The uplift carried is the one `uplift train` predicted for the same users (its
+    // evaluation fold): the model written and the model read are the same model.
+    let (eh, erows) = csv_columns(&up.join("eval_predictions.csv"));
+    let (eu, ev) = (
+        eh.iter().position(|h| h == "user_id").unwrap(),
+        eh.iter().position(|h| h == "uplift").unwrap(),
+    );
+    let predicted: std::collections::HashMap<i64, f64> = erows
+        .iter()
+        .map(|r| (r[eu].parse().unwrap(), r[ev].parse().unwrap()))
+        .collect();
+    let listed: std::collections::HashSet<i64> =
+        rows.iter().map(|r| r[ui].parse().unwrap()).collect();
+    let mut checked = 0;
+    for (r, u) in rows.iter().zip(&uplift) {
+        let user: i64 = r[ui].parse().unwrap();
+        if let Some(p) = predicted.get(&user) {
+            assert!(
+                (p - u).abs() < 1e-9,
+                "user {user}: {u} listed, {p} predicted"
+            );
+            checked += 1;
+        }
+    }
+    assert!(
+        checked > 100,
+        "only {checked} listed users in the evaluation fold"
+    );
+    // Every evaluation user with a predicted uplift above the list's last is on it; none with
+    // an uplift of zero or below is.
+    let last = uplift.last().copied().unwrap();
+    for (user, p) in &predicted {
+        if *p > last {
+            assert!(listed.contains(user), "user {user} ({p} > {last}) left out");
+        }
+        if *p <= 0.0 {
+            assert!(!listed.contains(user), "user {user} ({p}) listed");
+        }
+    }
+
+    // The report says what the list is ranked by, and so does the plan.
+    let report = d.path().join("r.md");
+    bin_no_color()
+        .arg("report")
+        .arg("--run")
+        .arg(&run)
+        .args(["--rank-by", "uplift", "--uplift"])
+        .arg(&up)
+        .arg("--out")
+        .arg(&report)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&report).unwrap();
+    assert!(text.contains("**Ranked by uplift:**"), "{text}");
+    let plan = bin_no_color()
+        .arg("plan")
+        .arg("--run")
+        .arg(&run)
+        .args(["--rank-by", "uplift", "--uplift"])
+        .arg(&up)
+        .assert()
+        .success();
+    assert!(String::from_utf8_lossy(&plan.get_output().stdout).contains("ranked by uplift"));
+
+    // A campaign made of the uplift list sends the same users.
+    let sent = d.path().join("sent.csv");
+    bin_no_color()
+        .args([
+            "campaign",
+            "create",
+            "--k",
+            "30",
+            "--holdout",
+            "0",
+            "--name",
+            "by-uplift",
+        ])
+        .arg("--run")
+        .arg(&run)
+        .args(["--rank-by", "uplift", "--uplift"])
+        .arg(&up)
+        .arg("--db")
+        .arg(&db)
+        .arg("--out")
+        .arg(&sent)
+        .assert()
+        .success();
+    let (_, srows) = csv_columns(&sent);
+    let sent_users: std::collections::HashSet<i64> =
+        srows.iter().map(|r| r[ui].parse().unwrap()).collect();
+    assert_eq!(sent_users, listed);
+
+    // Each flag without the other, and a folder that is no uplift folder, are refused.
+    let e = fails(
+        bin_no_color()
+            .arg("export")
+            .arg("--run")
+            .arg(&run)
+            .args(["--rank-by", "uplift"])
+            .arg("--out")
+            .arg(d.path().join("x.csv")),
+    );
+    assert!(e.contains("needs --uplift"), "{e}");
+    let e = fails(
+        bin_no_color()
+            .arg("export")
+            .arg("--run")
+            .arg(&run)
+            .arg("--uplift")
+            .arg(&up)
+            .arg("--out")
+            .arg(d.path().join("x.csv")),
+    );
+    assert!(e.contains("only with --rank-by uplift"), "{e}");
+    let e = fails(
+        bin_no_color()
+            .arg("export")
+            .arg("--run")
+            .arg(&run)
+            .args(["--rank-by", "uplift", "--uplift"])
+            .arg(&run)
+            .arg("--out")
+            .arg(d.path().join("x.csv")),
+    );
+    assert!(e.contains("uplift.json"), "{e}");
+    assert!(!d.path().join("x.csv").exists());
+}

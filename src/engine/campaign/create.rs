@@ -17,6 +17,7 @@ use crate::engine::targeting::export::{ExportFormat, export};
 use crate::engine::targeting::list::{Cut, ListSpec, TargetRow, target_rows};
 use crate::engine::targeting::money::{BudgetCut, Ledger, ListMoney, group_names};
 use crate::engine::targeting::phrases::Phrases;
+use crate::engine::targeting::ranking::{Ranking, UpliftRank};
 use crate::engine::targeting::tiers::TierRule;
 use crate::engine::time::fmt_anchor;
 use crate::engine::{Error, Result};
@@ -35,6 +36,8 @@ pub struct CreateRequest<'a> {
     pub name: Option<String>,
     pub seed: u64,
     pub model: Option<String>,
+    /// Rank by the uplift this folder predicts (SPEC §7a.4) instead of by the model's risk.
+    pub uplift: Option<PathBuf>,
     pub tiers: &'a TierRule,
     pub phrases: &'a Phrases,
     /// The treatment list's file, if one is wanted.
@@ -144,6 +147,12 @@ pub fn create(db: &mut dyn Sql, req: &mut CreateRequest) -> Result<Created> {
     if run.model(&model).is_none() {
         return Err(Error::Config(format!("the run has no model `{model}`")));
     }
+    // Before any log is read: a bad uplift folder is refused at once.
+    let uplift = req
+        .uplift
+        .as_deref()
+        .map(crate::engine::uplift::UpliftModel::load)
+        .transpose()?;
     let mut edits = Edits::load_for(&run)?;
     let test_anchor = run
         .test_anchor()
@@ -186,9 +195,13 @@ pub fn create(db: &mut dyn Sql, req: &mut CreateRequest) -> Result<Created> {
     edits.added.retain(|u| scored.contains(u));
 
     let n = run.model(&model).map_or(0, |m| m.n());
+    let rank = match uplift {
+        Some(u) => Ranking::Uplift(std::sync::Arc::new(UpliftRank::of(&run, u)?)),
+        None => Ranking::Risk,
+    };
     // The money of the list: needed for a budget (a tier without a cost is then an error),
     // shown whenever the tiers have costs.
-    let ledger = Ledger::of_list(&run, &model, req.tiers, &edits, req.budget.is_some())?
+    let ledger = Ledger::of_list(&run, &model, &rank, req.tiers, &edits, req.budget.is_some())?
         .and_then(|l| l.ok());
     let mut budget = None;
     let cut = match (req.budget, req.k) {
@@ -218,6 +231,7 @@ pub fn create(db: &mut dyn Sql, req: &mut CreateRequest) -> Result<Created> {
             tiers: req.tiers,
             edits: &edits,
             phrases: req.phrases,
+            rank: &rank,
         },
     )?;
     if rows.is_empty() {

@@ -372,6 +372,7 @@ pub fn import(db: &mut dyn Sql, req: &ImportRequest) -> Result<Imported> {
                 offer: String::new(),
                 reasons: Vec::new(),
                 edited: false,
+                uplift: None,
                 reason_features: Vec::new(),
                 beyond_tiers: false,
             },

@@ -18,6 +18,14 @@ use crate::engine::{Error, Result};
 pub const COLUMNS: [&str; 8] = [
     "rank", "user_id", "anchor", "score", "tier", "offer", "reasons", "edited",
 ];
+/// The column a list ranked by uplift adds after `COLUMNS` (SPEC §7a.4).
+pub const UPLIFT_COLUMN: &str = "uplift";
+
+/// Whether the list was ranked by uplift: its rows carry the predicted uplift.
+fn has_uplift(rows: &[TargetRow]) -> bool {
+    rows.iter().any(|r| r.uplift.is_some())
+}
+
 /// Reasons share one cell in CSV, Parquet and XLSX, joined by this.
 pub const REASON_SEP: &str = " | ";
 
@@ -71,20 +79,35 @@ fn write_csv(rows: &[TargetRow], path: &Path) -> Result<()> {
         let mut out = csv_out::sheet_writer(w);
         let (mut a, mut b, mut c) = (Fields::default(), Fields::default(), Fields::default());
         let io = csv_out::io;
-        out.write_record(COLUMNS).map_err(io)?;
+        let uplift = has_uplift(rows);
+        let mut head: Vec<&str> = COLUMNS.to_vec();
+        if uplift {
+            head.push(UPLIFT_COLUMN);
+        }
+        out.write_record(&head).map_err(io)?;
+        let mut d = Fields::default();
         for r in rows {
             let reasons = r.reasons.join(REASON_SEP);
-            let row: [&str; 8] = [
+            let (anchor, tier, offer) = (
+                fmt_anchor(r.anchor),
+                text_cell(&r.tier),
+                text_cell(&r.offer),
+            );
+            let reasons = text_cell(&reasons);
+            let mut row: Vec<&str> = vec![
                 a.show(r.rank),
                 b.show(r.user_id),
-                &fmt_anchor(r.anchor),
+                &anchor,
                 c.show(r.score),
-                &text_cell(&r.tier),
-                &text_cell(&r.offer),
-                &text_cell(&reasons),
+                &tier,
+                &offer,
+                &reasons,
                 if r.edited { "true" } else { "false" },
             ];
-            out.write_record(row).map_err(io)?;
+            if uplift {
+                row.push(r.uplift.map_or("", |u| d.show(u)));
+            }
+            out.write_record(&row).map_err(io)?;
         }
         out.flush()
     })
@@ -94,11 +117,15 @@ fn write_json(rows: &[TargetRow], path: &Path) -> Result<()> {
     let v: Vec<serde_json::Value> = rows
         .iter()
         .map(|r| {
-            serde_json::json!({
+            let mut v = serde_json::json!({
                 "rank": r.rank, "user_id": r.user_id, "anchor": fmt_anchor(r.anchor),
                 "score": r.score, "tier": r.tier, "offer": r.offer, "reasons": r.reasons,
                 "edited": r.edited,
-            })
+            });
+            if let (Some(u), Some(o)) = (r.uplift, v.as_object_mut()) {
+                o.insert(UPLIFT_COLUMN.into(), serde_json::json!(u));
+            }
+            v
         })
         .collect();
     let text = serde_json::to_string_pretty(&v).map_err(|e| Error::Config(e.to_string()))?;
@@ -119,43 +146,46 @@ fn frame(rows: &[TargetRow]) -> Result<DataFrame> {
     )
     .cast(&anchor_dtype())
     .map_err(c)?;
-    DataFrame::new(
-        rows.len(),
-        vec![
-            Column::new(
-                "rank".into(),
-                rows.iter().map(|r| r.rank as i64).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "user_id".into(),
-                rows.iter().map(|r| r.user_id).collect::<Vec<_>>(),
-            ),
-            anchor.into(),
-            Column::new(
-                "score".into(),
-                rows.iter().map(|r| r.score).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "tier".into(),
-                rows.iter().map(|r| r.tier.as_str()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "offer".into(),
-                rows.iter().map(|r| r.offer.as_str()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "reasons".into(),
-                rows.iter()
-                    .map(|r| r.reasons.join(REASON_SEP))
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "edited".into(),
-                rows.iter().map(|r| r.edited).collect::<Vec<_>>(),
-            ),
-        ],
-    )
-    .map_err(c)
+    let mut columns = vec![
+        Column::new(
+            "rank".into(),
+            rows.iter().map(|r| r.rank as i64).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "user_id".into(),
+            rows.iter().map(|r| r.user_id).collect::<Vec<_>>(),
+        ),
+        anchor.into(),
+        Column::new(
+            "score".into(),
+            rows.iter().map(|r| r.score).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "tier".into(),
+            rows.iter().map(|r| r.tier.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "offer".into(),
+            rows.iter().map(|r| r.offer.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "reasons".into(),
+            rows.iter()
+                .map(|r| r.reasons.join(REASON_SEP))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "edited".into(),
+            rows.iter().map(|r| r.edited).collect::<Vec<_>>(),
+        ),
+    ];
+    if has_uplift(rows) {
+        columns.push(Column::new(
+            UPLIFT_COLUMN.into(),
+            rows.iter().map(|r| r.uplift).collect::<Vec<Option<f64>>>(),
+        ));
+    }
+    DataFrame::new(rows.len(), columns).map_err(c)
 }
 
 fn write_parquet(rows: &[TargetRow], path: &Path) -> Result<()> {
@@ -182,8 +212,13 @@ pub(super) fn targets_sheet(
     tiers: &TierRule,
 ) -> std::result::Result<(), XlsxError> {
     let head = header_format();
+    let uplift = has_uplift(rows);
     for (c, name) in COLUMNS.iter().enumerate() {
         ws.write_string_with_format(0, c as u16, *name, &head)?;
+    }
+    if uplift {
+        ws.write_string_with_format(0, COLUMNS.len() as u16, UPLIFT_COLUMN, &head)?;
+        ws.set_column_width(COLUMNS.len() as u16, 9.0)?;
     }
     ws.set_freeze_panes(1, 0)?;
     for (c, w) in [6.0, 12.0, 24.0, 9.0, 11.0, 28.0, 90.0, 7.0]
@@ -224,6 +259,9 @@ pub(super) fn targets_sheet(
         ws.write_string_with_format(row, 5, &r.offer, f)?;
         ws.write_string_with_format(row, 6, r.reasons.join(REASON_SEP), f)?;
         ws.write_boolean_with_format(row, 7, r.edited, f)?;
+        if let Some(u) = r.uplift {
+            ws.write_number_with_format(row, COLUMNS.len() as u16, u, &score)?;
+        }
     }
     Ok(())
 }

@@ -10,6 +10,7 @@ use crate::engine::{Error, Result};
 use super::edits::Edits;
 use super::order::{TargetOrder, TieCut, tie_sentence};
 use super::phrases::Phrases;
+use super::ranking::{Ranking, UpliftRank};
 use super::reasons::{self, Reason, reasons_for};
 use super::tiers::TierRule;
 
@@ -57,6 +58,25 @@ pub fn reasons_batch(
         .collect()
 }
 
+/// Uplift reasons of the given test rows: the features that raise each user's predicted uplift
+/// most (occlusion at the population's medians), whichever side of the population they lie on;
+/// none when the uplift cannot be taken apart.
+pub fn uplift_reasons(run: &LoadedRun, u: &UpliftRank, rows: &[usize]) -> Vec<Vec<Reason>> {
+    let attrs = u.model.drivers(&run.test, rows, run.medians());
+    let shares = |j: usize, v: f64| run.shares(j, v);
+    rows.iter()
+        .enumerate()
+        .map(|(n, &r)| {
+            let x = run.test.row(r);
+            attrs
+                .as_ref()
+                .and_then(|a| a.get(n))
+                .map(|a| reasons_for(a, &x, shares))
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TargetRow {
     pub rank: usize,
@@ -69,6 +89,8 @@ pub struct TargetRow {
     pub reasons: Vec<String>,
     /// Added by hand (excluded rows are left out of the list).
     pub edited: bool,
+    /// The predicted uplift, when the list is ranked by it (exported after `edited`).
+    pub uplift: Option<f64>,
     /// The features behind `reasons` (SPEC order indices), for summaries; not exported.
     #[serde(skip)]
     pub reason_features: Vec<usize>,
@@ -136,6 +158,8 @@ pub struct ListSpec<'a> {
     pub tiers: &'a TierRule,
     pub edits: &'a Edits,
     pub phrases: &'a Phrases,
+    /// Risk (SPEC §5) or uplift (§7a.4).
+    pub rank: &'a Ranking,
 }
 
 /// Rows scored per attribution batch.
@@ -199,12 +223,12 @@ pub fn target_rows(run: &LoadedRun, spec: &ListSpec) -> Result<Vec<TargetRow>> {
 
 /// The list of `target_rows`, with the order it was taken from and the tie its cut splits.
 pub fn target_list(run: &LoadedRun, spec: &ListSpec) -> Result<TargetList> {
-    let order = TargetOrder::of(run, spec.model)?;
+    let order = spec.rank.order(run, spec.model)?;
     let m = run
         .model(spec.model)
         .ok_or_else(|| Error::Config(format!("the run has no model {}", spec.model)))?;
     let n = order.n();
-    let k = spec.cut.k_of(n);
+    let k = order.k_for(spec.cut);
     let ranking = &order.ranking;
     let mut picked: Vec<(usize, bool)> = ranking[..k]
         .iter()
@@ -227,7 +251,10 @@ pub fn target_list(run: &LoadedRun, spec: &ListSpec) -> Result<TargetList> {
     let mut out = Vec::with_capacity(picked.len());
     for chunk in picked.chunks(BATCH) {
         let rows: Vec<usize> = chunk.iter().map(|(p, _)| ranking[*p]).collect();
-        let rs = reasons_batch(run, run.fitted(spec.model), &rows);
+        let rs = match spec.rank.uplift() {
+            Some(u) => uplift_reasons(run, u, &rows),
+            None => reasons_batch(run, run.fitted(spec.model), &rows),
+        };
         for ((&(p, edited), &row), r) in chunk.iter().zip(&rows).zip(rs.iter()) {
             let place = spec.tiers.place(p + 1, n, edited);
             out.push(TargetRow {
@@ -240,6 +267,7 @@ pub fn target_list(run: &LoadedRun, spec: &ListSpec) -> Result<TargetList> {
                 reasons: r.iter().map(|x| x.text_in(spec.phrases)).collect(),
                 reason_features: r.iter().map(|x| x.feature).collect(),
                 edited,
+                uplift: spec.rank.uplift().map(|u| u.scores[row]),
                 beyond_tiers: place.is_some_and(|t| t.beyond),
             });
         }

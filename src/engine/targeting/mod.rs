@@ -6,6 +6,7 @@ pub mod list;
 pub mod money;
 pub mod order;
 pub mod phrases;
+pub mod ranking;
 pub mod reasons;
 pub mod report;
 pub mod tiers;

@@ -87,8 +87,12 @@ pub struct TargetOrder {
     pub caught: Vec<u32>,
     /// The runner-up model whose score is the second key, if the run has one.
     pub runner_up: Option<String>,
-    /// The test scores of `model`, by row (for finding tie groups).
+    /// The scores ranked by, by row (for finding tie groups): `model`'s, or the uplift.
     scores: std::sync::Arc<[f64]>,
+    /// The predicted uplift by row, when the order is by uplift.
+    uplift: Option<std::sync::Arc<[f64]>>,
+    /// Positions a list may take: all for risk, those with uplift above zero for uplift.
+    pub eligible: usize,
 }
 
 impl TargetOrder {
@@ -105,11 +109,66 @@ impl TargetOrder {
             .as_deref()
             .and_then(|r| run.model(r))
             .map(|r| r.test_scores.as_slice());
+        let ranking = m.ranking().to_vec();
+        let n = ranking.len();
+        Ok(Self::settle(
+            run,
+            model,
+            &m.test_scores,
+            ranking,
+            second,
+            runner_up,
+            None,
+            n,
+        ))
+    }
+
+    /// `model`'s list ranked by predicted uplift instead (SPEC §7a.4): uplift descending, then,
+    /// among equal uplifts, `model`'s risk score descending, recency and the seeded hash as in
+    /// `of`. Only the users with an uplift above zero are eligible: an offer is not expected
+    /// to keep the others.
+    pub fn by_uplift(run: &LoadedRun, model: &str, uplift: &[f64]) -> Result<TargetOrder> {
+        let m = run
+            .model(model)
+            .ok_or_else(|| Error::Config(format!("the run has no model {model}")))?;
+        let test = &run.test;
+        if uplift.len() != test.n() {
+            return Err(Error::Config(format!(
+                "{} uplift scores for {} test rows",
+                uplift.len(),
+                test.n()
+            )));
+        }
+        let ranking = crate::engine::eval::metrics::rank(uplift, &test.users, &test.anchors);
+        let eligible = uplift.iter().filter(|&&u| u > 0.0).count();
+        Ok(Self::settle(
+            run,
+            model,
+            uplift,
+            ranking,
+            Some(&m.test_scores),
+            Some(model.to_string()),
+            Some(uplift.into()),
+            eligible,
+        ))
+    }
+
+    /// The order from `ranking` (primary scores descending, ties by user id): each tie group put
+    /// in order by the second keys, and the dormant users caught counted.
+    #[allow(clippy::too_many_arguments)]
+    fn settle(
+        run: &LoadedRun,
+        model: &str,
+        scores: &[f64],
+        mut ranking: Vec<usize>,
+        second: Option<&[f64]>,
+        runner_up: Option<String>,
+        uplift: Option<std::sync::Arc<[f64]>>,
+        eligible: usize,
+    ) -> TargetOrder {
         let test = &run.test;
         let recency = test.cols.get(RECENCY).map(Vec::as_slice);
         let seed = run.config.seed;
-        let scores = &m.test_scores;
-        let mut ranking = m.ranking().to_vec();
         // A row's second keys, each as an integer whose ascending order is the one wanted.
         let key = |i: usize| {
             (
@@ -139,13 +198,26 @@ impl TargetOrder {
             let last = caught.last().copied().unwrap_or(0);
             caught.push(last + u32::from(test.y[i]));
         }
-        Ok(TargetOrder {
+        TargetOrder {
             model: model.to_string(),
             ranking,
             caught,
             runner_up,
-            scores: scores.as_slice().into(),
-        })
+            scores: scores.into(),
+            uplift,
+            eligible,
+        }
+    }
+
+    /// Whether the order is by predicted uplift.
+    pub fn uplift(&self) -> Option<&[f64]> {
+        self.uplift.as_deref()
+    }
+
+    /// Ranking positions a cut takes: `cut` of all users scored, but never past the last
+    /// eligible user (by uplift: the last with an uplift above zero).
+    pub fn k_for(&self, cut: crate::engine::targeting::list::Cut) -> usize {
+        cut.k_of(self.n()).min(self.eligible)
     }
 
     /// Rows ranked.
@@ -190,6 +262,9 @@ impl TargetOrder {
     /// The second key in words: "logreg's score, then recency, then a seeded hash".
     pub fn tie_break(&self) -> String {
         match &self.runner_up {
+            Some(r) if self.uplift.is_some() => {
+                format!("{r}'s risk score, then recency, then a seeded hash")
+            }
             Some(r) => format!("{r}'s score, then recency, then a seeded hash"),
             None => "recency, then a seeded hash".to_string(),
         }
@@ -201,9 +276,14 @@ impl TargetOrder {
 pub fn tie_sentence(what: &str, t: &TieCut, order: &TargetOrder) -> String {
     use crate::engine::text::thousands;
     format!(
-        "{what} cut a tie: {} of the {} users with score {} are taken, by {}",
+        "{what} cut a tie: {} of the {} users with {} {} are taken, by {}",
         thousands(t.taken as u64),
         thousands(t.tied as u64),
+        if order.uplift.is_some() {
+            "uplift"
+        } else {
+            "score"
+        },
         score_text(t.score),
         order.tie_break()
     )

@@ -48,6 +48,19 @@ pub fn occlusion(
     rows: &[usize],
     baseline: &[f64; N_FEATURES],
 ) -> Option<Vec<[f64; N_FEATURES]>> {
+    // A model that cannot score gives no occlusion reasons (the reasons fall back to the
+    // population's dormant side).
+    occlusion_by(x, rows, baseline, |d| model.predict(d).ok())
+}
+
+/// Occlusion attributions of any score of the features (`score` of a frame, None when it
+/// cannot): a risk model's, or an uplift model's.
+pub fn occlusion_by(
+    x: &Data,
+    rows: &[usize],
+    baseline: &[f64; N_FEATURES],
+    score: impl FnOnce(&Data) -> Option<Vec<f64>>,
+) -> Option<Vec<[f64; N_FEATURES]>> {
     let per = N_FEATURES + 1;
     let m = rows.len() * per;
     let mut d = Data {
@@ -72,9 +85,7 @@ pub fn occlusion(
             d.anchors.push(x.anchors[i]);
         }
     }
-    // A model that cannot score gives no occlusion reasons (the reasons fall back to the
-    // population's dormant side).
-    let scores = model.predict(&d).ok()?;
+    let scores = score(&d)?;
     if scores.len() != m || scores.iter().any(|s| !s.is_finite()) {
         return None;
     }

@@ -11,7 +11,7 @@ use crate::engine::eval::bootstrap::{counts, interval};
 use super::metrics;
 
 /// A value with its 90% bootstrap interval (none when no resample defines it).
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Estimate {
     pub value: f64,
     pub low: Option<f64>,
@@ -20,7 +20,7 @@ pub struct Estimate {
 
 /// Uplift in the top K: the response rate of the treated there minus the control's (for
 /// churn-tui, dormancy prevented per treated user).
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AtK {
     pub k_pct: f64,
     /// Users in the top K (`ceil(K·N/100)`).
@@ -29,7 +29,7 @@ pub struct AtK {
     pub uplift: Option<Estimate>,
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpliftEval {
     pub n: usize,
     pub treated: usize,

@@ -10,7 +10,7 @@
 use crate::engine::{Error, Result};
 
 /// Points of a curve: users taken (`x`), and the gain at that many (`y`); from (0, 0).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Curve {
     pub x: Vec<f64>,
     pub y: Vec<f64>,

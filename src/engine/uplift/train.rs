@@ -67,14 +67,14 @@ pub struct RiskSource {
 }
 
 /// One ranking judged on a fold.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Judged {
     pub name: String,
     pub eval: UpliftEval,
 }
 
 /// The chosen method against another ranking on the evaluation fold.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Versus {
     pub other: String,
     pub qini: Estimate,
@@ -83,7 +83,7 @@ pub struct Versus {
 }
 
 /// How the method was chosen (SPEC §4's rule on the val part of the learn fold).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MethodChoice {
     pub chosen: Method,
     pub best_by_qini: Method,
@@ -93,7 +93,7 @@ pub struct MethodChoice {
     pub why: String,
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Folds {
     pub learn: usize,
     pub val: usize,
@@ -103,7 +103,7 @@ pub struct Folds {
 }
 
 /// What `uplift train` learnt and measured; `uplift.json` in the output folder.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpliftReport {
     pub campaign_id: i64,
     pub campaign: String,
@@ -115,6 +115,10 @@ pub struct UpliftReport {
     pub folds: Folds,
     /// Propensity (share treated) per tier.
     pub propensity: BTreeMap<String, f64>,
+    /// The share treated of all campaign users with features: the propensity the X-learner
+    /// weighs its effect models by when it scores users outside the campaign (SPEC §7a.4).
+    #[serde(default)]
+    pub treated_share: Option<f64>,
     pub risk: RiskSource,
     pub choice: MethodChoice,
     /// Val (choice) figures per method.
@@ -609,6 +613,7 @@ pub fn train(req: &UpliftRequest) -> Result<Trained> {
             without_features,
         },
         propensity,
+        treated_share: Some(nt as f64 / (nt + nc) as f64),
         risk: risk.source,
         choice,
         val: val

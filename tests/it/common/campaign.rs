@@ -33,6 +33,7 @@ pub fn request<'a>(
         name: None,
         seed: 7,
         model: None,
+        uplift: None,
         tiers,
         phrases,
         out: None,

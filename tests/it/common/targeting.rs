@@ -121,8 +121,13 @@ pub fn spec<'a>(
         tiers,
         edits,
         phrases,
+        rank: &RISK,
     }
 }
+
+/// Lists ranked by risk (SPEC §5).
+pub static RISK: churn_tui::engine::targeting::ranking::Ranking =
+    churn_tui::engine::targeting::ranking::Ranking::Risk;
 
 /// A one-model run (`name`) over `test` with these test scores (val the same), in `dir`.
 pub fn one_model_run(dir: PathBuf, name: &str, test: Data, scores: Vec<f64>) -> LoadedRun {

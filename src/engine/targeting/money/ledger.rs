@@ -90,6 +90,8 @@ pub struct Ledger {
     pub n: usize,
     /// Positions with an offer: the last tier's reach.
     pub reach: usize,
+    /// Positions a list may take at all (by uplift: those with uplift above zero; else n).
+    pub eligible: usize,
     /// The end position of each tier (cumulative), best tier first.
     pub bounds: Vec<usize>,
     /// Prefix sums over positions `< reach`, excluded users counting nothing.
@@ -172,7 +174,8 @@ impl Ledger {
             .iter()
             .map(|t| crate::engine::eval::KPct { bp: t.top_bp }.k_of(n))
             .collect();
-        let reach = bounds.last().copied().unwrap_or(0).min(n);
+        // Ranked by uplift, no offer goes past the last user with an uplift above zero.
+        let reach = bounds.last().copied().unwrap_or(0).min(order.eligible);
         let group_of = |p: usize| bounds.iter().position(|&b| p < b);
 
         let pos: std::collections::HashMap<i64, usize> =
@@ -237,6 +240,7 @@ impl Ledger {
         Ok(Ledger {
             n,
             reach,
+            eligible: order.eligible,
             bounds,
             pre_cost,
             pre_value,
@@ -254,6 +258,7 @@ impl Ledger {
     pub fn of_list(
         run: &LoadedRun,
         model: &str,
+        rank: &crate::engine::targeting::ranking::Ranking,
         tiers: &TierRule,
         edits: &Edits,
         budget: bool,
@@ -261,7 +266,7 @@ impl Ledger {
         if !budget && !tiers.has_costs() {
             return Ok(None);
         }
-        let order = TargetOrder::of(run, model)?;
+        let order = rank.order(run, model)?;
         match Ledger::build(run, &order, tiers, edits) {
             Ok(l) => Ok(Some(Ok(l))),
             Err(e) if !budget => Ok(Some(Err(e.to_string()))),

@@ -34,6 +34,8 @@ pub struct ListMoney {
 
 impl ListMoney {
     pub fn of(ledger: &Ledger, k: usize, budget: Option<BudgetCut>, names: &[String]) -> Self {
+        // A list ranked by uplift stops at the last user with an uplift above zero.
+        let k = k.min(ledger.eligible);
         let sums = ledger.groups_at(k);
         ListMoney {
             k,

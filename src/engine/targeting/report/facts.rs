@@ -172,3 +172,37 @@ pub(super) fn pct(v: Option<f64>) -> String {
 pub(super) fn num(v: Option<f64>) -> String {
     v.map_or("–".into(), |v| format!("{v:.3}"))
 }
+
+/// With a list ranked by uplift (SPEC §7a.4), what it is ranked by and how well that model did
+/// on its campaign's evaluation fold; None for a list ranked by risk.
+pub fn ranking_note(spec: &ListSpec, list: &TargetList) -> Option<String> {
+    let u = spec.rank.uplift()?;
+    let r = &u.model.report;
+    let chosen = u.model.method().name();
+    let qini = r
+        .eval
+        .iter()
+        .find(|j| j.name == chosen)
+        .map(|j| &j.eval.qini)
+        .map_or(String::new(), |q| match (q.low, q.high) {
+            (Some(a), Some(b)) => format!(
+                "; its Qini coefficient on the campaign's evaluation fold was {:.4} [{a:.4}, \
+                 {b:.4}]",
+                q.value
+            ),
+            _ => format!(
+                "; its Qini coefficient on the campaign's evaluation fold was {:.4}",
+                q.value
+            ),
+        });
+    Some(format!(
+        "the list is ranked by predicted uplift, not by risk: {} ({} of {} scored users have \
+         an uplift above zero, and only they are targeted; ties by {}){qini}. Each user's \
+         reasons name what raises their uplift; the risk figures below judge the model's risk \
+         ranking",
+        u.model.label(),
+        thousands(u.positive as u64),
+        thousands(list.order.n() as u64),
+        list.order.tie_break(),
+    ))
+}

@@ -4,7 +4,9 @@
 
 use std::fmt::Write as _;
 
-use super::facts::{ListFacts, num, pct, representatives, th, tied_models_note, why_this_model};
+use super::facts::{
+    ListFacts, num, pct, ranking_note, representatives, th, tied_models_note, why_this_model,
+};
 use crate::engine::Result;
 use crate::engine::eval::SplitEval;
 use crate::engine::features::FEATURE_NAMES;
@@ -149,6 +151,9 @@ pub fn report(run: &LoadedRun, spec: &ListSpec, money: &Money) -> Result<String>
     let first_k = run.ks.first().map_or("5".to_string(), |k| k.to_string());
     let (why, caution) = why_this_model(run, spec.model, |x| format!("`{x}`"));
     let _ = writeln!(s, "`{}` — {why}.\n", spec.model);
+    if let Some(note) = ranking_note(spec, &list) {
+        let _ = writeln!(s, "**Ranked by uplift:** {note}.\n");
+    }
     if let Some(note) = caution {
         let _ = writeln!(s, "**Read with care:** {note}\n");
     }

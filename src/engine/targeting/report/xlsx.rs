@@ -8,7 +8,7 @@ use std::path::Path;
 
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 
-use super::facts::{ListFacts, tied_models_note, why_this_model};
+use super::facts::{ListFacts, ranking_note, tied_models_note, why_this_model};
 use crate::engine::eval::{KPct, SplitEval};
 use crate::engine::run::open::{LoadedRun, ModelView};
 use crate::engine::targeting::export::{header_format, targets_sheet, write_workbook};
@@ -182,6 +182,9 @@ fn summary(
     s.kv("Model", spec.model)?;
     let (why, caution) = why_this_model(run, spec.model, |x| x.to_string());
     s.kv("Why", &why)?;
+    if let Some(note) = ranking_note(spec, list) {
+        s.kv("Ranked by uplift", &note)?;
+    }
     if let Some(note) = caution {
         s.kv("Read with care", &note)?;
     }

@@ -10,6 +10,7 @@ use crate::engine::targeting::edits::{Edit, Edits};
 use crate::engine::targeting::list::{Cut, added_positions, reasons_batch};
 use crate::engine::targeting::money::plan::Uplifts;
 use crate::engine::targeting::order::TargetOrder;
+use crate::engine::targeting::ranking::{Ranking, UpliftRank};
 use crate::engine::targeting::reasons::Reason;
 use crate::engine::targeting::tiers::TierRule;
 use crate::engine::text::thousands;
@@ -87,6 +88,18 @@ pub struct Targets {
     pub plan_open: bool,
     /// The list's costs, the budget's K and the plan's curves.
     pub money: MoneyState,
+    /// Risk, or uplift (`u`, when an uplift model is loaded; SPEC §7a.4).
+    pub rank: Ranking,
+    /// The uplift model `u` ranks by, scored on the run's test users when first asked.
+    pub uplift: Option<UpliftSource>,
+}
+
+/// The uplift folder the workbench can rank by: loaded, and scored once on the run's test users.
+#[derive(Debug, Clone)]
+pub struct UpliftSource {
+    pub model: crate::engine::uplift::UpliftModel,
+    /// Its scores on the loaded run, once made.
+    pub rank: Option<Arc<UpliftRank>>,
 }
 
 impl Default for Targets {
@@ -109,6 +122,8 @@ impl Default for Targets {
             follow: false,
             plan_open: false,
             money: MoneyState::default(),
+            rank: Ranking::Risk,
+            uplift: None,
         }
     }
 }

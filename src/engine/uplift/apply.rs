@@ -1,0 +1,125 @@
+//! An uplift folder put to use (SPEC §7a.4): its chosen method scores any users from their 14
+//! features, and says which features drive a user's uplift, so a target list can rank by it.
+
+use std::path::{Path, PathBuf};
+
+use super::learners::{Fitted, Method};
+use super::output::{MODELS_FILE, REPORT_FILE};
+use super::train::UpliftReport;
+use crate::engine::features::matrix::{Data, N_FEATURES};
+use crate::engine::text::printable;
+use crate::engine::{Error, Result};
+
+/// A loaded uplift folder.
+#[derive(Debug, Clone)]
+pub struct UpliftModel {
+    pub dir: PathBuf,
+    pub report: UpliftReport,
+    fitted: Fitted,
+}
+
+/// Read and parse one JSON file of the folder, naming it on any failure.
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    // Only a regular file is read: a FIFO or device named models.json would block or stream.
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        return Err(Error::Config(format!(
+            "{}: not a regular file",
+            printable(&path.display().to_string())
+        )));
+    }
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    serde_json::from_reader(std::io::BufReader::new(f)).map_err(|e| {
+        Error::Config(format!(
+            "{}: not an uplift file written by `uplift train`: {e}",
+            printable(&path.display().to_string())
+        ))
+    })
+}
+
+impl UpliftModel {
+    /// The folder `uplift train` wrote: its report and models, checked to hold the chosen
+    /// method's models.
+    pub fn load(dir: &Path) -> Result<UpliftModel> {
+        let shown = dir.display().to_string();
+        let shown = printable(&shown);
+        if !dir.is_dir() {
+            return Err(Error::Config(format!(
+                "--uplift {shown}: no such folder (an uplift folder is what `uplift train \
+                 --out DIR` writes)"
+            )));
+        }
+        let report: UpliftReport = read_json(&dir.join(REPORT_FILE))?;
+        let fitted: Fitted = read_json(&dir.join(MODELS_FILE))?;
+        let chosen = report.choice.chosen;
+        let has = match chosen {
+            Method::TLearner => fitted.mu0.is_some() && fitted.mu1.is_some(),
+            Method::XLearner => fitted.tau0.is_some() && fitted.tau1.is_some(),
+            Method::TransformedOutcome => fitted.direct.is_some(),
+        };
+        if !has {
+            return Err(Error::Config(format!(
+                "{}: the chosen method {} has no fitted models in {MODELS_FILE}",
+                shown,
+                chosen.name()
+            )));
+        }
+        Ok(UpliftModel {
+            dir: dir.to_path_buf(),
+            report,
+            fitted,
+        })
+    }
+
+    pub fn method(&self) -> Method {
+        self.report.choice.chosen
+    }
+
+    /// The propensity the X-learner weighs its two effect models by for users outside the
+    /// campaign: the campaign's share treated (older folders: the tiers' mean share).
+    pub fn treated_share(&self) -> f64 {
+        self.report.treated_share.unwrap_or_else(|| {
+            let p = &self.report.propensity;
+            if p.is_empty() {
+                0.5
+            } else {
+                p.values().sum::<f64>() / p.len() as f64
+            }
+        })
+    }
+
+    /// "x_learner of campaign 3 `spring`"
+    pub fn label(&self) -> String {
+        format!(
+            "{} of campaign {} `{}`",
+            self.method().name(),
+            self.report.campaign_id,
+            printable(&self.report.campaign)
+        )
+    }
+
+    /// Each row's predicted uplift: the fall in the probability of going dormant when treated.
+    pub fn predict(&self, x: &Data) -> Result<Vec<f64>> {
+        let e = vec![self.treated_share(); x.n()];
+        let u = self.fitted.predict(self.method(), x, &e)?;
+        if let Some(i) = u.iter().position(|v| !v.is_finite()) {
+            return Err(Error::Config(format!(
+                "{}: the uplift of user {} is not a number",
+                printable(&self.dir.display().to_string()),
+                x.users.get(i).copied().unwrap_or_default()
+            )));
+        }
+        Ok(u)
+    }
+
+    /// What drives each of `rows`' uplift: its uplift minus the uplift with one feature set to
+    /// `baseline` (occlusion, as the risk reasons of models without their own attributions).
+    pub fn drivers(
+        &self,
+        x: &Data,
+        rows: &[usize],
+        baseline: &[f64; N_FEATURES],
+    ) -> Option<Vec<[f64; N_FEATURES]>> {
+        crate::engine::targeting::reasons::occlusion_by(x, rows, baseline, |d| self.predict(d).ok())
+    }
+}
