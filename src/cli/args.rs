@@ -443,6 +443,10 @@ pub struct TuiArgs {
     /// Start the Targets list at the K this budget buys (SPEC §5.2).
     #[arg(long, value_parser = budget_arg, allow_negative_numbers = true, value_name = "AMOUNT")]
     pub budget: Option<f64>,
+    /// The uplift folder `u` ranks the Targets list by, and the Campaigns tab's Uplift view
+    /// shows (default: the newest `uplift-*` folder in --out).
+    #[arg(long, value_name = "DIR")]
+    pub uplift: Option<PathBuf>,
     #[command(flatten)]
     pub target: TargetArgs,
 }

@@ -87,6 +87,7 @@ fn tui(t: TuiArgs) -> Result<()> {
         out: t.run_args.out.clone(),
         campaign_db: t.db.clone(),
         budget: t.budget,
+        uplift: t.uplift,
         theme: Theme {
             color: !no_color,
             ascii: t.ascii,

@@ -111,6 +111,8 @@ pub const KEYMAP: &[Binding] = &[
     b(&[k('/')], "/", A::Search, On(Tab::Targets), "search users by id", "search"),
     b(&[kc(KeyCode::Enter)], "Enter", A::Enter, On(Tab::Targets), "open the selected user", "user"),
     b(&[k('R')], "R", A::Report, On(Tab::Targets), "write the campaign report", "report"),
+    b(&[k('u')], "u", A::RankBy, On(Tab::Targets), "rank by risk or by predicted uplift (needs an uplift model)", "risk/uplift"),
+    b(&[k('v')], "v", A::SwitchView, On(Tab::Campaigns), "campaigns, or the uplift model: Qini curves and methods", "uplift"),
     b(&[k('o')], "o", A::Readout, On(Tab::Campaigns), "read the selected campaign out: dormant rates and uplift from logs that cover its horizon (asked; default the run's own)", "read out"),
     b(&[k(']')], "]/[", A::KPlus5, On(Tab::Targets), "K to the next multiple of 5% ([ the one below)", "K 5/10/15%"),
     b(&[k('K')], "K", A::KType, On(Tab::Targets), "type K in percent", "type K"),

@@ -49,6 +49,8 @@ pub struct TuiOptions {
     pub campaign_db: String,
     /// Start the Targets list at the K this budget buys (`--budget`; for this session).
     pub budget: Option<f64>,
+    /// The uplift folder to offer (`--uplift`); else the newest in `out`, if any.
+    pub uplift: Option<PathBuf>,
 }
 
 /// Restores the terminal however the loop ends (return, `?`, panic unwinding).
@@ -117,7 +119,17 @@ pub fn run(opts: TuiOptions) -> Result<()> {
     app.campaign_db = Some(opts.campaign_db.clone());
     app.start_budget = opts.budget;
     app.campaigns.db = crate::engine::campaign::db::DbUrl::parse(&opts.campaign_db)?.redacted();
-    // Load before taking over the screen, so an error prints normally.
+    // Load before taking over the screen, so an error prints normally. A folder found
+    // without being asked for is offered only if it loads.
+    let uplift = match &opts.uplift {
+        Some(dir) => Some(crate::engine::uplift::UpliftModel::load(dir)?),
+        None => crate::engine::uplift::apply::newest_in(&opts.out).and_then(|d| {
+            crate::engine::uplift::UpliftModel::load(&d)
+                .map_err(|e| tracing::warn!("uplift folder {} not offered: {e}", d.display()))
+                .ok()
+        }),
+    };
+    app.targets.uplift = uplift.map(tabs::targets::state::UpliftSource::new);
     let initial = match &opts.run {
         Some(dir) => Some(LoadedRun::load(dir)?),
         None => find_run(&opts.out, &opts.train).and_then(|d| match LoadedRun::load(&d) {

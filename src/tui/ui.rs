@@ -55,6 +55,9 @@ pub fn render(app: &App, f: &mut Frame) {
         Tab::Leaderboard => tabs::leaderboard::render(&app.leaderboard, &sh, f, body),
         Tab::Curves => tabs::curves::render(&app.curves, &sh, f, body),
         Tab::Targets => tabs::targets::render(&app.targets, &sh, f, body),
+        Tab::Campaigns if app.campaigns.uplift_open => {
+            tabs::uplift_view::render(app.targets.uplift.as_ref().map(|u| &u.model), &sh, f, body)
+        }
         Tab::Campaigns => tabs::campaigns::render(&app.campaigns, &sh, f, body),
         Tab::Help => tabs::help::render(&app.help, &sh, f, body),
     }

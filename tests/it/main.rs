@@ -37,5 +37,6 @@ mod tui_keys;
 mod tui_money;
 mod tui_themes;
 mod tui_training;
+mod tui_uplift;
 mod uplift_cli;
 mod uplift_metrics;

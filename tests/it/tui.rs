@@ -510,7 +510,7 @@ fn long_key_descriptions_hang_under_themselves() {
     let hang = |l: &str| l.starts_with(&" ".repeat(12)) && !l[12..].starts_with(' ');
     let mut app = fixture_app();
     keys(&mut app, "7");
-    for _ in 0..40 {
+    for _ in 0..80 {
         // Down to the end of the Campaigns tab's `o`, the last key that wraps.
         if screen(&mut app, 80, 24).contains("the run's own)") {
             break;

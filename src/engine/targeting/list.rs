@@ -228,7 +228,7 @@ pub fn target_list(run: &LoadedRun, spec: &ListSpec) -> Result<TargetList> {
         .model(spec.model)
         .ok_or_else(|| Error::Config(format!("the run has no model {}", spec.model)))?;
     let n = order.n();
-    let k = order.k_for(spec.cut);
+    let k = order.k_for(spec.cut.k_of(order.n()));
     let ranking = &order.ranking;
     let mut picked: Vec<(usize, bool)> = ranking[..k]
         .iter()

@@ -214,10 +214,10 @@ impl TargetOrder {
         self.uplift.as_deref()
     }
 
-    /// Ranking positions a cut takes: `cut` of all users scored, but never past the last
-    /// eligible user (by uplift: the last with an uplift above zero).
-    pub fn k_for(&self, cut: crate::engine::targeting::list::Cut) -> usize {
-        cut.k_of(self.n()).min(self.eligible)
+    /// Ranking positions a cut of `k` takes: never past the last eligible user (by uplift:
+    /// the last with an uplift above zero).
+    pub fn k_for(&self, k: usize) -> usize {
+        k.min(self.eligible)
     }
 
     /// Rows ranked.

@@ -23,8 +23,10 @@ struct LangTable {
 
 /// The workbench's words around the reasons, in English: what a language's `labels` table
 /// translates (a key it lacks stays English).
-const LABELS_EN: [(&str, &str); 8] = [
+const LABELS_EN: [(&str, &str); 10] = [
     ("risk_reasons", "risk reasons"),
+    ("uplift_reasons", "what raises this user's uplift"),
+    ("no_uplift_reason", "no feature raised this user's uplift"),
     ("compared", "compared with the users scored"),
     ("feature", "feature"),
     ("value", "value"),

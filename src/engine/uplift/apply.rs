@@ -123,3 +123,21 @@ impl UpliftModel {
         crate::engine::targeting::reasons::occlusion_by(x, rows, baseline, |d| self.predict(d).ok())
     }
 }
+
+/// The newest uplift folder `uplift train` wrote into `dir` (`uplift-*` holding an uplift
+/// report, by the report's modification time, then name): the one the workbench offers when
+/// not told which.
+pub fn newest_in(dir: &Path) -> Option<PathBuf> {
+    let mut found: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("uplift-"))
+        .filter_map(|e| {
+            let report = e.path().join(REPORT_FILE);
+            let meta = std::fs::metadata(&report).ok().filter(|m| m.is_file())?;
+            Some((meta.modified().ok()?, e.path()))
+        })
+        .collect();
+    found.sort();
+    found.pop().map(|(_, p)| p)
+}

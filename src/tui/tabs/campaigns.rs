@@ -30,6 +30,8 @@ pub struct Campaigns {
     pub offset: Cell<usize>,
     /// The read-out below the list.
     pub detail: Scroll,
+    /// The Uplift view (`v`) is shown instead of the campaigns.
+    pub uplift_open: bool,
 }
 
 impl Campaigns {
@@ -43,6 +45,7 @@ impl Campaigns {
     /// Up/Down pick a campaign; PgUp/PgDn scroll its read-out.
     pub fn update(&mut self, action: Action, page: usize) {
         match action {
+            Action::SwitchView => self.uplift_open = !self.uplift_open,
             Action::PageUp | Action::PageDown => {
                 self.detail.update(action, page);
             }

@@ -9,6 +9,7 @@ pub mod help;
 pub mod labels;
 pub mod leaderboard;
 pub mod targets;
+pub mod uplift_view;
 
 use std::cell::Cell;
 

@@ -102,6 +102,12 @@ pub struct UpliftSource {
     pub rank: Option<Arc<UpliftRank>>,
 }
 
+impl UpliftSource {
+    pub fn new(model: crate::engine::uplift::UpliftModel) -> UpliftSource {
+        UpliftSource { model, rank: None }
+    }
+}
+
 impl Default for Targets {
     fn default() -> Self {
         Targets {
@@ -148,6 +154,11 @@ impl Targets {
         self.plan_open = false;
         self.pos_model.clear();
         self.order = None;
+        // A new run: its users are scored by the uplift model again when `u` asks.
+        self.rank = Ranking::Risk;
+        if let Some(u) = &mut self.uplift {
+            u.rank = None;
+        }
         self.model = Some(
             self.edits
                 .model
@@ -178,9 +189,70 @@ impl Targets {
             .or_else(|| run.models.first())
     }
 
-    /// Rows in the current Top-K: the budget's K when K follows a budget.
+    /// Rows in the current Top-K: the budget's K when K follows a budget; ranked by uplift,
+    /// never past the last user with an uplift above zero.
     pub fn k_rows(&self, run: Option<&LoadedRun>) -> usize {
-        self.model_in(run).map_or(0, |m| self.cut().k_of(m.n()))
+        let eligible = self.order(run).map_or(usize::MAX, |o| o.eligible);
+        self.model_in(run)
+            .map_or(0, |m| self.cut().k_of(m.n()))
+            .min(eligible)
+    }
+
+    /// Whether the list is ranked by uplift.
+    pub fn by_uplift(&self) -> bool {
+        matches!(self.rank, Ranking::Uplift(_))
+    }
+
+    /// `u`: rank by uplift (the loaded uplift model's, scored on this run's test users the
+    /// first time), or back by risk.
+    fn toggle_rank(&mut self, run: Option<&LoadedRun>) -> Reply {
+        let Some(run) = run else {
+            return note("no run loaded: nothing to rank", true);
+        };
+        if self.by_uplift() {
+            self.rank = Ranking::Risk;
+            self.ranking_changed(Some(run));
+            return note("ranked by risk", false);
+        }
+        let Some(src) = self.uplift.as_mut() else {
+            return note(
+                "no uplift model: `churn-tui uplift train --campaign …` writes one (the \
+                 workbench offers the newest in its --out, or the one --uplift names)",
+                true,
+            );
+        };
+        let r = match &src.rank {
+            Some(r) => Arc::clone(r),
+            None => match UpliftRank::of(run, src.model.clone()) {
+                Ok(r) => {
+                    let r = Arc::new(r);
+                    src.rank = Some(Arc::clone(&r));
+                    r
+                }
+                Err(e) => return note(format!("the uplift model cannot rank this run: {e}"), true),
+            },
+        };
+        let said = format!(
+            "ranked by uplift ({}): {} of {} users have an uplift above zero",
+            r.model.label(),
+            thousands(r.positive as u64),
+            thousands(r.scores.len() as u64)
+        );
+        self.rank = Ranking::Uplift(r);
+        self.ranking_changed(Some(run));
+        note(said, false)
+    }
+
+    /// A new ranking: the order, positions, reasons and money are made again; the list starts
+    /// at its top.
+    fn ranking_changed(&mut self, run: Option<&LoadedRun>) {
+        self.order = None;
+        self.pos_model.clear();
+        self.reasons.clear();
+        self.money = MoneyState::default();
+        self.sel = 0;
+        self.offset = 0;
+        self.clamp(run);
     }
 
     /// Where the list is cut: at K, or at the number of users the budget buys.
@@ -322,16 +394,19 @@ impl Targets {
     /// The targeting order of the list's model, once made (`ensure_order`; before each frame).
     pub fn order(&self, run: Option<&LoadedRun>) -> Option<&TargetOrder> {
         let m = self.model_in(run)?;
-        self.order.as_deref().filter(|o| o.model == m.name)
+        let uplift = self.by_uplift();
+        self.order
+            .as_deref()
+            .filter(|o| o.model == m.name && o.uplift().is_some() == uplift)
     }
 
-    /// Make the targeting order of the list's model, if it is not that model's already.
+    /// Make the targeting order of the list's model and ranking, if it is not that already.
     fn ensure_order(&mut self, run: Option<&LoadedRun>) {
         let (Some(run), Some(m)) = (run, self.model_in(run)) else {
             return;
         };
-        if self.order.as_ref().is_none_or(|o| o.model != m.name) {
-            self.order = TargetOrder::of(run, &m.name).ok().map(Arc::new);
+        if self.order(Some(run)).is_none() {
+            self.order = self.rank.order(run, &m.name).ok().map(Arc::new);
         }
     }
 
@@ -366,14 +441,15 @@ impl Targets {
         let (Some(run), Some(o)) = (run, self.order(run)) else {
             return;
         };
-        if self.pos_model != o.model {
+        let key = format!("{}|{}", o.model, self.rank.name());
+        if self.pos_model != key {
             let pos = o
                 .ranking
                 .iter()
                 .enumerate()
                 .map(|(p, &r)| (run.test.users[r], p))
                 .collect();
-            self.pos_model = o.model.clone();
+            self.pos_model = key;
             self.pos_of = pos;
         }
     }
@@ -669,6 +745,7 @@ impl Targets {
             Action::Exclude => self.toggle_exclude(run),
             Action::AddUser if run.is_some() => Reply::Ask(InputKind::AddUser, String::new()),
             Action::Report => Reply::Report,
+            Action::RankBy => self.toggle_rank(run),
             _ => Reply::Nothing,
         }
     }
@@ -710,10 +787,11 @@ impl Targets {
         if rows.is_empty() {
             return;
         }
-        for (r, rs) in rows
-            .iter()
-            .zip(reasons_batch(run, run.fitted(&m.name), &rows))
-        {
+        let reasons = match self.rank.uplift() {
+            Some(u) => crate::engine::targeting::list::uplift_reasons(run, u, &rows),
+            None => reasons_batch(run, run.fitted(&m.name), &rows),
+        };
+        for (r, rs) in rows.iter().zip(reasons) {
             self.reasons.insert(*r, rs);
         }
     }

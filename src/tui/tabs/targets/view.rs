@@ -153,23 +153,47 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
                     t.key(),
                 ),
                 Span::raw(format!(
-                    " of {} users at {anchor} · k = {} · model {}",
+                    " of {} users at {anchor} · k = {} · ",
                     thousands(n as u64),
                     thousands(k as u64),
-                    m.name
                 )),
+                // Which ranking is on screen (`u` switches it when an uplift model is loaded).
+                Span::styled(format!("by {}: ", tg.rank.name()), t.key()),
+                Span::raw(match tg.rank.uplift() {
+                    Some(u) => u.model.label(),
+                    None => format!("model {}", m.name),
+                }),
             ],
             width,
         ),
         fit_line(
-            vec![Span::raw(format!(
-                "dormant caught {} (random: {}) · precision {} · lift {} (ceiling {})",
-                thousands(tp.into()),
-                thousands(random.round() as u64),
-                precision.map_or("–".into(), |v| format!("{:.1}%", 100.0 * v)),
-                lift.map_or("–".into(), |v| format!("{v:.2}")),
-                ceiling.map_or("–".into(), |v| format!("{v:.2}")),
-            ))],
+            vec![Span::raw(match (tg.rank.uplift(), o.uplift()) {
+                // Ranked by uplift, what counts is whom the offer keeps: the sum of the list's
+                // predicted uplift is the users it is expected to keep.
+                (Some(u), Some(up)) => format!(
+                    "expected kept {} (sum of predicted uplift) · uplift > 0 for {} of {} \
+                     users · dormant caught {}",
+                    thousands(
+                        o.ranking[..k.min(o.n())]
+                            .iter()
+                            .map(|&r| up[r])
+                            .sum::<f64>()
+                            .max(0.0)
+                            .round() as u64
+                    ),
+                    thousands(u.positive as u64),
+                    thousands(n as u64),
+                    thousands(tp.into()),
+                ),
+                _ => format!(
+                    "dormant caught {} (random: {}) · precision {} · lift {} (ceiling {})",
+                    thousands(tp.into()),
+                    thousands(random.round() as u64),
+                    precision.map_or("–".into(), |v| format!("{:.1}%", 100.0 * v)),
+                    lift.map_or("–".into(), |v| format!("{v:.2}")),
+                    ceiling.map_or("–".into(), |v| format!("{v:.2}")),
+                ),
+            })],
             width,
         ),
         fit_line(
@@ -196,15 +220,16 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
     }
     if let Some(tie) = tg.tie_at_k(sh.run) {
         // K cuts a group of equal scores: how many of it the list took, and by what.
-        let by = match &o.runner_up {
-            Some(r) => format!("{r}'s score, recency, hash"),
-            None => "recency, hash".to_string(),
+        let (what, by) = match (&o.runner_up, o.uplift().is_some()) {
+            (Some(r), true) => ("uplift", format!("{r}'s risk, recency, hash")),
+            (Some(r), false) => ("score", format!("{r}'s score, recency, hash")),
+            (None, _) => ("score", "recency, hash".to_string()),
         };
         header.push(fit_line(
             vec![
                 Span::styled("tie at k: ", t.warn()),
                 Span::raw(format!(
-                    "{} of {} users at score {} taken, by {by}",
+                    "{} of {} users at {what} {} taken, by {by}",
                     thousands(tie.taken as u64),
                     thousands(tie.tied as u64),
                     score_text(tie.score),
@@ -220,10 +245,16 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
 
     let rows_fit = list.height.saturating_sub(3) as usize;
     let reason_w = (list.width as usize).saturating_sub(2 + 1 + 7 + 11 + 8 + 11 + 4);
+    // Ranked by uplift, the list shows each user's uplift and what raises it.
+    let uplift = o.uplift();
+    let (score_head, reason_head, none_key) = match uplift {
+        Some(_) => ("uplift", "first uplift reason", "no_uplift_reason"),
+        None => ("score", "first risk reason", "no_reason"),
+    };
     let mut lines = vec![Line::styled(
         format!(
             " {:>6} {:>10} {:>7} {:<10} {}",
-            "rank", "user_id", "score", "tier", "first risk reason"
+            "rank", "user_id", score_head, "tier", reason_head
         ),
         t.dim(),
     )];
@@ -244,7 +275,7 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
         // that cut at a word boundary; Enter shows every reason whole.
         let reason = match tg.reasons_of(row) {
             None => String::new(),
-            Some([]) => sh.phrases.label("no_reason").to_string(),
+            Some([]) => sh.phrases.label(none_key).to_string(),
             Some([r, ..]) => {
                 let full = r.text_in(sh.phrases);
                 if cells(&full) <= reason_w {
@@ -273,7 +304,7 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
                 "{:>6} {:>10} {:>7.4} ",
                 pos + 1,
                 user,
-                m.test_scores[row]
+                uplift.map_or(m.test_scores[row], |u| u[row])
             )),
             // Padded by cells: a Korean tier name is twice as wide as its characters.
             Span::styled(
@@ -339,10 +370,15 @@ pub fn user_popup(
     // Every line is broken here, at spaces, to the popup's width: the paragraph's own
     // wrapping let a Korean word at the edge spill over the border.
     let who = format!("user {}", run.test.users[row]);
+    let uplift = tg.order(sh.run).and_then(|o| o.uplift());
     let head = format!(
-        "{who} · rank {} of {} · score {:.4} · {}",
+        "{who} · rank {} of {}{} · score {:.4} · {}",
         thousands(rank as u64),
         thousands(m.n() as u64),
+        uplift.map_or(String::new(), |u| format!(
+            " by uplift · uplift {:.4}",
+            u[row]
+        )),
         m.test_scores[row],
         sh.tiers.place(rank, m.n(), added).map_or(
             sh.phrases.label("no_tier").to_string(),
@@ -393,13 +429,17 @@ pub fn user_popup(
         );
     }
     lines.push(Line::raw(""));
+    let (heading, none_key) = match uplift {
+        Some(_) => ("uplift_reasons", "no_uplift_reason"),
+        None => ("risk_reasons", "no_reason"),
+    };
     lines.push(Line::styled(
-        sh.phrases.label("risk_reasons").to_string(),
+        sh.phrases.label(heading).to_string(),
         t.title(),
     ));
     match tg.reasons_of(row) {
         Some([]) => lines.push(Line::styled(
-            format!("  {}", sh.phrases.label("no_reason")),
+            format!("  {}", sh.phrases.label(none_key)),
             t.dim(),
         )),
         Some(rs) => {
