@@ -521,7 +521,7 @@ pub struct ListArgs {
     pub target: TargetArgs,
 }
 
-/// What a list ranks by (SPEC §7a.4).
+/// What a list ranks by (SPEC §7a.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum RankBy {
     Risk,

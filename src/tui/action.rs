@@ -84,7 +84,7 @@ pub enum Action {
     Campaign,
     /// Read the selected campaign out (asks for the logs).
     Readout,
-    /// Rank the Targets list by risk or by uplift (SPEC §7a.4).
+    /// Rank the Targets list by risk or by uplift (SPEC §7a.3).
     RankBy,
 }
 

@@ -1,4 +1,4 @@
-//! The workbench with an uplift model (SPEC §7a.4): `u` on Targets ranks the list by predicted
+//! The workbench with an uplift model (SPEC §7a.3): `u` on Targets ranks the list by predicted
 //! uplift and back, the header saying which; the Campaigns tab's Uplift view (`v`); an imported
 //! campaign's detail line.
 
@@ -66,7 +66,7 @@ fn u_ranks_the_targets_by_uplift_and_back_and_the_header_says_which() {
             (value - want).abs() < 5e-5,
             "rank {rank}: {value} vs {want}"
         );
-        // Equal uplifts may come in another order (ties go by risk, SPEC §7a.4).
+        // Equal uplifts may come in another order (ties go by risk, SPEC §7a.3).
         if by_hand.iter().filter(|x| x.1 == want).count() == 1 {
             assert_eq!(*user, want_user, "rank {rank}");
         }

@@ -36,7 +36,7 @@ pub struct CreateRequest<'a> {
     pub name: Option<String>,
     pub seed: u64,
     pub model: Option<String>,
-    /// Rank by the uplift this folder predicts (SPEC §7a.4) instead of by the model's risk.
+    /// Rank by the uplift this folder predicts (SPEC §7a.3) instead of by the model's risk.
     pub uplift: Option<PathBuf>,
     pub tiers: &'a TierRule,
     pub phrases: &'a Phrases,

@@ -18,7 +18,7 @@ use crate::engine::{Error, Result};
 pub const COLUMNS: [&str; 8] = [
     "rank", "user_id", "anchor", "score", "tier", "offer", "reasons", "edited",
 ];
-/// The column a list ranked by uplift adds after `COLUMNS` (SPEC §7a.4).
+/// The column a list ranked by uplift adds after `COLUMNS` (SPEC §7a.3).
 pub const UPLIFT_COLUMN: &str = "uplift";
 
 /// Whether the list was ranked by uplift: its rows carry the predicted uplift.

@@ -158,7 +158,7 @@ pub struct ListSpec<'a> {
     pub tiers: &'a TierRule,
     pub edits: &'a Edits,
     pub phrases: &'a Phrases,
-    /// Risk (SPEC §5) or uplift (§7a.4).
+    /// Risk (SPEC §5) or uplift (§7a.3).
     pub rank: &'a Ranking,
 }
 

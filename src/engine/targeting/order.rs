@@ -123,7 +123,7 @@ impl TargetOrder {
         ))
     }
 
-    /// `model`'s list ranked by predicted uplift instead (SPEC §7a.4): uplift descending, then,
+    /// `model`'s list ranked by predicted uplift instead (SPEC §7a.3): uplift descending, then,
     /// among equal uplifts, `model`'s risk score descending, recency and the seeded hash as in
     /// `of`. Only the users with an uplift above zero are eligible: an offer is not expected
     /// to keep the others.

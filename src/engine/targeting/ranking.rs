@@ -1,4 +1,4 @@
-//! What a target list ranks by (SPEC §7a.4): the model's risk, or the uplift an uplift folder
+//! What a target list ranks by (SPEC §7a.3): the model's risk, or the uplift an uplift folder
 //! predicts for the same users — whom the offer is expected to keep, not who is likeliest to go.
 
 use std::path::Path;

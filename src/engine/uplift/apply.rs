@@ -1,4 +1,4 @@
-//! An uplift folder put to use (SPEC §7a.4): its chosen method scores any users from their 14
+//! An uplift folder put to use (SPEC §7a.3): its chosen method scores any users from their 14
 //! features, and says which features drive a user's uplift, so a target list can rank by it.
 
 use std::path::{Path, PathBuf};

@@ -116,7 +116,7 @@ pub struct UpliftReport {
     /// Propensity (share treated) per tier.
     pub propensity: BTreeMap<String, f64>,
     /// The share treated of all campaign users with features: the propensity the X-learner
-    /// weighs its effect models by when it scores users outside the campaign (SPEC §7a.4).
+    /// weighs its effect models by when it scores users outside the campaign (SPEC §7a.3).
     #[serde(default)]
     pub treated_share: Option<f64>,
     pub risk: RiskSource,

@@ -173,7 +173,7 @@ pub(super) fn num(v: Option<f64>) -> String {
     v.map_or("–".into(), |v| format!("{v:.3}"))
 }
 
-/// With a list ranked by uplift (SPEC §7a.4), what it is ranked by and how well that model did
+/// With a list ranked by uplift (SPEC §7a.3), what it is ranked by and how well that model did
 /// on its campaign's evaluation fold; None for a list ranked by risk.
 pub fn ranking_note(spec: &ListSpec, list: &TargetList) -> Option<String> {
     let u = spec.rank.uplift()?;

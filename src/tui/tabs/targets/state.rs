@@ -88,7 +88,7 @@ pub struct Targets {
     pub plan_open: bool,
     /// The list's costs, the budget's K and the plan's curves.
     pub money: MoneyState,
-    /// Risk, or uplift (`u`, when an uplift model is loaded; SPEC §7a.4).
+    /// Risk, or uplift (`u`, when an uplift model is loaded; SPEC §7a.3).
     pub rank: Ranking,
     /// The uplift model `u` ranks by, scored on the run's test users when first asked.
     pub uplift: Option<UpliftSource>,
