@@ -478,3 +478,54 @@ fn the_training_sample_is_the_same_in_and_out_of_core() {
     assert!(whole.table.sample.is_none());
     assert!(whole.table.df.equals_missing(&full.table.df));
 }
+
+/// One anchor's table read from its span only (`[t − W, t + H)`; everything before `t + H`
+/// for a model that reads the visit history) is the table of the whole log, in memory and out
+/// of core; the summary still spans the whole log.
+#[test]
+fn one_anchors_table_from_its_span_is_the_whole_logs() {
+    use churn_tui::engine::data::{load, resolve};
+    use churn_tui::engine::features::{self, write::spec_columns};
+    use churn_tui::engine::label::{AnchorPlan, Split};
+    use churn_tui::engine::run::score::table_at;
+    let files = resolve(&["sample_data/*.csv.gz".to_string()]).unwrap();
+    let scope = Scope::default();
+    let w = Window::default();
+    let anchor = secs("2020-01-01 00:00:00") * 1_000_000;
+    let log = load(&files, &scope).unwrap();
+    let plan = AnchorPlan {
+        anchors: vec![(anchor, Split::Test)],
+        purged: vec![],
+        window: w,
+    };
+    let whole = features::build(&log, &plan).unwrap();
+    let spill = tempfile::tempdir().unwrap();
+    let ooc = Exec {
+        mode: Mode::OutOfCore,
+        memory: Some(2 << 20),
+        spill_dir: Some(spill.path().to_path_buf()),
+        buckets: Some(5),
+        user_sample: None,
+    };
+    for exec in [Exec::default(), ooc] {
+        for history in [false, true] {
+            let what = format!("{:?}, history {history}", exec.mode);
+            let (summary, t) = table_at(&files, &scope, w, anchor, history, &exec).unwrap();
+            assert_eq!(
+                (summary.first_ts, summary.last_ts),
+                (log.summary.first_ts, log.summary.last_ts),
+                "{what}"
+            );
+            assert_eq!(summary.rows_read, log.summary.rows_read, "{what}");
+            // The span was cut: fewer events held than the log has.
+            assert!(summary.events < log.summary.events, "{what}");
+            let (got, want) = if history {
+                (t.df.clone(), whole.df.clone())
+            } else {
+                (spec_columns(&t.df).unwrap(), spec_columns(&whole.df).unwrap())
+            };
+            assert!(got.height() > 100, "{what}");
+            assert!(got.equals_missing(&want), "{what}");
+        }
+    }
+}

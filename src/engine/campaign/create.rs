@@ -163,19 +163,22 @@ pub fn create(db: &mut dyn Sql, req: &mut CreateRequest) -> Result<Created> {
         run
     } else {
         let manifest = crate::engine::run::format::read_manifest(&req.run_dir)?;
-        let (rows, files) =
-            crate::engine::run::score::rows_at(&manifest, &req.data, anchor, &req.exec)?;
         let fitted = run.fitted(&model).ok_or_else(|| {
             Error::Config(format!("the run's saved {model} model could not be loaded"))
         })?;
-        let scores = fitted.predict(&rows)?;
         // The runner-up breaks the model's ties at the new anchor as at the test anchor
         // (SPEC §5); should it fail to score there, recency does.
-        let others: Vec<(String, Vec<f64>)> =
-            crate::engine::targeting::order::runner_up(&run, &model)
-                .and_then(|r| Some((r.to_string(), run.fitted(r)?.predict(&rows).ok()?)))
-                .into_iter()
-                .collect();
+        let runner_up = crate::engine::targeting::order::runner_up(&run, &model)
+            .and_then(|r| Some((r.to_string(), run.fitted(r)?)));
+        let history =
+            fitted.reads_history() || runner_up.as_ref().is_some_and(|r| r.1.reads_history());
+        let (rows, files) =
+            crate::engine::run::score::rows_at(&manifest, &req.data, anchor, history, &req.exec)?;
+        let scores = fitted.predict(&rows)?;
+        let others: Vec<(String, Vec<f64>)> = runner_up
+            .and_then(|(r, m)| Some((r, m.predict(&rows).ok()?)))
+            .into_iter()
+            .collect();
         inputs = files;
         run.rescored(&model, rows, scores, others)?
     };

@@ -19,13 +19,15 @@ pub struct LogSummary {
     pub files: Vec<InputFile>,
     /// Rows in the files, before scope filters and de-duplication.
     pub rows_read: u64,
-    /// Rows that passed the scope filters, duplicates included.
+    /// Rows that passed the scope filters (and, loaded `Within` a span, lie in it),
+    /// duplicates included.
     pub rows_in_scope: u64,
     /// Exact duplicate rows dropped from the scoped log.
     pub duplicates: u64,
     /// Events in the scoped, de-duplicated log.
     pub events: u64,
     pub users: u64,
+    /// The scoped log's first and last event (of all of it, also when loaded `Within` a span).
     pub first_ts: i64,
     pub last_ts: i64,
     pub scope: Scope,
@@ -55,6 +57,32 @@ pub struct EventLog {
     /// Distinct brands in byte order: `__brand_rank` indexes this.
     pub brands: Vec<String>,
     pub summary: LogSummary,
+}
+
+/// Only the events in `[from, to)` are wanted (one anchor's lookback and horizon: nothing
+/// outside them is a feature or a label there). The others are still read, checked and
+/// counted in the data's time range, but never held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Within {
+    pub from: i64,
+    pub to: i64,
+}
+
+impl Within {
+    pub fn expr(&self) -> Expr {
+        col(TS).gt_eq(lit(self.from)).and(col(TS).lt(lit(self.to)))
+    }
+
+    pub fn contains(&self, ts: i64) -> bool {
+        self.from <= ts && ts < self.to
+    }
+
+    /// " between <from> and <to>" for messages; empty without a span.
+    pub fn text(within: Option<Within>) -> String {
+        within.map_or(String::new(), |w| {
+            format!(" between {} and {}", fmt_human(w.from), fmt_human(w.to))
+        })
+    }
 }
 
 fn count_rows(files: &[InputFile]) -> Result<u64> {
@@ -120,6 +148,25 @@ pub fn scope_expr(all: &LazyFrame, files: &[InputFile], scope: &Scope) -> Result
     Ok(keep)
 }
 
+/// The first and last event in scope of the whole log (the bad-row check is the loading
+/// pass's); one streaming pass over the time and scope columns.
+fn scoped_range(all: &LazyFrame, files: &[InputFile], keep: Expr) -> Result<(i64, i64)> {
+    let df = all
+        .clone()
+        .filter(col(BAD).not().and(keep))
+        .select([col(TS).min().alias("first"), col(TS).max().alias("last")])
+        .collect_with_engine(Engine::Streaming)
+        .map(|r| r.unwrap_single())
+        .map_err(|e| explain_failure(files, "reading the event log's time range", e))?;
+    let get = |name: &str| {
+        df.column(name)
+            .ok()
+            .and_then(|c| c.get(0).ok())
+            .and_then(|v| v.extract::<i64>())
+    };
+    Ok((get("first").unwrap_or(0), get("last").unwrap_or(0)))
+}
+
 /// The first bad row of the inputs, as the clearest error we can give (`file_idx` is the
 /// index of a file known to hold one, or of the first of a run of files scanned together
 /// among which one does: the first of them with a problem is named).
@@ -139,6 +186,12 @@ pub fn bad_input(files: &[InputFile], file_idx: usize) -> Error {
 
 /// Read, check, scope and de-duplicate the log.
 pub fn load(files: &[InputFile], scope: &Scope) -> Result<EventLog> {
+    load_within(files, scope, None)
+}
+
+/// `load`, holding only the events `within` a span (the summary's time range is still the
+/// whole scoped log's, so anchors are checked against the data as `load` would).
+pub fn load_within(files: &[InputFile], scope: &Scope, within: Option<Within>) -> Result<EventLog> {
     let mut timings = Vec::new();
     let mut clock = std::time::Instant::now();
     let mut lap = |name: &'static str, timings: &mut Vec<(&'static str, f64)>| {
@@ -147,7 +200,7 @@ pub fn load(files: &[InputFile], scope: &Scope) -> Result<EventLog> {
     };
     let all = scan_all(files)?;
     // Without a scope filter every row is read anyway: count them there, not in a second pass.
-    let counted = if scope.is_empty() {
+    let counted = if scope.is_empty() && within.is_none() {
         None
     } else {
         Some(count_rows(files)?)
@@ -158,9 +211,17 @@ pub fn load(files: &[InputFile], scope: &Scope) -> Result<EventLog> {
     if scope.category.is_some() {
         lap("resolve categories", &mut timings);
     }
+    let range = match within {
+        Some(_) => Some(scoped_range(&all, files, keep.clone())?),
+        None => None,
+    };
+    let wanted = match within {
+        Some(w) => keep.and(w.expr()),
+        None => keep,
+    };
     // Bad rows are kept whatever their scope, so a broken file is reported, not half-read.
     let scoped = all
-        .filter(col(BAD).or(keep))
+        .filter(col(BAD).or(wanted))
         .collect_with_engine(Engine::Streaming)
         .map(|r| r.unwrap_single())
         .map_err(|e| explain_failure(files, "reading the event log", e))?;
@@ -195,14 +256,19 @@ pub fn load(files: &[InputFile], scope: &Scope) -> Result<EventLog> {
     }
     if rows_in_scope == 0 {
         return Err(Error::Config(format!(
-            "no events left after the scope filters ({}); {} events were read",
+            "no events left after the scope filters ({}){}; {} events were read",
             scope.describe(),
+            Within::text(within),
             rows_read
         )));
     }
 
     // Exact duplicates count once (SPEC §1): compared on every parsed column.
     let mut log = event_log(scoped.drop_many([BAD, FILE_IDX]), files, scope, rows_read)?;
+    if let Some((first, last)) = range {
+        log.summary.first_ts = first;
+        log.summary.last_ts = last;
+    }
     lap("dedup and sort", &mut timings);
     log.summary.timings = timings;
     Ok(log)

@@ -11,6 +11,6 @@ pub mod source;
 pub mod synth;
 pub mod text_file;
 
-pub use log::{EventLog, LogSummary, load};
+pub use log::{EventLog, LogSummary, Within, load, load_within};
 pub use scope::Scope;
 pub use source::{Format, InputFile, resolve};

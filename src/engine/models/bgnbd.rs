@@ -132,6 +132,10 @@ impl Model for BgNbd {
         "bgnbd"
     }
 
+    fn reads_history(&self) -> bool {
+        true
+    }
+
     fn fit(&mut self, train: &Data, _val: &Data, ctx: &FitCtx) -> Result<()> {
         if train.hist.len() != train.n() {
             return Err(Error::Config(

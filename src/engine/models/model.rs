@@ -47,6 +47,11 @@ pub trait Model: Send + Sync {
     fn contributions(&self, _x: &Data) -> Option<Vec<[f64; N_FEATURES]>> {
         None
     }
+    /// Does the model read each user's whole visit history before the anchor (not only the
+    /// 14 features of the lookback)? Rows for it are then built from the whole log before it.
+    fn reads_history(&self) -> bool {
+        false
+    }
 }
 
 /// The error of a saved model that is not whole.

@@ -54,7 +54,13 @@ pub fn score(req: &ScoreRequest) -> Result<Scored> {
     let model = models::load(&name, &read_json(&mpath)?)
         .and_then(|m| m.check().map(|()| m))
         .map_err(|e| Error::in_file(&mpath, e.to_string()))?;
-    let (x, inputs) = rows_at(&manifest, &req.data, req.anchor, &req.exec)?;
+    let (x, inputs) = rows_at(
+        &manifest,
+        &req.data,
+        req.anchor,
+        model.reads_history(),
+        &req.exec,
+    )?;
     let scores = model.predict(&x)?;
     let order = rank(&scores, &x.users, &x.anchors);
     Ok(Scored {
@@ -71,11 +77,13 @@ pub fn score(req: &ScoreRequest) -> Result<Scored> {
 
 /// The feature rows of every eligible user at `anchor`, built from `data` (the run's own
 /// inputs when empty, which must be the very files it was trained on) with the run's scope and
-/// window; and the files read.
+/// window; and the files read. `history`: the rows are for a model that reads the visit
+/// history (see `table_at`).
 pub fn rows_at(
     manifest: &format::Manifest,
     data: &[String],
     anchor: i64,
+    history: bool,
     exec: &crate::engine::dataset::out_of_core::Exec,
 ) -> Result<(Data, Vec<PathBuf>)> {
     let cfg = &manifest.config;
@@ -98,7 +106,14 @@ pub fn rows_at(
     } else {
         data::resolve(data)?
     };
-    let (_, table) = table_at(&files, &cfg.dataset.scope, cfg.dataset.window, anchor, exec)?;
+    let (_, table) = table_at(
+        &files,
+        &cfg.dataset.scope,
+        cfg.dataset.window,
+        anchor,
+        history,
+        exec,
+    )?;
     let x = Data::from_table(&table.df, Split::Test)?;
     Ok((x, files.into_iter().map(|f| f.path).collect()))
 }
@@ -106,12 +121,15 @@ pub fn rows_at(
 /// The feature table of every eligible user at `anchor` (one test anchor), built from `files`
 /// in `scope` with window `w`, in memory or out of core as `exec` says. Only the lookback has
 /// to lie in the data: the horizon is what is predicted (the labels are right only where the
-/// logs cover it, which the caller checks when it reads them).
+/// logs cover it, which the caller checks when it reads them). Only the events a row at
+/// `anchor` reads are held: `[t − W, t + H)`, or with `history` (for a model that reads the
+/// visit history, `Model::reads_history`) everything before `t + H`.
 pub fn table_at(
     files: &[data::InputFile],
     scope: &data::Scope,
     w: crate::engine::label::Window,
     anchor: i64,
+    history: bool,
     exec: &crate::engine::dataset::out_of_core::Exec,
 ) -> Result<(data::LogSummary, features::FeatureTable)> {
     let plan_of = |first: i64, last: i64| -> Result<AnchorPlan> {
@@ -131,11 +149,19 @@ pub fn table_at(
             window: w,
         })
     };
+    let within = data::Within {
+        from: if history {
+            i64::MIN
+        } else {
+            anchor.saturating_sub(w.lookback_us())
+        },
+        to: anchor.saturating_add(w.horizon_us()),
+    };
     if crate::engine::dataset::out_of_core::out_of_core(files, exec) {
         let none = &|_: &'static str, _: u64, _: u64| {};
-        crate::engine::dataset::out_of_core::build(files, scope, plan_of, exec, none)
+        crate::engine::dataset::out_of_core::build_within(files, scope, within, plan_of, exec, none)
     } else {
-        let log = data::load(files, scope)?;
+        let log = data::load_within(files, scope, Some(within))?;
         let plan = plan_of(log.summary.first_ts, log.summary.last_ts)?;
         Ok((log.summary.clone(), features::build(&log, &plan)?))
     }

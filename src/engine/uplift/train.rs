@@ -14,7 +14,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
-use super::evaluate::{Estimate, UpliftEval, evaluate};
+use super::evaluate::{Estimate, UpliftEval, evaluate_all};
 use super::learners::{self, Fitted, Fold, Method};
 use super::metrics::{Curve, qini_curve};
 use crate::engine::campaign::Campaign;
@@ -400,7 +400,35 @@ fn choose(val: &[(Method, UpliftEval)], flat: &[bool]) -> MethodChoice {
     }
 }
 
+/// Each phase's time as a `tracing` event (`CHURN_LOG=info`), for profiling.
+struct Laps {
+    at: std::time::Instant,
+    what: &'static str,
+}
+
+impl Laps {
+    fn next(&mut self, what: &'static str, progress: &dyn Fn(&str)) {
+        self.end();
+        progress(what);
+        self.what = what;
+    }
+
+    fn end(&mut self) {
+        let now = std::time::Instant::now();
+        tracing::info!(
+            "uplift train: {} {:.2} s",
+            self.what,
+            (now - self.at).as_secs_f64()
+        );
+        self.at = now;
+    }
+}
+
 pub fn train(req: &UpliftRequest) -> Result<Trained> {
+    let mut laps = Laps {
+        at: std::time::Instant::now(),
+        what: "checks",
+    };
     let c = &req.campaign;
     let name = campaign_name(c);
     if req.methods.is_empty() {
@@ -409,10 +437,16 @@ pub fn train(req: &UpliftRequest) -> Result<Trained> {
     check_groups(c, &req.targets)?;
     let anchor = c.anchor_us()?;
     let risk = risk_model(req)?;
-    (req.progress)("features at the campaign's anchor");
+    laps.next("features at the campaign's anchor", req.progress);
     let files = data::resolve(&req.data)?;
-    let (summary, table) =
-        crate::engine::run::score::table_at(&files, &risk.scope, risk.window, anchor, &req.exec)?;
+    let (summary, table) = crate::engine::run::score::table_at(
+        &files,
+        &risk.scope,
+        risk.window,
+        anchor,
+        risk.model.as_ref().is_some_and(|m| m.reads_history()),
+        &req.exec,
+    )?;
     check_horizon(c, summary.first_ts, summary.last_ts)?;
     let all = Data::from_table(&table.df, Split::Test)?;
     drop(table);
@@ -502,7 +536,7 @@ pub fn train(req: &UpliftRequest) -> Result<Trained> {
     let (vx, vt, ve) = part(&val_idx);
     let (ex, et, ee) = part(&eval_idx);
 
-    (req.progress)("fitting the uplift learners");
+    laps.next("fitting the uplift learners", req.progress);
     let mut methods = req.methods.clone();
     methods.sort_unstable();
     methods.dedup();
@@ -529,30 +563,29 @@ pub fn train(req: &UpliftRequest) -> Result<Trained> {
     let ks: Vec<KPct> = KS_BP.iter().map(|&bp| KPct { bp }).collect();
     let response = |d: &Data| -> Vec<bool> { d.y.iter().map(|&y| !y).collect() };
 
-    (req.progress)("choosing the method on the val users");
+    laps.next("choosing the method on the val users", req.progress);
     let (vr, er) = (response(&vx), response(&ex));
-    let mut val = Vec::new();
-    let mut flat = Vec::new();
-    for &m in &methods {
-        let s = models.predict(m, &vx, &ve)?;
-        flat.push(s.windows(2).all(|w| w[0] == w[1]));
-        val.push((m, evaluate(&vr, &vt, &s, &ks, RESAMPLES, req.seed)?));
-    }
+    let val_scores: Vec<Vec<f64>> = methods
+        .iter()
+        .map(|&m| models.predict(m, &vx, &ve))
+        .collect::<Result<_>>()?;
+    let flat: Vec<bool> = val_scores
+        .iter()
+        .map(|s| s.windows(2).all(|w| w[0] == w[1]))
+        .collect();
+    let refs: Vec<&[f64]> = val_scores.iter().map(Vec::as_slice).collect();
+    let val: Vec<(Method, UpliftEval)> = methods
+        .iter()
+        .copied()
+        .zip(evaluate_all(&vr, &vt, &refs, &ks, RESAMPLES, req.seed)?)
+        .collect();
     let choice = choose(&val, &flat);
 
-    (req.progress)("judging on the evaluation users");
-    let mut eval_uplift = Vec::new();
-    let mut judged = Vec::new();
-    for &m in &methods {
-        let s = models.predict(m, &ex, &ee)?;
-        judged.push(Judged {
-            name: m.name().into(),
-            eval: evaluate(&er, &et, &s, &ks, RESAMPLES, req.seed)?,
-        });
-        eval_uplift.push((m, s));
-    }
-    // The chosen method's column first.
-    eval_uplift.sort_by_key(|(m, _)| *m != choice.chosen);
+    laps.next("judging on the evaluation users", req.progress);
+    let mut eval_uplift = methods
+        .iter()
+        .map(|&m| Ok((m, models.predict(m, &ex, &ee)?)))
+        .collect::<Result<Vec<_>>>()?;
     let eval_risk = match &risk.model {
         Some(m) => m.predict(&ex)?,
         None => models
@@ -564,8 +597,27 @@ pub fn train(req: &UpliftRequest) -> Result<Trained> {
         let mut r = ChaCha8Rng::seed_from_u64(req.seed ^ 0x7a4d_0b5e_11ab_c0de);
         (0..ex.n()).map(|_| r.random::<f64>()).collect()
     };
-    let risk_eval = evaluate(&er, &et, &eval_risk, &ks, RESAMPLES, req.seed)?;
-    let random_eval = evaluate(&er, &et, &random, &ks, RESAMPLES, req.seed)?;
+    // Every ranking of the eval users in one pass over the same resamples (so they pair).
+    let mut refs: Vec<&[f64]> = eval_uplift.iter().map(|(_, s)| s.as_slice()).collect();
+    refs.push(&eval_risk);
+    refs.push(&random);
+    let mut evals = evaluate_all(&er, &et, &refs, &ks, RESAMPLES, req.seed)?;
+    let random_eval = evals
+        .pop()
+        .ok_or_else(|| Error::Config("random was not judged".into()))?;
+    let risk_eval = evals
+        .pop()
+        .ok_or_else(|| Error::Config("risk was not judged".into()))?;
+    let mut judged: Vec<Judged> = methods
+        .iter()
+        .zip(evals)
+        .map(|(m, eval)| Judged {
+            name: m.name().into(),
+            eval,
+        })
+        .collect();
+    // The chosen method's column first.
+    eval_uplift.sort_by_key(|(m, _)| *m != choice.chosen);
     let chosen_eval = judged
         .iter()
         .find(|j| j.name == choice.chosen.name())
@@ -598,6 +650,7 @@ pub fn train(req: &UpliftRequest) -> Result<Trained> {
         name: "random".into(),
         eval: random_eval,
     });
+    laps.end();
     let report = UpliftReport {
         campaign_id: c.id,
         campaign: c.name.clone(),

@@ -14,7 +14,7 @@ use super::rows::{Layout, append};
 use crate::engine::data::log::{bad_input, scan_all, scope_expr};
 use crate::engine::data::scan::{bad_expr, scan_file_unchecked};
 use crate::engine::data::schema::*;
-use crate::engine::data::{InputFile, Scope};
+use crate::engine::data::{InputFile, Scope, Within};
 use crate::engine::error::PolarsContext;
 use crate::engine::{Error, Result};
 
@@ -117,6 +117,8 @@ struct PassState {
     rows_in_scope: u64,
     first_ts: i64,
     last_ts: i64,
+    /// Only these events are spilled (the time range is still of every scoped event).
+    within: Option<Within>,
     bad_file: Option<usize>,
     failed: Option<Error>,
 }
@@ -157,23 +159,35 @@ impl PassState {
             return Ok(true);
         }
         let keep = df.column(KEEP).and_then(|c| c.bool()).ctx(|| KEEP.into())?;
-        let kept = df
+        let mut kept = df
             .filter(keep)
             .and_then(|d| d.select(SPILLED))
             .ctx(|| "scoping events".into())?;
         if kept.height() == 0 {
             return Ok(false);
         }
-        self.rows_in_scope += kept.height() as u64;
-        let users = kept
-            .column(USER_ID)
-            .and_then(|c| c.i64())
-            .ctx(|| USER_ID.into())?;
         let ts = kept.column(TS).and_then(|c| c.i64()).ctx(|| TS.into())?;
         if let (Some(lo), Some(hi)) = (ts.min(), ts.max()) {
             self.first_ts = self.first_ts.min(lo);
             self.last_ts = self.last_ts.max(hi);
         }
+        if let Some(w) = self.within {
+            let inside: BooleanChunked = ts
+                .iter()
+                .map(|t| t.is_some_and(|t| w.contains(t)))
+                .collect();
+            kept = kept
+                .filter(&inside)
+                .ctx(|| "keeping the events in the span".into())?;
+            if kept.height() == 0 {
+                return Ok(false);
+            }
+        }
+        self.rows_in_scope += kept.height() as u64;
+        let users = kept
+            .column(USER_ID)
+            .and_then(|c| c.i64())
+            .ctx(|| USER_ID.into())?;
         let b_of: Vec<u32> = users
             .iter()
             .map(|u| self.ranges.of(u.unwrap_or(0)) as u32)
@@ -213,9 +227,11 @@ pub(super) struct Spilled {
     pub(super) last_ts: i64,
 }
 
+#[allow(clippy::too_many_arguments)] // the pass's inputs, each of its own kind
 pub(super) fn spill(
     files: &[InputFile],
     scope: &Scope,
+    within: Option<Within>,
     n_buckets: usize,
     user_sample: Option<u64>,
     budget: u64,
@@ -255,6 +271,7 @@ pub(super) fn spill(
         rows_in_scope: 0,
         first_ts: i64::MAX,
         last_ts: i64::MIN,
+        within,
         bad_file: None,
         failed: None,
     }));

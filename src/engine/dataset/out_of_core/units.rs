@@ -15,7 +15,7 @@ use super::budget::{
 use super::spill::{PassProgress, profile, release_freed, spill, spill_root};
 use crate::engine::data::log::event_log;
 use crate::engine::data::schema::*;
-use crate::engine::data::{EventLog, InputFile, LogSummary, Scope};
+use crate::engine::data::{EventLog, InputFile, LogSummary, Scope, Within};
 use crate::engine::error::PolarsContext;
 use crate::engine::features::columns::ANCHOR;
 use crate::engine::features::table::{
@@ -29,9 +29,11 @@ use crate::engine::{Error, Result};
 
 /// Spill `files` and hand `f` each unit's table rows (sorted by anchor, then user; units in
 /// ascending user order), with the plan. Returns the log's summary and the plan.
+#[allow(clippy::too_many_arguments)] // the pass's inputs, each of its own kind
 fn for_each_unit(
     files: &[InputFile],
     scope: &Scope,
+    within: Option<Within>,
     plan_of: impl FnOnce(i64, i64) -> Result<AnchorPlan>,
     exec: &Exec,
     work: &WorkDir,
@@ -52,6 +54,7 @@ fn for_each_unit(
     let spilled = spill(
         files,
         scope,
+        within,
         n_buckets.max(1),
         exec.user_sample,
         budget,
@@ -68,8 +71,9 @@ fn for_each_unit(
     }
     if spilled.rows_in_scope == 0 {
         return Err(Error::Config(format!(
-            "no events left after the scope filters ({}); {} events were read",
+            "no events left after the scope filters ({}){}; {} events were read",
             scope.describe(),
+            Within::text(within),
             spilled.rows_read
         )));
     }
@@ -174,7 +178,19 @@ pub fn build(
     exec: &Exec,
     progress: PassProgress,
 ) -> Result<(LogSummary, FeatureTable)> {
-    build_sampled(files, scope, plan_of, exec, None, progress)
+    build_inner(files, scope, None, plan_of, exec, None, progress)
+}
+
+/// `build`, spilling only the events `within` a span (one anchor's lookback and horizon).
+pub fn build_within(
+    files: &[InputFile],
+    scope: &Scope,
+    within: Within,
+    plan_of: impl FnOnce(i64, i64) -> Result<AnchorPlan>,
+    exec: &Exec,
+    progress: PassProgress,
+) -> Result<(LogSummary, FeatureTable)> {
+    build_inner(files, scope, Some(within), plan_of, exec, None, progress)
 }
 
 /// `build`, keeping of each unit's rows only what `sampler` keeps (label counts are of all
@@ -182,6 +198,18 @@ pub fn build(
 pub fn build_sampled(
     files: &[InputFile],
     scope: &Scope,
+    plan_of: impl FnOnce(i64, i64) -> Result<AnchorPlan>,
+    exec: &Exec,
+    sampler: Option<crate::engine::features::row_sample::Sampler>,
+    progress: PassProgress,
+) -> Result<(LogSummary, FeatureTable)> {
+    build_inner(files, scope, None, plan_of, exec, sampler, progress)
+}
+
+fn build_inner(
+    files: &[InputFile],
+    scope: &Scope,
+    within: Option<Within>,
     plan_of: impl FnOnce(i64, i64) -> Result<AnchorPlan>,
     exec: &Exec,
     mut sampler: Option<crate::engine::features::row_sample::Sampler>,
@@ -192,6 +220,7 @@ pub fn build_sampled(
     let (summary, plan, counts) = for_each_unit(
         files,
         scope,
+        within,
         plan_of,
         exec,
         &work,
@@ -256,8 +285,15 @@ pub fn write_features(
     )? == crate::engine::io::file_kind::FileKind::Csv;
     let work = WorkDir::new(&spill_root(exec)?, SPILL_PREFIX)?;
     let mut unit_files: Vec<PathBuf> = Vec::new();
-    let (summary, plan, counts) =
-        for_each_unit(files, scope, plan_of, exec, &work, progress, |_, df| {
+    let (summary, plan, counts) = for_each_unit(
+        files,
+        scope,
+        None,
+        plan_of,
+        exec,
+        &work,
+        progress,
+        |_, df| {
             let mut df = spec_columns(&df)?;
             let path = work
                 .path()
@@ -269,7 +305,8 @@ pub fn write_features(
                 .ctx(|| format!("spilling to {}", path.display()))?;
             unit_files.push(path);
             Ok(())
-        })?;
+        },
+    )?;
     check_splits(&plan, &counts)?;
     let clock = std::time::Instant::now();
     // One anchor of one unit at a time: what is held is that slice.
