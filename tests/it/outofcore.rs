@@ -522,7 +522,10 @@ fn one_anchors_table_from_its_span_is_the_whole_logs() {
             let (got, want) = if history {
                 (t.df.clone(), whole.df.clone())
             } else {
-                (spec_columns(&t.df).unwrap(), spec_columns(&whole.df).unwrap())
+                (
+                    spec_columns(&t.df).unwrap(),
+                    spec_columns(&whole.df).unwrap(),
+                )
             };
             assert!(got.height() > 100, "{what}");
             assert!(got.equals_missing(&want), "{what}");
