@@ -532,3 +532,43 @@ fn one_anchors_table_from_its_span_is_the_whole_logs() {
         }
     }
 }
+
+/// A span outside the logs gets the caller's range error (naming the anchor and the logs'
+/// range), not "no events", in memory and out of core, and for an imported campaign's
+/// population.
+#[test]
+fn a_span_outside_the_logs_is_named_by_the_range_check() {
+    use churn_tui::engine::data::resolve;
+    use churn_tui::engine::run::score::table_at;
+    let files = resolve(&["sample_data/2019-Oct.csv.gz".to_string()]).unwrap();
+    let scope = Scope::default();
+    let w = Window::default();
+    let late = secs("2021-01-01 00:00:00") * 1_000_000;
+    let spill = tempfile::tempdir().unwrap();
+    let ooc = Exec {
+        mode: Mode::OutOfCore,
+        memory: Some(2 << 20),
+        spill_dir: Some(spill.path().to_path_buf()),
+        buckets: Some(3),
+        user_sample: None,
+    };
+    for exec in [Exec::default(), ooc] {
+        let e = table_at(&files, &scope, w, late, false, &exec)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            e.contains("cannot score at 2021-01-01") && e.contains("must lie inside the data"),
+            "{:?}: {e}",
+            exec.mode
+        );
+    }
+    let e = churn_tui::engine::campaign::import::population(&files, &scope, late, w)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        e.contains("the anchor 2021-01-01") && e.contains("must lie inside the logs"),
+        "{e}"
+    );
+}

@@ -287,18 +287,27 @@ pub fn population(
     anchor: i64,
     window: Window,
 ) -> Result<HashSet<i64>> {
-    let log = data::load(files, scope)?;
-    let range = DataRange::of(log.summary.first_ts, log.summary.last_ts);
-    let from = anchor - window.lookback_us();
-    if from < range.start || anchor > range.end {
-        return Err(Error::Config(format!(
-            "the anchor {}: its lookback [t − {}d, t) must lie inside the logs ({} – {})",
-            fmt_anchor(anchor),
-            window.lookback_days,
-            fmt_anchor(range.start),
-            fmt_anchor(range.end)
-        )));
-    }
+    let from = anchor.saturating_sub(window.lookback_us());
+    // Only the lookback is held; the range checked is the whole log's, before it is read.
+    let inside = |first: i64, last: i64| -> Result<()> {
+        let range = DataRange::of(first, last);
+        if from < range.start || anchor > range.end {
+            return Err(Error::Config(format!(
+                "the anchor {}: its lookback [t − {}d, t) must lie inside the logs ({} – {})",
+                fmt_anchor(anchor),
+                window.lookback_days,
+                fmt_anchor(range.start),
+                fmt_anchor(range.end)
+            )));
+        }
+        Ok(())
+    };
+    let log = data::load_within(
+        files,
+        scope,
+        Some(data::Within { from, to: anchor }),
+        inside,
+    )?;
     super::readout::active_between(&log, from, anchor)
 }
 

@@ -150,7 +150,7 @@ pub fn scope_expr(all: &LazyFrame, files: &[InputFile], scope: &Scope) -> Result
 
 /// The first and last event in scope of the whole log (the bad-row check is the loading
 /// pass's); one streaming pass over the time and scope columns.
-fn scoped_range(all: &LazyFrame, files: &[InputFile], keep: Expr) -> Result<(i64, i64)> {
+fn scoped_range(all: &LazyFrame, files: &[InputFile], keep: Expr) -> Result<Option<(i64, i64)>> {
     let df = all
         .clone()
         .filter(col(BAD).not().and(keep))
@@ -164,7 +164,8 @@ fn scoped_range(all: &LazyFrame, files: &[InputFile], keep: Expr) -> Result<(i64
             .and_then(|c| c.get(0).ok())
             .and_then(|v| v.extract::<i64>())
     };
-    Ok((get("first").unwrap_or(0), get("last").unwrap_or(0)))
+    // None: no event in scope at all (the loading pass says so, with the counts).
+    Ok(get("first").zip(get("last")))
 }
 
 /// The first bad row of the inputs, as the clearest error we can give (`file_idx` is the
@@ -186,12 +187,19 @@ pub fn bad_input(files: &[InputFile], file_idx: usize) -> Error {
 
 /// Read, check, scope and de-duplicate the log.
 pub fn load(files: &[InputFile], scope: &Scope) -> Result<EventLog> {
-    load_within(files, scope, None)
+    load_within(files, scope, None, |_, _| Ok(()))
 }
 
 /// `load`, holding only the events `within` a span (the summary's time range is still the
-/// whole scoped log's, so anchors are checked against the data as `load` would).
-pub fn load_within(files: &[InputFile], scope: &Scope, within: Option<Within>) -> Result<EventLog> {
+/// whole scoped log's, so anchors are checked against the data as `load` would). `check` sees
+/// the whole scoped log's first and last event before the span is read: a span outside the
+/// logs gets the caller's error, not "no events".
+pub fn load_within(
+    files: &[InputFile],
+    scope: &Scope,
+    within: Option<Within>,
+    check: impl FnOnce(i64, i64) -> Result<()>,
+) -> Result<EventLog> {
     let mut timings = Vec::new();
     let mut clock = std::time::Instant::now();
     let mut lap = |name: &'static str, timings: &mut Vec<(&'static str, f64)>| {
@@ -212,9 +220,13 @@ pub fn load_within(files: &[InputFile], scope: &Scope, within: Option<Within>) -
         lap("resolve categories", &mut timings);
     }
     let range = match within {
-        Some(_) => Some(scoped_range(&all, files, keep.clone())?),
+        Some(_) => scoped_range(&all, files, keep.clone())?,
         None => None,
     };
+    let mut check = Some(check);
+    if let (Some((first, last)), Some(check)) = (range, check.take_if(|_| within.is_some())) {
+        check(first, last)?;
+    }
     let wanted = match within {
         Some(w) => keep.and(w.expr()),
         None => keep,
@@ -258,7 +270,7 @@ pub fn load_within(files: &[InputFile], scope: &Scope, within: Option<Within>) -
         return Err(Error::Config(format!(
             "no events left after the scope filters ({}){}; {} events were read",
             scope.describe(),
-            Within::text(within),
+            Within::text(within.filter(|_| range.is_some())),
             rows_read
         )));
     }
@@ -268,6 +280,9 @@ pub fn load_within(files: &[InputFile], scope: &Scope, within: Option<Within>) -
     if let Some((first, last)) = range {
         log.summary.first_ts = first;
         log.summary.last_ts = last;
+    }
+    if let Some(check) = check {
+        check(log.summary.first_ts, log.summary.last_ts)?;
     }
     lap("dedup and sort", &mut timings);
     log.summary.timings = timings;

@@ -161,8 +161,15 @@ pub fn table_at(
         let none = &|_: &'static str, _: u64, _: u64| {};
         crate::engine::dataset::out_of_core::build_within(files, scope, within, plan_of, exec, none)
     } else {
-        let log = data::load_within(files, scope, Some(within))?;
-        let plan = plan_of(log.summary.first_ts, log.summary.last_ts)?;
+        let mut plan = None;
+        let log = data::load_within(files, scope, Some(within), |first, last| {
+            plan = Some(plan_of(first, last)?);
+            Ok(())
+        })?;
+        let plan = match plan {
+            Some(p) => p,
+            None => plan_of(log.summary.first_ts, log.summary.last_ts)?,
+        };
         Ok((log.summary.clone(), features::build(&log, &plan)?))
     }
 }

@@ -69,15 +69,24 @@ fn for_each_unit(
             "the input holds no events (only headers or empty files)".into(),
         ));
     }
-    if spilled.rows_in_scope == 0 {
-        return Err(Error::Config(format!(
+    // Scoped events exist (their range is known) but none in the span: the plan's own check
+    // of the range says why first.
+    let any_in_scope = spilled.first_ts <= spilled.last_ts;
+    let no_events = || {
+        Error::Config(format!(
             "no events left after the scope filters ({}){}; {} events were read",
             scope.describe(),
-            Within::text(within),
+            Within::text(within.filter(|_| any_in_scope)),
             spilled.rows_read
-        )));
+        ))
+    };
+    if !any_in_scope {
+        return Err(no_events());
     }
     let plan = plan_of(spilled.first_ts, spilled.last_ts)?;
+    if spilled.rows_in_scope == 0 {
+        return Err(no_events());
+    }
 
     // Consecutive buckets packed into units of at most `capacity` events (a bucket larger
     // than that is a unit of its own).
