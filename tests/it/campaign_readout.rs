@@ -285,3 +285,34 @@ fn a_log_without_the_campaigns_users_is_refused_naming_the_overlap() {
     );
     assert_eq!(count(conn.as_mut(), "campaign_readouts"), 0);
 }
+
+/// A bad row anywhere in the logs (here long before the horizon, which the read-out does not
+/// count) stops the read-out with the file and line named, and nothing is stored.
+#[test]
+fn a_bad_row_in_the_logs_is_named_and_nothing_is_stored() {
+    let d = tempfile::tempdir().unwrap();
+    let mut db = sqlite(d.path());
+    let (tiers, ph) = (TierRule::default(), phrases());
+    let mut none = |_: usize| {};
+    let mut req = request(&tiers, &ph, &mut none);
+    req.name = Some("bad".into());
+    create(db.as_mut(), &mut req).unwrap();
+    let c = find(db.as_mut(), "bad").unwrap();
+    let text = "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session\n\
+                2019-10-02 10:00:00 UTC,view,1,2,,apple,1.5,7,s\n\
+                2019-10-02 11:00:00 UTC,teleport,1,2,,apple,1.5,7,s\n";
+    let bad = common::write(d.path(), "bad.csv", text);
+    let e = read_out(
+        db.as_mut(),
+        &c,
+        &[
+            fixture_log().display().to_string(),
+            bad.display().to_string(),
+        ],
+    )
+    .err()
+    .map(|e| e.to_string())
+    .unwrap_or_default();
+    assert!(e.contains("bad.csv") && e.contains("line 3"), "{e}");
+    assert_eq!(count(db.as_mut(), "campaign_readouts"), 0);
+}

@@ -168,8 +168,18 @@ pub fn read_out(db: &mut dyn Sql, c: &Campaign, data: &[String]) -> Result<Vec<T
     })?;
     let (t, end) = (c.anchor_us()?, c.horizon_end_us()?);
     let files = data::resolve(data)?;
-    let log = data::load(&files, &scope)?;
-    let range = DataRange::of(log.summary.first_ts, log.summary.last_ts);
+    let targets = targets(db, c)?;
+    if targets.is_empty() {
+        return Err(Error::Config(format!(
+            "campaign {name} has no targets in {}",
+            db.describe()
+        )));
+    }
+    // One streaming pass: the logs' range, the targets seen and those active in the horizon;
+    // no event is held.
+    let ids: Vec<i64> = targets.iter().map(|(u, _, _)| *u).collect();
+    let log = data::activity::activity(&files, &scope, &ids, data::Within { from: t, to: end })?;
+    let range = DataRange::of(log.first_ts, log.last_ts);
     if range.end < end {
         // The same rule `campaign list` states (`needs logs through …`), and the logs' real
         // last event: their range's end is the midnight after it, which reads as a day more.
@@ -180,7 +190,7 @@ pub fn read_out(db: &mut dyn Sql, c: &Campaign, data: &[String]) -> Result<Vec<T
              stored",
             c.last_day_needed()?,
             fmt_anchor(end),
-            fmt_anchor(log.summary.last_ts),
+            fmt_anchor(log.last_ts),
         ))
         .hint("read it out again when the logs cover the horizon"));
     }
@@ -192,16 +202,7 @@ pub fn read_out(db: &mut dyn Sql, c: &Campaign, data: &[String]) -> Result<Vec<T
             printable(&c.anchor)
         )));
     }
-    let targets = targets(db, c)?;
-    if targets.is_empty() {
-        return Err(Error::Config(format!(
-            "campaign {name} has no targets in {}",
-            db.describe()
-        )));
-    }
-    let seen = users_of(&log)?;
-    let overlap = targets.iter().filter(|(u, _, _)| seen.contains(u)).count();
-    if overlap == 0 {
+    if log.seen == 0 {
         return Err(Error::Config(format!(
             "none of campaign {name}'s {} targets has an event in these logs (overlap 0 of \
              {}, in the campaign's scope): they are not the logs of the campaign's users, and \
@@ -211,7 +212,7 @@ pub fn read_out(db: &mut dyn Sql, c: &Campaign, data: &[String]) -> Result<Vec<T
         ))
         .hint("give the logs the campaign's run was made from, extended past its horizon"));
     }
-    let active = active_between(&log, t, end)?;
+    let active = &log.active;
     let outcomes: Vec<Outcome> = targets
         .iter()
         .map(|(u, tier, g)| Outcome {
@@ -221,14 +222,9 @@ pub fn read_out(db: &mut dyn Sql, c: &Campaign, data: &[String]) -> Result<Vec<T
         })
         .collect();
     let read_at = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
-    let rows = tally(&outcomes, &fmt_anchor(log.summary.last_ts), &read_at);
+    let rows = tally(&outcomes, &fmt_anchor(log.last_ts), &read_at);
     store(db, c.id, &rows)?;
     Ok(rows)
-}
-
-/// Every user with an event in `log`.
-fn users_of(log: &data::EventLog) -> Result<HashSet<i64>> {
-    active_between(log, i64::MIN, i64::MAX)
 }
 
 const READOUT_COLS: [&str; 11] = [

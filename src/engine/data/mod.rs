@@ -1,6 +1,7 @@
 //! Reading REES46-schema event logs: locating files, checking them, scoping and de-duplicating,
 //! and a synthetic generator for the same schema.
 
+pub mod activity;
 pub mod diagnose;
 pub mod log;
 pub mod sample_log;
