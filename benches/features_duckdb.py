@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""The feature table in memory: churn-tui against DuckDB running the query churn-tui prints
+(issue 28, goal 1; a benchmark, not a test).
+
+    python3 benches/features_duckdb.py BIN LOG.parquet [--reps 3] [--threads 2]
+
+LOG is a Parquet log; `churn-tui gen --users 720000 --seed 7 --out LOG.parquet` makes the 3.99M-
+event one the README quotes. Each rep runs, one after the other, `BIN features --data LOG --out
+…parquet` and DuckDB (in its own process, `threads` and the printed query's `COPY … TO
+parquet`), both timed as whole processes with /usr/bin/time (wall and peak RSS); DuckDB's query
+alone is timed inside its process too. The query is printed by `BIN sql --dialect duckdb
+--time-range FIRST,LAST` with the log's own first and last event, so both compute the same
+anchors. The two tables are then compared row by row (user, anchor, split, label and the 14
+features to 1e-9). Prints the medians and the ratio. Needs duckdb (PyPI) and /usr/bin/time.
+"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+FEATURES = [
+    "n_events_30d", "active_days_30d", "n_purchase_30d", "purchase_ratio",
+    "days_since_last_event", "days_since_last_purchase", "brand_concentration_ratio",
+    "brand_switch_count_30d", "total_spend_30d", "activity_ratio_15d", "price_volatility",
+    "n_events_7d", "visit_regularity", "activity_trend",
+]
+
+DUCK = r"""
+import json, sys, time, duckdb
+log, sql, out, threads = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+t0 = time.perf_counter()
+con = duckdb.connect()
+con.execute("SET TimeZone = 'UTC'")
+con.execute(f"SET threads = {threads}")
+con.execute(f"CREATE VIEW events AS FROM read_parquet('{log}')")
+query = open(sql).read().rstrip().rstrip(";")
+t1 = time.perf_counter()
+con.execute(f"COPY ({query}) TO '{out}' (FORMAT PARQUET)")
+print(json.dumps({"query_s": time.perf_counter() - t1}))
+"""
+
+
+def timed(cmd, env=None):
+    """(wall seconds, peak RSS in MB, stdout) of a whole process, by /usr/bin/time."""
+    r = subprocess.run(["/usr/bin/time", "-f", "TIME %e %M"] + cmd, capture_output=True,
+                       text=True, env=env)
+    if r.returncode != 0:
+        sys.exit(f"{cmd[0]} failed:\n{r.stderr[-2000:]}")
+    line = [l for l in r.stderr.splitlines() if l.startswith("TIME ")][-1]
+    _, wall, kb = line.split()
+    return float(wall), int(kb) / 1024, r.stdout
+
+
+def main():
+    args = sys.argv[1:]
+    if len(args) < 2:
+        sys.exit(__doc__)
+    binary, log = os.path.abspath(args[0]), os.path.abspath(args[1])
+    reps = int(args[args.index("--reps") + 1]) if "--reps" in args else 3
+    threads = int(args[args.index("--threads") + 1]) if "--threads" in args else 2
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    first, last, events = con.execute(
+        "SELECT strftime(min(event_time), '%Y-%m-%dT%H:%M:%SZ'), "
+        "strftime(max(event_time), '%Y-%m-%dT%H:%M:%SZ'), count(*) "
+        f"FROM read_parquet('{log}')").fetchone()
+    work = tempfile.mkdtemp(prefix="features-duckdb-")
+    sql = os.path.join(work, "features.sql")
+    subprocess.run([binary, "sql", "--dialect", "duckdb", "--time-range", f"{first},{last}",
+                    "--out", sql], check=True, capture_output=True)
+    ours_out, duck_out = os.path.join(work, "ours.parquet"), os.path.join(work, "duck.parquet")
+    script = os.path.join(work, "duck.py")
+    open(script, "w").write(DUCK)
+    ours, duck, duck_query = [], [], []
+    for _ in range(reps):
+        for p in (ours_out, duck_out):
+            if os.path.exists(p):
+                os.remove(p)
+        ours.append(timed([binary, "features", "--data", log, "--out", ours_out])[:2])
+        wall, rss, out = timed([sys.executable, script, log, sql, duck_out, str(threads)])
+        duck.append((wall, rss))
+        duck_query.append(json.loads(out)["query_s"])
+
+    # The same table: every row and value.
+    # The anchor as µs since the epoch: churn-tui writes it with the UTC zone, DuckDB without.
+    cols = ", ".join(["user_id", "epoch_us(anchor)", "split", "label", "y"] + FEATURES)
+    a = con.execute(f"SELECT {cols} FROM read_parquet('{ours_out}') ORDER BY 2, 1").fetchall()
+    b = con.execute(f"SELECT {cols} FROM read_parquet('{duck_out}') ORDER BY 2, 1").fetchall()
+    same = len(a) == len(b)
+    worst = 0.0
+    for ra, rb in zip(a, b):
+        if ra[:5] != rb[:5]:
+            same = False
+            break
+        for x, y in zip(ra[5:], rb[5:]):
+            d = abs(float(x) - float(y))
+            worst = max(worst, d / max(1.0, abs(float(y))))
+    same = same and worst <= 1e-9
+
+    med = lambda xs: statistics.median(xs)
+    o_wall, o_rss = med([w for w, _ in ours]), med([r for _, r in ours])
+    d_wall, d_rss = med([w for w, _ in duck]), med([r for _, r in duck])
+    print(f"log: {log} ({events:,} events, {first} – {last}); {reps} reps, DuckDB "
+          f"{duckdb.__version__} with {threads} threads")
+    print(f"churn-tui features      median {o_wall:6.2f} s  peak {o_rss:7.0f} MB  "
+          f"(runs {', '.join(f'{w:.2f}' for w, _ in ours)})")
+    print(f"DuckDB, whole process   median {d_wall:6.2f} s  peak {d_rss:7.0f} MB  "
+          f"(runs {', '.join(f'{w:.2f}' for w, _ in duck)})")
+    print(f"DuckDB, query alone     median {med(duck_query):6.2f} s")
+    print(f"ratio (DuckDB process / churn-tui): {d_wall / o_wall:.2f}; "
+          f"against the query alone: {med(duck_query) / o_wall:.2f}")
+    print(f"tables: {len(a):,} rows, {'the same to 1e-9' if same else 'DIFFERENT'} "
+          f"(largest relative difference {worst:.1e})")
+
+
+if __name__ == "__main__":
+    main()
