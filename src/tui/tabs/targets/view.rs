@@ -142,27 +142,40 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
             ]
         })
         .collect();
+    let top = match tg.cut() {
+        Cut::Share(k) => format!("Top {k}%"),
+        Cut::Users(u) => format!("Top {} by budget", share_text(u, n)),
+    };
+    let of = format!(
+        " of {} users at {anchor} · k = {} · ",
+        thousands(n as u64),
+        thousands(k as u64),
+    );
+    let by = format!("by {}: ", tg.rank.name());
+    // Which ranking is on screen (`u` switches it when an uplift model is loaded): the method
+    // alone when its campaign does not fit, so the line never ends before naming it.
+    let ranked_by = match tg.rank.uplift() {
+        Some(u) => {
+            let label = u.model.label();
+            let used = [&top, &of, &by, &label]
+                .iter()
+                .map(|x| unicode_width::UnicodeWidthStr::width(x.as_str()))
+                .sum::<usize>();
+            if used <= usize::from(width) {
+                label
+            } else {
+                u.model.method().name().to_string()
+            }
+        }
+        None => format!("model {}", m.name),
+    };
     let mut header = vec![
         fit_line(
             vec![
-                Span::styled(
-                    match tg.cut() {
-                        Cut::Share(k) => format!("Top {k}%"),
-                        Cut::Users(u) => format!("Top {} by budget", share_text(u, n)),
-                    },
-                    t.key(),
-                ),
-                Span::raw(format!(
-                    " of {} users at {anchor} · k = {} · ",
-                    thousands(n as u64),
-                    thousands(k as u64),
-                )),
-                // Which ranking is on screen (`u` switches it when an uplift model is loaded).
-                Span::styled(format!("by {}: ", tg.rank.name()), t.key()),
-                Span::raw(match tg.rank.uplift() {
-                    Some(u) => u.model.label(),
-                    None => format!("model {}", m.name),
-                }),
+                Span::styled(top, t.key()),
+                Span::raw(of),
+                Span::styled(by, t.key()),
+                Span::raw(ranked_by),
             ],
             width,
         ),
