@@ -161,7 +161,7 @@ pub fn render(tg: &Targets, sh: &Shared, f: &mut Frame, area: Rect) {
                 .iter()
                 .map(|x| unicode_width::UnicodeWidthStr::width(x.as_str()))
                 .sum::<usize>();
-            if used <= usize::from(width) {
+            if used <= width {
                 label
             } else {
                 u.model.method().name().to_string()
