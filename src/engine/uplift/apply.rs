@@ -64,6 +64,22 @@ impl UpliftModel {
                 chosen.name()
             )));
         }
+        // A damaged or hand-edited model (a child out of range, a split on feature 99) is an
+        // error naming the file here, never a panic while scoring.
+        let models = dir.join(MODELS_FILE);
+        for m in [
+            &fitted.mu0,
+            &fitted.mu1,
+            &fitted.tau0,
+            &fitted.tau1,
+            &fitted.direct,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            crate::engine::models::Model::check(m)
+                .map_err(|e| Error::in_file(&models, e.to_string()))?;
+        }
         Ok(UpliftModel {
             dir: dir.to_path_buf(),
             report,
@@ -140,4 +156,40 @@ pub fn newest_in(dir: &Path) -> Option<PathBuf> {
         .collect();
     found.sort();
     found.pop().map(|(_, p)| p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fixture folder with one node of the chosen method's first tree edited.
+    fn damaged(edit: impl Fn(&mut serde_json::Value)) -> tempfile::TempDir {
+        let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/uplift_model");
+        let d = tempfile::tempdir().unwrap();
+        std::fs::copy(from.join(REPORT_FILE), d.path().join(REPORT_FILE)).unwrap();
+        let text = std::fs::read_to_string(from.join(MODELS_FILE)).unwrap();
+        let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        edit(&mut v["direct"]["trees"][0]["nodes"][0]);
+        std::fs::write(d.path().join(MODELS_FILE), v.to_string()).unwrap();
+        d
+    }
+
+    #[test]
+    fn a_damaged_model_is_refused_naming_its_file() {
+        assert!(UpliftModel::load(&damaged(|_| {}).path()).is_ok());
+        for (what, edit) in [
+            (
+                "child",
+                (|n: &mut serde_json::Value| n["left"] = 100_000.into()) as fn(&mut _),
+            ),
+            ("feature", |n| n["feature"] = 99.into()),
+        ] {
+            let d = damaged(edit);
+            let e = UpliftModel::load(d.path())
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(e.contains(MODELS_FILE) && e.contains(what), "{what}: {e}");
+        }
+    }
 }
