@@ -172,25 +172,16 @@ pub fn render(model: Option<&UpliftModel>, sh: &Shared, f: &mut Frame, area: Rec
         "uplift@10% [90%]",
         "AUUC",
     );
-    let w1 = cells
-        .iter()
-        .map(|c| c.0.len())
-        .max()
-        .unwrap_or(0)
-        .max(head.0.len());
-    let w2 = cells
-        .iter()
-        .map(|c| c.1.len())
-        .max()
-        .unwrap_or(0)
-        .max(head.1.len());
+    type Row = (String, String, String, String);
+    let widest = |cell: fn(&Row) -> &String, head: &str| {
+        cells
+            .iter()
+            .map(|c| cell(c).chars().count())
+            .fold(head.chars().count(), usize::max)
+    };
+    let (w1, w2) = (widest(|c| &c.0, head.0), widest(|c| &c.1, head.1));
     // AUUC before uplift@10%: where 80 columns cut a row, they cut the last interval's end.
-    let w4 = cells
-        .iter()
-        .map(|c| c.3.len())
-        .max()
-        .unwrap_or(0)
-        .max(head.3.len());
+    let w4 = widest(|c| &c.3, head.3);
     let mut lines = vec![Line::styled(
         format!(
             "  {:<w1$} {:<w2$} {:<w4$} {}",
