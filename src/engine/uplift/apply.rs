@@ -176,7 +176,7 @@ mod tests {
 
     #[test]
     fn a_damaged_model_is_refused_naming_its_file() {
-        assert!(UpliftModel::load(&damaged(|_| {}).path()).is_ok());
+        assert!(UpliftModel::load(damaged(|_| {}).path()).is_ok());
         for (what, edit) in [
             (
                 "child",
