@@ -7,12 +7,12 @@ use std::collections::HashSet;
 use polars::prelude::*;
 
 use super::diagnose::explain_failure;
-use super::log::{Within, bad_input, scan_all, scope_expr};
+use super::log::{Within, bad_input, no_input, nothing_in_scope, scan_all, scope_expr};
 use super::schema::*;
 use super::scope::Scope;
 use super::source::InputFile;
+use crate::engine::Result;
 use crate::engine::error::PolarsContext;
-use crate::engine::{Error, Result};
 
 /// What the logs say of a set of users.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,18 +63,13 @@ pub fn activity(
     }
     let rows = get("rows").and_then(|v| v.extract::<u64>()).unwrap_or(0);
     if rows == 0 {
-        return Err(Error::Config(
-            "the input holds no events (only headers or empty files)".into(),
-        ));
+        return Err(no_input());
     }
     let (Some(first_ts), Some(last_ts)) = (
         get("first").and_then(|v| v.extract::<i64>()),
         get("last").and_then(|v| v.extract::<i64>()),
     ) else {
-        return Err(Error::Config(format!(
-            "no events left after the scope filters ({}); {rows} events were read",
-            scope.describe()
-        )));
+        return Err(nothing_in_scope(scope, None, rows));
     };
     let seen = get("seen").and_then(|v| v.extract::<usize>()).unwrap_or(0);
     // No active user gives an empty list (or none at all): an empty set, never an error.

@@ -78,7 +78,7 @@ impl Within {
     }
 
     /// " between <from> and <to>" for messages; empty without a span.
-    pub fn text(within: Option<Within>) -> String {
+    fn text(within: Option<Within>) -> String {
         within.map_or(String::new(), |w| {
             format!(" between {} and {}", fmt_human(w.from), fmt_human(w.to))
         })
@@ -146,6 +146,21 @@ pub fn scope_expr(all: &LazyFrame, files: &[InputFile], scope: &Scope) -> Result
         keep = keep.and(col(PRODUCT_ID).is_in(lit(s).implode(false), false));
     }
     Ok(keep)
+}
+
+/// The error of inputs without a single row.
+pub(crate) fn no_input() -> Error {
+    Error::Config("the input holds no events (only headers or empty files)".into())
+}
+
+/// The error of a scope (and span, when there are scoped events outside it) that keeps nothing
+/// of the `rows_read`.
+pub(crate) fn nothing_in_scope(scope: &Scope, span: Option<Within>, rows_read: u64) -> Error {
+    Error::Config(format!(
+        "no events left after the scope filters ({}){}; {rows_read} events were read",
+        scope.describe(),
+        Within::text(span),
+    ))
 }
 
 /// The first and last event in scope of the whole log (the bad-row check is the loading
@@ -262,17 +277,14 @@ pub fn load_within(
     let rows_in_scope = scoped.height() as u64;
     let rows_read = counted.unwrap_or(rows_in_scope);
     if rows_read == 0 {
-        return Err(Error::Config(
-            "the input holds no events (only headers or empty files)".into(),
-        ));
+        return Err(no_input());
     }
     if rows_in_scope == 0 {
-        return Err(Error::Config(format!(
-            "no events left after the scope filters ({}){}; {} events were read",
-            scope.describe(),
-            Within::text(within.filter(|_| range.is_some())),
-            rows_read
-        )));
+        return Err(nothing_in_scope(
+            scope,
+            within.filter(|_| range.is_some()),
+            rows_read,
+        ));
     }
 
     // Exact duplicates count once (SPEC §1): compared on every parsed column.

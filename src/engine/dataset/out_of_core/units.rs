@@ -13,7 +13,7 @@ use super::budget::{
     BYTES_PER_EVENT, Exec, MAX_BUCKETS, SPILL_PREFIX, UNIT_SHARE, events_upper_bound,
 };
 use super::spill::{PassProgress, profile, release_freed, spill, spill_root};
-use crate::engine::data::log::event_log;
+use crate::engine::data::log::{event_log, no_input, nothing_in_scope};
 use crate::engine::data::schema::*;
 use crate::engine::data::{EventLog, InputFile, LogSummary, Scope, Within};
 use crate::engine::error::PolarsContext;
@@ -65,21 +65,12 @@ fn for_each_unit(
     release_freed();
     profile(&format!("spill into {n_buckets} buckets"), clock);
     if spilled.rows_read == 0 {
-        return Err(Error::Config(
-            "the input holds no events (only headers or empty files)".into(),
-        ));
+        return Err(no_input());
     }
     // Scoped events exist (their range is known) but none in the span: the plan's own check
     // of the range says why first.
     let any_in_scope = spilled.first_ts <= spilled.last_ts;
-    let no_events = || {
-        Error::Config(format!(
-            "no events left after the scope filters ({}){}; {} events were read",
-            scope.describe(),
-            Within::text(within.filter(|_| any_in_scope)),
-            spilled.rows_read
-        ))
-    };
+    let no_events = || nothing_in_scope(scope, within.filter(|_| any_in_scope), spilled.rows_read);
     if !any_in_scope {
         return Err(no_events());
     }
