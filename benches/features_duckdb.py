@@ -29,7 +29,8 @@ FEATURES = [
 
 DUCK = r"""
 import json, sys, time, duckdb
-log, sql, out, threads = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+q = lambda p: p.replace("'", "''")  # a path as a SQL string literal
+log, sql, out, threads = q(sys.argv[1]), sys.argv[2], q(sys.argv[3]), int(sys.argv[4])
 t0 = time.perf_counter()
 con = duckdb.connect()
 con.execute("SET TimeZone = 'UTC'")
@@ -62,12 +63,13 @@ def main():
     threads = int(args[args.index("--threads") + 1]) if "--threads" in args else 2
     import duckdb
 
+    q = lambda p: p.replace("'", "''")  # a path as a SQL string literal
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     first, last, events = con.execute(
         "SELECT strftime(min(event_time), '%Y-%m-%dT%H:%M:%SZ'), "
         "strftime(max(event_time), '%Y-%m-%dT%H:%M:%SZ'), count(*) "
-        f"FROM read_parquet('{log}')").fetchone()
+        f"FROM read_parquet('{q(log)}')").fetchone()
     work = tempfile.mkdtemp(prefix="features-duckdb-")
     sql = os.path.join(work, "features.sql")
     subprocess.run([binary, "sql", "--dialect", "duckdb", "--time-range", f"{first},{last}",
@@ -88,8 +90,8 @@ def main():
     # The same table: every row and value.
     # The anchor as µs since the epoch: churn-tui writes it with the UTC zone, DuckDB without.
     cols = ", ".join(["user_id", "epoch_us(anchor)", "split", "label", "y"] + FEATURES)
-    a = con.execute(f"SELECT {cols} FROM read_parquet('{ours_out}') ORDER BY 2, 1").fetchall()
-    b = con.execute(f"SELECT {cols} FROM read_parquet('{duck_out}') ORDER BY 2, 1").fetchall()
+    a = con.execute(f"SELECT {cols} FROM read_parquet('{q(ours_out)}') ORDER BY 2, 1").fetchall()
+    b = con.execute(f"SELECT {cols} FROM read_parquet('{q(duck_out)}') ORDER BY 2, 1").fetchall()
     same = len(a) == len(b)
     worst = 0.0
     for ra, rb in zip(a, b):
