@@ -29,10 +29,8 @@ pub const FEATURE_NAMES: [&str; 14] = [
     "activity_trend",
 ];
 
-/// (anchor index << 32) | user index: one integer key per (anchor, user).
-pub const KEY: &str = "__key";
-pub const KEY_SHIFT: i64 = 1 << 32;
-/// Packing (key, brand rank) into an i64 needs key < 2^43 (so at most 2^11 anchors) and fewer
-/// than 2^20 distinct brands; `features::build` checks both.
-pub const BRAND_SHIFT: i64 = 1 << 20;
-pub const MAX_ANCHORS: usize = 1 << 11;
+/// The anchor column's type: a UTC timestamp.
+pub fn anchor_dtype() -> polars::prelude::DataType {
+    use polars::prelude::{DataType, TimeUnit, TimeZone};
+    DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))
+}

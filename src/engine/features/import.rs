@@ -11,8 +11,9 @@ use std::path::Path;
 use polars::prelude::*;
 
 use super::columns::FEATURE_NAMES;
+use super::columns::anchor_dtype;
 use super::columns::{ANCHOR, SPLIT};
-use super::table::{FeatureTable, anchor_dtype, count_labels};
+use super::table::{FeatureTable, count_labels};
 use crate::engine::data::schema::USER_ID;
 use crate::engine::data::source::InputFile;
 use crate::engine::data::{LogSummary, Scope};

@@ -9,11 +9,16 @@ use std::io::Write;
 
 use polars::prelude::*;
 
-/// A Parquet writer for a frame of `schema`, its Arrow schema key in plain types.
+/// A Parquet writer for a frame of `schema`, its Arrow schema key in plain types. Snappy, the
+/// codec DuckDB, pyarrow and Spark write by default and every reader has: polars' default zstd
+/// took 0.3 s of the 4M-event bench's feature table (570k rows), snappy 0.15 s, for a file
+/// 1.7× the size.
 pub fn writer<W: Write>(w: W, schema: &Schema) -> ParquetWriter<W> {
-    ParquetWriter::new(w).with_key_value_metadata(Some(KeyValueMetadata::Static(vec![
-        polars_parquet::write::schema_to_metadata_key(&plain_schema(schema)),
-    ])))
+    ParquetWriter::new(w)
+        .with_compression(ParquetCompression::Snappy)
+        .with_key_value_metadata(Some(KeyValueMetadata::Static(vec![
+            polars_parquet::write::schema_to_metadata_key(&plain_schema(schema)),
+        ])))
 }
 
 /// `schema` as Arrow types every Arrow reader knows: no view types, no 64-bit offsets.

@@ -278,7 +278,7 @@ fn write_parquet(s: &Scored, path: &Path) -> Result<()> {
     };
     let n = s.rows.len();
     let anchor = Series::new("anchor".into(), vec![s.anchor; n])
-        .cast(&crate::engine::features::table::anchor_dtype())
+        .cast(&crate::engine::features::columns::anchor_dtype())
         .map_err(c)?;
     let mut df = DataFrame::new(
         n,

@@ -9,7 +9,7 @@ use rust_xlsxwriter::{Color, ExcelDateTime, Format, FormatBorder, Workbook, Work
 
 use super::list::TargetRow;
 use super::tiers::TierRule;
-use crate::engine::features::table::anchor_dtype;
+use crate::engine::features::columns::anchor_dtype;
 use crate::engine::io::atomic::write_atomic;
 use crate::engine::io::csv_out::{self, Fields};
 use crate::engine::time::fmt_anchor;
