@@ -109,10 +109,11 @@ impl Layout {
     pub fn decode(&self, path: &Path) -> Result<DataFrame> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let corrupt = || Error::in_file(path, "a spill file ends inside a row");
-        // Per column: values, and where they are null (most columns never are).
+        // Per column: numbers as bits, or texts as (start, length) in `bytes`; a null flag per
+        // row only for columns that have a null (most never do).
         let mut nums: Vec<Vec<u64>> = vec![Vec::new(); self.cols.len()];
         let mut texts: Vec<Vec<(u32, u32)>> = vec![Vec::new(); self.cols.len()];
-        let mut nulls: Vec<Vec<usize>> = vec![Vec::new(); self.cols.len()];
+        let mut nulls: Vec<Option<Vec<bool>>> = vec![None; self.cols.len()];
         let mut pos = 0usize;
         let mut row = 0usize;
         let get = |pos: usize, n: usize| bytes.get(pos..pos + n).ok_or_else(corrupt);
@@ -120,8 +121,11 @@ impl Layout {
             for (j, (_, kind, _)) in self.cols.iter().enumerate() {
                 let present = get(pos, 1)?[0] == 1;
                 pos += 1;
-                if !present {
-                    nulls[j].push(row);
+                if !present && nulls[j].is_none() {
+                    nulls[j] = Some(vec![false; row]);
+                }
+                if let Some(flags) = &mut nulls[j] {
+                    flags.push(!present);
                 }
                 match kind {
                     Kind::Int | Kind::Float => {
@@ -151,29 +155,38 @@ impl Layout {
         }
         let mut cols = Vec::with_capacity(self.cols.len());
         for (j, (name, kind, dtype)) in self.cols.iter().enumerate() {
-            let valid = |i: usize| nulls[j].binary_search(&i).is_err();
+            let null = nulls[j].as_deref().unwrap_or_default();
+            let valid = |i: usize| null.get(i) != Some(&true);
             let s = match kind {
                 Kind::Int => numeric::<Int64Type>(
                     name.clone(),
                     nums[j].iter().map(|&x| x as i64).collect(),
-                    &nulls[j],
+                    null,
                 ),
                 Kind::Float => numeric::<Float64Type>(
                     name.clone(),
                     nums[j].iter().map(|&x| f64::from_bits(x)).collect(),
-                    &nulls[j],
+                    null,
                 ),
                 Kind::Text => {
-                    let mut strs = Vec::with_capacity(texts[j].len());
-                    for (i, &(start, n)) in texts[j].iter().enumerate() {
-                        strs.push(if valid(i) {
+                    let mut bad = false;
+                    let ca: StringChunked = texts[j]
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &(start, n))| {
+                            if !valid(i) {
+                                return None;
+                            }
                             let b = &bytes[start as usize..(start + n) as usize];
-                            Some(std::str::from_utf8(b).map_err(|_| corrupt())?)
-                        } else {
-                            None
-                        });
+                            let s = std::str::from_utf8(b);
+                            bad |= s.is_err();
+                            Some(s.unwrap_or_default())
+                        })
+                        .collect();
+                    if bad {
+                        return Err(corrupt());
                     }
-                    StringChunked::from_iter_options(name.clone(), strs.into_iter()).into_series()
+                    ca.with_name(name.clone()).into_series()
                 }
             };
             let s = if s.dtype() == dtype {
@@ -214,20 +227,18 @@ pub fn append(path: &Path, file: &mut Option<std::fs::File>, buf: &mut Vec<u8>) 
     Ok(())
 }
 
-/// A numeric column from its values, null at the rows `nulls` lists (ascending).
-fn numeric<T>(name: PlSmallStr, v: Vec<T::Native>, nulls: &[usize]) -> Series
+/// A numeric column from its values, null where `null` says so (no flags: none is).
+fn numeric<T>(name: PlSmallStr, v: Vec<T::Native>, null: &[bool]) -> Series
 where
     T: PolarsNumericType,
     ChunkedArray<T>: IntoSeries,
 {
-    if nulls.is_empty() {
+    if null.is_empty() {
         ChunkedArray::<T>::from_vec(name, v).into_series()
     } else {
         ChunkedArray::<T>::from_iter_options(
             name,
-            v.into_iter()
-                .enumerate()
-                .map(|(i, x)| nulls.binary_search(&i).is_err().then_some(x)),
+            v.into_iter().zip(null).map(|(x, &n)| (!n).then_some(x)),
         )
         .into_series()
     }

@@ -121,8 +121,8 @@ fn for_each_unit(
                 }
             }
         }
-        let Some(mut df) = df else { continue };
-        df.rechunk_mut();
+        // Not rechunked: the de-duplication reads the buckets' chunks as they are.
+        let Some(df) = df else { continue };
         let step = std::time::Instant::now();
         let lap = |what: &str| {
             if crate::engine::profiling() {
