@@ -4,7 +4,7 @@ Usage: python benches/lightgbm_compare.py FEATURES.parquet [--threads 2] [--reps
 
 Fits LightGBM with class-balanced weights and early stopping on val (the setting the
 models issue names), on the table's train rows, and prints fit+predict time (median over
-reps), test PR-AUC (average precision) and test Lift@5% with churn-tui's top-K rule
+reps), val and test PR-AUC (average precision) and test Lift@5% with churn-tui's top-K rule
 (k = ceil(K·N/100), ties by user_id then anchor).
 """
 import argparse, math, statistics, time
@@ -57,12 +57,13 @@ def main():
               callbacks=[lgb.early_stopping(50, verbose=False)])
         p = m.predict_proba(xs)[:, 1]
         secs.append(time.perf_counter() - t)
-        out = (m.best_iteration_, p)
-    it, p = out
+        out = (m.best_iteration_, p, m.predict_proba(xv)[:, 1])
+    it, p, pv = out
     print(f"lightgbm {lgb.__version__}: train {len(yt)} rows, {a.threads} threads, "
           f"{it} trees (early stopping on val)")
     print(f"  fit+predict median {statistics.median(secs):.3f}s over {a.reps} reps")
-    print(f"  test PR-AUC {average_precision_score(ys, p):.4f}  "
+    print(f"  val PR-AUC {average_precision_score(yv, pv):.4f}  "
+          f"test PR-AUC {average_precision_score(ys, p):.4f}  "
           f"Lift@5% {lift_at(parts['test'], p, 5):.4f}")
 
 

@@ -37,12 +37,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         cancel: &cancel,
         progress: &|_, _| {},
     };
-    let base = Settings::default();
+    let base = Settings::for_rows(train.n());
     let candidates: Vec<(&str, Settings)> = vec![
         ("gbdt (shipped)", base),
-        ("gbdt eta 0.1", Settings { eta: 0.1, ..base }),
         (
-            "gbdt eta 0.1, patience 30",
+            "eta 0.2 (the large-table rate)",
+            Settings {
+                eta: 0.2,
+                patience: 10,
+                ..base
+            },
+        ),
+        (
+            "eta 0.1, patience 30",
             Settings {
                 eta: 0.1,
                 patience: 30,
@@ -50,15 +57,62 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             },
         ),
         (
-            "gbdt patience 30",
+            "eta 0.05, patience 50",
             Settings {
-                patience: 30,
+                eta: 0.05,
+                patience: 50,
+                ..base
+            },
+        ),
+        (
+            "eta 0.05, patience 50, 10 rows a leaf",
+            Settings {
+                eta: 0.05,
+                patience: 50,
+                min_leaf_rows: 10,
+                ..base
+            },
+        ),
+        (
+            "eta 0.05, patience 50, 40 rows a leaf",
+            Settings {
+                eta: 0.05,
+                patience: 50,
+                min_leaf_rows: 40,
+                ..base
+            },
+        ),
+        (
+            "eta 0.05, patience 50, 15 leaves",
+            Settings {
+                eta: 0.05,
+                patience: 50,
+                max_leaves: 15,
+                ..base
+            },
+        ),
+        (
+            "eta 0.05, patience 50, 7 leaves",
+            Settings {
+                eta: 0.05,
+                patience: 50,
+                max_leaves: 7,
+                ..base
+            },
+        ),
+        (
+            "eta 0.02, patience 100",
+            Settings {
+                eta: 0.02,
+                patience: 100,
                 ..base
             },
         ),
     ];
-    println!("| engine | fit+predict (median) | rounds | test PR-AUC | test Lift@5% |");
-    println!("|---|---|---|---|---|");
+    println!(
+        "| engine | fit+predict (median) | rounds | val PR-AUC | test PR-AUC | test Lift@5% |"
+    );
+    println!("|---|---|---|---|---|---|");
     for (name, s) in candidates {
         let mut secs = Vec::new();
         let mut last = None;
@@ -68,13 +122,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             m.fit(&train, &val, &ctx)?;
             let p = m.predict(&test)?;
             secs.push(t.elapsed().as_secs_f64());
-            last = Some((m.trees.len(), p));
+            last = Some((m.trees.len(), p, m.predict(&val)?));
         }
-        let (rounds, p) = last.ok_or("no rep")?;
+        let (rounds, p, pv) = last.ok_or("no rep")?;
         let e = eval_on(&p, &test, &ks);
+        let ev = eval_on(&pv, &val, &ks);
         println!(
-            "| {name} | {:.3} s | {rounds} | {:.4} | {:.4} |",
+            "| {name} | {:.3} s | {rounds} | {:.4} | {:.4} | {:.4} |",
             median(&mut secs),
+            ev.pr_auc.unwrap_or(f64::NAN),
             e.pr_auc.unwrap_or(f64::NAN),
             e.at_k[0].lift.unwrap_or(f64::NAN)
         );
