@@ -3,7 +3,8 @@
 //! workbench (which owns the screen, so nothing may print to it).
 //!
 //! `CHURN_LOG` takes a filter (`info`, `churn_tui=debug`, …; default `warn`);
-//! `CHURN_PROFILE_FEATURES=1` (or `CHURN_PROFILE_POLARS=1`) turns the profile lines on.
+//! `CHURN_PROFILE_FEATURES=1` (or its older name `CHURN_PROFILE_POLARS=1`) turns the profile
+//! lines on.
 
 use std::path::Path;
 
