@@ -109,6 +109,13 @@ impl Layout {
     pub fn decode(&self, path: &Path) -> Result<DataFrame> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let corrupt = || Error::in_file(path, "a spill file ends inside a row");
+        // Texts are located by 32-bit offsets: a larger bucket would be misread, not read.
+        if bytes.len() > u32::MAX as usize {
+            return Err(Error::in_file(
+                path,
+                "a spill bucket of 4 GiB or more: give a smaller --memory (more, smaller buckets)",
+            ));
+        }
         // Per column: numbers as bits, or texts as (start, length) in `bytes`; a null flag per
         // row only for columns that have a null (most never do).
         let mut nums: Vec<Vec<u64>> = vec![Vec::new(); self.cols.len()];
