@@ -34,7 +34,7 @@ DUCK = r"""
 import json, sys, time, duckdb
 q = lambda p: p.replace("'", "''")  # a path as a SQL string literal
 log, sql, out, threads = q(sys.argv[1]), sys.argv[2], q(sys.argv[3]), int(sys.argv[4])
-memory, tmp = sys.argv[5], q(sys.argv[6])
+memory, tmp = q(sys.argv[5]), q(sys.argv[6])
 t0 = time.perf_counter()
 con = duckdb.connect()
 con.execute("SET TimeZone = 'UTC'")
