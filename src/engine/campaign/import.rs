@@ -288,27 +288,19 @@ pub fn population(
     window: Window,
 ) -> Result<HashSet<i64>> {
     let from = anchor.saturating_sub(window.lookback_us());
-    // Only the lookback is held; the range checked is the whole log's, before it is read.
-    let inside = |first: i64, last: i64| -> Result<()> {
-        let range = DataRange::of(first, last);
-        if from < range.start || anchor > range.end {
-            return Err(Error::Config(format!(
-                "the anchor {}: its lookback [t − {}d, t) must lie inside the logs ({} – {})",
-                fmt_anchor(anchor),
-                window.lookback_days,
-                fmt_anchor(range.start),
-                fmt_anchor(range.end)
-            )));
-        }
-        Ok(())
-    };
-    let log = data::load_within(
-        files,
-        scope,
-        Some(data::Within { from, to: anchor }),
-        inside,
-    )?;
-    super::readout::active_between(&log, from, anchor)
+    // One pass, batch by batch: only the users active in the lookback are held.
+    let seen = data::activity::activity(files, scope, None, data::Within { from, to: anchor })?;
+    let range = DataRange::of(seen.first_ts, seen.last_ts);
+    if from < range.start || anchor > range.end {
+        return Err(Error::Config(format!(
+            "the anchor {}: its lookback [t − {}d, t) must lie inside the logs ({} – {})",
+            fmt_anchor(anchor),
+            window.lookback_days,
+            fmt_anchor(range.start),
+            fmt_anchor(range.end)
+        )));
+    }
+    Ok(seen.active)
 }
 
 /// Check and store an imported campaign: all of it in one transaction, or nothing.

@@ -3,16 +3,11 @@
 //! the dormant rates of treatment and control, the uplift `rate_control − rate_treatment`
 //! (dormancy prevented per treated user) and its 90% interval (Newcombe's hybrid score).
 
-use std::collections::HashSet;
-
-use polars::prelude::*;
-
 use super::assign::Group;
 use super::db::sql::{self, Sql, Val};
 use super::interval::{Z90, newcombe};
 use super::record::Campaign;
 use crate::engine::data::{self, Scope};
-use crate::engine::error::PolarsContext;
 use crate::engine::label::anchors::DataRange;
 use crate::engine::text::{printable, thousands};
 use crate::engine::time::{US_PER_DAY, fmt_anchor};
@@ -137,23 +132,6 @@ pub fn targets(db: &mut dyn Sql, c: &Campaign) -> Result<Vec<(i64, String, Group
     .collect()
 }
 
-/// The users of `log` with an event in `[from, to)`.
-pub(crate) fn active_between(log: &data::EventLog, from: i64, to: i64) -> Result<HashSet<i64>> {
-    let df = log
-        .df
-        .clone()
-        .lazy()
-        .filter(col("ts").gt_eq(lit(from)).and(col("ts").lt(lit(to))))
-        .select([col("user_id").unique()])
-        .collect()
-        .ctx(|| "finding the users active in the horizon".into())?;
-    let users = df
-        .column("user_id")
-        .and_then(|c| c.i64().cloned())
-        .ctx(|| "user ids".into())?;
-    Ok(users.iter().flatten().collect())
-}
-
 /// Read a campaign out from `data` (its logs must cover the horizon) and store the read-out,
 /// replacing an earlier one. Logs that end too soon: an error naming the last day needed, the
 /// logs' true last event and the days missing, and nothing stored. Logs that hold none of the
@@ -178,7 +156,12 @@ pub fn read_out(db: &mut dyn Sql, c: &Campaign, data: &[String]) -> Result<Vec<T
     // One streaming pass: the logs' range, the targets seen and those active in the horizon;
     // no event is held.
     let ids: Vec<i64> = targets.iter().map(|(u, _, _)| *u).collect();
-    let log = data::activity::activity(&files, &scope, &ids, data::Within { from: t, to: end })?;
+    let log = data::activity::activity(
+        &files,
+        &scope,
+        Some(&ids),
+        data::Within { from: t, to: end },
+    )?;
     let range = DataRange::of(log.first_ts, log.last_ts);
     if range.end < end {
         // The same rule `campaign list` states (`needs logs through …`), and the logs' real

@@ -1,13 +1,14 @@
 //! Who of a set of users was active in a span, streamed: what a campaign's read-out needs of
-//! the logs. One pass checks every row, finds the scoped log's time range and the users seen;
-//! no event is held, so a read-out's memory follows its targets, not the log.
+//! the logs. One pass, batch by batch, checks every row, finds the scoped log's time range and
+//! the users seen; no event is held, so a read-out's memory follows its targets, not the log.
 
 use std::collections::HashSet;
 
 use polars::prelude::*;
 
-use super::diagnose::explain_failure;
-use super::log::{Within, bad_input, no_input, nothing_in_scope, scan_all, scope_expr};
+use super::batches::each_batch;
+use super::log::{Within, bad_input, no_input, nothing_in_scope, scope_expr};
+use super::scan::bad_expr;
 use super::schema::*;
 use super::scope::Scope;
 use super::source::InputFile;
@@ -26,67 +27,78 @@ pub struct Activity {
     pub active: HashSet<i64>,
 }
 
-/// `users`' activity in `files` (in `scope`) within `span`. Bad rows, empty inputs and a scope
-/// that keeps nothing are the errors `data::load` gives.
+/// `users`' activity in `files` (in `scope`) within `span`; `None`: every user's, and `seen`
+/// is then not counted (0: it would hold every id of the log). Bad rows, empty inputs and a
+/// scope that keeps nothing are the errors `data::load` gives.
 pub fn activity(
     files: &[InputFile],
     scope: &Scope,
-    users: &[i64],
+    users: Option<&[i64]>,
     span: Within,
 ) -> Result<Activity> {
-    let all = scan_all(files)?;
-    let keep = scope_expr(&all, files, scope)?;
-    let ids = Series::new("users".into(), users);
-    let good = col(BAD).not().and(keep);
-    let target = good
-        .clone()
-        .and(col(USER_ID).is_in(lit(ids).implode(false), false));
-    let df = all
-        .select([
-            len().alias("rows"),
-            col(FILE_IDX).filter(col(BAD)).min().alias("bad_file"),
-            col(TS).filter(good.clone()).min().alias("first"),
-            col(TS).filter(good).max().alias("last"),
-            col(USER_ID).filter(target.clone()).n_unique().alias("seen"),
-            col(USER_ID)
-                .filter(target.and(span.expr()))
-                .unique()
-                .implode(false)
-                .alias("active"),
-        ])
-        .collect_with_engine(Engine::Streaming)
-        .map(|r| r.unwrap_single())
-        .map_err(|e| explain_failure(files, "reading the event log", e))?;
-    let get = |name: &str| df.column(name).ok().and_then(|c| c.get(0).ok());
-    if let Some(f) = get("bad_file").and_then(|v| v.extract::<usize>()) {
+    let keep = scope_expr(files, scope)?;
+    let targets: Option<HashSet<i64>> = users.map(|u| u.iter().copied().collect());
+    let flags = [
+        bad_expr().alias(BAD),
+        keep.alias(KEEP),
+        col(TS),
+        col(USER_ID),
+    ];
+    let (mut rows, mut bad_file) = (0u64, None);
+    let (mut first_ts, mut last_ts) = (i64::MAX, i64::MIN);
+    let (mut seen, mut active) = (HashSet::new(), HashSet::new());
+    // Batch by batch: only the users found are held, never an event.
+    each_batch(files, &CANONICAL, |i, df| {
+        rows += df.height() as u64;
+        let df = df
+            .lazy()
+            .select(flags.clone())
+            .collect()
+            .ctx(|| "checking events".into())?;
+        let bad = df.column(BAD).and_then(|c| c.bool()).ctx(|| BAD.into())?;
+        if bad.any() {
+            bad_file = Some(i);
+            return Ok(true);
+        }
+        let kept = df.column(KEEP).and_then(|c| c.bool()).ctx(|| KEEP.into())?;
+        let ts = df.column(TS).and_then(|c| c.i64()).ctx(|| TS.into())?;
+        let ids = df
+            .column(USER_ID)
+            .and_then(|c| c.i64())
+            .ctx(|| USER_ID.into())?;
+        for ((k, t), u) in kept.iter().zip(ts.iter()).zip(ids.iter()) {
+            let (Some(true), Some(t), Some(u)) = (k, t, u) else {
+                continue;
+            };
+            first_ts = first_ts.min(t);
+            last_ts = last_ts.max(t);
+            match &targets {
+                Some(targets) if targets.contains(&u) => {
+                    seen.insert(u);
+                    if span.contains(t) {
+                        active.insert(u);
+                    }
+                }
+                Some(_) => {}
+                None => {
+                    if span.contains(t) {
+                        active.insert(u);
+                    }
+                }
+            }
+        }
+        Ok(false)
+    })?;
+    if let Some(f) = bad_file {
         return Err(bad_input(files, f));
     }
-    let rows = get("rows").and_then(|v| v.extract::<u64>()).unwrap_or(0);
     if rows == 0 {
         return Err(no_input());
     }
-    let (Some(first_ts), Some(last_ts)) = (
-        get("first").and_then(|v| v.extract::<i64>()),
-        get("last").and_then(|v| v.extract::<i64>()),
-    ) else {
+    if first_ts > last_ts {
         return Err(nothing_in_scope(scope, None, rows));
-    };
-    let seen = get("seen").and_then(|v| v.extract::<usize>()).unwrap_or(0);
-    // No active user gives an empty list (or none at all): an empty set, never an error.
-    let active: HashSet<i64> = match df
-        .column("active")
-        .and_then(|c| c.list().cloned())
-        .ctx(|| "the active users".into())?
-        .get_as_series(0)
-    {
-        Some(s) => s
-            .i64()
-            .ctx(|| "the active users' ids".into())?
-            .iter()
-            .flatten()
-            .collect(),
-        None => HashSet::new(),
-    };
+    }
+    let seen = seen.len();
     Ok(Activity {
         first_ts,
         last_ts,

@@ -129,20 +129,16 @@ pub fn scan_all(files: &[InputFile]) -> Result<LazyFrame> {
     concat(scans, UnionArgs::default()).ctx(|| "combining input files".into())
 }
 
-/// The scope filter as an expression over `all` (resolving categories takes one streaming
-/// pass over it when a category prefix is given).
-pub fn scope_expr(all: &LazyFrame, files: &[InputFile], scope: &Scope) -> Result<Expr> {
+/// The scope filter as an expression over the canonical columns (resolving categories takes
+/// one pass over `files` when a category prefix is given).
+pub fn scope_expr(files: &[InputFile], scope: &Scope) -> Result<Expr> {
     scope.check()?;
     let mut keep = lit(true);
     if let Some(brands) = &scope.brands {
         keep = keep.and(brand_filter(brands));
     }
     if let Some(prefix) = &scope.category {
-        let products = products_in_category(all.clone(), prefix).map_err(|e| match e {
-            Error::Polars { context, source } => explain_failure(files, &context, source),
-            other => other,
-        })?;
-        let s = Series::new("products".into(), products);
+        let s = Series::new("products".into(), products_in_category(files, prefix)?);
         keep = keep.and(col(PRODUCT_ID).is_in(lit(s).implode(false), false));
     }
     Ok(keep)
@@ -230,7 +226,7 @@ pub fn load_within(
     };
     lap("count rows", &mut timings);
 
-    let keep = scope_expr(&all, files, scope)?;
+    let keep = scope_expr(files, scope)?;
     if scope.category.is_some() {
         lap("resolve categories", &mut timings);
     }

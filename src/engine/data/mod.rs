@@ -2,6 +2,7 @@
 //! and a synthetic generator for the same schema.
 
 pub mod activity;
+pub mod batches;
 pub mod diagnose;
 pub mod log;
 pub mod sample_log;

@@ -384,7 +384,7 @@ fn scan_raw_key(files: &[InputFile], key: &ScanKey) -> Result<(LazyFrame, DataTy
             let lf = lf.select(COLUMNS.iter().map(|c| col(*c)).collect::<Vec<_>>());
             Ok((lf, DataType::String))
         }
-        ScanKey::Parquet(schema) => {
+        ScanKey::Parquet(_) => {
             let lf = LazyFrame::scan_parquet_files(
                 paths.into(),
                 ScanArgsParquet {
@@ -393,21 +393,32 @@ fn scan_raw_key(files: &[InputFile], key: &ScanKey) -> Result<(LazyFrame, DataTy
                 },
             )
             .ctx(|| format!("{first}: cannot scan"))?;
-            let time_dtype = schema.get(EVENT_TIME).cloned().unwrap_or(DataType::Null);
-            let lf = lf.select([
-                col(EVENT_TIME),
-                col(EVENT_TYPE).cast(DataType::String),
-                col(PRODUCT_ID).cast(DataType::Int64),
-                col(CATEGORY_ID).cast(DataType::Int64),
-                col(CATEGORY_CODE).cast(DataType::String),
-                col(BRAND).cast(DataType::String),
-                col(PRICE).cast(DataType::Float64),
-                col(USER_ID).cast(DataType::Int64),
-                col(USER_SESSION).cast(DataType::String),
-            ]);
-            Ok((lf, time_dtype))
+            let lf = lf.select(COLUMNS.iter().map(|c| raw_col(key, c)).collect::<Vec<_>>());
+            Ok((lf, key.time_dtype()))
         }
     }
+}
+
+impl ScanKey {
+    /// The type `event_time` is read as.
+    pub fn time_dtype(&self) -> DataType {
+        match self {
+            ScanKey::Csv(..) => DataType::String,
+            ScanKey::Parquet(schema) => schema.get(EVENT_TIME).cloned().unwrap_or(DataType::Null),
+        }
+    }
+}
+
+/// An input column as read under `key`, in the type the canonical frame takes it (a CSV
+/// file's schema types it already; a Parquet file's may hold any integer, float or text).
+pub(super) fn raw_col(key: &ScanKey, name: &str) -> Expr {
+    let to = match (key, name) {
+        (ScanKey::Csv(..), _) | (_, EVENT_TIME) => return col(name),
+        (_, PRODUCT_ID | CATEGORY_ID | USER_ID) => DataType::Int64,
+        (_, PRICE) => DataType::Float64,
+        _ => DataType::String,
+    };
+    col(name).cast(to)
 }
 
 /// A raw lazy scan of the file with the nine columns, typed as polars reads them.
@@ -500,19 +511,27 @@ pub fn scan_file_unchecked(file: &InputFile) -> Result<LazyFrame> {
 
 /// The nine raw columns as the canonical ones: `ts` for `event_time`, empty text as null.
 fn canonical(lf: LazyFrame, time_dtype: &DataType) -> LazyFrame {
-    let mut cols = vec![ts_expr(time_dtype).alias(TS)];
-    // An empty text field is no value, quoted (`""`, as Python's QUOTE_ALL writes) or not.
-    cols.extend(COLUMNS[1..].iter().map(|c| {
-        if NULLABLE.contains(c) {
-            when(col(*c).eq(lit("")))
-                .then(lit(NULL).cast(DataType::String))
-                .otherwise(col(*c))
-                .alias(*c)
-        } else {
-            col(*c)
-        }
-    }));
-    lf.select(cols)
+    lf.select(
+        std::iter::once(TS)
+            .chain(COLUMNS[1..].iter().copied())
+            .map(|c| canonical_col(c, time_dtype))
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// A canonical column (`ts` or one of the other eight) from the raw ones.
+pub(super) fn canonical_col(name: &str, time_dtype: &DataType) -> Expr {
+    if name == TS {
+        ts_expr(time_dtype).alias(TS)
+    } else if NULLABLE.contains(&name) {
+        // An empty text field is no value, quoted (`""`, as Python's QUOTE_ALL writes) or not.
+        when(col(name).eq(lit("")))
+            .then(lit(NULL).cast(DataType::String))
+            .otherwise(col(name))
+            .alias(name)
+    } else {
+        col(name)
+    }
 }
 
 #[cfg(test)]

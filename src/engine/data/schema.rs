@@ -27,6 +27,19 @@ pub const COLUMNS: [&str; 9] = [
 /// over a user's events can overflow (price_volatility's standard deviation stays finite).
 pub const MAX_PRICE: f64 = 1e12;
 
+/// The canonical columns a log is read as: `ts` (see below) for `event_time`, the rest as is.
+pub const CANONICAL: [&str; 9] = [
+    TS,
+    EVENT_TYPE,
+    PRODUCT_ID,
+    CATEGORY_ID,
+    CATEGORY_CODE,
+    BRAND,
+    PRICE,
+    USER_ID,
+    USER_SESSION,
+];
+
 /// Columns where an empty field (quoted or not) means "no value".
 pub const NULLABLE: [&str; 3] = [CATEGORY_CODE, BRAND, USER_SESSION];
 
@@ -42,6 +55,8 @@ pub const BRAND_RANK: &str = "__brand_rank";
 pub const IS_PURCHASE: &str = "is_purchase";
 /// Internal: a row that breaks the schema (checked before anything else is trusted).
 pub const BAD: &str = "__bad";
+/// Internal: a row the scope keeps.
+pub const KEEP: &str = "__keep";
 /// Internal: index of the input file a row came from.
 pub const FILE_IDX: &str = "__file";
 

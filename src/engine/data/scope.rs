@@ -2,10 +2,11 @@
 //! a brand list, pushed into the scan.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
-use polars::prelude::*;
-
+use super::batches::each_batch;
 use super::schema::*;
+use super::source::InputFile;
 use crate::engine::error::PolarsContext;
 use crate::engine::text::{clip, printable};
 use crate::engine::{Error, Result};
@@ -78,41 +79,38 @@ impl Scope {
 
 /// Resolve each product's category as the code of its earliest event with a non-null code (ties:
 /// the smallest code), over the whole unscoped log, and return the products whose resolved code
-/// starts with `prefix`. `events` must carry `product_id`, `ts` and `category_code`.
-pub fn products_in_category(events: LazyFrame, prefix: &str) -> Result<Vec<i64>> {
-    // One streaming pass down to (product, code, first time seen): small, whatever the log size.
-    let firsts = events
-        .filter(col(CATEGORY_CODE).is_not_null().and(col(TS).is_not_null()))
-        .group_by([col(PRODUCT_ID), col(CATEGORY_CODE)])
-        .agg([col(TS).min()])
-        .collect_with_engine(Engine::Streaming)
-        .map(|r| r.unwrap_single())
-        .ctx(|| "resolving product categories".into())?;
-    let products = firsts
-        .column(PRODUCT_ID)
-        .and_then(|c| c.i64())
-        .ctx(|| "product_id".into())?;
-    let codes = firsts
-        .column(CATEGORY_CODE)
-        .and_then(|c| c.str())
-        .ctx(|| "category_code".into())?;
-    let times = firsts
-        .column(TS)
-        .and_then(|c| c.i64())
-        .ctx(|| "ts".into())?;
-    let mut best: HashMap<i64, (i64, &str)> = HashMap::new();
-    for ((p, c), t) in products.iter().zip(codes.iter()).zip(times.iter()) {
-        let (Some(p), Some(c), Some(t)) = (p, c, t) else {
-            continue;
-        };
-        best.entry(p)
-            .and_modify(|cur| {
-                if (t, c) < (cur.0, cur.1) {
-                    *cur = (t, c);
+/// starts with `prefix`. One pass, batch by batch, down to a code per product: small, whatever
+/// the log's size.
+pub fn products_in_category(files: &[InputFile], prefix: &str) -> Result<Vec<i64>> {
+    let mut best: HashMap<i64, (i64, String)> = HashMap::new();
+    each_batch(files, &[TS, PRODUCT_ID, CATEGORY_CODE], |_, df| {
+        let products = df
+            .column(PRODUCT_ID)
+            .and_then(|c| c.i64())
+            .ctx(|| PRODUCT_ID.into())?;
+        let codes = df
+            .column(CATEGORY_CODE)
+            .and_then(|c| c.str())
+            .ctx(|| CATEGORY_CODE.into())?;
+        let times = df.column(TS).and_then(|c| c.i64()).ctx(|| TS.into())?;
+        for ((p, c), t) in products.iter().zip(codes.iter()).zip(times.iter()) {
+            let (Some(p), Some(c), Some(t)) = (p, c, t) else {
+                continue;
+            };
+            match best.entry(p) {
+                Entry::Occupied(mut e) => {
+                    let cur = e.get_mut();
+                    if (t, c) < (cur.0, cur.1.as_str()) {
+                        *cur = (t, c.to_string());
+                    }
                 }
-            })
-            .or_insert((t, c));
-    }
+                Entry::Vacant(e) => {
+                    e.insert((t, c.to_string()));
+                }
+            }
+        }
+        Ok(false)
+    })?;
     let mut ids: Vec<i64> = best
         .into_iter()
         .filter(|(_, (_, code))| code.starts_with(prefix))

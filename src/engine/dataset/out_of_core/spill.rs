@@ -5,14 +5,14 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 use polars::prelude::*;
 
 use super::budget::{Exec, FLUSH_BYTES, events_upper_bound};
 use super::rows::{Layout, append};
-use crate::engine::data::log::{bad_input, scan_all, scope_expr};
-use crate::engine::data::scan::{bad_expr, scan_file_unchecked};
+use crate::engine::data::batches::each_batch;
+use crate::engine::data::log::{bad_input, scope_expr};
+use crate::engine::data::scan::bad_expr;
 use crate::engine::data::schema::*;
 use crate::engine::data::{InputFile, Scope, Within};
 use crate::engine::error::PolarsContext;
@@ -48,34 +48,35 @@ impl Buckets {
 /// quantiles; holding every id of a 400M-event log would take gigabytes.)
 const SAMPLED_USERS: u64 = 4_000_000;
 
-/// Distinct user ids of the input, sorted (one streaming pass over that column): all of them,
-/// or for a large input a pseudo-random 1 in `every` (by a multiplicative hash of the id, so ids
-/// with a stride are sampled evenly). Any ranges give the same table; the sample only keeps the
-/// buckets about equal.
-fn user_ids(all: &LazyFrame, files: &[InputFile], every: u64) -> Result<Vec<i64>> {
-    let mut ids = all
-        .clone()
-        .select([col(USER_ID)])
-        .filter(col(USER_ID).is_not_null());
-    if every > 1 {
-        const P: i64 = 2_147_483_647;
-        let h = (col(USER_ID) % lit(P)) * lit(48_271i64) % lit(P);
-        ids = ids.filter((h % lit(every as i64)).eq(lit(0i64)));
-    }
-    let df = ids
-        .unique(None, UniqueKeepStrategy::Any)
-        .collect_with_engine(Engine::Streaming)
-        .map(|r| r.unwrap_single())
-        .map_err(|e| {
-            crate::engine::data::diagnose::explain_failure(files, "reading user ids", e)
-        })?;
-    let mut users: Vec<i64> = df
-        .column(USER_ID)
-        .and_then(|c| c.i64())
-        .ctx(|| USER_ID.into())?
-        .into_no_null_iter()
-        .collect();
+/// Distinct user ids of the input, sorted (one pass over that column, batch by batch): all
+/// of them, or for a large input a pseudo-random 1 in `every` (by a multiplicative hash of the
+/// id, so ids with a stride are sampled evenly). Any ranges give the same table; the sample only
+/// keeps the buckets about equal.
+fn user_ids(files: &[InputFile], every: u64) -> Result<Vec<i64>> {
+    const P: i64 = 2_147_483_647;
+    let every = every.max(1) as i64;
+    let mut users: Vec<i64> = Vec::new();
+    let mut distinct = 0usize;
+    each_batch(files, &[USER_ID], |_, df| {
+        let ids = df
+            .column(USER_ID)
+            .and_then(|c| c.i64())
+            .ctx(|| USER_ID.into())?;
+        users.extend(
+            ids.iter()
+                .flatten()
+                .filter(|u| every == 1 || (u.rem_euclid(P) * 48_271 % P) % every == 0),
+        );
+        // Duplicates dropped as they pile up: the held ids follow the distinct ones.
+        if users.len() > 2 * distinct + (1 << 20) {
+            users.sort_unstable();
+            users.dedup();
+            distinct = users.len();
+        }
+        Ok(false)
+    })?;
     users.sort_unstable();
+    users.dedup();
     Ok(users)
 }
 
@@ -92,7 +93,6 @@ const SPILLED: [&str; 9] = [
     PRICE,
     USER_SESSION,
 ];
-const KEEP: &str = "__keep";
 
 struct Bucket {
     file: Option<File>,
@@ -102,7 +102,7 @@ struct Bucket {
 }
 
 struct PassState {
-    /// The `__bad` and `__keep` flags, computed batch by batch (see `scan_file_unchecked`).
+    /// The `__bad` and `__keep` flags, computed batch by batch.
     checks: [Expr; 2],
     /// A bucket's buffer is written once it holds this many bytes.
     flush_bytes: usize,
@@ -120,7 +120,6 @@ struct PassState {
     /// Only these events are spilled (the time range is still of every scoped event).
     within: Option<Within>,
     bad_file: Option<usize>,
-    failed: Option<Error>,
 }
 
 impl PassState {
@@ -137,9 +136,9 @@ impl PassState {
         r
     }
 
-    /// Take one streamed batch: check it, scope it, spread its rows over the buckets. Returns
-    /// whether to stop (a bad row was found).
-    fn take(&mut self, df: DataFrame) -> Result<bool> {
+    /// Take one batch of file `file`: check it, scope it, spread its rows over the buckets.
+    /// Returns whether to stop (a bad row was found).
+    fn take(&mut self, file: usize, df: DataFrame) -> Result<bool> {
         self.rows_read += df.height() as u64;
         let df = df
             .lazy()
@@ -147,14 +146,7 @@ impl PassState {
             .collect()
             .ctx(|| "checking events".into())?;
         let bad = df.column(BAD).and_then(|c| c.bool()).ctx(|| BAD.into())?;
-        if let Some(i) = bad.iter().position(|v| v == Some(true)) {
-            let file = df
-                .column(FILE_IDX)
-                .ctx(|| FILE_IDX.into())?
-                .get(i)
-                .ok()
-                .and_then(|v| v.extract::<usize>())
-                .unwrap_or(0);
+        if bad.any() {
             self.bad_file = Some(self.bad_file.map_or(file, |f| f.min(file)));
             return Ok(true);
         }
@@ -238,21 +230,18 @@ pub(super) fn spill(
     dir: &Path,
     progress: PassProgress,
 ) -> Result<Spilled> {
-    let all = scan_all(files)?;
-    let keep = scope_expr(&all, files, scope)?;
+    let keep = scope_expr(files, scope)?;
     progress("reading user ids", 0, 0);
     let clock = std::time::Instant::now();
     // Users are at most the events; sample when even that bound is far above what ranges need.
     let every = user_sample
         .unwrap_or(events_upper_bound(files) / SAMPLED_USERS)
         .max(1);
-    let ranges = Buckets::even(&user_ids(&all, files, every)?, n_buckets);
+    let ranges = Buckets::even(&user_ids(files, every)?, n_buckets);
     profile("user ids", clock);
     let n_buckets = ranges.len();
-    let mut cols: Vec<Expr> = SPILLED.iter().map(|c| col(*c)).collect();
-    cols.push(col(FILE_IDX));
     let flush_bytes = ((budget / 8) as usize / n_buckets).clamp(FLUSH_BYTES.0, FLUSH_BYTES.1);
-    let state = Arc::new(Mutex::new(PassState {
+    let mut st = PassState {
         checks: [bad_expr().alias(BAD), keep.alias(KEEP)],
         flush_bytes,
         in_take: 0.0,
@@ -273,44 +262,25 @@ pub(super) fn spill(
         last_ts: i64::MIN,
         within,
         bad_file: None,
-        failed: None,
-    }));
-    // One query per input file, in order: a union of all files streams them side by side,
-    // and each scan then holds its own decoded batches (seven 1 GB monthly files took 7.7 GB).
-    let mut result = Ok(());
-    for (i, f) in files.iter().enumerate() {
-        let file = scan_file_unchecked(f)?.with_column(lit(i as u32).alias(FILE_IDX));
-        result = spill_one(file, cols.clone(), &state, progress)?;
-        let stop = state
-            .lock()
-            .map(|st| st.failed.is_some() || st.bad_file.is_some())
-            .unwrap_or(true);
-        if stop || result.is_err() {
-            break;
-        }
-    }
-    let mut st = state
-        .lock()
-        .map_err(|_| Error::Config("the spill pass crashed".into()))?;
+    };
+    // Batch by batch, file by file in order: a batch's rows are spread before the next is
+    // taken, and the one after it is being decoded meanwhile.
+    each_batch(files, &SPILLED, |i, df| {
+        let clock = std::time::Instant::now();
+        let stop = st.take(i, df);
+        st.in_take += clock.elapsed().as_secs_f64();
+        progress("scanning events", st.rows_read, 0);
+        stop
+    })?;
     if crate::engine::profiling() {
         tracing::info!(
             target: crate::engine::PROFILE,
-            "out-of-core spill callback {:.2}s, of which writing {:.2}s",
+            "out-of-core spill batches {:.2}s, of which writing {:.2}s",
             st.in_take, st.in_flush
         );
     }
     if let Some(f) = st.bad_file {
         return Err(bad_input(files, f));
-    }
-    if let Some(e) = st.failed.take() {
-        return Err(e);
-    }
-    if let Err(e) = result {
-        return Err(crate::engine::data::diagnose::explain_failure(
-            files,
-            "reading the event log",
-            e,
-        ));
     }
     let mut out = Vec::new();
     for b in 0..st.buckets.len() {
@@ -329,57 +299,6 @@ pub(super) fn spill(
         first_ts: st.first_ts,
         last_ts: st.last_ts,
     })
-}
-
-/// Stream one query's batches into the spill `state` (the callback runs on polars' threads:
-/// progress goes through a channel to this one).
-fn spill_one(
-    query: LazyFrame,
-    cols: Vec<Expr>,
-    state: &Arc<Mutex<PassState>>,
-    progress: PassProgress,
-) -> Result<std::result::Result<(), PolarsError>> {
-    let sink = state.clone();
-    let (tx, rx) = std::sync::mpsc::channel::<u64>();
-    let tx = Mutex::new(tx);
-    let cb = PlanCallback::new(move |df: DataFrame| -> PolarsResult<bool> {
-        let Ok(mut st) = sink.lock() else {
-            return Ok(true);
-        };
-        if st.failed.is_some() {
-            return Ok(true);
-        }
-        let clock = std::time::Instant::now();
-        let taken = st.take(df);
-        st.in_take += clock.elapsed().as_secs_f64();
-        match taken {
-            Ok(stop) => {
-                if let Ok(tx) = tx.lock() {
-                    let _ = tx.send(st.rows_read);
-                }
-                Ok(stop)
-            }
-            Err(e) => {
-                st.failed = Some(e);
-                Ok(true)
-            }
-        }
-    });
-    let query = query
-        .select(cols)
-        .sink_batches(cb, false, None)
-        .ctx(|| "spilling".into())?;
-    let result = std::thread::scope(|s| {
-        let run = s.spawn(move || query.collect_with_engine(Engine::Streaming));
-        while !run.is_finished() {
-            if let Ok(n) = rx.recv_timeout(std::time::Duration::from_millis(500)) {
-                progress("scanning events", n, 0);
-            }
-        }
-        run.join()
-    });
-    let result = result.map_err(|_| Error::Config("the spill pass crashed".into()))?;
-    Ok(result.map(|_| ()))
 }
 
 /// Hand memory freed by a finished phase back to the system (glibc keeps it otherwise, and the
