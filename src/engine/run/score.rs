@@ -6,9 +6,14 @@ use std::path::{Path, PathBuf};
 
 use super::files::MODELS_DIR;
 use super::format::{self, InputRecord};
+use polars::prelude::*;
+
 use crate::engine::data;
+use crate::engine::data::schema::USER_ID;
+use crate::engine::error::PolarsContext;
 use crate::engine::eval::rank;
 use crate::engine::features;
+use crate::engine::features::columns::ANCHOR;
 use crate::engine::features::matrix::Data;
 use crate::engine::io::atomic::write_atomic;
 use crate::engine::io::csv_out::{self, Fields};
@@ -54,26 +59,59 @@ pub fn score(req: &ScoreRequest) -> Result<Scored> {
     let model = models::load(&name, &read_json(&mpath)?)
         .and_then(|m| m.check().map(|()| m))
         .map_err(|e| Error::in_file(&mpath, e.to_string()))?;
-    let (x, inputs) = rows_at(
-        &manifest,
-        &req.data,
+    let files = input_files(&manifest, &req.data)?;
+    let cfg = &manifest.config.dataset;
+    // Each unit's rows are scored as they are made, and only (user, anchor, score) is kept:
+    // the features of a huge log's users are never all held.
+    let mut scored = |df: DataFrame| -> Result<DataFrame> {
+        let x = Data::from_table(&df, Split::Test)?;
+        let scores = model.predict(&x)?;
+        DataFrame::new_infer_height(vec![
+            Column::new(USER_ID.into(), x.users),
+            Column::new(ANCHOR.into(), x.anchors),
+            Column::new(SCORE.into(), scores),
+        ])
+        .ctx(|| "scores".into())
+    };
+    let (_, table) = table_at_mapped(
+        &files,
+        &cfg.scope,
+        cfg.window,
         req.anchor,
         model.reads_history(),
         &req.exec,
+        &mut scored,
     )?;
-    let scores = model.predict(&x)?;
-    let order = rank(&scores, &x.users, &x.anchors);
+    let column = |name: &str| table.df.column(name).ctx(|| name.to_string());
+    let users: Vec<i64> = column(USER_ID)?
+        .i64()
+        .ctx(|| USER_ID.into())?
+        .into_no_null_iter()
+        .collect();
+    let anchors: Vec<i64> = column(ANCHOR)?
+        .i64()
+        .ctx(|| ANCHOR.into())?
+        .into_no_null_iter()
+        .collect();
+    let scores: Vec<f64> = column(SCORE)?
+        .f64()
+        .ctx(|| SCORE.into())?
+        .into_no_null_iter()
+        .collect();
+    let order = rank(&scores, &users, &anchors);
     Ok(Scored {
-        inputs,
+        inputs: files.into_iter().map(|f| f.path).collect(),
         model: name,
         anchor: req.anchor,
         rows: order
             .iter()
             .enumerate()
-            .map(|(r, &i)| (r + 1, x.users[i], scores[i]))
+            .map(|(r, &i)| (r + 1, users[i], scores[i]))
             .collect(),
     })
 }
+
+const SCORE: &str = "score";
 
 /// The feature rows of every eligible user at `anchor`, built from `data` (the run's own
 /// inputs when empty, which must be the very files it was trained on) with the run's scope and
@@ -86,6 +124,23 @@ pub fn rows_at(
     history: bool,
     exec: &crate::engine::dataset::out_of_core::Exec,
 ) -> Result<(Data, Vec<PathBuf>)> {
+    let files = input_files(manifest, data)?;
+    let cfg = &manifest.config;
+    let (_, table) = table_at(
+        &files,
+        &cfg.dataset.scope,
+        cfg.dataset.window,
+        anchor,
+        history,
+        exec,
+    )?;
+    let x = Data::from_table(&table.df, Split::Test)?;
+    Ok((x, files.into_iter().map(|f| f.path).collect()))
+}
+
+/// The files to score from: `data`, or the run's own inputs when empty (which must be the very
+/// files it was trained on).
+fn input_files(manifest: &format::Manifest, data: &[String]) -> Result<Vec<data::InputFile>> {
     let cfg = &manifest.config;
     if let (Some(table), true) = (&cfg.dataset.features, data.is_empty()) {
         return Err(Error::Config(format!(
@@ -106,16 +161,7 @@ pub fn rows_at(
     } else {
         data::resolve(data)?
     };
-    let (_, table) = table_at(
-        &files,
-        &cfg.dataset.scope,
-        cfg.dataset.window,
-        anchor,
-        history,
-        exec,
-    )?;
-    let x = Data::from_table(&table.df, Split::Test)?;
-    Ok((x, files.into_iter().map(|f| f.path).collect()))
+    Ok(files)
 }
 
 /// The feature table of every eligible user at `anchor` (one test anchor), built from `files`
@@ -131,6 +177,20 @@ pub fn table_at(
     anchor: i64,
     history: bool,
     exec: &crate::engine::dataset::out_of_core::Exec,
+) -> Result<(data::LogSummary, features::FeatureTable)> {
+    table_at_mapped(files, scope, w, anchor, history, exec, &mut Ok)
+}
+
+/// `table_at`, with the rows as `map` makes them (out of core, unit by unit as they are made;
+/// they keep `user_id` and `anchor`, by which they are then sorted).
+fn table_at_mapped(
+    files: &[data::InputFile],
+    scope: &data::Scope,
+    w: crate::engine::label::Window,
+    anchor: i64,
+    history: bool,
+    exec: &crate::engine::dataset::out_of_core::Exec,
+    map: &mut dyn FnMut(DataFrame) -> Result<DataFrame>,
 ) -> Result<(data::LogSummary, features::FeatureTable)> {
     let plan_of = |first: i64, last: i64| -> Result<AnchorPlan> {
         let range = DataRange::of(first, last);
@@ -159,7 +219,9 @@ pub fn table_at(
     };
     if crate::engine::dataset::out_of_core::out_of_core(files, exec) {
         let none = &|_: &'static str, _: u64, _: u64| {};
-        crate::engine::dataset::out_of_core::build_within(files, scope, within, plan_of, exec, none)
+        crate::engine::dataset::out_of_core::build_within_mapped(
+            files, scope, within, plan_of, exec, map, none,
+        )
     } else {
         let mut plan = None;
         let log = data::load_within(files, scope, Some(within), |first, last| {
@@ -170,7 +232,9 @@ pub fn table_at(
             Some(p) => p,
             None => plan_of(log.summary.first_ts, log.summary.last_ts)?,
         };
-        Ok((log.summary.clone(), features::build(&log, &plan)?))
+        let mut table = features::build(&log, &plan)?;
+        table.df = map(table.df)?;
+        Ok((log.summary.clone(), table))
     }
 }
 

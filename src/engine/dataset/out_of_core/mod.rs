@@ -19,4 +19,4 @@ pub mod units;
 
 pub use budget::{Exec, Mode, out_of_core, parse_size};
 pub use spill::PassProgress;
-pub use units::{build, build_sampled, build_within, write_features};
+pub use units::{build, build_sampled, build_within, build_within_mapped, write_features};

@@ -178,7 +178,7 @@ pub fn build(
     exec: &Exec,
     progress: PassProgress,
 ) -> Result<(LogSummary, FeatureTable)> {
-    build_inner(files, scope, None, plan_of, exec, None, progress)
+    build_inner(files, scope, None, plan_of, exec, Keep::All, progress)
 }
 
 /// `build`, spilling only the events `within` a span (one anchor's lookback and horizon).
@@ -190,7 +190,46 @@ pub fn build_within(
     exec: &Exec,
     progress: PassProgress,
 ) -> Result<(LogSummary, FeatureTable)> {
-    build_inner(files, scope, Some(within), plan_of, exec, None, progress)
+    build_inner(
+        files,
+        scope,
+        Some(within),
+        plan_of,
+        exec,
+        Keep::All,
+        progress,
+    )
+}
+
+/// `build_within`, keeping of each unit's rows what `map` makes of them (a model's scores,
+/// say): the table is the mapped rows, sorted by `anchor`, then `user_id` (which `map` keeps),
+/// and the features are never all held.
+pub fn build_within_mapped(
+    files: &[InputFile],
+    scope: &Scope,
+    within: Within,
+    plan_of: impl FnOnce(i64, i64) -> Result<AnchorPlan>,
+    exec: &Exec,
+    map: &mut dyn FnMut(DataFrame) -> Result<DataFrame>,
+    progress: PassProgress,
+) -> Result<(LogSummary, FeatureTable)> {
+    build_inner(
+        files,
+        scope,
+        Some(within),
+        plan_of,
+        exec,
+        Keep::Mapped(map),
+        progress,
+    )
+}
+
+/// What is kept of each unit's rows.
+enum Keep<'a> {
+    All,
+    /// What the sampler keeps (label counts are still of all rows).
+    Sampled(crate::engine::features::row_sample::Sampler),
+    Mapped(&'a mut dyn FnMut(DataFrame) -> Result<DataFrame>),
 }
 
 /// `build`, keeping of each unit's rows only what `sampler` keeps (label counts are of all
@@ -203,7 +242,8 @@ pub fn build_sampled(
     sampler: Option<crate::engine::features::row_sample::Sampler>,
     progress: PassProgress,
 ) -> Result<(LogSummary, FeatureTable)> {
-    build_inner(files, scope, None, plan_of, exec, sampler, progress)
+    let keep = sampler.map_or(Keep::All, Keep::Sampled);
+    build_inner(files, scope, None, plan_of, exec, keep, progress)
 }
 
 fn build_inner(
@@ -212,7 +252,7 @@ fn build_inner(
     within: Option<Within>,
     plan_of: impl FnOnce(i64, i64) -> Result<AnchorPlan>,
     exec: &Exec,
-    mut sampler: Option<crate::engine::features::row_sample::Sampler>,
+    mut keep: Keep,
     progress: PassProgress,
 ) -> Result<(LogSummary, FeatureTable)> {
     let work = WorkDir::new(&spill_root(exec)?, SPILL_PREFIX)?;
@@ -225,18 +265,19 @@ fn build_inner(
         exec,
         &work,
         progress,
-        |_, df| match &mut sampler {
-            Some(s) => s.push(df),
-            None => {
-                parts.push(df);
-                Ok(())
+        |_, df| {
+            match &mut keep {
+                Keep::Sampled(s) => return s.push(df),
+                Keep::Mapped(map) => parts.push(map(df)?),
+                Keep::All => parts.push(df),
             }
+            Ok(())
         },
     )?;
     let clock = std::time::Instant::now();
-    let df = match sampler {
-        Some(s) => s.finish()?,
-        None => {
+    let df = match keep {
+        Keep::Sampled(s) => s.finish()?,
+        Keep::All | Keep::Mapped(_) => {
             if parts.is_empty() {
                 return Err(Error::Config("no events in any bucket".into()));
             }
