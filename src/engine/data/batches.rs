@@ -114,7 +114,30 @@ fn read_file(
 }
 
 fn fail(file: &InputFile, e: PolarsError) -> Error {
-    explain_failure(std::slice::from_ref(file), "reading the event log", e)
+    match explain_failure(std::slice::from_ref(file), "reading the event log", e) {
+        // Not located by the diagnosis: polars' own words, clipped (a CSV parse error quotes
+        // the rest of its chunk, megabytes of it).
+        Error::Polars { source, .. } => Error::in_file(
+            &file.path,
+            format!(
+                "cannot be read: {}",
+                crate::engine::text::clip(&source.to_string(), 300)
+            ),
+        ),
+        other => other,
+    }
+}
+
+/// Where a `"` opens a field that the text never closes (after the text's last record end,
+/// as `last_record_end` reads quotes).
+fn unclosed_quote(text: &[u8]) -> Option<usize> {
+    let mut open = None;
+    for (i, &b) in text.iter().enumerate() {
+        if b == b'"' {
+            open = if open.is_some() { None } else { Some(i) };
+        }
+    }
+    open
 }
 
 /// (first row, rows) of each batch of a file with row groups of these sizes: consecutive
@@ -238,6 +261,17 @@ fn csv_batches(
             }
         }
         let cut = if eof {
+            if let Some(at) = unclosed_quote(&buf) {
+                let newlines = buf[..at].iter().filter(|&&b| b == b'\n').count() as u64;
+                return Err(Error::input(
+                    crate::engine::error::Location {
+                        file: Some(file.path.clone()),
+                        line: Some(line + newlines),
+                        ..Default::default()
+                    },
+                    "a quoted field opens here and is never closed (a stray `\"`?)",
+                ));
+            }
             buf.len()
         } else {
             last_record_end(&buf)
@@ -440,6 +474,19 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("q.csv") && e.contains("does not close"), "{e}");
+        // Near the end of the file: named at its line (header 1, six rows on seven lines, then this one).
+        let e = each_batch_sized(
+            &[input(&csv, Format::Csv)],
+            &CANONICAL,
+            Sizes::DEFAULT,
+            |_, _| Ok(false),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("q.csv, line 9") && e.contains("never closed"),
+            "{e}"
+        );
 
         let gz = d.path().join("cut.csv.gz");
         let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
