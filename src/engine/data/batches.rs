@@ -232,21 +232,9 @@ fn csv_batches(
     let mut in_header = true;
     let mut eof = false;
     while !eof || !buf.is_empty() {
-        while !eof && buf.len() < csv_bytes {
-            let at = buf.len();
-            buf.resize(at + (1 << 20).min(csv_bytes - at), 0);
-            match text.read(&mut buf[at..]) {
-                Ok(0) => {
-                    buf.truncate(at);
-                    eof = true;
-                }
-                Ok(n) => buf.truncate(at + n),
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(at),
-                Err(e) => {
-                    let newlines = buf[..at].iter().filter(|&&b| b == b'\n').count() as u64;
-                    return Err(read_error(file, line + newlines, e));
-                }
-            }
+        if !eof {
+            eof = fill(&mut text, &mut buf, csv_bytes)
+                .map_err(|(at, e)| read_error(file, line + newlines(&buf[..at]), e))?;
         }
         if in_header {
             match buf.iter().position(|&b| b == b'\n') {
@@ -262,11 +250,10 @@ fn csv_batches(
         }
         let cut = if eof {
             if let Some(at) = unclosed_quote(&buf) {
-                let newlines = buf[..at].iter().filter(|&&b| b == b'\n').count() as u64;
                 return Err(Error::input(
                     crate::engine::error::Location {
                         file: Some(file.path.clone()),
-                        line: Some(line + newlines),
+                        line: Some(line + newlines(&buf[..at])),
                         ..Default::default()
                     },
                     "a quoted field opens here and is never closed (a stray `\"`?)",
@@ -297,20 +284,7 @@ fn csv_batches(
                 ));
             }
             let want = buf.len() + csv_bytes;
-            buf.reserve(csv_bytes);
-            while !eof && buf.len() < want {
-                let at = buf.len();
-                buf.resize(at + (1 << 20).min(want - at), 0);
-                match text.read(&mut buf[at..]) {
-                    Ok(0) => {
-                        buf.truncate(at);
-                        eof = true;
-                    }
-                    Ok(n) => buf.truncate(at + n),
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(at),
-                    Err(e) => return Err(read_error(file, line, e)),
-                }
-            }
+            eof = fill(&mut text, &mut buf, want).map_err(|(_, e)| read_error(file, line, e))?;
             continue;
         }
         let df = CsvReadOptions::default()
@@ -321,13 +295,43 @@ fn csv_batches(
             .into_reader_with_file_handle(Cursor::new(&buf[..cut]))
             .finish()
             .map_err(|e| fail(file, e))?;
-        line += buf[..cut].iter().filter(|&&b| b == b'\n').count() as u64;
+        line += newlines(&buf[..cut]);
         buf.drain(..cut);
         if df.height() > 0 && !emit(df)? {
             return Ok(false);
         }
     }
     Ok(true)
+}
+
+/// Read `text` on into `buf` until it holds `want` bytes or the text ends (true). A failed read
+/// gives the bytes held before it.
+fn fill(
+    text: &mut impl Read,
+    buf: &mut Vec<u8>,
+    want: usize,
+) -> std::result::Result<bool, (usize, std::io::Error)> {
+    while buf.len() < want {
+        let at = buf.len();
+        buf.resize(at + (1 << 20).min(want - at), 0);
+        match text.read(&mut buf[at..]) {
+            Ok(0) => {
+                buf.truncate(at);
+                return Ok(true);
+            }
+            Ok(n) => buf.truncate(at + n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(at),
+            Err(e) => {
+                buf.truncate(at);
+                return Err((at, e));
+            }
+        }
+    }
+    Ok(false)
+}
+
+fn newlines(text: &[u8]) -> u64 {
+    text.iter().filter(|&&b| b == b'\n').count() as u64
 }
 
 /// A read of the text that failed at `line`: a line too long, or a broken gzip stream.
